@@ -1,0 +1,96 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { AlarmSettings } from "../../config";
+
+/** 14 days, the longest SQS keeps a message: time enough to notice, fix and redrive. */
+export const DEAD_LETTER_RETENTION_SECONDS = 1_209_600;
+
+/** Where alarms notify, with the stage's thresholds. */
+export interface Alarming {
+  /** The stage's thresholds and periods. */
+  settings: AlarmSettings;
+  /** SNS topic ARNs notified when an alarm fires and when it recovers. */
+  actions: pulumi.Input<string>[];
+}
+
+/** An AWS service that may send failed deliveries to the queue, and from which resource. */
+export interface DeadLetterSender {
+  /** Service principal, for example `events.amazonaws.com`. */
+  service: string;
+  /** ARN of the resource whose failures land here (rule, topic, subscription). */
+  sourceArn: pulumi.Input<string>;
+}
+
+export interface DeadLetterQueueArgs {
+  /** Alarm on the queue's depth. */
+  alarming: Alarming;
+  /** Services allowed to send to the queue through its resource policy. Senders that use an IAM role (Lambda, Scheduler) need none. */
+  senders?: DeadLetterSender[];
+  /** What ends up here, for the alarm's description. */
+  description: string;
+}
+
+/**
+ * An encrypted SQS queue that keeps failed events for 14 days, with an alarm on its depth.
+ * Every dead-letter queue in the program is one of these.
+ */
+export class DeadLetterQueue extends pulumi.ComponentResource {
+  readonly queue: aws.sqs.Queue;
+  readonly depthAlarm: aws.cloudwatch.MetricAlarm;
+  readonly arn: pulumi.Output<string>;
+  readonly url: pulumi.Output<string>;
+
+  constructor(name: string, args: DeadLetterQueueArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("tributary:events:DeadLetterQueue", name, {}, opts);
+
+    this.queue = new aws.sqs.Queue(
+      name,
+      { messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS, sqsManagedSseEnabled: true },
+      { parent: this },
+    );
+    this.arn = this.queue.arn;
+    this.url = this.queue.url;
+
+    if (args.senders && args.senders.length > 0) {
+      new aws.sqs.QueuePolicy(
+        `${name}-policy`,
+        {
+          queueUrl: this.queue.url,
+          policy: pulumi.jsonStringify({
+            Version: "2012-10-17",
+            Statement: args.senders.map((sender) => ({
+              Effect: "Allow",
+              Principal: { Service: sender.service },
+              Action: "sqs:SendMessage",
+              Resource: this.queue.arn,
+              Condition: { ArnEquals: { "aws:SourceArn": sender.sourceArn } },
+            })),
+          }),
+        },
+        { parent: this },
+      );
+    }
+
+    const { settings, actions } = args.alarming;
+    this.depthAlarm = new aws.cloudwatch.MetricAlarm(
+      `${name}-depth`,
+      {
+        alarmDescription: `Messages are waiting in a dead-letter queue: ${args.description}`,
+        namespace: "AWS/SQS",
+        metricName: "ApproximateNumberOfMessagesVisible",
+        dimensions: { QueueName: this.queue.name },
+        statistic: "Maximum",
+        period: settings.periodSeconds,
+        evaluationPeriods: settings.evaluationPeriods,
+        threshold: settings.deadLetterDepthThreshold,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+        treatMissingData: "notBreaching",
+        alarmActions: actions,
+        okActions: actions,
+      },
+      { parent: this },
+    );
+
+    this.registerOutputs({ arn: this.arn, url: this.url });
+  }
+}

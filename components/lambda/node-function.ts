@@ -1,0 +1,274 @@
+import * as path from "node:path";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { COMMON_ENV } from "../../handlers/lib/env-names";
+import { type Alarming, DeadLetterQueue } from "../events/dead-letter-queue";
+import { BUILD_DIR, type Bundle, bundleHandler } from "./bundle";
+
+export const LAMBDA_RUNTIME = "nodejs22.x";
+export const LAMBDA_ARCHITECTURE = "arm64";
+
+/** One IAM policy statement. Resources are exact ARNs; a component never passes `*`. */
+export interface PolicyStatement {
+  Sid?: string;
+  Effect?: "Allow" | "Deny";
+  Action: string[];
+  Resource: pulumi.Input<string>[];
+  Condition?: Record<string, Record<string, pulumi.Input<string | string[]>>>;
+}
+
+/** How Lambda retries an asynchronous invocation (SNS, S3) and where the event goes when it gives up. */
+export interface AsyncInvocationArgs {
+  /** Retries after the first attempt fails (0-2). */
+  maximumRetryAttempts: number;
+  /** Oldest event Lambda still tries to deliver, in seconds (60-21600). */
+  maximumEventAgeSeconds: number;
+  /**
+   * Where a failed event is kept, in an SQS queue the component creates:
+   * - `on-failure-destination` (default): an invocation record with the event, the error and the attempt count;
+   * - `dead-letter-queue`: the event alone, as the function's dead-letter queue.
+   */
+  failureTarget?: "on-failure-destination" | "dead-letter-queue";
+}
+
+/** What every function variant takes besides its code. */
+export interface FunctionSettingsArgs {
+  /** Memory in MB. Default 256. */
+  memorySize?: number;
+  /** Timeout in seconds. Default 30. */
+  timeout?: number;
+  /** Environment variables. Never put a secret here: pass the name of its SSM parameter instead. */
+  environment?: Record<string, pulumi.Input<string>>;
+  /** The function's permissions beyond writing its own logs. Only these statements are added to its role. */
+  statements?: PolicyStatement[];
+  /** Retention of the function's log group, in days (the stage's setting). */
+  logRetentionDays: number;
+  /** Alarm thresholds and notification targets. */
+  alarming: Alarming;
+  /** Retry bounds and failure queue for asynchronous invocations; omit for functions only called synchronously or by pollers. */
+  asyncInvocation?: AsyncInvocationArgs;
+  /** Active X-Ray tracing. Default off. */
+  tracing?: boolean;
+  /** Reserved concurrency; absent means the account's unreserved pool. */
+  reservedConcurrency?: number;
+  /** Shown in the console. */
+  description?: string;
+}
+
+export interface NodeFunctionArgs extends FunctionSettingsArgs {
+  /** The function's folder under handlers/; `handlers/<handler>/index.ts` is bundled. */
+  handler: string;
+  /** Another entry file relative to the repository root, instead of the handler's index.ts. */
+  entry?: string;
+}
+
+export interface NodeImageFunctionArgs extends FunctionSettingsArgs {
+  /** The function's image in ECR, for example `awsx.ecr.Image.imageUri`. */
+  imageUri: pulumi.Input<string>;
+  /** The name the function logs under (Powertools service name). */
+  serviceName: string;
+}
+
+type FunctionCode =
+  | { packageType: "Zip"; code: pulumi.asset.Archive; handler: string; serviceName: string }
+  | { packageType: "Image"; imageUri: pulumi.Input<string>; serviceName: string };
+
+/** The statements that let a function write to its own log group, and nothing else. */
+function logStatement(logGroupArn: pulumi.Input<string>): PolicyStatement {
+  return {
+    Sid: "WriteOwnLogs",
+    Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+    Resource: [pulumi.interpolate`${logGroupArn}:*`],
+  };
+}
+
+/**
+ * X-Ray accepts trace segments only with `Resource: "*"`: these two actions have no
+ * resource-level permissions. They are on the policy pack's allow-list for that reason.
+ */
+const TRACING_STATEMENT: PolicyStatement = {
+  Sid: "WriteTraces",
+  Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+  Resource: ["*"],
+};
+
+function policyDocument(statements: PolicyStatement[]): pulumi.Output<string> {
+  return pulumi.jsonStringify({
+    Version: "2012-10-17",
+    Statement: statements.map(({ Effect, ...rest }) => ({ Effect: Effect ?? "Allow", ...rest })),
+  });
+}
+
+/**
+ * The parts every Lambda of the program has, whatever its package type: its own role with
+ * only the statements it is given, a log group with the stage's retention, an errors alarm,
+ * and, for asynchronous invocations, retry bounds and a failure queue with a depth alarm.
+ */
+abstract class LambdaComponent extends pulumi.ComponentResource {
+  readonly function: aws.lambda.Function;
+  readonly role: aws.iam.Role;
+  readonly rolePolicy: aws.iam.RolePolicy;
+  readonly logGroup: aws.cloudwatch.LogGroup;
+  readonly errorsAlarm: aws.cloudwatch.MetricAlarm;
+  /** The queue that keeps events whose asynchronous invocation failed, when asyncInvocation is set. */
+  readonly failureQueue?: DeadLetterQueue;
+  readonly eventInvokeConfig?: aws.lambda.FunctionEventInvokeConfig;
+  readonly arn: pulumi.Output<string>;
+  readonly functionName: pulumi.Output<string>;
+
+  protected constructor(
+    type: string,
+    name: string,
+    args: FunctionSettingsArgs,
+    code: FunctionCode,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
+    super(type, name, {}, opts);
+
+    this.logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      { retentionInDays: args.logRetentionDays },
+      { parent: this },
+    );
+
+    this.role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        description: `Execution role of the ${name} function`,
+        assumeRolePolicy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
+        }),
+      },
+      { parent: this },
+    );
+
+    const failureTarget = args.asyncInvocation?.failureTarget ?? "on-failure-destination";
+    if (args.asyncInvocation) {
+      this.failureQueue = new DeadLetterQueue(
+        `${name}-failures`,
+        { alarming: args.alarming, description: `asynchronous invocations of ${name} that failed every retry` },
+        { parent: this },
+      );
+    }
+
+    const statements: PolicyStatement[] = [logStatement(this.logGroup.arn), ...(args.statements ?? [])];
+    if (this.failureQueue) {
+      // Lambda sends to the failure queue with the function's own role, for both target kinds.
+      statements.push({ Sid: "KeepFailedEvents", Action: ["sqs:SendMessage"], Resource: [this.failureQueue.arn] });
+    }
+    if (args.tracing) statements.push(TRACING_STATEMENT);
+
+    this.rolePolicy = new aws.iam.RolePolicy(
+      `${name}-policy`,
+      { role: this.role.id, policy: policyDocument(statements) },
+      { parent: this },
+    );
+
+    const packageArgs: Partial<aws.lambda.FunctionArgs> =
+      code.packageType === "Zip"
+        ? { packageType: "Zip", code: code.code, handler: code.handler, runtime: LAMBDA_RUNTIME }
+        : { packageType: "Image", imageUri: code.imageUri };
+
+    this.function = new aws.lambda.Function(
+      name,
+      {
+        ...packageArgs,
+        description: args.description,
+        role: this.role.arn,
+        architectures: [LAMBDA_ARCHITECTURE],
+        memorySize: args.memorySize ?? 256,
+        timeout: args.timeout ?? 30,
+        environment: {
+          variables: { [COMMON_ENV.serviceName]: code.serviceName, ...args.environment },
+        },
+        loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name },
+        tracingConfig: args.tracing ? { mode: "Active" } : undefined,
+        reservedConcurrentExecutions: args.reservedConcurrency,
+        deadLetterConfig:
+          this.failureQueue && failureTarget === "dead-letter-queue" ? { targetArn: this.failureQueue.arn } : undefined,
+      },
+      // The policy must exist before the first invocation tries to log or to keep a failed event.
+      { parent: this, dependsOn: [this.rolePolicy] },
+    );
+    this.arn = this.function.arn;
+    this.functionName = this.function.name;
+
+    if (args.asyncInvocation && this.failureQueue) {
+      this.eventInvokeConfig = new aws.lambda.FunctionEventInvokeConfig(
+        `${name}-async`,
+        {
+          functionName: this.function.name,
+          maximumRetryAttempts: args.asyncInvocation.maximumRetryAttempts,
+          maximumEventAgeInSeconds: args.asyncInvocation.maximumEventAgeSeconds,
+          destinationConfig:
+            failureTarget === "on-failure-destination"
+              ? { onFailure: { destination: this.failureQueue.arn } }
+              : undefined,
+        },
+        { parent: this },
+      );
+    }
+
+    const { settings, actions } = args.alarming;
+    this.errorsAlarm = new aws.cloudwatch.MetricAlarm(
+      `${name}-errors`,
+      {
+        alarmDescription: `The ${name} function is failing`,
+        namespace: "AWS/Lambda",
+        metricName: "Errors",
+        dimensions: { FunctionName: this.function.name },
+        statistic: "Sum",
+        period: settings.periodSeconds,
+        evaluationPeriods: settings.evaluationPeriods,
+        threshold: settings.lambdaErrorsThreshold,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+        treatMissingData: "notBreaching",
+        alarmActions: actions,
+        okActions: actions,
+      },
+      { parent: this },
+    );
+  }
+}
+
+/** A Node.js Lambda bundled with esbuild from `handlers/<handler>/index.ts`. */
+export class NodeFunction extends LambdaComponent {
+  /** The bundle the function was deployed from. */
+  readonly bundle: Bundle;
+
+  constructor(name: string, args: NodeFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Each component gets its own output folder (logical names are unique in a stack), so
+    // functions bundled side by side never overwrite each other.
+    const outdir = path.join(BUILD_DIR, "functions", name);
+    const bundle = bundleHandler({ handler: args.handler, entry: args.entry, outdir });
+    super(
+      "tributary:lambda:NodeFunction",
+      name,
+      args,
+      {
+        packageType: "Zip",
+        code: new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.FileAsset(bundle.file) }),
+        handler: bundle.handler,
+        serviceName: args.handler,
+      },
+      opts,
+    );
+    this.bundle = bundle;
+    this.registerOutputs({ arn: this.arn, functionName: this.functionName, bundleSha256: bundle.sha256 });
+  }
+}
+
+/** The container-image variant: the same role, log group, alarms and failure queue, with `packageType: "Image"`. */
+export class NodeImageFunction extends LambdaComponent {
+  constructor(name: string, args: NodeImageFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(
+      "tributary:lambda:NodeImageFunction",
+      name,
+      args,
+      { packageType: "Image", imageUri: args.imageUri, serviceName: args.serviceName },
+      opts,
+    );
+    this.registerOutputs({ arn: this.arn, functionName: this.functionName });
+  }
+}
