@@ -13,6 +13,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import { parse as parseYaml } from "yaml";
 import { PROJECT, parseConfigValues, requiredSecrets } from "../../config";
 
@@ -22,9 +23,6 @@ export const MOCK_ACCOUNT_ID = "123456789012";
 export const SECRET_MARK = "[secret]";
 /** Every placeholder secret starts with this, so a leaked one is easy to find. */
 export const SECRET_PLACEHOLDER_PREFIX = "mock-secret:";
-
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
 export interface RecordedResource {
   urn: string;
@@ -81,38 +79,36 @@ export class UnmockedCallError extends Error {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Values: secrets, assets and resource references as plain JSON.
+// Values: the engine's wire form (secrets, assets, resource references) as plain JSON.
 
-function isSecretWrapper(value: unknown): value is { value: unknown } {
-  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
-}
-
-/** Converts a deserialized property value to plain JSON; secrets become "[secret]" unless `reveal`. */
+/**
+ * Converts a property value in its serialized (wire) form to plain JSON. Secrets become
+ * "[secret]" unless `reveal`; assets and archives become `{ path }`, `{ text }` or
+ * `{ archive: { name: asset } }`; resource references become their id or URN.
+ */
 export function plainValue(value: unknown, reveal: boolean): any {
-  if (isSecretWrapper(value)) return reveal ? plainValue(value.value, reveal) : SECRET_MARK;
+  if (value === rpc.unknownValue) return "[unknown]";
   if (Array.isArray(value)) return value.map((v) => plainValue(v, reveal));
-  if (pulumi.asset.Asset.isInstance(value) || pulumi.asset.Archive.isInstance(value)) return assetValue(value, reveal);
-  if (pulumi.Resource.isInstance(value)) return "[resource]";
-  if (typeof value === "object" && value !== null) {
-    const out: Record<string, any> = {};
-    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = plainValue(v, reveal);
-    return out;
+  if (typeof value !== "object" || value === null) return value;
+  const object = value as Record<string, any>;
+  switch (object[rpc.specialSigKey]) {
+    case rpc.specialSecretSig:
+      return reveal ? plainValue(object.value, reveal) : SECRET_MARK;
+    case rpc.specialOutputValueSig:
+      if (object.secret && !reveal) return SECRET_MARK;
+      return object.value === undefined ? "[unknown]" : plainValue(object.value, reveal);
+    case rpc.specialAssetSig:
+    case rpc.specialArchiveSig:
+      if (object.assets !== undefined) return { archive: plainValue(object.assets, reveal) };
+      if (object.path !== undefined) return { path: relativePath(object.path) };
+      if (object.text !== undefined) return { text: object.text };
+      return { uri: object.uri };
+    case rpc.specialResourceSig:
+      return object.id ?? object.urn;
   }
-  return value;
-}
-
-function assetValue(value: pulumi.asset.Asset | pulumi.asset.Archive, reveal: boolean): any {
-  const v = value as any;
-  // Asset and archive fields are promises inside the SDK; the mock monitor hands back the
-  // deserialized objects, whose fields hold plain values.
-  if (v.assets !== undefined) {
-    const assets: Record<string, any> = {};
-    for (const [k, a] of Object.entries(v.assets as Record<string, unknown>)) assets[k] = plainValue(a, reveal);
-    return { archive: assets };
-  }
-  if (v.path !== undefined) return { path: relativePath(v.path) };
-  if (v.text !== undefined) return { text: v.text };
-  return { uri: v.uri };
+  const out: Record<string, any> = {};
+  for (const [k, v] of Object.entries(object)) if (v !== undefined) out[k] = plainValue(v, reveal);
+  return out;
 }
 
 function relativePath(p: unknown): unknown {
@@ -267,7 +263,7 @@ export async function runProgram(program: () => unknown, options: RunOptions): P
     },
     call(args) {
       const mock = callMocks[args.token];
-      calls.push({ token: args.token, inputs: plainValue(args.inputs, true) });
+      calls.push({ token: args.token, inputs: args.inputs });
       if (!mock) {
         unmocked.push(args.token);
         throw new Error(`unmocked provider call: ${args.token}`);
@@ -278,7 +274,7 @@ export async function runProgram(program: () => unknown, options: RunOptions): P
 
   const monitor = new MockMonitor(mocks);
   const record = (req: any, properties: any, urn: string, read: boolean) => {
-    const inputs = pulumi.runtime.deserializeProperties(properties);
+    const inputs = properties.toJavaScript();
     const entry = monitor.resources.get(urn);
     resources.push({
       urn,
@@ -287,7 +283,7 @@ export async function runProgram(program: () => unknown, options: RunOptions): P
       parent: req.getParent() || undefined,
       inputs: plainValue(inputs, false),
       rawInputs: plainValue(inputs, true),
-      state: entry ? plainValue(pulumi.runtime.deserializeProperties(toStruct(entry.state)), false) : {},
+      state: entry ? plainValue(entry.state, false) : {},
       read,
     });
   };
@@ -306,21 +302,20 @@ export async function runProgram(program: () => unknown, options: RunOptions): P
   const registerResourceOutputs = monitor.registerResourceOutputs.bind(monitor);
   monitor.registerResourceOutputs = (req: any, callback: Callback) => {
     if (req.getUrn().includes("::pulumi:pulumi:Stack::")) {
-      stackOutputs.value = plainValue(pulumi.runtime.deserializeProperties(req.getOutputs()), false);
+      stackOutputs.value = plainValue(req.getOutputs().toJavaScript(), false);
     }
     registerResourceOutputs(req, callback);
   };
 
   pulumi.runtime.setMockOptions(monitor, PROJECT, options.stack, options.preview ?? false);
-  await pulumi.runtime.runInPulumiStack(async () => program());
+  await pulumi.runtime.runInPulumiStack(async () => {
+    const exported = await program();
+    // Module exports become stack outputs; a program that returns a resource exports nothing.
+    return pulumi.Resource.isInstance(exported) ? undefined : (exported as Record<string, unknown> | undefined);
+  });
   await waitForRegistrations();
   if (unmocked.length > 0) throw new UnmockedCallError([...new Set(unmocked)]);
   return { stack: options.stack, resources, calls, outputs: stackOutputs.value ?? {} };
-}
-
-function toStruct(state: any): any {
-  // The monitor keeps serialized state as plain JS; deserializeProperties wants a Struct.
-  return { toJavaScript: () => state };
 }
 
 /** Waits until the SDK's queue of engine calls has drained, so that every registration has resolved. */

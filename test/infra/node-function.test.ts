@@ -1,0 +1,242 @@
+import * as assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { bundleHandler } from "../../components/lambda/bundle";
+import { NodeFunction, NodeImageFunction, type NodeFunctionArgs } from "../../components/lambda/node-function";
+import { DEAD_LETTER_RETENTION_SECONDS } from "../../components/events/dead-letter-queue";
+import { TEST_ALARMING } from "../helpers/alarming";
+import { childrenOf, named, ofType, policyOf, type RunResult, runProgram } from "../helpers/mock-engine";
+
+const ECHO_ENTRY = "test/fixtures/handlers/echo/index.ts";
+
+const baseArgs: NodeFunctionArgs = {
+  handler: "echo",
+  entry: ECHO_ENTRY,
+  logRetentionDays: 14,
+  alarming: TEST_ALARMING,
+};
+
+function build(extra: Partial<NodeFunctionArgs> = {}, name = "echo"): Promise<RunResult> {
+  return runProgram(() => new NodeFunction(name, { ...baseArgs, ...extra }), { stack: "test" });
+}
+
+function statementsOf(run: RunResult, name = "echo") {
+  return policyOf(named(run, "aws:iam/rolePolicy:RolePolicy", `${name}-policy`)).Statement;
+}
+
+describe("NodeFunction", () => {
+  describe("bundle", () => {
+    it("writes a loadable CommonJS bundle whose handler runs", async () => {
+      const bundle = bundleHandler({ handler: "echo", entry: ECHO_ENTRY, outdir: fs.mkdtempSync(path.join(os.tmpdir(), "nf-")) });
+      assert.ok(fs.existsSync(bundle.file));
+      assert.equal(bundle.handler, "index.handler");
+      delete require.cache[bundle.file];
+      const loaded = require(bundle.file);
+      assert.equal(typeof loaded.handler, "function");
+      assert.deepEqual(await loaded.handler({ message: "hi" }), { echoed: "hi", parameter: "/echo" });
+      await assert.rejects(loaded.handler({ message: 42 }), /message/);
+    });
+
+    it("is minified, targets node22 and bundles its dependencies", () => {
+      const bundle = bundleHandler({ handler: "echo", entry: ECHO_ENTRY, outdir: fs.mkdtempSync(path.join(os.tmpdir(), "nf-")) });
+      const code = fs.readFileSync(bundle.file, "utf8");
+      assert.ok(!/require\("@aws-sdk\//.test(code), "the AWS SDK is bundled, not required at run time");
+      assert.ok(!/require\("zod/.test(code), "zod is bundled");
+      assert.ok(code.split("\n").length < 20, "minified output has few lines");
+      const inputs = Object.keys(bundle.metafile.inputs);
+      assert.ok(inputs.some((i) => i.includes("node_modules/@aws-sdk/client-ssm/")));
+      assert.ok(inputs.every((i) => !path.isAbsolute(i)), "metafile paths are relative, so the build does not depend on where the repo is");
+    });
+
+    it("is deterministic: two builds in different folders give the same bytes and hash", () => {
+      const a = bundleHandler({ handler: "echo", entry: ECHO_ENTRY, outdir: fs.mkdtempSync(path.join(os.tmpdir(), "nf-a-")) });
+      const b = bundleHandler({ handler: "echo", entry: ECHO_ENTRY, outdir: fs.mkdtempSync(path.join(os.tmpdir(), "nf-b-")) });
+      assert.notEqual(a.dir, b.dir);
+      assert.equal(a.sha256, b.sha256);
+      assert.deepEqual(fs.readFileSync(a.file), fs.readFileSync(b.file));
+      assert.equal(createHash("sha256").update(fs.readFileSync(a.file)).digest("hex"), a.sha256);
+    });
+
+    it("names the handler when its entry is missing", () => {
+      assert.throws(() => bundleHandler({ handler: "no-such-function" }), /handler "no-such-function": entry handlers\/no-such-function\/index.ts does not exist/);
+    });
+
+    it("gives each function its own output folder, so functions built together never collide", async () => {
+      const run = await runProgram(() => {
+        const one = new NodeFunction("one", baseArgs);
+        const two = new NodeFunction("two", baseArgs);
+        assert.notEqual(one.bundle.dir, two.bundle.dir);
+        assert.equal(one.bundle.sha256, two.bundle.sha256);
+      }, { stack: "test" });
+      const codes = ofType(run, "aws:lambda/function:Function").map((f) => f.inputs.code.archive["index.js"].path);
+      assert.deepEqual(codes, [".build/functions/one/index.js", ".build/functions/two/index.js"]);
+    });
+  });
+
+  describe("function", () => {
+    it("runs nodejs22.x on arm64 with the memory, timeout and environment it is given", async () => {
+      const run = await build({ memorySize: 512, timeout: 45, environment: { TABLE_NAME: "users" } });
+      const fn = named(run, "aws:lambda/function:Function", "echo");
+      assert.equal(fn.inputs.runtime, "nodejs22.x");
+      assert.deepEqual(fn.inputs.architectures, ["arm64"]);
+      assert.equal(fn.inputs.handler, "index.handler");
+      assert.equal(fn.inputs.packageType, "Zip");
+      assert.equal(fn.inputs.memorySize, 512);
+      assert.equal(fn.inputs.timeout, 45);
+      assert.deepEqual(fn.inputs.environment.variables, { POWERTOOLS_SERVICE_NAME: "echo", TABLE_NAME: "users" });
+      assert.equal(fn.inputs.tracingConfig, undefined);
+      assert.equal(fn.inputs.reservedConcurrentExecutions, undefined);
+    });
+
+    it("has tracing and reserved concurrency as options", async () => {
+      const run = await build({ tracing: true, reservedConcurrency: 5 });
+      const fn = named(run, "aws:lambda/function:Function", "echo");
+      assert.deepEqual(fn.inputs.tracingConfig, { mode: "Active" });
+      assert.equal(fn.inputs.reservedConcurrentExecutions, 5);
+      const xray = statementsOf(run).find((s) => s.Sid === "WriteTraces");
+      assert.deepEqual(xray?.Action, ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]);
+    });
+
+    it("keeps its children under the component and prefixes their names", async () => {
+      const run = await build();
+      const component = named(run, "tributary:lambda:NodeFunction", "echo");
+      const children = childrenOf(run, component).map((c) => `${c.type}::${c.name}`).sort();
+      assert.deepEqual(children, [
+        "aws:cloudwatch/logGroup:LogGroup::echo-logs",
+        "aws:cloudwatch/metricAlarm:MetricAlarm::echo-errors",
+        "aws:iam/role:Role::echo-role",
+        "aws:iam/rolePolicy:RolePolicy::echo-policy",
+        "aws:lambda/function:Function::echo",
+      ]);
+    });
+  });
+
+  describe("IAM", () => {
+    it("has its own role that only Lambda can assume", async () => {
+      const run = await build();
+      const role = named(run, "aws:iam/role:Role", "echo-role");
+      assert.deepEqual(policyOf(role, "assumeRolePolicy").Statement, [
+        { Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" },
+      ]);
+      const fn = named(run, "aws:lambda/function:Function", "echo");
+      assert.equal(fn.rawInputs.role, role.state.arn);
+      assert.equal(ofType(run, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").length, 0, "no managed policies");
+    });
+
+    it("holds the basic execution statement on its own log group plus exactly the statements passed", async () => {
+      const passed = { Sid: "ReadUsers", Action: ["dynamodb:GetItem"], Resource: ["arn:aws:dynamodb:eu-west-2:123456789012:table/users"] };
+      const run = await build({ statements: [passed] });
+      const logGroup = named(run, "aws:cloudwatch/logGroup:LogGroup", "echo-logs");
+      assert.deepEqual(statementsOf(run), [
+        { Effect: "Allow", Sid: "WriteOwnLogs", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${logGroup.state.arn}:*`] },
+        { Effect: "Allow", ...passed },
+      ]);
+    });
+
+    it("holds only the log statement when nothing is passed", async () => {
+      const run = await build();
+      assert.deepEqual(statementsOf(run).map((s) => s.Sid), ["WriteOwnLogs"]);
+    });
+  });
+
+  describe("logs", () => {
+    it("logs JSON to its own log group with the stage's retention", async () => {
+      const run = await build({ logRetentionDays: 90 });
+      const logGroup = named(run, "aws:cloudwatch/logGroup:LogGroup", "echo-logs");
+      assert.equal(logGroup.inputs.retentionInDays, 90);
+      const fn = named(run, "aws:lambda/function:Function", "echo");
+      assert.deepEqual(fn.rawInputs.loggingConfig, { logFormat: "JSON", logGroup: logGroup.state.name });
+    });
+  });
+
+  describe("asynchronous invocations", () => {
+    it("sends failed events to an on-failure destination queue kept 14 days, with retry bounds and alarms", async () => {
+      const run = await build({ asyncInvocation: { maximumRetryAttempts: 1, maximumEventAgeSeconds: 3600 } });
+      const queue = named(run, "aws:sqs/queue:Queue", "echo-failures");
+      assert.equal(queue.inputs.messageRetentionSeconds, DEAD_LETTER_RETENTION_SECONDS);
+      assert.equal(queue.inputs.messageRetentionSeconds, 1209600);
+      assert.equal(queue.inputs.sqsManagedSseEnabled, true);
+
+      const config = named(run, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "echo-async");
+      const fn = named(run, "aws:lambda/function:Function", "echo");
+      assert.equal(config.rawInputs.functionName, fn.state.name);
+      assert.equal(config.inputs.maximumRetryAttempts, 1);
+      assert.equal(config.inputs.maximumEventAgeInSeconds, 3600);
+      assert.deepEqual(config.rawInputs.destinationConfig, { onFailure: { destination: queue.state.arn } });
+      assert.equal(fn.inputs.deadLetterConfig, undefined);
+
+      const send = statementsOf(run).find((s) => s.Sid === "KeepFailedEvents");
+      assert.deepEqual(send, { Effect: "Allow", Sid: "KeepFailedEvents", Action: ["sqs:SendMessage"], Resource: [queue.state.arn] });
+
+      const depth = named(run, "aws:cloudwatch/metricAlarm:MetricAlarm", "echo-failures-depth");
+      assert.equal(depth.inputs.namespace, "AWS/SQS");
+      assert.equal(depth.inputs.metricName, "ApproximateNumberOfMessagesVisible");
+      assert.deepEqual(depth.rawInputs.dimensions, { QueueName: queue.state.name });
+      assert.equal(depth.inputs.threshold, TEST_ALARMING.settings.deadLetterDepthThreshold);
+      assert.deepEqual(depth.inputs.alarmActions, TEST_ALARMING.actions);
+
+      const errors = named(run, "aws:cloudwatch/metricAlarm:MetricAlarm", "echo-errors");
+      assert.equal(errors.inputs.namespace, "AWS/Lambda");
+      assert.equal(errors.inputs.metricName, "Errors");
+      assert.deepEqual(errors.rawInputs.dimensions, { FunctionName: fn.state.name });
+      assert.equal(errors.inputs.threshold, TEST_ALARMING.settings.lambdaErrorsThreshold);
+      assert.deepEqual(errors.inputs.alarmActions, TEST_ALARMING.actions);
+    });
+
+    it("can use the queue as the function's dead-letter queue instead", async () => {
+      const run = await build({
+        asyncInvocation: { maximumRetryAttempts: 2, maximumEventAgeSeconds: 21600, failureTarget: "dead-letter-queue" },
+      });
+      const queue = named(run, "aws:sqs/queue:Queue", "echo-failures");
+      const fn = named(run, "aws:lambda/function:Function", "echo");
+      assert.deepEqual(fn.rawInputs.deadLetterConfig, { targetArn: queue.state.arn });
+      const config = named(run, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "echo-async");
+      assert.equal(config.inputs.destinationConfig, undefined);
+      assert.equal(config.inputs.maximumRetryAttempts, 2);
+    });
+
+    it("creates no queue or invoke config for a function that is not invoked asynchronously", async () => {
+      const run = await build();
+      assert.equal(ofType(run, "aws:sqs/queue:Queue").length, 0);
+      assert.equal(ofType(run, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig").length, 0);
+    });
+  });
+
+  describe("image variant", () => {
+    it("runs an ECR image with the same role, log group, alarms and failure queue", async () => {
+      const imageUri = "123456789012.dkr.ecr.eu-west-2.amazonaws.com/skills@sha256:abc";
+      const run = await runProgram(
+        () =>
+          new NodeImageFunction("sync", {
+            imageUri,
+            serviceName: "skill-sync",
+            memorySize: 512,
+            timeout: 600,
+            logRetentionDays: 30,
+            alarming: TEST_ALARMING,
+            asyncInvocation: { maximumRetryAttempts: 0, maximumEventAgeSeconds: 600 },
+          }),
+        { stack: "test" },
+      );
+      const fn = named(run, "aws:lambda/function:Function", "sync");
+      assert.equal(fn.inputs.packageType, "Image");
+      assert.equal(fn.inputs.imageUri, imageUri);
+      assert.equal(fn.inputs.runtime, undefined);
+      assert.equal(fn.inputs.handler, undefined);
+      assert.equal(fn.inputs.code, undefined);
+      assert.deepEqual(fn.inputs.architectures, ["arm64"]);
+      assert.equal(fn.inputs.memorySize, 512);
+      assert.equal(fn.inputs.timeout, 600);
+      assert.equal(named(run, "aws:cloudwatch/logGroup:LogGroup", "sync-logs").inputs.retentionInDays, 30);
+      assert.ok(named(run, "tributary:lambda:NodeImageFunction", "sync"));
+      assert.ok(named(run, "aws:sqs/queue:Queue", "sync-failures"));
+      assert.ok(named(run, "aws:cloudwatch/metricAlarm:MetricAlarm", "sync-errors"));
+      assert.deepEqual(
+        policyOf(named(run, "aws:iam/rolePolicy:RolePolicy", "sync-policy")).Statement.map((s: any) => s.Sid),
+        ["WriteOwnLogs", "KeepFailedEvents"],
+      );
+    });
+  });
+});
