@@ -200,10 +200,13 @@ export function knownStacks(): string[] {
  * Reads `Pulumi.<stack>.yaml` as Pulumi hands config to a program. Encrypted values and the
  * secrets that the enabled apps declare (see SECRETS in config.ts) get placeholder values.
  */
-export function loadStackConfig(stack: string): { config: Record<string, string>; secretKeys: string[] } {
-  const file = path.join(REPO_ROOT, `Pulumi.${stack}.yaml`);
+export function loadStackConfig(
+  stack: string,
+  settingsFile = path.join(REPO_ROOT, `Pulumi.${stack}.yaml`),
+): { config: Record<string, string>; secretKeys: string[] } {
+  const file = settingsFile;
   if (!fs.existsSync(file)) {
-    throw new Error(`unknown stack "${stack}": there is no Pulumi.${stack}.yaml (known stacks: ${knownStacks().join(", ")})`);
+    throw new Error(`unknown stack "${stack}": there is no ${path.relative(REPO_ROOT, file)} (known stacks: ${knownStacks().join(", ")})`);
   }
   const settings = (parseYaml(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
   const config: Record<string, string> = {};
@@ -326,9 +329,14 @@ async function waitForRegistrations(): Promise<void> {
 
 const INDEX = path.join(REPO_ROOT, "index.ts");
 
+export interface StackRunOptions extends Omit<RunOptions, "stack" | "config" | "secretKeys"> {
+  /** A settings file to use instead of Pulumi.<stack>.yaml. */
+  settingsFile?: string;
+}
+
 /** Runs `index.ts` for a stack with its real config, as `pulumi up` would (under mocks). */
-export async function runStack(stack: string, options: Omit<RunOptions, "stack" | "config" | "secretKeys"> = {}): Promise<RunResult> {
-  const { config, secretKeys } = loadStackConfig(stack);
+export async function runStack(stack: string, options: StackRunOptions = {}): Promise<RunResult> {
+  const { config, secretKeys } = loadStackConfig(stack, options.settingsFile);
   return runProgram(() => {
     // index.ts runs its program when it is loaded, so each run loads it afresh.
     delete require.cache[require.resolve(INDEX)];

@@ -1,0 +1,114 @@
+/**
+ * Local invoke: runs a function's bundle with one or more events in one process, as a warm
+ * Lambda container would, and prints each result as one line of JSON on stdout. The
+ * handler's own logs go to stderr, so stdout stays machine-readable.
+ *
+ *   npm run invoke -- <function> --event <file> [--event <file> ...]
+ *   npm run invoke -- --list
+ *   npm run invoke -- --entry <file.ts> --event <file>     any entry file, for experiments
+ *
+ * The handler sees this process's environment: point AWS clients at local servers with
+ * AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_<SERVICE>) and external APIs with their *_URL variables.
+ */
+import { randomUUID } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { BUILD_DIR, bundleHandler, listHandlers } from "../components/lambda/bundle";
+
+const USAGE = [
+  "usage: npm run invoke -- <function> --event <file> [--event <file> ...]",
+  "       npm run invoke -- --list",
+  "       npm run invoke -- --entry <file.ts> --event <file>",
+].join("\n");
+
+type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+
+/** The parts of the Lambda context that handlers and Powertools read. */
+function lambdaContext(functionName: string, timeoutSeconds: number) {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  return {
+    functionName,
+    functionVersion: "$LATEST",
+    invokedFunctionArn: `arn:aws:lambda:${process.env.AWS_REGION ?? "eu-west-2"}:000000000000:function:${functionName}`,
+    memoryLimitInMB: "256",
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: "local",
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+function readEvent(file: string): unknown {
+  const text = fs.readFileSync(path.resolve(file), "utf8");
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new Error(`event file ${file} is not JSON: ${(err as Error).message}`);
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        event: { type: "string", multiple: true, default: [] },
+        entry: { type: "string" },
+        list: { type: "boolean", default: false },
+        timeout: { type: "string", default: "30" },
+        help: { type: "boolean", default: false },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (values.list) {
+    process.stdout.write(listHandlers().map((h) => `${h}\n`).join(""));
+    return 0;
+  }
+  const name = positionals[0] ?? (values.entry ? path.basename(path.dirname(values.entry)) : undefined);
+  if (!name || values.event.length === 0) {
+    process.stderr.write(`a function and at least one --event are required\n${USAGE}\n`);
+    return 2;
+  }
+  if (!values.entry && !listHandlers().includes(name)) {
+    process.stderr.write(`unknown function "${name}"; known functions: ${listHandlers().join(", ") || "none"}\n`);
+    return 2;
+  }
+
+  const events = values.event.map(readEvent);
+  const bundle = bundleHandler({ handler: name, entry: values.entry, outdir: path.join(BUILD_DIR, "invoke", name) });
+
+  // stdout carries only results; everything the handler writes goes to stderr.
+  const writeResult = process.stdout.write.bind(process.stdout);
+  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  const handler = (require(bundle.file) as { handler?: Handler }).handler;
+  if (typeof handler !== "function") throw new Error(`${bundle.file} exports no handler function`);
+
+  for (const event of events) {
+    const result = await handler(event, lambdaContext(name, Number(values.timeout)));
+    writeResult(`${JSON.stringify(result ?? null)}\n`);
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}\n`);
+    process.exit(1);
+  },
+);

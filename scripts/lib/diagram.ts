@@ -1,0 +1,149 @@
+/**
+ * Draws what a run would deploy as a Mermaid flowchart: event sources → functions → stores.
+ * Everything is derived from the recorded resource inputs, so new apps appear without changes
+ * here as long as they use the usual resource types.
+ */
+import type { RecordedResource, RunResult } from "../../test/helpers/mock-engine";
+
+interface Node {
+  id: string;
+  label: string;
+  kind: "source" | "function" | "store";
+}
+
+interface Edge {
+  from: string;
+  to: string;
+  label?: string;
+}
+
+const FUNCTION = "aws:lambda/function:Function";
+const STORE_TYPES: Record<string, string> = {
+  "aws:dynamodb/table:Table": "DynamoDB table",
+  "aws:s3/bucket:Bucket": "S3 bucket",
+  "aws:s3/bucketV2:BucketV2": "S3 bucket",
+  "aws:sqs/queue:Queue": "SQS queue",
+  "aws:sns/topic:Topic": "SNS topic",
+  "aws:cloudwatch/eventBus:EventBus": "event bus",
+};
+/** Permissions that say a function writes to or reads from a store, rather than merely touching it. */
+const DATA_ACTION = /^(dynamodb|s3|sqs|sns|events):/;
+
+function nodeId(urnOrArn: string): string {
+  return "n" + Buffer.from(urnOrArn).toString("base64url").replace(/[^A-Za-z0-9]/g, "").slice(-24);
+}
+
+function escapeLabel(text: string): string {
+  return text.replace(/"/g, "'");
+}
+
+/** The last readable segment of an ARN: the topic, table or queue name. */
+function arnName(arn: string): string {
+  return arn.split(/[:/]/).filter(Boolean).pop() ?? arn;
+}
+
+export function buildDiagram(run: RunResult): { mermaid: string; functions: number; edges: number } {
+  const custom = run.resources.filter((r) => !r.read && r.type.startsWith("aws:"));
+  const byArn = new Map<string, RecordedResource>();
+  for (const r of custom) if (typeof r.state.arn === "string") byArn.set(r.state.arn, r);
+
+  const nodes = new Map<string, Node>();
+  const edges: Edge[] = [];
+  const addNode = (key: string, label: string, kind: Node["kind"]) => {
+    const id = nodeId(key);
+    if (!nodes.has(id)) nodes.set(id, { id, label, kind });
+    return id;
+  };
+  const resourceNode = (r: RecordedResource, kind: Node["kind"], what: string) => addNode(r.urn, `${what}: ${r.name}`, kind);
+  /** A node for an ARN: the resource it belongs to, or an external one (an existing topic, say). */
+  const arnNode = (arn: string, kind: Node["kind"], what: string) => {
+    const base = arn.replace(/(\/index\/\*|\/\*|:\*)$/, "");
+    const r = byArn.get(base);
+    return r ? resourceNode(r, kind, STORE_TYPES[r.type] ?? what) : addNode(base, `${what} (existing): ${arnName(base)}`, kind);
+  };
+  const functionByArn = (arn: unknown): RecordedResource | undefined => {
+    if (typeof arn !== "string") return undefined;
+    return custom.find((r) => r.type === FUNCTION && (arn === r.state.arn || arn === r.state.invokeArn || arn === r.state.name));
+  };
+
+  const functions = custom.filter((r) => r.type === FUNCTION);
+  for (const fn of functions) resourceNode(fn, "function", "λ");
+
+  for (const r of custom) {
+    const inputs = r.rawInputs;
+    switch (r.type) {
+      case "aws:sns/topicSubscription:TopicSubscription": {
+        const fn = inputs.protocol === "lambda" ? functionByArn(inputs.endpoint) : undefined;
+        if (fn) edges.push({ from: arnNode(inputs.topic, "source", "SNS topic"), to: resourceNode(fn, "function", "λ") });
+        break;
+      }
+      case "aws:cloudwatch/eventTarget:EventTarget": {
+        const fn = functionByArn(inputs.arn);
+        if (!fn) break;
+        const rule = custom.find((x) => x.type === "aws:cloudwatch/eventRule:EventRule" && x.state.name === inputs.rule);
+        const bus = inputs.eventBusName ?? rule?.rawInputs.eventBusName ?? "default";
+        const busResource = custom.find((x) => x.type === "aws:cloudwatch/eventBus:EventBus" && x.state.name === bus);
+        const from = busResource ? resourceNode(busResource, "source", "event bus") : addNode(`bus:${bus}`, `event bus: ${bus}`, "source");
+        edges.push({ from, to: resourceNode(fn, "function", "λ"), label: rule ? `rule ${rule.name}` : undefined });
+        break;
+      }
+      case "aws:scheduler/schedule:Schedule": {
+        const fn = functionByArn(inputs.target?.arn);
+        if (fn) edges.push({ from: resourceNode(r, "source", `schedule ${inputs.scheduleExpression}`), to: resourceNode(fn, "function", "λ") });
+        break;
+      }
+      case "aws:apigatewayv2/integration:Integration": {
+        const fn = functionByArn(inputs.integrationUri);
+        const api = custom.find((x) => x.type === "aws:apigatewayv2/api:Api" && x.state.id === inputs.apiId);
+        const routes = custom
+          .filter((x) => x.type === "aws:apigatewayv2/route:Route" && typeof x.rawInputs.target === "string" && x.rawInputs.target.endsWith(r.state.id))
+          .map((x) => x.rawInputs.routeKey);
+        if (fn && api) edges.push({ from: resourceNode(api, "source", "HTTP API"), to: resourceNode(fn, "function", "λ"), label: routes.join(", ") || undefined });
+        break;
+      }
+      case "aws:lambda/eventSourceMapping:EventSourceMapping": {
+        const fn = functionByArn(inputs.functionName);
+        if (fn) edges.push({ from: arnNode(inputs.eventSourceArn, "source", "queue"), to: resourceNode(fn, "function", "λ") });
+        break;
+      }
+    }
+  }
+
+  // Stores: what each function's role lets it read or write.
+  for (const fn of functions) {
+    // NodeFunction keeps the function and its one role policy side by side under the component.
+    const policy = custom.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.parent === fn.parent);
+    if (!policy) continue;
+    const document = typeof policy.rawInputs.policy === "string" ? JSON.parse(policy.rawInputs.policy) : policy.rawInputs.policy;
+    for (const statement of document.Statement ?? []) {
+      const actions: string[] = [statement.Action].flat();
+      if (statement.Sid === "KeepFailedEvents" || !actions.some((a) => DATA_ACTION.test(a))) continue;
+      for (const arn of [statement.Resource].flat()) {
+        if (typeof arn !== "string" || arn === "*") continue;
+        const verbs = [...new Set(actions.map((a) => a.split(":")[1]))].join(", ");
+        edges.push({ from: resourceNode(fn, "function", "λ"), to: arnNode(arn, "store", "store"), label: verbs });
+      }
+    }
+  }
+
+  const lines = ["flowchart LR"];
+  const groups: [Node["kind"], string][] = [
+    ["source", "Event sources"],
+    ["function", "Functions"],
+    ["store", "Stores"],
+  ];
+  for (const [kind, title] of groups) {
+    const members = [...nodes.values()].filter((n) => n.kind === kind);
+    if (members.length === 0) continue;
+    lines.push(`  subgraph ${kind}s["${title}"]`);
+    for (const n of members) lines.push(`    ${n.id}["${escapeLabel(n.label)}"]`);
+    lines.push("  end");
+  }
+  const seen = new Set<string>();
+  for (const e of edges) {
+    const line = e.label ? `  ${e.from} -->|"${escapeLabel(e.label)}"| ${e.to}` : `  ${e.from} --> ${e.to}`;
+    if (!seen.has(line)) lines.push(line);
+    seen.add(line);
+  }
+  return { mermaid: lines.join("\n") + "\n", functions: functions.length, edges: seen.size };
+}

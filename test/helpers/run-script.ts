@@ -1,0 +1,35 @@
+import { spawn } from "node:child_process";
+import * as path from "node:path";
+import { REPO_ROOT } from "./mock-engine";
+
+export interface ScriptResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const TSX = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
+
+/** Runs `scripts/<script>.ts` as `npm run <script>` would, bounded in time. */
+export function runScript(script: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<ScriptResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(TSX, [path.join(REPO_ROOT, "scripts", `${script}.ts`), ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${script} ${args.join(" ")} did not finish within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
