@@ -1,0 +1,33 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { SECRETS, STAGE_DEFAULTS } from "../../config";
+import { REPO_ROOT } from "../helpers/mock-engine";
+
+const readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
+const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8"));
+
+describe("README matches the code", () => {
+  it("offers the two fresh-clone commands, and they exist", () => {
+    assert.ok(readme.includes("npm ci && npm run preview -- --stack dev"));
+    assert.ok(readme.includes("npm ci && npm test"));
+    for (const script of ["preview", "invoke", "test"]) assert.ok(pkg.scripts[script], `npm script ${script}`);
+  });
+
+  it("lists every declared secret with its set command form", () => {
+    for (const { key } of SECRETS) assert.ok(readme.includes(`\`${key}\``), `README lists ${key}`);
+  });
+
+  it("shows the stage defaults as config.ts has them", () => {
+    const retention = `| log retention (days) | ${STAGE_DEFAULTS.dev.logRetentionDays} | ${STAGE_DEFAULTS.staging.logRetentionDays} | ${STAGE_DEFAULTS.prod.logRetentionDays} |`;
+    assert.ok(readme.includes(retention), retention);
+    const errors = `| Lambda errors alarm threshold (per period) | ${STAGE_DEFAULTS.dev.alarms.lambdaErrorsThreshold} | ${STAGE_DEFAULTS.staging.alarms.lambdaErrorsThreshold} | ${STAGE_DEFAULTS.prod.alarms.lambdaErrorsThreshold} |`;
+    assert.ok(readme.includes(errors), errors);
+  });
+
+  it("is what .ci/run runs", () => {
+    const ci = fs.readFileSync(path.join(REPO_ROOT, ".ci", "run"), "utf8");
+    assert.match(ci, /npm ci/);
+    assert.match(ci, /npm test/);
+  });
+});
