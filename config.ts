@@ -81,7 +81,7 @@ const eventType = z.string().regex(/^[A-Za-z0-9._:-]+$/, "must be a dotted event
 /** Sizing of one Lambda function. */
 const functionSettings = (defaults: { memoryMb: number; timeoutSeconds: number }) =>
   z
-    .object({
+    .strictObject({
       /** Memory in MB (128-10240). */
       memoryMb: z.number().int().min(128).max(10240).default(defaults.memoryMb),
       /** Timeout in seconds (1-900). */
@@ -93,12 +93,21 @@ const functionSettings = (defaults: { memoryMb: number; timeoutSeconds: number }
     })
     .prefault({});
 
+/** The bounds each service puts on retries: Lambda's own async retries, or an EventBridge/Scheduler target's. */
+const RETRY_LIMITS = {
+  lambda: { maxAttempts: 2, maxAgeSeconds: 21600 },
+  target: { maxAttempts: 185, maxAgeSeconds: 86400 },
+} as const;
+
 /** Retry bounds of an asynchronous delivery (event invoke config, EventBridge or Scheduler target). */
-const asyncRetry = (defaults: { maximumRetryAttempts: number; maximumEventAgeSeconds: number }, maxAttempts: number) =>
+const asyncRetry = (
+  defaults: { maximumRetryAttempts: number; maximumEventAgeSeconds: number },
+  limits: { maxAttempts: number; maxAgeSeconds: number },
+) =>
   z
-    .object({
-      maximumRetryAttempts: z.number().int().min(0).max(maxAttempts).default(defaults.maximumRetryAttempts),
-      maximumEventAgeSeconds: z.number().int().min(60).max(86400).default(defaults.maximumEventAgeSeconds),
+    .strictObject({
+      maximumRetryAttempts: z.number().int().min(0).max(limits.maxAttempts).default(defaults.maximumRetryAttempts),
+      maximumEventAgeSeconds: z.number().int().min(60).max(limits.maxAgeSeconds).default(defaults.maximumEventAgeSeconds),
     })
     .prefault({});
 
@@ -144,7 +153,7 @@ const lessonsSchema = z.strictObject({
   learningPathsApiEndpoint: httpsUrl,
   function: functionSettings({ memoryMb: 256, timeoutSeconds: 60 }),
   /** Retry bounds of the EventBridge target (up to 185 attempts, 24 h). */
-  delivery: asyncRetry({ maximumRetryAttempts: 185, maximumEventAgeSeconds: 86400 }, 185),
+  delivery: asyncRetry({ maximumRetryAttempts: 185, maximumEventAgeSeconds: 86400 }, RETRY_LIMITS.target),
 });
 
 const skillsSchema = z.strictObject({
@@ -162,7 +171,7 @@ const skillsSchema = z.strictObject({
     org: nonEmpty,
   }),
   schedule: z
-    .object({
+    .strictObject({
       /** Switch the schedule off (for example, paused in dev) without removing it. */
       enabled: z.boolean().default(true),
       expression: z
@@ -175,7 +184,7 @@ const skillsSchema = z.strictObject({
   keepImages: z.number().int().min(1).max(1000).default(10),
   function: functionSettings({ memoryMb: 512, timeoutSeconds: 600 }),
   /** Retry bounds of the schedule target (up to 185 attempts, 24 h). */
-  delivery: asyncRetry({ maximumRetryAttempts: 3, maximumEventAgeSeconds: 3600 }, 185),
+  delivery: asyncRetry({ maximumRetryAttempts: 3, maximumEventAgeSeconds: 3600 }, RETRY_LIMITS.target),
 });
 
 const iotaSchema = z.strictObject({
@@ -193,7 +202,7 @@ const iotaSchema = z.strictObject({
         /** CloudEvent types the service consumes. */
         consumes: z.array(eventType).min(1),
         function: functionSettings({ memoryMb: 256, timeoutSeconds: 30 }),
-        delivery: asyncRetry({ maximumRetryAttempts: 185, maximumEventAgeSeconds: 86400 }, 185),
+        delivery: asyncRetry({ maximumRetryAttempts: 185, maximumEventAgeSeconds: 86400 }, RETRY_LIMITS.target),
       }),
     )
     .min(1),
@@ -208,7 +217,7 @@ const almaSchema = z.strictObject({
   usersQueueConsumerTimeoutSeconds: z.number().int().min(1).max(900).optional(),
   function: functionSettings({ memoryMb: 256, timeoutSeconds: 30 }),
   /** Retry bounds of each cache function's asynchronous invocations (SNS delivers asynchronously). */
-  delivery: asyncRetry({ maximumRetryAttempts: 2, maximumEventAgeSeconds: 21600 }, 2),
+  delivery: asyncRetry({ maximumRetryAttempts: 2, maximumEventAgeSeconds: 21600 }, RETRY_LIMITS.lambda),
 });
 
 const hdocSchema = z.strictObject({
@@ -219,11 +228,11 @@ const hdocSchema = z.strictObject({
     logoutUrls: z.array(z.url()).min(1),
   }),
   api: z
-    .object({
+    .strictObject({
       /** Allowed CORS origins; `*` only when listed here on purpose. */
       corsOrigins: z.array(z.union([z.literal("*"), z.url()])).min(1),
       throttling: z
-        .object({
+        .strictObject({
           burstLimit: z.number().int().min(1).default(50),
           rateLimit: z.number().min(1).default(100),
         })
@@ -236,7 +245,7 @@ const hdocSchema = z.strictObject({
 });
 
 const alarmsSchema = z
-  .object({
+  .strictObject({
     /** E-mail address subscribed to the stack's alarm topic. */
     email: z.email().optional(),
     /** Existing SNS topic for alarm notifications, instead of creating one. */

@@ -84,6 +84,12 @@ describe("stack config", () => {
       assert.equal(parseConfigValues("alice", { stage: "dev" }).stage, "dev");
     });
 
+    it("keeps Lambda's own retry bounds for functions it retries itself", () => {
+      const err = configError(() => parseConfigValues("dev", { alma: JSON.stringify({ delivery: { maximumEventAgeSeconds: 86400 } }) }));
+      assert.deepEqual(err.problems.map((p) => p.key), ["tributary:alma.delivery.maximumEventAgeSeconds"]);
+      assert.equal(parseConfigValues("dev", { lessons: fs.readFileSync(path.join(REPO_ROOT, "test/fixtures/config/lessons.json"), "utf8") }).lessons?.delivery.maximumEventAgeSeconds, 86400);
+    });
+
     it("fills an app block's defaults", () => {
       const raw = parseConfigValues("dev", { alma: minimalAlma });
       assert.deepEqual(raw.alma?.topicArns, {});
