@@ -11,3 +11,21 @@ export const COMMON_ENV = {
   /** Stage the function runs in: dev, staging or prod. */
   stage: "TRIBUTARY_STAGE",
 } as const;
+
+/** Deployed functions get `<SECRET>_PARAM` (an SSM parameter name); local runs may set `<SECRET>` itself. */
+export function secretParamEnv(secret: string): string {
+  return `${secret}_PARAM`;
+}
+
+/** lesson-completed: the names the Serverless Framework seed used, plus the secret's parameter. */
+export const LESSONS_ENV = {
+  /** OAuth2 token endpoint of the Auth0 tenant. */
+  auth0Url: "AUTH0_URL",
+  auth0Audience: "AUTH0_AUDIENCE",
+  auth0ClientId: "AUTH0_CLIENT_ID",
+  /** The client secret: `AUTH0_CLIENT_SECRET_PARAM` when deployed, `AUTH0_CLIENT_SECRET` locally. */
+  auth0ClientSecret: "AUTH0_CLIENT_SECRET",
+  learningPathsApiEndpoint: "LEARNING_PATHS_API_ENDPOINT",
+  /** Queue that keeps events whose lessons the API refused for good (the rule target's DLQ). */
+  failedEventsQueueUrl: "FAILED_EVENTS_QUEUE_URL",
+} as const;

@@ -1,0 +1,75 @@
+/**
+ * An OAuth2 client-credentials token (Auth0 machine-to-machine), cached in the container
+ * until shortly before it expires, so that a warm container asks for one token, not one per
+ * invocation. The client authenticates with `client_secret_post`.
+ */
+import { DEFAULT_RETRY_POLICY, fetchWithRetry, type RetryPolicy } from "./http";
+
+export interface ClientCredentialsOptions {
+  /** The token endpoint, for example https://tenant.auth0.com/oauth/token. */
+  tokenUrl: string;
+  clientId: string;
+  /** Read lazily, so that the secret is fetched only when a token is needed. */
+  clientSecret: () => Promise<string>;
+  audience: string;
+  /** Renew this long before the token expires, in ms. */
+  renewBeforeMs?: number;
+  retry?: RetryPolicy;
+  /** The clock, for tests. */
+  now?: () => number;
+}
+
+interface CachedToken {
+  value: string;
+  expiresAt: number;
+}
+
+export class ClientCredentialsToken {
+  private cached?: CachedToken;
+  private pending?: Promise<CachedToken>;
+  /** Token requests made by this cache: what the bench counts. */
+  requests = 0;
+
+  constructor(private readonly options: ClientCredentialsOptions) {}
+
+  /** A valid access token, from the cache when it has one. Concurrent callers share one request. */
+  async get(): Promise<string> {
+    const now = (this.options.now ?? Date.now)();
+    const renewBefore = this.options.renewBeforeMs ?? 60_000;
+    if (this.cached && this.cached.expiresAt - renewBefore > now) return this.cached.value;
+    this.pending ??= this.request().finally(() => (this.pending = undefined));
+    this.cached = await this.pending;
+    return this.cached.value;
+  }
+
+  /** Forgets the cached token, after the API has refused it (401). */
+  invalidate(refused?: string): void {
+    if (refused === undefined || this.cached?.value === refused) this.cached = undefined;
+  }
+
+  private async request(): Promise<CachedToken> {
+    const { tokenUrl, clientId, audience } = this.options;
+    const startedAt = (this.options.now ?? Date.now)();
+    this.requests += 1;
+    const response = await fetchWithRetry(
+      tokenUrl,
+      {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+        body: new URLSearchParams({
+          grant_type: "client_credentials",
+          client_id: clientId,
+          client_secret: await this.options.clientSecret(),
+          audience,
+        }).toString(),
+      },
+      this.options.retry ?? DEFAULT_RETRY_POLICY,
+    );
+    const body = (await response.json()) as { access_token?: unknown; expires_in?: unknown };
+    if (typeof body.access_token !== "string" || body.access_token === "") {
+      throw new Error(`token endpoint ${new URL(tokenUrl).origin} answered without an access_token`);
+    }
+    const expiresIn = typeof body.expires_in === "number" && body.expires_in > 0 ? body.expires_in : 3600;
+    return { value: body.access_token, expiresAt: startedAt + expiresIn * 1000 };
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * A local stand-in for SQS's JSON protocol (SendMessage, SendMessageBatch,
+ * GetQueueAttributes), for handlers that send to a queue. No SQS server runs on npm; this
+ * keeps the handler's real SQS client, its signing and its body checksum in the test.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { type HttpStub, startStub } from "./http-stub";
+
+export interface SentMessage {
+  queueUrl: string;
+  body: string;
+  attributes: Record<string, { DataType: string; StringValue?: string }>;
+}
+
+export interface FakeSqs {
+  url: string;
+  /** Messages per queue URL, in order. */
+  messages: SentMessage[];
+  /** Make the next `n` sends fail with this status (throttling, outage). */
+  failNext(n: number, status?: number): void;
+  queueUrl(name: string): string;
+  stub: HttpStub;
+  close(): Promise<void>;
+}
+
+const md5 = (text: string) => createHash("md5").update(text).digest("hex");
+
+export async function startFakeSqs(): Promise<FakeSqs> {
+  const messages: SentMessage[] = [];
+  let failures = 0;
+  let failureStatus = 500;
+  const stub = await startStub((req) => {
+    const target = String(req.headers["x-amz-target"] ?? "");
+    const input = req.body ? JSON.parse(req.body) : {};
+    if (failures > 0) {
+      failures -= 1;
+      return { status: failureStatus, body: { __type: "com.amazonaws.sqs#ServiceUnavailable", message: "injected failure" } };
+    }
+    switch (target) {
+      case "AmazonSQS.SendMessage":
+        messages.push({ queueUrl: input.QueueUrl, body: input.MessageBody, attributes: input.MessageAttributes ?? {} });
+        return { body: { MessageId: randomUUID(), MD5OfMessageBody: md5(input.MessageBody) } };
+      case "AmazonSQS.SendMessageBatch":
+        for (const entry of input.Entries) messages.push({ queueUrl: input.QueueUrl, body: entry.MessageBody, attributes: entry.MessageAttributes ?? {} });
+        return {
+          body: {
+            Successful: input.Entries.map((e: { Id: string; MessageBody: string }) => ({ Id: e.Id, MessageId: randomUUID(), MD5OfMessageBody: md5(e.MessageBody) })),
+            Failed: [],
+          },
+        };
+      case "AmazonSQS.GetQueueAttributes":
+        return { body: { Attributes: { ApproximateNumberOfMessages: String(messages.filter((m) => m.queueUrl === input.QueueUrl).length) } } };
+      default:
+        return { status: 400, body: { __type: "com.amazonaws.sqs#UnsupportedOperation", message: `fake SQS does not answer ${target}` } };
+    }
+  });
+  return {
+    url: stub.url,
+    messages,
+    failNext(n, status = 500) {
+      failures = n;
+      failureStatus = status;
+    },
+    queueUrl: (name) => `${stub.url}/000000000000/${name}`,
+    stub,
+    close: () => stub.close(),
+  };
+}
+
+/** Environment that points the AWS SDK at local servers with dummy credentials. */
+export function localAwsEnv(endpoints: Record<string, string>): Record<string, string> {
+  return {
+    AWS_ACCESS_KEY_ID: "local",
+    AWS_SECRET_ACCESS_KEY: "local",
+    AWS_REGION: "eu-west-2",
+    ...endpoints,
+  };
+}
+
+/** Sets environment variables for the duration of a suite; returns a function that restores them. */
+export function setEnv(values: Record<string, string | undefined>): () => void {
+  const saved = Object.fromEntries(Object.keys(values).map((k) => [k, process.env[k]]));
+  for (const [k, v] of Object.entries(values)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  return () => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+}
