@@ -336,6 +336,13 @@ export interface TributaryConfig extends Omit<RawConfig, "stage" | "logRetention
   secrets: Secrets;
 }
 
+/** A secret that loadConfig read for an enabled app. */
+export function secretOf(config: TributaryConfig, key: string): pulumi.Output<string> {
+  const value = config.secrets[key];
+  if (!value) throw new Error(`secret ${key} was not loaded: is it declared in SECRETS for this app?`);
+  return value;
+}
+
 /** One problem with the stack's configuration. */
 export interface ConfigProblem {
   /** Full config key including the path inside a structured value: `tributary:alma.userTtlDays`. */

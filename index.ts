@@ -2,12 +2,39 @@
  * The tributary program: reads the stack's config, creates the enabled apps and exports
  * their outputs. Nothing else happens here.
  */
+import { LessonCompletionSync } from "./components/lessons/lesson-completion-sync";
 import { AlertTopic } from "./components/monitoring/alert-topic";
-import { loadConfig } from "./config";
+import { loadConfig, secretOf } from "./config";
 
 const config = loadConfig();
 
 const alerts = new AlertTopic("alerts", { email: config.alarms.email, existingTopicArn: config.alarms.topicArn });
+const alarming = { settings: config.settings.alarms, actions: [alerts.arn] };
+
+const lessons =
+  config.lessons &&
+  new LessonCompletionSync("lessons", {
+    atlas: config.lessons.atlas,
+    atlasApiKey: {
+      publicKey: secretOf(config, "mongodbatlas:publicKey"),
+      privateKey: secretOf(config, "mongodbatlas:privateKey"),
+    },
+    appName: `tributary-lessons-${config.stack}`,
+    auth0: config.lessons.auth0,
+    learningPathsApiEndpoint: config.lessons.learningPathsApiEndpoint,
+    function: config.lessons.function,
+    delivery: config.lessons.delivery,
+    logRetentionDays: config.settings.logRetentionDays,
+    eventArchiveRetentionDays: config.settings.eventArchiveRetentionDays,
+    alarming,
+  });
 
 export const stage = config.stage;
 export const alertTopicArn = alerts.arn;
+export const lessonsSync = lessons && {
+  triggerId: lessons.trigger.triggerId,
+  eventBusName: lessons.trigger.eventBusName,
+  functionName: lessons.function.functionName,
+  auth0ClientId: lessons.auth0Client.clientId,
+  failedEventsQueueUrl: lessons.failedEvents.url,
+};

@@ -55,6 +55,8 @@ export const appServicesAppProvider: pulumi.dynamic.ResourceProvider<AppServices
   },
 
   async read(id, props) {
+    // Pulumi passes the last known outputs; a resource never created has none to read.
+    if (!props) return {};
     const token = await admin.login(props.adminApiUrl, props);
     const app = await admin.getApp(props.adminApiUrl, token, props.projectId, id);
     const service = app && (await admin.getService(props.adminApiUrl, token, props.projectId, id, props.clusterServiceId));

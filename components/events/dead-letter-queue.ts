@@ -31,6 +31,35 @@ export interface DeadLetterQueueArgs {
 }
 
 /**
+ * The queue policy that lets AWS services deliver failed events to `queue`, each only on
+ * behalf of its own resource (`aws:SourceArn`). A queue has one policy: list every sender here.
+ */
+export function allowSenders(
+  name: string,
+  queue: aws.sqs.Queue,
+  senders: DeadLetterSender[],
+  opts: pulumi.CustomResourceOptions,
+): aws.sqs.QueuePolicy {
+  return new aws.sqs.QueuePolicy(
+    name,
+    {
+      queueUrl: queue.url,
+      policy: pulumi.jsonStringify({
+        Version: "2012-10-17",
+        Statement: senders.map((sender) => ({
+          Effect: "Allow",
+          Principal: { Service: sender.service },
+          Action: "sqs:SendMessage",
+          Resource: queue.arn,
+          Condition: { ArnEquals: { "aws:SourceArn": sender.sourceArn } },
+        })),
+      }),
+    },
+    opts,
+  );
+}
+
+/**
  * An encrypted SQS queue that keeps failed events for 14 days, with an alarm on its depth.
  * Every dead-letter queue in the program is one of these.
  */
@@ -51,25 +80,7 @@ export class DeadLetterQueue extends pulumi.ComponentResource {
     this.arn = this.queue.arn;
     this.url = this.queue.url;
 
-    if (args.senders && args.senders.length > 0) {
-      new aws.sqs.QueuePolicy(
-        `${name}-policy`,
-        {
-          queueUrl: this.queue.url,
-          policy: pulumi.jsonStringify({
-            Version: "2012-10-17",
-            Statement: args.senders.map((sender) => ({
-              Effect: "Allow",
-              Principal: { Service: sender.service },
-              Action: "sqs:SendMessage",
-              Resource: this.queue.arn,
-              Condition: { ArnEquals: { "aws:SourceArn": sender.sourceArn } },
-            })),
-          }),
-        },
-        { parent: this },
-      );
-    }
+    if (args.senders && args.senders.length > 0) allowSenders(`${name}-policy`, this.queue, args.senders, { parent: this });
 
     const { settings, actions } = args.alarming;
     this.depthAlarm = new aws.cloudwatch.MetricAlarm(

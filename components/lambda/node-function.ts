@@ -6,6 +6,8 @@ import { type Alarming, DeadLetterQueue } from "../events/dead-letter-queue";
 import { BUILD_DIR, type Bundle, bundleHandler } from "./bundle";
 
 export const LAMBDA_RUNTIME = "nodejs22.x";
+/** The most Lambda allows for its own retries of an asynchronous invocation. */
+export const LAMBDA_ASYNC_LIMITS = { maximumRetryAttempts: 2, maximumEventAgeSeconds: 21600 } as const;
 export const LAMBDA_ARCHITECTURE = "arm64";
 
 /** One IAM policy statement. Resources are exact ARNs; a component never passes `*`. */
@@ -29,6 +31,8 @@ export interface AsyncInvocationArgs {
    * - `dead-letter-queue`: the event alone, as the function's dead-letter queue.
    */
   failureTarget?: "on-failure-destination" | "dead-letter-queue";
+  /** A queue to use instead of creating one, so that all failures of an app land in one place. */
+  failureQueue?: DeadLetterQueue;
 }
 
 /** What every function variant takes besides its code. */
@@ -145,11 +149,13 @@ abstract class LambdaComponent extends pulumi.ComponentResource {
 
     const failureTarget = args.asyncInvocation?.failureTarget ?? "on-failure-destination";
     if (args.asyncInvocation) {
-      this.failureQueue = new DeadLetterQueue(
-        `${name}-failures`,
-        { alarming: args.alarming, description: `asynchronous invocations of ${name} that failed every retry` },
-        { parent: this },
-      );
+      this.failureQueue =
+        args.asyncInvocation.failureQueue ??
+        new DeadLetterQueue(
+          `${name}-failures`,
+          { alarming: args.alarming, description: `asynchronous invocations of ${name} that failed every retry` },
+          { parent: this },
+        );
     }
 
     const statements: PolicyStatement[] = [logStatement(this.logGroup.arn), ...(args.statements ?? [])];

@@ -3,6 +3,7 @@
  * Everything is derived from the recorded resource inputs, so new apps appear without changes
  * here as long as they use the usual resource types.
  */
+import { createHash } from "node:crypto";
 import type { RecordedResource, RunResult } from "../../test/helpers/mock-engine";
 
 interface Node {
@@ -30,7 +31,7 @@ const STORE_TYPES: Record<string, string> = {
 const DATA_ACTION = /^(dynamodb|s3|sqs|sns|events):/;
 
 function nodeId(urnOrArn: string): string {
-  return "n" + Buffer.from(urnOrArn).toString("base64url").replace(/[^A-Za-z0-9]/g, "").slice(-24);
+  return "n" + createHash("sha1").update(urnOrArn).digest("hex").slice(0, 12);
 }
 
 function escapeLabel(text: string): string {
@@ -69,7 +70,8 @@ export function buildDiagram(run: RunResult): { mermaid: string; functions: numb
   const functions = custom.filter((r) => r.type === FUNCTION);
   for (const fn of functions) resourceNode(fn, "function", "λ");
 
-  for (const r of custom) {
+  const everything = run.resources.filter((r) => !r.read);
+  for (const r of everything) {
     const inputs = r.rawInputs;
     switch (r.type) {
       case "aws:sns/topicSubscription:TopicSubscription": {
@@ -99,6 +101,19 @@ export function buildDiagram(run: RunResult): { mermaid: string; functions: numb
           .filter((x) => x.type === "aws:apigatewayv2/route:Route" && typeof x.rawInputs.target === "string" && x.rawInputs.target.endsWith(r.state.id))
           .map((x) => x.rawInputs.routeKey);
         if (fn && api) edges.push({ from: resourceNode(api, "source", "HTTP API"), to: resourceNode(fn, "function", "λ"), label: routes.join(", ") || undefined });
+        break;
+      }
+      case "aws:cloudwatch/eventBus:EventBus": {
+        // A partner bus fed by an Atlas trigger carries the trigger's id in its source name.
+        const source = inputs.eventSourceName;
+        const trigger = everything.find((x) => x.type.startsWith("mongodbatlas:") && x.type.endsWith(":EventTrigger") && typeof source === "string" && source.endsWith(`/${x.state.triggerId}`));
+        if (trigger) edges.push({ from: resourceNode(trigger, "source", `Atlas trigger ${trigger.rawInputs.configDatabase}.${trigger.rawInputs.configCollection}`), to: resourceNode(r, "source", "event bus") });
+        break;
+      }
+      case "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": {
+        const fn = functionByArn(inputs.functionName);
+        const queue = inputs.destinationConfig?.onFailure?.destination;
+        if (fn && typeof queue === "string") edges.push({ from: resourceNode(fn, "function", "λ"), to: arnNode(queue, "store", "queue"), label: "failures" });
         break;
       }
       case "aws:lambda/eventSourceMapping:EventSourceMapping": {

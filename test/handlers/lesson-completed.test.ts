@@ -25,7 +25,7 @@ describe("lesson-completed handler", function () {
   let server: HttpStub;
   let sqs: FakeSqs;
   let restoreEnv: () => void;
-  let api: (req: RecordedRequest) => StubResponse;
+  let api: (req: RecordedRequest) => StubResponse | Promise<StubResponse>;
   let tokensIssued = 0;
 
   before(async () => {

@@ -161,9 +161,32 @@ const ARN_SHAPES: Record<string, ArnShape | undefined> = {
   "aws:kms/key:Key": (n, r, a) => ({ arn: `arn:aws:kms:${r}:${a}:key/${n}` }),
 };
 
+/** A 24-hex id (the shape of Atlas object ids) derived from a name. */
+function hexId(name: string): string {
+  return createHash("sha1").update(name).digest("hex").slice(0, 24);
+}
+
+/** Outputs of non-AWS resources that programs read, shaped like the real ones. */
+const PROVIDER_STATE: Record<string, ((name: string) => Record<string, string>) | undefined> = {
+  "mongodbatlas:index/eventTrigger:EventTrigger": (n) => ({ triggerId: hexId(`trigger:${n}`) }),
+  "auth0:index/client:Client": (n) => ({ clientId: `mockclientid${hexId(n).slice(0, 20)}` }),
+  // The provider marks this output secret; a placeholder shows where it ends up.
+  "auth0:index/clientCredentials:ClientCredentials": (n) => ({ clientSecret: `${SECRET_PLACEHOLDER_PREFIX}${n}` }),
+  // The one dynamic resource of the program: the Atlas App Services app.
+  "pulumi-nodejs:dynamic/atlas:AppServicesApp": (n) => ({
+    appId: hexId(`app:${n}`),
+    clientAppId: `${n}-mockid`,
+    clusterServiceId: hexId(`service:${n}`),
+  }),
+};
+
 function defaultState(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
   const inputs = args.inputs ?? {};
   const physical = typeof inputs.name === "string" ? inputs.name : physicalName(args);
+  const provider = PROVIDER_STATE[args.type];
+  if (provider || !args.type.startsWith("aws:")) {
+    return { id: args.id ?? `${physical}-id`, state: { ...inputs, ...provider?.(args.name) } };
+  }
   const shape = ARN_SHAPES[args.type];
   const service = args.type.split(":")[1]?.split("/")[0] ?? "unknown";
   const arn = shape ? {} : { arn: `arn:aws:${service}:${region()}:${MOCK_ACCOUNT_ID}:${physical}` };

@@ -5,6 +5,8 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { listHandlers } from "../../components/lambda/bundle";
+import { startStub } from "../helpers/http-stub";
+import { REPO_ROOT } from "../helpers/mock-engine";
 import { runScript } from "../helpers/run-script";
 
 const ECHO = "test/fixtures/handlers/echo/index.ts";
@@ -42,6 +44,7 @@ describe("npm run invoke", function () {
     const result = await runScript("invoke", ["--list"]);
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(result.stdout.split("\n").filter(Boolean), listHandlers());
+    assert.ok(listHandlers().includes("lesson-completed"));
   });
 
   it("runs each event in one warm process and prints each result as JSON", async () => {
@@ -80,6 +83,34 @@ describe("npm run invoke", function () {
     const result = await runScript("invoke", ["--entry", ECHO, "--event", eventFile({ message: 7 })]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /message/);
+  });
+
+  it("runs lesson-completed against local stand-ins for Auth0 and the Learning Paths API", async () => {
+    let tokens = 0;
+    const server = await startStub((req) => {
+      if (req.path === "/oauth/token") return { body: { access_token: `t${++tokens}`, expires_in: 3600 } };
+      return req.method === "PUT" ? { status: 200 } : { status: 404 };
+    });
+    try {
+      const fixture = path.join(REPO_ROOT, "..", "shared", "fixtures", "atlas-trigger", "user_update_event.json");
+      const result = await runScript("invoke", ["lesson-completed", "--event", fixture, "--event", fixture], {
+        AUTH0_URL: `${server.url}/oauth/token`,
+        AUTH0_AUDIENCE: "https://api.topcoder-dev.com/",
+        AUTH0_CLIENT_ID: "local-client",
+        AUTH0_CLIENT_SECRET: "local-secret",
+        LEARNING_PATHS_API_ENDPOINT: `${server.url}/lp`,
+      });
+      assert.equal(result.code, 0, result.stderr);
+      const lines = result.stdout.trim().split("\n").map((l) => JSON.parse(l));
+      assert.deepEqual(lines, [
+        { userId: "88778750", lessons: 1, completed: 1, refused: [] },
+        { userId: "88778750", lessons: 1, completed: 1, refused: [] },
+      ]);
+      assert.equal(tokens, 1, "one token for two events in one warm process");
+      assert.equal(server.to("PUT", "/lp").length, 2);
+    } finally {
+      await server.close();
+    }
   });
 
   it("refuses an unknown function", async () => {

@@ -30,9 +30,13 @@ describe("npm run preview", function () {
     const result = await runScript("preview", ["--stack", "dev", "--diagram", diagram]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^pulumi:pulumi:Stack tributary-dev$/m);
-    assert.match(result.stdout, /└─ tributary:monitoring:AlertTopic alerts/);
+    assert.match(result.stdout, /[├└]─ tributary:monitoring:AlertTopic alerts/);
+    assert.match(result.stdout, /[├└]─ tributary:lessons:LessonCompletionSync lessons/);
     assert.match(result.stdout, /Outputs:\n(.*\n)*  stage: dev/);
-    assert.match(fs.readFileSync(diagram, "utf8"), /^flowchart LR/);
+    const mermaid = fs.readFileSync(diagram, "utf8");
+    assert.match(mermaid, /^flowchart LR/);
+    assert.match(mermaid, /Atlas trigger freecodecamp\.user/);
+    assert.match(mermaid, /"rule lessons-rule"/);
   });
 
   it("exits non-zero and names the key on a broken config value", async () => {

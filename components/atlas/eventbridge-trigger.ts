@@ -1,0 +1,128 @@
+import * as aws from "@pulumi/aws";
+import * as mongodbatlas from "@pulumi/mongodbatlas";
+import * as pulumi from "@pulumi/pulumi";
+import { AppServicesApp } from "./app-services-app";
+
+/** Atlas names the partner event source, and so the bus, after the trigger's id. */
+export const PARTNER_SOURCE_PREFIX = "aws.partner/mongodb.com/stitch.trigger/";
+
+export interface AtlasEventBridgeTriggerArgs {
+  /** Atlas project (group) id. */
+  projectId: pulumi.Input<string>;
+  /** The cluster whose collection is watched. */
+  clusterName: pulumi.Input<string>;
+  /**
+   * The App Services app and its linked cluster service, when they exist already. When
+   * absent, an app named `appName` is created through the Admin API at `adminApiUrl`.
+   */
+  existingApp?: { appId: pulumi.Input<string>; clusterServiceId: pulumi.Input<string> };
+  appName: pulumi.Input<string>;
+  adminApiUrl: pulumi.Input<string>;
+  /** The Atlas programmatic API key pair, from config secrets. */
+  apiKey: { publicKey: pulumi.Input<string>; privateKey: pulumi.Input<string> };
+  /** The trigger's name inside the app. */
+  triggerName: pulumi.Input<string>;
+  database: pulumi.Input<string>;
+  collection: pulumi.Input<string>;
+  /** Change types that fire the trigger: INSERT, UPDATE, REPLACE, DELETE. */
+  operationTypes: string[];
+  /** Deliver the whole document with each change (before `project` trims it). */
+  fullDocument: boolean;
+  /** `$match` on the change event: only matching changes are sent. */
+  match: Record<string, unknown>;
+  /** `$project` on the change event: what the event carries (EventBridge caps an event at 256 KB). */
+  project: Record<string, unknown>;
+  /** Days the bus's archive keeps events for replay. */
+  archiveRetentionDays: number;
+}
+
+/**
+ * An Atlas database trigger that sends changes to AWS EventBridge, the partner event bus
+ * that receives them, and an archive on that bus so that events can be replayed after an
+ * outage. The AWS account and region come from the AWS provider.
+ */
+export class AtlasEventBridgeTrigger extends pulumi.ComponentResource {
+  readonly app?: AppServicesApp;
+  readonly trigger: mongodbatlas.EventTrigger;
+  readonly eventBus: aws.cloudwatch.EventBus;
+  readonly archive: aws.cloudwatch.EventArchive;
+  readonly triggerId: pulumi.Output<string>;
+  readonly eventBusName: pulumi.Output<string>;
+  readonly appId: pulumi.Output<string>;
+
+  constructor(name: string, args: AtlasEventBridgeTriggerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("tributary:atlas:EventBridgeTrigger", name, {}, opts);
+
+    const identity = aws.getCallerIdentityOutput({}, { parent: this });
+    const region = aws.getRegionOutput({}, { parent: this });
+
+    let appId: pulumi.Input<string>;
+    let clusterServiceId: pulumi.Input<string>;
+    if (args.existingApp) {
+      ({ appId, clusterServiceId } = args.existingApp);
+    } else {
+      this.app = new AppServicesApp(
+        `${name}-app`,
+        {
+          adminApiUrl: args.adminApiUrl,
+          projectId: args.projectId,
+          appName: args.appName,
+          clusterName: args.clusterName,
+          // The app runs next to the bus it feeds.
+          providerRegion: pulumi.interpolate`aws-${region.region}`,
+          publicKey: args.apiKey.publicKey,
+          privateKey: args.apiKey.privateKey,
+        },
+        { parent: this },
+      );
+      appId = this.app.appId;
+      clusterServiceId = this.app.clusterServiceId;
+    }
+    this.appId = pulumi.output(appId);
+
+    this.trigger = new mongodbatlas.EventTrigger(
+      name,
+      {
+        projectId: args.projectId,
+        appId,
+        name: args.triggerName,
+        type: "DATABASE",
+        disabled: false,
+        unordered: false,
+        configServiceId: clusterServiceId,
+        configDatabase: args.database,
+        configCollection: args.collection,
+        configOperationTypes: args.operationTypes,
+        configFullDocument: args.fullDocument,
+        configFullDocumentBefore: false,
+        configMatch: JSON.stringify(args.match),
+        configProject: JSON.stringify(args.project),
+        eventProcessors: { awsEventbridge: { configAccountId: identity.accountId, configRegion: region.region } },
+      },
+      { parent: this },
+    );
+    this.triggerId = this.trigger.triggerId;
+
+    // Atlas creates the partner event source when the trigger is created; the bus that
+    // accepts it must carry the source's exact name.
+    const sourceName = pulumi.interpolate`${PARTNER_SOURCE_PREFIX}${this.trigger.triggerId}`;
+    this.eventBus = new aws.cloudwatch.EventBus(
+      `${name}-bus`,
+      { name: sourceName, eventSourceName: sourceName },
+      { parent: this, dependsOn: [this.trigger] },
+    );
+    this.eventBusName = this.eventBus.name;
+
+    this.archive = new aws.cloudwatch.EventArchive(
+      `${name}-archive`,
+      {
+        eventSourceArn: this.eventBus.arn,
+        retentionDays: args.archiveRetentionDays,
+        description: "Every event of the partner bus, for replay after an outage",
+      },
+      { parent: this },
+    );
+
+    this.registerOutputs({ triggerId: this.triggerId, eventBusName: this.eventBusName, appId: this.appId });
+  }
+}

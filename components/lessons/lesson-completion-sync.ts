@@ -1,0 +1,149 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { AsyncRetrySettings, FunctionSettings, LessonsConfig } from "../../config";
+import { LESSONS_ENV, secretParamEnv } from "../../handlers/lib/env-names";
+import { AtlasEventBridgeTrigger } from "../atlas/eventbridge-trigger";
+import { MachineToMachineClient } from "../auth0/m2m-client";
+import { type Alarming, DeadLetterQueue } from "../events/dead-letter-queue";
+import { FunctionRule } from "../events/function-rule";
+import { LAMBDA_ASYNC_LIMITS, NodeFunction } from "../lambda/node-function";
+import triggerMatch from "./trigger-match.json";
+import triggerProject from "./trigger-project.json";
+
+/** The trigger's `$project`: only what the handler reads, so that events stay far below EventBridge's size cap. */
+export const TRIGGER_PROJECT: Record<string, unknown> = triggerProject;
+/** The trigger's `$match`: only updates that touched `completedChallenges` (an element or the whole array). */
+export const TRIGGER_MATCH: Record<string, unknown> = triggerMatch;
+
+/** Matches what the Atlas trigger sends: updates from any MongoDB partner source. */
+export const LESSON_EVENT_PATTERN = {
+  source: [{ prefix: "aws.partner/mongodb.com" }],
+  detail: { operationType: ["update"] },
+};
+
+export interface LessonCompletionSyncArgs {
+  atlas: LessonsConfig["atlas"];
+  /** The Atlas programmatic API key pair (config secrets). */
+  atlasApiKey: { publicKey: pulumi.Input<string>; privateKey: pulumi.Input<string> };
+  /** Name of the App Services app when this stack creates it. */
+  appName: string;
+  auth0: LessonsConfig["auth0"];
+  learningPathsApiEndpoint: string;
+  function: FunctionSettings;
+  /** Retry bounds of the rule's target before its DLQ keeps an event. */
+  delivery: AsyncRetrySettings;
+  logRetentionDays: number;
+  eventArchiveRetentionDays: number;
+  alarming: Alarming;
+}
+
+/**
+ * lessons: an Atlas trigger on `freecodecamp.user` sends each update that completed a lesson
+ * through a partner event bus to `lesson-completed`, which marks the lesson complete in the
+ * Learning Paths API with an Auth0 machine-to-machine token.
+ */
+export class LessonCompletionSync extends pulumi.ComponentResource {
+  readonly trigger: AtlasEventBridgeTrigger;
+  readonly auth0Client: MachineToMachineClient;
+  readonly failedEvents: DeadLetterQueue;
+  readonly function: NodeFunction;
+  readonly rule: FunctionRule;
+
+  constructor(name: string, args: LessonCompletionSyncArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("tributary:lessons:LessonCompletionSync", name, {}, opts);
+    const { atlas } = args;
+
+    this.trigger = new AtlasEventBridgeTrigger(
+      `${name}-trigger`,
+      {
+        projectId: atlas.projectId,
+        clusterName: atlas.clusterName,
+        existingApp:
+          atlas.appId && atlas.clusterServiceId ? { appId: atlas.appId, clusterServiceId: atlas.clusterServiceId } : undefined,
+        appName: args.appName,
+        adminApiUrl: atlas.adminApiUrl,
+        apiKey: args.atlasApiKey,
+        triggerName: "lesson-completed",
+        database: atlas.database,
+        collection: atlas.collection,
+        operationTypes: ["UPDATE"],
+        fullDocument: true,
+        match: TRIGGER_MATCH,
+        project: TRIGGER_PROJECT,
+        archiveRetentionDays: args.eventArchiveRetentionDays,
+      },
+      { parent: this },
+    );
+
+    this.auth0Client = new MachineToMachineClient(
+      `${name}-auth0`,
+      {
+        audience: args.auth0.audience,
+        scopes: args.auth0.scopes,
+        description: "tributary lesson-completed: marks freeCodeCamp lessons complete in the Learning Paths API",
+      },
+      { parent: this },
+    );
+
+    // One queue keeps both the events EventBridge gave up on and the events whose lessons
+    // the API refused for good; the function writes the latter itself.
+    this.failedEvents = new DeadLetterQueue(
+      `${name}-failed-events`,
+      { alarming: args.alarming, description: "lesson updates that could not be synced" },
+      { parent: this },
+    );
+
+    this.function = new NodeFunction(
+      `${name}-lesson-completed`,
+      {
+        handler: "lesson-completed",
+        description: "Marks completed freeCodeCamp lessons in the Learning Paths API",
+        memorySize: args.function.memoryMb,
+        timeout: args.function.timeoutSeconds,
+        reservedConcurrency: args.function.reservedConcurrency,
+        tracing: args.function.tracing,
+        logRetentionDays: args.logRetentionDays,
+        alarming: args.alarming,
+        // EventBridge invokes asynchronously: its target DLQ covers delivery failures, and
+        // Lambda's own retries and on-failure destination cover the function's errors.
+        asyncInvocation: {
+          maximumRetryAttempts: Math.min(args.delivery.maximumRetryAttempts, LAMBDA_ASYNC_LIMITS.maximumRetryAttempts),
+          maximumEventAgeSeconds: Math.min(args.delivery.maximumEventAgeSeconds, LAMBDA_ASYNC_LIMITS.maximumEventAgeSeconds),
+          failureQueue: this.failedEvents,
+        },
+        environment: {
+          [LESSONS_ENV.auth0Url]: args.auth0.tokenUrl,
+          [LESSONS_ENV.auth0Audience]: args.auth0.audience,
+          [LESSONS_ENV.auth0ClientId]: this.auth0Client.clientId,
+          [secretParamEnv(LESSONS_ENV.auth0ClientSecret)]: this.auth0Client.secret.name,
+          [LESSONS_ENV.learningPathsApiEndpoint]: args.learningPathsApiEndpoint,
+          [LESSONS_ENV.failedEventsQueueUrl]: this.failedEvents.url,
+        },
+        // Sending to the failed-events queue is granted with the async failure queue.
+        statements: [this.auth0Client.secret.readStatement],
+      },
+      { parent: this },
+    );
+
+    this.rule = new FunctionRule(
+      `${name}-rule`,
+      {
+        eventBusName: this.trigger.eventBusName,
+        eventPattern: LESSON_EVENT_PATTERN,
+        function: { arn: this.function.arn, name: this.function.functionName },
+        retry: args.delivery,
+        alarming: args.alarming,
+        description: "Updates of freecodecamp.user that completed lessons",
+        deadLetterQueue: this.failedEvents,
+      },
+      { parent: this },
+    );
+
+    this.registerOutputs({
+      triggerId: this.trigger.triggerId,
+      eventBusName: this.trigger.eventBusName,
+      functionName: this.function.functionName,
+      auth0ClientId: this.auth0Client.clientId,
+      failedEventsQueueUrl: this.failedEvents.url,
+    });
+  }
+}

@@ -1,0 +1,33 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { PolicyStatement } from "../lambda/node-function";
+
+/** A secret kept in SSM Parameter Store, and the one statement that lets a function read it. */
+export interface SecureParameter {
+  parameter: aws.ssm.Parameter;
+  /** The parameter's name: what a function gets in its environment instead of the secret. */
+  name: pulumi.Output<string>;
+  /** `ssm:GetParameter` on this parameter alone. The AWS-managed `aws/ssm` key needs no KMS grant. */
+  readStatement: PolicyStatement;
+}
+
+/**
+ * Stores `value` as an encrypted SecureString. The value is wrapped as a Pulumi secret here
+ * too, so that it stays encrypted in state even when its source did not mark it.
+ */
+export function secureParameter(
+  name: string,
+  args: { value: pulumi.Input<string>; description: string },
+  opts: pulumi.CustomResourceOptions,
+): SecureParameter {
+  const parameter = new aws.ssm.Parameter(
+    name,
+    { type: "SecureString", value: pulumi.secret(args.value), description: args.description },
+    opts,
+  );
+  return {
+    parameter,
+    name: parameter.name,
+    readStatement: { Sid: "ReadOwnSecret", Action: ["ssm:GetParameter"], Resource: [parameter.arn] },
+  };
+}
