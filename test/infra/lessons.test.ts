@@ -54,9 +54,9 @@ describe("lessons (LessonCompletionSync)", () => {
     });
 
     it("matches only updates that touched completedChallenges", () => {
-      const match: any = JSON.parse(trigger(dev).inputs.configMatch);
-      assert.deepEqual(match, TRIGGER_MATCH);
+      const match = JSON.parse(trigger(dev).inputs.configMatch);
       const filter = match.$expr.$gt[0].$size.$filter;
+      assert.deepEqual(match, TRIGGER_MATCH);
       assert.deepEqual(filter.input, { $objectToArray: "$updateDescription.updatedFields" });
       const regex = new RegExp(filter.cond.$regexMatch.regex);
       assert.ok(regex.test("completedChallenges.39") && regex.test("completedChallenges"));
