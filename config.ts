@@ -9,6 +9,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { ALMA_EVENTS, type AlmaEvent } from "./handlers/lib/env-names";
 
 export const PROJECT = "tributary";
 export const STAGES = ["dev", "staging", "prod"] as const;
@@ -114,17 +115,7 @@ const asyncRetry = (
 // ---------------------------------------------------------------------------------------------
 // App blocks.
 
-export const ALMA_EVENTS = [
-  "LOAN_CREATED",
-  "LOAN_RENEWED",
-  "LOAN_DUE_DATE",
-  "LOAN_RETURNED",
-  "REQUEST_CREATED",
-  "REQUEST_PLACED_ON_SHELF",
-  "REQUEST_CLOSED",
-  "REQUEST_CANCELED",
-] as const;
-export type AlmaEvent = (typeof ALMA_EVENTS)[number];
+export { ALMA_EVENTS, type AlmaEvent };
 
 const lessonsSchema = z.strictObject({
   atlas: z.strictObject({

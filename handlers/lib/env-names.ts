@@ -29,3 +29,31 @@ export const LESSONS_ENV = {
   /** Queue that keeps events whose lessons the API refused for good (the rule target's DLQ). */
   failedEventsQueueUrl: "FAILED_EVENTS_QUEUE_URL",
 } as const;
+
+/** The Alma webhook events, one SNS topic each. */
+export const ALMA_EVENTS = [
+  "LOAN_CREATED",
+  "LOAN_RENEWED",
+  "LOAN_DUE_DATE",
+  "LOAN_RETURNED",
+  "REQUEST_CREATED",
+  "REQUEST_PLACED_ON_SHELF",
+  "REQUEST_CLOSED",
+  "REQUEST_CANCELED",
+] as const;
+export type AlmaEvent = (typeof ALMA_EVENTS)[number];
+
+/** alma: the cache functions and the webhook. */
+export const ALMA_ENV = {
+  usersTable: "USERS_TABLE_NAME",
+  loansTable: "LOANS_TABLE_NAME",
+  requestsTable: "REQUESTS_TABLE_NAME",
+  usersQueueUrl: "USERS_QUEUE_URL",
+  /** The webhook's signing key: `ALMA_WEBHOOK_SECRET_PARAM` when deployed, `ALMA_WEBHOOK_SECRET` locally. */
+  webhookSecret: "ALMA_WEBHOOK_SECRET",
+} as const;
+
+/** `TOPIC_ARN_LOAN_CREATED`: where the webhook publishes each event. */
+export function topicArnEnv(event: AlmaEvent): string {
+  return `TOPIC_ARN_${event}`;
+}
