@@ -202,8 +202,6 @@ const iotaSchema = z.strictObject({
 const almaSchema = z.strictObject({
   /** Existing topic ARN per Alma event; every event not named here gets a topic created by this stack. */
   topicArns: z.partialRecord(z.enum(ALMA_EVENTS), awsArn).default({}),
-  /** Days a cached user record stays valid before the cache treats the user as unknown. */
-  userTtlDays: z.number().int().min(1).max(3650).default(30),
   /** Timeout of the users-queue consumer (the bulk-update service), which sets the queue's visibility timeout. */
   usersQueueConsumerTimeoutSeconds: z.number().int().min(1).max(900).optional(),
   function: functionSettings({ memoryMb: 256, timeoutSeconds: 30 }),
@@ -336,7 +334,7 @@ export function secretOf(config: TributaryConfig, key: string): pulumi.Output<st
 
 /** One problem with the stack's configuration. */
 export interface ConfigProblem {
-  /** Full config key including the path inside a structured value: `tributary:alma.userTtlDays`. */
+  /** Full config key including the path inside a structured value: `tributary:alma.function.memoryMb`. */
   key: string;
   message: string;
   /** The command that fixes it. */

@@ -2,6 +2,7 @@
  * The tributary program: reads the stack's config, creates the enabled apps and exports
  * their outputs. Nothing else happens here.
  */
+import { AlmaCache } from "./components/alma/alma-cache";
 import { LessonCompletionSync } from "./components/lessons/lesson-completion-sync";
 import { AlertTopic } from "./components/monitoring/alert-topic";
 import { loadConfig, secretOf } from "./config";
@@ -29,6 +30,19 @@ const lessons =
     alarming,
   });
 
+const alma =
+  config.alma &&
+  new AlmaCache("alma", {
+    topicArns: config.alma.topicArns,
+    usersQueueConsumerTimeoutSeconds: config.alma.usersQueueConsumerTimeoutSeconds,
+    function: config.alma.function,
+    delivery: config.alma.delivery,
+    webhookSecret: config.secrets["tributary:almaWebhookSecret"],
+    tables: { pointInTimeRecovery: config.settings.pointInTimeRecovery, deletionProtection: config.settings.deletionProtection },
+    logRetentionDays: config.settings.logRetentionDays,
+    alarming,
+  });
+
 export const stage = config.stage;
 export const alertTopicArn = alerts.arn;
 export const lessonsSync = lessons && {
@@ -37,4 +51,10 @@ export const lessonsSync = lessons && {
   functionName: lessons.function.functionName,
   auth0ClientId: lessons.auth0Client.clientId,
   failedEventsQueueUrl: lessons.failedEvents.url,
+};
+export const almaCache = alma && {
+  tables: Object.fromEntries(Object.entries(alma.tables).map(([key, table]) => [key, { name: table.name, arn: table.arn }])),
+  usersQueue: { url: alma.usersQueue.url, arn: alma.usersQueue.arn },
+  topicArns: alma.topicArns,
+  webhookUrl: alma.webhook?.url,
 };

@@ -96,9 +96,9 @@ export function buildDiagram(run: RunResult): { mermaid: string; functions: numb
       }
       case "aws:apigatewayv2/integration:Integration": {
         const fn = functionByArn(inputs.integrationUri);
-        const api = custom.find((x) => x.type === "aws:apigatewayv2/api:Api" && x.state.id === inputs.apiId);
+        const api = custom.find((x) => x.type === "aws:apigatewayv2/api:Api" && x.id === inputs.apiId);
         const routes = custom
-          .filter((x) => x.type === "aws:apigatewayv2/route:Route" && typeof x.rawInputs.target === "string" && x.rawInputs.target.endsWith(r.state.id))
+          .filter((x) => x.type === "aws:apigatewayv2/route:Route" && x.rawInputs.target === `integrations/${r.id}`)
           .map((x) => x.rawInputs.routeKey);
         if (fn && api) edges.push({ from: resourceNode(api, "source", "HTTP API"), to: resourceNode(fn, "function", "λ"), label: routes.join(", ") || undefined });
         break;

@@ -35,6 +35,8 @@ export interface RecordedResource {
   inputs: Record<string, any>;
   /** The same inputs with secret values in clear (the placeholders), for assertions on wiring. */
   rawInputs: Record<string, any>;
+  /** The id the mock gave the resource (custom resources only). */
+  id?: string;
   /** The state the mock returned (outputs). */
   state: Record<string, any>;
   /** True when read with `.get()` rather than created. */
@@ -185,13 +187,13 @@ function defaultState(args: pulumi.runtime.MockResourceArgs): { id: string; stat
   const physical = typeof inputs.name === "string" ? inputs.name : physicalName(args);
   const provider = PROVIDER_STATE[args.type];
   if (provider || !args.type.startsWith("aws:")) {
-    return { id: args.id ?? `${physical}-id`, state: { ...inputs, ...provider?.(args.name) } };
+    return { id: args.id || `${physical}-id`, state: { ...inputs, ...provider?.(args.name) } };
   }
   const shape = ARN_SHAPES[args.type];
   const service = args.type.split(":")[1]?.split("/")[0] ?? "unknown";
   const arn = shape ? {} : { arn: `arn:aws:${service}:${region()}:${MOCK_ACCOUNT_ID}:${physical}` };
   return {
-    id: args.id ?? `${physical}-id`,
+    id: args.id || `${physical}-id`,
     state: { ...inputs, name: physical, ...arn, ...(shape ? shape(physical, region(), MOCK_ACCOUNT_ID) : {}) },
   };
 }
@@ -309,6 +311,7 @@ export async function runProgram(program: () => unknown, options: RunOptions): P
       parent: req.getParent() || undefined,
       inputs: plainValue(inputs, false),
       rawInputs: plainValue(inputs, true),
+      id: entry?.id ?? undefined,
       state: entry ? plainValue(entry.state, false) : {},
       read,
     });

@@ -39,9 +39,9 @@ describe("stack config", () => {
     });
 
     it("names the path inside an app block and offers `--path`", () => {
-      const err = configError(() => parseConfigValues("staging", { alma: JSON.stringify({ userTtlDays: 0 }) }));
-      assert.deepEqual(err.problems.map((p) => p.key), ["tributary:alma.userTtlDays"]);
-      assert.match(err.message, /pulumi config set --path 'tributary:alma.userTtlDays' <value> --stack staging/);
+      const err = configError(() => parseConfigValues("staging", { alma: JSON.stringify({ usersQueueConsumerTimeoutSeconds: 0 }) }));
+      assert.deepEqual(err.problems.map((p) => p.key), ["tributary:alma.usersQueueConsumerTimeoutSeconds"]);
+      assert.match(err.message, /pulumi config set --path 'tributary:alma.usersQueueConsumerTimeoutSeconds' <value> --stack staging/);
     });
 
     it("reports every problem in one message", () => {

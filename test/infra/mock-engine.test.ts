@@ -53,7 +53,7 @@ describe("mock-engine harness", () => {
   it("loads a stack's settings file with placeholders for its secrets", () => {
     const { config, secretKeys } = loadStackConfig("dev");
     assert.equal(config["aws:region"], "eu-west-2");
-    assert.equal(JSON.parse(config["tributary:alma"]).userTtlDays, 30);
+    assert.equal(JSON.parse(config["tributary:alma"]).function.memoryMb, 256);
     assert.ok(secretKeys.includes("tributary:almaWebhookSecret"));
     assert.equal(config["tributary:almaWebhookSecret"], `${SECRET_PLACEHOLDER_PREFIX}tributary:almaWebhookSecret`);
   });

@@ -1,0 +1,216 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { AlmaConfig } from "../../config";
+import { ALMA_ENV, ALMA_EVENTS, type AlmaEvent, secretParamEnv, topicArnEnv } from "../../handlers/lib/env-names";
+import { type Alarming, DeadLetterQueue } from "../events/dead-letter-queue";
+import { HttpApi } from "../http/http-api";
+import { NodeFunction, type PolicyStatement } from "../lambda/node-function";
+import { secureParameter } from "../secrets/secure-parameter";
+import { dynamoTable, type TableSettings } from "../storage/table";
+import { ALMA_TABLES } from "./tables";
+
+type AlmaTable = keyof typeof ALMA_TABLES;
+
+/** Which function keeps which table current, from which topics. */
+export const CACHE_FUNCTIONS: { handler: string; topics: AlmaEvent[]; table: AlmaTable; action: string }[] = [
+  { handler: "alma-loan-updated", topics: ["LOAN_CREATED", "LOAN_RENEWED", "LOAN_DUE_DATE"], table: "loans", action: "dynamodb:PutItem" },
+  { handler: "alma-loan-returned", topics: ["LOAN_RETURNED"], table: "loans", action: "dynamodb:DeleteItem" },
+  { handler: "alma-request-updated", topics: ["REQUEST_CREATED", "REQUEST_PLACED_ON_SHELF"], table: "requests", action: "dynamodb:PutItem" },
+  { handler: "alma-request-closed", topics: ["REQUEST_CLOSED", "REQUEST_CANCELED"], table: "requests", action: "dynamodb:DeleteItem" },
+];
+
+/** A queue message goes to the users DLQ after this many receives. */
+export const USERS_QUEUE_MAX_RECEIVES = 3;
+/** SQS's own default visibility timeout, kept while no consumer is configured. */
+const DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 30;
+
+export interface AlmaCacheArgs {
+  /** Existing topic ARN per event; every other event gets a topic (and the webhook feeds it). */
+  topicArns: AlmaConfig["topicArns"];
+  /** Timeout of the users-queue consumer; the queue's visibility timeout is 6 times it. */
+  usersQueueConsumerTimeoutSeconds?: number;
+  function: AlmaConfig["function"];
+  /** Lambda's retries of each cache function's asynchronous (SNS) invocations. */
+  delivery: AlmaConfig["delivery"];
+  /** The webhook signing secret; required when the stack creates any topic. */
+  webhookSecret?: pulumi.Input<string>;
+  /** Default throttling of the webhook API. */
+  webhookThrottling?: { burstLimit: number; rateLimit: number };
+  tables: TableSettings;
+  logRetentionDays: number;
+  alarming: Alarming;
+}
+
+/** `LOAN_CREATED` → `loan-created`, for logical names. */
+const slug = (event: string) => event.toLowerCase().replace(/_/g, "-");
+
+/**
+ * alma: Alma webhooks reach one SNS topic per event; four functions keep the loans,
+ * requests and users tables current, and queue users the cache does not know for the
+ * bulk-update service. When the stack creates topics, it also serves the webhook.
+ */
+export class AlmaCache extends pulumi.ComponentResource {
+  readonly tables: Record<AlmaTable, aws.dynamodb.Table>;
+  readonly topicArns: Record<AlmaEvent, pulumi.Output<string>>;
+  readonly createdTopics: Partial<Record<AlmaEvent, aws.sns.Topic>> = {};
+  readonly usersQueue: aws.sqs.Queue;
+  readonly usersDeadLetterQueue: DeadLetterQueue;
+  /** Events SNS could not deliver, and invocations that failed every retry, of all four functions. */
+  readonly failedEvents: DeadLetterQueue;
+  readonly functions: Record<string, NodeFunction> = {};
+  readonly webhook?: { function: NodeFunction; api: HttpApi; url: pulumi.Output<string> };
+
+  constructor(name: string, args: AlmaCacheArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("tributary:alma:AlmaCache", name, {}, opts);
+
+    this.tables = {
+      users: dynamoTable(`${name}-users`, ALMA_TABLES.users, args.tables, { parent: this }),
+      loans: dynamoTable(`${name}-loans`, ALMA_TABLES.loans, args.tables, { parent: this }),
+      requests: dynamoTable(`${name}-requests`, ALMA_TABLES.requests, args.tables, { parent: this }),
+    };
+
+    const topicArns = {} as Record<AlmaEvent, pulumi.Output<string>>;
+    for (const event of ALMA_EVENTS) {
+      const existing = args.topicArns[event];
+      if (existing) {
+        topicArns[event] = pulumi.output(existing);
+      } else {
+        const topic = new aws.sns.Topic(`${name}-topic-${slug(event)}`, { kmsMasterKeyId: "alias/aws/sns" }, { parent: this });
+        this.createdTopics[event] = topic;
+        topicArns[event] = topic.arn;
+      }
+    }
+    this.topicArns = topicArns;
+
+    this.failedEvents = new DeadLetterQueue(
+      `${name}-failed-events`,
+      {
+        alarming: args.alarming,
+        description: "Alma events that a cache function could not apply",
+        // SNS puts a message here when it cannot invoke the function at all.
+        senders: ALMA_EVENTS.map((event) => ({ service: "sns.amazonaws.com", sourceArn: topicArns[event] })),
+      },
+      { parent: this },
+    );
+
+    this.usersDeadLetterQueue = new DeadLetterQueue(
+      `${name}-users-dlq`,
+      { alarming: args.alarming, description: `users the bulk-update service failed to load ${USERS_QUEUE_MAX_RECEIVES} times` },
+      { parent: this },
+    );
+    this.usersQueue = new aws.sqs.Queue(
+      `${name}-users`,
+      {
+        sqsManagedSseEnabled: true,
+        // The consumer must finish a message before it becomes visible again: 6 times its
+        // timeout leaves room for its own retries.
+        visibilityTimeoutSeconds:
+          args.usersQueueConsumerTimeoutSeconds !== undefined ? 6 * args.usersQueueConsumerTimeoutSeconds : DEFAULT_VISIBILITY_TIMEOUT_SECONDS,
+        redrivePolicy: pulumi.jsonStringify({
+          deadLetterTargetArn: this.usersDeadLetterQueue.arn,
+          maxReceiveCount: USERS_QUEUE_MAX_RECEIVES,
+        }),
+      },
+      { parent: this },
+    );
+
+    const environment = {
+      [ALMA_ENV.usersTable]: this.tables.users.name,
+      [ALMA_ENV.loansTable]: this.tables.loans.name,
+      [ALMA_ENV.requestsTable]: this.tables.requests.name,
+      [ALMA_ENV.usersQueueUrl]: this.usersQueue.url,
+    };
+    for (const spec of CACHE_FUNCTIONS) {
+      const short = spec.handler.replace(/^alma-/, "");
+      const statements: PolicyStatement[] = [
+        { Sid: "WriteOwnTable", Action: [spec.action], Resource: [this.tables[spec.table].arn] },
+        { Sid: "LinkToUser", Action: ["dynamodb:UpdateItem"], Resource: [this.tables.users.arn] },
+        { Sid: "QueueUnknownUsers", Action: ["sqs:SendMessage"], Resource: [this.usersQueue.arn] },
+      ];
+      const fn = new NodeFunction(
+        `${name}-${short}`,
+        {
+          handler: spec.handler,
+          description: `Alma cache: ${spec.topics.join(", ")}`,
+          memorySize: args.function.memoryMb,
+          timeout: args.function.timeoutSeconds,
+          reservedConcurrency: args.function.reservedConcurrency,
+          tracing: args.function.tracing,
+          environment,
+          statements,
+          logRetentionDays: args.logRetentionDays,
+          alarming: args.alarming,
+          asyncInvocation: { ...args.delivery, failureQueue: this.failedEvents },
+        },
+        { parent: this },
+      );
+      this.functions[spec.handler] = fn;
+      for (const event of spec.topics) {
+        new aws.lambda.Permission(
+          `${name}-${short}-${slug(event)}-invoke`,
+          { action: "lambda:InvokeFunction", function: fn.functionName, principal: "sns.amazonaws.com", sourceArn: topicArns[event] },
+          { parent: this },
+        );
+        new aws.sns.TopicSubscription(
+          `${name}-${short}-${slug(event)}`,
+          {
+            topic: topicArns[event],
+            protocol: "lambda",
+            endpoint: fn.arn,
+            redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: this.failedEvents.arn }),
+          },
+          { parent: this },
+        );
+      }
+    }
+
+    if (Object.keys(this.createdTopics).length > 0) {
+      if (args.webhookSecret === undefined) throw new Error(`${name}: the webhook needs its signing secret (this stack creates topics)`);
+      const secret = secureParameter(
+        `${name}-webhook-secret`,
+        { value: args.webhookSecret, description: "Alma webhook signing secret" },
+        { parent: this },
+      );
+      const webhook = new NodeFunction(
+        `${name}-webhook`,
+        {
+          handler: "alma-webhook",
+          description: "Verifies Alma webhook deliveries and publishes them to their topics",
+          memorySize: args.function.memoryMb,
+          timeout: Math.min(args.function.timeoutSeconds, 29),
+          environment: {
+            ...Object.fromEntries(ALMA_EVENTS.map((event) => [topicArnEnv(event), topicArns[event]])),
+            [secretParamEnv(ALMA_ENV.webhookSecret)]: secret.name,
+          },
+          statements: [
+            { Sid: "PublishAlmaEvents", Action: ["sns:Publish"], Resource: ALMA_EVENTS.map((event) => topicArns[event]) },
+            secret.readStatement,
+          ],
+          logRetentionDays: args.logRetentionDays,
+          alarming: args.alarming,
+        },
+        { parent: this },
+      );
+      const api = new HttpApi(
+        `${name}-webhook-api`,
+        {
+          description: "Alma webhook",
+          routes: [
+            { routeKey: "POST /webhook", function: webhook },
+            { routeKey: "GET /webhook", function: webhook },
+          ],
+          throttling: args.webhookThrottling ?? { burstLimit: 50, rateLimit: 25 },
+          logRetentionDays: args.logRetentionDays,
+        },
+        { parent: this },
+      );
+      this.webhook = { function: webhook, api, url: pulumi.interpolate`${api.url}/webhook` };
+    }
+
+    this.registerOutputs({
+      tableNames: { users: this.tables.users.name, loans: this.tables.loans.name, requests: this.tables.requests.name },
+      usersQueueUrl: this.usersQueue.url,
+      webhookUrl: this.webhook?.url,
+    });
+  }
+}
