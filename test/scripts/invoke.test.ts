@@ -5,6 +5,10 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { listHandlers } from "../../components/lambda/bundle";
+import { ALMA_TABLES } from "../../components/alma/tables";
+import { startDynalite } from "../helpers/dynamo";
+import { startFakeSqs } from "../helpers/fake-sqs";
+import { startFakeSns } from "../helpers/fake-sns";
 import { startStub } from "../helpers/http-stub";
 import { REPO_ROOT } from "../helpers/mock-engine";
 import { runScript } from "../helpers/run-script";
@@ -110,6 +114,41 @@ describe("npm run invoke", function () {
       assert.equal(server.to("PUT", "/lp").length, 2);
     } finally {
       await server.close();
+    }
+  });
+
+  it("runs alma-loan-updated against dynalite and a local SQS, and alma-webhook against a local SNS", async () => {
+    const dynamo = await startDynalite();
+    const sqs = await startFakeSqs();
+    const sns = await startFakeSns();
+    try {
+      for (const [name, schema] of Object.entries(ALMA_TABLES)) await dynamo.createTable(`invoke-${name}`, schema);
+      const fixture = path.join(REPO_ROOT, "..", "shared", "fixtures", "alma-webhook", "loan_created_event.json");
+      const body = JSON.parse(fs.readFileSync(fixture, "utf8")).body;
+      const env = {
+        ...LOCAL_AWS,
+        AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+        AWS_ENDPOINT_URL_SQS: sqs.url,
+        AWS_ENDPOINT_URL_SNS: sns.url,
+        USERS_TABLE_NAME: "invoke-users",
+        LOANS_TABLE_NAME: "invoke-loans",
+        REQUESTS_TABLE_NAME: "invoke-requests",
+        USERS_QUEUE_URL: sqs.queueUrl("users"),
+        ALMA_WEBHOOK_SECRET: "secretkey",
+        TOPIC_ARN_LOAN_CREATED: "arn:aws:sns:eu-west-2:000000000000:loan-created",
+      };
+      const cache = await runScript("invoke", ["alma-loan-updated", "--event", eventFile({ Records: [{ EventSource: "aws:sns", Sns: { Message: body } }] })], env);
+      assert.equal(cache.code, 0, cache.stderr);
+      assert.deepEqual(JSON.parse(cache.stdout), { records: 1, linked: 0, queued: 1 });
+      assert.equal((await dynamo.scan("invoke-loans")).length, 1);
+      assert.deepEqual(sqs.messages.map((m) => m.body), ["lbaajh"]);
+
+      const webhook = await runScript("invoke", ["alma-webhook", "--event", fixture], env);
+      assert.equal(webhook.code, 0, webhook.stderr);
+      assert.equal(JSON.parse(webhook.stdout).statusCode, 200);
+      assert.deepEqual(sns.published.map((p) => p.topicArn), ["arn:aws:sns:eu-west-2:000000000000:loan-created"]);
+    } finally {
+      await Promise.all([dynamo.close(), sqs.close(), sns.close()]);
     }
   });
 

@@ -1,0 +1,220 @@
+import * as assert from "node:assert/strict";
+import { CACHE_FUNCTIONS } from "../../components/alma/alma-cache";
+import { ALMA_EVENTS } from "../../handlers/lib/env-names";
+import { findSecretLeaks, named, ofType, policyOf, type RecordedResource, type RunResult, runStack, SECRET_MARK } from "../helpers/mock-engine";
+
+/** The table of the issue, written out: function → topics. */
+const SUBSCRIPTIONS = {
+  "alma-loan-updated": ["LOAN_CREATED", "LOAN_RENEWED", "LOAN_DUE_DATE"],
+  "alma-loan-returned": ["LOAN_RETURNED"],
+  "alma-request-updated": ["REQUEST_CREATED", "REQUEST_PLACED_ON_SHELF"],
+  "alma-request-closed": ["REQUEST_CLOSED", "REQUEST_CANCELED"],
+};
+const slug = (e: string) => e.toLowerCase().replace(/_/g, "-");
+
+describe("alma (AlmaCache)", () => {
+  let dev: RunResult;
+  let staging: RunResult;
+  let prod: RunResult;
+  before(async function () {
+    this.timeout(90_000);
+    dev = await runStack("dev");
+    staging = await runStack("staging");
+    prod = await runStack("prod");
+  });
+
+  const fn = (run: RunResult, handler: string) => named(run, "aws:lambda/function:Function", handler);
+  const table = (run: RunResult, t: string) => named(run, "aws:dynamodb/table:Table", `alma-${t}`);
+  const queue = (run: RunResult, q: string) => named(run, "aws:sqs/queue:Queue", q);
+  const topicArn = (run: RunResult, event: string) =>
+    run === prod ? `arn:aws:sns:eu-west-2:333333333333:alma-${event}` : named(run, "aws:sns/topic:Topic", `alma-topic-${slug(event)}`).state.arn;
+  const statements = (run: RunResult, handler: string) => policyOf(named(run, "aws:iam/rolePolicy:RolePolicy", `${handler}-policy`)).Statement;
+
+  describe("tables", () => {
+    const KEYS = { users: ["primary_id", "expiry_date"], loans: ["loan_id", "expiry_date"], requests: ["request_id", "record_expiry_date"] };
+    for (const [name, [hashKey, ttl]] of Object.entries(KEYS)) {
+      it(`${name}: hash key ${hashKey} (S), TTL ${ttl}, on demand, encrypted`, () => {
+        const t = table(dev, name).inputs;
+        assert.equal(t.hashKey, hashKey);
+        assert.deepEqual(t.attributes, [{ name: hashKey, type: "S" }]);
+        assert.deepEqual(t.ttl, { attributeName: ttl, enabled: true });
+        assert.equal(t.billingMode, "PAY_PER_REQUEST");
+        assert.deepEqual(t.serverSideEncryption, { enabled: true });
+      });
+    }
+
+    it("have point-in-time recovery and deletion protection in prod only", () => {
+      for (const name of Object.keys(KEYS)) {
+        assert.deepEqual(table(dev, name).inputs.pointInTimeRecovery, { enabled: false });
+        assert.deepEqual(table(prod, name).inputs.pointInTimeRecovery, { enabled: true });
+        assert.equal(table(prod, name).inputs.deletionProtectionEnabled, true);
+      }
+    });
+  });
+
+  describe("topics and subscriptions", () => {
+    it("creates the eight topics, encrypted, when config names none", () => {
+      const topics = ofType(dev, "aws:sns/topic:Topic").filter((t) => t.name.startsWith("alma-"));
+      assert.deepEqual(topics.map((t) => t.name).sort(), ALMA_EVENTS.map((e) => `alma-topic-${slug(e)}`).sort());
+      for (const t of topics) assert.equal(t.inputs.kmsMasterKeyId, "alias/aws/sns");
+    });
+
+    it("uses the existing topics that config names, and creates none", () => {
+      assert.deepEqual(ofType(prod, "aws:sns/topic:Topic").map((t) => t.name), ["alerts"]);
+    });
+
+    it("follows the issue's table of functions and topics", () => {
+      assert.deepEqual(Object.fromEntries(CACHE_FUNCTIONS.map((f) => [f.handler, f.topics])), SUBSCRIPTIONS);
+    });
+
+    for (const run of ["dev", "prod"] as const) {
+      it(`subscribes each function to its topics, each with a permission scoped to that topic (${run})`, () => {
+        const r = run === "dev" ? dev : prod;
+        for (const [handler, events] of Object.entries(SUBSCRIPTIONS)) {
+          const short = handler.replace("alma-", "");
+          for (const event of events) {
+            const subscription = named(r, "aws:sns/topicSubscription:TopicSubscription", `alma-${short}-${slug(event)}`);
+            assert.equal(subscription.rawInputs.topic, topicArn(r, event));
+            assert.equal(subscription.inputs.protocol, "lambda");
+            assert.equal(subscription.rawInputs.endpoint, fn(r, handler).state.arn);
+            assert.deepEqual(JSON.parse(subscription.rawInputs.redrivePolicy), { deadLetterTargetArn: queue(r, "alma-failed-events").state.arn });
+            const permission = named(r, "aws:lambda/permission:Permission", `alma-${short}-${slug(event)}-invoke`);
+            assert.equal(permission.inputs.principal, "sns.amazonaws.com");
+            assert.equal(permission.rawInputs.sourceArn, topicArn(r, event));
+            assert.equal(permission.rawInputs.function, fn(r, handler).state.name);
+          }
+        }
+        assert.equal(ofType(r, "aws:sns/topicSubscription:TopicSubscription").filter((s) => s.name.startsWith("alma-")).length, 8);
+      });
+    }
+
+    it("gives each function an async retry config whose failures land in a queue kept 14 days", () => {
+      const failed = queue(dev, "alma-failed-events");
+      assert.equal(failed.inputs.messageRetentionSeconds, 1209600);
+      for (const handler of Object.keys(SUBSCRIPTIONS)) {
+        const config = named(dev, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", `${handler}-async`);
+        assert.equal(config.inputs.maximumRetryAttempts, 2);
+        assert.equal(config.inputs.maximumEventAgeInSeconds, 21600);
+        assert.deepEqual(config.rawInputs.destinationConfig, { onFailure: { destination: failed.state.arn } });
+      }
+      const policy = policyOf(named(dev, "aws:sqs/queuePolicy:QueuePolicy", "alma-failed-events-policy"));
+      assert.deepEqual(
+        policy.Statement.map((s: any) => [s.Principal.Service, s.Condition.ArnEquals["aws:SourceArn"]]),
+        ALMA_EVENTS.map((e) => ["sns.amazonaws.com", topicArn(dev, e)]),
+      );
+    });
+  });
+
+  describe("users queue", () => {
+    it("sends a message to its DLQ after 3 receives; both encrypted; the DLQ keeps 14 days and is alarmed", () => {
+      const users = queue(dev, "alma-users");
+      const dlq = queue(dev, "alma-users-dlq");
+      assert.deepEqual(JSON.parse(users.rawInputs.redrivePolicy), { deadLetterTargetArn: dlq.state.arn, maxReceiveCount: 3 });
+      assert.equal(users.inputs.sqsManagedSseEnabled, true);
+      assert.equal(dlq.inputs.sqsManagedSseEnabled, true);
+      assert.equal(dlq.inputs.messageRetentionSeconds, 1209600);
+      const alarm = named(dev, "aws:cloudwatch/metricAlarm:MetricAlarm", "alma-users-dlq-depth");
+      assert.deepEqual(alarm.rawInputs.dimensions, { QueueName: dlq.state.name });
+      assert.equal(alarm.inputs.metricName, "ApproximateNumberOfMessagesVisible");
+    });
+
+    it("has a visibility timeout of 6 times its consumer's timeout when one is configured", () => {
+      assert.equal(queue(dev, "alma-users").inputs.visibilityTimeoutSeconds, 30);
+      assert.equal(queue(staging, "alma-users").inputs.visibilityTimeoutSeconds, 360);
+      assert.equal(queue(prod, "alma-users").inputs.visibilityTimeoutSeconds, 720);
+    });
+  });
+
+  describe("IAM", () => {
+    it("lets each cache function do only its own table action, link users and queue them, on exact ARNs", () => {
+      const users = table(dev, "users").state.arn;
+      const usersQueue = queue(dev, "alma-users").state.arn;
+      for (const spec of CACHE_FUNCTIONS) {
+        const own = statements(dev, spec.handler).filter((s: any) => !["WriteOwnLogs", "KeepFailedEvents"].includes(s.Sid));
+        assert.deepEqual(own, [
+          { Effect: "Allow", Sid: "WriteOwnTable", Action: [spec.action], Resource: [table(dev, spec.table).state.arn] },
+          { Effect: "Allow", Sid: "LinkToUser", Action: ["dynamodb:UpdateItem"], Resource: [users] },
+          { Effect: "Allow", Sid: "QueueUnknownUsers", Action: ["sqs:SendMessage"], Resource: [usersQueue] },
+        ]);
+      }
+    });
+
+    it("uses no wildcard action or resource in any statement", () => {
+      for (const run of [dev, prod]) {
+        for (const policy of ofType(run, "aws:iam/rolePolicy:RolePolicy").filter((p) => p.name.startsWith("alma-"))) {
+          for (const s of policyOf(policy).Statement) {
+            for (const action of [s.Action].flat()) assert.ok(!action.includes("*"), `${policy.name}: ${action}`);
+            for (const resource of [s.Resource].flat()) assert.notEqual(resource, "*", `${policy.name}`);
+          }
+        }
+      }
+    });
+  });
+
+  describe("webhook", () => {
+    const route = (run: RunResult, key: string): RecordedResource | undefined =>
+      ofType(run, "aws:apigatewayv2/route:Route").find((r) => r.inputs.routeKey === key);
+
+    it("serves POST and GET /webhook through an HTTP API, invoking the webhook function", () => {
+      const api = named(dev, "aws:apigatewayv2/api:Api", "alma-webhook-api");
+      assert.equal(api.inputs.protocolType, "HTTP");
+      const webhook = fn(dev, "alma-webhook");
+      for (const key of ["POST /webhook", "GET /webhook"]) {
+        const r = route(dev, key)!;
+        assert.equal(r.rawInputs.apiId, api.id);
+        const integration = ofType(dev, "aws:apigatewayv2/integration:Integration").find((i) => r.rawInputs.target === `integrations/${i.id}`)!;
+        assert.equal(integration.inputs.integrationType, "AWS_PROXY");
+        assert.equal(integration.rawInputs.integrationUri, webhook.state.arn);
+        assert.equal(integration.inputs.payloadFormatVersion, "2.0");
+      }
+      const permission = named(dev, "aws:lambda/permission:Permission", "alma-webhook-api-post-webhook-invoke");
+      assert.equal(permission.inputs.principal, "apigateway.amazonaws.com");
+      assert.equal(permission.rawInputs.sourceArn, `${api.state.executionArn}/*/POST/webhook`);
+      const stage = named(dev, "aws:apigatewayv2/stage:Stage", "alma-webhook-api-default");
+      assert.equal(stage.inputs.name, "$default");
+      assert.equal(stage.rawInputs.accessLogSettings.destinationArn, named(dev, "aws:cloudwatch/logGroup:LogGroup", "alma-webhook-api-access-logs").state.arn);
+      assert.equal(dev.outputs.almaCache.webhookUrl, `${api.state.apiEndpoint}/webhook`);
+    });
+
+    it("publishes only to the eight topics, and reads its secret from SSM, never from its environment", () => {
+      const webhook = fn(dev, "alma-webhook");
+      const env = webhook.rawInputs.environment.variables;
+      for (const event of ALMA_EVENTS) assert.equal(env[`TOPIC_ARN_${event}`], topicArn(dev, event));
+      const parameter = named(dev, "aws:ssm/parameter:Parameter", "alma-webhook-secret");
+      assert.equal(parameter.inputs.type, "SecureString");
+      assert.equal(parameter.inputs.value, SECRET_MARK);
+      assert.equal(env.ALMA_WEBHOOK_SECRET_PARAM, parameter.state.name);
+      assert.equal(env.ALMA_WEBHOOK_SECRET, undefined);
+      const own = statements(dev, "alma-webhook").filter((s: any) => s.Sid !== "WriteOwnLogs");
+      assert.deepEqual(own, [
+        { Effect: "Allow", Sid: "PublishAlmaEvents", Action: ["sns:Publish"], Resource: ALMA_EVENTS.map((e) => topicArn(dev, e)) },
+        { Effect: "Allow", Sid: "ReadOwnSecret", Action: ["ssm:GetParameter"], Resource: [parameter.state.arn] },
+      ]);
+      assert.deepEqual(findSecretLeaks(dev), []);
+    });
+
+    it("is off when every topic already exists", () => {
+      assert.equal(ofType(prod, "aws:apigatewayv2/api:Api").length, 0);
+      assert.equal(ofType(prod, "aws:lambda/function:Function").some((f) => f.name === "alma-webhook"), false);
+      assert.equal(prod.outputs.almaCache.webhookUrl, undefined);
+    });
+  });
+
+  it("gives the cache functions the environment names the handlers read", () => {
+    for (const spec of CACHE_FUNCTIONS) {
+      const env = fn(dev, spec.handler).rawInputs.environment.variables;
+      assert.equal(env.USERS_TABLE_NAME, table(dev, "users").state.name);
+      assert.equal(env.LOANS_TABLE_NAME, table(dev, "loans").state.name);
+      assert.equal(env.REQUESTS_TABLE_NAME, table(dev, "requests").state.name);
+      assert.equal(env.USERS_QUEUE_URL, queue(dev, "alma-users").state.url);
+    }
+  });
+
+  it("exports table names and ARNs, the queue, the topic ARNs and the webhook URL", () => {
+    const out = dev.outputs.almaCache;
+    assert.deepEqual(out.tables.users, { name: table(dev, "users").state.name, arn: table(dev, "users").state.arn });
+    assert.deepEqual(out.usersQueue, { url: queue(dev, "alma-users").state.url, arn: queue(dev, "alma-users").state.arn });
+    assert.deepEqual(Object.keys(out.topicArns).sort(), [...ALMA_EVENTS].sort());
+    assert.equal(prod.outputs.almaCache.topicArns.LOAN_CREATED, "arn:aws:sns:eu-west-2:333333333333:alma-LOAN_CREATED");
+  });
+});
