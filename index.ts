@@ -3,6 +3,7 @@
  * their outputs. Nothing else happens here.
  */
 import { AlmaCache } from "./components/alma/alma-cache";
+import { HdocBackend } from "./components/hdoc/hdoc-backend";
 import { LessonCompletionSync } from "./components/lessons/lesson-completion-sync";
 import { AlertTopic } from "./components/monitoring/alert-topic";
 import { loadConfig, secretOf } from "./config";
@@ -43,6 +44,17 @@ const alma =
     alarming,
   });
 
+const hdoc =
+  config.hdoc &&
+  new HdocBackend("hdoc", {
+    auth: config.hdoc.auth,
+    api: config.hdoc.api,
+    function: config.hdoc.function,
+    protection: { pointInTimeRecovery: config.settings.pointInTimeRecovery, deletionProtection: config.settings.deletionProtection },
+    logRetentionDays: config.settings.logRetentionDays,
+    alarming,
+  });
+
 export const stage = config.stage;
 export const alertTopicArn = alerts.arn;
 export const lessonsSync = lessons && {
@@ -57,4 +69,12 @@ export const almaCache = alma && {
   usersQueue: { url: alma.usersQueue.url, arn: alma.usersQueue.arn },
   topicArns: alma.topicArns,
   webhookUrl: alma.webhook?.url,
+};
+export const hdocBackend = hdoc && {
+  apiUrl: hdoc.api.url,
+  userPoolId: hdoc.auth.userPool.id,
+  clientId: hdoc.auth.client.id,
+  domain: hdoc.auth.domain.domain,
+  bucketName: hdoc.frontend.bucket.bucket,
+  distributionDomain: hdoc.frontend.distribution.domainName,
 };

@@ -57,3 +57,8 @@ export const ALMA_ENV = {
 export function topicArnEnv(event: AlmaEvent): string {
   return `TOPIC_ARN_${event}`;
 }
+
+/** hdoc: the two API functions. */
+export const HDOC_ENV = {
+  usersTable: "USERS_TABLE_NAME",
+} as const;

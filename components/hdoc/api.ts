@@ -1,0 +1,80 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { HdocConfig } from "../../config";
+import { HDOC_ENV } from "../../handlers/lib/env-names";
+import type { Alarming } from "../events/dead-letter-queue";
+import { HttpApi } from "../http/http-api";
+import { NodeFunction } from "../lambda/node-function";
+
+/** The headers and methods the SAM template allowed; the origins come from config. */
+export const CORS_ALLOWED_HEADERS = ["Content-Type", "X-Amz-Date", "Authorization", "X-Api-Key", "x-requested-with"];
+export const CORS_ALLOWED_METHODS = ["GET", "POST", "OPTIONS"];
+
+/** The routes, their functions, and the one read each needs on the users table. */
+export const HDOC_ROUTES = [
+  { routeKey: "GET /user", handler: "hdoc-get-user", action: "dynamodb:GetItem" },
+  { routeKey: "GET /users", handler: "hdoc-get-users", action: "dynamodb:Scan" },
+] as const;
+
+export interface ApiArgs {
+  usersTable: aws.dynamodb.Table;
+  api: HdocConfig["api"];
+  function: HdocConfig["function"];
+  /** The Cognito issuer and audience for routes marked protected. */
+  jwt: { issuer: pulumi.Input<string>; audience: pulumi.Input<string>[] };
+  logRetentionDays: number;
+  alarming: Alarming;
+}
+
+/** The 100DaysOfCloud HTTP API: GET /user and GET /users over the users table, read-only. */
+export class Api extends pulumi.ComponentResource {
+  readonly http: HttpApi;
+  readonly functions: Record<string, NodeFunction> = {};
+  readonly url: pulumi.Output<string>;
+
+  constructor(name: string, args: ApiArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("tributary:hdoc:Api", name, {}, opts);
+
+    for (const route of HDOC_ROUTES) {
+      this.functions[route.handler] = new NodeFunction(
+        `${name}-${route.handler.replace(/^hdoc-/, "")}`,
+        {
+          handler: route.handler,
+          description: `100DaysOfCloud ${route.routeKey}`,
+          memorySize: args.function.memoryMb,
+          timeout: args.function.timeoutSeconds,
+          reservedConcurrency: args.function.reservedConcurrency,
+          tracing: args.function.tracing,
+          environment: { [HDOC_ENV.usersTable]: args.usersTable.name },
+          statements: [{ Sid: "ReadUsers", Action: [route.action], Resource: [args.usersTable.arn] }],
+          logRetentionDays: args.logRetentionDays,
+          alarming: args.alarming,
+        },
+        { parent: this },
+      );
+    }
+
+    this.http = new HttpApi(
+      name,
+      {
+        description: "100DaysOfCloud API",
+        routes: HDOC_ROUTES.map((route) => ({
+          routeKey: route.routeKey,
+          function: this.functions[route.handler],
+          protected: args.api.protectedRoutes.includes(route.routeKey),
+        })),
+        cors: {
+          allowHeaders: CORS_ALLOWED_HEADERS,
+          allowMethods: CORS_ALLOWED_METHODS,
+          allowOrigins: args.api.corsOrigins,
+        },
+        throttling: args.api.throttling,
+        jwtAuthorizer: args.jwt,
+        logRetentionDays: args.logRetentionDays,
+      },
+      { parent: this },
+    );
+    this.url = this.http.url;
+    this.registerOutputs({ url: this.url });
+  }
+}

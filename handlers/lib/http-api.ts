@@ -1,0 +1,43 @@
+/**
+ * Responses for API Gateway HTTP API functions: JSON bodies, and errors that name the bad
+ * parameter (400) or say nothing about internals (500).
+ */
+import { logger } from "./logger";
+
+export interface ApiResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export function jsonResponse(statusCode: number, body: unknown): ApiResponse {
+  return { statusCode, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
+}
+
+/** A request the client got wrong; its message is shown to the client. */
+export class BadRequestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "BadRequestError";
+  }
+}
+
+/** The query parameters of an HTTP API (payload 2.0) or REST API (1.0) event. */
+export function queryOf(event: unknown): Record<string, string | undefined> {
+  const query = (event as { queryStringParameters?: unknown } | null)?.queryStringParameters;
+  return typeof query === "object" && query !== null ? (query as Record<string, string | undefined>) : {};
+}
+
+/**
+ * Runs `route`; a BadRequestError becomes a 400 with its message, anything else a 500
+ * whose details go only to the log.
+ */
+export async function serve(route: () => Promise<ApiResponse>): Promise<ApiResponse> {
+  try {
+    return await route();
+  } catch (err) {
+    if (err instanceof BadRequestError) return jsonResponse(400, { message: err.message });
+    logger.error("request failed", { error: err as Error });
+    return jsonResponse(500, { message: "internal error" });
+  }
+}

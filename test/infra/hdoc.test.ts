@@ -1,0 +1,152 @@
+import * as assert from "node:assert/strict";
+import { CORS_ALLOWED_HEADERS } from "../../components/hdoc/api";
+import { childrenOf, named, ofType, policyOf, type RunResult, runStack } from "../helpers/mock-engine";
+
+describe("hdoc (HdocBackend)", () => {
+  let dev: RunResult;
+  let prod: RunResult;
+  before(async function () {
+    this.timeout(60_000);
+    dev = await runStack("dev");
+    prod = await runStack("prod");
+  });
+
+  it("is made of the Auth, Api and Frontend components and the users table", () => {
+    const backend = named(dev, "tributary:hdoc:HdocBackend", "hdoc");
+    assert.deepEqual(childrenOf(dev, backend).map((c) => `${c.type}::${c.name}`).sort(), [
+      "aws:dynamodb/table:Table::hdoc-users",
+      "tributary:hdoc:Api::hdoc-api",
+      "tributary:hdoc:Auth::hdoc-auth",
+      "tributary:hdoc:Frontend::hdoc-frontend",
+    ]);
+  });
+
+  it("keys the users table on github_username, on demand and encrypted, with point-in-time recovery in prod", () => {
+    const table = named(dev, "aws:dynamodb/table:Table", "hdoc-users").inputs;
+    assert.equal(table.hashKey, "github_username");
+    assert.deepEqual(table.attributes, [{ name: "github_username", type: "S" }]);
+    assert.equal(table.billingMode, "PAY_PER_REQUEST");
+    assert.deepEqual(table.serverSideEncryption, { enabled: true });
+    assert.deepEqual(table.pointInTimeRecovery, { enabled: false });
+    assert.deepEqual(named(prod, "aws:dynamodb/table:Table", "hdoc-users").inputs.pointInTimeRecovery, { enabled: true });
+  });
+
+  describe("Auth", () => {
+    it("signs in by e-mail, verifies it, needs 8 characters, and is protected from deletion in prod", () => {
+      const pool = named(dev, "aws:cognito/userPool:UserPool", "hdoc-auth").inputs;
+      assert.deepEqual(pool.usernameAttributes, ["email"]);
+      assert.deepEqual(pool.autoVerifiedAttributes, ["email"]);
+      assert.equal(pool.passwordPolicy.minimumLength, 8);
+      assert.equal(pool.deletionProtection, "INACTIVE");
+      assert.equal(named(prod, "aws:cognito/userPool:UserPool", "hdoc-auth").inputs.deletionProtection, "ACTIVE");
+    });
+
+    it("has an authorization-code client with the three scopes and config's URLs, and a domain", () => {
+      const client = named(dev, "aws:cognito/userPoolClient:UserPoolClient", "hdoc-auth-client").inputs;
+      assert.deepEqual(client.allowedOauthFlows, ["code"]);
+      assert.equal(client.allowedOauthFlowsUserPoolClient, true);
+      assert.deepEqual(client.allowedOauthScopes, ["email", "openid", "profile"]);
+      assert.deepEqual(client.callbackUrls, ["http://localhost:3000/callback", "https://dev.100daysofcloud.example.com/callback"]);
+      assert.deepEqual(client.logoutUrls, ["http://localhost:3000/", "https://dev.100daysofcloud.example.com/"]);
+      assert.equal(client.generateSecret, false);
+      assert.equal(named(dev, "aws:cognito/userPoolDomain:UserPoolDomain", "hdoc-auth-domain").inputs.domain, "hdoc-dev-tributary");
+    });
+  });
+
+  describe("Api", () => {
+    const route = (run: RunResult, key: string) => ofType(run, "aws:apigatewayv2/route:Route").find((r) => r.inputs.routeKey === key)!;
+    const integrationOf = (run: RunResult, key: string) =>
+      ofType(run, "aws:apigatewayv2/integration:Integration").find((i) => route(run, key).rawInputs.target === `integrations/${i.id}`)!;
+
+    it("routes GET /user and GET /users to their functions", () => {
+      assert.equal(integrationOf(dev, "GET /user").rawInputs.integrationUri, named(dev, "aws:lambda/function:Function", "hdoc-api-get-user").state.arn);
+      assert.equal(integrationOf(dev, "GET /users").rawInputs.integrationUri, named(dev, "aws:lambda/function:Function", "hdoc-api-get-users").state.arn);
+    });
+
+    it("allows the original CORS headers and methods, and config's origins", () => {
+      const cors = named(dev, "aws:apigatewayv2/api:Api", "hdoc-api").inputs.corsConfiguration;
+      assert.deepEqual(cors.allowHeaders, ["Content-Type", "X-Amz-Date", "Authorization", "X-Api-Key", "x-requested-with"]);
+      assert.deepEqual(cors.allowHeaders, CORS_ALLOWED_HEADERS);
+      assert.deepEqual(cors.allowMethods, ["GET", "POST", "OPTIONS"]);
+      assert.deepEqual(cors.allowOrigins, ["http://localhost:3000", "https://dev.100daysofcloud.example.com"]);
+      assert.deepEqual(named(prod, "aws:apigatewayv2/api:Api", "hdoc-api").inputs.corsConfiguration.allowOrigins, ["https://100daysofcloud.example.com"]);
+    });
+
+    it("logs access with the stage's retention and throttles by config", () => {
+      const stage = named(prod, "aws:apigatewayv2/stage:Stage", "hdoc-api-default");
+      const logs = named(prod, "aws:cloudwatch/logGroup:LogGroup", "hdoc-api-access-logs");
+      assert.equal(stage.rawInputs.accessLogSettings.destinationArn, logs.state.arn);
+      assert.equal(logs.inputs.retentionInDays, 90);
+      assert.deepEqual(stage.inputs.defaultRouteSettings, { throttlingBurstLimit: 100, throttlingRateLimit: 200 });
+      assert.deepEqual(named(dev, "aws:apigatewayv2/stage:Stage", "hdoc-api-default").inputs.defaultRouteSettings, {
+        throttlingBurstLimit: 50,
+        throttlingRateLimit: 100,
+      });
+    });
+
+    it("gives each function one read on the users table, and nothing more", () => {
+      const table = named(dev, "aws:dynamodb/table:Table", "hdoc-users").state.arn;
+      for (const [fn, action] of [["hdoc-api-get-user", "dynamodb:GetItem"], ["hdoc-api-get-users", "dynamodb:Scan"]]) {
+        const statements = policyOf(named(dev, "aws:iam/rolePolicy:RolePolicy", `${fn}-policy`)).Statement;
+        assert.deepEqual(statements.slice(1), [{ Effect: "Allow", Sid: "ReadUsers", Action: [action], Resource: [table] }]);
+        assert.equal(named(dev, "aws:lambda/function:Function", fn).rawInputs.environment.variables.USERS_TABLE_NAME, named(dev, "aws:dynamodb/table:Table", "hdoc-users").state.name);
+      }
+    });
+
+    it("protects the routes config marks with a Cognito JWT authorizer", () => {
+      const authorizer = named(prod, "aws:apigatewayv2/authorizer:Authorizer", "hdoc-api-jwt");
+      const pool = named(prod, "aws:cognito/userPool:UserPool", "hdoc-auth");
+      assert.equal(authorizer.inputs.authorizerType, "JWT");
+      assert.deepEqual(authorizer.rawInputs.jwtConfiguration, {
+        issuer: `https://${pool.state.endpoint}`,
+        audiences: [named(prod, "aws:cognito/userPoolClient:UserPoolClient", "hdoc-auth-client").id],
+      });
+      assert.equal(route(prod, "GET /users").inputs.authorizationType, "JWT");
+      assert.equal(route(prod, "GET /users").rawInputs.authorizerId, authorizer.id);
+      assert.equal(route(prod, "GET /user").inputs.authorizationType, "NONE");
+      assert.equal(route(dev, "GET /users").inputs.authorizationType, "NONE");
+    });
+  });
+
+  describe("Frontend", () => {
+    it("keeps the site in a private bucket that only the distribution can read", () => {
+      const bucket = named(dev, "aws:s3/bucket:Bucket", "hdoc-frontend-site");
+      const block = named(dev, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "hdoc-frontend-site-public-access").inputs;
+      assert.deepEqual(
+        [block.blockPublicAcls, block.blockPublicPolicy, block.ignorePublicAcls, block.restrictPublicBuckets],
+        [true, true, true, true],
+      );
+      const distribution = named(dev, "aws:cloudfront/distribution:Distribution", "hdoc-frontend-cdn");
+      const [statement] = policyOf(named(dev, "aws:s3/bucketPolicy:BucketPolicy", "hdoc-frontend-site-policy")).Statement;
+      assert.deepEqual(statement.Principal, { Service: "cloudfront.amazonaws.com" });
+      assert.equal(statement.Action, "s3:GetObject");
+      assert.equal(statement.Resource, `${bucket.state.arn}/*`);
+      assert.deepEqual(statement.Condition, { StringEquals: { "AWS:SourceArn": distribution.state.arn } });
+    });
+
+    it("serves over HTTPS through origin access control, with index.html for the root and for 403 and 404", () => {
+      const d = named(dev, "aws:cloudfront/distribution:Distribution", "hdoc-frontend-cdn").rawInputs;
+      const oac = named(dev, "aws:cloudfront/originAccessControl:OriginAccessControl", "hdoc-frontend-oac");
+      assert.equal(oac.inputs.originAccessControlOriginType, "s3");
+      assert.equal(oac.inputs.signingBehavior, "always");
+      assert.equal(d.origins[0].originAccessControlId, oac.id);
+      assert.equal(d.origins[0].domainName, named(dev, "aws:s3/bucket:Bucket", "hdoc-frontend-site").state.bucketRegionalDomainName);
+      assert.equal(d.defaultRootObject, "index.html");
+      assert.equal(d.defaultCacheBehavior.viewerProtocolPolicy, "redirect-to-https");
+      assert.deepEqual(
+        d.customErrorResponses.map((r: any) => [r.errorCode, r.responseCode, r.responsePagePath]),
+        [[403, 200, "/index.html"], [404, 200, "/index.html"]],
+      );
+    });
+  });
+
+  it("exports the API URL, the user-pool id, the client id, the domain, the bucket and the distribution's domain", () => {
+    const out = dev.outputs.hdocBackend;
+    assert.equal(out.apiUrl, named(dev, "aws:apigatewayv2/api:Api", "hdoc-api").state.apiEndpoint);
+    assert.equal(out.userPoolId, named(dev, "aws:cognito/userPool:UserPool", "hdoc-auth").id);
+    assert.equal(out.clientId, named(dev, "aws:cognito/userPoolClient:UserPoolClient", "hdoc-auth-client").id);
+    assert.equal(out.domain, "hdoc-dev-tributary");
+    assert.equal(out.bucketName, named(dev, "aws:s3/bucket:Bucket", "hdoc-frontend-site").state.bucket);
+    assert.equal(out.distributionDomain, named(dev, "aws:cloudfront/distribution:Distribution", "hdoc-frontend-cdn").state.domainName);
+  });
+});
