@@ -4,6 +4,7 @@
  */
 import { AlmaCache } from "./components/alma/alma-cache";
 import { HdocBackend } from "./components/hdoc/hdoc-backend";
+import { SkillAppSync } from "./components/skills/skill-app-sync";
 import { LessonCompletionSync } from "./components/lessons/lesson-completion-sync";
 import { AlertTopic } from "./components/monitoring/alert-topic";
 import { loadConfig, secretOf } from "./config";
@@ -55,6 +56,28 @@ const hdoc =
     alarming,
   });
 
+const skills =
+  config.skills &&
+  new SkillAppSync("skills", {
+    airtable: config.skills.airtable,
+    badgr: config.skills.badgr,
+    github: config.skills.github,
+    schedule: config.skills.schedule,
+    keepImages: config.skills.keepImages,
+    function: config.skills.function,
+    delivery: config.skills.delivery,
+    secrets: {
+      AIRTABLE_TOKEN: secretOf(config, "tributary:airtableToken"),
+      BADGR_USERNAME: secretOf(config, "tributary:badgrUsername"),
+      BADGR_PASSWORD: secretOf(config, "tributary:badgrPassword"),
+      BADGR_CLIENT_ID: secretOf(config, "tributary:badgrClientId"),
+      GITHUB_TOKEN: config.secrets["tributary:githubToken"],
+    },
+    tables: { pointInTimeRecovery: config.settings.pointInTimeRecovery, deletionProtection: config.settings.deletionProtection },
+    logRetentionDays: config.settings.logRetentionDays,
+    alarming,
+  });
+
 export const stage = config.stage;
 export const alertTopicArn = alerts.arn;
 export const lessonsSync = lessons && {
@@ -77,4 +100,13 @@ export const hdocBackend = hdoc && {
   domain: hdoc.auth.domain.domain,
   bucketName: hdoc.frontend.bucket.bucket,
   distributionDomain: hdoc.frontend.distribution.domainName,
+};
+export const skillAppSync = skills && {
+  functionName: skills.function.functionName,
+  tables: Object.fromEntries(Object.entries(skills.tables).map(([key, table]) => [key, table.name])),
+  templatesBucket: skills.templatesBucket.bucket,
+  templatesReadPolicyArn: skills.templatesReadPolicy.arn,
+  repositoryUrl: skills.repository.repositoryUrl,
+  imageUri: skills.image.imageUri,
+  scheduleState: skills.schedule.state,
 };

@@ -62,3 +62,22 @@ export function topicArnEnv(event: AlmaEvent): string {
 export const HDOC_ENV = {
   usersTable: "USERS_TABLE_NAME",
 } as const;
+
+/** skill-sync: stores, upstream APIs and the names of its secrets. */
+export const SKILLS_ENV = {
+  assessmentsTable: "ASSESSMENTS_TABLE_NAME",
+  badgesTable: "BADGES_TABLE_NAME",
+  assertionsTable: "ASSERTIONS_TABLE_NAME",
+  templatesBucket: "TEMPLATES_BUCKET",
+  airtableApiUrl: "AIRTABLE_API_URL",
+  airtableBaseId: "AIRTABLE_BASE_ID",
+  airtableTable: "AIRTABLE_TABLE",
+  badgrBaseUrl: "BADGR_BASE_URL",
+  badgrIssuerId: "BADGR_ISSUER_ID",
+  githubApiUrl: "GITHUB_API_URL",
+  githubOrg: "GITHUB_ORG",
+} as const;
+
+/** skill-sync's secrets: `<NAME>_PARAM` when deployed, `<NAME>` locally. */
+export const SKILLS_SECRETS = ["AIRTABLE_TOKEN", "BADGR_USERNAME", "BADGR_PASSWORD", "BADGR_CLIENT_ID", "GITHUB_TOKEN"] as const;
+export type SkillsSecret = (typeof SKILLS_SECRETS)[number];

@@ -174,6 +174,10 @@ const PROVIDER_STATE: Record<string, ((name: string) => Record<string, string>) 
   "auth0:index/client:Client": (n) => ({ clientId: `mockclientid${hexId(n).slice(0, 20)}` }),
   // The provider marks this output secret; a placeholder shows where it ends up.
   "auth0:index/clientCredentials:ClientCredentials": (n) => ({ clientSecret: `${SECRET_PLACEHOLDER_PREFIX}${n}` }),
+  // awsx's image is a remote component: its build runs in the awsx provider, never here.
+  "awsx:ecr:Image": (n) => ({
+    imageUri: `${MOCK_ACCOUNT_ID}.dkr.ecr.eu-west-2.amazonaws.com/${n}@sha256:${createHash("sha256").update(n).digest("hex")}`,
+  }),
   // The one dynamic resource of the program: the Atlas App Services app.
   "pulumi-nodejs:dynamic/atlas:AppServicesApp": (n) => ({
     appId: hexId(`app:${n}`),
@@ -252,7 +256,10 @@ export function loadStackConfig(
   }
   let declared: string[] = [];
   try {
-    declared = requiredSecrets(parseConfigValues(stack, projectValues)).map((s) => s.key);
+    // Optional secrets stay unset, as on a stack that does not use them.
+    declared = requiredSecrets(parseConfigValues(stack, projectValues))
+      .filter((s) => !s.optional)
+      .map((s) => s.key);
   } catch {
     declared = [];
   }
@@ -284,7 +291,7 @@ export async function runProgram(program: () => unknown, options: RunOptions): P
   const mocks: pulumi.runtime.Mocks = {
     newResource(args) {
       // Components (and remote components such as awsx's) have only the state a test gives them.
-      if (!args.custom) return { id: undefined, state: stateMocks[args.type]?.(args) ?? {} };
+      if (!args.custom) return { id: undefined, state: { ...PROVIDER_STATE[args.type]?.(args.name), ...stateMocks[args.type]?.(args) } };
       const base = defaultState(args);
       const extra = stateMocks[args.type]?.(args) ?? {};
       return { id: base.id, state: { ...base.state, ...extra } };

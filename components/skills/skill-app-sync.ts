@@ -1,0 +1,236 @@
+import * as aws from "@pulumi/aws";
+import * as awsx from "@pulumi/awsx";
+import * as pulumi from "@pulumi/pulumi";
+import type { SkillsConfig } from "../../config";
+import { secretParamEnv, SKILLS_ENV, type SkillsSecret } from "../../handlers/lib/env-names";
+import { type Alarming, DeadLetterQueue } from "../events/dead-letter-queue";
+import { imageContext } from "../lambda/image-context";
+import { LAMBDA_ASYNC_LIMITS, NodeImageFunction, type PolicyStatement } from "../lambda/node-function";
+import { secureParameter } from "../secrets/secure-parameter";
+import { privateBucket } from "../storage/bucket";
+import { dynamoTable, type TableSchema, type TableSettings } from "../storage/table";
+
+/** The Skill App tables: shared with the tests that stand them up in dynalite. */
+export const SKILLS_TABLES = {
+  assessments: { hashKey: "id" },
+  badges: { hashKey: "entityId" },
+  assertions: { hashKey: "entityId", indexes: [{ name: "by-badgeclass", hashKey: "badgeclass" }] },
+} as const satisfies Record<string, TableSchema>;
+
+export interface SkillAppSyncArgs {
+  airtable: SkillsConfig["airtable"];
+  badgr: SkillsConfig["badgr"];
+  github: SkillsConfig["github"];
+  schedule: SkillsConfig["schedule"];
+  /** How many images the repository keeps. */
+  keepImages: number;
+  function: SkillsConfig["function"];
+  /** Retry bounds of the schedule's target before its DLQ keeps the invocation. */
+  delivery: SkillsConfig["delivery"];
+  /** The secrets from config; GITHUB_TOKEN may be absent. */
+  secrets: Partial<Record<SkillsSecret, pulumi.Input<string>>>;
+  tables: TableSettings;
+  logRetentionDays: number;
+  alarming: Alarming;
+}
+
+/**
+ * skills: the Skill App sync as a container function in ECR, run on a schedule by
+ * EventBridge Scheduler, with its three tables, its templates bucket and its secrets in SSM.
+ */
+export class SkillAppSync extends pulumi.ComponentResource {
+  readonly tables: Record<keyof typeof SKILLS_TABLES, aws.dynamodb.Table>;
+  readonly templatesBucket: aws.s3.Bucket;
+  /** A policy that may read the templates and nothing else, to attach to the bot's role. */
+  readonly templatesReadPolicy: aws.iam.Policy;
+  readonly repository: aws.ecr.Repository;
+  readonly image: awsx.ecr.Image;
+  readonly function: NodeImageFunction;
+  readonly failedInvocations: DeadLetterQueue;
+  readonly schedulerRole: aws.iam.Role;
+  readonly schedule: aws.scheduler.Schedule;
+
+  constructor(name: string, args: SkillAppSyncArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("tributary:skills:SkillAppSync", name, {}, opts);
+
+    this.tables = {
+      assessments: dynamoTable(`${name}-assessments`, SKILLS_TABLES.assessments, args.tables, { parent: this }),
+      badges: dynamoTable(`${name}-badges`, SKILLS_TABLES.badges, args.tables, { parent: this }),
+      assertions: dynamoTable(`${name}-assertions`, SKILLS_TABLES.assertions, args.tables, { parent: this }),
+    };
+    this.templatesBucket = privateBucket(`${name}-templates`, { versioning: true }, { parent: this }).bucket;
+    this.templatesReadPolicy = new aws.iam.Policy(
+      `${name}-templates-read`,
+      {
+        description: "Read the Skill App templates",
+        policy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [
+            { Sid: "ListTemplates", Effect: "Allow", Action: "s3:ListBucket", Resource: this.templatesBucket.arn },
+            { Sid: "ReadTemplates", Effect: "Allow", Action: "s3:GetObject", Resource: pulumi.interpolate`${this.templatesBucket.arn}/*` },
+          ],
+        }),
+      },
+      { parent: this },
+    );
+
+    this.repository = new aws.ecr.Repository(
+      `${name}-images`,
+      { imageTagMutability: "IMMUTABLE", imageScanningConfiguration: { scanOnPush: true } },
+      { parent: this },
+    );
+    new aws.ecr.LifecyclePolicy(
+      `${name}-images-lifecycle`,
+      {
+        repository: this.repository.name,
+        policy: JSON.stringify({
+          rules: [
+            {
+              rulePriority: 1,
+              description: `Keep the last ${args.keepImages} images`,
+              selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: args.keepImages },
+              action: { type: "expire" },
+            },
+          ],
+        }),
+      },
+      { parent: this },
+    );
+    const context = imageContext("skill-sync", `${name}-sync`);
+    this.image = new awsx.ecr.Image(
+      `${name}-image`,
+      {
+        repositoryUrl: this.repository.repositoryUrl,
+        context: context.dir,
+        dockerfile: context.dockerfile,
+        platform: "linux/arm64",
+        // Tags are immutable, so each bundle gets the tag of its own bytes.
+        imageTag: context.tag,
+      },
+      { parent: this },
+    );
+
+    const secretParameters = Object.entries(args.secrets)
+      .filter((entry): entry is [SkillsSecret, pulumi.Input<string>] => entry[1] !== undefined)
+      .map(([secret, value]) => ({
+        secret,
+        parameter: secureParameter(
+          `${name}-${secret.toLowerCase().replace(/_/g, "-")}`,
+          { value, description: `Skill App sync: ${secret}` },
+          { parent: this },
+        ),
+      }));
+
+    // The scheduler's failed invocations and the function's own failures land in one queue.
+    this.failedInvocations = new DeadLetterQueue(
+      `${name}-failed-invocations`,
+      { alarming: args.alarming, description: "Skill App syncs that failed every retry" },
+      { parent: this },
+    );
+
+    const tableArns = Object.values(this.tables).map((t) => t.arn);
+    const statements: PolicyStatement[] = [
+      { Sid: "ReadAndWriteTables", Action: ["dynamodb:Scan", "dynamodb:BatchWriteItem"], Resource: tableArns },
+      { Sid: "RecordSyncedReleases", Action: ["dynamodb:UpdateItem"], Resource: [this.tables.assessments.arn] },
+      { Sid: "UploadTemplates", Action: ["s3:PutObject"], Resource: [pulumi.interpolate`${this.templatesBucket.arn}/templates/*`] },
+      ...secretParameters.map(({ secret, parameter }) => ({ ...parameter.readStatement, Sid: `Read${secret.replace(/_/g, "")}` })),
+    ];
+    this.function = new NodeImageFunction(
+      `${name}-sync`,
+      {
+        imageUri: this.image.imageUri,
+        serviceName: "skill-sync",
+        description: "Syncs the Skill App from Airtable, Badgr and GitHub",
+        memorySize: args.function.memoryMb,
+        timeout: args.function.timeoutSeconds,
+        reservedConcurrency: args.function.reservedConcurrency ?? 1,
+        tracing: args.function.tracing,
+        environment: {
+          [SKILLS_ENV.assessmentsTable]: this.tables.assessments.name,
+          [SKILLS_ENV.badgesTable]: this.tables.badges.name,
+          [SKILLS_ENV.assertionsTable]: this.tables.assertions.name,
+          [SKILLS_ENV.templatesBucket]: this.templatesBucket.bucket,
+          [SKILLS_ENV.airtableApiUrl]: args.airtable.apiUrl,
+          [SKILLS_ENV.airtableBaseId]: args.airtable.baseId,
+          [SKILLS_ENV.airtableTable]: args.airtable.table,
+          [SKILLS_ENV.badgrBaseUrl]: args.badgr.baseUrl,
+          [SKILLS_ENV.badgrIssuerId]: args.badgr.issuerId,
+          [SKILLS_ENV.githubApiUrl]: args.github.apiUrl,
+          [SKILLS_ENV.githubOrg]: args.github.org,
+          ...Object.fromEntries(secretParameters.map(({ secret, parameter }) => [secretParamEnv(secret), parameter.name])),
+        },
+        statements,
+        logRetentionDays: args.logRetentionDays,
+        alarming: args.alarming,
+        asyncInvocation: {
+          maximumRetryAttempts: Math.min(args.delivery.maximumRetryAttempts, LAMBDA_ASYNC_LIMITS.maximumRetryAttempts),
+          maximumEventAgeSeconds: Math.min(args.delivery.maximumEventAgeSeconds, LAMBDA_ASYNC_LIMITS.maximumEventAgeSeconds),
+          failureQueue: this.failedInvocations,
+        },
+      },
+      { parent: this },
+    );
+
+    const identity = aws.getCallerIdentityOutput({}, { parent: this });
+    this.schedulerRole = new aws.iam.Role(
+      `${name}-scheduler`,
+      {
+        description: "Lets EventBridge Scheduler run the Skill App sync",
+        assumeRolePolicy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Allow",
+              Principal: { Service: "scheduler.amazonaws.com" },
+              Action: "sts:AssumeRole",
+              Condition: { StringEquals: { "aws:SourceAccount": identity.accountId } },
+            },
+          ],
+        }),
+      },
+      { parent: this },
+    );
+    const schedulerPolicy = new aws.iam.RolePolicy(
+      `${name}-scheduler-policy`,
+      {
+        role: this.schedulerRole.id,
+        policy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [
+            { Sid: "InvokeTheSync", Effect: "Allow", Action: "lambda:InvokeFunction", Resource: this.function.arn },
+            // The scheduler delivers failed invocations to its DLQ with this role.
+            { Sid: "KeepFailedInvocations", Effect: "Allow", Action: "sqs:SendMessage", Resource: this.failedInvocations.arn },
+          ],
+        }),
+      },
+      { parent: this },
+    );
+    this.schedule = new aws.scheduler.Schedule(
+      `${name}-schedule`,
+      {
+        description: "Skill App sync",
+        scheduleExpression: args.schedule.expression,
+        state: args.schedule.enabled ? "ENABLED" : "DISABLED",
+        flexibleTimeWindow: { mode: "OFF" },
+        target: {
+          arn: this.function.arn,
+          roleArn: this.schedulerRole.arn,
+          retryPolicy: {
+            maximumRetryAttempts: args.delivery.maximumRetryAttempts,
+            maximumEventAgeInSeconds: args.delivery.maximumEventAgeSeconds,
+          },
+          deadLetterConfig: { arn: this.failedInvocations.arn },
+        },
+      },
+      { parent: this, dependsOn: [schedulerPolicy] },
+    );
+
+    this.registerOutputs({
+      functionName: this.function.functionName,
+      templatesBucket: this.templatesBucket.bucket,
+      templatesReadPolicyArn: this.templatesReadPolicy.arn,
+      repositoryUrl: this.repository.repositoryUrl,
+      imageUri: this.image.imageUri,
+    });
+  }
+}

@@ -1,0 +1,186 @@
+import * as assert from "node:assert/strict";
+import { loadStackConfig, named, ofType, policyOf, type RunResult, runProgram, runStack, SECRET_MARK, findSecretLeaks } from "../helpers/mock-engine";
+import * as path from "node:path";
+import * as fs from "node:fs";
+import { REPO_ROOT } from "../helpers/mock-engine";
+
+describe("skills (SkillAppSync)", () => {
+  let dev: RunResult;
+  let prod: RunResult;
+  let withGithubToken: RunResult;
+  before(async function () {
+    this.timeout(60_000);
+    dev = await runStack("dev");
+    prod = await runStack("prod");
+    const { config, secretKeys } = loadStackConfig("staging");
+    withGithubToken = await runProgram(
+      () => {
+        delete require.cache[require.resolve(path.join(REPO_ROOT, "index.ts"))];
+        return require(path.join(REPO_ROOT, "index.ts"));
+      },
+      { stack: "staging", config: { ...config, "tributary:githubToken": "mock-secret:github" }, secretKeys: [...secretKeys, "tributary:githubToken"] },
+    );
+  });
+
+  const fn = (run: RunResult) => named(run, "aws:lambda/function:Function", "skills-sync");
+  const dlq = (run: RunResult) => named(run, "aws:sqs/queue:Queue", "skills-failed-invocations");
+
+  describe("image", () => {
+    it("keeps images in an ECR repository with scan on push, immutable tags and a lifecycle that keeps the last N", () => {
+      const repo = named(dev, "aws:ecr/repository:Repository", "skills-images");
+      assert.equal(repo.inputs.imageTagMutability, "IMMUTABLE");
+      assert.deepEqual(repo.inputs.imageScanningConfiguration, { scanOnPush: true });
+      const lifecycle = (run: RunResult) => JSON.parse(named(run, "aws:ecr/lifecyclePolicy:LifecyclePolicy", "skills-images-lifecycle").inputs.policy);
+      assert.deepEqual(lifecycle(dev).rules[0].selection, { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 10 });
+      assert.deepEqual(lifecycle(dev).rules[0].action, { type: "expire" });
+      assert.equal(lifecycle(prod).rules[0].selection.countNumber, 20);
+      assert.equal(named(dev, "aws:ecr/lifecyclePolicy:LifecyclePolicy", "skills-images-lifecycle").rawInputs.repository, repo.state.name);
+    });
+
+    it("builds the function image from the bundle on the Lambda Node.js 22 base image, tagged by content", () => {
+      const image = named(dev, "awsx:ecr:Image", "skills-image");
+      const repo = named(dev, "aws:ecr/repository:Repository", "skills-images");
+      assert.equal(image.rawInputs.repositoryUrl, repo.state.repositoryUrl);
+      assert.equal(image.inputs.platform, "linux/arm64");
+      assert.match(image.inputs.imageTag, /^[0-9a-f]{16}$/);
+      const context = path.join(REPO_ROOT, image.inputs.context);
+      assert.ok(fs.existsSync(path.join(context, "index.js")));
+      const dockerfile = fs.readFileSync(path.join(REPO_ROOT, image.inputs.dockerfile), "utf8");
+      assert.match(dockerfile, /^FROM public\.ecr\.aws\/lambda\/nodejs:22$/m);
+      assert.match(dockerfile, /^CMD \["index\.handler"\]$/m);
+      assert.equal(fn(dev).rawInputs.imageUri, image.state.imageUri);
+    });
+
+    it("runs as an image function with its timeout and memory from config", () => {
+      const f = fn(dev).inputs;
+      assert.equal(f.packageType, "Image");
+      assert.equal(f.timeout, 600);
+      assert.equal(f.memorySize, 512);
+      assert.deepEqual(f.architectures, ["arm64"]);
+      assert.equal(f.runtime, undefined);
+    });
+  });
+
+  describe("schedule", () => {
+    it("runs every 6 hours with no flexible window, a retry policy and a DLQ", () => {
+      const schedule = named(prod, "aws:scheduler/schedule:Schedule", "skills-schedule");
+      assert.equal(schedule.inputs.scheduleExpression, "rate(6 hours)");
+      assert.deepEqual(schedule.inputs.flexibleTimeWindow, { mode: "OFF" });
+      assert.equal(schedule.inputs.state, "ENABLED");
+      assert.equal(schedule.rawInputs.target.arn, fn(prod).state.arn);
+      assert.equal(schedule.rawInputs.target.roleArn, named(prod, "aws:iam/role:Role", "skills-scheduler").state.arn);
+      assert.deepEqual(schedule.inputs.target.retryPolicy, { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 });
+      assert.deepEqual(schedule.rawInputs.target.deadLetterConfig, { arn: dlq(prod).state.arn });
+      assert.equal(dlq(prod).inputs.messageRetentionSeconds, 1209600);
+    });
+
+    it("is paused in dev", () => {
+      assert.equal(named(dev, "aws:scheduler/schedule:Schedule", "skills-schedule").inputs.state, "DISABLED");
+    });
+
+    it("has a role that only the scheduler assumes, which may invoke only this function (and keep failures)", () => {
+      const role = named(prod, "aws:iam/role:Role", "skills-scheduler");
+      const [trust] = policyOf(role, "assumeRolePolicy").Statement;
+      assert.deepEqual(trust.Principal, { Service: "scheduler.amazonaws.com" });
+      assert.deepEqual(trust.Condition, { StringEquals: { "aws:SourceAccount": "123456789012" } });
+      const statements = policyOf(named(prod, "aws:iam/rolePolicy:RolePolicy", "skills-scheduler-policy")).Statement;
+      assert.deepEqual(statements, [
+        { Sid: "InvokeTheSync", Effect: "Allow", Action: "lambda:InvokeFunction", Resource: fn(prod).state.arn },
+        { Sid: "KeepFailedInvocations", Effect: "Allow", Action: "sqs:SendMessage", Resource: dlq(prod).state.arn },
+      ]);
+      const invokes = statements.filter((s: any) => String(s.Action).startsWith("lambda:"));
+      assert.equal(invokes.length, 1);
+    });
+
+    it("keeps the function's own failed invocations in the same queue", () => {
+      const config = named(prod, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "skills-sync-async");
+      assert.deepEqual(config.rawInputs.destinationConfig, { onFailure: { destination: dlq(prod).state.arn } });
+    });
+  });
+
+  describe("stores", () => {
+    it("keys the tables as the issue says, with a GSI on badgeclass, on demand and encrypted", () => {
+      const table = (name: string) => named(dev, "aws:dynamodb/table:Table", `skills-${name}`).inputs;
+      assert.equal(table("assessments").hashKey, "id");
+      assert.equal(table("badges").hashKey, "entityId");
+      assert.equal(table("assertions").hashKey, "entityId");
+      assert.deepEqual(table("assertions").globalSecondaryIndexes, [{ name: "by-badgeclass", hashKey: "badgeclass", projectionType: "ALL" }]);
+      assert.deepEqual(table("assertions").attributes, [
+        { name: "entityId", type: "S" },
+        { name: "badgeclass", type: "S" },
+      ]);
+      for (const name of ["assessments", "badges", "assertions"]) {
+        assert.equal(table(name).billingMode, "PAY_PER_REQUEST");
+        assert.deepEqual(table(name).serverSideEncryption, { enabled: true });
+        assert.deepEqual(named(prod, "aws:dynamodb/table:Table", `skills-${name}`).inputs.pointInTimeRecovery, { enabled: true });
+      }
+    });
+
+    it("keeps templates in a versioned, encrypted bucket with public access blocked, and a read-only policy to hand out", () => {
+      const bucket = named(dev, "aws:s3/bucket:Bucket", "skills-templates");
+      const block = named(dev, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "skills-templates-public-access").inputs;
+      assert.deepEqual([block.blockPublicAcls, block.blockPublicPolicy, block.ignorePublicAcls, block.restrictPublicBuckets], [true, true, true, true]);
+      assert.deepEqual(named(dev, "aws:s3/bucketVersioning:BucketVersioning", "skills-templates-versioning").inputs.versioningConfiguration, { status: "Enabled" });
+      assert.equal(named(dev, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "skills-templates-encryption").inputs.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm, "AES256");
+      const read = policyOf(named(dev, "aws:iam/policy:Policy", "skills-templates-read")).Statement;
+      assert.deepEqual(read.map((s: any) => [s.Action, s.Resource]), [
+        ["s3:ListBucket", bucket.state.arn],
+        ["s3:GetObject", `${bucket.state.arn}/*`],
+      ]);
+    });
+  });
+
+  describe("secrets and permissions", () => {
+    it("reads each secret from its own SSM SecureString, by name, never from the environment", () => {
+      const env = fn(dev).rawInputs.environment.variables;
+      for (const [secret, parameter] of [
+        ["AIRTABLE_TOKEN", "skills-airtable-token"],
+        ["BADGR_USERNAME", "skills-badgr-username"],
+        ["BADGR_PASSWORD", "skills-badgr-password"],
+        ["BADGR_CLIENT_ID", "skills-badgr-client-id"],
+      ]) {
+        const p = named(dev, "aws:ssm/parameter:Parameter", parameter);
+        assert.equal(p.inputs.type, "SecureString");
+        assert.equal(p.inputs.value, SECRET_MARK);
+        assert.equal(env[`${secret}_PARAM`], p.state.name);
+        assert.equal(env[secret], undefined);
+      }
+      assert.deepEqual(findSecretLeaks(dev), []);
+    });
+
+    it("makes the GitHub token optional", () => {
+      assert.equal(ofType(dev, "aws:ssm/parameter:Parameter").some((p) => p.name === "skills-github-token"), false);
+      assert.equal(fn(dev).rawInputs.environment.variables.GITHUB_TOKEN_PARAM, undefined);
+      const parameter = named(withGithubToken, "aws:ssm/parameter:Parameter", "skills-github-token");
+      assert.equal(fn(withGithubToken).rawInputs.environment.variables.GITHUB_TOKEN_PARAM, parameter.state.name);
+      assert.deepEqual(findSecretLeaks(withGithubToken), []);
+    });
+
+    it("lets only this function read its parameters, and do only what the sync needs", () => {
+      const statements = policyOf(named(dev, "aws:iam/rolePolicy:RolePolicy", "skills-sync-policy")).Statement;
+      const tables = ["assessments", "badges", "assertions"].map((t) => named(dev, "aws:dynamodb/table:Table", `skills-${t}`).state.arn);
+      const bucket = named(dev, "aws:s3/bucket:Bucket", "skills-templates").state.arn;
+      const bySid = Object.fromEntries(statements.map((s: any) => [s.Sid, [s.Action, s.Resource]]));
+      assert.deepEqual(bySid.ReadAndWriteTables, [["dynamodb:Scan", "dynamodb:BatchWriteItem"], tables]);
+      assert.deepEqual(bySid.RecordSyncedReleases, [["dynamodb:UpdateItem"], [tables[0]]]);
+      assert.deepEqual(bySid.UploadTemplates, [["s3:PutObject"], [`${bucket}/templates/*`]]);
+      assert.deepEqual(bySid.ReadAIRTABLETOKEN, [["ssm:GetParameter"], [named(dev, "aws:ssm/parameter:Parameter", "skills-airtable-token").state.arn]]);
+      for (const parameter of ofType(dev, "aws:ssm/parameter:Parameter").filter((p) => p.name.startsWith("skills-"))) {
+        const readers = ofType(dev, "aws:iam/rolePolicy:RolePolicy").filter((p) => p.rawInputs.policy.includes(parameter.state.arn));
+        assert.deepEqual(readers.map((r) => r.name), ["skills-sync-policy"]);
+      }
+    });
+
+    it("gives the function the environment names the handler reads", () => {
+      const env = fn(dev).rawInputs.environment.variables;
+      assert.equal(env.ASSESSMENTS_TABLE_NAME, named(dev, "aws:dynamodb/table:Table", "skills-assessments").state.name);
+      assert.equal(env.TEMPLATES_BUCKET, named(dev, "aws:s3/bucket:Bucket", "skills-templates").state.bucket);
+      assert.equal(env.AIRTABLE_API_URL, "https://api.airtable.com/v0");
+      assert.equal(env.AIRTABLE_BASE_ID, "appDEVPLACEHOLD01");
+      assert.equal(env.AIRTABLE_TABLE, "assessments");
+      assert.equal(env.BADGR_BASE_URL, "https://api.badgr.io");
+      assert.equal(env.GITHUB_API_URL, "https://api.github.com");
+      assert.equal(env.GITHUB_ORG, "Bioinformatics-Research-Network");
+    });
+  });
+});
