@@ -30,6 +30,7 @@ const OPTIONAL_NATIVE_MODULES = [
   "gcp-metadata",
   "socks",
   "aws4",
+  "@aws-sdk/credential-providers",
 ];
 
 export interface BundleOptions {

@@ -81,3 +81,13 @@ export const SKILLS_ENV = {
 /** skill-sync's secrets: `<NAME>_PARAM` when deployed, `<NAME>` locally. */
 export const SKILLS_SECRETS = ["AIRTABLE_TOKEN", "BADGR_USERNAME", "BADGR_PASSWORD", "BADGR_CLIENT_ID", "GITHUB_TOKEN"] as const;
 export type SkillsSecret = (typeof SKILLS_SECRETS)[number];
+
+/** iota: the names with-iota used, kept for compatibility. */
+export const IOTA_ENV = {
+  /** The MongoDB URI: `MILL_IOTA_MONGO_URI_PARAM` (an SSM parameter) when deployed, `MILL_IOTA_MONGO_URI` locally. */
+  mongoUri: "MILL_IOTA_MONGO_URI",
+  mongoDb: "MILL_IOTA_MONGO_DB",
+  serviceId: "MILL_IOTA_SERVICE_ID",
+  journalName: "MILL_IOTA_JOURNAL_NAME",
+  eventBusName: "MILL_IOTA_EVENTBUS_NAME",
+} as const;
