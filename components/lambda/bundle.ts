@@ -87,6 +87,7 @@ export function buildOptions(entry: string): esbuild.BuildOptions & { metafile: 
     legalComments: "none",
     charset: "utf8",
     external: OPTIONAL_NATIVE_MODULES,
+    alias: { "whatwg-url": path.join(REPO_ROOT, "components", "lambda", "shims", "whatwg-url.ts") },
     metafile: true,
     write: false,
     logLevel: "silent",

@@ -64,6 +64,17 @@ describe("NodeFunction", () => {
       assert.equal(createHash("sha256").update(fs.readFileSync(a.file)).digest("hex"), a.sha256);
     });
 
+    it("replaces whatwg-url with Node's URL, and the mongodb driver still parses connection strings", async () => {
+      const bundle = bundleHandler({ handler: "mongo-url", entry: "test/fixtures/handlers/mongo-url/index.ts", outdir: fs.mkdtempSync(path.join(os.tmpdir(), "nf-")) });
+      assert.ok(!Object.keys(bundle.metafile.inputs).some((i) => /node_modules\/(tr46|whatwg-url)\//.test(i)));
+      const { handler } = require(bundle.file);
+      assert.deepEqual(await handler({ uri: "mongodb://user:p%40ss@db1.example:27017,db2.example:27018/iota?replicaSet=rs0" }), {
+        hosts: ["db1.example:27017", "db2.example:27018"],
+        replicaSet: "rs0",
+        dbName: "iota",
+      });
+    });
+
     it("names the handler when its entry is missing", () => {
       assert.throws(() => bundleHandler({ handler: "no-such-function" }), /handler "no-such-function": entry handlers\/no-such-function\/index.ts does not exist/);
     });

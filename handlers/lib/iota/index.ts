@@ -7,66 +7,17 @@
  * Importing this module reads the environment (with-iota's names and defaults); a missing
  * required variable fails the cold start with its name.
  */
-import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
-import { MongoClient } from "mongodb";
-import { IOTA_ENV, secretParamEnv } from "../env-names";
+import { IOTA_ENV } from "../env-names";
 import { readSecret } from "../secrets";
-import { Iota, type IotaFunc, SKIPPED } from "./engine";
-import { MongoStore } from "./mongo-store";
+import { connectIota, iotaConfigFromEnv } from "./config";
+import type { Iota, IotaFunc, SKIPPED } from "./engine";
 
 export { CREATE, DELETE, INCREMENT, SET, SKIPPED, Iota, EventInProgressError, UnsentEventsError } from "./engine";
 export type { FuncContext, IotaFunc, Mutation } from "./engine";
 export { IotaInputError, CLOUDEVENT_DETAIL_TYPE } from "./cloudevents";
+export { connectIota, iotaConfigFromEnv, type IotaEnvConfig } from "./config";
 
-export interface IotaEnvConfig {
-  mongoDb: string;
-  serviceId: string;
-  journalName: string;
-  eventBusName: string;
-  aws: { region?: string; endpoint?: string; credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } };
-}
-
-/** `MILL_IOTA_AWS_<NAME>`, falling back to `AWS_<NAME>`. */
-function awsSetting(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  return env[`MILL_IOTA_AWS_${name}`] || env[`AWS_${name}`] || undefined;
-}
-
-/** Reads and checks the environment; throws one error naming every missing variable. */
-export function iotaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): IotaEnvConfig {
-  const missing: string[] = [];
-  if (!env[IOTA_ENV.mongoUri] && !env[secretParamEnv(IOTA_ENV.mongoUri)]) {
-    missing.push(`${IOTA_ENV.mongoUri} (or ${secretParamEnv(IOTA_ENV.mongoUri)})`);
-  }
-  for (const name of [IOTA_ENV.mongoDb, IOTA_ENV.serviceId]) if (!env[name]) missing.push(name);
-  if (missing.length > 0) throw new Error(`iota: missing environment variable(s): ${missing.join(", ")}`);
-  const accessKeyId = awsSetting(env, "ACCESS_KEY_ID");
-  const secretAccessKey = awsSetting(env, "SECRET_ACCESS_KEY");
-  return {
-    mongoDb: env[IOTA_ENV.mongoDb]!,
-    serviceId: env[IOTA_ENV.serviceId]!,
-    journalName: env[IOTA_ENV.journalName] || "iotaJournalEntries",
-    eventBusName: env[IOTA_ENV.eventBusName] || "default",
-    aws: {
-      region: awsSetting(env, "REGION"),
-      endpoint: env.MILL_IOTA_AWS_ENDPOINT || undefined,
-      // Explicit keys only when given; otherwise the SDK's own chain (the function's role).
-      credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, sessionToken: awsSetting(env, "SESSION_TOKEN") } : undefined,
-    },
-  };
-}
-
-/** The engine for a configuration, connecting to MongoDB once. */
-export async function connectIota(config: IotaEnvConfig, mongoUri: string): Promise<Iota> {
-  const client = await MongoClient.connect(mongoUri);
-  const events = new EventBridgeClient(config.aws);
-  return new Iota({
-    serviceId: config.serviceId,
-    eventBusName: config.eventBusName,
-    store: new MongoStore(client, client.db(config.mongoDb), config.journalName),
-    putEvents: (entries) => events.send(new PutEventsCommand({ Entries: entries })),
-  });
-}
-
+// Read at import, so that a missing variable fails the cold start.
 const config = iotaConfigFromEnv();
 let engine: Promise<Iota> | undefined;
 

@@ -1,0 +1,39 @@
+import * as assert from "node:assert/strict";
+import * as path from "node:path";
+import { iotaConfigFromEnv } from "../../handlers/lib/iota/config";
+import { runScript } from "../helpers/run-script";
+import * as fs from "node:fs";
+import * as os from "node:os";
+
+describe("iota environment", () => {
+  it("keeps with-iota's names and defaults, with MILL_IOTA_AWS_* over AWS_*", () => {
+    const config = iotaConfigFromEnv({
+      MILL_IOTA_MONGO_URI_PARAM: "/iota/mongo-uri",
+      MILL_IOTA_MONGO_DB: "iota",
+      MILL_IOTA_SERVICE_ID: "records.tributary",
+      AWS_REGION: "eu-west-2",
+      MILL_IOTA_AWS_REGION: "eu-west-1",
+      MILL_IOTA_AWS_ACCESS_KEY_ID: "AKIA",
+      AWS_SECRET_ACCESS_KEY: "fallback-secret",
+    });
+    assert.deepEqual(config, {
+      mongoDb: "iota",
+      serviceId: "records.tributary",
+      journalName: "iotaJournalEntries",
+      eventBusName: "default",
+      aws: { region: "eu-west-1", endpoint: undefined, credentials: { accessKeyId: "AKIA", secretAccessKey: "fallback-secret", sessionToken: undefined } },
+    });
+  });
+
+  it("names every missing variable", () => {
+    assert.throws(() => iotaConfigFromEnv({}), /missing environment variable\(s\): MILL_IOTA_MONGO_URI \(or MILL_IOTA_MONGO_URI_PARAM\), MILL_IOTA_MONGO_DB, MILL_IOTA_SERVICE_ID/);
+  });
+
+  it("fails the cold start of a service, naming the variable", async () => {
+    const event = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "iota-")), "e.json");
+    fs.writeFileSync(event, "{}");
+    const result = await runScript("invoke", ["iota-records", "--event", event], { MILL_IOTA_MONGO_URI: "", MILL_IOTA_MONGO_URI_PARAM: "", MILL_IOTA_MONGO_DB: "x" });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /missing environment variable\(s\): MILL_IOTA_MONGO_URI \(or MILL_IOTA_MONGO_URI_PARAM\), MILL_IOTA_SERVICE_ID/);
+  });
+});
