@@ -3,6 +3,7 @@
  * their outputs. Nothing else happens here.
  */
 import { AlmaCache } from "./components/alma/alma-cache";
+import { IotaService } from "./components/iota/iota-service";
 import { HdocBackend } from "./components/hdoc/hdoc-backend";
 import { SkillAppSync } from "./components/skills/skill-app-sync";
 import { LessonCompletionSync } from "./components/lessons/lesson-completion-sync";
@@ -78,6 +79,25 @@ const skills =
     alarming,
   });
 
+// Services share one bus: the configured one, or the one the first service creates.
+const iotaServices: IotaService[] = [];
+for (const service of config.iota?.services ?? []) {
+  iotaServices.push(
+    new IotaService(`iota-${service.handler.replace(/^iota-/, "")}`, {
+      serviceId: service.id,
+      handler: service.handler,
+      consumes: service.consumes,
+      eventBusName: config.iota!.eventBusName ?? iotaServices[0]?.eventBusName,
+      mongoDatabase: config.iota!.mongoDatabase,
+      mongoUri: secretOf(config, "tributary:iotaMongoUri"),
+      function: service.function,
+      delivery: service.delivery,
+      logRetentionDays: config.settings.logRetentionDays,
+      alarming,
+    }),
+  );
+}
+
 export const stage = config.stage;
 export const alertTopicArn = alerts.arn;
 export const lessonsSync = lessons && {
@@ -109,4 +129,8 @@ export const skillAppSync = skills && {
   repositoryUrl: skills.repository.repositoryUrl,
   imageUri: skills.image.imageUri,
   scheduleState: skills.schedule.state,
+};
+export const iota = config.iota && {
+  eventBusName: iotaServices[0].eventBusName,
+  functions: Object.fromEntries(config.iota.services.map((service, i) => [service.id, iotaServices[i].function.functionName])),
 };

@@ -14,6 +14,7 @@ import {
   SKIPPED,
   UnsentEventsError,
 } from "../../handlers/lib/iota/engine";
+import { createRecord } from "../../handlers/iota-records/records";
 import { MemoryStore } from "../helpers/iota-memory-store";
 
 const command = (id = "evt-1", data: unknown = { companyId: "c1", name: "r" }) => ({
@@ -328,5 +329,32 @@ describe("iota engine", () => {
       for (let i = 0; i < 3; i++) await engine.withIota(command(`e${i}`), {}, { func: () => i });
       assert.equal(store.indexCalls, 1);
     });
+  });
+});
+
+describe("iota-records service", () => {
+  it("creates a record, counts it on its company and announces it, once per command", async () => {
+    const store = new MemoryStore();
+    store.collection("companies").set("acme", { id: "acme", recordCount: 2 });
+    const sent: string[] = [];
+    const engine = new Iota({
+      serviceId: "records.tributary",
+      eventBusName: "bus",
+      store,
+      putEvents: async (entries) => {
+        sent.push(...entries.map((e) => e.Detail));
+        return { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `e${i}` })) };
+      },
+    });
+    const event = { id: "cmd-1", source: "web", type: "cmd.record.create.v0", datacontenttype: "application/json", data: JSON.stringify({ companyId: "acme", name: "Q3 report" }) };
+    const { id } = (await engine.withIota(event, {}, { func: createRecord })) as { id: string };
+    assert.equal(await engine.withIota(event, {}, { func: createRecord }), SKIPPED);
+    assert.deepEqual(store.collection("records").get(id), { companyId: "acme", name: "Q3 report", id });
+    assert.equal(store.collection("companies").get("acme")?.recordCount, 3);
+    assert.equal(sent.length, 1);
+    const announced = JSON.parse(sent[0]);
+    assert.equal(announced.type, "fct.record.created.v0");
+    assert.deepEqual(JSON.parse(announced.data), { id, companyId: "acme", name: "Q3 report" });
+    await assert.rejects(engine.withIota({ ...event, id: "cmd-2", data: JSON.stringify({ name: "x" }) }, {}, { func: createRecord }), /companyId/);
   });
 });

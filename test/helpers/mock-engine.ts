@@ -211,6 +211,11 @@ const DEFAULT_CALLS: Record<string, CallMock> = {
   }),
   "aws:index/getRegion:getRegion": () => ({ name: region(), region: region(), id: region() }),
   "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" }),
+  "aws:cloudwatch/getEventBus:getEventBus": (inputs) => ({
+    name: inputs.name,
+    arn: `arn:aws:events:${region()}:${MOCK_ACCOUNT_ID}:event-bus/${inputs.name}`,
+    id: inputs.name,
+  }),
 };
 
 // ---------------------------------------------------------------------------------------------
