@@ -2,8 +2,14 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { AlarmSettings } from "../../config";
 
-/** 14 days, the longest SQS keeps a message: time enough to notice, fix and redrive. */
-export const DEAD_LETTER_RETENTION_SECONDS = 1_209_600;
+import { DEAD_LETTER_RETENTION_SECONDS, DEAD_LETTER_TAG } from "../../policy/rules";
+
+/**
+ * 14 days, the longest SQS keeps a message: time enough to notice, fix and redrive. The tag
+ * marks the queue as a dead-letter queue for the policy pack, which cannot always resolve
+ * ARNs in a preview. Both come from the policy rules that check them.
+ */
+export { DEAD_LETTER_RETENTION_SECONDS, DEAD_LETTER_TAG };
 
 /** Where alarms notify, with the stage's thresholds. */
 export interface Alarming {
@@ -74,7 +80,7 @@ export class DeadLetterQueue extends pulumi.ComponentResource {
 
     this.queue = new aws.sqs.Queue(
       name,
-      { messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS, sqsManagedSseEnabled: true },
+      { messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS, sqsManagedSseEnabled: true, tags: { [DEAD_LETTER_TAG]: "true" } },
       { parent: this },
     );
     this.arn = this.queue.arn;

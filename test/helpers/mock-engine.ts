@@ -16,11 +16,12 @@ import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import { parse as parseYaml } from "yaml";
 import { PROJECT, parseConfigValues, requiredSecrets } from "../../config";
+import { type PolicyResource, SECRET_MARK } from "../../policy/rules";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 export const MOCK_ACCOUNT_ID = "123456789012";
-/** What a secret value is shown as in recorded inputs and outputs. */
-export const SECRET_MARK = "[secret]";
+/** What a secret value is shown as in recorded inputs and outputs (the policy rules look for it). */
+export { SECRET_MARK };
 /** Every placeholder secret starts with this, so a leaked one is easy to find. */
 export const SECRET_PLACEHOLDER_PREFIX = "mock-secret:";
 
@@ -424,4 +425,11 @@ export function findSecretLeaks(run: RunResult): string[] {
 export function policyOf(resource: RecordedResource, field = "policy"): { Statement: any[] } {
   const raw = resource.rawInputs[field];
   return typeof raw === "string" ? JSON.parse(raw) : raw;
+}
+
+/** The cloud resources of a run as the policy rules see them: their properties, secrets shown as "[secret]". */
+export function policyResources(run: RunResult): PolicyResource[] {
+  return run.resources
+    .filter((r) => !r.read && !r.type.startsWith("tributary:") && r.type !== "pulumi:pulumi:Stack" && r.type !== "awsx:ecr:Image")
+    .map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: { ...r.state, id: r.id } }));
 }

@@ -1,0 +1,357 @@
+/**
+ * The guard rails of every app, as plain functions over a stack's resources. The policy
+ * pack (index.ts) runs them under `pulumi preview --policy-pack policy`; the tests and
+ * `npm run preview` run the same functions over what the mock engine recorded.
+ *
+ * In a real preview some values (ARNs of resources not created yet) are unknown; a rule
+ * that cannot resolve a reference skips it rather than report a false violation.
+ */
+
+export interface PolicyResource {
+  type: string;
+  name: string;
+  urn: string;
+  /** The resource's properties (inputs and known outputs). */
+  props: Record<string, any>;
+}
+
+export type Stage = "dev" | "staging" | "prod";
+
+export interface PolicyContext {
+  stage: Stage;
+}
+
+export interface Violation {
+  rule: string;
+  urn: string;
+  message: string;
+}
+
+export interface Rule {
+  name: string;
+  description: string;
+  enforcementLevel: "mandatory" | "advisory";
+  check(resources: PolicyResource[], context: PolicyContext): Violation[];
+}
+
+/** How the offline runs show a secret value. */
+export const SECRET_MARK = "[secret]";
+/** The tag DeadLetterQueue puts on its queue. */
+export const DEAD_LETTER_TAG = "tributary:dead-letter-queue";
+export const DEAD_LETTER_RETENTION_SECONDS = 1_209_600;
+
+/**
+ * AWS actions that accept only `Resource: "*"`, each with the reason it is allowed. Any
+ * other statement on `*` is a violation.
+ */
+export const STAR_RESOURCE_ALLOW_LIST: Record<string, string> = {
+  "xray:PutTraceSegments": "X-Ray has no resource-level permissions for writing trace segments",
+  "xray:PutTelemetryRecords": "X-Ray has no resource-level permissions for telemetry",
+  "ecr:GetAuthorizationToken": "an ECR login token is account-wide",
+};
+
+const T = {
+  function: "aws:lambda/function:Function",
+  permission: "aws:lambda/permission:Permission",
+  invokeConfig: "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+  eventSourceMapping: "aws:lambda/eventSourceMapping:EventSourceMapping",
+  logGroup: "aws:cloudwatch/logGroup:LogGroup",
+  alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+  eventTarget: "aws:cloudwatch/eventTarget:EventTarget",
+  schedule: "aws:scheduler/schedule:Schedule",
+  queue: "aws:sqs/queue:Queue",
+  subscription: "aws:sns/topicSubscription:TopicSubscription",
+  table: "aws:dynamodb/table:Table",
+  bucket: "aws:s3/bucket:Bucket",
+  publicAccessBlock: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+  policy: "aws:iam/policy:Policy",
+  parameter: "aws:ssm/parameter:Parameter",
+};
+
+const ofType = (resources: PolicyResource[], type: string) => resources.filter((r) => r.type === type);
+const list = <V>(value: V | V[] | undefined): V[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+const parse = (json: unknown): any => {
+  if (typeof json !== "string") return json;
+  try {
+    return JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+};
+
+/** Finds the function a reference (name or ARN, possibly qualified) points at. */
+function functionByRef(resources: PolicyResource[], ref: unknown): PolicyResource | undefined {
+  if (typeof ref !== "string" || ref === "") return undefined;
+  return ofType(resources, T.function).find((f) => ref === f.props.name || ref === f.props.arn || ref.startsWith(`${f.props.arn}:`));
+}
+
+const queueByArn = (resources: PolicyResource[], arn: unknown) =>
+  typeof arn === "string" ? ofType(resources, T.queue).find((q) => q.props.arn === arn) : undefined;
+
+function violation(rule: string, resource: PolicyResource, message: string): Violation {
+  return { rule, urn: resource.urn, message: `${resource.type} ${resource.name}: ${message}` };
+}
+
+const iamNoWildcards: Rule = {
+  name: "iam-no-wildcards",
+  description: 'No IAM statement allows Action "*", a "service:*" action, or Resource "*" (except the allow-listed actions).',
+  enforcementLevel: "mandatory",
+  check(resources) {
+    const out: Violation[] = [];
+    for (const r of [...ofType(resources, T.rolePolicy), ...ofType(resources, T.policy)]) {
+      const document = parse(r.props.policy);
+      for (const [i, s] of list<any>(document?.Statement).entries()) {
+        if (s.Effect !== "Allow") continue;
+        const where = `statement ${s.Sid ?? i}`;
+        if (s.NotAction !== undefined || s.NotResource !== undefined) out.push(violation(this.name, r, `${where} uses NotAction/NotResource`));
+        const actions = list<string>(s.Action);
+        for (const action of actions) {
+          if (action === "*" || /:\*$/.test(action)) out.push(violation(this.name, r, `${where} allows the wildcard action ${action}`));
+        }
+        if (list<string>(s.Resource).includes("*") && !actions.every((a) => a in STAR_RESOURCE_ALLOW_LIST)) {
+          out.push(violation(this.name, r, `${where} allows Resource "*" for ${actions.filter((a) => !(a in STAR_RESOURCE_ALLOW_LIST)).join(", ")}`));
+        }
+      }
+    }
+    return out;
+  },
+};
+
+const ASYNC_PRINCIPALS = ["sns.amazonaws.com", "events.amazonaws.com", "s3.amazonaws.com", "scheduler.amazonaws.com"];
+
+const asyncFailureDestination: Rule = {
+  name: "async-lambda-failure-destination",
+  description: "Every Lambda invoked asynchronously (SNS, EventBridge, Scheduler, S3) has an on-failure destination or a DLQ.",
+  enforcementLevel: "mandatory",
+  check(resources) {
+    const invoked = new Map<string, PolicyResource>();
+    for (const p of ofType(resources, T.permission)) {
+      if (!ASYNC_PRINCIPALS.includes(p.props.principal)) continue;
+      const fn = functionByRef(resources, p.props.function);
+      if (fn) invoked.set(fn.urn, fn);
+    }
+    for (const target of [...ofType(resources, T.eventTarget).map((t) => t.props.arn), ...ofType(resources, T.schedule).map((s) => s.props.target?.arn)]) {
+      const fn = functionByRef(resources, target);
+      if (fn) invoked.set(fn.urn, fn);
+    }
+    const out: Violation[] = [];
+    for (const fn of invoked.values()) {
+      const hasDlq = Boolean(fn.props.deadLetterConfig?.targetArn);
+      const hasDestination = ofType(resources, T.invokeConfig).some(
+        (c) => functionByRef(resources, c.props.functionName) === fn && Boolean(c.props.destinationConfig?.onFailure?.destination),
+      );
+      if (!hasDlq && !hasDestination) out.push(violation(this.name, fn, "is invoked asynchronously but has no on-failure destination or dead-letter queue"));
+    }
+    return out;
+  },
+};
+
+const targetDeadLetter: Rule = {
+  name: "target-dead-letter-queue",
+  description: "Every EventBridge target and Scheduler target has a dead-letter queue.",
+  enforcementLevel: "mandatory",
+  check(resources) {
+    return [
+      ...ofType(resources, T.eventTarget).filter((t) => !t.props.deadLetterConfig?.arn).map((t) => violation(this.name, t, "has no dead-letter queue")),
+      ...ofType(resources, T.schedule).filter((s) => !s.props.target?.deadLetterConfig?.arn).map((s) => violation(this.name, s, "its target has no dead-letter queue")),
+    ];
+  },
+};
+
+/** Every queue that receives failed events: tagged as such, or referenced by a failure setting. */
+export function deadLetterQueues(resources: PolicyResource[]): PolicyResource[] {
+  const found = new Map<string, PolicyResource>();
+  for (const q of ofType(resources, T.queue)) if (q.props.tags?.[DEAD_LETTER_TAG]) found.set(q.urn, q);
+  const refs = [
+    ...ofType(resources, T.eventTarget).map((t) => t.props.deadLetterConfig?.arn),
+    ...ofType(resources, T.schedule).map((s) => s.props.target?.deadLetterConfig?.arn),
+    ...ofType(resources, T.invokeConfig).map((c) => c.props.destinationConfig?.onFailure?.destination),
+    ...ofType(resources, T.function).map((f) => f.props.deadLetterConfig?.targetArn),
+    ...ofType(resources, T.queue).map((q) => parse(q.props.redrivePolicy)?.deadLetterTargetArn),
+    ...ofType(resources, T.subscription).map((s) => parse(s.props.redrivePolicy)?.deadLetterTargetArn),
+  ];
+  for (const arn of refs) {
+    const q = queueByArn(resources, arn);
+    if (q) found.set(q.urn, q);
+  }
+  return [...found.values()];
+}
+
+const deadLetterRetentionAndAlarm: Rule = {
+  name: "dead-letter-retention-and-alarm",
+  description: "Every dead-letter queue keeps messages 14 days and has an alarm on its depth.",
+  enforcementLevel: "mandatory",
+  check(resources) {
+    const out: Violation[] = [];
+    for (const q of deadLetterQueues(resources)) {
+      if (q.props.messageRetentionSeconds !== DEAD_LETTER_RETENTION_SECONDS) {
+        out.push(violation(this.name, q, `keeps messages ${q.props.messageRetentionSeconds ?? "the default 345600"} s, not ${DEAD_LETTER_RETENTION_SECONDS} (14 days)`));
+      }
+      const alarmed = ofType(resources, T.alarm).some(
+        (a) => a.props.namespace === "AWS/SQS" && a.props.metricName === "ApproximateNumberOfMessagesVisible" && a.props.dimensions?.QueueName === q.props.name,
+      );
+      if (!alarmed) out.push(violation(this.name, q, "has no alarm on its depth (ApproximateNumberOfMessagesVisible)"));
+    }
+    return out;
+  },
+};
+
+const queueVisibility: Rule = {
+  name: "queue-visibility-timeout",
+  description: "Every SQS queue consumed by a Lambda has a visibility timeout of at least 6 times that function's timeout.",
+  enforcementLevel: "mandatory",
+  check(resources) {
+    const out: Violation[] = [];
+    for (const m of ofType(resources, T.eventSourceMapping)) {
+      const q = queueByArn(resources, m.props.eventSourceArn);
+      const fn = functionByRef(resources, m.props.functionName);
+      if (!q || !fn) continue;
+      const timeout = fn.props.timeout ?? 3;
+      const visibility = q.props.visibilityTimeoutSeconds ?? 30;
+      if (visibility < 6 * timeout) {
+        out.push(violation(this.name, q, `visibility timeout ${visibility} s is under 6 × ${timeout} s, the timeout of its consumer ${fn.name}`));
+      }
+    }
+    return out;
+  },
+};
+
+const lambdaLogRetention: Rule = {
+  name: "lambda-log-retention",
+  description: "Every Lambda has a log group with retention set.",
+  enforcementLevel: "mandatory",
+  check(resources) {
+    return ofType(resources, T.function).flatMap((fn) => {
+      const groupName = fn.props.loggingConfig?.logGroup ?? (fn.props.name ? `/aws/lambda/${fn.props.name}` : undefined);
+      if (groupName === undefined) return [];
+      const group = ofType(resources, T.logGroup).find((g) => g.props.name === groupName);
+      if (!group) return [violation(this.name, fn, `has no log group of its own (${groupName})`)];
+      if (!(group.props.retentionInDays > 0)) return [violation(this.name, fn, `its log group ${groupName} keeps logs forever`)];
+      return [];
+    });
+  },
+};
+
+const dynamoEncryptionAndRecovery: Rule = {
+  name: "dynamodb-encryption-and-recovery",
+  description: "Every DynamoDB table is encrypted, and has point-in-time recovery in prod.",
+  enforcementLevel: "mandatory",
+  check(resources, context) {
+    return ofType(resources, T.table).flatMap((t) => [
+      ...(t.props.serverSideEncryption?.enabled === true ? [] : [violation(this.name, t, "is not encrypted with a KMS key (serverSideEncryption.enabled)")]),
+      ...(context.stage === "prod" && t.props.pointInTimeRecovery?.enabled !== true ? [violation(this.name, t, "has no point-in-time recovery in prod")] : []),
+    ]);
+  },
+};
+
+const s3PublicAccessBlock: Rule = {
+  name: "s3-public-access-block",
+  description: "Every S3 bucket blocks public access.",
+  enforcementLevel: "mandatory",
+  check(resources) {
+    return ofType(resources, T.bucket).flatMap((b) => {
+      const block = ofType(resources, T.publicAccessBlock).find((p) => p.props.bucket !== undefined && (p.props.bucket === b.props.id || p.props.bucket === b.props.bucket));
+      const flags = ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"];
+      if (!block) return [violation(this.name, b, "has no public access block")];
+      const open = flags.filter((f) => block.props[f] !== true);
+      return open.length > 0 ? [violation(this.name, b, `its public access block leaves ${open.join(", ")} off`)] : [];
+    });
+  },
+};
+
+const noSecretInEnvironment: Rule = {
+  name: "no-secret-in-lambda-environment",
+  description: "No Lambda environment variable holds a value that came from a config secret.",
+  enforcementLevel: "mandatory",
+  check(resources) {
+    // In a real preview secrets arrive unwrapped: compare with the values kept in SecureStrings.
+    const secretValues = new Set(
+      ofType(resources, T.parameter)
+        .filter((p) => p.props.type === "SecureString" && typeof p.props.value === "string" && p.props.value !== SECRET_MARK)
+        .map((p) => p.props.value as string),
+    );
+    return ofType(resources, T.function).flatMap((fn) =>
+      Object.entries<unknown>(fn.props.environment?.variables ?? {})
+        .filter(([, value]) => value === SECRET_MARK || (typeof value === "string" && secretValues.has(value)))
+        .map(([key]) => violation(this.name, fn, `environment variable ${key} holds a secret; pass the name of its SSM parameter instead`)),
+    );
+  },
+};
+
+/** AWS's limits on physical names, per resource type and name property. */
+export const NAME_LIMITS: Record<string, { property: string; max: number }> = {
+  [T.function]: { property: "name", max: 64 },
+  "aws:iam/role:Role": { property: "name", max: 64 },
+  [T.policy]: { property: "name", max: 128 },
+  [T.queue]: { property: "name", max: 80 },
+  "aws:sns/topic:Topic": { property: "name", max: 256 },
+  [T.table]: { property: "name", max: 255 },
+  [T.bucket]: { property: "bucket", max: 63 },
+  [T.logGroup]: { property: "name", max: 512 },
+  "aws:cloudwatch/eventRule:EventRule": { property: "name", max: 64 },
+  "aws:cloudwatch/eventBus:EventBus": { property: "name", max: 256 },
+  "aws:cloudwatch/eventArchive:EventArchive": { property: "name", max: 48 },
+  [T.schedule]: { property: "name", max: 64 },
+  "aws:ecr/repository:Repository": { property: "name", max: 256 },
+  [T.parameter]: { property: "name", max: 2048 },
+  "aws:apigatewayv2/api:Api": { property: "name", max: 128 },
+  "aws:cognito/userPool:UserPool": { property: "name", max: 128 },
+  "aws:cognito/userPoolDomain:UserPoolDomain": { property: "domain", max: 63 },
+  [T.alarm]: { property: "name", max: 255 },
+};
+
+const nameLengths: Rule = {
+  name: "physical-name-length",
+  description: "Physical names stay within AWS's length limits.",
+  enforcementLevel: "mandatory",
+  check(resources) {
+    return resources.flatMap((r) => {
+      const limit = NAME_LIMITS[r.type];
+      const value = limit && r.props[limit.property];
+      return typeof value === "string" && value.length > limit.max
+        ? [violation(this.name, r, `${limit.property} "${value}" is ${value.length} characters; the limit is ${limit.max}`)]
+        : [];
+    });
+  },
+};
+
+/** The oldest Node.js runtime allowed. */
+export const MINIMUM_NODE_RUNTIME = 22;
+
+const lambdaRuntime: Rule = {
+  name: "lambda-runtime",
+  description: `Every Lambda runtime is nodejs${MINIMUM_NODE_RUNTIME}.x or newer.`,
+  enforcementLevel: "mandatory",
+  check(resources) {
+    return ofType(resources, T.function)
+      .filter((fn) => fn.props.packageType !== "Image")
+      .flatMap((fn) => {
+        const major = /^nodejs(\d+)\.x$/.exec(String(fn.props.runtime))?.[1];
+        return major !== undefined && Number(major) >= MINIMUM_NODE_RUNTIME
+          ? []
+          : [violation(this.name, fn, `runtime ${fn.props.runtime ?? "(none)"} is not nodejs${MINIMUM_NODE_RUNTIME}.x or newer`)];
+      });
+  },
+};
+
+export const RULES: Rule[] = [
+  iamNoWildcards,
+  asyncFailureDestination,
+  targetDeadLetter,
+  deadLetterRetentionAndAlarm,
+  queueVisibility,
+  lambdaLogRetention,
+  dynamoEncryptionAndRecovery,
+  s3PublicAccessBlock,
+  noSecretInEnvironment,
+  nameLengths,
+  lambdaRuntime,
+];
+
+/** Every violation of every rule, mandatory ones first. */
+export function checkStack(resources: PolicyResource[], context: PolicyContext, rules: Rule[] = RULES): (Violation & { enforcementLevel: Rule["enforcementLevel"] })[] {
+  return rules
+    .flatMap((rule) => rule.check(resources, context).map((v) => ({ ...v, enforcementLevel: rule.enforcementLevel })))
+    .sort((a, b) => (a.enforcementLevel === b.enforcementLevel ? 0 : a.enforcementLevel === "mandatory" ? -1 : 1));
+}

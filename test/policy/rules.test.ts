@@ -1,0 +1,188 @@
+import * as assert from "node:assert/strict";
+import { checkStack, deadLetterQueues, type PolicyResource, RULES, SECRET_MARK } from "../../policy/rules";
+
+let counter = 0;
+const res = (type: string, name: string, props: Record<string, any>): PolicyResource => ({ type, name, urn: `urn:pulumi:test::tributary::${type}::${name}-${counter++}`, props });
+const fn = (name: string, props: Record<string, any> = {}) =>
+  res("aws:lambda/function:Function", name, { name, arn: `arn:aws:lambda:eu-west-2:1:function:${name}`, runtime: "nodejs22.x", timeout: 30, loggingConfig: { logGroup: `${name}-logs` }, ...props });
+const logGroup = (name: string, retentionInDays = 14) => res("aws:cloudwatch/logGroup:LogGroup", name, { name, retentionInDays });
+const queue = (name: string, props: Record<string, any> = {}) => res("aws:sqs/queue:Queue", name, { name, arn: `arn:aws:sqs:eu-west-2:1:${name}`, ...props });
+const depthAlarm = (queueName: string) =>
+  res("aws:cloudwatch/metricAlarm:MetricAlarm", `${queueName}-depth`, { namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: queueName } });
+const rolePolicy = (statements: unknown[]) => res("aws:iam/rolePolicy:RolePolicy", "p", { policy: JSON.stringify({ Version: "2012-10-17", Statement: statements }) });
+
+/** The violations one rule finds. */
+function check(rule: string, resources: PolicyResource[], stage: "dev" | "prod" = "dev") {
+  const found = RULES.find((r) => r.name === rule);
+  assert.ok(found, `rule ${rule} exists`);
+  return found.check(resources, { stage }).map((v) => v.message);
+}
+
+describe("policy rules", () => {
+  it("are all mandatory, each with a description", () => {
+    assert.equal(RULES.length, 11);
+    for (const rule of RULES) {
+      assert.equal(rule.enforcementLevel, "mandatory");
+      assert.ok(rule.description.length > 20);
+    }
+  });
+
+  describe("iam-no-wildcards", () => {
+    it('refuses Action "*", service:* actions and Resource "*"', () => {
+      assert.equal(check("iam-no-wildcards", [rolePolicy([{ Effect: "Allow", Action: "*", Resource: "arn:aws:s3:::b" }])]).length, 1);
+      assert.match(check("iam-no-wildcards", [rolePolicy([{ Effect: "Allow", Action: ["s3:*"], Resource: ["arn:aws:s3:::b"] }])])[0], /wildcard action s3:\*/);
+      assert.match(check("iam-no-wildcards", [rolePolicy([{ Effect: "Allow", Action: ["dynamodb:GetItem"], Resource: "*" }])])[0], /Resource "\*" for dynamodb:GetItem/);
+      assert.match(check("iam-no-wildcards", [rolePolicy([{ Effect: "Allow", NotAction: "iam:*", Resource: "arn:x" }])])[0], /NotAction/);
+    });
+
+    it("allows exact actions on exact ARNs, and the allow-listed actions on *", () => {
+      assert.deepEqual(
+        check("iam-no-wildcards", [
+          rolePolicy([
+            { Effect: "Allow", Action: ["dynamodb:GetItem"], Resource: ["arn:aws:dynamodb:eu-west-2:1:table/t"] },
+            { Effect: "Allow", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], Resource: ["*"] },
+            { Effect: "Deny", Action: "*", Resource: "*" },
+          ]),
+        ]),
+        [],
+      );
+    });
+  });
+
+  describe("async-lambda-failure-destination", () => {
+    const permission = (f: PolicyResource, principal: string) =>
+      res("aws:lambda/permission:Permission", "invoke", { principal, function: f.props.name, sourceArn: "arn:aws:sns:eu-west-2:1:t" });
+    it("refuses a function SNS invokes without a destination or DLQ", () => {
+      const f = fn("f");
+      assert.match(check("async-lambda-failure-destination", [f, permission(f, "sns.amazonaws.com")])[0], /no on-failure destination or dead-letter queue/);
+      const scheduled = fn("s");
+      assert.equal(check("async-lambda-failure-destination", [scheduled, res("aws:scheduler/schedule:Schedule", "sch", { target: { arn: scheduled.props.arn } })]).length, 1);
+    });
+
+    it("accepts an on-failure destination or a function DLQ, and ignores synchronous callers", () => {
+      const f = fn("f");
+      const config = res("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "c", { functionName: "f", destinationConfig: { onFailure: { destination: "arn:aws:sqs:eu-west-2:1:q" } } });
+      assert.deepEqual(check("async-lambda-failure-destination", [f, permission(f, "events.amazonaws.com"), config]), []);
+      const g = fn("g", { deadLetterConfig: { targetArn: "arn:aws:sqs:eu-west-2:1:q" } });
+      assert.deepEqual(check("async-lambda-failure-destination", [g, permission(g, "s3.amazonaws.com")]), []);
+      const api = fn("api");
+      assert.deepEqual(check("async-lambda-failure-destination", [api, permission(api, "apigateway.amazonaws.com")]), []);
+    });
+  });
+
+  describe("target-dead-letter-queue", () => {
+    it("refuses EventBridge and Scheduler targets without a DLQ, and accepts them with one", () => {
+      assert.equal(check("target-dead-letter-queue", [res("aws:cloudwatch/eventTarget:EventTarget", "t", { arn: "x" }), res("aws:scheduler/schedule:Schedule", "s", { target: { arn: "x" } })]).length, 2);
+      assert.deepEqual(
+        check("target-dead-letter-queue", [
+          res("aws:cloudwatch/eventTarget:EventTarget", "t", { arn: "x", deadLetterConfig: { arn: "q" } }),
+          res("aws:scheduler/schedule:Schedule", "s", { target: { arn: "x", deadLetterConfig: { arn: "q" } } }),
+        ]),
+        [],
+      );
+    });
+  });
+
+  describe("dead-letter-retention-and-alarm", () => {
+    it("refuses a DLQ that keeps messages less than 14 days or has no depth alarm", () => {
+      const dlq = queue("dlq", { messageRetentionSeconds: 345600 });
+      const target = res("aws:cloudwatch/eventTarget:EventTarget", "t", { deadLetterConfig: { arn: dlq.props.arn } });
+      const messages = check("dead-letter-retention-and-alarm", [dlq, target]);
+      assert.equal(messages.length, 2);
+      assert.match(messages[0], /keeps messages 345600 s, not 1209600/);
+      assert.match(messages[1], /no alarm on its depth/);
+    });
+
+    it("accepts 14 days with an alarm, and finds DLQs by tag and by every kind of reference", () => {
+      const tagged = queue("tagged", { messageRetentionSeconds: 1209600, tags: { "tributary:dead-letter-queue": "true" } });
+      const redrive = queue("redrive-dlq", { messageRetentionSeconds: 1209600 });
+      const source = queue("source", { redrivePolicy: JSON.stringify({ deadLetterTargetArn: redrive.props.arn, maxReceiveCount: 3 }) });
+      const resources = [tagged, redrive, source, depthAlarm("tagged"), depthAlarm("redrive-dlq")];
+      assert.deepEqual(deadLetterQueues(resources).map((q) => q.name).sort(), ["redrive-dlq", "tagged"]);
+      assert.deepEqual(check("dead-letter-retention-and-alarm", resources), []);
+    });
+  });
+
+  describe("queue-visibility-timeout", () => {
+    const mapping = (q: PolicyResource, f: PolicyResource) => res("aws:lambda/eventSourceMapping:EventSourceMapping", "m", { eventSourceArn: q.props.arn, functionName: f.props.arn });
+    it("refuses a consumed queue whose visibility is under 6 times the consumer's timeout", () => {
+      const f = fn("consumer", { timeout: 60 });
+      const q = queue("work", { visibilityTimeoutSeconds: 300 });
+      assert.match(check("queue-visibility-timeout", [f, q, mapping(q, f)])[0], /300 s is under 6 × 60 s/);
+    });
+    it("accepts 6 times or more", () => {
+      const f = fn("consumer", { timeout: 60 });
+      const q = queue("work", { visibilityTimeoutSeconds: 360 });
+      assert.deepEqual(check("queue-visibility-timeout", [f, q, mapping(q, f)]), []);
+    });
+  });
+
+  describe("lambda-log-retention", () => {
+    it("refuses a function without its own log group, or one that keeps logs forever", () => {
+      assert.match(check("lambda-log-retention", [fn("f")])[0], /no log group of its own \(f-logs\)/);
+      assert.match(check("lambda-log-retention", [fn("f"), logGroup("f-logs", 0)])[0], /keeps logs forever/);
+    });
+    it("accepts a log group with retention, named in loggingConfig or /aws/lambda/<name>", () => {
+      assert.deepEqual(check("lambda-log-retention", [fn("f"), logGroup("f-logs")]), []);
+      assert.deepEqual(check("lambda-log-retention", [fn("g", { loggingConfig: undefined }), logGroup("/aws/lambda/g")]), []);
+    });
+  });
+
+  describe("dynamodb-encryption-and-recovery", () => {
+    const table = (props: Record<string, any>) => res("aws:dynamodb/table:Table", "t", { name: "t", ...props });
+    it("refuses an unencrypted table, and one without point-in-time recovery in prod", () => {
+      assert.match(check("dynamodb-encryption-and-recovery", [table({ pointInTimeRecovery: { enabled: true } })])[0], /not encrypted/);
+      assert.match(check("dynamodb-encryption-and-recovery", [table({ serverSideEncryption: { enabled: true } })], "prod")[0], /no point-in-time recovery in prod/);
+    });
+    it("accepts an encrypted table, with recovery in prod and without it elsewhere", () => {
+      assert.deepEqual(check("dynamodb-encryption-and-recovery", [table({ serverSideEncryption: { enabled: true } })], "dev"), []);
+      assert.deepEqual(check("dynamodb-encryption-and-recovery", [table({ serverSideEncryption: { enabled: true }, pointInTimeRecovery: { enabled: true } })], "prod"), []);
+    });
+  });
+
+  describe("s3-public-access-block", () => {
+    const bucket = res("aws:s3/bucket:Bucket", "b", { id: "b-id", bucket: "b-name" });
+    const block = (props: Record<string, any>) =>
+      res("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "pab", { bucket: "b-id", blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true, ...props });
+    it("refuses a bucket without a public access block, or with one left partly open", () => {
+      assert.match(check("s3-public-access-block", [bucket])[0], /has no public access block/);
+      assert.match(check("s3-public-access-block", [bucket, block({ restrictPublicBuckets: false })])[0], /leaves restrictPublicBuckets off/);
+    });
+    it("accepts a bucket with every public access blocked", () => {
+      assert.deepEqual(check("s3-public-access-block", [bucket, block({})]), []);
+    });
+  });
+
+  describe("no-secret-in-lambda-environment", () => {
+    it("refuses an environment value marked secret, or equal to a SecureString's value", () => {
+      assert.match(check("no-secret-in-lambda-environment", [fn("f", { environment: { variables: { TOKEN: SECRET_MARK } } })])[0], /TOKEN holds a secret/);
+      const parameter = res("aws:ssm/parameter:Parameter", "p", { type: "SecureString", value: "hunter2" });
+      assert.match(check("no-secret-in-lambda-environment", [parameter, fn("f", { environment: { variables: { PASSWORD: "hunter2" } } })])[0], /PASSWORD holds a secret/);
+    });
+    it("accepts parameter names and plain settings", () => {
+      const parameter = res("aws:ssm/parameter:Parameter", "p", { name: "/app/token", type: "SecureString", value: "hunter2" });
+      assert.deepEqual(check("no-secret-in-lambda-environment", [parameter, fn("f", { environment: { variables: { TOKEN_PARAM: "/app/token", TABLE: "t" } } })]), []);
+    });
+  });
+
+  describe("physical-name-length", () => {
+    it("refuses names over AWS's limits and accepts those within", () => {
+      assert.match(check("physical-name-length", [fn("f".repeat(65))])[0], /65 characters; the limit is 64/);
+      assert.match(check("physical-name-length", [res("aws:cloudwatch/eventArchive:EventArchive", "a", { name: "a".repeat(49) })])[0], /limit is 48/);
+      assert.deepEqual(check("physical-name-length", [fn("f".repeat(64)), res("aws:s3/bucket:Bucket", "b", { bucket: "b".repeat(63) })]), []);
+    });
+  });
+
+  describe("lambda-runtime", () => {
+    it("refuses runtimes older than nodejs22.x and accepts newer ones and images", () => {
+      assert.match(check("lambda-runtime", [fn("old", { runtime: "nodejs20.x" })])[0], /nodejs20\.x is not nodejs22\.x or newer/);
+      assert.equal(check("lambda-runtime", [fn("py", { runtime: "python3.12" })]).length, 1);
+      assert.deepEqual(check("lambda-runtime", [fn("a"), fn("b", { runtime: "nodejs24.x" }), fn("c", { packageType: "Image", runtime: undefined })]), []);
+    });
+  });
+
+  it("lists mandatory violations first across rules", () => {
+    const violations = checkStack([fn("f", { runtime: "nodejs18.x" })], { stage: "dev" });
+    assert.deepEqual(violations.map((v) => v.rule).sort(), ["lambda-log-retention", "lambda-runtime"]);
+  });
+});
