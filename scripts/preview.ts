@@ -13,7 +13,8 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { BUILD_DIR } from "../components/lambda/bundle";
 import { ConfigError } from "../config";
-import { type RecordedResource, type RunResult, runStack } from "../test/helpers/mock-engine";
+import { checkStack, RULES, type Stage } from "../policy/rules";
+import { policyResources, type RecordedResource, type RunResult, runStack } from "../test/helpers/mock-engine";
 import { buildDiagram } from "./lib/diagram";
 
 const USAGE = "usage: npm run preview -- --stack <dev|staging|prod> [--json] [--config <settings.yaml>] [--diagram <file.mmd>]";
@@ -97,6 +98,19 @@ async function main(argv: string[]): Promise<number> {
     console.log = log;
   }
 
+  // The policy pack's rules, over the same resources `pulumi preview --policy-pack policy` would check.
+  const stage = (typeof run.outputs.stage === "string" ? run.outputs.stage : args.stack) as Stage;
+  const violations = checkStack(policyResources(run), { stage });
+  const mandatory = violations.filter((v) => v.enforcementLevel === "mandatory");
+  if (violations.length > 0) {
+    process.stderr.write(
+      `policy violations for stack "${args.stack}":\n` +
+        violations.map((v) => `  - [${v.enforcementLevel}] ${v.rule}: ${v.message}\n    (${v.urn})`).join("\n") +
+        "\n",
+    );
+  }
+  if (mandatory.length > 0) return 1;
+
   if (args.json) {
     process.stdout.write(JSON.stringify(toDocument(run), null, 2) + "\n");
     return 0;
@@ -117,6 +131,7 @@ async function main(argv: string[]): Promise<number> {
       renderOutputs(run.outputs),
       "",
       `Diagram (${diagram.functions} functions, ${diagram.edges} edges): ${path.relative(process.cwd(), diagramFile)}`,
+      `Policy: ${violations.length} violations of ${RULES.length} rules`,
       "",
     ].join("\n"),
   );

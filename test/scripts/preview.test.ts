@@ -37,6 +37,7 @@ describe("npm run preview", function () {
     assert.match(mermaid, /^flowchart LR/);
     assert.match(mermaid, /Atlas trigger freecodecamp\.user/);
     assert.match(mermaid, /"rule lessons-rule"/);
+    assert.match(result.stdout, /^Policy: 0 violations of 11 rules$/m);
   });
 
   it("exits non-zero and names the key on a broken config value", async () => {
@@ -49,6 +50,18 @@ describe("npm run preview", function () {
     assert.equal(result.stdout, "");
     assert.match(result.stderr, /tributary:logRetentionDays: must be one of/);
     assert.match(result.stderr, /pulumi config set tributary:logRetentionDays <value> --stack dev/);
+  });
+
+  it("exits non-zero on a mandatory policy violation, naming the rule and the resource", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "preview-"));
+    const settings = fs.readFileSync(path.join(REPO_ROOT, "Pulumi.prod.yaml"), "utf8");
+    const broken = path.join(dir, "Pulumi.prod.yaml");
+    // Valid config, but prod tables without point-in-time recovery break a policy rule.
+    fs.writeFileSync(broken, settings.replace(/^config:\n/m, "config:\n  tributary:pointInTimeRecovery: false\n"));
+    const result = await runScript("preview", ["--stack", "prod", "--json", "--config", broken]);
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, "");
+    assert.match(result.stderr, /\[mandatory\] dynamodb-encryption-and-recovery: aws:dynamodb\/table:Table alma-users: has no point-in-time recovery in prod/);
   });
 
   it("exits non-zero on an unknown stack", async () => {
