@@ -33,12 +33,22 @@ export function fieldPath(path: readonly PropertyKey[]): string {
  * `at` is where `input` sits in the whole event, so that nested parts are named in full.
  */
 export function parseEvent<S extends z.ZodMiniType>(schema: S, input: unknown, what: string, at: PropertyKey[] = []): z.infer<S> {
+  if (at.length === 0) checkSize(input, what);
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   throw new InvalidEventError(
     what,
     result.error.issues.map((issue) => ({ path: fieldPath([...at, ...issue.path]), message: issue.message })),
   );
+}
+
+/** EventBridge, SNS and SQS all cap a message at 256 KiB; anything larger did not come from them. */
+export const MAX_EVENT_BYTES = 256 * 1024;
+
+/** Refuses an event larger than any of our event sources can deliver. */
+export function checkSize(input: unknown, what: string, max = MAX_EVENT_BYTES): void {
+  const bytes = Buffer.byteLength(JSON.stringify(input) ?? "");
+  if (bytes > max) throw new InvalidEventError(what, [{ path: "(event)", message: `is ${bytes} bytes; at most ${max} are accepted` }]);
 }
 
 /** The EventBridge envelope around a `detail` of the given shape. */

@@ -23,15 +23,17 @@ export const MAX_PAGE_SIZE = 100;
 const KEY = "github_username";
 
 export async function getUser(api: UsersApi, query: Record<string, string | undefined>): Promise<ApiResponse> {
-  const username = query.username?.trim();
+  const raw: unknown = query.username;
+  const username = typeof raw === "string" ? raw.trim() : "";
   if (!username) throw new BadRequestError("query parameter username is required");
   const { Item } = await api.documents.send(new GetCommand({ TableName: api.table, Key: { [KEY]: username } }));
   return Item ? jsonResponse(200, Item) : jsonResponse(404, { message: "user not found" });
 }
 
 /** `limit`: an integer from 1 to 100; absent means 25. */
-export function pageSize(raw: string | undefined): number {
+export function pageSize(raw: unknown): number {
   if (raw === undefined || raw === "") return DEFAULT_PAGE_SIZE;
+  if (typeof raw !== "string") throw new BadRequestError(`query parameter limit must be an integer from 1 to ${MAX_PAGE_SIZE}`);
   if (!/^\d+$/.test(raw)) throw new BadRequestError(`query parameter limit must be an integer from 1 to ${MAX_PAGE_SIZE}`);
   const limit = Number(raw);
   if (limit < 1 || limit > MAX_PAGE_SIZE) throw new BadRequestError(`query parameter limit must be an integer from 1 to ${MAX_PAGE_SIZE}`);
@@ -48,10 +50,11 @@ export function encodeCursor(key: Record<string, unknown> | undefined): string |
   return key ? Buffer.from(JSON.stringify(key)).toString("base64url") : null;
 }
 
-export function decodeCursor(cursor: string | undefined): Record<string, string> | undefined {
+export function decodeCursor(cursor: unknown): Record<string, string> | undefined {
   if (cursor === undefined || cursor === "") return undefined;
   const invalid = new BadRequestError("query parameter cursor is invalid");
-  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid;
+  // A LastEvaluatedKey of one string key never needs more than a few kilobytes.
+  if (typeof cursor !== "string" || cursor.length > 4096 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid;
   let key: unknown;
   try {
     key = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));

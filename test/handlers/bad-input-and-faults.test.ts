@@ -1,0 +1,359 @@
+/**
+ * Bad input and faults, table-driven, for every handler. Each bad input gets an error that
+ * names the field, and the stores are unchanged afterwards (same item and message counts).
+ * Each fault is injected by a local server that fails on purpose; the handler retries
+ * within bounds and then either succeeds or throws, and a half-done write converges when
+ * the event is retried.
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { ALMA_TABLES } from "../../components/alma/tables";
+import { HDOC_USERS_TABLE } from "../../components/hdoc/hdoc-backend";
+import { createHandler } from "../../handlers/lesson-completed/handler";
+import type { AlmaCacheClients } from "../../handlers/lib/alma/cache";
+import { loanUpdated, requestUpdated } from "../../handlers/lib/alma/handlers";
+import { handleWebhook } from "../../handlers/lib/alma/webhook";
+import { ALMA_EVENTS } from "../../handlers/lib/env-names";
+import { getUser, listUsers } from "../../handlers/lib/hdoc/users";
+import { queryOf, serve } from "../../handlers/lib/http-api";
+import { Iota } from "../../handlers/lib/iota/engine";
+import { createRecord } from "../../handlers/iota-records/records";
+import { LOCAL_CREDENTIALS, type LocalDynamo, startDynalite } from "../helpers/dynamo";
+import { type FakeSns, startFakeSns } from "../helpers/fake-sns";
+import { type FakeSqs, localAwsEnv, setEnv, startFakeSqs } from "../helpers/fake-sqs";
+import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy";
+import { FAST_RETRY, type HttpStub, type StubResponse, startStub } from "../helpers/http-stub";
+import { MemoryStore } from "../helpers/iota-memory-store";
+import { REPO_ROOT } from "../helpers/mock-engine";
+
+const FIXTURES = path.join(REPO_ROOT, "..", "shared", "fixtures");
+const fixture = (file: string) => JSON.parse(fs.readFileSync(path.join(FIXTURES, file), "utf8"));
+const OVERSIZED = "x".repeat(300 * 1024);
+const WEIRD_ID = "ünï'; DROP TABLE users;-- <script>alert(1)</script> ${x} {\"$gt\":\"\"}";
+
+interface BadInput {
+  name: string;
+  event: unknown;
+  error: RegExp;
+}
+
+describe("bad input and faults", function () {
+  this.timeout(60_000);
+  let dynamo: LocalDynamo;
+  let proxy: FaultProxy;
+  let sqs: FakeSqs;
+  let sns: FakeSns;
+  let restoreEnv: () => void;
+
+  before(async () => {
+    dynamo = await startDynalite();
+    proxy = await startFaultProxy(dynamo.endpoint);
+    sqs = await startFakeSqs();
+    sns = await startFakeSns();
+    restoreEnv = setEnv(localAwsEnv({ AWS_ENDPOINT_URL_SQS: sqs.url }));
+  });
+  after(async () => {
+    restoreEnv();
+    await Promise.all([proxy.close(), dynamo.close(), sqs.close(), sns.close()]);
+  });
+  beforeEach(() => {
+    proxy.inject({ kind: "throttle" }, 0);
+    sqs.failNext(0);
+    sns.failNext(0);
+    sqs.messages.length = 0;
+    sns.published.length = 0;
+  });
+
+  // -------------------------------------------------------------------------------------------
+  describe("lesson-completed", () => {
+    let api: HttpStub;
+    let behaviour: () => StubResponse;
+    before(async () => {
+      api = await startStub((req) => (req.path === "/token" ? { body: { access_token: "t", expires_in: 3600 } } : behaviour()));
+    });
+    after(() => api.close());
+    beforeEach(() => {
+      api.requests.length = 0;
+      behaviour = () => ({ status: 200 });
+    });
+    const handler = () =>
+      createHandler({
+        tokenUrl: `${api.url}/token`,
+        audience: "aud",
+        clientId: "id",
+        clientSecret: async () => "secret",
+        endpoint: `${api.url}/lp`,
+        failedEventsQueueUrl: sqs.queueUrl("failed"),
+        retry: FAST_RETRY,
+      });
+    const event = (detail: Record<string, unknown>) => ({ ...fixture("atlas-trigger/user_update_event.json"), detail });
+    const detail = () => fixture("atlas-trigger/user_update_event.json").detail;
+
+    const cases: BadInput[] = [
+      { name: "empty event", event: {}, error: /invalid Atlas trigger event: detail-type: .*source: .*detail: / },
+      { name: "SNS envelope where EventBridge is expected", event: { Records: [{ EventSource: "aws:sns", Sns: { Message: "{}" } }] }, error: /detail-type/ },
+      { name: "missing externalId", event: event({ ...detail(), fullDocument: { email: "a@b.c" } }), error: /detail\.fullDocument\.externalId/ },
+      { name: "wrong type of updatedFields", event: event({ ...detail(), updateDescription: { updatedFields: "completedChallenges" } }), error: /detail\.updateDescription\.updatedFields/ },
+      { name: "wrong type of a lesson id", event: event({ ...detail(), updateDescription: { updatedFields: { "completedChallenges.1": { id: 42 } } } }), error: /updatedFields\["completedChallenges\.1"\]\.id/ },
+      { name: "unknown operation type", event: event({ ...detail(), operationType: "drop" }), error: /detail\.operationType/ },
+      { name: "oversized payload", event: event({ ...detail(), padding: OVERSIZED }), error: /is \d+ bytes; at most 262144/ },
+    ];
+    for (const c of cases) {
+      it(`refuses ${c.name}, naming the field, and calls nothing`, async () => {
+        await assert.rejects(handler()(c.event), c.error);
+        assert.equal(api.requests.length, 0);
+        assert.equal(sqs.messages.length, 0);
+      });
+    }
+
+    it("passes unicode and injection-looking ids through verbatim", async () => {
+      await handler()(event({ ...detail(), fullDocument: { externalId: `auth0|${WEIRD_ID}`, email: "a@b.c" }, updateDescription: { updatedFields: { "completedChallenges.0": { id: WEIRD_ID } } } }));
+      const [put] = api.to("PUT", "/lp");
+      assert.equal(put.query.get("userId"), WEIRD_ID);
+      assert.equal(put.query.get("lessonId"), WEIRD_ID);
+    });
+
+    for (const [name, fault] of [
+      ["HTTP 500", { status: 500 }],
+      ["HTTP 429", { status: 429 }],
+      ["a slow answer", { status: 200, delayMs: 800 }],
+      ["a dropped connection", { reset: true }],
+    ] as [string, StubResponse][]) {
+      it(`retries ${name} within bounds, then succeeds`, async () => {
+        let calls = 0;
+        behaviour = () => (++calls === 1 ? fault : { status: 200 });
+        assert.equal((await handler()(fixture("atlas-trigger/user_update_event.json"))).completed, 1);
+        assert.equal(calls, 2);
+      });
+    }
+
+    it("throws after its bounded retries when the API stays down, keeping nothing back", async () => {
+      behaviour = () => ({ status: 503 });
+      await assert.rejects(handler()(fixture("atlas-trigger/user_update_event.json")), /not marked complete after retries/);
+      assert.equal(api.to("PUT", "/lp").length, FAST_RETRY.retries + 1);
+      assert.equal(sqs.messages.length, 0, "EventBridge's retry and DLQ keep the event, not the handler");
+    });
+  });
+
+  // -------------------------------------------------------------------------------------------
+  describe("alma cache", () => {
+    let clients: AlmaCacheClients;
+    let run = 0;
+    const counts = async () => ({
+      users: (await dynamo.scan(clients.tables.users)).length,
+      loans: (await dynamo.scan(clients.tables.loans)).length,
+      requests: (await dynamo.scan(clients.tables.requests)).length,
+      queued: sqs.messages.length,
+    });
+    const sns = (...messages: string[]) => ({ Records: messages.map((Message) => ({ EventSource: "aws:sns", Sns: { Message } })) });
+    const loanBody = () => JSON.parse(fixture("alma-webhook/loan_created_event.json").body);
+
+    beforeEach(async () => {
+      run += 1;
+      const tables = { users: `f-users-${run}`, loans: `f-loans-${run}`, requests: `f-requests-${run}` };
+      for (const [key, schema] of Object.entries(ALMA_TABLES)) await dynamo.createTable(tables[key as keyof typeof tables], schema);
+      // Through the fault proxy, with the SDK's own retry settings.
+      const client = new DynamoDBClient({ endpoint: proxy.url, region: "eu-west-2", credentials: LOCAL_CREDENTIALS });
+      clients = {
+        documents: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
+        sqs: new SQSClient({ endpoint: sqs.url, region: "eu-west-2", credentials: LOCAL_CREDENTIALS }),
+        tables,
+        usersQueueUrl: sqs.queueUrl("users"),
+        now: () => Date.parse("2018-02-23T12:00:00Z"),
+      };
+      await dynamo.documents.send(new PutCommand({ TableName: tables.users, Item: { primary_id: "lbaajh", expiry_date: 2e9 } }));
+    });
+
+    const withoutLoanId = () => {
+      const b = loanBody();
+      delete b.item_loan.loan_id;
+      return JSON.stringify(b);
+    };
+    const numericUser = () => {
+      const b = loanBody();
+      b.item_loan.user_id = 12345;
+      return JSON.stringify(b);
+    };
+    const cases: BadInput[] = [
+      { name: "empty event", event: {}, error: /invalid SNS event: Records/ },
+      { name: "EventBridge envelope where SNS is expected", event: fixture("atlas-trigger/user_update_event.json"), error: /Records/ },
+      { name: "a record that is not SNS", event: { Records: [{ EventSource: "aws:sqs", body: "{}" }] }, error: /Records\[0\]\.EventSource/ },
+      { name: "missing loan_id", event: sns(withoutLoanId()), error: /Records\[0\]\.Sns\.Message\.item_loan\.loan_id/ },
+      { name: "wrong type of user_id", event: sns(numericUser()), error: /Records\[0\]\.Sns\.Message\.item_loan\.user_id/ },
+      { name: "a message that is not JSON", event: sns("<xml/>"), error: /Records\[0\]\.Sns\.Message: is not JSON/ },
+      { name: "a request event where a loan is expected", event: sns(fixture("alma-webhook/request_created_event.json").body), error: /item_loan/ },
+      { name: "oversized payload", event: sns(JSON.stringify({ ...loanBody(), padding: OVERSIZED })), error: /at most 262144/ },
+    ];
+    for (const c of cases) {
+      it(`refuses ${c.name}, naming the field, and writes nothing`, async () => {
+        const before = await counts();
+        await assert.rejects(loanUpdated(clients)(c.event), c.error);
+        assert.deepEqual(await counts(), before);
+      });
+    }
+
+    it("stores unicode and injection-looking ids verbatim", async () => {
+      const b = loanBody();
+      b.item_loan.loan_id = WEIRD_ID;
+      await loanUpdated(clients)(sns(JSON.stringify(b)));
+      const stored = await dynamo.documents.send(new GetCommand({ TableName: clients.tables.loans, Key: { loan_id: WEIRD_ID } }));
+      assert.equal(stored.Item?.loan_id, WEIRD_ID);
+      const user = await dynamo.documents.send(new GetCommand({ TableName: clients.tables.users, Key: { primary_id: "lbaajh" } }));
+      assert.deepEqual(user.Item?.loan_ids, new Set([WEIRD_ID]));
+    });
+
+    it("rides out DynamoDB throttling within the SDK's retries", async () => {
+      proxy.inject({ kind: "throttle" }, 2);
+      assert.deepEqual(await loanUpdated(clients)(sns(fixture("alma-webhook/loan_created_event.json").body)), { records: 1, linked: 1, queued: 0 });
+      assert.equal(proxy.faulted, 2);
+      assert.deepEqual((await counts()).loans, 1);
+    });
+
+    it("throws when throttling outlasts the retries after a half-done write, and converges when the event is retried", async () => {
+      const event = sns(fixture("alma-webhook/loan_created_event.json").body);
+      // The loan is written; every attempt at the user's update is throttled.
+      proxy.inject({ kind: "throttle" }, 10, /UpdateItem/);
+      await assert.rejects(loanUpdated(clients)(event), /throughput/);
+      const user = () => dynamo.documents.send(new GetCommand({ TableName: clients.tables.users, Key: { primary_id: "lbaajh" } }));
+      assert.equal((await user()).Item?.loan_ids, undefined, "the user is not half-updated");
+      assert.equal(sqs.messages.length, 0);
+      proxy.inject({ kind: "throttle" }, 0);
+      await loanUpdated(clients)(event);
+      assert.deepEqual((await user()).Item?.loan_ids, new Set(["18263808770001221"]));
+      assert.equal((await dynamo.scan(clients.tables.loans)).length, 1, "the retried event leaves one loan");
+    });
+
+    it("retries a failing SQS send, and throws if SQS stays down so that the event is retried", async () => {
+      await dynamo.documents.send(new PutCommand({ TableName: clients.tables.users, Item: { primary_id: "lbaajh", expiry_date: 1 } }));
+      sqs.failNext(1);
+      assert.equal((await loanUpdated(clients)(sns(fixture("alma-webhook/loan_created_event.json").body))).queued, 1);
+      sqs.failNext(10);
+      await assert.rejects(requestUpdated(clients)(sns(JSON.stringify({ ...JSON.parse(fixture("alma-webhook/request_created_event.json").body), user_request: { ...JSON.parse(fixture("alma-webhook/request_created_event.json").body).user_request, user_primary_id: "LBAAJH" } }))));
+    });
+
+    it("recovers from a dropped DynamoDB connection", async () => {
+      proxy.inject({ kind: "reset" }, 1);
+      assert.equal((await loanUpdated(clients)(sns(fixture("alma-webhook/loan_created_event.json").body))).linked, 1);
+    });
+  });
+
+  // -------------------------------------------------------------------------------------------
+  describe("alma webhook", () => {
+    const deps = () => ({
+      sns: new SNSClient({ endpoint: sns.url, region: "eu-west-2", credentials: LOCAL_CREDENTIALS }),
+      secret: async () => "secretkey",
+      topicArns: Object.fromEntries(ALMA_EVENTS.map((e) => [e, `arn:aws:sns:eu-west-2:1:${e}`])),
+    });
+    const cases: [string, unknown, number, RegExp][] = [
+      // Without a method or a body, an event reads as Alma's GET challenge, which lacks its parameter.
+      ["empty event", {}, 400, /query parameter challenge is required/],
+      ["an SNS envelope", { Records: [{ Sns: { Message: "{}" } }] }, 400, /query parameter challenge is required/],
+      ["a bad signature", fixture("alma-webhook/invalid-signature.json"), 401, /X-Exl-Signature/],
+      ["a body that is not JSON", fixture("alma-webhook/invalid-json.json"), 400, /not JSON/],
+      ["an unknown event type", fixture("alma-webhook/invalid-event-type.json"), 422, /event\.value/],
+      ["an oversized body", { httpMethod: "POST", headers: {}, body: OVERSIZED }, 413, /larger than/],
+    ];
+    for (const [name, event, status, message] of cases) {
+      it(`answers ${status} to ${name}, publishing nothing`, async () => {
+        const response = await handleWebhook(event, deps());
+        assert.equal(response.statusCode, status, name);
+        assert.match(JSON.parse(response.body).message, message);
+        assert.equal(sns.published.length, 0);
+      });
+    }
+
+    it("publishes after an SNS 500 is retried", async () => {
+      sns.failNext(1);
+      assert.equal((await handleWebhook(fixture("alma-webhook/loan_created_event.json"), deps())).statusCode, 200);
+      assert.equal(sns.published.length, 1);
+    });
+  });
+
+  // -------------------------------------------------------------------------------------------
+  describe("hdoc", () => {
+    const api = () => ({ documents: DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: proxy.url, region: "eu-west-2", credentials: LOCAL_CREDENTIALS })), table: "bad-input-users" });
+    before(async () => {
+      await dynamo.createTable("bad-input-users", HDOC_USERS_TABLE);
+      await dynamo.documents.send(new PutCommand({ TableName: "bad-input-users", Item: { github_username: WEIRD_ID, day: 3 } }));
+    });
+    const call = (route: typeof getUser, event: unknown) => serve(() => route(api(), queryOf(event))).then((r) => ({ status: r.statusCode, body: JSON.parse(r.body) }));
+    const cases: [string, typeof getUser, unknown, number, RegExp][] = [
+      ["empty event", getUser, {}, 400, /username/],
+      ["an SNS envelope", listUsers, { Records: [] }, 200, /.*/],
+      ["a wrong type for username", getUser, { queryStringParameters: { username: ["a"] } }, 400, /username/],
+      ["a wrong type for limit", listUsers, { queryStringParameters: { limit: 5 } }, 400, /limit/],
+      ["a limit that is not a number", listUsers, { queryStringParameters: { limit: "1; DROP" } }, 400, /limit/],
+      ["a forged cursor", listUsers, { queryStringParameters: { cursor: Buffer.from('{"$gt":""}').toString("base64url") } }, 400, /cursor/],
+      ["an oversized cursor", listUsers, { queryStringParameters: { cursor: OVERSIZED } }, 400, /cursor/],
+    ];
+    for (const [name, route, event, status, message] of cases) {
+      it(`answers ${status} to ${name}`, async () => {
+        const { status: got, body } = await call(route, event);
+        assert.equal(got, status);
+        if (status !== 200) assert.match(body.message, message);
+      });
+    }
+
+    it("reads unicode and injection-looking names verbatim", async () => {
+      assert.deepEqual((await call(getUser, { queryStringParameters: { username: WEIRD_ID } })).body, { github_username: WEIRD_ID, day: 3 });
+    });
+
+    it("answers after throttling, and 500 without details once the retries run out", async () => {
+      proxy.inject({ kind: "throttle" }, 1);
+      assert.equal((await call(getUser, { queryStringParameters: { username: WEIRD_ID } })).status, 200);
+      proxy.inject({ kind: "throttle" }, 10);
+      assert.deepEqual(await call(getUser, { queryStringParameters: { username: WEIRD_ID } }), { status: 500, body: { message: "internal error" } });
+    });
+  });
+
+  // -------------------------------------------------------------------------------------------
+  describe("iota-records", () => {
+    let store: MemoryStore;
+    let sent: number;
+    const engine = () =>
+      new Iota({
+        serviceId: "records.test",
+        eventBusName: "bus",
+        store,
+        emitBackoffMs: () => 1,
+        putEvents: async (entries) => {
+          sent += entries.length;
+          return { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `e${i}` })) };
+        },
+      });
+    beforeEach(() => {
+      store = new MemoryStore();
+      sent = 0;
+    });
+    const command = (data: unknown, extra: Record<string, unknown> = {}) => ({ id: "c1", source: "web", type: "cmd.record.create.v0", datacontenttype: "application/json", data: JSON.stringify(data), ...extra });
+    const cases: BadInput[] = [
+      { name: "empty event", event: {}, error: /event\.id must be a non-empty string/ },
+      { name: "SNS envelope", event: { Records: [{ Sns: { Message: "{}" } }] }, error: /event\.id/ },
+      { name: "missing companyId", event: command({ name: "n" }), error: /companyId/ },
+      { name: "wrong type of name", event: command({ companyId: "c", name: 7 }), error: /name/ },
+      { name: "data that is not JSON", event: { ...command({}), data: "{not json" }, error: /not JSON/ },
+      { name: "a non-string type", event: command({ companyId: "c", name: "n" }, { type: 5 }), error: /event\.type/ },
+      { name: "oversized payload", event: command({ companyId: "c", name: OVERSIZED }), error: /bytes; at most 262144/ },
+    ];
+    for (const c of cases) {
+      it(`refuses ${c.name} with a clear error and applies nothing`, async () => {
+        await assert.rejects(engine().withIota(c.event, {}, { func: createRecord }), c.error);
+        assert.equal(store.commits, 0);
+        assert.equal(store.collection("records").size, 0);
+        assert.equal(sent, 0);
+      });
+    }
+
+    it("stores unicode and injection-looking values verbatim", async () => {
+      store.collection("companies").set(WEIRD_ID, { id: WEIRD_ID, recordCount: 0 });
+      await engine().withIota(command({ companyId: WEIRD_ID, name: WEIRD_ID }), {}, { func: createRecord });
+      assert.equal([...store.collection("records").values()][0].name, WEIRD_ID);
+      assert.equal(store.collection("companies").get(WEIRD_ID)?.recordCount, 1);
+    });
+  });
+});
