@@ -74,6 +74,8 @@ export class IotaService extends pulumi.ComponentResource {
       {
         handler: args.handler,
         description: `iota service ${args.serviceId}`,
+        // The mongodb driver takes most of the 700 KB budget; the runtime's SDK keeps it under.
+        runtimeAwsSdk: true,
         memorySize: args.function.memoryMb,
         timeout: args.function.timeoutSeconds,
         reservedConcurrency: args.function.reservedConcurrency,

@@ -40,7 +40,16 @@ export interface BundleOptions {
   entry?: string;
   /** Output folder; defaults to `.build/functions/<handler>`. Give each function its own. */
   outdir?: string;
+  /**
+   * Leave the AWS SDK out of the bundle and load the one the nodejs22.x runtime provides.
+   * For handlers whose other dependencies (the mongodb driver) would otherwise pass the
+   * 700 KB budget; the others bundle the SDK so that its version is the tested one.
+   */
+  runtimeAwsSdk?: boolean;
 }
+
+/** What the nodejs22.x runtime provides: the AWS SDK v3 and the Smithy packages it is built on. */
+export const RUNTIME_PROVIDED = ["@aws-sdk/*", "@smithy/*"];
 
 export interface Bundle {
   /** Folder that holds only the bundle. */
@@ -73,7 +82,7 @@ export function listHandlers(): string[] {
 }
 
 /** esbuild options shared by every bundle; exported so that the bench measures the same build. */
-export function buildOptions(entry: string): esbuild.BuildOptions & { metafile: true; write: false } {
+export function buildOptions(entry: string, options: { runtimeAwsSdk?: boolean } = {}): esbuild.BuildOptions & { metafile: true; write: false } {
   return {
     absWorkingDir: REPO_ROOT,
     entryPoints: [entry],
@@ -86,7 +95,7 @@ export function buildOptions(entry: string): esbuild.BuildOptions & { metafile: 
     mainFields: ["module", "main"],
     legalComments: "none",
     charset: "utf8",
-    external: OPTIONAL_NATIVE_MODULES,
+    external: [...OPTIONAL_NATIVE_MODULES, ...(options.runtimeAwsSdk ? RUNTIME_PROVIDED : [])],
     alias: { "whatwg-url": path.join(REPO_ROOT, "components", "lambda", "shims", "whatwg-url.ts") },
     metafile: true,
     write: false,
@@ -112,7 +121,7 @@ export function bundleHandler(options: BundleOptions): Bundle {
   }
   let result: esbuild.BuildResult<{ metafile: true; write: false }>;
   try {
-    result = esbuild.buildSync({ ...buildOptions(entry), outfile: BUNDLE_FILE });
+    result = esbuild.buildSync({ ...buildOptions(entry, options), outfile: BUNDLE_FILE });
   } catch (err) {
     const errors = (err as { errors?: esbuild.Message[] }).errors ?? [];
     const detail = errors.map((e) => `${e.location?.file ?? entry}:${e.location?.line ?? 0}: ${e.text}`).join("\n");

@@ -64,6 +64,8 @@ export interface NodeFunctionArgs extends FunctionSettingsArgs {
   handler: string;
   /** Another entry file relative to the repository root, instead of the handler's index.ts. */
   entry?: string;
+  /** Use the runtime's AWS SDK instead of bundling it (see BundleOptions.runtimeAwsSdk). */
+  runtimeAwsSdk?: boolean;
 }
 
 export interface NodeImageFunctionArgs extends FunctionSettingsArgs {
@@ -247,7 +249,7 @@ export class NodeFunction extends LambdaComponent {
     // Each component gets its own output folder (logical names are unique in a stack), so
     // functions bundled side by side never overwrite each other.
     const outdir = path.join(BUILD_DIR, "functions", name);
-    const bundle = bundleHandler({ handler: args.handler, entry: args.entry, outdir });
+    const bundle = bundleHandler({ handler: args.handler, entry: args.entry, outdir, runtimeAwsSdk: args.runtimeAwsSdk });
     super(
       "tributary:lambda:NodeFunction",
       name,

@@ -5,7 +5,8 @@ import { LESSONS_ENV } from "../lib/env-names";
 import { parseEvent } from "../lib/events";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../lib/http";
 import { logger, maskEmail } from "../lib/logger";
-import { readSecret, requireEnv } from "../lib/secrets";
+import { requireEnv } from "../lib/env";
+import { readSecret } from "../lib/secrets";
 import { completedLessonIds, markLessonsComplete, userIdFrom, userUpdateEvent } from "./lesson-sync";
 
 export interface LessonHandlerConfig {

@@ -33,10 +33,3 @@ export function readSecret(name: string, env: NodeJS.ProcessEnv = process.env): 
   if (inline) return Promise.resolve(inline);
   return Promise.reject(new Error(`secret ${name} is not configured: set ${name}_PARAM (an SSM parameter name) or ${name}`));
 }
-
-/** Reads a required environment variable, failing with its name. */
-export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
-  const value = env[name];
-  if (!value) throw new Error(`environment variable ${name} is not set`);
-  return value;
-}

@@ -11,7 +11,7 @@ import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { ALMA_ENV } from "../env-names";
-import { requireEnv } from "../secrets";
+import { requireEnv } from "../env";
 
 export interface AlmaCacheClients {
   documents: DynamoDBDocumentClient;

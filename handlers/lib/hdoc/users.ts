@@ -6,7 +6,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { HDOC_ENV } from "../env-names";
 import { type ApiResponse, BadRequestError, jsonResponse } from "../http-api";
-import { requireEnv } from "../secrets";
+import { requireEnv } from "../env";
 
 export interface UsersApi {
   documents: DynamoDBDocumentClient;

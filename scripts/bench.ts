@@ -1,0 +1,292 @@
+/**
+ * npm run bench: bundle sizes, cold load, requests per event, throughput and test-loop
+ * speed, as a markdown table on stdout and in bench/results.md. Times are medians of
+ * repeated runs on this machine and are reported beside a baseline measured in the same
+ * run, as ratios: machines here are noisy. Request counts are counted, not timed.
+ *
+ *   npm run bench                 everything (about 5 minutes, most of it `npm test`)
+ *   npm run bench -- --quick      skips the timing of `npm test`
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { gzipSync } from "node:zlib";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { ALMA_TABLES } from "../components/alma/tables";
+import { SKILLS_TABLES } from "../components/skills/skill-app-sync";
+import { BUILD_DIR, type Bundle, bundleHandler, listHandlers, REPO_ROOT } from "../components/lambda/bundle";
+import { createHandler } from "../handlers/lesson-completed/handler";
+import type { AlmaCacheClients } from "../handlers/lib/alma/cache";
+import { loanUpdated } from "../handlers/lib/alma/handlers";
+import { Iota } from "../handlers/lib/iota/engine";
+import { runSync, S3_CLIENT_DEFAULTS } from "../handlers/lib/skills/sync";
+import { LOCAL_CREDENTIALS, startDynalite } from "../test/helpers/dynamo";
+import { startFakeSqs } from "../test/helpers/fake-sqs";
+import { startFaultProxy } from "../test/helpers/fault-proxy";
+import { startStub } from "../test/helpers/http-stub";
+import { MemoryStore } from "../test/helpers/iota-memory-store";
+import { S3RVER_CREDENTIALS, startS3rver } from "../test/helpers/s3";
+import { S3Client } from "@aws-sdk/client-s3";
+
+const quick = process.argv.includes("--quick");
+const COLD_RUNS = 15;
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+const ms = (value: number) => `${value.toFixed(0)} ms`;
+const lines: string[] = [];
+const say = (line = "") => {
+  lines.push(line);
+  process.stdout.write(`${line}\n`);
+};
+
+/** Dummy configuration so that each handler's module scope loads (it reads its environment at cold start). */
+const LOAD_ENV: Record<string, string> = {
+  AWS_REGION: "eu-west-2",
+  AUTH0_URL: "http://127.0.0.1:9/token",
+  AUTH0_AUDIENCE: "a",
+  AUTH0_CLIENT_ID: "c",
+  LEARNING_PATHS_API_ENDPOINT: "http://127.0.0.1:9/lp",
+  USERS_TABLE_NAME: "u",
+  LOANS_TABLE_NAME: "l",
+  REQUESTS_TABLE_NAME: "r",
+  USERS_QUEUE_URL: "http://127.0.0.1:9/q",
+  TOPIC_ARN_LOAN_CREATED: "arn:aws:sns:eu-west-2:1:t",
+  ASSESSMENTS_TABLE_NAME: "a",
+  BADGES_TABLE_NAME: "b",
+  ASSERTIONS_TABLE_NAME: "c",
+  TEMPLATES_BUCKET: "t",
+  AIRTABLE_BASE_ID: "appX",
+  BADGR_ISSUER_ID: "i",
+  GITHUB_ORG: "o",
+  MILL_IOTA_MONGO_URI: "mongodb://127.0.0.1:9",
+  MILL_IOTA_MONGO_DB: "d",
+  MILL_IOTA_SERVICE_ID: "s",
+};
+
+function topPackages(bundle: Bundle): string {
+  const output = Object.values(bundle.metafile.outputs)[0];
+  const sizes = new Map<string, number>();
+  for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+    const name = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? "(own code)";
+    sizes.set(name, (sizes.get(name) ?? 0) + bytesInOutput);
+  }
+  return [...sizes]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5)
+    .map(([name, bytes]) => `${name} ${kb(bytes)}`)
+    .join(", ");
+}
+
+/** Wall time of a fresh node process, from spawn to exit, in ms. */
+function timeNode(args: string[], env: NodeJS.ProcessEnv): number {
+  const start = process.hrtime.bigint();
+  const result = spawnSync(process.execPath, args, { env, stdio: ["ignore", "ignore", "pipe"] });
+  if (result.status !== 0) throw new Error(`node ${args.join(" ")} failed: ${result.stderr}`);
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+function bundlesAndColdLoad() {
+  say("## Bundles and cold load");
+  say();
+  say(`Cold load: median wall time of ${COLD_RUNS} fresh \`node\` processes that load the bundle, beside bare \`node -e 0\` in the same run.`);
+  say();
+  say("| handler | minified | gzip | top 5 packages | cold load | node -e 0 | ratio |");
+  say("|---|---:|---:|---|---:|---:|---:|");
+  const env = { ...process.env, ...LOAD_ENV, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" };
+  for (const handler of listHandlers()) {
+    const bundle = bundleHandler({ handler, outdir: path.join(BUILD_DIR, "bench", handler), runtimeAwsSdk: handler.startsWith("iota-") });
+    const gzip = gzipSync(fs.readFileSync(bundle.file)).byteLength;
+    const load: number[] = [];
+    const bare: number[] = [];
+    for (let i = 0; i < COLD_RUNS; i++) {
+      bare.push(timeNode(["-e", "0"], env));
+      load.push(timeNode(["-e", `require(${JSON.stringify(bundle.file)})`], env));
+    }
+    say(`| ${handler} | ${kb(bundle.bytes)} | ${kb(gzip)} | ${topPackages(bundle)} | ${ms(median(load))} | ${ms(median(bare))} | ${(median(load) / median(bare)).toFixed(2)}× |`);
+  }
+  say();
+}
+
+async function requestsPerEvent() {
+  say("## Requests per event (counted against local servers)");
+  say();
+  say("| scenario | DynamoDB | SQS | SNS | EventBridge | S3 | HTTP |");
+  say("|---|---:|---:|---:|---:|---:|---:|");
+  const dynamo = await startDynalite();
+  const proxy = await startFaultProxy(dynamo.endpoint);
+  const sqs = await startFakeSqs();
+  try {
+    // alma loan-updated, user present and absent, first event and a warm repeat.
+    for (const [name, schema] of Object.entries(ALMA_TABLES)) await dynamo.createTable(`bench-${name}`, schema);
+    const clients: AlmaCacheClients = {
+      documents: DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: proxy.url, region: "eu-west-2", credentials: LOCAL_CREDENTIALS }), {
+        marshallOptions: { removeUndefinedValues: true },
+      }),
+      sqs: new SQSClient({ endpoint: sqs.url, region: "eu-west-2", credentials: LOCAL_CREDENTIALS }),
+      tables: { users: "bench-users", loans: "bench-loans", requests: "bench-requests" },
+      usersQueueUrl: sqs.queueUrl("users"),
+      now: Date.now,
+    };
+    const body = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "..", "shared", "fixtures", "alma-webhook", "loan_created_event.json"), "utf8")).body;
+    const event = { Records: [{ EventSource: "aws:sns", Sns: { Message: body } }] };
+    const handler = loanUpdated(clients);
+    const count = async (label: string, run: () => Promise<unknown>) => {
+      const [d, q] = [proxy.requests, sqs.stub.requests.length];
+      await run();
+      say(`| ${label} | ${proxy.requests - d} | ${sqs.stub.requests.length - q} | 0 | 0 | 0 | 0 |`);
+    };
+    await count("alma loan-updated, user absent", () => handler(event));
+    await dynamo.documents.send(new PutCommand({ TableName: "bench-users", Item: { primary_id: "lbaajh", expiry_date: 2e9 } }));
+    await count("alma loan-updated, user present", () => handler(event));
+    await count("alma loan-updated, user present, warm repeat", () => handler(event));
+
+    // lesson-completed: token and API calls for 1 and for 10 events in one warm container.
+    const api = await startStub((req) => (req.path === "/token" ? { body: { access_token: "t", expires_in: 3600 } } : { status: 200 }));
+    const lessonEvent = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "..", "shared", "fixtures", "atlas-trigger", "user_update_event.json"), "utf8"));
+    const lesson = createHandler({ tokenUrl: `${api.url}/token`, audience: "a", clientId: "c", clientSecret: async () => "s", endpoint: `${api.url}/lp` });
+    await lesson(lessonEvent);
+    say(`| lesson-completed, 1 event (token ${api.to("POST", "/token").length}, PUT ${api.to("PUT", "/lp").length}) | 0 | 0 | 0 | 0 | 0 | ${api.requests.length} |`);
+    for (let i = 0; i < 9; i++) await lesson(lessonEvent);
+    say(`| lesson-completed, 10 events in a warm container (token ${api.to("POST", "/token").length}, PUT ${api.to("PUT", "/lp").length}) | 0 | 0 | 0 | 0 | 0 | ${api.requests.length} |`);
+    await api.close();
+
+    // skill-sync: a re-sync with no upstream change.
+    const s3 = await startS3rver(["bench-templates"]);
+    const upstream = await startStub((req) => {
+      if (req.path.startsWith("/v0/")) return { body: { records: Array.from({ length: 30 }, (_, i) => ({ id: `rec${i}`, fields: { id: `a${i}`, name: `A${i}` } })) } };
+      if (req.path === "/badgr/o/token/") return { body: { access_token: "b" } };
+      if (req.path.endsWith("/badgeclasses")) return { body: { result: [{ entityId: "B1", name: "Badge" }] } };
+      if (req.path.endsWith("/assertions")) return { body: { result: [{ entityId: "A1", badgeclass: "B1", recipient: { identity: "x" } }] } };
+      return { status: 404 };
+    });
+    for (const [name, schema] of Object.entries(SKILLS_TABLES)) await dynamo.createTable(`bench-skills-${name}`, schema);
+    const s3Client = new S3Client({ ...S3_CLIENT_DEFAULTS, endpoint: s3.endpoint, region: "eu-west-2", credentials: S3RVER_CREDENTIALS, forcePathStyle: true });
+    let s3Requests = 0;
+    s3Client.middlewareStack.add((next) => (args) => (s3Requests++, next(args)), { step: "initialize", name: "count" });
+    const skills = {
+      tables: { assessments: "bench-skills-assessments", badges: "bench-skills-badges", assertions: "bench-skills-assertions" },
+      bucket: "bench-templates",
+      airtable: { apiUrl: `${upstream.url}/v0`, baseId: "appB", table: "assessments" },
+      badgr: { baseUrl: `${upstream.url}/badgr`, issuerId: "I" },
+      github: { apiUrl: `${upstream.url}/github`, org: "o" },
+      secret: async (name: string) => (name === "GITHUB_TOKEN" ? undefined : "x"),
+      documents: clients.documents,
+      s3: s3Client,
+    };
+    await runSync(skills);
+    const [d0, h0, s0] = [proxy.requests, upstream.requests.length, s3Requests];
+    await runSync(skills);
+    say(`| skill-sync re-sync, no upstream change (30 assessments, 1 badge, 1 assertion) | ${proxy.requests - d0} | 0 | 0 | 0 | ${s3Requests - s0} | ${upstream.requests.length - h0} |`);
+    await upstream.close();
+    await s3.close();
+
+    // iota: N mutations and M events (the journal's store operations are counted in the DynamoDB column's place).
+    for (const [n, m] of [
+      [2, 1],
+      [5, 25],
+    ]) {
+      const store = new MemoryStore();
+      let putEvents = 0;
+      const engine = new Iota({
+        serviceId: "s",
+        eventBusName: "b",
+        store,
+        putEvents: async (entries) => (putEvents++, { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `e${i}` })) }),
+      });
+      await engine.withIota({ id: `e-${n}-${m}`, source: "bench", type: "t" }, {}, {
+        func: ({ mutation, rapids }) => {
+          for (let i = 0; i < n; i++) mutation.stage({ action: "CREATE", table: "records" });
+          for (let i = 0; i < m; i++) rapids.stage({ type: "fct.bench.v0", data: { i } });
+        },
+      });
+      say(`| iota, ${n} mutations and ${m} events (MongoDB: 1 insert + 1 transaction + ${putEvents} outbox updates) | – | 0 | 0 | ${putEvents} | 0 | 0 |`);
+    }
+  } finally {
+    await Promise.all([proxy.close(), dynamo.close(), sqs.close()]);
+  }
+  say();
+}
+
+async function throughput() {
+  say("## Throughput: alma loan-updated against dynalite");
+  say();
+  say("| concurrency | events | seconds | events/s |");
+  say("|---:|---:|---:|---:|");
+  const dynamo = await startDynalite();
+  const sqs = await startFakeSqs();
+  try {
+    for (const [name, schema] of Object.entries(ALMA_TABLES)) await dynamo.createTable(`tp-${name}`, schema);
+    await dynamo.documents.send(new PutCommand({ TableName: "tp-users", Item: { primary_id: "lbaajh", expiry_date: 2e9 } }));
+    const handler = loanUpdated({
+      documents: DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamo.endpoint, region: "eu-west-2", credentials: LOCAL_CREDENTIALS })),
+      sqs: new SQSClient({ endpoint: sqs.url, region: "eu-west-2", credentials: LOCAL_CREDENTIALS }),
+      tables: { users: "tp-users", loans: "tp-loans", requests: "tp-requests" },
+      usersQueueUrl: sqs.queueUrl("users"),
+      now: Date.now,
+    });
+    const base = JSON.parse(JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "..", "shared", "fixtures", "alma-webhook", "loan_created_event.json"), "utf8")).body);
+    const events = 300;
+    for (const concurrency of [1, 16]) {
+      let next = 0;
+      const start = process.hrtime.bigint();
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next < events) {
+            const i = next++;
+            const message = { ...base, item_loan: { ...base.item_loan, loan_id: `tp-${concurrency}-${i}` } };
+            await handler({ Records: [{ EventSource: "aws:sns", Sns: { Message: JSON.stringify(message) } }] });
+          }
+        }),
+      );
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      say(`| ${concurrency} | ${events} | ${seconds.toFixed(2)} | ${(events / seconds).toFixed(0)} |`);
+    }
+  } finally {
+    await Promise.all([dynamo.close(), sqs.close()]);
+  }
+  say();
+}
+
+function testLoop() {
+  say("## Test loop");
+  say();
+  say("| command | wall time |");
+  say("|---|---:|");
+  const tsx = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
+  for (const stack of ["dev", "staging", "prod"]) {
+    const start = process.hrtime.bigint();
+    const result = spawnSync(tsx, [path.join(REPO_ROOT, "scripts", "preview.ts"), "--stack", stack, "--json"], { cwd: REPO_ROOT, stdio: "ignore" });
+    say(`| npm run preview -- --stack ${stack} --json${result.status === 0 ? "" : " (failed)"} | ${(Number(process.hrtime.bigint() - start) / 1e9).toFixed(1)} s |`);
+  }
+  if (!quick) {
+    const start = process.hrtime.bigint();
+    const result = spawnSync("npm", ["test", "--silent"], { cwd: REPO_ROOT, stdio: "ignore" });
+    say(`| npm test${result.status === 0 ? "" : " (failed)"} | ${(Number(process.hrtime.bigint() - start) / 1e9).toFixed(1)} s |`);
+  }
+  say();
+}
+
+async function main() {
+  say(`# tributary bench (${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${process.platform}/${process.arch})`);
+  say();
+  bundlesAndColdLoad();
+  await requestsPerEvent();
+  await throughput();
+  testLoop();
+  fs.mkdirSync(path.join(REPO_ROOT, "bench"), { recursive: true });
+  fs.writeFileSync(path.join(REPO_ROOT, "bench", "results.md"), `${lines.join("\n")}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);
