@@ -14,6 +14,7 @@ const config = loadConfig();
 
 const alerts = new AlertTopic("alerts", { email: config.alarms.email, existingTopicArn: config.alarms.topicArn });
 const alarming = { settings: config.settings.alarms, actions: [alerts.arn] };
+const protection = { pointInTimeRecovery: config.settings.pointInTimeRecovery, deletionProtection: config.settings.deletionProtection };
 
 const lessons =
   config.lessons &&
@@ -41,7 +42,7 @@ const alma =
     function: config.alma.function,
     delivery: config.alma.delivery,
     webhookSecret: config.secrets["tributary:almaWebhookSecret"],
-    tables: { pointInTimeRecovery: config.settings.pointInTimeRecovery, deletionProtection: config.settings.deletionProtection },
+    tables: protection,
     logRetentionDays: config.settings.logRetentionDays,
     alarming,
   });
@@ -52,7 +53,7 @@ const hdoc =
     auth: config.hdoc.auth,
     api: config.hdoc.api,
     function: config.hdoc.function,
-    protection: { pointInTimeRecovery: config.settings.pointInTimeRecovery, deletionProtection: config.settings.deletionProtection },
+    protection,
     logRetentionDays: config.settings.logRetentionDays,
     alarming,
   });
@@ -74,7 +75,7 @@ const skills =
       BADGR_CLIENT_ID: secretOf(config, "tributary:badgrClientId"),
       GITHUB_TOKEN: config.secrets["tributary:githubToken"],
     },
-    tables: { pointInTimeRecovery: config.settings.pointInTimeRecovery, deletionProtection: config.settings.deletionProtection },
+    tables: protection,
     logRetentionDays: config.settings.logRetentionDays,
     alarming,
   });

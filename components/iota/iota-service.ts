@@ -4,7 +4,7 @@ import type { IotaConfig } from "../../config";
 import { IOTA_ENV, secretParamEnv } from "../../handlers/lib/env-names";
 import { type Alarming, DeadLetterQueue } from "../events/dead-letter-queue";
 import { FunctionRule } from "../events/function-rule";
-import { LAMBDA_ASYNC_LIMITS, NodeFunction } from "../lambda/node-function";
+import { asyncRetryWithin, NodeFunction } from "../lambda/node-function";
 import { secureParameter } from "../secrets/secure-parameter";
 
 /** The `detail-type` under which iota services put CloudEvents on the bus. */
@@ -92,11 +92,7 @@ export class IotaService extends pulumi.ComponentResource {
         ],
         logRetentionDays: args.logRetentionDays,
         alarming: args.alarming,
-        asyncInvocation: {
-          maximumRetryAttempts: Math.min(args.delivery.maximumRetryAttempts, LAMBDA_ASYNC_LIMITS.maximumRetryAttempts),
-          maximumEventAgeSeconds: Math.min(args.delivery.maximumEventAgeSeconds, LAMBDA_ASYNC_LIMITS.maximumEventAgeSeconds),
-          failureQueue: this.failedEvents,
-        },
+        asyncInvocation: asyncRetryWithin(args.delivery, this.failedEvents),
       },
       { parent: this },
     );

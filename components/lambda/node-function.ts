@@ -35,6 +35,22 @@ export interface AsyncInvocationArgs {
   failureQueue?: DeadLetterQueue;
 }
 
+/**
+ * Lambda's own retries for a function whose event source also retries (EventBridge,
+ * Scheduler): the source's bounds, clamped to what Lambda allows, with failures kept in
+ * `failureQueue`.
+ */
+export function asyncRetryWithin(
+  delivery: { maximumRetryAttempts: number; maximumEventAgeSeconds: number },
+  failureQueue: DeadLetterQueue,
+): AsyncInvocationArgs {
+  return {
+    maximumRetryAttempts: Math.min(delivery.maximumRetryAttempts, LAMBDA_ASYNC_LIMITS.maximumRetryAttempts),
+    maximumEventAgeSeconds: Math.min(delivery.maximumEventAgeSeconds, LAMBDA_ASYNC_LIMITS.maximumEventAgeSeconds),
+    failureQueue,
+  };
+}
+
 /** What every function variant takes besides its code. */
 export interface FunctionSettingsArgs {
   /** Memory in MB. Default 256. */

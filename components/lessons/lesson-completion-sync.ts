@@ -5,7 +5,7 @@ import { AtlasEventBridgeTrigger } from "../atlas/eventbridge-trigger";
 import { MachineToMachineClient } from "../auth0/m2m-client";
 import { type Alarming, DeadLetterQueue } from "../events/dead-letter-queue";
 import { FunctionRule } from "../events/function-rule";
-import { LAMBDA_ASYNC_LIMITS, NodeFunction } from "../lambda/node-function";
+import { asyncRetryWithin, NodeFunction } from "../lambda/node-function";
 import triggerMatch from "./trigger-match.json";
 import triggerProject from "./trigger-project.json";
 
@@ -105,11 +105,7 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
         alarming: args.alarming,
         // EventBridge invokes asynchronously: its target DLQ covers delivery failures, and
         // Lambda's own retries and on-failure destination cover the function's errors.
-        asyncInvocation: {
-          maximumRetryAttempts: Math.min(args.delivery.maximumRetryAttempts, LAMBDA_ASYNC_LIMITS.maximumRetryAttempts),
-          maximumEventAgeSeconds: Math.min(args.delivery.maximumEventAgeSeconds, LAMBDA_ASYNC_LIMITS.maximumEventAgeSeconds),
-          failureQueue: this.failedEvents,
-        },
+        asyncInvocation: asyncRetryWithin(args.delivery, this.failedEvents),
         environment: {
           [LESSONS_ENV.auth0Url]: args.auth0.tokenUrl,
           [LESSONS_ENV.auth0Audience]: args.auth0.audience,

@@ -5,7 +5,7 @@ import type { SkillsConfig } from "../../config";
 import { secretParamEnv, SKILLS_ENV, type SkillsSecret } from "../../handlers/lib/env-names";
 import { type Alarming, DeadLetterQueue } from "../events/dead-letter-queue";
 import { imageContext } from "../lambda/image-context";
-import { LAMBDA_ASYNC_LIMITS, NodeImageFunction, type PolicyStatement } from "../lambda/node-function";
+import { asyncRetryWithin, NodeImageFunction, type PolicyStatement } from "../lambda/node-function";
 import { secureParameter } from "../secrets/secure-parameter";
 import { privateBucket } from "../storage/bucket";
 import { dynamoTable, type TableSchema, type TableSettings } from "../storage/table";
@@ -162,11 +162,7 @@ export class SkillAppSync extends pulumi.ComponentResource {
         statements,
         logRetentionDays: args.logRetentionDays,
         alarming: args.alarming,
-        asyncInvocation: {
-          maximumRetryAttempts: Math.min(args.delivery.maximumRetryAttempts, LAMBDA_ASYNC_LIMITS.maximumRetryAttempts),
-          maximumEventAgeSeconds: Math.min(args.delivery.maximumEventAgeSeconds, LAMBDA_ASYNC_LIMITS.maximumEventAgeSeconds),
-          failureQueue: this.failedInvocations,
-        },
+        asyncInvocation: asyncRetryWithin(args.delivery, this.failedInvocations),
       },
       { parent: this },
     );

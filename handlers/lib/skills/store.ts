@@ -2,7 +2,8 @@
  * Writes a source's items to its table: only new or changed items are written, in batches
  * of at most 25, and items DynamoDB leaves unprocessed are retried with backoff.
  */
-import { BatchWriteCommand, type DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { BatchWriteCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { scanAll } from "../dynamo";
 
 export interface SourceSummary {
   created: number;
@@ -20,17 +21,6 @@ export function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v) =>
     v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
   );
-}
-
-export async function scanAll(documents: DynamoDBDocumentClient, table: string): Promise<Record<string, any>[]> {
-  const items: Record<string, any>[] = [];
-  let start: Record<string, any> | undefined;
-  do {
-    const page = await documents.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
-    items.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return items;
 }
 
 export const BATCH_SIZE = 25;
