@@ -22,6 +22,8 @@ import { ALMA_EVENTS } from "../../handlers/lib/env-names";
 import { getUser, listUsers } from "../../handlers/lib/hdoc/users";
 import { queryOf, serve } from "../../handlers/lib/http-api";
 import { Iota } from "../../handlers/lib/iota/engine";
+import { runSync, type SkillSyncConfig, SyncFailedError } from "../../handlers/lib/skills/sync";
+import { SKILLS_TABLES } from "../../components/skills/skill-app-sync";
 import { createRecord } from "../../handlers/iota-records/records";
 import { LOCAL_CREDENTIALS, type LocalDynamo, startDynalite } from "../helpers/dynamo";
 import { type FakeSns, startFakeSns } from "../helpers/fake-sns";
@@ -308,6 +310,80 @@ describe("bad input and faults", function () {
       assert.equal((await call(getUser, { queryStringParameters: { username: WEIRD_ID } })).status, 200);
       proxy.inject({ kind: "throttle" }, 10);
       assert.deepEqual(await call(getUser, { queryStringParameters: { username: WEIRD_ID } }), { status: 500, body: { message: "internal error" } });
+    });
+  });
+
+  // -------------------------------------------------------------------------------------------
+  describe("skill-sync (its input is what the upstream services answer)", () => {
+    let upstream: HttpStub;
+    let airtable: () => StubResponse;
+    let skills: SkillSyncConfig;
+    let run = 0;
+    before(async () => {
+      upstream = await startStub((req) => {
+        if (req.path.startsWith("/v0/")) return airtable();
+        if (req.path === "/badgr/o/token/") return { body: { access_token: "b" } };
+        if (req.path.endsWith("/badgeclasses")) return { body: { result: [{ entityId: "B1", name: "Badge" }] } };
+        if (req.path.endsWith("/assertions")) return { body: { result: [] } };
+        return { status: 404 };
+      });
+    });
+    after(() => upstream.close());
+    beforeEach(async () => {
+      run += 1;
+      const tables = { assessments: `s-assessments-${run}`, badges: `s-badges-${run}`, assertions: `s-assertions-${run}` };
+      for (const [key, schema] of Object.entries(SKILLS_TABLES)) await dynamo.createTable(tables[key as keyof typeof tables], schema);
+      airtable = () => ({ body: { records: [{ id: "rec1", fields: { id: "a1", name: "A" } }] } });
+      skills = {
+        tables,
+        bucket: "unused",
+        airtable: { apiUrl: `${upstream.url}/v0`, baseId: "appB", table: "assessments" },
+        badgr: { baseUrl: `${upstream.url}/badgr`, issuerId: "I" },
+        github: { apiUrl: `${upstream.url}/github`, org: "o" },
+        secret: async (name) => (name === "GITHUB_TOKEN" ? undefined : "x"),
+        documents: DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: proxy.url, region: "eu-west-2", credentials: LOCAL_CREDENTIALS })),
+        s3: undefined as never,
+        retry: FAST_RETRY,
+      };
+    });
+    const assessments = () => dynamo.scan(skills.tables.assessments);
+
+    const badUpstream: [string, () => StubResponse, RegExp][] = [
+      ["an answer that is not JSON", () => ({ body: "<html>maintenance</html>" }), /JSON/],
+      ["a page without records", () => ({ body: { data: [] } }), /without records/],
+      ["records of the wrong type", () => ({ body: { records: [{ id: "r", fields: { id: ["a"] } }, { id: "q", fields: "x" }] } }), /fields\.id is missing or not a string/],
+    ];
+    for (const [name, answer, error] of badUpstream) {
+      it(`reports ${name} from Airtable as a failed source, writes no assessment, and still syncs Badgr`, async () => {
+        airtable = answer;
+        await assert.rejects(runSync(skills), (err: unknown) => {
+          assert.ok(err instanceof SyncFailedError);
+          assert.match(err.summary.assessments.errors.join(" "), error);
+          assert.equal(err.summary.badges.created, 1);
+          return true;
+        });
+        assert.equal((await assessments()).length, 0);
+      });
+    }
+
+    for (const [name, fault] of [
+      ["HTTP 500", { status: 500 }],
+      ["HTTP 429", { status: 429 }],
+      ["a slow answer", { status: 200, delayMs: 800, body: { records: [{ id: "rec1", fields: { id: "a1" } }] } }],
+      ["a dropped connection", { reset: true }],
+    ] as [string, StubResponse][]) {
+      it(`retries ${name} from Airtable within bounds, then syncs`, async () => {
+        let calls = 0;
+        airtable = () => (++calls === 1 ? fault : { body: { records: [{ id: "rec1", fields: { id: "a1" } }] } });
+        await runSync(skills);
+        assert.equal((await assessments()).length, 1);
+      });
+    }
+
+    it("rides out DynamoDB throttling of its batch writes", async () => {
+      proxy.inject({ kind: "throttle" }, 2, /BatchWriteItem/);
+      await runSync(skills);
+      assert.equal((await assessments()).length, 1);
     });
   });
 
