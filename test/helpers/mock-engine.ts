@@ -383,6 +383,21 @@ export async function runStack(stack: string, options: StackRunOptions = {}): Pr
   }, { ...options, stack, config, secretKeys });
 }
 
+const stackRuns = new Map<string, Promise<RunResult>>();
+
+/**
+ * A stack's run with its own settings file, made once per test process and shared by the
+ * test files that only read it (runs are never changed after they finish).
+ */
+export function stackRun(stack: string): Promise<RunResult> {
+  let run = stackRuns.get(stack);
+  if (!run) {
+    run = runStack(stack);
+    stackRuns.set(stack, run);
+  }
+  return run;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Queries on a run.
 

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { CACHE_FUNCTIONS } from "../../components/alma/alma-cache";
 import { ALMA_EVENTS } from "../../handlers/lib/env-names";
-import { findSecretLeaks, named, ofType, policyOf, type RecordedResource, type RunResult, runStack, SECRET_MARK } from "../helpers/mock-engine";
+import { findSecretLeaks, named, ofType, policyOf, type RecordedResource, type RunResult, stackRun, SECRET_MARK } from "../helpers/mock-engine";
 
 /** The table of the issue, written out: function → topics. */
 const SUBSCRIPTIONS = {
@@ -18,9 +18,9 @@ describe("alma (AlmaCache)", () => {
   let prod: RunResult;
   before(async function () {
     this.timeout(90_000);
-    dev = await runStack("dev");
-    staging = await runStack("staging");
-    prod = await runStack("prod");
+    dev = await stackRun("dev");
+    staging = await stackRun("staging");
+    prod = await stackRun("prod");
   });
 
   const fn = (run: RunResult, handler: string) => named(run, "aws:lambda/function:Function", handler);

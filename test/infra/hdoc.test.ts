@@ -1,14 +1,14 @@
 import * as assert from "node:assert/strict";
 import { CORS_ALLOWED_HEADERS } from "../../components/hdoc/api";
-import { childrenOf, named, ofType, policyOf, type RunResult, runStack } from "../helpers/mock-engine";
+import { childrenOf, named, ofType, policyOf, type RunResult, stackRun } from "../helpers/mock-engine";
 
 describe("hdoc (HdocBackend)", () => {
   let dev: RunResult;
   let prod: RunResult;
   before(async function () {
     this.timeout(60_000);
-    dev = await runStack("dev");
-    prod = await runStack("prod");
+    dev = await stackRun("dev");
+    prod = await stackRun("prod");
   });
 
   it("is made of the Auth, Api and Frontend components and the users table", () => {

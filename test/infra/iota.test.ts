@@ -1,11 +1,11 @@
 import * as assert from "node:assert/strict";
-import { findSecretLeaks, named, ofType, policyOf, type RunResult, runStack, SECRET_MARK } from "../helpers/mock-engine";
+import { findSecretLeaks, named, ofType, policyOf, type RunResult, stackRun, SECRET_MARK } from "../helpers/mock-engine";
 
 describe("iota (IotaService)", () => {
   const runs: Record<string, RunResult> = {};
   before(async function () {
     this.timeout(90_000);
-    for (const stack of ["dev", "staging", "prod"]) runs[stack] = await runStack(stack);
+    for (const stack of ["dev", "staging", "prod"]) runs[stack] = await stackRun(stack);
   });
   const fn = (run: RunResult) => named(run, "aws:lambda/function:Function", "iota-records-fn");
 

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { LESSON_EVENT_PATTERN, TRIGGER_MATCH } from "../../components/lessons/lesson-completion-sync";
 import { LESSONS_ENV } from "../../handlers/lib/env-names";
-import { findSecretLeaks, named, ofType, policyOf, REPO_ROOT, type RunResult, runStack, SECRET_MARK } from "../helpers/mock-engine";
+import { findSecretLeaks, named, ofType, policyOf, REPO_ROOT, type RunResult, stackRun, SECRET_MARK } from "../helpers/mock-engine";
 
 const FIXTURE_PROJECT = JSON.parse(
   fs.readFileSync(path.join(REPO_ROOT, "..", "shared", "fixtures", "atlas-trigger", "mongo_trigger_project_expr.json"), "utf8"),
@@ -14,8 +14,8 @@ describe("lessons (LessonCompletionSync)", () => {
   let prod: RunResult;
   before(async function () {
     this.timeout(60_000);
-    dev = await runStack("dev");
-    prod = await runStack("prod");
+    dev = await stackRun("dev");
+    prod = await stackRun("prod");
   });
 
   const trigger = (run: RunResult) => named(run, "mongodbatlas:index/eventTrigger:EventTrigger", "lessons-trigger");

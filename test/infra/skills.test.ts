@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { loadStackConfig, named, ofType, policyOf, type RunResult, runProgram, runStack, SECRET_MARK, findSecretLeaks } from "../helpers/mock-engine";
+import { loadStackConfig, named, ofType, policyOf, type RunResult, runProgram, stackRun, SECRET_MARK, findSecretLeaks } from "../helpers/mock-engine";
 import * as path from "node:path";
 import * as fs from "node:fs";
 import { REPO_ROOT } from "../helpers/mock-engine";
@@ -10,8 +10,8 @@ describe("skills (SkillAppSync)", () => {
   let withGithubToken: RunResult;
   before(async function () {
     this.timeout(60_000);
-    dev = await runStack("dev");
-    prod = await runStack("prod");
+    dev = await stackRun("dev");
+    prod = await stackRun("prod");
     const { config, secretKeys } = loadStackConfig("staging");
     withGithubToken = await runProgram(
       () => {

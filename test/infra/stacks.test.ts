@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { findSecretLeaks, named, type RunResult, runStack } from "../helpers/mock-engine";
+import { findSecretLeaks, named, type RunResult, stackRun } from "../helpers/mock-engine";
 
 const STACKS = ["dev", "staging", "prod"] as const;
 
@@ -7,7 +7,7 @@ describe("stacks through index.ts", () => {
   const runs = new Map<string, RunResult>();
   before(async function () {
     this.timeout(120_000);
-    for (const stack of STACKS) runs.set(stack, await runStack(stack));
+    for (const stack of STACKS) runs.set(stack, await stackRun(stack));
   });
 
   for (const stack of STACKS) {

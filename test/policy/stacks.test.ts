@@ -1,12 +1,12 @@
 import * as assert from "node:assert/strict";
 import { checkStack, deadLetterQueues, type Stage } from "../../policy/rules";
-import { policyResources, runStack } from "../helpers/mock-engine";
+import { policyResources, stackRun } from "../helpers/mock-engine";
 
 describe("policy pack over every stack", () => {
   for (const stack of ["dev", "staging", "prod"] as Stage[]) {
     it(`${stack} has no violation`, async function () {
       this.timeout(60_000);
-      const resources = policyResources(await runStack(stack));
+      const resources = policyResources(await stackRun(stack));
       assert.deepEqual(checkStack(resources, { stage: stack }), []);
       // The rules see what they check: every app's dead-letter queues, functions and tables.
       assert.deepEqual(deadLetterQueues(resources).map((q) => q.name).sort(), [
