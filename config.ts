@@ -316,7 +316,8 @@ export const SECRETS: readonly SecretDeclaration[] = [
 export type Secrets = Record<string, pulumi.Output<string> | undefined>;
 
 /** The loaded configuration: validated blocks, resolved stage settings and the secrets. */
-export interface TributaryConfig extends Omit<RawConfig, "stage" | "logRetentionDays" | "pointInTimeRecovery" | "alarms"> {
+export interface TributaryConfig
+  extends Omit<RawConfig, "stage" | "logRetentionDays" | "pointInTimeRecovery" | "eventArchiveRetentionDays" | "alarms"> {
   stack: string;
   stage: Stage;
   /** Stage defaults with the stack's overrides applied. */

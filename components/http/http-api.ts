@@ -59,13 +59,13 @@ export class HttpApi extends pulumi.ComponentResource {
 
     const routes: aws.apigatewayv2.Route[] = [];
     for (const route of args.routes) {
+      if (route.protected && !this.authorizer) throw new Error(`route ${route.routeKey} is protected but the API has no JWT authorizer`);
       const slug = route.routeKey.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
       const integration = new aws.apigatewayv2.Integration(
         `${name}-${slug}`,
         { apiId: this.api.id, integrationType: "AWS_PROXY", integrationUri: route.function.arn, payloadFormatVersion: "2.0" },
         { parent: this },
       );
-      if (route.protected && !this.authorizer) throw new Error(`route ${route.routeKey} is protected but the API has no JWT authorizer`);
       routes.push(
         new aws.apigatewayv2.Route(
           `${name}-${slug}`,

@@ -23,7 +23,10 @@ let engine: Promise<Iota> | undefined;
 
 /** Applies the event once; returns `func`'s value, or 'SKIPPED' if the event was already applied. */
 export async function withIota<Ctx, R>(event: unknown, ctx: Ctx, options: { func: IotaFunc<Ctx, R> }): Promise<R | typeof SKIPPED> {
-  engine ??= readSecret(IOTA_ENV.mongoUri).then((uri) => connectIota(config, uri));
-  engine.catch(() => (engine = undefined));
+  if (!engine) {
+    engine = readSecret(IOTA_ENV.mongoUri).then((uri) => connectIota(config, uri));
+    // A failed connection is not kept: the next invocation tries again.
+    engine.catch(() => (engine = undefined));
+  }
   return (await engine).withIota(event, ctx, options);
 }
