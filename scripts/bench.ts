@@ -17,6 +17,9 @@ import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { ALMA_TABLES } from "../components/alma/tables";
 import { SKILLS_TABLES } from "../components/skills/skill-app-sync";
 import { BUILD_DIR, type Bundle, bundleHandler, listHandlers, REPO_ROOT } from "../components/lambda/bundle";
+
+/** The real payloads the tests use (test/fixtures/payloads). */
+const PAYLOADS = path.join(REPO_ROOT, "test", "fixtures", "payloads");
 import { createHandler } from "../handlers/lesson-completed/handler";
 import type { AlmaCacheClients } from "../handlers/lib/alma/cache";
 import { loanUpdated } from "../handlers/lib/alma/handlers";
@@ -133,7 +136,7 @@ async function requestsPerEvent() {
       usersQueueUrl: sqs.queueUrl("users"),
       now: Date.now,
     };
-    const body = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "..", "shared", "fixtures", "alma-webhook", "loan_created_event.json"), "utf8")).body;
+    const body = JSON.parse(fs.readFileSync(path.join(PAYLOADS, "alma-webhook", "loan_created_event.json"), "utf8")).body;
     const event = { Records: [{ EventSource: "aws:sns", Sns: { Message: body } }] };
     const handler = loanUpdated(clients);
     const count = async (label: string, run: () => Promise<unknown>) => {
@@ -148,7 +151,7 @@ async function requestsPerEvent() {
 
     // lesson-completed: token and API calls for 1 and for 10 events in one warm container.
     const api = await startStub((req) => (req.path === "/token" ? { body: { access_token: "t", expires_in: 3600 } } : { status: 200 }));
-    const lessonEvent = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "..", "shared", "fixtures", "atlas-trigger", "user_update_event.json"), "utf8"));
+    const lessonEvent = JSON.parse(fs.readFileSync(path.join(PAYLOADS, "atlas-trigger", "user_update_event.json"), "utf8"));
     const lesson = createHandler({ tokenUrl: `${api.url}/token`, audience: "a", clientId: "c", clientSecret: async () => "s", endpoint: `${api.url}/lp` });
     await lesson(lessonEvent);
     say(`| lesson-completed, 1 event (token ${api.to("POST", "/token").length}, PUT ${api.to("PUT", "/lp").length}) | 0 | 0 | 0 | 0 | 0 | ${api.requests.length} |`);
@@ -230,7 +233,7 @@ async function throughput() {
       usersQueueUrl: sqs.queueUrl("users"),
       now: Date.now,
     });
-    const base = JSON.parse(JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "..", "shared", "fixtures", "alma-webhook", "loan_created_event.json"), "utf8")).body);
+    const base = JSON.parse(JSON.parse(fs.readFileSync(path.join(PAYLOADS, "alma-webhook", "loan_created_event.json"), "utf8")).body);
     const events = 300;
     for (const concurrency of [1, 16]) {
       let next = 0;

@@ -11,9 +11,9 @@ import { REQUEST_TTL_SECONDS } from "../../handlers/lib/alma/messages";
 import { InvalidEventError } from "../../handlers/lib/events";
 import { LOCAL_CREDENTIALS, type LocalDynamo, startDynalite } from "../helpers/dynamo";
 import { type FakeSqs, startFakeSqs } from "../helpers/fake-sqs";
-import { REPO_ROOT } from "../helpers/mock-engine";
+import { payloadPath } from "../helpers/fixtures";
 
-const FIXTURES = path.join(REPO_ROOT, "..", "shared", "fixtures", "alma-webhook");
+const FIXTURES = payloadPath("alma-webhook");
 /** The webhook body of a fixture: what the cache functions receive as the SNS Message. */
 const body = (name: string): string => JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), "utf8")).body;
 /** A request fixture with the user_primary_id that real deliveries carry. */

@@ -7,9 +7,9 @@ import { handleWebhook, MAX_BODY_BYTES, type WebhookDependencies } from "../../h
 import { ALMA_EVENTS } from "../../handlers/lib/env-names";
 import { LOCAL_CREDENTIALS } from "../helpers/dynamo";
 import { type FakeSns, startFakeSns } from "../helpers/fake-sns";
-import { REPO_ROOT } from "../helpers/mock-engine";
+import { payloadPath } from "../helpers/fixtures";
 
-const FIXTURES = path.join(REPO_ROOT, "..", "shared", "fixtures", "alma-webhook");
+const FIXTURES = payloadPath("alma-webhook");
 const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), "utf8"));
 const SECRET = "secretkey";
 const sign = (body: string) => createHmac("sha256", SECRET).update(body).digest("base64");

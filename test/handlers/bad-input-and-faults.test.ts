@@ -31,9 +31,9 @@ import { type FakeSqs, localAwsEnv, setEnv, startFakeSqs } from "../helpers/fake
 import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy";
 import { FAST_RETRY, type HttpStub, type StubResponse, startStub } from "../helpers/http-stub";
 import { MemoryStore } from "../helpers/iota-memory-store";
-import { REPO_ROOT } from "../helpers/mock-engine";
+import { PAYLOADS_DIR } from "../helpers/fixtures";
 
-const FIXTURES = path.join(REPO_ROOT, "..", "shared", "fixtures");
+const FIXTURES = PAYLOADS_DIR;
 const fixture = (file: string) => JSON.parse(fs.readFileSync(path.join(FIXTURES, file), "utf8"));
 const OVERSIZED = "x".repeat(300 * 1024);
 const WEIRD_ID = "ünï'; DROP TABLE users;-- <script>alert(1)</script> ${x} {\"$gt\":\"\"}";

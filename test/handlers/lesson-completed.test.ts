@@ -1,14 +1,13 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { createHandler } from "../../handlers/lesson-completed/handler";
 import { InvalidEventError } from "../../handlers/lib/events";
 import { logger } from "../../handlers/lib/logger";
 import { type FakeSqs, localAwsEnv, setEnv, startFakeSqs } from "../helpers/fake-sqs";
 import { FAST_RETRY, type HttpStub, type RecordedRequest, type StubResponse, startStub } from "../helpers/http-stub";
-import { REPO_ROOT } from "../helpers/mock-engine";
+import { payloadPath } from "../helpers/fixtures";
 
-const FIXTURE = path.join(REPO_ROOT, "..", "shared", "fixtures", "atlas-trigger", "user_update_event.json");
+const FIXTURE = payloadPath("atlas-trigger", "user_update_event.json");
 const realEvent = () => JSON.parse(fs.readFileSync(FIXTURE, "utf8"));
 const LESSON_PATH = "/v5/learning-paths/acknowledge-completed-lesson";
 

@@ -5,10 +5,9 @@
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { MongoClient } from "mongodb";
 import { TRIGGER_MATCH } from "../../components/lessons/lesson-completion-sync";
-import { REPO_ROOT } from "../helpers/mock-engine";
+import { payloadPath } from "../helpers/fixtures";
 
 const uri = process.env.MONGODB_URI;
 
@@ -23,7 +22,7 @@ describe("lessons trigger match expression (MongoDB)", function () {
   after(async () => client?.close());
 
   it("keeps the updates that touched completedChallenges and drops the others", async () => {
-    const fixture = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "..", "shared", "fixtures", "atlas-trigger", "user_update_event.json"), "utf8"));
+    const fixture = JSON.parse(fs.readFileSync(payloadPath("atlas-trigger", "user_update_event.json"), "utf8"));
     const changes = client!.db(`tributary_test_${process.pid}`).collection("changes");
     try {
       await changes.insertMany([

@@ -1,12 +1,12 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { LESSON_EVENT_PATTERN, TRIGGER_MATCH } from "../../components/lessons/lesson-completion-sync";
 import { LESSONS_ENV } from "../../handlers/lib/env-names";
-import { findSecretLeaks, named, ofType, policyOf, REPO_ROOT, type RunResult, stackRun, SECRET_MARK } from "../helpers/mock-engine";
+import { findSecretLeaks, named, ofType, policyOf, type RunResult, stackRun, SECRET_MARK } from "../helpers/mock-engine";
+import { payloadPath } from "../helpers/fixtures";
 
 const FIXTURE_PROJECT = JSON.parse(
-  fs.readFileSync(path.join(REPO_ROOT, "..", "shared", "fixtures", "atlas-trigger", "mongo_trigger_project_expr.json"), "utf8"),
+  fs.readFileSync(payloadPath("atlas-trigger", "mongo_trigger_project_expr.json"), "utf8"),
 );
 
 describe("lessons (LessonCompletionSync)", () => {

@@ -10,7 +10,7 @@ import { startDynalite } from "../helpers/dynamo";
 import { startFakeSqs } from "../helpers/fake-sqs";
 import { startFakeSns } from "../helpers/fake-sns";
 import { startStub } from "../helpers/http-stub";
-import { REPO_ROOT } from "../helpers/mock-engine";
+import { payloadPath } from "../helpers/fixtures";
 import { runScript } from "../helpers/run-script";
 
 const ECHO = "test/fixtures/handlers/echo/index.ts";
@@ -96,7 +96,7 @@ describe("npm run invoke", function () {
       return req.method === "PUT" ? { status: 200 } : { status: 404 };
     });
     try {
-      const fixture = path.join(REPO_ROOT, "..", "shared", "fixtures", "atlas-trigger", "user_update_event.json");
+      const fixture = payloadPath("atlas-trigger", "user_update_event.json");
       const result = await runScript("invoke", ["lesson-completed", "--event", fixture, "--event", fixture], {
         AUTH0_URL: `${server.url}/oauth/token`,
         AUTH0_AUDIENCE: "https://api.topcoder-dev.com/",
@@ -123,7 +123,7 @@ describe("npm run invoke", function () {
     const sns = await startFakeSns();
     try {
       for (const [name, schema] of Object.entries(ALMA_TABLES)) await dynamo.createTable(`invoke-${name}`, schema);
-      const fixture = path.join(REPO_ROOT, "..", "shared", "fixtures", "alma-webhook", "loan_created_event.json");
+      const fixture = payloadPath("alma-webhook", "loan_created_event.json");
       const body = JSON.parse(fs.readFileSync(fixture, "utf8")).body;
       const env = {
         ...LOCAL_AWS,
