@@ -9,6 +9,12 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+
+/**
+ * Pulumi's own test of whether a config value arrived as a secret (encrypted in the stack
+ * file, or an ESC secret). The SDK marks it internal, so its type is declared here.
+ */
+const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
 import { ALMA_EVENTS, type AlmaEvent } from "./handlers/lib/env-names";
 
 export const PROJECT = "tributary";
@@ -38,8 +44,18 @@ export interface StageSettings {
   logRetentionDays: (typeof LOG_RETENTION_DAYS)[number];
   /** Point-in-time recovery on DynamoDB tables. */
   pointInTimeRecovery: boolean;
-  /** Deletion protection on stateful resources that support it (user pools, tables). */
+  /**
+   * Deletion protection on stateful resources that support it (user pools, tables), and
+   * Pulumi's `protect` on every stateful resource. Where it is off, buckets and image
+   * repositories may also be deleted while they still hold objects (`forceDestroy`).
+   */
   deletionProtection: boolean;
+  /**
+   * Leave stateful resources (tables, queues, topics, buckets, repositories, user pools,
+   * event buses) in the cloud when Pulumi deletes or replaces them. Adopted resources are
+   * always retained: the stack never deletes what it did not create.
+   */
+  retainOnDelete: boolean;
   /** Days an EventBridge archive keeps events for replay. */
   eventArchiveRetentionDays: number;
   alarms: AlarmSettings;
@@ -51,6 +67,7 @@ export const STAGE_DEFAULTS: Record<Stage, StageSettings> = {
     logRetentionDays: 14,
     pointInTimeRecovery: false,
     deletionProtection: false,
+    retainOnDelete: true,
     eventArchiveRetentionDays: 7,
     alarms: { lambdaErrorsThreshold: 5, deadLetterDepthThreshold: 1, periodSeconds: 300, evaluationPeriods: 1 },
   },
@@ -58,6 +75,7 @@ export const STAGE_DEFAULTS: Record<Stage, StageSettings> = {
     logRetentionDays: 30,
     pointInTimeRecovery: false,
     deletionProtection: false,
+    retainOnDelete: true,
     eventArchiveRetentionDays: 14,
     alarms: { lambdaErrorsThreshold: 3, deadLetterDepthThreshold: 1, periodSeconds: 300, evaluationPeriods: 1 },
   },
@@ -65,6 +83,7 @@ export const STAGE_DEFAULTS: Record<Stage, StageSettings> = {
     logRetentionDays: 90,
     pointInTimeRecovery: true,
     deletionProtection: true,
+    retainOnDelete: true,
     eventArchiveRetentionDays: 30,
     alarms: { lambdaErrorsThreshold: 1, deadLetterDepthThreshold: 1, periodSeconds: 60, evaluationPeriods: 1 },
   },
@@ -76,6 +95,15 @@ export const STAGE_DEFAULTS: Record<Stage, StageSettings> = {
 const nonEmpty = z.string().trim().min(1, "must not be empty");
 const httpsUrl = z.url({ protocol: /^https$/, error: "must be an https:// URL" });
 const awsArn = z.string().regex(/^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$/, "must be an AWS ARN");
+const snsTopicArn = z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, "must be an SNS topic ARN");
+/** Names of existing resources to adopt (see "Moving from the old deployment" in the README). */
+const tableName = z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, "must be a DynamoDB table name");
+const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name");
+const queueUrl = z
+  .string()
+  .regex(/^https:\/\/sqs\.[a-z0-9-]+\.amazonaws\.com\/\d{12}\/[A-Za-z0-9_-]{1,80}(\.fifo)?$/, "must be an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)");
+const eventBusName = z.string().regex(/^[A-Za-z0-9._\-/]{1,256}$/, "must be an EventBridge bus name");
+const atlasId = (what: string) => z.string().regex(/^[0-9a-f]{24}$/, `must be a 24-character ${what}`);
 /** CloudEvent types and similar dotted identifiers. */
 const eventType = z.string().regex(/^[A-Za-z0-9._:-]+$/, "must be a dotted event type such as fct.record.created");
 
@@ -120,13 +148,18 @@ export { ALMA_EVENTS, type AlmaEvent };
 const lessonsSchema = z.strictObject({
   atlas: z.strictObject({
     /** Atlas project (group) id that holds the cluster. */
-    projectId: z.string().regex(/^[0-9a-f]{24}$/, "must be a 24-character Atlas project id"),
+    projectId: atlasId("Atlas project id"),
     /** Name of the cluster that holds `freecodecamp.user`. */
     clusterName: nonEmpty,
     /** Existing App Services app id; when absent, the program creates the app. */
-    appId: z.string().regex(/^[0-9a-f]{24}$/, "must be a 24-character App Services app id").optional(),
+    appId: atlasId("App Services app id").optional(),
     /** Id of the app's linked cluster service; required together with `appId`. */
-    clusterServiceId: z.string().regex(/^[0-9a-f]{24}$/, "must be a 24-character service id").optional(),
+    clusterServiceId: atlasId("service id").optional(),
+    /**
+     * Existing trigger of that app to adopt, with the partner event bus named after it, so
+     * that events keep flowing through the move. Needs `appId`.
+     */
+    triggerId: atlasId("trigger id").optional(),
     /** Base URL of the App Services Admin API. */
     adminApiUrl: httpsUrl.default("https://services.cloud.mongodb.com/api/admin/v3.0"),
     database: nonEmpty.default("freecodecamp"),
@@ -161,6 +194,14 @@ const skillsSchema = z.strictObject({
     apiUrl: httpsUrl.default("https://api.github.com"),
     org: nonEmpty,
   }),
+  templates: z
+    .strictObject({
+      /** The bot's existing templates bucket, adopted; when absent, the stack creates one. */
+      bucketName: bucketName.optional(),
+    })
+    .prefault({}),
+  /** The existing ECR repository of the sync's image, adopted; when absent, the stack creates one. */
+  repositoryName: z.string().regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/, "must be an ECR repository name").optional(),
   schedule: z
     .strictObject({
       /** Switch the schedule off (for example, paused in dev) without removing it. */
@@ -179,8 +220,8 @@ const skillsSchema = z.strictObject({
 });
 
 const iotaSchema = z.strictObject({
-  /** Existing EventBridge bus to listen on and emit to; when absent, the program creates one. */
-  eventBusName: z.string().regex(/^[A-Za-z0-9._\-/]{1,256}$/, "must be an EventBridge bus name").optional(),
+  /** Existing EventBridge bus to listen on and emit to, adopted; when absent, the program creates one. */
+  eventBusName: eventBusName.optional(),
   /** MongoDB database that holds the journal and the records. */
   mongoDatabase: nonEmpty,
   services: z
@@ -200,8 +241,14 @@ const iotaSchema = z.strictObject({
 });
 
 const almaSchema = z.strictObject({
-  /** Existing topic ARN per Alma event; every event not named here gets a topic created by this stack. */
-  topicArns: z.partialRecord(z.enum(ALMA_EVENTS), awsArn).default({}),
+  /** Existing topic ARN per Alma event, adopted; every event not named here gets a topic created by this stack. */
+  topicArns: z.partialRecord(z.enum(ALMA_EVENTS), snsTopicArn).default({}),
+  /** Existing cache tables, adopted; every table not named here is created by this stack. */
+  tableNames: z.partialRecord(z.enum(["users", "loans", "requests"]), tableName).default({}),
+  /** The existing users queue (that the bulk-update service reads), adopted. */
+  usersQueueUrl: queueUrl.optional(),
+  /** The existing users queue's dead-letter queue, adopted. */
+  usersDeadLetterQueueUrl: queueUrl.optional(),
   /** Timeout of the users-queue consumer (the bulk-update service), which sets the queue's visibility timeout. */
   usersQueueConsumerTimeoutSeconds: z.number().int().min(1).max(900).optional(),
   function: functionSettings({ memoryMb: 256, timeoutSeconds: 30 }),
@@ -210,7 +257,16 @@ const almaSchema = z.strictObject({
 });
 
 const hdocSchema = z.strictObject({
+  /** The existing users table, adopted; when absent, the stack creates one. */
+  usersTableName: tableName.optional(),
   auth: z.strictObject({
+    /**
+     * Existing Cognito user pool, adopted with its own settings (attributes, triggers, e-mail)
+     * and its hosted-UI domain, which must then be `domainPrefix`.
+     */
+    userPoolId: z.string().regex(/^[a-z]{2}-[a-z]+-\d_[A-Za-z0-9]{1,55}$/, "must be a Cognito user pool id such as eu-west-2_AbCdEf123").optional(),
+    /** Existing app client of that pool, adopted (the frontend knows its id); needs `userPoolId`. */
+    clientId: z.string().regex(/^[a-z0-9]{1,128}$/, "must be a Cognito app client id").optional(),
     /** Prefix of the Cognito hosted-UI domain (<prefix>.auth.<region>.amazoncognito.com). */
     domainPrefix: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, "must be lower-case letters, digits and dashes"),
     callbackUrls: z.array(z.url()).min(1),
@@ -230,6 +286,12 @@ const hdocSchema = z.strictObject({
       protectedRoutes: z.array(z.enum(["GET /user", "GET /users"])).default([]),
     })
     .prefault({ corsOrigins: ["*"] }),
+  frontend: z
+    .strictObject({
+      /** The frontend's existing bucket, adopted; when absent, the stack creates one. */
+      bucketName: bucketName.optional(),
+    })
+    .prefault({}),
   function: functionSettings({ memoryMb: 256, timeoutSeconds: 10 }),
 });
 
@@ -255,6 +317,8 @@ export const configSchema = z.strictObject({
     })
     .optional(),
   pointInTimeRecovery: z.boolean().optional(),
+  /** Overrides the stage's `retainOnDelete` for the resources this stack creates (adopted ones are always kept). */
+  retainStatefulResources: z.boolean().optional(),
   eventArchiveRetentionDays: z.number().int().min(1).max(3650).optional(),
   alarms: alarmsSchema,
   lessons: lessonsSchema.optional(),
@@ -286,8 +350,6 @@ export interface SecretDeclaration {
   description: string;
   /** Needed only in some set-ups; read with `getSecret`. */
   optional?: boolean;
-  /** Needed only when this returns true for the app's block. */
-  when?: (cfg: RawConfig) => boolean;
 }
 
 /**
@@ -304,12 +366,7 @@ export const SECRETS: readonly SecretDeclaration[] = [
   { key: "tributary:badgrClientId", app: "skills", description: "Badgr OAuth client id" },
   { key: "tributary:githubToken", app: "skills", description: "GitHub token for release downloads", optional: true },
   { key: "tributary:iotaMongoUri", app: "iota", description: "MongoDB connection string (replica set)" },
-  {
-    key: "tributary:almaWebhookSecret",
-    app: "alma",
-    description: "Alma webhook signing secret",
-    when: (cfg) => ALMA_EVENTS.some((e) => cfg.alma?.topicArns[e] === undefined),
-  },
+  { key: "tributary:almaWebhookSecret", app: "alma", description: "Alma webhook signing secret" },
 ];
 
 /** Secrets of the enabled apps, as Outputs, keyed by full config key. */
@@ -317,7 +374,7 @@ export type Secrets = Record<string, pulumi.Output<string> | undefined>;
 
 /** The loaded configuration: validated blocks, resolved stage settings and the secrets. */
 export interface TributaryConfig
-  extends Omit<RawConfig, "stage" | "logRetentionDays" | "pointInTimeRecovery" | "eventArchiveRetentionDays" | "alarms"> {
+  extends Omit<RawConfig, "stage" | "logRetentionDays" | "pointInTimeRecovery" | "retainStatefulResources" | "eventArchiveRetentionDays" | "alarms"> {
   stack: string;
   stage: Stage;
   /** Stage defaults with the stack's overrides applied. */
@@ -365,26 +422,108 @@ function setCommand(stack: string, key: string, opts: { secret?: boolean; path?:
   return `pulumi config set ${flags ? flags + " " : ""}${quoted} <value> --stack ${stack}`;
 }
 
+/** Edit distance between two keys, for "did you mean" suggestions. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length];
+}
+
+/** The known key closest to `key`. */
+export function nearestKey(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  for (const candidate of known) if (best === undefined || distance(key, candidate) < distance(key, best)) best = candidate;
+  return best;
+}
+
+/** The keys a strict object accepts at `path` inside the schema, through optional, default and array wrappers. */
+function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let node: any = schema;
+  const unwrap = () => {
+    while (["optional", "default", "prefault", "nullable"].includes(node?._zod?.def?.type)) node = node._zod.def.innerType;
+  };
+  unwrap();
+  for (const segment of path) {
+    const def = node?._zod?.def;
+    if (def?.type === "object") node = def.shape[String(segment)];
+    else if (def?.type === "array") node = def.element;
+    else return [];
+    unwrap();
+  }
+  return node?._zod?.def?.type === "object" ? Object.keys(node._zod.def.shape) : [];
+}
+
+/** How to get rid of an unknown key, naming the known key it most likely meant. */
+function unknownKeyProblem(stack: string, key: string, name: string, known: readonly string[], nested: boolean): ConfigProblem {
+  const near = nearestKey(name, known);
+  return {
+    key,
+    message: `unknown key; remove it${near ? `, or rename it to the known key "${near}"` : ""} (nothing reads "${name}")`,
+    fix: nested
+      ? `pulumi config rm --path '${key}' --stack ${stack}, then set the right key with pulumi config set --path`
+      : `pulumi config rm ${key} --stack ${stack}${near ? `, then pulumi config set ${PROJECT}:${near} <value> --stack ${stack}` : ""}`,
+  };
+}
+
 /** The problems for a zod error, each keyed by its full config key. */
 function problemsOf(stack: string, error: z.ZodError): ConfigProblem[] {
-  return error.issues.map((issue) => {
+  return error.issues.flatMap((issue) => {
     const path = issue.path.map(String);
+    if (issue.code === "unrecognized_keys") {
+      const known = knownKeysAt(configSchema, issue.path);
+      return issue.keys.map((name) => unknownKeyProblem(stack, `${PROJECT}:${[...path, name].join(".")}`, name, known, true));
+    }
     const key = `${PROJECT}:${path.join(".")}`;
     const nested = path.length > 1;
-    return { key, message: issue.message, fix: setCommand(stack, key, { path: nested }) };
+    return [{ key, message: issue.message, fix: setCommand(stack, key, { path: nested }) }];
   });
 }
 
+/** Keys of the `tributary` namespace that are secrets, not part of the schema. */
+const PROJECT_SECRET_NAMES = (): string[] =>
+  SECRETS.filter((s) => s.key.startsWith(`${PROJECT}:`)).map((s) => s.key.slice(PROJECT.length + 1));
+
+/** Pairs of keys that are given together, or one needs the other. */
+function dependencyProblems(stack: string, raw: RawConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const need = (key: string, message: string) => problems.push({ key, message, fix: setCommand(stack, key, { path: true }) });
+  if (raw.lessons) {
+    const { appId, clusterServiceId, triggerId } = raw.lessons.atlas;
+    if ((appId === undefined) !== (clusterServiceId === undefined)) {
+      need(`${PROJECT}:lessons.atlas.${appId === undefined ? "appId" : "clusterServiceId"}`, "appId and clusterServiceId are given together or not at all");
+    }
+    if (triggerId !== undefined && appId === undefined) need(`${PROJECT}:lessons.atlas.appId`, "an adopted trigger (triggerId) needs the app that holds it");
+  }
+  if (raw.hdoc?.auth.clientId !== undefined && raw.hdoc.auth.userPoolId === undefined) {
+    need(`${PROJECT}:hdoc.auth.userPoolId`, "an adopted app client (clientId) needs the user pool that holds it");
+  }
+  return problems;
+}
+
 /**
- * Reads every key the schema knows from a plain key → string map (what Pulumi hands the
- * program), parsing JSON values the way `Config.getObject` does.
+ * Validates the `tributary` namespace: a plain key → string map without the namespace (what
+ * Pulumi hands the program), with JSON values parsed the way `Config.getObject` does. Every
+ * key the schema does not know is a problem, named with the nearest known key.
  */
-export function parseConfigValues(stack: string, values: Record<string, string | undefined>): RawConfig {
+export function validateConfigValues(stack: string, values: Record<string, string | undefined>): { raw?: RawConfig; problems: ConfigProblem[] } {
   const raw: Record<string, unknown> = {};
   const problems: ConfigProblem[] = [];
-  for (const name of Object.keys(configSchema.shape)) {
-    const text = values[name];
-    if (text === undefined) continue;
+  const schemaKeys = Object.keys(configSchema.shape);
+  const secretNames = PROJECT_SECRET_NAMES();
+  for (const [name, text] of Object.entries(values)) {
+    if (text === undefined || secretNames.includes(name)) continue;
+    if (!schemaKeys.includes(name)) {
+      problems.push(unknownKeyProblem(stack, `${PROJECT}:${name}`, name, [...schemaKeys, ...secretNames], false));
+      continue;
+    }
     try {
       raw[name] = JSON.parse(text);
     } catch {
@@ -393,29 +532,54 @@ export function parseConfigValues(stack: string, values: Record<string, string |
     }
   }
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) problems.push(...problemsOf(stack, parsed.error));
-  const stage = parsed.data?.stage ?? (isStage(stack) ? stack : undefined);
-  if (parsed.success && stage === undefined) {
+  if (!parsed.success) return { problems: [...problems, ...problemsOf(stack, parsed.error)] };
+  if ((parsed.data.stage ?? (isStage(stack) ? stack : undefined)) === undefined) {
     problems.push({
       key: `${PROJECT}:stage`,
       message: `stack "${stack}" is not dev, staging or prod, so its stage must be set`,
       fix: setCommand(stack, `${PROJECT}:stage`),
     });
   }
-  if (parsed.success && parsed.data.lessons) {
-    const { appId, clusterServiceId } = parsed.data.lessons.atlas;
-    if ((appId === undefined) !== (clusterServiceId === undefined)) {
-      const missing = appId === undefined ? "appId" : "clusterServiceId";
-      const key = `${PROJECT}:lessons.atlas.${missing}`;
-      problems.push({
-        key,
-        message: "appId and clusterServiceId are given together or not at all",
-        fix: setCommand(stack, key, { path: true }),
-      });
-    }
+  problems.push(...dependencyProblems(stack, parsed.data));
+  return { raw: parsed.data, problems };
+}
+
+/** Like validateConfigValues, but throws one ConfigError naming every problem. */
+export function parseConfigValues(stack: string, values: Record<string, string | undefined>): RawConfig {
+  const { raw, problems } = validateConfigValues(stack, values);
+  if (!raw || problems.length > 0) throw new ConfigError(stack, problems);
+  return raw;
+}
+
+/**
+ * Declared secrets that the stack file holds in clear: each must be set again with
+ * `--secret`, which stores it encrypted (or come from a Pulumi ESC environment as a secret).
+ */
+export function secretsInClear(stack: string, allKeys: readonly string[], isSecret: (key: string) => boolean): ConfigProblem[] {
+  return SECRETS.filter((s) => allKeys.includes(s.key) && !isSecret(s.key)).map((s) => ({
+    key: s.key,
+    message: `is a secret (${s.description}) but is written in clear; store it encrypted instead`,
+    fix: setCommand(stack, s.key.startsWith(`${PROJECT}:`) ? s.key.slice(PROJECT.length + 1) : s.key, { secret: true }),
+  }));
+}
+
+/**
+ * The Auth0 provider asks for a Management API token for `https://<domain>/api/v2/`. On a
+ * custom domain that audience does not exist, so the tenant's own audience must be given.
+ */
+export function auth0Problems(stack: string, raw: RawConfig, provider: { domain?: string; audience?: string }): ConfigProblem[] {
+  if (!raw.lessons) return [];
+  if (!provider.domain) {
+    return [{ key: "auth0:domain", message: "the Auth0 tenant's domain is needed by the lessons app", fix: setCommand(stack, "auth0:domain") }];
   }
-  if (problems.length > 0 || !parsed.success || stage === undefined) throw new ConfigError(stack, problems);
-  return parsed.data;
+  if (/\.auth0\.com$/.test(provider.domain) || provider.audience) return [];
+  return [
+    {
+      key: "auth0:audience",
+      message: `auth0:domain ${provider.domain} is a custom domain: the provider then needs the tenant's Management API audience (https://<tenant>.<region>.auth0.com/api/v2/)`,
+      fix: setCommand(stack, "auth0:audience"),
+    },
+  ];
 }
 
 /** Applies the stack's overrides to the stage defaults. */
@@ -425,6 +589,7 @@ export function resolveStageSettings(stage: Stage, raw: RawConfig): StageSetting
     logRetentionDays: (raw.logRetentionDays as StageSettings["logRetentionDays"] | undefined) ?? defaults.logRetentionDays,
     pointInTimeRecovery: raw.pointInTimeRecovery ?? defaults.pointInTimeRecovery,
     deletionProtection: defaults.deletionProtection,
+    retainOnDelete: raw.retainStatefulResources ?? defaults.retainOnDelete,
     eventArchiveRetentionDays: raw.eventArchiveRetentionDays ?? defaults.eventArchiveRetentionDays,
     alarms: {
       ...defaults.alarms,
@@ -436,7 +601,7 @@ export function resolveStageSettings(stage: Stage, raw: RawConfig): StageSetting
 
 /** The secrets that the enabled apps of `raw` need. */
 export function requiredSecrets(raw: RawConfig): SecretDeclaration[] {
-  return SECRETS.filter((s) => raw[s.app] !== undefined && (s.when === undefined || s.when(raw)));
+  return SECRETS.filter((s) => raw[s.app] !== undefined);
 }
 
 function splitKey(key: string): [string, string] {
@@ -450,10 +615,13 @@ function splitKey(key: string): [string, string] {
  */
 export function loadConfig(): TributaryConfig {
   const stack = pulumi.getStack();
-  const config = new pulumi.Config(PROJECT);
-  const values: Record<string, string | undefined> = {};
-  for (const name of Object.keys(configSchema.shape)) values[name] = config.get(name);
-  const raw = parseConfigValues(stack, values);
+  const all = pulumi.runtime.allConfig();
+  const values: Record<string, string> = {};
+  for (const [key, value] of Object.entries(all)) if (key.startsWith(`${PROJECT}:`)) values[key.slice(PROJECT.length + 1)] = value;
+  const { raw, problems } = validateConfigValues(stack, values);
+  problems.push(...secretsInClear(stack, Object.keys(all), isConfigSecret));
+  if (raw) problems.push(...auth0Problems(stack, raw, { domain: all["auth0:domain"], audience: all["auth0:audience"] }));
+  if (!raw || problems.length > 0) throw new ConfigError(stack, problems);
 
   const secrets: Secrets = {};
   const missing: ConfigProblem[] = [];
@@ -462,8 +630,7 @@ export function loadConfig(): TributaryConfig {
     const bag = new pulumi.Config(namespace);
     if (declared.optional) {
       // Only the key's presence is looked at here; the value is read with getSecret.
-      const isSet = Object.prototype.hasOwnProperty.call(pulumi.runtime.allConfig(), declared.key);
-      if (isSet) secrets[declared.key] = bag.requireSecret(name);
+      if (Object.prototype.hasOwnProperty.call(all, declared.key)) secrets[declared.key] = bag.requireSecret(name);
       continue;
     }
     try {
@@ -480,7 +647,7 @@ export function loadConfig(): TributaryConfig {
   if (missing.length > 0) throw new ConfigError(stack, missing);
 
   const stage = raw.stage ?? (stack as Stage);
-  const { logRetentionDays: _l, pointInTimeRecovery: _p, eventArchiveRetentionDays: _e, alarms, ...apps } = raw;
+  const { logRetentionDays: _l, pointInTimeRecovery: _p, retainStatefulResources: _r, eventArchiveRetentionDays: _e, alarms, ...apps } = raw;
   return {
     ...apps,
     stack,

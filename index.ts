@@ -3,6 +3,7 @@
  * their outputs. Nothing else happens here.
  */
 import { AlmaCache } from "./components/alma/alma-cache";
+import { IotaEventBus } from "./components/iota/iota-event-bus";
 import { IotaService } from "./components/iota/iota-service";
 import { HdocBackend } from "./components/hdoc/hdoc-backend";
 import { SkillAppSync } from "./components/skills/skill-app-sync";
@@ -14,7 +15,11 @@ const config = loadConfig();
 
 const alerts = new AlertTopic("alerts", { email: config.alarms.email, existingTopicArn: config.alarms.topicArn });
 const alarming = { settings: config.settings.alarms, actions: [alerts.arn] };
-const protection = { pointInTimeRecovery: config.settings.pointInTimeRecovery, deletionProtection: config.settings.deletionProtection };
+const protection = {
+  pointInTimeRecovery: config.settings.pointInTimeRecovery,
+  deletionProtection: config.settings.deletionProtection,
+  retainOnDelete: config.settings.retainOnDelete,
+};
 
 const lessons =
   config.lessons &&
@@ -31,6 +36,7 @@ const lessons =
     delivery: config.lessons.delivery,
     logRetentionDays: config.settings.logRetentionDays,
     eventArchiveRetentionDays: config.settings.eventArchiveRetentionDays,
+    protection,
     alarming,
   });
 
@@ -38,11 +44,14 @@ const alma =
   config.alma &&
   new AlmaCache("alma", {
     topicArns: config.alma.topicArns,
+    tableNames: config.alma.tableNames,
+    usersQueueUrl: config.alma.usersQueueUrl,
+    usersDeadLetterQueueUrl: config.alma.usersDeadLetterQueueUrl,
     usersQueueConsumerTimeoutSeconds: config.alma.usersQueueConsumerTimeoutSeconds,
     function: config.alma.function,
     delivery: config.alma.delivery,
-    webhookSecret: config.secrets["tributary:almaWebhookSecret"],
-    tables: protection,
+    webhookSecret: secretOf(config, "tributary:almaWebhookSecret"),
+    protection,
     logRetentionDays: config.settings.logRetentionDays,
     alarming,
   });
@@ -50,8 +59,10 @@ const alma =
 const hdoc =
   config.hdoc &&
   new HdocBackend("hdoc", {
+    usersTableName: config.hdoc.usersTableName,
     auth: config.hdoc.auth,
     api: config.hdoc.api,
+    frontend: config.hdoc.frontend,
     function: config.hdoc.function,
     protection,
     logRetentionDays: config.settings.logRetentionDays,
@@ -66,6 +77,8 @@ const skills =
     github: config.skills.github,
     schedule: config.skills.schedule,
     keepImages: config.skills.keepImages,
+    repositoryName: config.skills.repositoryName,
+    templatesBucketName: config.skills.templates.bucketName,
     function: config.skills.function,
     delivery: config.skills.delivery,
     secrets: {
@@ -75,12 +88,13 @@ const skills =
       BADGR_CLIENT_ID: secretOf(config, "tributary:badgrClientId"),
       GITHUB_TOKEN: config.secrets["tributary:githubToken"],
     },
-    tables: protection,
+    protection,
     logRetentionDays: config.settings.logRetentionDays,
     alarming,
   });
 
-// Services share one bus: the configured one, or the one the first service creates.
+// The iota services share one bus: the configured one, adopted, or a new one.
+const iotaBus = config.iota && new IotaEventBus("iota-bus", { existingName: config.iota.eventBusName, protection });
 const iotaServices: IotaService[] = [];
 for (const service of config.iota?.services ?? []) {
   iotaServices.push(
@@ -88,13 +102,14 @@ for (const service of config.iota?.services ?? []) {
       serviceId: service.id,
       handler: service.handler,
       consumes: service.consumes,
-      eventBusName: config.iota!.eventBusName ?? iotaServices[0]?.eventBusName,
+      eventBus: iotaBus!,
       mongoDatabase: config.iota!.mongoDatabase,
       mongoUri: secretOf(config, "tributary:iotaMongoUri"),
       function: service.function,
       delivery: service.delivery,
       logRetentionDays: config.settings.logRetentionDays,
       alarming,
+      protection,
     }),
   );
 }
@@ -132,6 +147,6 @@ export const skillAppSync = skills && {
   scheduleState: skills.schedule.state,
 };
 export const iota = config.iota && {
-  eventBusName: iotaServices[0].eventBusName,
+  eventBusName: iotaBus!.name,
   functions: Object.fromEntries(config.iota.services.map((service, i) => [service.id, iotaServices[i].function.functionName])),
 };

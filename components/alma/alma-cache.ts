@@ -6,7 +6,8 @@ import { type Alarming, DeadLetterQueue } from "../events/dead-letter-queue";
 import { HttpApi } from "../http/http-api";
 import { NodeFunction, type PolicyStatement } from "../lambda/node-function";
 import { secureParameter } from "../secrets/secure-parameter";
-import { dynamoTable, type TableSettings } from "../storage/table";
+import { type Protection, queueNameOf, statefulOptions, topicNameOf } from "../storage/stateful";
+import { dynamoTable } from "../storage/table";
 import { ALMA_TABLES } from "./tables";
 
 type AlmaTable = keyof typeof ALMA_TABLES;
@@ -25,18 +26,24 @@ export const USERS_QUEUE_MAX_RECEIVES = 3;
 const DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 30;
 
 export interface AlmaCacheArgs {
-  /** Existing topic ARN per event; every other event gets a topic (and the webhook feeds it). */
+  /** Existing topic per event, adopted in place; every other event gets a new topic. */
   topicArns: AlmaConfig["topicArns"];
+  /** Existing cache tables, adopted in place; every other table is created. */
+  tableNames: AlmaConfig["tableNames"];
+  /** The existing users queue and its dead-letter queue, adopted in place. */
+  usersQueueUrl?: string;
+  usersDeadLetterQueueUrl?: string;
   /** Timeout of the users-queue consumer; the queue's visibility timeout is 6 times it. */
   usersQueueConsumerTimeoutSeconds?: number;
   function: AlmaConfig["function"];
   /** Lambda's retries of each cache function's asynchronous (SNS) invocations. */
   delivery: AlmaConfig["delivery"];
-  /** The webhook signing secret; required when the stack creates any topic. */
-  webhookSecret?: pulumi.Input<string>;
+  /** The webhook signing secret (a config secret), kept in SSM. */
+  webhookSecret: pulumi.Input<string>;
   /** Default throttling of the webhook API. */
   webhookThrottling?: { burstLimit: number; rateLimit: number };
-  tables: TableSettings;
+  /** The stage's protection of the tables, topics and queues. */
+  protection: Protection;
   logRetentionDays: number;
   alarming: Alarming;
 }
@@ -47,39 +54,38 @@ const slug = (event: string) => event.toLowerCase().replace(/_/g, "-");
 /**
  * alma: Alma webhooks reach one SNS topic per event; four functions keep the loans,
  * requests and users tables current, and queue users the cache does not know for the
- * bulk-update service. When the stack creates topics, it also serves the webhook.
+ * bulk-update service. The webhook verifies each delivery and publishes it to its topic.
  */
 export class AlmaCache extends pulumi.ComponentResource {
   readonly tables: Record<AlmaTable, aws.dynamodb.Table>;
   readonly topicArns: Record<AlmaEvent, pulumi.Output<string>>;
-  readonly createdTopics: Partial<Record<AlmaEvent, aws.sns.Topic>> = {};
+  readonly topics: Record<AlmaEvent, aws.sns.Topic>;
   readonly usersQueue: aws.sqs.Queue;
   readonly usersDeadLetterQueue: DeadLetterQueue;
   /** Events SNS could not deliver, and invocations that failed every retry, of all four functions. */
   readonly failedEvents: DeadLetterQueue;
   readonly functions: Record<string, NodeFunction> = {};
-  readonly webhook?: { function: NodeFunction; api: HttpApi; url: pulumi.Output<string> };
+  readonly webhook: { function: NodeFunction; api: HttpApi; url: pulumi.Output<string> };
 
   constructor(name: string, args: AlmaCacheArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tributary:alma:AlmaCache", name, {}, opts);
 
-    this.tables = {
-      users: dynamoTable(`${name}-users`, ALMA_TABLES.users, args.tables, { parent: this }),
-      loans: dynamoTable(`${name}-loans`, ALMA_TABLES.loans, args.tables, { parent: this }),
-      requests: dynamoTable(`${name}-requests`, ALMA_TABLES.requests, args.tables, { parent: this }),
-    };
+    const table = (key: AlmaTable) =>
+      dynamoTable(`${name}-${key}`, ALMA_TABLES[key], args.protection, { parent: this }, args.tableNames[key]);
+    this.tables = { users: table("users"), loans: table("loans"), requests: table("requests") };
 
+    const topics = {} as Record<AlmaEvent, aws.sns.Topic>;
     const topicArns = {} as Record<AlmaEvent, pulumi.Output<string>>;
     for (const event of ALMA_EVENTS) {
       const existing = args.topicArns[event];
-      if (existing) {
-        topicArns[event] = pulumi.output(existing);
-      } else {
-        const topic = new aws.sns.Topic(`${name}-topic-${slug(event)}`, { kmsMasterKeyId: "alias/aws/sns" }, { parent: this });
-        this.createdTopics[event] = topic;
-        topicArns[event] = topic.arn;
-      }
+      topics[event] = new aws.sns.Topic(
+        `${name}-topic-${slug(event)}`,
+        { name: existing && topicNameOf(existing), kmsMasterKeyId: "alias/aws/sns" },
+        statefulOptions(args.protection, { parent: this }, existing ? { importId: existing } : undefined),
+      );
+      topicArns[event] = topics[event].arn;
     }
+    this.topics = topics;
     this.topicArns = topicArns;
 
     this.failedEvents = new DeadLetterQueue(
@@ -89,18 +95,25 @@ export class AlmaCache extends pulumi.ComponentResource {
         description: "Alma events that a cache function could not apply",
         // SNS puts a message here when it cannot invoke the function at all.
         senders: ALMA_EVENTS.map((event) => ({ service: "sns.amazonaws.com", sourceArn: topicArns[event] })),
+        protection: args.protection,
       },
       { parent: this },
     );
 
     this.usersDeadLetterQueue = new DeadLetterQueue(
       `${name}-users-dlq`,
-      { alarming: args.alarming, description: `users the bulk-update service failed to load ${USERS_QUEUE_MAX_RECEIVES} times` },
+      {
+        alarming: args.alarming,
+        description: `users the bulk-update service failed to load ${USERS_QUEUE_MAX_RECEIVES} times`,
+        protection: args.protection,
+        existingUrl: args.usersDeadLetterQueueUrl,
+      },
       { parent: this },
     );
     this.usersQueue = new aws.sqs.Queue(
       `${name}-users`,
       {
+        name: args.usersQueueUrl && queueNameOf(args.usersQueueUrl),
         sqsManagedSseEnabled: true,
         // The consumer must finish a message before it becomes visible again: 6 times its
         // timeout leaves room for its own retries.
@@ -111,7 +124,7 @@ export class AlmaCache extends pulumi.ComponentResource {
           maxReceiveCount: USERS_QUEUE_MAX_RECEIVES,
         }),
       },
-      { parent: this },
+      statefulOptions(args.protection, { parent: this }, args.usersQueueUrl ? { importId: args.usersQueueUrl } : undefined),
     );
 
     const environment = {
@@ -164,53 +177,50 @@ export class AlmaCache extends pulumi.ComponentResource {
       }
     }
 
-    if (Object.keys(this.createdTopics).length > 0) {
-      if (args.webhookSecret === undefined) throw new Error(`${name}: the webhook needs its signing secret (this stack creates topics)`);
-      const secret = secureParameter(
-        `${name}-webhook-secret`,
-        { value: args.webhookSecret, description: "Alma webhook signing secret" },
-        { parent: this },
-      );
-      const webhook = new NodeFunction(
-        `${name}-webhook`,
-        {
-          handler: "alma-webhook",
-          description: "Verifies Alma webhook deliveries and publishes them to their topics",
-          memorySize: args.function.memoryMb,
-          timeout: Math.min(args.function.timeoutSeconds, 29),
-          environment: {
-            ...Object.fromEntries(ALMA_EVENTS.map((event) => [topicArnEnv(event), topicArns[event]])),
-            [secretParamEnv(ALMA_ENV.webhookSecret)]: secret.name,
-          },
-          statements: [
-            { Sid: "PublishAlmaEvents", Action: ["sns:Publish"], Resource: ALMA_EVENTS.map((event) => topicArns[event]) },
-            secret.readStatement,
-          ],
-          logRetentionDays: args.logRetentionDays,
-          alarming: args.alarming,
+    const secret = secureParameter(
+      `${name}-webhook-secret`,
+      { value: args.webhookSecret, description: "Alma webhook signing secret" },
+      { parent: this },
+    );
+    const webhook = new NodeFunction(
+      `${name}-webhook`,
+      {
+        handler: "alma-webhook",
+        description: "Verifies Alma webhook deliveries and publishes them to their topics",
+        memorySize: args.function.memoryMb,
+        timeout: Math.min(args.function.timeoutSeconds, 29),
+        environment: {
+          ...Object.fromEntries(ALMA_EVENTS.map((event) => [topicArnEnv(event), topicArns[event]])),
+          [secretParamEnv(ALMA_ENV.webhookSecret)]: secret.name,
         },
-        { parent: this },
-      );
-      const api = new HttpApi(
-        `${name}-webhook-api`,
-        {
-          description: "Alma webhook",
-          routes: [
-            { routeKey: "POST /webhook", function: webhook },
-            { routeKey: "GET /webhook", function: webhook },
-          ],
-          throttling: args.webhookThrottling ?? { burstLimit: 50, rateLimit: 25 },
-          logRetentionDays: args.logRetentionDays,
-        },
-        { parent: this },
-      );
-      this.webhook = { function: webhook, api, url: pulumi.interpolate`${api.url}/webhook` };
-    }
+        statements: [
+          { Sid: "PublishAlmaEvents", Action: ["sns:Publish"], Resource: ALMA_EVENTS.map((event) => topicArns[event]) },
+          secret.readStatement,
+        ],
+        logRetentionDays: args.logRetentionDays,
+        alarming: args.alarming,
+      },
+      { parent: this },
+    );
+    const api = new HttpApi(
+      `${name}-webhook-api`,
+      {
+        description: "Alma webhook",
+        routes: [
+          { routeKey: "POST /webhook", function: webhook },
+          { routeKey: "GET /webhook", function: webhook },
+        ],
+        throttling: args.webhookThrottling ?? { burstLimit: 50, rateLimit: 25 },
+        logRetentionDays: args.logRetentionDays,
+      },
+      { parent: this },
+    );
+    this.webhook = { function: webhook, api, url: pulumi.interpolate`${api.url}/webhook` };
 
     this.registerOutputs({
       tableNames: { users: this.tables.users.name, loans: this.tables.loans.name, requests: this.tables.requests.name },
       usersQueueUrl: this.usersQueue.url,
-      webhookUrl: this.webhook?.url,
+      webhookUrl: this.webhook.url,
     });
   }
 }

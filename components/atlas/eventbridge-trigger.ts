@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as mongodbatlas from "@pulumi/mongodbatlas";
 import * as pulumi from "@pulumi/pulumi";
+import { type Protection, statefulOptions } from "../storage/stateful";
 import { AppServicesApp } from "./app-services-app";
 
 /** Atlas names the partner event source, and so the bus, after the trigger's id. */
@@ -8,14 +9,14 @@ export const PARTNER_SOURCE_PREFIX = "aws.partner/mongodb.com/stitch.trigger/";
 
 export interface AtlasEventBridgeTriggerArgs {
   /** Atlas project (group) id. */
-  projectId: pulumi.Input<string>;
+  projectId: string;
   /** The cluster whose collection is watched. */
   clusterName: pulumi.Input<string>;
   /**
    * The App Services app and its linked cluster service, when they exist already. When
    * absent, an app named `appName` is created through the Admin API at `adminApiUrl`.
    */
-  existingApp?: { appId: pulumi.Input<string>; clusterServiceId: pulumi.Input<string> };
+  existingApp?: { appId: string; clusterServiceId: string };
   appName: pulumi.Input<string>;
   adminApiUrl: pulumi.Input<string>;
   /** The Atlas programmatic API key pair, from config secrets. */
@@ -34,6 +35,13 @@ export interface AtlasEventBridgeTriggerArgs {
   project: Record<string, unknown>;
   /** Days the bus's archive keeps events for replay. */
   archiveRetentionDays: number;
+  /** The stage's protection of the partner event bus. */
+  protection: Protection;
+  /**
+   * An existing trigger of `existingApp` to adopt in place, with the partner bus named after
+   * it: events keep flowing through the move, and no new partner source has to be accepted.
+   */
+  existingTriggerId?: string;
 }
 
 /**
@@ -80,6 +88,8 @@ export class AtlasEventBridgeTrigger extends pulumi.ComponentResource {
     }
     this.appId = pulumi.output(appId);
 
+    const adopted = args.existingTriggerId !== undefined;
+    if (adopted && !args.existingApp) throw new Error(`${name}: an adopted trigger needs the existing app that holds it`);
     this.trigger = new mongodbatlas.EventTrigger(
       name,
       {
@@ -99,17 +109,32 @@ export class AtlasEventBridgeTrigger extends pulumi.ComponentResource {
         configProject: JSON.stringify(args.project),
         eventProcessors: { awsEventbridge: { configAccountId: identity.accountId, configRegion: region.region } },
       },
-      { parent: this },
+      // An adopted trigger keeps its name; the stack never deletes it.
+      adopted
+        ? statefulOptions(
+            args.protection,
+            { parent: this },
+            // The provider's import id: project, app and trigger, joined by double hyphens.
+            { importId: `${args.projectId}--${args.existingApp!.appId}--${args.existingTriggerId}`, keep: ["name"] },
+          )
+        : { parent: this },
     );
     this.triggerId = this.trigger.triggerId;
 
     // Atlas creates the partner event source when the trigger is created; the bus that
     // accepts it must carry the source's exact name.
-    const sourceName = pulumi.interpolate`${PARTNER_SOURCE_PREFIX}${this.trigger.triggerId}`;
+    const sourceName = adopted
+      ? pulumi.output(`${PARTNER_SOURCE_PREFIX}${args.existingTriggerId}`)
+      : pulumi.interpolate`${PARTNER_SOURCE_PREFIX}${this.trigger.triggerId}`;
     this.eventBus = new aws.cloudwatch.EventBus(
       `${name}-bus`,
       { name: sourceName, eventSourceName: sourceName },
-      { parent: this, dependsOn: [this.trigger] },
+      statefulOptions(
+        args.protection,
+        { parent: this, dependsOn: [this.trigger] },
+        // AWS never reports a bus's event source, so an import takes it as the program has it.
+        adopted ? { importId: `${PARTNER_SOURCE_PREFIX}${args.existingTriggerId}`, keep: ["eventSourceName"] } : undefined,
+      ),
     );
     this.eventBusName = this.eventBus.name;
 

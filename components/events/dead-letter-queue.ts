@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AlarmSettings } from "../../config";
 
 import { DEAD_LETTER_RETENTION_SECONDS, DEAD_LETTER_TAG } from "../../policy/rules";
+import { type Protection, queueNameOf, statefulOptions } from "../storage/stateful";
 
 /**
  * 14 days, the longest SQS keeps a message: time enough to notice, fix and redrive. The tag
@@ -34,6 +35,10 @@ export interface DeadLetterQueueArgs {
   senders?: DeadLetterSender[];
   /** What ends up here, for the alarm's description. */
   description: string;
+  /** The queue keeps events that must not be lost: it is protected and retained as the stage says. */
+  protection: Protection;
+  /** An existing queue (its URL) to adopt in place, with the settings below. */
+  existingUrl?: string;
 }
 
 /**
@@ -80,8 +85,13 @@ export class DeadLetterQueue extends pulumi.ComponentResource {
 
     this.queue = new aws.sqs.Queue(
       name,
-      { messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS, sqsManagedSseEnabled: true, tags: { [DEAD_LETTER_TAG]: "true" } },
-      { parent: this },
+      {
+        name: args.existingUrl && queueNameOf(args.existingUrl),
+        messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS,
+        sqsManagedSseEnabled: true,
+        tags: { [DEAD_LETTER_TAG]: "true" },
+      },
+      statefulOptions(args.protection, { parent: this }, args.existingUrl ? { importId: args.existingUrl } : undefined),
     );
     this.arn = this.queue.arn;
     this.url = this.queue.url;

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { type Alarming, allowSenders, DeadLetterQueue } from "./dead-letter-queue";
+import { allowSenders, type DeadLetterQueue } from "./dead-letter-queue";
 
 export interface FunctionRuleArgs {
   /** The bus the rule listens on. */
@@ -11,13 +11,12 @@ export interface FunctionRuleArgs {
   function: { arn: pulumi.Input<string>; name: pulumi.Input<string> };
   /** How long and how often EventBridge retries a failed invocation before the DLQ keeps the event. */
   retry: { maximumRetryAttempts: number; maximumEventAgeSeconds: number };
-  alarming: Alarming;
   description: string;
   /**
-   * A queue made beforehand, for a function that also writes to it (its URL must be in the
-   * function's environment before the rule exists). By default the rule makes its own.
+   * Where events go that EventBridge could not deliver: the app's failure queue, which also
+   * keeps the function's own failures. The rule adds itself to the queue's senders.
    */
-  deadLetterQueue?: DeadLetterQueue;
+  deadLetterQueue: DeadLetterQueue;
 }
 
 /**
@@ -38,17 +37,10 @@ export class FunctionRule extends pulumi.ComponentResource {
       { eventBusName: args.eventBusName, eventPattern: JSON.stringify(args.eventPattern), description: args.description },
       { parent: this },
     );
-    const sender = { service: "events.amazonaws.com", sourceArn: this.rule.arn };
-    if (args.deadLetterQueue) {
-      this.deadLetterQueue = args.deadLetterQueue;
-      allowSenders(`${name}-dlq-policy`, args.deadLetterQueue.queue, [sender], { parent: this });
-    } else {
-      this.deadLetterQueue = new DeadLetterQueue(
-        `${name}-dlq`,
-        { alarming: args.alarming, description: `events that ${name} could not deliver after every retry`, senders: [sender] },
-        { parent: this },
-      );
-    }
+    this.deadLetterQueue = args.deadLetterQueue;
+    allowSenders(`${name}-dlq-policy`, args.deadLetterQueue.queue, [{ service: "events.amazonaws.com", sourceArn: this.rule.arn }], {
+      parent: this,
+    });
     this.permission = new aws.lambda.Permission(
       `${name}-invoke`,
       { action: "lambda:InvokeFunction", function: args.function.name, principal: "events.amazonaws.com", sourceArn: this.rule.arn },

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { privateBucket } from "../storage/bucket";
+import type { Protection } from "../storage/stateful";
 
 /** AWS's managed "CachingOptimized" cache policy. */
 const CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6";
@@ -10,6 +11,10 @@ export const SPA_ERROR_CODES = [403, 404];
 export interface FrontendArgs {
   /** CloudFront price class: which edge locations serve the site. */
   priceClass?: string;
+  /** The stage's protection of the site bucket. */
+  protection: Protection;
+  /** The frontend's existing bucket, adopted in place: the distribution then serves what it holds. */
+  existingBucketName?: string;
 }
 
 /**
@@ -24,7 +29,11 @@ export class Frontend extends pulumi.ComponentResource {
   constructor(name: string, args: FrontendArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tributary:hdoc:Frontend", name, {}, opts);
 
-    const { bucket, publicAccessBlock } = privateBucket(`${name}-site`, { versioning: false }, { parent: this });
+    const { bucket, publicAccessBlock } = privateBucket(
+      `${name}-site`,
+      { versioning: false, protection: args.protection, existingName: args.existingBucketName },
+      { parent: this },
+    );
     this.bucket = bucket;
 
     this.originAccessControl = new aws.cloudfront.OriginAccessControl(

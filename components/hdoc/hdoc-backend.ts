@@ -2,7 +2,8 @@ import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { HdocConfig } from "../../config";
 import type { Alarming } from "../events/dead-letter-queue";
-import { dynamoTable, type TableSchema, type TableSettings } from "../storage/table";
+import type { Protection } from "../storage/stateful";
+import { dynamoTable, type TableSchema } from "../storage/table";
 import { Api } from "./api";
 import { Auth } from "./auth";
 import { Frontend } from "./frontend";
@@ -11,11 +12,14 @@ import { Frontend } from "./frontend";
 export const HDOC_USERS_TABLE = { hashKey: "github_username" } as const satisfies TableSchema;
 
 export interface HdocBackendArgs {
+  /** The existing users table, adopted in place; when absent, one is created. */
+  usersTableName?: string;
   auth: HdocConfig["auth"];
   api: HdocConfig["api"];
+  frontend: HdocConfig["frontend"];
   function: HdocConfig["function"];
-  /** The stage's point-in-time recovery (users table) and deletion protection (table and user pool). */
-  protection: TableSettings;
+  /** The stage's protection of the users table, the user pool and the site bucket. */
+  protection: Protection;
   logRetentionDays: number;
   alarming: Alarming;
 }
@@ -33,8 +37,13 @@ export class HdocBackend extends pulumi.ComponentResource {
   constructor(name: string, args: HdocBackendArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tributary:hdoc:HdocBackend", name, {}, opts);
 
-    this.usersTable = dynamoTable(`${name}-users`, HDOC_USERS_TABLE, args.protection, { parent: this });
-    this.auth = new Auth(`${name}-auth`, { ...args.auth, deletionProtection: args.protection.deletionProtection }, { parent: this });
+    this.usersTable = dynamoTable(`${name}-users`, HDOC_USERS_TABLE, args.protection, { parent: this }, args.usersTableName);
+    const { userPoolId, clientId, ...auth } = args.auth;
+    this.auth = new Auth(
+      `${name}-auth`,
+      { ...auth, protection: args.protection, existingUserPoolId: userPoolId, existingClientId: clientId },
+      { parent: this },
+    );
     this.api = new Api(
       `${name}-api`,
       {
@@ -47,7 +56,11 @@ export class HdocBackend extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.frontend = new Frontend(`${name}-frontend`, {}, { parent: this });
+    this.frontend = new Frontend(
+      `${name}-frontend`,
+      { protection: args.protection, existingBucketName: args.frontend.bucketName },
+      { parent: this },
+    );
 
     this.registerOutputs({
       apiUrl: this.api.url,

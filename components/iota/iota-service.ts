@@ -1,10 +1,10 @@
-import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { IotaConfig } from "../../config";
 import { IOTA_ENV, secretParamEnv } from "../../handlers/lib/env-names";
 import { type Alarming, DeadLetterQueue } from "../events/dead-letter-queue";
 import { FunctionRule } from "../events/function-rule";
 import { asyncRetryWithin, NodeFunction } from "../lambda/node-function";
+import type { Protection } from "../storage/stateful";
 import { secureParameter } from "../secrets/secure-parameter";
 
 /** The `detail-type` under which iota services put CloudEvents on the bus. */
@@ -19,8 +19,8 @@ export interface IotaServiceArgs {
   handler: string;
   /** CloudEvent types the service consumes. */
   consumes: string[];
-  /** The bus to listen on and emit to; when absent, the component creates one. */
-  eventBusName?: pulumi.Input<string>;
+  /** The bus to listen on and emit to (see IotaEventBus). */
+  eventBus: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
   mongoDatabase: string;
   /** The MongoDB connection string (a config secret), kept in SSM. */
   mongoUri: pulumi.Input<string>;
@@ -29,6 +29,8 @@ export interface IotaServiceArgs {
   delivery: ServiceConfig["delivery"];
   logRetentionDays: number;
   alarming: Alarming;
+  /** The stage's protection of the failed-events queue. */
+  protection: Protection;
 }
 
 /**
@@ -37,25 +39,12 @@ export interface IotaServiceArgs {
  * events on that bus only.
  */
 export class IotaService extends pulumi.ComponentResource {
-  readonly eventBus?: aws.cloudwatch.EventBus;
-  readonly eventBusName: pulumi.Output<string>;
-  readonly eventBusArn: pulumi.Output<string>;
   readonly function: NodeFunction;
   readonly rule: FunctionRule;
   readonly failedEvents: DeadLetterQueue;
 
   constructor(name: string, args: IotaServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tributary:iota:IotaService", name, {}, opts);
-
-    if (args.eventBusName === undefined) {
-      this.eventBus = new aws.cloudwatch.EventBus(`${name}-bus`, {}, { parent: this });
-      this.eventBusName = this.eventBus.name;
-      this.eventBusArn = this.eventBus.arn;
-    } else {
-      const existing = aws.cloudwatch.getEventBusOutput({ name: args.eventBusName }, { parent: this });
-      this.eventBusName = existing.name;
-      this.eventBusArn = existing.arn;
-    }
 
     const mongoUri = secureParameter(
       `${name}-mongo-uri`,
@@ -65,7 +54,7 @@ export class IotaService extends pulumi.ComponentResource {
 
     this.failedEvents = new DeadLetterQueue(
       `${name}-failed-events`,
-      { alarming: args.alarming, description: `CloudEvents the iota service ${args.serviceId} could not apply` },
+      { alarming: args.alarming, description: `CloudEvents the iota service ${args.serviceId} could not apply`, protection: args.protection },
       { parent: this },
     );
 
@@ -84,10 +73,10 @@ export class IotaService extends pulumi.ComponentResource {
           [secretParamEnv(IOTA_ENV.mongoUri)]: mongoUri.name,
           [IOTA_ENV.mongoDb]: args.mongoDatabase,
           [IOTA_ENV.serviceId]: args.serviceId,
-          [IOTA_ENV.eventBusName]: this.eventBusName,
+          [IOTA_ENV.eventBusName]: args.eventBus.name,
         },
         statements: [
-          { Sid: "EmitToOwnBus", Action: ["events:PutEvents"], Resource: [this.eventBusArn] },
+          { Sid: "EmitToOwnBus", Action: ["events:PutEvents"], Resource: [args.eventBus.arn] },
           mongoUri.readStatement,
         ],
         logRetentionDays: args.logRetentionDays,
@@ -100,17 +89,16 @@ export class IotaService extends pulumi.ComponentResource {
     this.rule = new FunctionRule(
       `${name}-rule`,
       {
-        eventBusName: this.eventBusName,
+        eventBusName: args.eventBus.name,
         eventPattern: { "detail-type": [CLOUDEVENT_DETAIL_TYPE], detail: { type: args.consumes } },
         function: { arn: this.function.arn, name: this.function.functionName },
         retry: args.delivery,
-        alarming: args.alarming,
         description: `CloudEvents consumed by ${args.serviceId}`,
         deadLetterQueue: this.failedEvents,
       },
       { parent: this },
     );
 
-    this.registerOutputs({ eventBusName: this.eventBusName, functionName: this.function.functionName });
+    this.registerOutputs({ functionName: this.function.functionName });
   }
 }

@@ -2,7 +2,7 @@ import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { COMMON_ENV } from "../../handlers/lib/env-names";
-import { type Alarming, DeadLetterQueue } from "../events/dead-letter-queue";
+import type { Alarming, DeadLetterQueue } from "../events/dead-letter-queue";
 import { BUILD_DIR, type Bundle, bundleHandler } from "./bundle";
 
 export const LAMBDA_RUNTIME = "nodejs22.x";
@@ -26,13 +26,13 @@ export interface AsyncInvocationArgs {
   /** Oldest event Lambda still tries to deliver, in seconds (60-21600). */
   maximumEventAgeSeconds: number;
   /**
-   * Where a failed event is kept, in an SQS queue the component creates:
+   * How a failed event is kept in `failureQueue`:
    * - `on-failure-destination` (default): an invocation record with the event, the error and the attempt count;
    * - `dead-letter-queue`: the event alone, as the function's dead-letter queue.
    */
   failureTarget?: "on-failure-destination" | "dead-letter-queue";
-  /** A queue to use instead of creating one, so that all failures of an app land in one place. */
-  failureQueue?: DeadLetterQueue;
+  /** The app's failure queue, so that all failures of an app land in one place. */
+  failureQueue: DeadLetterQueue;
 }
 
 /**
@@ -166,15 +166,7 @@ abstract class LambdaComponent extends pulumi.ComponentResource {
     );
 
     const failureTarget = args.asyncInvocation?.failureTarget ?? "on-failure-destination";
-    if (args.asyncInvocation) {
-      this.failureQueue =
-        args.asyncInvocation.failureQueue ??
-        new DeadLetterQueue(
-          `${name}-failures`,
-          { alarming: args.alarming, description: `asynchronous invocations of ${name} that failed every retry` },
-          { parent: this },
-        );
-    }
+    this.failureQueue = args.asyncInvocation?.failureQueue;
 
     const statements: PolicyStatement[] = [logStatement(this.logGroup.arn), ...(args.statements ?? [])];
     if (this.failureQueue) {

@@ -6,6 +6,7 @@ import { MachineToMachineClient } from "../auth0/m2m-client";
 import { type Alarming, DeadLetterQueue } from "../events/dead-letter-queue";
 import { FunctionRule } from "../events/function-rule";
 import { asyncRetryWithin, NodeFunction } from "../lambda/node-function";
+import type { Protection } from "../storage/stateful";
 import triggerMatch from "./trigger-match.json";
 import triggerProject from "./trigger-project.json";
 
@@ -33,6 +34,8 @@ export interface LessonCompletionSyncArgs {
   delivery: AsyncRetrySettings;
   logRetentionDays: number;
   eventArchiveRetentionDays: number;
+  /** The stage's protection of the partner bus and the failed-events queue. */
+  protection: Protection;
   alarming: Alarming;
 }
 
@@ -70,6 +73,8 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
         match: TRIGGER_MATCH,
         project: TRIGGER_PROJECT,
         archiveRetentionDays: args.eventArchiveRetentionDays,
+        protection: args.protection,
+        existingTriggerId: atlas.triggerId,
       },
       { parent: this },
     );
@@ -88,7 +93,7 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
     // the API refused for good; the function writes the latter itself.
     this.failedEvents = new DeadLetterQueue(
       `${name}-failed-events`,
-      { alarming: args.alarming, description: "lesson updates that could not be synced" },
+      { alarming: args.alarming, description: "lesson updates that could not be synced", protection: args.protection },
       { parent: this },
     );
 
@@ -127,7 +132,6 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
         eventPattern: LESSON_EVENT_PATTERN,
         function: { arn: this.function.arn, name: this.function.functionName },
         retry: args.delivery,
-        alarming: args.alarming,
         description: "Updates of freecodecamp.user that completed lessons",
         deadLetterQueue: this.failedEvents,
       },

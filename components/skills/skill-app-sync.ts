@@ -8,7 +8,8 @@ import { imageContext } from "../lambda/image-context";
 import { asyncRetryWithin, NodeImageFunction, type PolicyStatement } from "../lambda/node-function";
 import { secureParameter } from "../secrets/secure-parameter";
 import { privateBucket } from "../storage/bucket";
-import { dynamoTable, type TableSchema, type TableSettings } from "../storage/table";
+import { type Protection, statefulOptions } from "../storage/stateful";
+import { dynamoTable, type TableSchema } from "../storage/table";
 
 /** The Skill App tables: shared with the tests that stand them up in dynalite. */
 export const SKILLS_TABLES = {
@@ -24,12 +25,17 @@ export interface SkillAppSyncArgs {
   schedule: SkillsConfig["schedule"];
   /** How many images the repository keeps. */
   keepImages: number;
+  /** The existing ECR repository of the sync's image, adopted in place; when absent, one is created. */
+  repositoryName?: string;
+  /** The bot's existing templates bucket, adopted in place; when absent, one is created. */
+  templatesBucketName?: string;
   function: SkillsConfig["function"];
   /** Retry bounds of the schedule's target before its DLQ keeps the invocation. */
   delivery: SkillsConfig["delivery"];
   /** The secrets from config; GITHUB_TOKEN may be absent. */
   secrets: Partial<Record<SkillsSecret, pulumi.Input<string>>>;
-  tables: TableSettings;
+  /** The stage's protection of the tables, the bucket, the repository and the failure queue. */
+  protection: Protection;
   logRetentionDays: number;
   alarming: Alarming;
 }
@@ -44,6 +50,7 @@ export class SkillAppSync extends pulumi.ComponentResource {
   /** A policy that may read the templates and nothing else, to attach to the bot's role. */
   readonly templatesReadPolicy: aws.iam.Policy;
   readonly repository: aws.ecr.Repository;
+  readonly repositoryPolicy: aws.ecr.RepositoryPolicy;
   readonly image: awsx.ecr.Image;
   readonly function: NodeImageFunction;
   readonly failedInvocations: DeadLetterQueue;
@@ -54,11 +61,15 @@ export class SkillAppSync extends pulumi.ComponentResource {
     super("tributary:skills:SkillAppSync", name, {}, opts);
 
     this.tables = {
-      assessments: dynamoTable(`${name}-assessments`, SKILLS_TABLES.assessments, args.tables, { parent: this }),
-      badges: dynamoTable(`${name}-badges`, SKILLS_TABLES.badges, args.tables, { parent: this }),
-      assertions: dynamoTable(`${name}-assertions`, SKILLS_TABLES.assertions, args.tables, { parent: this }),
+      assessments: dynamoTable(`${name}-assessments`, SKILLS_TABLES.assessments, args.protection, { parent: this }),
+      badges: dynamoTable(`${name}-badges`, SKILLS_TABLES.badges, args.protection, { parent: this }),
+      assertions: dynamoTable(`${name}-assertions`, SKILLS_TABLES.assertions, args.protection, { parent: this }),
     };
-    this.templatesBucket = privateBucket(`${name}-templates`, { versioning: true }, { parent: this }).bucket;
+    this.templatesBucket = privateBucket(
+      `${name}-templates`,
+      { versioning: true, protection: args.protection, existingName: args.templatesBucketName },
+      { parent: this },
+    ).bucket;
     this.templatesReadPolicy = new aws.iam.Policy(
       `${name}-templates-read`,
       {
@@ -74,9 +85,39 @@ export class SkillAppSync extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    const adoptedRepository = args.repositoryName !== undefined;
     this.repository = new aws.ecr.Repository(
       `${name}-images`,
-      { imageTagMutability: "IMMUTABLE", imageScanningConfiguration: { scanOnPush: true } },
+      {
+        name: args.repositoryName,
+        imageTagMutability: "IMMUTABLE",
+        imageScanningConfiguration: { scanOnPush: true },
+        // A repository the stack created may be deleted with its images outside protected
+        // stages; an adopted one is retained, never deleted by the stack.
+        forceDelete: adoptedRepository ? undefined : !args.protection.deletionProtection,
+      },
+      statefulOptions(args.protection, { parent: this }, adoptedRepository ? { importId: args.repositoryName! } : undefined),
+    );
+    const identity = aws.getCallerIdentityOutput({}, { parent: this });
+    const region = aws.getRegionOutput({}, { parent: this });
+    // Lambda pulls the image with its service principal, on behalf of this account's functions only.
+    this.repositoryPolicy = new aws.ecr.RepositoryPolicy(
+      `${name}-images-policy`,
+      {
+        repository: this.repository.name,
+        policy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Sid: "LambdaPullsImages",
+              Effect: "Allow",
+              Principal: { Service: "lambda.amazonaws.com" },
+              Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+              Condition: { StringLike: { "aws:sourceArn": pulumi.interpolate`arn:aws:lambda:${region.region}:${identity.accountId}:function:*` } },
+            },
+          ],
+        }),
+      },
       { parent: this },
     );
     new aws.ecr.LifecyclePolicy(
@@ -124,7 +165,7 @@ export class SkillAppSync extends pulumi.ComponentResource {
     // The scheduler's failed invocations and the function's own failures land in one queue.
     this.failedInvocations = new DeadLetterQueue(
       `${name}-failed-invocations`,
-      { alarming: args.alarming, description: "Skill App syncs that failed every retry" },
+      { alarming: args.alarming, description: "Skill App syncs that failed every retry", protection: args.protection },
       { parent: this },
     );
 
@@ -167,7 +208,6 @@ export class SkillAppSync extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const identity = aws.getCallerIdentityOutput({}, { parent: this });
     this.schedulerRole = new aws.iam.Role(
       `${name}-scheduler`,
       {

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
+import { type Protection, statefulOptions } from "./stateful";
 
 /** A table's key schema and TTL: shared by the component that creates it and the tests that stand it up in dynalite. */
 export interface TableSchema {
@@ -11,22 +12,29 @@ export interface TableSchema {
   indexes?: { name: string; hashKey: string }[];
 }
 
-export interface TableSettings {
-  pointInTimeRecovery: boolean;
-  deletionProtection: boolean;
-}
+/**
+ * What an adopted table keeps as it is: indexes that only exist at creation and streams that
+ * other services may read.
+ */
+export const ADOPTED_TABLE_KEEPS = ["localSecondaryIndexes", "streamEnabled", "streamViewType"];
 
-/** An on-demand, encrypted DynamoDB table with the stage's recovery and protection settings. */
+/**
+ * An on-demand, encrypted DynamoDB table with the stage's recovery and protection settings.
+ * With `existingName`, the existing table of that name is adopted in place (its key schema
+ * must be `schema`'s).
+ */
 export function dynamoTable(
   name: string,
   schema: TableSchema,
-  settings: TableSettings,
+  protection: Protection,
   opts: pulumi.CustomResourceOptions,
+  existingName?: string,
 ): aws.dynamodb.Table {
   const attributes = [schema.hashKey, ...(schema.indexes ?? []).map((i) => i.hashKey)];
   return new aws.dynamodb.Table(
     name,
     {
+      name: existingName,
       billingMode: "PAY_PER_REQUEST",
       hashKey: schema.hashKey,
       attributes: [...new Set(attributes)].map((attribute) => ({ name: attribute, type: "S" })),
@@ -37,9 +45,9 @@ export function dynamoTable(
       })),
       ttl: schema.ttlAttribute ? { attributeName: schema.ttlAttribute, enabled: true } : undefined,
       serverSideEncryption: { enabled: true },
-      pointInTimeRecovery: { enabled: settings.pointInTimeRecovery },
-      deletionProtectionEnabled: settings.deletionProtection,
+      pointInTimeRecovery: { enabled: protection.pointInTimeRecovery },
+      deletionProtectionEnabled: protection.deletionProtection,
     },
-    opts,
+    statefulOptions(protection, opts, existingName ? { importId: existingName, keep: ADOPTED_TABLE_KEEPS } : undefined),
   );
 }

@@ -42,6 +42,16 @@ export interface RecordedResource {
   state: Record<string, any>;
   /** True when read with `.get()` rather than created. */
   read: boolean;
+  /** The resource options the engine acts on: adoption (`import`), protection and what is ignored. */
+  options: ResourceOptionsRecord;
+}
+
+export interface ResourceOptionsRecord {
+  /** The id of an existing resource that Pulumi imports instead of creating one. */
+  import?: string;
+  protect: boolean;
+  retainOnDelete: boolean;
+  ignoreChanges: string[];
 }
 
 export interface RecordedCall {
@@ -187,7 +197,25 @@ const PROVIDER_STATE: Record<string, ((name: string) => Record<string, string>) 
   }),
 };
 
+/**
+ * The state of an adopted resource that its import id gives: the existing topic's ARN, the
+ * existing queue's URL (and ARN), the existing bucket's name.
+ */
+const IMPORTED_STATE: Record<string, ((id: string) => Record<string, string>) | undefined> = {
+  "aws:sns/topic:Topic": (arn) => ({ arn }),
+  "aws:sqs/queue:Queue": (url) => {
+    const [, , host, account, name] = url.split("/");
+    return { url, arn: `arn:aws:sqs:${host.split(".")[1]}:${account}:${name}` };
+  },
+  "aws:s3/bucket:Bucket": (bucket) => ({ bucket, arn: `arn:aws:s3:::${bucket}`, bucketRegionalDomainName: `${bucket}.s3.${region()}.amazonaws.com` }),
+};
+
 function defaultState(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
+  const imported = args.id ? IMPORTED_STATE[args.type]?.(args.id) : undefined;
+  if (imported) {
+    const base = defaultState({ ...args, id: undefined as unknown as string });
+    return { id: args.id!, state: { ...base.state, ...imported } };
+  }
   const inputs = args.inputs ?? {};
   const physical = typeof inputs.name === "string" ? inputs.name : physicalName(args);
   const provider = PROVIDER_STATE[args.type];
@@ -327,6 +355,14 @@ export async function runProgram(program: () => unknown, options: RunOptions): P
       id: entry?.id ?? undefined,
       state: entry ? plainValue(entry.state, false) : {},
       read,
+      options: read
+        ? { protect: false, retainOnDelete: false, ignoreChanges: [] }
+        : {
+            import: req.getImportid() || undefined,
+            protect: Boolean(req.getProtect()),
+            retainOnDelete: Boolean(req.getRetainondelete()),
+            ignoreChanges: req.getIgnorechangesList(),
+          },
     });
   };
   const registerResource = monitor.registerResource.bind(monitor);

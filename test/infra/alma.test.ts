@@ -26,8 +26,7 @@ describe("alma (AlmaCache)", () => {
   const fn = (run: RunResult, handler: string) => named(run, "aws:lambda/function:Function", handler);
   const table = (run: RunResult, t: string) => named(run, "aws:dynamodb/table:Table", `alma-${t}`);
   const queue = (run: RunResult, q: string) => named(run, "aws:sqs/queue:Queue", q);
-  const topicArn = (run: RunResult, event: string) =>
-    run === prod ? `arn:aws:sns:eu-west-2:333333333333:alma-${event}` : named(run, "aws:sns/topic:Topic", `alma-topic-${slug(event)}`).state.arn;
+  const topicArn = (run: RunResult, event: string) => named(run, "aws:sns/topic:Topic", `alma-topic-${slug(event)}`).state.arn;
   const statements = (run: RunResult, handler: string) => policyOf(named(run, "aws:iam/rolePolicy:RolePolicy", `${handler}-policy`)).Statement;
 
   describe("tables", () => {
@@ -59,8 +58,12 @@ describe("alma (AlmaCache)", () => {
       for (const t of topics) assert.equal(t.inputs.kmsMasterKeyId, "alias/aws/sns");
     });
 
-    it("uses the existing topics that config names, and creates none", () => {
-      assert.deepEqual(ofType(prod, "aws:sns/topic:Topic").map((t) => t.name), ["alerts"]);
+    it("adopts the existing topics that config names (prod), importing each by its ARN", () => {
+      for (const event of ALMA_EVENTS) {
+        const topic = named(prod, "aws:sns/topic:Topic", `alma-topic-${slug(event)}`);
+        assert.equal(topic.options.import, `arn:aws:sns:eu-west-2:333333333333:alma-${event}`);
+        assert.equal(topic.state.arn, `arn:aws:sns:eu-west-2:333333333333:alma-${event}`);
+      }
     });
 
     it("follows the issue's table of functions and topics", () => {
@@ -193,10 +196,13 @@ describe("alma (AlmaCache)", () => {
       assert.deepEqual(findSecretLeaks(dev), []);
     });
 
-    it("is off when every topic already exists", () => {
-      assert.equal(ofType(prod, "aws:apigatewayv2/api:Api").filter((a) => a.name.startsWith("alma-")).length, 0);
-      assert.equal(ofType(prod, "aws:lambda/function:Function").some((f) => f.name === "alma-webhook"), false);
-      assert.equal(prod.outputs.almaCache.webhookUrl, undefined);
+    it("is served in every stack, adopted topics included, so that Alma's URL can move to it", () => {
+      for (const run of [dev, staging, prod]) {
+        const api = named(run, "aws:apigatewayv2/api:Api", "alma-webhook-api");
+        assert.equal(run.outputs.almaCache.webhookUrl, `${api.state.apiEndpoint}/webhook`);
+      }
+      const env = fn(prod, "alma-webhook").rawInputs.environment.variables;
+      for (const event of ALMA_EVENTS) assert.equal(env[`TOPIC_ARN_${event}`], `arn:aws:sns:eu-west-2:333333333333:alma-${event}`);
     });
   });
 

@@ -16,17 +16,20 @@ describe("iota (IotaService)", () => {
     }
   });
 
-  it("creates a bus when config names none, and uses the existing one otherwise", () => {
-    const bus = named(runs.dev, "aws:cloudwatch/eventBus:EventBus", "iota-records-bus");
+  it("creates one bus for all services when config names none, and adopts the existing one otherwise", () => {
+    const bus = named(runs.dev, "aws:cloudwatch/eventBus:EventBus", "iota-bus");
+    assert.equal(bus.options.import, undefined);
     assert.equal(fn(runs.dev).rawInputs.environment.variables.MILL_IOTA_EVENTBUS_NAME, bus.state.name);
-    assert.equal(ofType(runs.prod, "aws:cloudwatch/eventBus:EventBus").some((b) => b.name === "iota-records-bus"), false);
+    const adopted = named(runs.prod, "aws:cloudwatch/eventBus:EventBus", "iota-bus");
+    assert.equal(adopted.options.import, "iota-prod");
+    assert.equal(ofType(runs.prod, "aws:cloudwatch/eventBus:EventBus").filter((b) => b.name.startsWith("iota")).length, 1);
     assert.equal(fn(runs.prod).rawInputs.environment.variables.MILL_IOTA_EVENTBUS_NAME, "iota-prod");
   });
 
   it("matches the consumed CloudEvent types on the bus, with a retry policy and a DLQ on the target", () => {
     const run = runs.dev;
     const rule = named(run, "aws:cloudwatch/eventRule:EventRule", "iota-records-rule");
-    assert.equal(rule.rawInputs.eventBusName, named(run, "aws:cloudwatch/eventBus:EventBus", "iota-records-bus").state.name);
+    assert.equal(rule.rawInputs.eventBusName, named(run, "aws:cloudwatch/eventBus:EventBus", "iota-bus").state.name);
     assert.deepEqual(JSON.parse(rule.inputs.eventPattern), {
       "detail-type": ["application/cloudevents+json"],
       detail: { type: ["cmd.record.create.v0"] },
@@ -44,7 +47,7 @@ describe("iota (IotaService)", () => {
   it("may put events on its bus only, and read its own parameter only", () => {
     for (const run of [runs.dev, runs.prod]) {
       const parameter = named(run, "aws:ssm/parameter:Parameter", "iota-records-mongo-uri");
-      const busArn = run === runs.prod ? "arn:aws:events:eu-west-2:123456789012:event-bus/iota-prod" : named(run, "aws:cloudwatch/eventBus:EventBus", "iota-records-bus").state.arn;
+      const busArn = named(run, "aws:cloudwatch/eventBus:EventBus", "iota-bus").state.arn;
       const statements = policyOf(named(run, "aws:iam/rolePolicy:RolePolicy", "iota-records-fn-policy")).Statement.map((s: any) => [s.Sid, s.Action, s.Resource]);
       assert.deepEqual(statements.slice(1), [
         ["EmitToOwnBus", ["events:PutEvents"], [busArn]],

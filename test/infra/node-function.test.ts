@@ -4,9 +4,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { buildOptions, bundleHandler } from "../../components/lambda/bundle";
-import { NodeFunction, NodeImageFunction, type NodeFunctionArgs } from "../../components/lambda/node-function";
-import { DEAD_LETTER_RETENTION_SECONDS } from "../../components/events/dead-letter-queue";
-import { TEST_ALARMING } from "../helpers/alarming";
+import { type AsyncInvocationArgs, NodeFunction, NodeImageFunction, type NodeFunctionArgs } from "../../components/lambda/node-function";
+import { DEAD_LETTER_RETENTION_SECONDS, DeadLetterQueue } from "../../components/events/dead-letter-queue";
+import { TEST_ALARMING, TEST_PROTECTION } from "../helpers/alarming";
 import { childrenOf, named, ofType, policyOf, type RunResult, runProgram } from "../helpers/mock-engine";
 
 const ECHO_ENTRY = "test/fixtures/handlers/echo/index.ts";
@@ -20,6 +20,19 @@ const baseArgs: NodeFunctionArgs = {
 
 function build(extra: Partial<NodeFunctionArgs> = {}, name = "echo"): Promise<RunResult> {
   return runProgram(() => new NodeFunction(name, { ...baseArgs, ...extra }), { stack: "test" });
+}
+
+/** The app's failure queue, as the apps make it, named after the function. */
+function failureQueue(name: string): DeadLetterQueue {
+  return new DeadLetterQueue(`${name}-failures`, { alarming: TEST_ALARMING, description: "test failures", protection: TEST_PROTECTION });
+}
+
+/** A function invoked asynchronously, with its failure queue. */
+function buildAsync(asyncInvocation: Omit<AsyncInvocationArgs, "failureQueue">, name = "echo"): Promise<RunResult> {
+  return runProgram(
+    () => new NodeFunction(name, { ...baseArgs, asyncInvocation: { ...asyncInvocation, failureQueue: failureQueue(name) } }),
+    { stack: "test" },
+  );
 }
 
 function statementsOf(run: RunResult, name = "echo") {
@@ -169,7 +182,7 @@ describe("NodeFunction", () => {
 
   describe("asynchronous invocations", () => {
     it("sends failed events to an on-failure destination queue kept 14 days, with retry bounds and alarms", async () => {
-      const run = await build({ asyncInvocation: { maximumRetryAttempts: 1, maximumEventAgeSeconds: 3600 } });
+      const run = await buildAsync({ maximumRetryAttempts: 1, maximumEventAgeSeconds: 3600 });
       const queue = named(run, "aws:sqs/queue:Queue", "echo-failures");
       assert.equal(queue.inputs.messageRetentionSeconds, DEAD_LETTER_RETENTION_SECONDS);
       assert.equal(queue.inputs.messageRetentionSeconds, 1209600);
@@ -202,9 +215,7 @@ describe("NodeFunction", () => {
     });
 
     it("can use the queue as the function's dead-letter queue instead", async () => {
-      const run = await build({
-        asyncInvocation: { maximumRetryAttempts: 2, maximumEventAgeSeconds: 21600, failureTarget: "dead-letter-queue" },
-      });
+      const run = await buildAsync({ maximumRetryAttempts: 2, maximumEventAgeSeconds: 21600, failureTarget: "dead-letter-queue" });
       const queue = named(run, "aws:sqs/queue:Queue", "echo-failures");
       const fn = named(run, "aws:lambda/function:Function", "echo");
       assert.deepEqual(fn.rawInputs.deadLetterConfig, { targetArn: queue.state.arn });
@@ -232,7 +243,7 @@ describe("NodeFunction", () => {
             timeout: 600,
             logRetentionDays: 30,
             alarming: TEST_ALARMING,
-            asyncInvocation: { maximumRetryAttempts: 0, maximumEventAgeSeconds: 600 },
+            asyncInvocation: { maximumRetryAttempts: 0, maximumEventAgeSeconds: 600, failureQueue: failureQueue("sync") },
           }),
         { stack: "test" },
       );
