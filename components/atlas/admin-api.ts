@@ -25,15 +25,20 @@ export interface AppServicesService {
 }
 
 /** A non-2xx answer of the Admin API, with Atlas's own error text (never the credentials). */
-export class AdminApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly operation: string,
-    detail: string,
-  ) {
-    super(`Atlas App Services Admin API: ${operation} answered HTTP ${status}${detail ? `: ${detail}` : ""}`);
-    this.name = "AdminApiError";
-  }
+export interface AdminApiError extends Error {
+  name: "AdminApiError";
+  status: number;
+  operation: string;
+}
+
+/**
+ * Builds an AdminApiError. It is a plain Error with fields, not a subclass: Pulumi serializes
+ * this module into the dynamic provider, and a serialized Error subclass loses its message
+ * (`pulumi up` would show "[object Object]").
+ */
+export function adminApiError(status: number, operation: string, detail: string): AdminApiError {
+  const error = new Error(`Atlas App Services Admin API: ${operation} answered HTTP ${status}${detail ? `: ${detail}` : ""}`);
+  return Object.assign(error, { name: "AdminApiError" as const, status, operation });
 }
 
 async function call<T>(
@@ -63,7 +68,7 @@ async function call<T>(
     } catch {
       // Not JSON: keep the text.
     }
-    throw new AdminApiError(response.status, operation, detail);
+    throw adminApiError(response.status, operation, detail);
   }
   return (text ? JSON.parse(text) : {}) as T;
 }
@@ -73,7 +78,7 @@ export async function login(baseUrl: string, key: AdminApiKey): Promise<string> 
   const body = await call<{ access_token?: string }>(baseUrl, "log in", "POST", "/auth/providers/mongodb-cloud/login", {
     body: { username: key.publicKey, apiKey: key.privateKey },
   });
-  if (!body?.access_token) throw new AdminApiError(200, "log in", "no access_token in the answer");
+  if (!body?.access_token) throw adminApiError(200, "log in", "no access_token in the answer");
   return body.access_token;
 }
 

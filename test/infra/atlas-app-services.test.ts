@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
 import { type AppServicesAppInputs, appServicesAppProvider as provider } from "../../components/atlas/app-services-app";
 import { type HttpStub, type RecordedRequest, type StubResponse, startStub } from "../helpers/http-stub";
 
@@ -120,6 +121,21 @@ describe("Atlas App Services app (dynamic provider)", () => {
     await assert.rejects(provider.create({ ...inputs, privateKey: "wrong-private-key" }), (err: Error) => {
       assert.match(err.message, /log in answered HTTP 401: invalid username\/password/);
       assert.ok(!err.message.includes("wrong-private-key"));
+      return true;
+    });
+  });
+
+  it("keeps Atlas's error text once Pulumi has serialized the provider, as `pulumi up` runs it", async function () {
+    this.timeout(30_000);
+    // The dynamic provider runs from Pulumi's serialized copy of the module, not from this import.
+    const serialized = await pulumi.runtime.serializeFunction(() => provider, { isFactoryFunction: true });
+    const module = { exports: {} as Record<string, typeof provider> };
+    new Function("module", "exports", "require", serialized.text)(module, module.exports, require);
+    const shipped = module.exports[serialized.exportName];
+    await assert.rejects(shipped.create({ ...inputs, privateKey: "wrong" }), (err: Error) => {
+      assert.equal(err.message, "Atlas App Services Admin API: log in answered HTTP 401: invalid username/password (InvalidPassword)");
+      assert.equal(err.name, "AdminApiError");
+      assert.equal((err as { status?: number }).status, 401);
       return true;
     });
   });
