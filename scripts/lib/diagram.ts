@@ -38,6 +38,15 @@ function escapeLabel(text: string): string {
   return text.replace(/"/g, "'");
 }
 
+/**
+ * The ARN of the resource a statement's ARN points into: a bucket for its objects
+ * (`arn:aws:s3:::b/templates/*`), a table for its indexes, a log group for its streams.
+ */
+export function resourceArn(arn: string): string {
+  if (arn.startsWith("arn:aws:s3:::")) return arn.replace(/\/.*$/, "");
+  return arn.replace(/(\/index\/\*|\/\*|:\*)$/, "");
+}
+
 /** The last readable segment of an ARN: the topic, table or queue name. */
 function arnName(arn: string): string {
   return arn.split(/[:/]/).filter(Boolean).pop() ?? arn;
@@ -55,10 +64,11 @@ export function buildDiagram(run: RunResult): { mermaid: string; functions: numb
     if (!nodes.has(id)) nodes.set(id, { id, label, kind });
     return id;
   };
-  const resourceNode = (r: RecordedResource, kind: Node["kind"], what: string) => addNode(r.urn, `${what}: ${r.name}`, kind);
+  const resourceNode = (r: RecordedResource, kind: Node["kind"], what: string) =>
+    addNode(r.urn, `${what}: ${r.name}${r.options.import ? " (adopted)" : ""}`, kind);
   /** A node for an ARN: the resource it belongs to, or an external one (an existing topic, say). */
   const arnNode = (arn: string, kind: Node["kind"], what: string) => {
-    const base = arn.replace(/(\/index\/\*|\/\*|:\*)$/, "");
+    const base = resourceArn(arn);
     const r = byArn.get(base);
     return r ? resourceNode(r, kind, STORE_TYPES[r.type] ?? what) : addNode(base, `${what} (existing): ${arnName(base)}`, kind);
   };

@@ -208,6 +208,8 @@ const IMPORTED_STATE: Record<string, ((id: string) => Record<string, string>) | 
     return { url, arn: `arn:aws:sqs:${host.split(".")[1]}:${account}:${name}` };
   },
   "aws:s3/bucket:Bucket": (bucket) => ({ bucket, arn: `arn:aws:s3:::${bucket}`, bucketRegionalDomainName: `${bucket}.s3.${region()}.amazonaws.com` }),
+  // `<projectId>--<appId>--<triggerId>`
+  "mongodbatlas:index/eventTrigger:EventTrigger": (id) => ({ triggerId: id.split("--")[2] }),
 };
 
 function defaultState(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {

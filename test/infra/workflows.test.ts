@@ -1,0 +1,34 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { REPO_ROOT } from "../helpers/mock-engine";
+
+const workflow = (name: string) => parseYaml(fs.readFileSync(path.join(REPO_ROOT, ".github", "workflows", name), "utf8"));
+const roleOf = (job: any) => job.steps.find((s: any) => String(s.uses).startsWith("aws-actions/configure-aws-credentials"))?.with["role-to-assume"];
+
+describe("GitHub workflows", () => {
+  const pr = workflow("pull-request.yml");
+  const deploy = workflow("deploy.yml");
+
+  it("previews pull requests in <stack>-preview environments with the read-only preview role", () => {
+    assert.equal(pr.jobs.preview.environment, "${{ matrix.stack }}-preview");
+    assert.equal(roleOf(pr.jobs.preview), "${{ vars.AWS_PREVIEW_ROLE_ARN }}");
+    const preview = pr.jobs.preview.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions"));
+    assert.equal(preview.with.command, "preview");
+  });
+
+  it("deploys with the deploy role, in the stack's own environment, and never shares it with previews", () => {
+    assert.equal(roleOf(deploy.jobs.up), "${{ vars.AWS_DEPLOY_ROLE_ARN }}");
+    assert.match(deploy.jobs.up.environment, /'prod'/);
+    assert.notEqual(roleOf(deploy.jobs.up), roleOf(pr.jobs.preview));
+    assert.ok(!String(deploy.jobs.up.environment).includes("preview"));
+  });
+
+  it("runs the test command before any preview or deployment", () => {
+    assert.ok(pr.jobs.test.steps.some((s: any) => s.run === "npm test"));
+    assert.deepEqual([pr.jobs.preview.needs].flat(), ["test"]);
+    const runs = deploy.jobs.up.steps.map((s: any) => s.run ?? s.uses);
+    assert.ok(runs.indexOf("npm test") < runs.findIndex((r: string) => String(r).startsWith("pulumi/actions")));
+  });
+});
