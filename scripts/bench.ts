@@ -25,12 +25,12 @@ import type { AlmaCacheClients } from "../handlers/lib/alma/cache";
 import { loanUpdated } from "../handlers/lib/alma/handlers";
 import { Iota } from "../handlers/lib/iota/engine";
 import { runSync, S3_CLIENT_DEFAULTS } from "../handlers/lib/skills/sync";
-import { LOCAL_CREDENTIALS, startDynalite } from "../test/helpers/dynamo";
-import { startFakeSqs } from "../test/helpers/fake-sqs";
+import { LOCAL_CREDENTIALS, startDynalite } from "../tooling/local/dynamo";
+import { startFakeSqs } from "../tooling/local/fake-sqs";
 import { startFaultProxy } from "../test/helpers/fault-proxy";
-import { startStub } from "../test/helpers/http-stub";
+import { startStub } from "../tooling/local/http-stub";
 import { MemoryStore } from "../test/helpers/iota-memory-store";
-import { S3RVER_CREDENTIALS, startS3rver } from "../test/helpers/s3";
+import { S3RVER_CREDENTIALS, startS3rver } from "../tooling/local/s3";
 import { S3Client } from "@aws-sdk/client-s3";
 
 const quick = process.argv.includes("--quick");

@@ -9,8 +9,8 @@ import type { AlmaCacheClients } from "../../handlers/lib/alma/cache";
 import { loanReturned, loanUpdated, requestClosed, requestUpdated } from "../../handlers/lib/alma/handlers";
 import { REQUEST_TTL_SECONDS } from "../../handlers/lib/alma/messages";
 import { InvalidEventError } from "../../handlers/lib/events";
-import { LOCAL_CREDENTIALS, type LocalDynamo, startDynalite } from "../helpers/dynamo";
-import { type FakeSqs, startFakeSqs } from "../helpers/fake-sqs";
+import { LOCAL_CREDENTIALS, type LocalDynamo, startDynalite } from "../../tooling/local/dynamo";
+import { type FakeSqs, startFakeSqs } from "../../tooling/local/fake-sqs";
 import { payloadPath } from "../helpers/fixtures";
 
 const FIXTURES = payloadPath("alma-webhook");

@@ -5,8 +5,8 @@ import * as path from "node:path";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { handleWebhook, MAX_BODY_BYTES, type WebhookDependencies } from "../../handlers/lib/alma/webhook";
 import { ALMA_EVENTS } from "../../handlers/lib/env-names";
-import { LOCAL_CREDENTIALS } from "../helpers/dynamo";
-import { type FakeSns, startFakeSns } from "../helpers/fake-sns";
+import { LOCAL_CREDENTIALS } from "../../tooling/local/dynamo";
+import { type FakeSns, startFakeSns } from "../../tooling/local/fake-sns";
 import { payloadPath } from "../helpers/fixtures";
 
 const FIXTURES = payloadPath("alma-webhook");

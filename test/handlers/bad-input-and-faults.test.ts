@@ -25,11 +25,11 @@ import { Iota } from "../../handlers/lib/iota/engine";
 import { runSync, type SkillSyncConfig, SyncFailedError } from "../../handlers/lib/skills/sync";
 import { SKILLS_TABLES } from "../../components/skills/skill-app-sync";
 import { createRecord } from "../../handlers/iota-records/records";
-import { LOCAL_CREDENTIALS, type LocalDynamo, startDynalite } from "../helpers/dynamo";
-import { type FakeSns, startFakeSns } from "../helpers/fake-sns";
-import { type FakeSqs, localAwsEnv, setEnv, startFakeSqs } from "../helpers/fake-sqs";
+import { LOCAL_CREDENTIALS, type LocalDynamo, startDynalite } from "../../tooling/local/dynamo";
+import { type FakeSns, startFakeSns } from "../../tooling/local/fake-sns";
+import { type FakeSqs, localAwsEnv, setEnv, startFakeSqs } from "../../tooling/local/fake-sqs";
 import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy";
-import { FAST_RETRY, type HttpStub, type StubResponse, startStub } from "../helpers/http-stub";
+import { FAST_RETRY, type HttpStub, type StubResponse, startStub } from "../../tooling/local/http-stub";
 import { MemoryStore } from "../helpers/iota-memory-store";
 import { PAYLOADS_DIR } from "../helpers/fixtures";
 

@@ -3,7 +3,7 @@ import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { HDOC_USERS_TABLE } from "../../components/hdoc/hdoc-backend";
 import { serve, queryOf } from "../../handlers/lib/http-api";
 import { encodeCursor, getUser, listUsers, type UsersApi } from "../../handlers/lib/hdoc/users";
-import { type LocalDynamo, startDynalite } from "../helpers/dynamo";
+import { type LocalDynamo, startDynalite } from "../../tooling/local/dynamo";
 
 describe("hdoc handlers", function () {
   this.timeout(30_000);

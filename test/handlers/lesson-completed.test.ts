@@ -3,8 +3,8 @@ import * as fs from "node:fs";
 import { createHandler } from "../../handlers/lesson-completed/handler";
 import { InvalidEventError } from "../../handlers/lib/events";
 import { logger } from "../../handlers/lib/logger";
-import { type FakeSqs, localAwsEnv, setEnv, startFakeSqs } from "../helpers/fake-sqs";
-import { FAST_RETRY, type HttpStub, type RecordedRequest, type StubResponse, startStub } from "../helpers/http-stub";
+import { type FakeSqs, localAwsEnv, setEnv, startFakeSqs } from "../../tooling/local/fake-sqs";
+import { FAST_RETRY, type HttpStub, type RecordedRequest, type StubResponse, startStub } from "../../tooling/local/http-stub";
 import { payloadPath } from "../helpers/fixtures";
 
 const FIXTURE = payloadPath("atlas-trigger", "user_update_event.json");

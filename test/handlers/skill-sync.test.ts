@@ -5,9 +5,9 @@ import { S3Client } from "@aws-sdk/client-s3";
 import yazl from "yazl";
 import { SKILLS_TABLES } from "../../components/skills/skill-app-sync";
 import { S3_CLIENT_DEFAULTS, runSync, type SkillSyncConfig, SyncFailedError, type SyncSummary } from "../../handlers/lib/skills/sync";
-import { LOCAL_CREDENTIALS, type LocalDynamo, startDynalite } from "../helpers/dynamo";
-import { FAST_RETRY, type HttpStub, type StubResponse, startStub } from "../helpers/http-stub";
-import { type LocalS3, S3RVER_CREDENTIALS, startS3rver } from "../helpers/s3";
+import { LOCAL_CREDENTIALS, type LocalDynamo, startDynalite } from "../../tooling/local/dynamo";
+import { FAST_RETRY, type HttpStub, type StubResponse, startStub } from "../../tooling/local/http-stub";
+import { type LocalS3, S3RVER_CREDENTIALS, startS3rver } from "../../tooling/local/s3";
 
 /** A real zip archive shaped like GitHub's zipball: one top folder named after the commit. */
 function zipball(files: Record<string, string>): Promise<Buffer> {

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { type AppServicesAppInputs, appServicesAppProvider as provider } from "../../components/atlas/app-services-app";
-import { type HttpStub, type RecordedRequest, type StubResponse, startStub } from "../helpers/http-stub";
+import { type HttpStub, type RecordedRequest, type StubResponse, startStub } from "../../tooling/local/http-stub";
 
 const PROJECT = "5f0c0ffee0ddba11c0ffee01";
 

@@ -6,10 +6,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { listHandlers } from "../../components/lambda/bundle";
 import { ALMA_TABLES } from "../../components/alma/tables";
-import { startDynalite } from "../helpers/dynamo";
-import { startFakeSqs } from "../helpers/fake-sqs";
-import { startFakeSns } from "../helpers/fake-sns";
-import { startStub } from "../helpers/http-stub";
+import { startDynalite } from "../../tooling/local/dynamo";
+import { startFakeSqs } from "../../tooling/local/fake-sqs";
+import { startFakeSns } from "../../tooling/local/fake-sns";
+import { startStub } from "../../tooling/local/http-stub";
 import { payloadPath } from "../helpers/fixtures";
 import { runScript } from "../helpers/run-script";
 

@@ -4,7 +4,7 @@
  * keeps the handler's real SQS client, its signing and its body checksum in the test.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { type HttpStub, startStub } from "./http-stub";
+import { type HttpStub, type StubOptions, startStub } from "./http-stub";
 
 export interface SentMessage {
   queueUrl: string;
@@ -25,7 +25,7 @@ export interface FakeSqs {
 
 const md5 = (text: string) => createHash("md5").update(text).digest("hex");
 
-export async function startFakeSqs(): Promise<FakeSqs> {
+export async function startFakeSqs(options: StubOptions = {}): Promise<FakeSqs> {
   const messages: SentMessage[] = [];
   let failures = 0;
   let failureStatus = 500;
@@ -53,7 +53,7 @@ export async function startFakeSqs(): Promise<FakeSqs> {
       default:
         return { status: 400, body: { __type: "com.amazonaws.sqs#UnsupportedOperation", message: `fake SQS does not answer ${target}` } };
     }
-  });
+  }, options);
   return {
     url: stub.url,
     messages,

@@ -3,7 +3,7 @@
  * on npm; this keeps the handler's real SNS client and its signing in the test.
  */
 import { randomUUID } from "node:crypto";
-import { type HttpStub, startStub } from "./http-stub";
+import { type HttpStub, type StubOptions, startStub } from "./http-stub";
 
 export interface Published {
   topicArn: string;
@@ -18,7 +18,7 @@ export interface FakeSns {
   close(): Promise<void>;
 }
 
-export async function startFakeSns(): Promise<FakeSns> {
+export async function startFakeSns(options: StubOptions = {}): Promise<FakeSns> {
   const published: Published[] = [];
   let failures = 0;
   const stub = await startStub((req) => {
@@ -38,6 +38,6 @@ export async function startFakeSns(): Promise<FakeSns> {
       headers: { "content-type": "text/xml" },
       body: `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>${id}</MessageId></PublishResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></PublishResponse>`,
     };
-  });
+  }, options);
   return { url: stub.url, published, failNext: (n) => (failures = n), stub, close: () => stub.close() };
 }

@@ -36,7 +36,12 @@ export interface HttpStub {
   close(): Promise<void>;
 }
 
-export async function startStub(route: Route): Promise<HttpStub> {
+export interface StubOptions {
+  /** Called with every request as it arrives (the local stand-ins log them). */
+  onRequest?: (request: RecordedRequest) => void;
+}
+
+export async function startStub(route: Route, options: StubOptions = {}): Promise<HttpStub> {
   const requests: RecordedRequest[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -51,6 +56,7 @@ export async function startStub(route: Route): Promise<HttpStub> {
         body: Buffer.concat(chunks).toString("utf8"),
       };
       requests.push(recorded);
+      options.onRequest?.(recorded);
       let answer: StubResponse;
       try {
         answer = await route(recorded);

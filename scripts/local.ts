@@ -1,0 +1,200 @@
+/**
+ * Local stand-ins for an app's functions, so that `npm run invoke` runs them without AWS or
+ * the upstream APIs:
+ *
+ *   npm run local -- <alma|lessons|hdoc|skills>
+ *
+ * It starts the servers the app's functions talk to on 127.0.0.1 (dynalite, s3rver, and
+ * small stand-ins for SQS, SNS, Auth0, the Learning Paths API, Airtable, Badgr and GitHub),
+ * writes the environment that points the functions at them to `.build/local/<app>.env`, logs
+ * every request the stand-ins receive to stderr, and runs until it is stopped (Ctrl-C).
+ * In another terminal: `source .build/local/<app>.env`, then `npm run invoke -- ...`.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import yazl from "yazl";
+import { ALMA_TABLES } from "../components/alma/tables";
+import { HDOC_USERS_TABLE } from "../components/hdoc/hdoc-backend";
+import { BUILD_DIR } from "../components/lambda/bundle";
+import { SKILLS_TABLES } from "../components/skills/skill-app-sync";
+import { ALMA_ENV, ALMA_EVENTS, HDOC_ENV, LESSONS_ENV, SKILLS_ENV, topicArnEnv } from "../handlers/lib/env-names";
+import { LOCAL_CREDENTIALS, startDynalite } from "../tooling/local/dynamo";
+import { startFakeSns } from "../tooling/local/fake-sns";
+import { startFakeSqs } from "../tooling/local/fake-sqs";
+import { type RecordedRequest, type StubResponse, startStub } from "../tooling/local/http-stub";
+import { S3RVER_CREDENTIALS, startS3rver } from "../tooling/local/s3";
+
+/** What every local run shares: a region, and the dummy credentials the local servers accept. */
+const LOCAL_AWS = { AWS_REGION: "eu-west-2", AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey };
+/** The key the webhook fixtures are signed with (test/fixtures/payloads/README.md). */
+export const FIXTURE_WEBHOOK_SECRET = "secretkey";
+
+export interface LocalApp {
+  /** The environment that points the app's functions at the stand-ins. */
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+const log = (server: string) => (req: RecordedRequest) =>
+  process.stderr.write(`[${server}] ${req.method} ${req.path}${req.query.size ? `?${req.query}` : ""}\n`);
+
+/** The alma functions: dynalite with the three tables, SQS for the users queue, SNS for the webhook. */
+async function alma(): Promise<LocalApp> {
+  const dynamo = await startDynalite();
+  for (const [name, schema] of Object.entries(ALMA_TABLES)) await dynamo.createTable(name, schema);
+  const sqs = await startFakeSqs({ onRequest: log("sqs") });
+  const sns = await startFakeSns({ onRequest: log("sns") });
+  return {
+    env: {
+      ...LOCAL_AWS,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_SQS: sqs.url,
+      AWS_ENDPOINT_URL_SNS: sns.url,
+      [ALMA_ENV.usersTable]: "users",
+      [ALMA_ENV.loansTable]: "loans",
+      [ALMA_ENV.requestsTable]: "requests",
+      [ALMA_ENV.usersQueueUrl]: sqs.queueUrl("users"),
+      [ALMA_ENV.webhookSecret]: FIXTURE_WEBHOOK_SECRET,
+      ...Object.fromEntries(ALMA_EVENTS.map((event) => [topicArnEnv(event), `arn:aws:sns:eu-west-2:000000000000:alma-${event}`])),
+    },
+    close: async () => void (await Promise.all([dynamo.close(), sqs.close(), sns.close()])),
+  };
+}
+
+/** lesson-completed: one stand-in for Auth0's token endpoint and the Learning Paths API. */
+async function lessons(): Promise<LocalApp> {
+  const server = await startStub((req): StubResponse => {
+    if (req.method === "POST" && req.path === "/oauth/token") return { body: { access_token: "local-token", token_type: "Bearer", expires_in: 86400 } };
+    if (req.method === "PUT" && req.path.endsWith("/complete-lesson-via-mongo-trigger")) {
+      return req.headers.authorization === "Bearer local-token" ? { status: 200 } : { status: 401 };
+    }
+    return { status: 404, body: { message: "not a route of the local stand-in" } };
+  }, { onRequest: log("lessons") });
+  return {
+    env: {
+      ...LOCAL_AWS,
+      [LESSONS_ENV.auth0Url]: `${server.url}/oauth/token`,
+      [LESSONS_ENV.auth0Audience]: "https://m2m.topcoder-dev.com/",
+      [LESSONS_ENV.auth0ClientId]: "local-client",
+      [LESSONS_ENV.auth0ClientSecret]: "local-secret",
+      [LESSONS_ENV.learningPathsApiEndpoint]: `${server.url}/v5/learning-paths/certification-progresses/complete-lesson-via-mongo-trigger`,
+    },
+    close: () => server.close(),
+  };
+}
+
+/** The hdoc API functions: dynalite with the users table and three users. */
+async function hdoc(): Promise<LocalApp> {
+  const dynamo = await startDynalite();
+  await dynamo.createTable("users", HDOC_USERS_TABLE);
+  const { PutCommand } = await import("@aws-sdk/lib-dynamodb");
+  for (const [github_username, days_completed] of [["ada", 42], ["grace", 100], ["linus", 7]] as const) {
+    await dynamo.documents.send(new PutCommand({ TableName: "users", Item: { github_username, days_completed, status: "active" } }));
+  }
+  return {
+    env: { ...LOCAL_AWS, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, [HDOC_ENV.usersTable]: "users" },
+    close: () => dynamo.close(),
+  };
+}
+
+/** A release archive shaped like GitHub's zipball: one top folder named after the commit. */
+function zipball(files: Record<string, string>): Promise<Buffer> {
+  const zip = new yazl.ZipFile();
+  for (const [name, content] of Object.entries(files)) zip.addBuffer(Buffer.from(content), `brn-template-0a1b2c3/${name}`);
+  zip.end();
+  const chunks: Buffer[] = [];
+  return new Promise((resolve, reject) => {
+    zip.outputStream.on("data", (c: Buffer) => chunks.push(c));
+    zip.outputStream.on("end", () => resolve(Buffer.concat(chunks)));
+    zip.outputStream.on("error", reject);
+  });
+}
+
+/** skill-sync: its stores, and stand-ins for Airtable, Badgr and GitHub with one assessment, badge and template. */
+async function skills(): Promise<LocalApp> {
+  const dynamo = await startDynalite();
+  for (const [name, schema] of Object.entries(SKILLS_TABLES)) await dynamo.createTable(name, schema);
+  const s3 = await startS3rver(["templates"]);
+  const archive = await zipball({ "README.md": "# Template\n", "src/main.py": "print('hello')\n" });
+  const server = await startStub((req): StubResponse => {
+    if (req.path === "/airtable/appLOCALBASE000001/assessments") {
+      return { body: { records: [{ id: "rec1", fields: { id: 1, name: "Python basics", template_repo: "python-basics", latest_release: "v1.0.0" } }] } };
+    }
+    if (req.path === "/badgr/o/token/") return { body: { access_token: "badgr-token", expires_in: 86400 } };
+    if (req.path === "/badgr/v2/issuers/LOCALISSUER/badgeclasses") {
+      return { body: { result: [{ entityId: "badge1", entityType: "BadgeClass", name: "Python basics", image: "https://example.org/b.png" }] } };
+    }
+    if (req.path === "/badgr/v2/issuers/LOCALISSUER/assertions") {
+      return { body: { result: [{ entityId: "assert1", badgeclass: "badge1", openBadgeId: "https://example.org/a/1", recipient: { identity: "ada@example.org", type: "email" } }] } };
+    }
+    if (req.path === "/github/repos/brn-local/python-basics/zipball/v1.0.0") return { headers: { "content-type": "application/zip" }, body: archive };
+    return { status: 404, body: { message: "not a route of the local stand-in" } };
+  }, { onRequest: log("upstream") });
+  return {
+    env: {
+      ...LOCAL_AWS,
+      AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
+      [SKILLS_ENV.assessmentsTable]: "assessments",
+      [SKILLS_ENV.badgesTable]: "badges",
+      [SKILLS_ENV.assertionsTable]: "assertions",
+      [SKILLS_ENV.templatesBucket]: "templates",
+      [SKILLS_ENV.airtableApiUrl]: `${server.url}/airtable`,
+      [SKILLS_ENV.airtableBaseId]: "appLOCALBASE000001",
+      [SKILLS_ENV.badgrBaseUrl]: `${server.url}/badgr`,
+      [SKILLS_ENV.badgrIssuerId]: "LOCALISSUER",
+      [SKILLS_ENV.githubApiUrl]: `${server.url}/github`,
+      [SKILLS_ENV.githubOrg]: "brn-local",
+      AIRTABLE_TOKEN: "local-airtable-token",
+      BADGR_USERNAME: "local-user",
+      BADGR_PASSWORD: "local-password",
+      BADGR_CLIENT_ID: "local-client",
+    },
+    close: async () => void (await Promise.all([dynamo.close(), s3.close(), server.close()])),
+  };
+}
+
+export const LOCAL_APPS: Record<string, () => Promise<LocalApp>> = { alma, lessons, hdoc, skills };
+
+/** `export NAME='value'` lines, for `source`. */
+export function envFile(env: Record<string, string>): string {
+  return Object.entries(env)
+    .map(([k, v]) => `export ${k}='${v.replace(/'/g, "'\\''")}'`)
+    .join("\n") + "\n";
+}
+
+async function main(argv: string[]): Promise<number> {
+  const name = argv[0];
+  const start = name ? LOCAL_APPS[name] : undefined;
+  if (!start) {
+    process.stderr.write(
+      `usage: npm run local -- <${Object.keys(LOCAL_APPS).join("|")}>\n` +
+        "(iota needs a MongoDB replica set: set MILL_IOTA_MONGO_URI to one, see README.md)\n",
+    );
+    return 2;
+  }
+  const app = await start();
+  const file = path.join(BUILD_DIR, "local", `${name}.env`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, envFile(app.env));
+  process.stdout.write(`local stand-ins for ${name} are up; in another terminal:\n  source ${path.relative(process.cwd(), file)}\n`);
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  await app.close();
+  fs.rmSync(file, { force: true });
+  return 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
