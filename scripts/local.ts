@@ -12,7 +12,6 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import yazl from "yazl";
 import { ALMA_TABLES } from "../components/alma/tables";
 import { HDOC_USERS_TABLE } from "../components/hdoc/hdoc-backend";
 import { BUILD_DIR } from "../components/lambda/bundle";
@@ -23,6 +22,7 @@ import { startFakeSns } from "../tooling/local/fake-sns";
 import { startFakeSqs } from "../tooling/local/fake-sqs";
 import { type RecordedRequest, type StubResponse, startStub } from "../tooling/local/http-stub";
 import { S3RVER_CREDENTIALS, startS3rver } from "../tooling/local/s3";
+import { zipball } from "../tooling/local/zip";
 
 /** What every local run shares: a region, and the dummy credentials the local servers accept. */
 const LOCAL_AWS = { AWS_REGION: "eu-west-2", AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey };
@@ -97,18 +97,6 @@ async function hdoc(): Promise<LocalApp> {
   };
 }
 
-/** A release archive shaped like GitHub's zipball: one top folder named after the commit. */
-function zipball(files: Record<string, string>): Promise<Buffer> {
-  const zip = new yazl.ZipFile();
-  for (const [name, content] of Object.entries(files)) zip.addBuffer(Buffer.from(content), `brn-template-0a1b2c3/${name}`);
-  zip.end();
-  const chunks: Buffer[] = [];
-  return new Promise((resolve, reject) => {
-    zip.outputStream.on("data", (c: Buffer) => chunks.push(c));
-    zip.outputStream.on("end", () => resolve(Buffer.concat(chunks)));
-    zip.outputStream.on("error", reject);
-  });
-}
 
 /** skill-sync: its stores, and stand-ins for Airtable, Badgr and GitHub with one assessment, badge and template. */
 async function skills(): Promise<LocalApp> {

@@ -2,25 +2,13 @@ import * as assert from "node:assert/strict";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
-import yazl from "yazl";
 import { SKILLS_TABLES } from "../../components/skills/skill-app-sync";
 import { S3_CLIENT_DEFAULTS, runSync, type SkillSyncConfig, SyncFailedError, type SyncSummary } from "../../handlers/lib/skills/sync";
 import { LOCAL_CREDENTIALS, type LocalDynamo, startDynalite } from "../../tooling/local/dynamo";
 import { FAST_RETRY, type HttpStub, type StubResponse, startStub } from "../../tooling/local/http-stub";
 import { type LocalS3, S3RVER_CREDENTIALS, startS3rver } from "../../tooling/local/s3";
+import { zipball } from "../../tooling/local/zip";
 
-/** A real zip archive shaped like GitHub's zipball: one top folder named after the commit. */
-function zipball(files: Record<string, string>): Promise<Buffer> {
-  const zip = new yazl.ZipFile();
-  for (const [name, content] of Object.entries(files)) zip.addBuffer(Buffer.from(content), `brn-skill-template-3f2a1b9/${name}`);
-  zip.end();
-  const chunks: Buffer[] = [];
-  return new Promise((resolve, reject) => {
-    zip.outputStream.on("data", (c: Buffer) => chunks.push(c));
-    zip.outputStream.on("end", () => resolve(Buffer.concat(chunks)));
-    zip.outputStream.on("error", reject);
-  });
-}
 
 interface Upstream {
   assessments: Record<string, unknown>[][];

@@ -29,6 +29,20 @@ function configError(fn: () => unknown): ConfigError {
 
 const minimalAlma = JSON.stringify({});
 
+/** The ConfigError that loadConfig throws for a stack's config, as the program sees it under the mock engine. */
+async function loadConfigError(options: Parameters<typeof runProgram>[1]): Promise<ConfigError> {
+  let caught: unknown;
+  await runProgram(() => {
+    try {
+      loadConfig();
+    } catch (err) {
+      caught = err;
+    }
+  }, options);
+  assert.ok(caught instanceof ConfigError, `expected a ConfigError, got ${caught}`);
+  return caught;
+}
+
 describe("stack config", () => {
   describe("validation", () => {
     it("rejects a negative log retention, naming the key, the stack and the fix", () => {
@@ -151,15 +165,7 @@ describe("stack config", () => {
     });
 
     it("refuses a secret written in clear, with the --secret command to run instead", async () => {
-      let caught: unknown;
-      await runProgram(() => {
-        try {
-          loadConfig();
-        } catch (err) {
-          caught = err;
-        }
-      }, { stack: "staging", config: { "tributary:alma": minimalAlma, "tributary:almaWebhookSecret": "in-clear" } });
-      assert.ok(caught instanceof ConfigError);
+      const caught = await loadConfigError({ stack: "staging", config: { "tributary:alma": minimalAlma, "tributary:almaWebhookSecret": "in-clear" } });
       assert.deepEqual(caught.problems.map((p) => p.key), ["tributary:almaWebhookSecret"]);
       assert.match(caught.message, /is a secret \(Alma webhook signing secret\) but is written in clear/);
       assert.match(caught.message, /fix: pulumi config set --secret almaWebhookSecret <value> --stack staging/);
@@ -187,15 +193,7 @@ describe("stack config", () => {
     });
 
     it("fails on a missing secret with the --secret command for that stack", async () => {
-      let caught: unknown;
-      await runProgram(() => {
-        try {
-          loadConfig();
-        } catch (err) {
-          caught = err;
-        }
-      }, { stack: "dev", config: { "tributary:alma": minimalAlma } });
-      assert.ok(caught instanceof ConfigError);
+      const caught = await loadConfigError({ stack: "dev", config: { "tributary:alma": minimalAlma } });
       assert.match(caught.message, /tributary:almaWebhookSecret: missing secret \(Alma webhook signing secret\), needed by the alma app/);
       assert.match(caught.message, /fix: pulumi config set --secret almaWebhookSecret <value> --stack dev/);
     });
