@@ -14,7 +14,7 @@ import { gzipSync } from "node:zlib";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
-import { ALMA_TABLES } from "../components/alma/tables";
+import { ALMA_TABLES, TOMBSTONES_TABLE } from "../components/alma/tables";
 import { SKILLS_TABLES } from "../components/skills/skill-app-sync";
 import { BUILD_DIR, type Bundle, bundleHandler, listHandlers, REPO_ROOT } from "../components/lambda/bundle";
 
@@ -22,7 +22,7 @@ import { BUILD_DIR, type Bundle, bundleHandler, listHandlers, REPO_ROOT } from "
 const PAYLOADS = path.join(REPO_ROOT, "test", "fixtures", "payloads");
 import { createHandler } from "../handlers/lesson-completed/handler";
 import type { AlmaCacheClients } from "../handlers/lib/alma/cache";
-import { loanUpdated } from "../handlers/lib/alma/handlers";
+import { loanReturned, loanUpdated, requestClosed, requestUpdated } from "../handlers/lib/alma/handlers";
 import { Iota } from "../handlers/lib/iota/engine";
 import { runSync, S3_CLIENT_DEFAULTS } from "../handlers/lib/skills/sync";
 import { LOCAL_CREDENTIALS, startDynalite } from "../tooling/local/dynamo";
@@ -58,6 +58,7 @@ const LOAD_ENV: Record<string, string> = {
   USERS_TABLE_NAME: "u",
   LOANS_TABLE_NAME: "l",
   REQUESTS_TABLE_NAME: "r",
+  TOMBSTONES_TABLE_NAME: "t",
   USERS_QUEUE_URL: "http://127.0.0.1:9/q",
   TOPIC_ARN_LOAN_CREATED: "arn:aws:sns:eu-west-2:1:t",
   ASSESSMENTS_TABLE_NAME: "a",
@@ -90,7 +91,7 @@ function topPackages(bundle: Bundle): string {
 function timeNode(args: string[], env: NodeJS.ProcessEnv): number {
   const start = process.hrtime.bigint();
   const result = spawnSync(process.execPath, args, { env, stdio: ["ignore", "ignore", "pipe"] });
-  if (result.status !== 0) throw new Error(`node ${args.join(" ")} failed: ${result.stderr}`);
+  if (result.status !== 0) throw new Error(`node ${args.join(" ").slice(0, 200)} failed: ${String(result.stderr).split("\n").filter((l) => /Error/.test(l)).slice(0, 3).join("\n")}`);
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
@@ -125,29 +126,40 @@ async function requestsPerEvent() {
   const proxy = await startFaultProxy(dynamo.endpoint);
   const sqs = await startFakeSqs();
   try {
-    // alma loan-updated, user present and absent, first event and a warm repeat.
-    for (const [name, schema] of Object.entries(ALMA_TABLES)) await dynamo.createTable(`bench-${name}`, schema);
+    // alma: one message each, with the user absent, present, expired, and a redelivery.
+    for (const [name, schema] of Object.entries({ ...ALMA_TABLES, tombstones: TOMBSTONES_TABLE })) await dynamo.createTable(`bench-${name}`, schema);
     const clients: AlmaCacheClients = {
       documents: DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: proxy.url, region: "eu-west-2", credentials: LOCAL_CREDENTIALS }), {
         marshallOptions: { removeUndefinedValues: true },
       }),
       sqs: new SQSClient({ endpoint: sqs.url, region: "eu-west-2", credentials: LOCAL_CREDENTIALS }),
-      tables: { users: "bench-users", loans: "bench-loans", requests: "bench-requests" },
+      tables: { users: "bench-users", loans: "bench-loans", requests: "bench-requests", tombstones: "bench-tombstones" },
       usersQueueUrl: sqs.queueUrl("users"),
       now: Date.now,
     };
-    const body = JSON.parse(fs.readFileSync(path.join(PAYLOADS, "alma-webhook", "loan_created_event.json"), "utf8")).body;
-    const event = { Records: [{ EventSource: "aws:sns", Sns: { Message: body } }] };
-    const handler = loanUpdated(clients);
+    const message = (fixture: string) => {
+      const m = JSON.parse(JSON.parse(fs.readFileSync(path.join(PAYLOADS, "alma-webhook", `${fixture}.json`), "utf8")).body);
+      if (m.user_request) m.user_request.user_primary_id = "LBAAJH";
+      return { Records: [{ EventSource: "aws:sns", Sns: { Message: JSON.stringify(m) } }] };
+    };
+    const putUser = (expiry: number, lists: Record<string, string[]> = {}) =>
+      dynamo.documents.send(new PutCommand({ TableName: "bench-users", Item: { primary_id: "lbaajh", loan_ids: [], request_ids: [], fee_ids: [], expiry_date: expiry, ...lists } }));
     const count = async (label: string, run: () => Promise<unknown>) => {
       const [d, q] = [proxy.requests, sqs.stub.requests.length];
-      await run();
-      say(`| ${label} | ${proxy.requests - d} | ${sqs.stub.requests.length - q} | 0 | 0 | 0 | 0 |`);
+      const result = await run();
+      say(`| ${label} → ${Object.entries(result as Record<string, number>).filter(([k, v]) => k !== "records" && v > 0).map(([k]) => k).join(", ")} | ${proxy.requests - d} | ${sqs.stub.requests.length - q} | 0 | 0 | 0 | 0 |`);
     };
-    await count("alma loan-updated, user absent", () => handler(event));
-    await dynamo.documents.send(new PutCommand({ TableName: "bench-users", Item: { primary_id: "lbaajh", expiry_date: 2e9 } }));
-    await count("alma loan-updated, user present", () => handler(event));
-    await count("alma loan-updated, user present, warm repeat", () => handler(event));
+    const future = Math.floor(Date.now() / 1000) + 86400;
+    await count("alma loan-updated, user absent", () => loanUpdated(clients)(message("loan_created_event")));
+    await putUser(Math.floor(Date.now() / 1000) - 60);
+    await count("alma loan-updated, user expired", () => loanUpdated(clients)(message("loan_created_event")));
+    await putUser(future);
+    await count("alma loan-updated, user present", () => loanUpdated(clients)(message("loan_created_event")));
+    await count("alma loan-updated, user present, redelivered", () => loanUpdated(clients)(message("loan_created_event")));
+    await count("alma loan-returned, user present", () => loanReturned(clients)(message("loan_returned_event")));
+    await count("alma loan-updated, older than the return", () => loanUpdated(clients)(message("loan_renewed_event")));
+    await count("alma request-updated, user present", () => requestUpdated(clients)(message("request_created_event")));
+    await count("alma request-closed, user present", () => requestClosed(clients)(message("request_closed_event")));
 
     // lesson-completed: token and API calls for 1 and for 10 events in one warm container.
     const api = await startStub((req) => (req.path === "/token" ? { body: { access_token: "t", expires_in: 3600 } } : { status: 200 }));
@@ -224,12 +236,12 @@ async function throughput() {
   const dynamo = await startDynalite();
   const sqs = await startFakeSqs();
   try {
-    for (const [name, schema] of Object.entries(ALMA_TABLES)) await dynamo.createTable(`tp-${name}`, schema);
+    for (const [name, schema] of Object.entries({ ...ALMA_TABLES, tombstones: TOMBSTONES_TABLE })) await dynamo.createTable(`tp-${name}`, schema);
     await dynamo.documents.send(new PutCommand({ TableName: "tp-users", Item: { primary_id: "lbaajh", expiry_date: 2e9 } }));
     const handler = loanUpdated({
       documents: DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamo.endpoint, region: "eu-west-2", credentials: LOCAL_CREDENTIALS })),
       sqs: new SQSClient({ endpoint: sqs.url, region: "eu-west-2", credentials: LOCAL_CREDENTIALS }),
-      tables: { users: "tp-users", loans: "tp-loans", requests: "tp-requests" },
+      tables: { users: "tp-users", loans: "tp-loans", requests: "tp-requests", tombstones: "tp-tombstones" },
       usersQueueUrl: sqs.queueUrl("users"),
       now: Date.now,
     });

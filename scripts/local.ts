@@ -12,7 +12,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ALMA_TABLES } from "../components/alma/tables";
+import { ALMA_TABLES, TOMBSTONES_TABLE } from "../components/alma/tables";
 import { HDOC_USERS_TABLE } from "../components/hdoc/hdoc-backend";
 import { BUILD_DIR } from "../components/lambda/bundle";
 import { SKILLS_TABLES } from "../components/skills/skill-app-sync";
@@ -41,7 +41,7 @@ const log = (server: string) => (req: RecordedRequest) =>
 /** The alma functions: dynalite with the three tables, SQS for the users queue, SNS for the webhook. */
 async function alma(): Promise<LocalApp> {
   const dynamo = await startDynalite();
-  for (const [name, schema] of Object.entries(ALMA_TABLES)) await dynamo.createTable(name, schema);
+  for (const [name, schema] of Object.entries({ ...ALMA_TABLES, tombstones: TOMBSTONES_TABLE })) await dynamo.createTable(name, schema);
   const sqs = await startFakeSqs({ onRequest: log("sqs") });
   const sns = await startFakeSns({ onRequest: log("sns") });
   return {
@@ -54,6 +54,7 @@ async function alma(): Promise<LocalApp> {
       [ALMA_ENV.loansTable]: "loans",
       [ALMA_ENV.requestsTable]: "requests",
       [ALMA_ENV.usersQueueUrl]: sqs.queueUrl("users"),
+      [ALMA_ENV.tombstonesTable]: "tombstones",
       [ALMA_ENV.webhookSecret]: FIXTURE_WEBHOOK_SECRET,
       ...Object.fromEntries(ALMA_EVENTS.map((event) => [topicArnEnv(event), `arn:aws:sns:eu-west-2:000000000000:alma-${event}`])),
     },

@@ -8,17 +8,47 @@ import { NodeFunction, type PolicyStatement } from "../lambda/node-function";
 import { secureParameter } from "../secrets/secure-parameter";
 import { type Protection, queueNameOf, statefulOptions, topicNameOf } from "../storage/stateful";
 import { dynamoTable } from "../storage/table";
-import { ALMA_TABLES } from "./tables";
+import { ALMA_TABLES, TOMBSTONES_TABLE } from "./tables";
 
 type AlmaTable = keyof typeof ALMA_TABLES;
 
-/** Which function keeps which table current, from which topics. */
-export const CACHE_FUNCTIONS: { handler: string; topics: AlmaEvent[]; table: AlmaTable; action: string }[] = [
-  { handler: "alma-loan-updated", topics: ["LOAN_CREATED", "LOAN_RENEWED", "LOAN_DUE_DATE"], table: "loans", action: "dynamodb:PutItem" },
-  { handler: "alma-loan-returned", topics: ["LOAN_RETURNED"], table: "loans", action: "dynamodb:DeleteItem" },
-  { handler: "alma-request-updated", topics: ["REQUEST_CREATED", "REQUEST_PLACED_ON_SHELF"], table: "requests", action: "dynamodb:PutItem" },
-  { handler: "alma-request-closed", topics: ["REQUEST_CLOSED", "REQUEST_CANCELED"], table: "requests", action: "dynamodb:DeleteItem" },
+/**
+ * Which function keeps which table current, from which topics, and the requests it makes:
+ * an update writes its item (and deletes it again if a tombstone says it was closed by a
+ * newer event) and reads the tombstone; a close writes the tombstone and deletes the item.
+ * Both read and update the user.
+ */
+export const CACHE_FUNCTIONS: { handler: string; topics: AlmaEvent[]; table: AlmaTable; itemActions: string[]; tombstoneActions: string[] }[] = [
+  {
+    handler: "alma-loan-updated",
+    topics: ["LOAN_CREATED", "LOAN_RENEWED", "LOAN_DUE_DATE"],
+    table: "loans",
+    itemActions: ["dynamodb:PutItem", "dynamodb:DeleteItem"],
+    tombstoneActions: ["dynamodb:GetItem"],
+  },
+  { handler: "alma-loan-returned", topics: ["LOAN_RETURNED"], table: "loans", itemActions: ["dynamodb:DeleteItem"], tombstoneActions: ["dynamodb:UpdateItem"] },
+  {
+    handler: "alma-request-updated",
+    topics: ["REQUEST_CREATED", "REQUEST_PLACED_ON_SHELF"],
+    table: "requests",
+    itemActions: ["dynamodb:PutItem", "dynamodb:DeleteItem"],
+    tombstoneActions: ["dynamodb:GetItem"],
+  },
+  {
+    handler: "alma-request-closed",
+    topics: ["REQUEST_CLOSED", "REQUEST_CANCELED"],
+    table: "requests",
+    itemActions: ["dynamodb:DeleteItem"],
+    tombstoneActions: ["dynamodb:UpdateItem"],
+  },
 ];
+
+/**
+ * Where Alma may post: `/webhook`, and the root, where the old webhook answered. The old one
+ * was a REST API, whose URL carries its stage (`/prod`): any other path reaches the webhook
+ * too, so that Alma's configured URL needs only its host changed.
+ */
+export const WEBHOOK_ROUTES = ["POST /webhook", "GET /webhook", "POST /", "GET /", "POST /{proxy+}", "GET /{proxy+}"];
 
 /** A queue message goes to the users DLQ after this many receives. */
 export const USERS_QUEUE_MAX_RECEIVES = 3;
@@ -58,6 +88,8 @@ const slug = (event: string) => event.toLowerCase().replace(/_/g, "-");
  */
 export class AlmaCache extends pulumi.ComponentResource {
   readonly tables: Record<AlmaTable, aws.dynamodb.Table>;
+  /** Returned loans and closed requests, for two weeks: this stack's own table. */
+  readonly tombstones: aws.dynamodb.Table;
   readonly topicArns: Record<AlmaEvent, pulumi.Output<string>>;
   readonly topics: Record<AlmaEvent, aws.sns.Topic>;
   readonly usersQueue: aws.sqs.Queue;
@@ -73,6 +105,7 @@ export class AlmaCache extends pulumi.ComponentResource {
     const table = (key: AlmaTable) =>
       dynamoTable(`${name}-${key}`, ALMA_TABLES[key], args.protection, { parent: this }, args.tableNames[key]);
     this.tables = { users: table("users"), loans: table("loans"), requests: table("requests") };
+    this.tombstones = dynamoTable(`${name}-tombstones`, TOMBSTONES_TABLE, args.protection, { parent: this });
 
     const topics = {} as Record<AlmaEvent, aws.sns.Topic>;
     const topicArns = {} as Record<AlmaEvent, pulumi.Output<string>>;
@@ -132,12 +165,14 @@ export class AlmaCache extends pulumi.ComponentResource {
       [ALMA_ENV.loansTable]: this.tables.loans.name,
       [ALMA_ENV.requestsTable]: this.tables.requests.name,
       [ALMA_ENV.usersQueueUrl]: this.usersQueue.url,
+      [ALMA_ENV.tombstonesTable]: this.tombstones.name,
     };
     for (const spec of CACHE_FUNCTIONS) {
       const short = spec.handler.replace(/^alma-/, "");
       const statements: PolicyStatement[] = [
-        { Sid: "WriteOwnTable", Action: [spec.action], Resource: [this.tables[spec.table].arn] },
-        { Sid: "LinkToUser", Action: ["dynamodb:UpdateItem"], Resource: [this.tables.users.arn] },
+        { Sid: "WriteOwnTable", Action: spec.itemActions, Resource: [this.tables[spec.table].arn] },
+        { Sid: "KeepTombstones", Action: spec.tombstoneActions, Resource: [this.tombstones.arn] },
+        { Sid: "LinkToUser", Action: ["dynamodb:GetItem", "dynamodb:UpdateItem"], Resource: [this.tables.users.arn] },
         { Sid: "QueueUnknownUsers", Action: ["sqs:SendMessage"], Resource: [this.usersQueue.arn] },
       ];
       const fn = new NodeFunction(
@@ -206,10 +241,7 @@ export class AlmaCache extends pulumi.ComponentResource {
       `${name}-webhook-api`,
       {
         description: "Alma webhook",
-        routes: [
-          { routeKey: "POST /webhook", function: webhook },
-          { routeKey: "GET /webhook", function: webhook },
-        ],
+        routes: WEBHOOK_ROUTES.map((routeKey) => ({ routeKey, function: webhook })),
         throttling: args.webhookThrottling ?? { burstLimit: 50, rateLimit: 25 },
         logRetentionDays: args.logRetentionDays,
       },

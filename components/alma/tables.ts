@@ -9,3 +9,9 @@ export const ALMA_TABLES = {
   loans: { hashKey: "loan_id", ttlAttribute: "expiry_date" },
   requests: { hashKey: "request_id", ttlAttribute: "record_expiry_date" },
 } as const satisfies Record<string, TableSchema>;
+
+/**
+ * This stack's own table, read by no other service: a tombstone per returned loan and
+ * closed request (`loan:<id>`, `request:<id>`), expiring after two weeks.
+ */
+export const TOMBSTONES_TABLE = { hashKey: "id", ttlAttribute: "expires_at" } as const satisfies TableSchema;

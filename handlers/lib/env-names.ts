@@ -49,6 +49,8 @@ export const ALMA_ENV = {
   loansTable: "LOANS_TABLE_NAME",
   requestsTable: "REQUESTS_TABLE_NAME",
   usersQueueUrl: "USERS_QUEUE_URL",
+  /** Returned loans and closed requests, kept two weeks so that an older event cannot bring them back. */
+  tombstonesTable: "TOMBSTONES_TABLE_NAME",
   /** The webhook's signing key: `ALMA_WEBHOOK_SECRET_PARAM` when deployed, `ALMA_WEBHOOK_SECRET` locally. */
   webhookSecret: "ALMA_WEBHOOK_SECRET",
 } as const;

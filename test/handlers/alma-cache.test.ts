@@ -1,33 +1,39 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { type AttributeValue, DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { ALMA_TABLES } from "../../components/alma/tables";
+import { ALMA_TABLES, TOMBSTONES_TABLE } from "../../components/alma/tables";
 import type { AlmaCacheClients } from "../../handlers/lib/alma/cache";
 import { loanReturned, loanUpdated, requestClosed, requestUpdated } from "../../handlers/lib/alma/handlers";
-import { REQUEST_TTL_SECONDS } from "../../handlers/lib/alma/messages";
+import { EVENT_TIME_ATTRIBUTE, LOAN_ATTRIBUTES, REQUEST_ATTRIBUTES, REQUEST_TTL_SECONDS, USER_ATTRIBUTES } from "../../handlers/lib/alma/schema";
 import { InvalidEventError } from "../../handlers/lib/events";
 import { LOCAL_CREDENTIALS, type LocalDynamo, startDynalite } from "../../tooling/local/dynamo";
 import { type FakeSqs, startFakeSqs } from "../../tooling/local/fake-sqs";
+import { readAsDynamoose } from "../helpers/dynamoose-reader";
 import { payloadPath } from "../helpers/fixtures";
 
 const FIXTURES = payloadPath("alma-webhook");
 /** The webhook body of a fixture: what the cache functions receive as the SNS Message. */
 const body = (name: string): string => JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), "utf8")).body;
-/** A request fixture with the user_primary_id that real deliveries carry. */
-function requestBody(name: string, userPrimaryId = "LBAAJH"): string {
-  const message = JSON.parse(body(name));
-  message.user_request.user_primary_id = userPrimaryId;
-  return JSON.stringify(message);
+/** A fixture's message, changed: request fixtures get the user_primary_id that real deliveries carry. */
+function message(name: string, change: (m: any) => void = () => undefined): string {
+  const m = JSON.parse(body(name));
+  if (m.user_request) m.user_request.user_primary_id = "LBAAJH";
+  change(m);
+  return JSON.stringify(m);
 }
+const at = (time: string) => (m: any) => (m.time = time);
 const snsEvent = (...messages: string[]) => ({
   Records: messages.map((Message, i) => ({ EventSource: "aws:sns", Sns: { MessageId: `m${i}`, TopicArn: "arn:aws:sns:eu-west-2:1:t", Message } })),
 });
 
 const NOW_MS = Date.parse("2018-02-23T12:00:00Z");
 const USER = "lbaajh";
+const LOAN = "18263808770001221";
+const REQUEST = "83013520000121";
+const none = { linked: 0, unlinked: 0, unchanged: 0, queued: 0, stale: 0 };
 
 describe("alma cache handlers", function () {
   this.timeout(30_000);
@@ -49,15 +55,16 @@ describe("alma cache handlers", function () {
   beforeEach(async () => {
     // Fresh tables for every test: dynalite keeps them in memory.
     run += 1;
-    const tables = { users: `users-${run}`, loans: `loans-${run}`, requests: `requests-${run}` };
-    for (const [key, schema] of Object.entries(ALMA_TABLES)) await dynamo.createTable(tables[key as keyof typeof tables], schema);
+    const tables = { users: `users-${run}`, loans: `loans-${run}`, requests: `requests-${run}`, tombstones: `tombstones-${run}` };
+    for (const [key, schema] of Object.entries(ALMA_TABLES)) await dynamo.createTable(tables[key as keyof typeof ALMA_TABLES], schema);
+    await dynamo.createTable(tables.tombstones, TOMBSTONES_TABLE);
     // A client of its own per test, counting every request it sends.
     const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: "eu-west-2", credentials: LOCAL_CREDENTIALS });
     const documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
     dynamoRequests = [];
     client.middlewareStack.add(
       (next, context) => (args) => {
-        dynamoRequests.push(String(context.commandName));
+        dynamoRequests.push(String(context.commandName).replace(/Command$/, ""));
         return next(args);
       },
       { step: "initialize", name: "countRequests" },
@@ -72,150 +79,336 @@ describe("alma cache handlers", function () {
     };
   });
 
-  const putUser = (expiry: number, extra: Record<string, unknown> = {}) =>
-    dynamo.documents.send(new PutCommand({ TableName: clients.tables.users, Item: { primary_id: USER, expiry_date: expiry, ...extra } }));
-  const getUser = async () => (await dynamo.documents.send(new GetCommand({ TableName: clients.tables.users, Key: { primary_id: USER } }))).Item;
   const FUTURE = NOW_MS / 1000 + 86400;
   const PAST = NOW_MS / 1000 - 1;
+  /** A user as LAG-bulk-update-cache writes it: the three lists, `[]` when empty. */
+  const putUser = (expiry: number, lists: Record<string, string[]> = {}) =>
+    dynamo.documents.send(
+      new PutCommand({ TableName: clients.tables.users, Item: { primary_id: USER, loan_ids: [], request_ids: [], fee_ids: [], expiry_date: expiry, ...lists } }),
+    );
+  const getUser = async () => (await dynamo.documents.send(new GetCommand({ TableName: clients.tables.users, Key: { primary_id: USER } }))).Item;
+  /** An item as DynamoDB holds it, types and all. */
+  const rawItem = async (table: string, key: Record<string, AttributeValue>) =>
+    (await dynamo.client.send(new GetItemCommand({ TableName: table, Key: key }))).Item;
+  const loans = () => dynamo.scan(clients.tables.loans);
+  const requests = () => dynamo.scan(clients.tables.requests);
 
-  describe("loan-updated", () => {
-    it("stores the loan of each real fixture and links it to a cached user in 2 DynamoDB requests", async () => {
+  describe("items as LAG-Alma-Utils v0.7 writes them", () => {
+    it("stores a loan with only the schema's attributes and types, readable by LAG-api-gateway", async () => {
       await putUser(FUTURE);
-      for (const fixture of ["loan_created_event", "loan_renewed_event", "loan_due_date_event"]) {
-        dynamoRequests.length = 0;
-        const result = await loanUpdated(clients)(snsEvent(body(fixture)));
-        assert.deepEqual(result, { records: 1, linked: 1, queued: 0 });
-        assert.deepEqual(dynamoRequests, ["PutItemCommand", "UpdateItemCommand"]);
-      }
-      const [loan] = await dynamo.scan(clients.tables.loans);
-      assert.deepEqual(loan, {
-        loan_id: "18263808770001221",
-        user_id: "lbaajh",
+      await loanUpdated(clients)(snsEvent(message("loan_created_event")));
+      const raw = (await rawItem(clients.tables.loans, { loan_id: { S: LOAN } }))!;
+      assert.deepEqual(readAsDynamoose(LOAN_ATTRIBUTES, raw), {
+        loan_id: LOAN,
+        user_id: USER,
         renewable: false,
         call_number: "owncopy",
         loan_status: "ACTIVE",
         due_date: "2018-02-23T14:10:06Z",
+        expiry_date: Date.parse("2018-02-23T14:10:06Z") / 1000,
         item_barcode: "12345",
         mms_id: "9919045950001221",
         title: "Journey",
         author: "Trip, A",
         description: "book",
         process_status: "NORMAL",
-        expiry_date: Date.parse("2018-02-23T14:10:06Z") / 1000,
       });
-      assert.deepEqual((await getUser())?.loan_ids, new Set(["18263808770001221"]));
+      assert.deepEqual(raw.renewable, { BOOL: false });
+      // Alma's other fields (library, circ_desk, loan_date, ...) are not stored; the event's time is, for ordering.
+      assert.deepEqual(Object.keys(raw).filter((k) => !(k in LOAN_ATTRIBUTES)), [EVENT_TIME_ATTRIBUTE]);
+      assert.deepEqual(raw[EVENT_TIME_ATTRIBUTE], { N: String(Date.parse("2018-02-23T11:10:12.005Z")) });
+    });
+
+    it("stores strings as strings, leaves nulls and empty values out, and lower-cases user ids", async () => {
+      await putUser(FUTURE);
+      const withNumbers = message("loan_created_event", (m) => {
+        m.item_loan.publication_year = 2001;
+        m.item_loan.call_number = 42;
+        m.item_loan.author = null;
+        m.item_loan.description = "";
+      });
+      await loanUpdated(clients)(snsEvent(withNumbers));
+      const raw = (await rawItem(clients.tables.loans, { loan_id: { S: LOAN } }))!;
+      assert.deepEqual(raw.publication_year, { S: "2001" });
+      assert.deepEqual(raw.call_number, { S: "42" });
+      assert.equal(raw.author, undefined);
+      assert.equal(raw.description, undefined);
+      assert.deepEqual(raw.user_id, { S: USER });
+    });
+
+    it("stores a request as Alma's sample has it: place_in_queue as a string, no null author, maps of value and desc", async () => {
+      await putUser(FUTURE);
+      await requestUpdated(clients)(snsEvent(message("request_created_event")));
+      const raw = (await rawItem(clients.tables.requests, { request_id: { S: REQUEST } }))!;
+      assert.deepEqual(raw.place_in_queue, { S: "1" });
+      assert.equal(raw.author, undefined);
+      assert.deepEqual(raw.material_type, { M: { value: { S: "BK" }, desc: { S: "Book" } } });
+      const read = readAsDynamoose(REQUEST_ATTRIBUTES, raw);
+      for (const [name, attribute] of Object.entries(REQUEST_ATTRIBUTES)) {
+        if (attribute.type === "string" && read[name] !== undefined) assert.doesNotMatch(String(read[name]), /^\{"(N|NULL|BOOL)"/, name);
+      }
+      assert.equal(read.user_primary_id, USER);
+      assert.equal(read.record_expiry_date, NOW_MS / 1000 + REQUEST_TTL_SECONDS, "two weeks from when it is written");
+    });
+
+    it("keeps the user's lists DynamoDB Lists of strings, readable as arrays", async () => {
+      await putUser(FUTURE);
+      await loanUpdated(clients)(snsEvent(message("loan_created_event")));
+      await requestUpdated(clients)(snsEvent(message("request_created_event")));
+      const raw = (await rawItem(clients.tables.users, { primary_id: { S: USER } }))!;
+      assert.deepEqual(raw.loan_ids, { L: [{ S: LOAN }] });
+      assert.deepEqual(readAsDynamoose(USER_ATTRIBUTES, raw), {
+        primary_id: USER,
+        loan_ids: [LOAN],
+        request_ids: [REQUEST],
+        fee_ids: [],
+        expiry_date: FUTURE,
+      });
+    });
+
+    it("creates a List, not a String Set, for a user without the attribute", async () => {
+      await dynamo.documents.send(new PutCommand({ TableName: clients.tables.users, Item: { primary_id: USER, expiry_date: FUTURE } }));
+      await loanUpdated(clients)(snsEvent(message("loan_created_event")));
+      const raw = (await rawItem(clients.tables.users, { primary_id: { S: USER } }))!;
+      assert.deepEqual(raw.loan_ids, { L: [{ S: LOAN }] });
+      assert.deepEqual(readAsDynamoose(USER_ATTRIBUTES, raw).loan_ids, [LOAN]);
+    });
+  });
+
+  describe("the users' id lists, race-free", () => {
+    it("links a new loan to a cached user with 3 DynamoDB requests: the item, its tombstone, the user", async () => {
+      await putUser(FUTURE);
+      const result = await loanUpdated(clients)(snsEvent(message("loan_created_event")));
+      assert.deepEqual(result, { records: 1, ...none, linked: 1 });
+      assert.deepEqual(dynamoRequests, ["PutItem", "GetItem", "UpdateItem"]);
       assert.equal(sqs.messages.length, 0);
     });
 
-    it("stores expiry_date 0 for a loan with no due date", async () => {
-      const message = JSON.parse(body("loan_created_event"));
-      delete message.item_loan.due_date;
-      await loanUpdated(clients)(snsEvent(JSON.stringify(message)));
-      assert.equal((await dynamo.scan(clients.tables.loans))[0].expiry_date, 0);
+    it("keeps exactly 20 ids, none twice, when 20 events for one user arrive at once, and each twice", async () => {
+      await putUser(FUTURE, { loan_ids: ["kept"] });
+      const ids = Array.from({ length: 20 }, (_, i) => `loan-${i}`);
+      const events = ids.map((id) => snsEvent(message("loan_created_event", (m) => (m.item_loan.loan_id = id))));
+      await Promise.all([...events, ...events].map((event) => loanUpdated(clients)(event)));
+      const loanIds: string[] = (await getUser())?.loan_ids;
+      assert.equal(loanIds.length, 21);
+      assert.deepEqual([...loanIds].sort(), ["kept", ...ids].sort());
+      assert.equal((await loans()).length, 20);
     });
 
-    it("queues a user the cache does not know", async () => {
-      const result = await loanUpdated(clients)(snsEvent(body("loan_created_event")));
-      assert.deepEqual(result, { records: 1, linked: 0, queued: 1 });
-      assert.deepEqual(sqs.messages.map((m) => [m.queueUrl, m.body]), [[sqs.queueUrl("users"), USER]]);
-      assert.equal((await dynamo.scan(clients.tables.loans)).length, 1, "the loan is cached all the same");
+    it("changes nothing on a redelivered event", async () => {
+      await putUser(FUTURE, { loan_ids: ["other-loan"] });
+      await loanUpdated(clients)(snsEvent(message("loan_created_event")));
+      const once = { user: await getUser(), loans: await loans() };
+      const again = await loanUpdated(clients)(snsEvent(message("loan_created_event")));
+      assert.deepEqual(again, { records: 1, ...none, unchanged: 1 });
+      assert.deepEqual({ user: await getUser(), loans: await loans() }, once);
+      assert.deepEqual(once.user?.loan_ids, ["other-loan", LOAN]);
+    });
+
+    it("loses no concurrent add while ids are removed", async () => {
+      const start = Array.from({ length: 10 }, (_, i) => `old-${i}`);
+      await putUser(FUTURE, { loan_ids: start });
+      const returns = start.slice(0, 5).map((id) => loanReturned(clients)(snsEvent(message("loan_returned_event", (m) => (m.item_loan.loan_id = id)))));
+      const adds = Array.from({ length: 5 }, (_, i) => loanUpdated(clients)(snsEvent(message("loan_created_event", (m) => (m.item_loan.loan_id = `new-${i}`)))));
+      await Promise.all([...returns, ...adds]);
+      assert.deepEqual([...(await getUser())?.loan_ids].sort(), [...start.slice(5), "new-0", "new-1", "new-2", "new-3", "new-4"].sort());
+    });
+
+    it("removes every copy of an id that an older writer duplicated", async () => {
+      await putUser(FUTURE, { loan_ids: [LOAN, "kept", LOAN] });
+      const result = await loanReturned(clients)(snsEvent(message("loan_returned_event")));
+      assert.deepEqual(result, { records: 1, ...none, unlinked: 1 });
+      assert.deepEqual((await getUser())?.loan_ids, ["kept"]);
+    });
+
+    it("queues a user the cache does not know, with the id as Alma sent it, and writes no user", async () => {
+      const result = await loanUpdated(clients)(snsEvent(message("loan_created_event")));
+      assert.deepEqual(result, { records: 1, ...none, queued: 1 });
+      assert.deepEqual(sqs.messages.map((m) => [m.queueUrl, m.body]), [[sqs.queueUrl("users"), "LBAAJH"]]);
+      assert.deepEqual(dynamoRequests, ["PutItem", "GetItem", "UpdateItem", "GetItem"]);
+      assert.equal((await loans()).length, 1, "the loan is cached all the same");
       assert.equal(await getUser(), undefined, "no half-made user record");
     });
 
-    it("queues a user whose cached record has expired, and leaves the record alone", async () => {
+    it("queues a user whose record has expired and leaves it alone; one expiring this second is still valid", async () => {
       await putUser(PAST);
-      const result = await loanUpdated(clients)(snsEvent(body("loan_created_event")));
-      assert.equal(result.queued, 1);
-      assert.deepEqual(await getUser(), { primary_id: USER, expiry_date: PAST });
-    });
-
-    it("keeps all 20 ids when 20 events for one user arrive at once", async () => {
-      await putUser(FUTURE);
-      const ids = Array.from({ length: 20 }, (_, i) => `loan-${i}`);
-      await Promise.all(
-        ids.map((id) => {
-          const message = JSON.parse(body("loan_created_event"));
-          message.item_loan.loan_id = id;
-          return loanUpdated(clients)(snsEvent(JSON.stringify(message)));
-        }),
-      );
-      assert.deepEqual(await getUser().then((u) => [...u?.loan_ids].sort()), [...ids].sort());
-      assert.equal((await dynamo.scan(clients.tables.loans)).length, 20);
-    });
-
-    it("leaves the same state after a duplicate delivery", async () => {
-      await putUser(FUTURE, { loan_ids: new Set(["other-loan"]) });
-      await loanUpdated(clients)(snsEvent(body("loan_created_event")));
-      const once = { user: await getUser(), loans: await dynamo.scan(clients.tables.loans) };
-      await loanUpdated(clients)(snsEvent(body("loan_created_event")));
-      assert.deepEqual({ user: await getUser(), loans: await dynamo.scan(clients.tables.loans) }, once);
-      assert.deepEqual(once.user?.loan_ids, new Set(["other-loan", "18263808770001221"]));
+      assert.equal((await loanUpdated(clients)(snsEvent(message("loan_created_event")))).queued, 1);
+      assert.deepEqual((await getUser())?.loan_ids, []);
+      await putUser(NOW_MS / 1000);
+      assert.equal((await loanUpdated(clients)(snsEvent(message("loan_created_event")))).linked, 1);
     });
 
     it("handles every record of the event, not just the first", async () => {
       await putUser(FUTURE);
-      const second = JSON.parse(body("loan_created_event"));
-      second.item_loan.loan_id = "second-loan";
-      const result = await loanUpdated(clients)(snsEvent(body("loan_created_event"), JSON.stringify(second)));
-      assert.deepEqual(result, { records: 2, linked: 2, queued: 0 });
-      assert.deepEqual((await getUser())?.loan_ids, new Set(["18263808770001221", "second-loan"]));
+      const second = message("loan_created_event", (m) => (m.item_loan.loan_id = "second-loan"));
+      const result = await loanUpdated(clients)(snsEvent(message("loan_created_event"), second));
+      assert.deepEqual(result, { records: 2, ...none, linked: 2 });
+      assert.deepEqual((await getUser())?.loan_ids, [LOAN, "second-loan"]);
     });
   });
 
-  describe("loan-returned", () => {
-    it("deletes the loan and removes its id from the user", async () => {
-      await putUser(FUTURE, { loan_ids: new Set(["18263808770001221", "kept"]) });
-      await loanUpdated(clients)(snsEvent(body("loan_created_event")));
-      const result = await loanReturned(clients)(snsEvent(body("loan_returned_event")));
-      assert.deepEqual(result, { records: 1, linked: 1, queued: 0 });
-      assert.deepEqual(await dynamo.scan(clients.tables.loans), []);
-      assert.deepEqual((await getUser())?.loan_ids, new Set(["kept"]));
-      await loanReturned(clients)(snsEvent(body("loan_returned_event")));
-      assert.deepEqual((await getUser())?.loan_ids, new Set(["kept"]), "a duplicate return changes nothing");
-    });
-
-    it("queues an unknown user", async () => {
-      assert.equal((await loanReturned(clients)(snsEvent(body("loan_returned_event")))).queued, 1);
-      assert.equal(sqs.messages[0].body, USER);
-    });
-  });
-
-  describe("request-updated and request-closed", () => {
-    it("stores the request with a TTL two weeks after the event, and links it to the user", async () => {
+  describe("event order", () => {
+    it("does not bring back a loan returned at 13:00 with a LOAN_CREATED of 11:10 that arrives late", async () => {
       await putUser(FUTURE);
-      for (const fixture of ["request_created_event", "request_placed_on_shelf_event"]) {
-        assert.equal((await requestUpdated(clients)(snsEvent(requestBody(fixture)))).linked, 1);
+      await loanUpdated(clients)(snsEvent(message("loan_created_event", at("2018-02-23T11:10:00Z"))));
+      await loanReturned(clients)(snsEvent(message("loan_returned_event", at("2018-02-23T13:00:00Z"))));
+      const late = await loanUpdated(clients)(snsEvent(message("loan_created_event", at("2018-02-23T11:10:00Z"))));
+      assert.deepEqual(late, { records: 1, ...none, stale: 1 });
+      assert.deepEqual(await loans(), []);
+      assert.deepEqual((await getUser())?.loan_ids, []);
+    });
+
+    it("does not bring it back either when the return was handled before the creation ever arrived", async () => {
+      await putUser(FUTURE);
+      await loanReturned(clients)(snsEvent(message("loan_returned_event", at("2018-02-23T13:00:00Z"))));
+      assert.equal((await loanUpdated(clients)(snsEvent(message("loan_created_event", at("2018-02-23T11:10:00Z"))))).stale, 1);
+      assert.deepEqual(await loans(), []);
+      assert.deepEqual((await getUser())?.loan_ids, []);
+    });
+
+    it("keeps the newer due date when an older LOAN_RENEWED arrives after a newer LOAN_DUE_DATE", async () => {
+      await putUser(FUTURE);
+      const dueDate = message("loan_due_date_event", (m) => ((m.time = "2018-03-01T09:00:00Z"), (m.item_loan.due_date = "2018-03-08T14:00:00Z")));
+      const renewed = message("loan_renewed_event", (m) => ((m.time = "2018-02-27T09:00:00Z"), (m.item_loan.due_date = "2018-03-06T14:00:00Z")));
+      await loanUpdated(clients)(snsEvent(dueDate));
+      assert.equal((await loanUpdated(clients)(snsEvent(renewed))).stale, 1);
+      const [loan] = await loans();
+      assert.equal(loan.due_date, "2018-03-08T14:00:00Z");
+      assert.equal(loan.expiry_date, Date.parse("2018-03-08T14:00:00Z") / 1000);
+    });
+
+    it("does not bring back a closed request with an older REQUEST_CREATED", async () => {
+      await putUser(FUTURE);
+      await requestUpdated(clients)(snsEvent(message("request_created_event", at("2018-02-23T09:00:00Z"))));
+      await requestClosed(clients)(snsEvent(message("request_closed_event", at("2018-02-23T10:00:00Z"))));
+      assert.equal((await requestUpdated(clients)(snsEvent(message("request_created_event", at("2018-02-23T09:00:00Z"))))).stale, 1);
+      assert.deepEqual(await requests(), []);
+      assert.deepEqual((await getUser())?.request_ids, []);
+    });
+
+    it("keeps a loan that a newer event wrote when an older return arrives, and keeps it linked", async () => {
+      await putUser(FUTURE);
+      await loanUpdated(clients)(snsEvent(message("loan_renewed_event", at("2018-02-23T15:00:00Z"))));
+      assert.equal((await loanReturned(clients)(snsEvent(message("loan_returned_event", at("2018-02-23T13:00:00Z"))))).stale, 1);
+      assert.equal((await loans()).length, 1);
+      assert.deepEqual((await getUser())?.loan_ids, [LOAN]);
+    });
+  });
+
+  describe("acceptance: the expectations of LAG-sns-update-cache's handler tests", () => {
+    // Its tests stub Date.now to 0 and create users without expiry_date, which then defaults to now + 2 hours.
+    const atEpoch = () => (clients.now = () => 0);
+    const putUserAtEpoch = (lists: Record<string, string[]>) =>
+      dynamo.documents.send(new PutCommand({ TableName: clients.tables.users, Item: { primary_id: "u-1", ...lists, expiry_date: 7200 } }));
+    const pickUser = async (list: string) => {
+      const user = (await dynamo.documents.send(new GetCommand({ TableName: clients.tables.users, Key: { primary_id: "u-1" } }))).Item!;
+      return { primary_id: user.primary_id, [list]: user[list], expiry_date: user.expiry_date };
+    };
+    const loanMessage = (loan: Record<string, unknown>) => JSON.stringify({ item_loan: loan });
+    const requestMessage = (request: Record<string, unknown>) => JSON.stringify({ user_request: request });
+
+    it("loan-updated: rejects an event it cannot parse", async () => {
+      await assert.rejects(loanUpdated(clients)({}), InvalidEventError);
+    });
+
+    it("loan-updated: creates the loan record; due_date '1970-01-01T00:00:01' gives expiry_date 1", async () => {
+      await loanUpdated(clients)(snsEvent(loanMessage({ user_id: "u-1", loan_id: "l-1", title: "T", due_date: "1970-01-01T00:00:01" })));
+      const item = (await dynamo.documents.send(new GetCommand({ TableName: clients.tables.loans, Key: { loan_id: "l-1" } }))).Item;
+      assert.deepEqual(item, { user_id: "u-1", loan_id: "l-1", title: "T", due_date: "1970-01-01T00:00:01", expiry_date: 1 });
+    });
+
+    it("loan-updated: adds the loan to an existing user, read through the DocumentClient as [id]", async () => {
+      atEpoch();
+      await putUserAtEpoch({ loan_ids: [], request_ids: [] });
+      await loanUpdated(clients)(snsEvent(loanMessage({ user_id: "u-1", loan_id: "l-1" })));
+      assert.deepEqual(await pickUser("loan_ids"), { primary_id: "u-1", loan_ids: ["l-1"], expiry_date: 7200 });
+    });
+
+    it("loan-updated: overwrites a loan record, dropping what the new one does not carry", async () => {
+      await dynamo.documents.send(new PutCommand({ TableName: clients.tables.loans, Item: { loan_id: "l-1", user_id: "u-1", title: "old title", author: "old author" } }));
+      await loanUpdated(clients)(snsEvent(loanMessage({ user_id: "u-1", loan_id: "l-1", title: "T", due_date: "1970-01-01T00:00:01" })));
+      assert.deepEqual(await loans(), [{ user_id: "u-1", loan_id: "l-1", title: "T", due_date: "1970-01-01T00:00:01", expiry_date: 1 }]);
+    });
+
+    it("loan-updated and loan-returned: send the user id to SQS when the user does not exist", async () => {
+      await loanUpdated(clients)(snsEvent(loanMessage({ user_id: "u-1", loan_id: "l-1" })));
+      await loanReturned(clients)(snsEvent(loanMessage({ user_id: "u-1", loan_id: "l-1" })));
+      assert.deepEqual(sqs.messages.map((m) => m.body), ["u-1", "u-1"]);
+    });
+
+    it("loan-updated and loan-returned: refuse a loan without loan_id, naming it", async () => {
+      for (const handler of [loanUpdated, loanReturned]) {
+        await assert.rejects(handler(clients)(snsEvent(loanMessage({ user_id: "u-1" }))), /item_loan\.loan_id/);
       }
-      const [request] = await dynamo.scan(clients.tables.requests);
-      assert.equal(request.request_id, "83013520000121");
-      assert.equal(request.user_primary_id, USER);
-      assert.equal(request.request_type, "HOLD");
-      assert.deepEqual(request.material_type, { value: "BK", desc: "Book" });
-      assert.equal(request.place_in_queue, 1);
-      const eventTime = Date.parse(JSON.parse(requestBody("request_created_event")).time) / 1000;
-      assert.equal(request.record_expiry_date, Math.floor(eventTime) + REQUEST_TTL_SECONDS);
-      assert.deepEqual((await getUser())?.request_ids, new Set(["83013520000121"]));
     });
 
-    it("leaves the same state after a duplicate delivery", async () => {
-      await putUser(FUTURE);
-      await requestUpdated(clients)(snsEvent(requestBody("request_created_event")));
-      const once = await dynamo.scan(clients.tables.requests);
-      clients.now = () => NOW_MS + 3600_000;
-      await requestUpdated(clients)(snsEvent(requestBody("request_created_event")));
-      assert.deepEqual(await dynamo.scan(clients.tables.requests), once);
+    it("loan-returned: deletes an existing loan record and removes it from the user", async () => {
+      atEpoch();
+      await putUserAtEpoch({ loan_ids: ["l-1"], request_ids: [] });
+      await dynamo.documents.send(new PutCommand({ TableName: clients.tables.loans, Item: { loan_id: "l-1", user_id: "u-1" } }));
+      await loanReturned(clients)(snsEvent(loanMessage({ user_id: "u-1", loan_id: "l-1" })));
+      assert.deepEqual(await loans(), []);
+      assert.deepEqual(await pickUser("loan_ids"), { primary_id: "u-1", loan_ids: [], expiry_date: 7200 });
     });
 
-    it("deletes a closed or canceled request and removes its id", async () => {
-      await putUser(FUTURE, { request_ids: new Set(["83013520000121", "kept"]) });
-      await requestUpdated(clients)(snsEvent(requestBody("request_created_event")));
-      await requestClosed(clients)(snsEvent(requestBody("request_closed_event")));
-      assert.deepEqual(await dynamo.scan(clients.tables.requests), []);
-      assert.deepEqual((await getUser())?.request_ids, new Set(["kept"]));
-      assert.equal((await requestClosed(clients)(snsEvent(requestBody("request_canceled_event")))).linked, 1);
+    it("request-updated: creates and overwrites the request record, and adds it to the user", async () => {
+      atEpoch();
+      await putUserAtEpoch({ request_ids: [], loan_ids: [] });
+      await dynamo.documents.send(new PutCommand({ TableName: clients.tables.requests, Item: { request_id: "r-1", title: "old", author: "old" } }));
+      await requestUpdated(clients)(snsEvent(requestMessage({ user_primary_id: "u-1", request_id: "r-1", title: "T" })));
+      const [request] = await requests();
+      assert.deepEqual({ user_primary_id: request.user_primary_id, request_id: request.request_id, title: request.title }, { user_primary_id: "u-1", request_id: "r-1", title: "T" });
+      assert.equal(request.author, undefined);
+      assert.deepEqual(await pickUser("request_ids"), { primary_id: "u-1", request_ids: ["r-1"], expiry_date: 7200 });
     });
 
-    it("rejects the real request fixtures, which lack user_primary_id, and writes nothing", async () => {
+    it("request-updated and request-closed: send the user id to SQS when the user does not exist", async () => {
+      await requestUpdated(clients)(snsEvent(requestMessage({ user_primary_id: "u-1", request_id: "r-1", due_date: "x" })));
+      await requestClosed(clients)(snsEvent(requestMessage({ user_primary_id: "u-1", request_id: "r-1" })));
+      assert.deepEqual(sqs.messages.map((m) => m.body), ["u-1", "u-1"]);
+    });
+
+    it("request-closed: deletes the record, dropping attributes outside the schema, and removes it from the user", async () => {
+      atEpoch();
+      await putUserAtEpoch({ request_ids: ["r-1"] });
+      await requestUpdated(clients)(snsEvent(requestMessage({ user_id: "u-1", user_primary_id: "u-1", request_id: "r-1", title: "T", due_date: "d" })));
+      assert.deepEqual(Object.keys((await requests())[0]).sort(), ["record_expiry_date", "request_id", "title", "user_primary_id"]);
+      await requestClosed(clients)(snsEvent(requestMessage({ user_primary_id: "u-1", request_id: "r-1" })));
+      assert.deepEqual(await requests(), []);
+      assert.deepEqual(await pickUser("request_ids"), { primary_id: "u-1", request_ids: [], expiry_date: 7200 });
+    });
+
+    it("request-updated and request-closed: refuse a request without request_id, naming it", async () => {
+      for (const handler of [requestUpdated, requestClosed]) {
+        await assert.rejects(handler(clients)(snsEvent(requestMessage({ user_primary_id: "u-1" }))), /user_request\.request_id/);
+      }
+    });
+  });
+
+  describe("real fixtures", () => {
+    it("handles every loan fixture in turn, and the return removes the loan", async () => {
+      await putUser(FUTURE, { loan_ids: ["kept"] });
+      for (const fixture of ["loan_created_event", "loan_renewed_event", "loan_due_date_event"]) {
+        await loanUpdated(clients)(snsEvent(message(fixture)));
+      }
+      assert.deepEqual((await getUser())?.loan_ids, ["kept", LOAN]);
+      assert.deepEqual(await loanReturned(clients)(snsEvent(message("loan_returned_event"))), { records: 1, ...none, unlinked: 1 });
+      assert.deepEqual(await loans(), []);
+      assert.deepEqual((await getUser())?.loan_ids, ["kept"]);
+      assert.deepEqual(await loanReturned(clients)(snsEvent(message("loan_returned_event"))), { records: 1, ...none, unchanged: 1 }, "a duplicate return");
+    });
+
+    it("handles the request fixtures, with the user_primary_id that real deliveries carry", async () => {
+      await putUser(FUTURE, { request_ids: ["kept"] });
+      for (const fixture of ["request_created_event", "request_placed_on_shelf_event"]) await requestUpdated(clients)(snsEvent(message(fixture)));
+      assert.deepEqual((await getUser())?.request_ids, ["kept", REQUEST]);
+      await requestClosed(clients)(snsEvent(message("request_closed_event")));
+      assert.deepEqual(await requests(), []);
+      assert.deepEqual((await getUser())?.request_ids, ["kept"]);
+      assert.equal((await requestClosed(clients)(snsEvent(message("request_canceled_event")))).unchanged, 1);
+    });
+
+    it("rejects the request fixtures as captured, without user_primary_id, and writes nothing", async () => {
       for (const [handler, fixture] of [
         [requestUpdated, "request_created_event"],
         [requestUpdated, "request_placed_on_shelf_event"],
@@ -234,19 +427,21 @@ describe("alma cache handlers", function () {
 
   describe("malformed messages", () => {
     it("names the record and the field, and writes nothing when any record is bad", async () => {
-      const noLoanId = JSON.parse(body("loan_created_event"));
-      delete noLoanId.item_loan.loan_id;
-      const noUser = JSON.parse(body("loan_created_event"));
-      noUser.item_loan.user_id = "";
       const cases: [unknown, RegExp][] = [
-        [snsEvent(body("loan_created_event"), "not json"), /Records\[1\]\.Sns\.Message: is not JSON/],
-        [snsEvent(body("loan_created_event"), JSON.stringify(noLoanId)), /Records\[1\]\.Sns\.Message\.item_loan\.loan_id/],
-        [snsEvent(JSON.stringify(noUser)), /Records\[0\]\.Sns\.Message\.item_loan\.user_id: must not be empty/],
+        [snsEvent(message("loan_created_event"), "not json"), /Records\[1\]\.Sns\.Message: is not JSON/],
+        [snsEvent(message("loan_created_event"), message("loan_created_event", (m) => delete m.item_loan.loan_id)), /Records\[1\]\.Sns\.Message\.item_loan\.loan_id/],
+        [snsEvent(message("loan_created_event", (m) => (m.item_loan.user_id = ""))), /Records\[0\]\.Sns\.Message\.item_loan\.user_id: must not be empty/],
+        [snsEvent(message("loan_created_event", (m) => (m.item_loan.loan_id = "9".repeat(2100)))), /item_loan\.loan_id: must be at most 256 characters/],
+        [snsEvent(message("loan_created_event", (m) => (m.item_loan.title = { nested: true }))), /item_loan\.title/],
+        [snsEvent(message("loan_created_event", (m) => (m.item_loan.renewable = "yes"))), /item_loan\.renewable/],
+        [snsEvent(message("loan_created_event", (m) => (m.item_loan.due_date = "next tuesday"))), /item_loan\.due_date: must be a date/],
+        [snsEvent(message("loan_created_event", (m) => (m.time = "yesterday"))), /Message\.time: must be an ISO 8601 time/],
+        [snsEvent(body("loan_created_event").replace('"publication_year"', '"x"').replace('"mms_id":"9919045950001221"', '"mms_id":1e400')), /item_loan\.mms_id: must be a finite number/],
         [snsEvent(JSON.stringify({ user_request: {} })), /Records\[0\]\.Sns\.Message\.item_loan/],
         [{ Records: [] }, /Records: must hold at least one record/],
         [{}, /invalid SNS event: Records/],
       ];
-      for (const [event, message] of cases) await assert.rejects(loanUpdated(clients)(event), message);
+      for (const [event, expected] of cases) await assert.rejects(loanUpdated(clients)(event), expected);
       assert.deepEqual(dynamoRequests, [], "nothing was written");
       assert.equal(sqs.messages.length, 0);
     });

@@ -3,7 +3,7 @@ import { createHmac } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { SNSClient } from "@aws-sdk/client-sns";
-import { handleWebhook, MAX_BODY_BYTES, type WebhookDependencies } from "../../handlers/lib/alma/webhook";
+import { handleWebhook, jsonDepth, MAX_BODY_BYTES, signatureMatches, type WebhookDependencies } from "../../handlers/lib/alma/webhook";
 import { ALMA_EVENTS } from "../../handlers/lib/env-names";
 import { LOCAL_CREDENTIALS } from "../../tooling/local/dynamo";
 import { type FakeSns, startFakeSns } from "../../tooling/local/fake-sns";
@@ -34,11 +34,24 @@ describe("alma webhook handler", function () {
     sns.failNext(0);
   });
 
-  const valid = fs.readdirSync(FIXTURES).filter((f) => f.endsWith("_event.json"));
+  /** A fixture as Alma delivers it for real: request bodies carry user_primary_id, and are signed again. */
+  function delivery(file: string, change: (body: any) => void = () => undefined) {
+    const event = fixture(file);
+    const body = JSON.parse(event.body);
+    if (body.user_request) body.user_request.user_primary_id = "LBAAJH";
+    change(body);
+    event.body = JSON.stringify(body);
+    event.headers["X-Exl-Signature"] = sign(event.body);
+    return event;
+  }
+  /** A signed POST of any body. */
+  const post = (body: string) => ({ httpMethod: "POST", headers: { "X-Exl-Signature": sign(body) }, body });
 
-  for (const file of valid) {
+  // The expectations of alma-webhook-handler's tests: each of the eight events answers 200 and
+  // is published, exactly as its raw body, to the topic of its event.
+  for (const file of fs.readdirSync(FIXTURES).filter((f) => f.endsWith("_event.json"))) {
     it(`publishes ${file} as its raw body to the topic of its event`, async () => {
-      const event = fixture(file);
+      const event = delivery(file);
       const value = JSON.parse(event.body).event.value;
       const response = await handleWebhook(event, deps);
       assert.equal(response.statusCode, 200, response.body);
@@ -46,6 +59,35 @@ describe("alma webhook handler", function () {
       assert.deepEqual(sns.published, [{ topicArn: topicArn(value), message: event.body }]);
     });
   }
+
+  it("verifies signatures as alma-webhook-handler's validator tests have it", () => {
+    assert.equal(signatureMatches("{'api':'alma'}", "FPkZ/un59vBhgs4dn6yqhqMosD4oK4/fp8swRtkVxAE=", SECRET), true);
+    assert.equal(signatureMatches("a message", "not a valid signature", SECRET), false);
+  });
+
+  describe("records the cache functions would refuse: 422 naming the field, and nothing published", () => {
+    const cases: [string, () => unknown, RegExp][] = [
+      ["a REQUEST_* body without user_primary_id (the captured fixture)", () => fixture("request_created_event.json"), /user_request\.user_primary_id/],
+      ["a title nested 20,000 levels", () => post(JSON.stringify({ event: { value: "LOAN_CREATED" }, item_loan: { loan_id: "1", user_id: "u" } }).replace('"u"}', `"u","title":${"[".repeat(20_000)}${"]".repeat(20_000)}}`)), /nests deeper than 32 levels/],
+      ["a number too large for a double (1e400)", () => post(delivery("loan_created_event.json").body.replace('"mms_id":"9919045950001221"', '"mms_id":1e400')), /item_loan\.mms_id: must be a finite number/],
+      ["a 2,100-character id", () => delivery("loan_created_event.json", (b) => (b.item_loan.loan_id = "1".repeat(2100))), /item_loan\.loan_id: must be at most 256 characters/],
+      ["a loan event without item_loan", () => post(JSON.stringify({ event: { value: "LOAN_RETURNED" } })), /item_loan/],
+      ["a due date that is not a date", () => delivery("loan_renewed_event.json", (b) => (b.item_loan.due_date = "soon")), /item_loan\.due_date: must be a date/],
+    ];
+    for (const [name, event, message] of cases) {
+      it(name, async () => {
+        const response = await handleWebhook(event(), deps);
+        assert.equal(response.statusCode, 422, response.body);
+        assert.match(JSON.parse(response.body).message, message);
+        assert.deepEqual(sns.published, []);
+      });
+    }
+  });
+
+  it("counts nesting without parsing, ignoring brackets inside strings", () => {
+    assert.equal(jsonDepth('{"a":[1,{"b":"[[[{"}]}'), 3);
+    assert.equal(jsonDepth('"\\"[["'), 0);
+  });
 
   it("answers 401 to a bad signature, 400 to a body that is not JSON and 422 to an unsupported event, publishing nothing", async () => {
     const cases: [string, number, RegExp][] = [
@@ -71,9 +113,11 @@ describe("alma webhook handler", function () {
     assert.deepEqual(sns.published, []);
   });
 
-  it("answers Alma's challenge", async () => {
-    const response = await handleWebhook({ requestContext: { http: { method: "GET" } }, queryStringParameters: { challenge: "abc123" } }, deps);
-    assert.deepEqual([response.statusCode, JSON.parse(response.body)], [200, { challenge: "abc123" }]);
+  it("answers Alma's challenge as the original did, at any path", async () => {
+    const response = await handleWebhook({ requestContext: { httpMethod: "GET" }, httpMethod: "GET", queryStringParameters: { challenge: "this is a challenge" } }, deps);
+    assert.deepEqual([response.statusCode, response.body], [200, '{"challenge":"this is a challenge"}']);
+    const root = await handleWebhook({ requestContext: { http: { method: "GET", path: "/" } }, queryStringParameters: { challenge: "abc123" } }, deps);
+    assert.deepEqual([root.statusCode, JSON.parse(root.body)], [200, { challenge: "abc123" }]);
     const missing = await handleWebhook({ requestContext: { http: { method: "GET" } } }, deps);
     assert.equal(missing.statusCode, 400);
     assert.match(JSON.parse(missing.body).message, /challenge/);

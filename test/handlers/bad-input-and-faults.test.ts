@@ -12,7 +12,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
-import { ALMA_TABLES } from "../../components/alma/tables";
+import { ALMA_TABLES, TOMBSTONES_TABLE } from "../../components/alma/tables";
 import { HDOC_USERS_TABLE } from "../../components/hdoc/hdoc-backend";
 import { createHandler } from "../../handlers/lesson-completed/handler";
 import type { AlmaCacheClients } from "../../handlers/lib/alma/cache";
@@ -157,8 +157,9 @@ describe("bad input and faults", function () {
 
     beforeEach(async () => {
       run += 1;
-      const tables = { users: `f-users-${run}`, loans: `f-loans-${run}`, requests: `f-requests-${run}` };
-      for (const [key, schema] of Object.entries(ALMA_TABLES)) await dynamo.createTable(tables[key as keyof typeof tables], schema);
+      const tables = { users: `f-users-${run}`, loans: `f-loans-${run}`, requests: `f-requests-${run}`, tombstones: `f-tombstones-${run}` };
+      for (const [key, schema] of Object.entries(ALMA_TABLES)) await dynamo.createTable(tables[key as keyof typeof ALMA_TABLES], schema);
+      await dynamo.createTable(tables.tombstones, TOMBSTONES_TABLE);
       // Through the fault proxy, with the SDK's own retry settings.
       const client = new DynamoDBClient({ endpoint: proxy.url, region: "eu-west-2", credentials: LOCAL_CREDENTIALS });
       clients = {
@@ -206,12 +207,12 @@ describe("bad input and faults", function () {
       const stored = await dynamo.documents.send(new GetCommand({ TableName: clients.tables.loans, Key: { loan_id: WEIRD_ID } }));
       assert.equal(stored.Item?.loan_id, WEIRD_ID);
       const user = await dynamo.documents.send(new GetCommand({ TableName: clients.tables.users, Key: { primary_id: "lbaajh" } }));
-      assert.deepEqual(user.Item?.loan_ids, new Set([WEIRD_ID]));
+      assert.deepEqual(user.Item?.loan_ids, [WEIRD_ID]);
     });
 
     it("rides out DynamoDB throttling within the SDK's retries", async () => {
       proxy.inject({ kind: "throttle" }, 2);
-      assert.deepEqual(await loanUpdated(clients)(sns(fixture("alma-webhook/loan_created_event.json").body)), { records: 1, linked: 1, queued: 0 });
+      assert.equal((await loanUpdated(clients)(sns(fixture("alma-webhook/loan_created_event.json").body))).linked, 1);
       assert.equal(proxy.faulted, 2);
       assert.deepEqual((await counts()).loans, 1);
     });
@@ -226,7 +227,7 @@ describe("bad input and faults", function () {
       assert.equal(sqs.messages.length, 0);
       proxy.inject({ kind: "throttle" }, 0);
       await loanUpdated(clients)(event);
-      assert.deepEqual((await user()).Item?.loan_ids, new Set(["18263808770001221"]));
+      assert.deepEqual((await user()).Item?.loan_ids, ["18263808770001221"]);
       assert.equal((await dynamo.scan(clients.tables.loans)).length, 1, "the retried event leaves one loan");
     });
 

@@ -42,6 +42,16 @@ describe("alma (AlmaCache)", () => {
       });
     }
 
+    it("keeps its own tombstones table (id, TTL expires_at), never adopted, and names it to the functions", () => {
+      for (const run of [dev, prod]) {
+        const tombstones = table(run, "tombstones");
+        assert.equal(tombstones.inputs.hashKey, "id");
+        assert.deepEqual(tombstones.inputs.ttl, { attributeName: "expires_at", enabled: true });
+        assert.equal(tombstones.options.import, undefined);
+        for (const spec of CACHE_FUNCTIONS) assert.equal(fn(run, spec.handler).rawInputs.environment.variables.TOMBSTONES_TABLE_NAME, tombstones.state.name);
+      }
+    });
+
     it("have point-in-time recovery and deletion protection in prod only", () => {
       for (const name of Object.keys(KEYS)) {
         assert.deepEqual(table(dev, name).inputs.pointInTimeRecovery, { enabled: false });
@@ -129,14 +139,23 @@ describe("alma (AlmaCache)", () => {
   });
 
   describe("IAM", () => {
-    it("lets each cache function do only its own table action, link users and queue them, on exact ARNs", () => {
+    it("lets each cache function make only the requests it makes, on exact ARNs", () => {
       const users = table(dev, "users").state.arn;
       const usersQueue = queue(dev, "alma-users").state.arn;
+      const tombstones = table(dev, "tombstones").state.arn;
+      const expected: Record<string, [string[], string[]]> = {
+        "alma-loan-updated": [["dynamodb:PutItem", "dynamodb:DeleteItem"], ["dynamodb:GetItem"]],
+        "alma-loan-returned": [["dynamodb:DeleteItem"], ["dynamodb:UpdateItem"]],
+        "alma-request-updated": [["dynamodb:PutItem", "dynamodb:DeleteItem"], ["dynamodb:GetItem"]],
+        "alma-request-closed": [["dynamodb:DeleteItem"], ["dynamodb:UpdateItem"]],
+      };
       for (const spec of CACHE_FUNCTIONS) {
         const own = statements(dev, spec.handler).filter((s: any) => !["WriteOwnLogs", "KeepFailedEvents"].includes(s.Sid));
+        const [itemActions, tombstoneActions] = expected[spec.handler];
         assert.deepEqual(own, [
-          { Effect: "Allow", Sid: "WriteOwnTable", Action: [spec.action], Resource: [table(dev, spec.table).state.arn] },
-          { Effect: "Allow", Sid: "LinkToUser", Action: ["dynamodb:UpdateItem"], Resource: [users] },
+          { Effect: "Allow", Sid: "WriteOwnTable", Action: itemActions, Resource: [table(dev, spec.table).state.arn] },
+          { Effect: "Allow", Sid: "KeepTombstones", Action: tombstoneActions, Resource: [tombstones] },
+          { Effect: "Allow", Sid: "LinkToUser", Action: ["dynamodb:GetItem", "dynamodb:UpdateItem"], Resource: [users] },
           { Effect: "Allow", Sid: "QueueUnknownUsers", Action: ["sqs:SendMessage"], Resource: [usersQueue] },
         ]);
       }
@@ -158,11 +177,11 @@ describe("alma (AlmaCache)", () => {
     const route = (run: RunResult, key: string): RecordedResource | undefined =>
       ofType(run, "aws:apigatewayv2/route:Route").find((r) => r.inputs.routeKey === key);
 
-    it("serves POST and GET /webhook through an HTTP API, invoking the webhook function", () => {
+    it("serves POST and GET at /webhook, at the root, and at any other path, invoking the webhook function", () => {
       const api = named(dev, "aws:apigatewayv2/api:Api", "alma-webhook-api");
       assert.equal(api.inputs.protocolType, "HTTP");
       const webhook = fn(dev, "alma-webhook");
-      for (const key of ["POST /webhook", "GET /webhook"]) {
+      for (const key of ["POST /webhook", "GET /webhook", "POST /", "GET /", "POST /{proxy+}", "GET /{proxy+}"]) {
         const r = route(dev, key)!;
         assert.equal(r.rawInputs.apiId, api.id);
         const integration = ofType(dev, "aws:apigatewayv2/integration:Integration").find((i) => r.rawInputs.target === `integrations/${i.id}`)!;
@@ -173,6 +192,8 @@ describe("alma (AlmaCache)", () => {
       const permission = named(dev, "aws:lambda/permission:Permission", "alma-webhook-api-post-webhook-invoke");
       assert.equal(permission.inputs.principal, "apigateway.amazonaws.com");
       assert.equal(permission.rawInputs.sourceArn, `${api.state.executionArn}/*/POST/webhook`);
+      assert.equal(named(dev, "aws:lambda/permission:Permission", "alma-webhook-api-post-invoke").rawInputs.sourceArn, `${api.state.executionArn}/*/POST/`);
+      assert.equal(named(dev, "aws:lambda/permission:Permission", "alma-webhook-api-post-proxy-invoke").rawInputs.sourceArn, `${api.state.executionArn}/*/POST/{proxy+}`);
       const stage = named(dev, "aws:apigatewayv2/stage:Stage", "alma-webhook-api-default");
       assert.equal(stage.inputs.name, "$default");
       assert.equal(stage.rawInputs.accessLogSettings.destinationArn, named(dev, "aws:cloudwatch/logGroup:LogGroup", "alma-webhook-api-access-logs").state.arn);

@@ -5,11 +5,8 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { listHandlers } from "../../components/lambda/bundle";
-import { ALMA_TABLES } from "../../components/alma/tables";
-import { startDynalite } from "../../tooling/local/dynamo";
-import { startFakeSqs } from "../../tooling/local/fake-sqs";
-import { startFakeSns } from "../../tooling/local/fake-sns";
 import { startStub } from "../../tooling/local/http-stub";
+import { LOCAL_APPS } from "../../scripts/local";
 import { payloadPath } from "../helpers/fixtures";
 import { runScript } from "../helpers/run-script";
 
@@ -117,38 +114,20 @@ describe("npm run invoke", function () {
     }
   });
 
-  it("runs alma-loan-updated against dynalite and a local SQS, and alma-webhook against a local SNS", async () => {
-    const dynamo = await startDynalite();
-    const sqs = await startFakeSqs();
-    const sns = await startFakeSns();
+  it("runs alma-loan-updated and alma-webhook against the alma stand-ins of npm run local", async () => {
+    const local = await LOCAL_APPS.alma();
     try {
-      for (const [name, schema] of Object.entries(ALMA_TABLES)) await dynamo.createTable(`invoke-${name}`, schema);
       const fixture = payloadPath("alma-webhook", "loan_created_event.json");
       const body = JSON.parse(fs.readFileSync(fixture, "utf8")).body;
-      const env = {
-        ...LOCAL_AWS,
-        AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-        AWS_ENDPOINT_URL_SQS: sqs.url,
-        AWS_ENDPOINT_URL_SNS: sns.url,
-        USERS_TABLE_NAME: "invoke-users",
-        LOANS_TABLE_NAME: "invoke-loans",
-        REQUESTS_TABLE_NAME: "invoke-requests",
-        USERS_QUEUE_URL: sqs.queueUrl("users"),
-        ALMA_WEBHOOK_SECRET: "secretkey",
-        TOPIC_ARN_LOAN_CREATED: "arn:aws:sns:eu-west-2:000000000000:loan-created",
-      };
-      const cache = await runScript("invoke", ["alma-loan-updated", "--event", eventFile({ Records: [{ EventSource: "aws:sns", Sns: { Message: body } }] })], env);
+      const cache = await runScript("invoke", ["alma-loan-updated", "--event", eventFile({ Records: [{ EventSource: "aws:sns", Sns: { Message: body } }] })], local.env);
       assert.equal(cache.code, 0, cache.stderr);
-      assert.deepEqual(JSON.parse(cache.stdout), { records: 1, linked: 0, queued: 1 });
-      assert.equal((await dynamo.scan("invoke-loans")).length, 1);
-      assert.deepEqual(sqs.messages.map((m) => m.body), ["lbaajh"]);
+      assert.deepEqual(JSON.parse(cache.stdout), { records: 1, linked: 0, unlinked: 0, unchanged: 0, queued: 1, stale: 0 });
 
-      const webhook = await runScript("invoke", ["alma-webhook", "--event", fixture], env);
+      const webhook = await runScript("invoke", ["alma-webhook", "--event", fixture], local.env);
       assert.equal(webhook.code, 0, webhook.stderr);
       assert.equal(JSON.parse(webhook.stdout).statusCode, 200);
-      assert.deepEqual(sns.published.map((p) => p.topicArn), ["arn:aws:sns:eu-west-2:000000000000:loan-created"]);
     } finally {
-      await Promise.all([dynamo.close(), sqs.close(), sns.close()]);
+      await local.close();
     }
   });
 

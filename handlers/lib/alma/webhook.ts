@@ -1,11 +1,16 @@
 /**
- * The Alma webhook: `GET /webhook?challenge=X` answers Alma's challenge; `POST /webhook`
- * verifies `X-Exl-Signature` (base64 HMAC-SHA256 of the raw body) and publishes the raw body
- * to the SNS topic of its event. Accepts HTTP API (payload 2.0) and REST API (1.0) events.
+ * The Alma webhook: `GET ?challenge=X` answers Alma's challenge; `POST` verifies
+ * `X-Exl-Signature` (base64 HMAC-SHA256 of the raw body), checks the record with the schema
+ * the cache functions use, and publishes the raw body to the SNS topic of its event. So a
+ * delivery the cache would refuse gets a 4xx that Alma shows, instead of a DLQ entry.
+ * Accepts HTTP API (payload 2.0) and REST API (1.0) events, at `/` and `/webhook` alike.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
+import type * as z from "zod/mini";
 import { ALMA_EVENTS, type AlmaEvent } from "../env-names";
+import { fieldPath } from "../events";
+import { loanMessage, requestMessage } from "./schema";
 
 export interface HttpResponse {
   statusCode: number;
@@ -23,6 +28,37 @@ export interface WebhookDependencies {
 
 /** SNS refuses messages over 256 KiB. */
 export const MAX_BODY_BYTES = 256 * 1024;
+/** Alma's bodies nest three levels deep; nothing the cache reads nests deeper than this. */
+export const MAX_BODY_DEPTH = 32;
+
+/** The schema of each event's record: the cache function's own. */
+const RECORD_SCHEMAS: Record<AlmaEvent, z.ZodMiniType> = {
+  LOAN_CREATED: loanMessage,
+  LOAN_RENEWED: loanMessage,
+  LOAN_DUE_DATE: loanMessage,
+  LOAN_RETURNED: loanMessage,
+  REQUEST_CREATED: requestMessage,
+  REQUEST_PLACED_ON_SHELF: requestMessage,
+  REQUEST_CLOSED: requestMessage,
+  REQUEST_CANCELED: requestMessage,
+};
+
+/** How deep a JSON text nests arrays and objects, counted without parsing it. */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === "\\") i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === "{" || c === "[") deepest = Math.max(deepest, ++depth);
+    else if (c === "}" || c === "]") depth--;
+  }
+  return deepest;
+}
 
 interface HttpRequest {
   method: string;
@@ -75,6 +111,9 @@ export async function handleWebhook(event: unknown, deps: WebhookDependencies): 
   if (!signatureMatches(request.body, request.headers["x-exl-signature"], await deps.secret())) {
     return json(401, { message: "header X-Exl-Signature does not match the body" });
   }
+  if (jsonDepth(request.body) > MAX_BODY_DEPTH) {
+    return json(422, { message: `body nests deeper than ${MAX_BODY_DEPTH} levels` });
+  }
   let payload: unknown;
   try {
     payload = JSON.parse(request.body);
@@ -86,6 +125,11 @@ export async function handleWebhook(event: unknown, deps: WebhookDependencies): 
     return json(422, { message: `event.value ${JSON.stringify(value ?? null)} is not one of ${ALMA_EVENTS.join(", ")}` });
   }
   const almaEvent = value as AlmaEvent;
+  const checked = RECORD_SCHEMAS[almaEvent].safeParse(payload);
+  if (!checked.success) {
+    const fields = checked.error.issues.map((issue) => `${fieldPath(issue.path)}: ${issue.message}`);
+    return json(422, { message: `the ${almaEvent} record cannot be cached: ${fields.join("; ")}`, fields });
+  }
   const topicArn = deps.topicArns[almaEvent];
   if (!topicArn) throw new Error(`no topic is configured for ${almaEvent}`);
   // The raw body, exactly as signed, is what the cache functions receive.
