@@ -185,10 +185,17 @@ const skillsSchema = z.strictObject({
     apiUrl: httpsUrl.default("https://api.airtable.com/v0"),
     baseId: z.string().regex(/^app[A-Za-z0-9]{14}$/, "must be an Airtable base id (app + 14 characters)"),
     table: nonEmpty.default("assessments"),
+    /** Pages of 100 records read at most; past it, the source fails instead of looping. */
+    maxPages: z.number().int().min(1).max(10_000).default(100),
   }),
   badgr: z.strictObject({
     baseUrl: httpsUrl.default("https://api.badgr.io"),
     issuerId: nonEmpty,
+    /** The token request's scope and grant type, as the Skill App sent them. */
+    scope: nonEmpty.default("rw:issuer rw:backpack"),
+    grantType: nonEmpty.default("password"),
+    /** Pages read at most per list; past it, the source fails instead of looping. */
+    maxPages: z.number().int().min(1).max(10_000).default(100),
   }),
   github: z.strictObject({
     apiUrl: httpsUrl.default("https://api.github.com"),
@@ -198,8 +205,23 @@ const skillsSchema = z.strictObject({
     .strictObject({
       /** The bot's existing templates bucket, adopted; when absent, the stack creates one. */
       bucketName: bucketName.optional(),
+      /** Uncompressed bytes one release archive may expand to. */
+      maxBytes: z.number().int().min(1).max(10 * 1024 * 1024 * 1024).default(100 * 1024 * 1024),
+      /** Entries one release archive may hold. */
+      maxEntries: z.number().int().min(1).max(1_000_000).default(5_000),
     })
     .prefault({}),
+  /**
+   * The subnets and security groups of the BRN database's VPC, when the database (RDS) is
+   * only reachable inside it. The subnets need a route to the internet (Airtable, Badgr,
+   * GitHub) and to S3 and SSM, through a NAT gateway or VPC endpoints.
+   */
+  vpc: z
+    .strictObject({
+      subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "must be a subnet id")).min(1),
+      securityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, "must be a security group id")).min(1),
+    })
+    .optional(),
   /** The existing ECR repository of the sync's image, adopted; when absent, the stack creates one. */
   repositoryName: z.string().regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/, "must be an ECR repository name").optional(),
   schedule: z
@@ -360,6 +382,7 @@ export const SECRETS: readonly SecretDeclaration[] = [
   { key: "mongodbatlas:publicKey", app: "lessons", description: "Atlas programmatic API public key" },
   { key: "mongodbatlas:privateKey", app: "lessons", description: "Atlas programmatic API private key" },
   { key: "auth0:clientSecret", app: "lessons", description: "secret of the Auth0 Management API client Pulumi uses" },
+  { key: "tributary:brnDatabaseUrl", app: "skills", description: "the BRN MySQL database, mysql://user:password@host:3306/database" },
   { key: "tributary:airtableToken", app: "skills", description: "Airtable personal access token" },
   { key: "tributary:badgrUsername", app: "skills", description: "Badgr account user name" },
   { key: "tributary:badgrPassword", app: "skills", description: "Badgr account password" },

@@ -75,6 +75,8 @@ const skills =
     airtable: config.skills.airtable,
     badgr: config.skills.badgr,
     github: config.skills.github,
+    templates: config.skills.templates,
+    vpc: config.skills.vpc,
     schedule: config.skills.schedule,
     keepImages: config.skills.keepImages,
     repositoryName: config.skills.repositoryName,
@@ -82,6 +84,7 @@ const skills =
     function: config.skills.function,
     delivery: config.skills.delivery,
     secrets: {
+      BRN_DATABASE_URL: secretOf(config, "tributary:brnDatabaseUrl"),
       AIRTABLE_TOKEN: secretOf(config, "tributary:airtableToken"),
       BADGR_USERNAME: secretOf(config, "tributary:badgrUsername"),
       BADGR_PASSWORD: secretOf(config, "tributary:badgrPassword"),
@@ -139,7 +142,6 @@ export const hdocBackend = hdoc && {
 };
 export const skillAppSync = skills && {
   functionName: skills.function.functionName,
-  tables: Object.fromEntries(Object.entries(skills.tables).map(([key, table]) => [key, table.name])),
   templatesBucket: skills.templatesBucket.bucket,
   templatesReadPolicyArn: skills.templatesReadPolicy.arn,
   repositoryUrl: skills.repository.repositoryUrl,

@@ -15,7 +15,6 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../components/alma/tables";
-import { SKILLS_TABLES } from "../components/skills/skill-app-sync";
 import { BUILD_DIR, type Bundle, bundleHandler, listHandlers, REPO_ROOT } from "../components/lambda/bundle";
 
 /** The real payloads the tests use (test/fixtures/payloads). */
@@ -24,7 +23,9 @@ import { createHandler } from "../handlers/lesson-completed/handler";
 import type { AlmaCacheClients } from "../handlers/lib/alma/cache";
 import { loanReturned, loanUpdated, requestClosed, requestUpdated } from "../handlers/lib/alma/handlers";
 import { Iota } from "../handlers/lib/iota/engine";
-import { runSync, S3_CLIENT_DEFAULTS } from "../handlers/lib/skills/sync";
+import { brnPool, runSync, S3_CLIENT_DEFAULTS, type SkillSyncConfig } from "../handlers/lib/skills/sync";
+import { createBrnDatabase } from "../tooling/local/mysql";
+import { zipball } from "../tooling/local/zip";
 import { LOCAL_CREDENTIALS, startDynalite } from "../tooling/local/dynamo";
 import { startFakeSqs } from "../tooling/local/fake-sqs";
 import { startFaultProxy } from "../test/helpers/fault-proxy";
@@ -61,9 +62,6 @@ const LOAD_ENV: Record<string, string> = {
   TOMBSTONES_TABLE_NAME: "t",
   USERS_QUEUE_URL: "http://127.0.0.1:9/q",
   TOPIC_ARN_LOAN_CREATED: "arn:aws:sns:eu-west-2:1:t",
-  ASSESSMENTS_TABLE_NAME: "a",
-  BADGES_TABLE_NAME: "b",
-  ASSERTIONS_TABLE_NAME: "c",
   TEMPLATES_BUCKET: "t",
   AIRTABLE_BASE_ID: "appX",
   BADGR_ISSUER_ID: "i",
@@ -171,33 +169,58 @@ async function requestsPerEvent() {
     say(`| lesson-completed, 10 events in a warm container (token ${api.to("POST", "/token").length}, PUT ${api.to("PUT", "/lp").length}) | 0 | 0 | 0 | 0 | 0 | ${api.requests.length} |`);
     await api.close();
 
-    // skill-sync: a re-sync with no upstream change.
+    // skill-sync against a BRN database on the MySQL server at MYSQL_URL: a first sync, then a re-sync with no upstream change.
     const s3 = await startS3rver(["bench-templates"]);
+    const release = await zipball({ "README.md": "# template", "src/main.py": "print(1)", "tests/test_main.py": "def test(): pass" });
     const upstream = await startStub((req) => {
-      if (req.path.startsWith("/v0/")) return { body: { records: Array.from({ length: 30 }, (_, i) => ({ id: `rec${i}`, fields: { id: `a${i}`, name: `A${i}` } })) } };
+      if (req.path.startsWith("/v0/")) {
+        const records = Array.from({ length: 30 }, (_, i) => ({ id: `rec${i}`, fields: { id: i + 1, name: `A${i}`, languages: ["Python", "R"], ...(i < 3 ? { template_repo: `t${i}`, latest_release: "v1" } : {}) } }));
+        return { body: { records } };
+      }
       if (req.path === "/badgr/o/token/") return { body: { access_token: "b" } };
-      if (req.path.endsWith("/badgeclasses")) return { body: { result: [{ entityId: "B1", name: "Badge" }] } };
-      if (req.path.endsWith("/assertions")) return { body: { result: [{ entityId: "A1", badgeclass: "B1", recipient: { identity: "x" } }] } };
+      if (req.path.endsWith("/badgeclasses")) return { body: { result: Array.from({ length: 10 }, (_, i) => ({ entityId: `B${i}`, name: `Badge ${i}`, tags: ["x"] })) } };
+      if (req.path.endsWith("/assertions")) {
+        const result = Array.from({ length: 100 }, (_, i) => ({ entityId: `A${i}`, badgeclass: `B${i % 10}`, openBadgeId: `https://example.org/a/${i}`, createdAt: "2024-01-01T00:00:00Z", recipient: { identity: "x", type: "email", plaintextIdentity: "x@example.org" } }));
+        return { body: { result } };
+      }
+      if (req.path.includes("/zipball/")) return { headers: { "content-type": "application/zip" }, body: release };
       return { status: 404 };
     });
-    for (const [name, schema] of Object.entries(SKILLS_TABLES)) await dynamo.createTable(`bench-skills-${name}`, schema);
+    const brn = await createBrnDatabase("tributary_bench");
+    const pool = brnPool(brn.url);
+    let rows = 0;
+    const counting = Object.create(pool) as typeof pool;
+    counting.getConnection = async () => {
+      const connection = await pool.getConnection();
+      const query = connection.query.bind(connection);
+      connection.query = ((sql: string, values?: unknown[]) => {
+        if (/^(INSERT|UPDATE) /.test(sql)) rows += (sql.match(/\),\s*\(/g)?.length ?? 0) + 1;
+        return query(sql, values);
+      }) as typeof connection.query;
+      return connection;
+    };
     const s3Client = new S3Client({ ...S3_CLIENT_DEFAULTS, endpoint: s3.endpoint, region: "eu-west-2", credentials: S3RVER_CREDENTIALS, forcePathStyle: true });
-    let s3Requests = 0;
-    s3Client.middlewareStack.add((next) => (args) => (s3Requests++, next(args)), { step: "initialize", name: "count" });
-    const skills = {
-      tables: { assessments: "bench-skills-assessments", badges: "bench-skills-badges", assertions: "bench-skills-assertions" },
+    let s3Puts = 0;
+    s3Client.middlewareStack.add((next, context) => (args) => (context.commandName === "PutObjectCommand" && s3Puts++, next(args)), { step: "initialize", name: "count" });
+    const skills: SkillSyncConfig = {
+      db: async () => counting,
       bucket: "bench-templates",
-      airtable: { apiUrl: `${upstream.url}/v0`, baseId: "appB", table: "assessments" },
-      badgr: { baseUrl: `${upstream.url}/badgr`, issuerId: "I" },
+      airtable: { apiUrl: `${upstream.url}/v0`, baseId: "appB", table: "assessments", maxPages: 10 },
+      badgr: { baseUrl: `${upstream.url}/badgr`, issuerId: "I", scope: "rw:issuer rw:backpack", grantType: "password", maxPages: 10 },
       github: { apiUrl: `${upstream.url}/github`, org: "o" },
+      templates: { maxBytes: 1024 * 1024, maxEntries: 100 },
       secret: async (name: string) => (name === "GITHUB_TOKEN" ? undefined : "x"),
-      documents: clients.documents,
       s3: s3Client,
     };
-    await runSync(skills);
-    const [d0, h0, s0] = [proxy.requests, upstream.requests.length, s3Requests];
-    await runSync(skills);
-    say(`| skill-sync re-sync, no upstream change (30 assessments, 1 badge, 1 assertion) | ${proxy.requests - d0} | 0 | 0 | 0 | ${s3Requests - s0} | ${upstream.requests.length - h0} |`);
+    for (const label of ["first sync", "re-sync, no upstream change"]) {
+      const [r0, s0, h0] = [rows, s3Puts, upstream.requests.length];
+      const start = process.hrtime.bigint();
+      await runSync(skills);
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      say(`| skill-sync ${label} (30 assessments, 3 templates, 10 badges, 100 assertions): ${rows - r0} rows written, ${ms.toFixed(0)} ms against MariaDB | 0 | 0 | 0 | 0 | ${s3Puts - s0} PUT | ${upstream.requests.length - h0} |`);
+    }
+    await pool.end();
+    await brn.drop();
     await upstream.close();
     await s3.close();
 

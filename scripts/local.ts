@@ -15,12 +15,12 @@ import * as path from "node:path";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../components/alma/tables";
 import { HDOC_USERS_TABLE } from "../components/hdoc/hdoc-backend";
 import { BUILD_DIR } from "../components/lambda/bundle";
-import { SKILLS_TABLES } from "../components/skills/skill-app-sync";
 import { ALMA_ENV, ALMA_EVENTS, HDOC_ENV, LESSONS_ENV, SKILLS_ENV, topicArnEnv } from "../handlers/lib/env-names";
 import { LOCAL_CREDENTIALS, startDynalite } from "../tooling/local/dynamo";
 import { startFakeSns } from "../tooling/local/fake-sns";
 import { startFakeSqs } from "../tooling/local/fake-sqs";
 import { type RecordedRequest, type StubResponse, startStub } from "../tooling/local/http-stub";
+import { createBrnDatabase } from "../tooling/local/mysql";
 import { S3RVER_CREDENTIALS, startS3rver } from "../tooling/local/s3";
 import { zipball } from "../tooling/local/zip";
 
@@ -99,10 +99,13 @@ async function hdoc(): Promise<LocalApp> {
 }
 
 
-/** skill-sync: its stores, and stand-ins for Airtable, Badgr and GitHub with one assessment, badge and template. */
+/**
+ * skill-sync: a BRN database of its own on the MySQL server at MYSQL_URL (this machine's
+ * MariaDB by default), s3rver, and stand-ins for Airtable, Badgr and GitHub with one
+ * assessment, badge, assertion and template.
+ */
 async function skills(): Promise<LocalApp> {
-  const dynamo = await startDynalite();
-  for (const [name, schema] of Object.entries(SKILLS_TABLES)) await dynamo.createTable(name, schema);
+  const db = await createBrnDatabase("tributary_local");
   const s3 = await startS3rver(["templates"]);
   const archive = await zipball({ "README.md": "# Template\n", "src/main.py": "print('hello')\n" });
   const server = await startStub((req): StubResponse => {
@@ -114,7 +117,19 @@ async function skills(): Promise<LocalApp> {
       return { body: { result: [{ entityId: "badge1", entityType: "BadgeClass", name: "Python basics", image: "https://example.org/b.png" }] } };
     }
     if (req.path === "/badgr/v2/issuers/LOCALISSUER/assertions") {
-      return { body: { result: [{ entityId: "assert1", badgeclass: "badge1", openBadgeId: "https://example.org/a/1", recipient: { identity: "ada@example.org", type: "email" } }] } };
+      return {
+        body: {
+          result: [
+            {
+              entityId: "assert1",
+              badgeclass: "badge1",
+              openBadgeId: "https://example.org/a/1",
+              createdAt: "2024-03-01T10:00:00Z",
+              recipient: { identity: "ada@example.org", type: "email", hashed: false, plaintextIdentity: "ada@example.org" },
+            },
+          ],
+        },
+      };
     }
     if (req.path === "/github/repos/brn-local/python-basics/zipball/v1.0.0") return { headers: { "content-type": "application/zip" }, body: archive };
     return { status: 404, body: { message: "not a route of the local stand-in" } };
@@ -124,11 +139,8 @@ async function skills(): Promise<LocalApp> {
       ...LOCAL_AWS,
       AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_S3: s3.endpoint,
-      [SKILLS_ENV.assessmentsTable]: "assessments",
-      [SKILLS_ENV.badgesTable]: "badges",
-      [SKILLS_ENV.assertionsTable]: "assertions",
+      BRN_DATABASE_URL: db.url,
       [SKILLS_ENV.templatesBucket]: "templates",
       [SKILLS_ENV.airtableApiUrl]: `${server.url}/airtable`,
       [SKILLS_ENV.airtableBaseId]: "appLOCALBASE000001",
@@ -141,7 +153,7 @@ async function skills(): Promise<LocalApp> {
       BADGR_PASSWORD: "local-password",
       BADGR_CLIENT_ID: "local-client",
     },
-    close: async () => void (await Promise.all([dynamo.close(), s3.close(), server.close()])),
+    close: async () => void (await Promise.all([db.drop(), s3.close(), server.close()])),
   };
 }
 

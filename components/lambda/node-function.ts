@@ -71,9 +71,17 @@ export interface FunctionSettingsArgs {
   tracing?: boolean;
   /** Reserved concurrency; absent means the account's unreserved pool. */
   reservedConcurrency?: number;
+  /** Run inside a VPC (to reach a database there): its subnets and security groups. */
+  vpc?: { subnetIds: pulumi.Input<string>[]; securityGroupIds: pulumi.Input<string>[] };
   /** Shown in the console. */
   description?: string;
 }
+
+/**
+ * AWS's managed policy for a function in a VPC: the network interfaces Lambda makes in its
+ * subnets. Their actions take no resource-level permission, which is why it is AWS's own.
+ */
+export const VPC_ACCESS_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole";
 
 export interface NodeFunctionArgs extends FunctionSettingsArgs {
   /** The function's folder under handlers/; `handlers/<handler>/index.ts` is bundled. */
@@ -130,6 +138,7 @@ abstract class LambdaComponent extends pulumi.ComponentResource {
   readonly function: aws.lambda.Function;
   readonly role: aws.iam.Role;
   readonly rolePolicy: aws.iam.RolePolicy;
+  readonly vpcAccess?: aws.iam.RolePolicyAttachment;
   readonly logGroup: aws.cloudwatch.LogGroup;
   readonly errorsAlarm: aws.cloudwatch.MetricAlarm;
   /** The queue that keeps events whose asynchronous invocation failed, when asyncInvocation is set. */
@@ -181,6 +190,10 @@ abstract class LambdaComponent extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    if (args.vpc) {
+      this.vpcAccess = new aws.iam.RolePolicyAttachment(`${name}-vpc-access`, { role: this.role.name, policyArn: VPC_ACCESS_POLICY_ARN }, { parent: this });
+    }
+
     const packageArgs: Partial<aws.lambda.FunctionArgs> =
       code.packageType === "Zip"
         ? { packageType: "Zip", code: code.code, handler: code.handler, runtime: LAMBDA_RUNTIME }
@@ -201,11 +214,12 @@ abstract class LambdaComponent extends pulumi.ComponentResource {
         loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name },
         tracingConfig: args.tracing ? { mode: "Active" } : undefined,
         reservedConcurrentExecutions: args.reservedConcurrency,
+        vpcConfig: args.vpc ? { subnetIds: args.vpc.subnetIds, securityGroupIds: args.vpc.securityGroupIds } : undefined,
         deadLetterConfig:
           this.failureQueue && failureTarget === "dead-letter-queue" ? { targetArn: this.failureQueue.arn } : undefined,
       },
       // The policy must exist before the first invocation tries to log or to keep a failed event.
-      { parent: this, dependsOn: [this.rolePolicy] },
+      { parent: this, dependsOn: [this.rolePolicy, ...(this.vpcAccess ? [this.vpcAccess] : [])] },
     );
     this.arn = this.function.arn;
     this.functionName = this.function.name;

@@ -2,26 +2,22 @@ import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
 import type { SkillsConfig } from "../../config";
-import { secretParamEnv, SKILLS_ENV, type SkillsSecret } from "../../handlers/lib/env-names";
+import { secretParamEnv, SKILLS_BUCKET_PREFIXES, SKILLS_ENV, type SkillsSecret } from "../../handlers/lib/env-names";
 import { type Alarming, DeadLetterQueue } from "../events/dead-letter-queue";
 import { imageContext } from "../lambda/image-context";
 import { asyncRetryWithin, NodeImageFunction, type PolicyStatement } from "../lambda/node-function";
 import { secureParameter } from "../secrets/secure-parameter";
 import { privateBucket } from "../storage/bucket";
 import { type Protection, statefulOptions } from "../storage/stateful";
-import { dynamoTable, type TableSchema } from "../storage/table";
-
-/** The Skill App tables: shared with the tests that stand them up in dynalite. */
-export const SKILLS_TABLES = {
-  assessments: { hashKey: "id" },
-  badges: { hashKey: "entityId" },
-  assertions: { hashKey: "entityId", indexes: [{ name: "by-badgeclass", hashKey: "badgeclass" }] },
-} as const satisfies Record<string, TableSchema>;
 
 export interface SkillAppSyncArgs {
   airtable: SkillsConfig["airtable"];
   badgr: SkillsConfig["badgr"];
   github: SkillsConfig["github"];
+  /** Where the templates go and how far one archive may expand. */
+  templates: { maxBytes: number; maxEntries: number };
+  /** The BRN database's VPC, when the function must run inside it. */
+  vpc?: SkillsConfig["vpc"];
   schedule: SkillsConfig["schedule"];
   /** How many images the repository keeps. */
   keepImages: number;
@@ -34,7 +30,7 @@ export interface SkillAppSyncArgs {
   delivery: SkillsConfig["delivery"];
   /** The secrets from config; GITHUB_TOKEN may be absent. */
   secrets: Partial<Record<SkillsSecret, pulumi.Input<string>>>;
-  /** The stage's protection of the tables, the bucket, the repository and the failure queue. */
+  /** The stage's protection of the bucket, the repository and the failure queue. */
   protection: Protection;
   logRetentionDays: number;
   alarming: Alarming;
@@ -42,10 +38,10 @@ export interface SkillAppSyncArgs {
 
 /**
  * skills: the Skill App sync as a container function in ECR, run on a schedule by
- * EventBridge Scheduler, with its three tables, its templates bucket and its secrets in SSM.
+ * EventBridge Scheduler, writing the BRN MySQL database and the bot's templates bucket, with
+ * its secrets (the database URL among them) in SSM.
  */
 export class SkillAppSync extends pulumi.ComponentResource {
-  readonly tables: Record<keyof typeof SKILLS_TABLES, aws.dynamodb.Table>;
   readonly templatesBucket: aws.s3.Bucket;
   /** A policy that may read the templates and nothing else, to attach to the bot's role. */
   readonly templatesReadPolicy: aws.iam.Policy;
@@ -60,11 +56,6 @@ export class SkillAppSync extends pulumi.ComponentResource {
   constructor(name: string, args: SkillAppSyncArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tributary:skills:SkillAppSync", name, {}, opts);
 
-    this.tables = {
-      assessments: dynamoTable(`${name}-assessments`, SKILLS_TABLES.assessments, args.protection, { parent: this }),
-      badges: dynamoTable(`${name}-badges`, SKILLS_TABLES.badges, args.protection, { parent: this }),
-      assertions: dynamoTable(`${name}-assertions`, SKILLS_TABLES.assertions, args.protection, { parent: this }),
-    };
     this.templatesBucket = privateBucket(
       `${name}-templates`,
       { versioning: true, protection: args.protection, existingName: args.templatesBucketName },
@@ -169,11 +160,18 @@ export class SkillAppSync extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const tableArns = Object.values(this.tables).map((t) => t.arn);
     const statements: PolicyStatement[] = [
-      { Sid: "ReadAndWriteTables", Action: ["dynamodb:Scan", "dynamodb:BatchWriteItem"], Resource: tableArns },
-      { Sid: "RecordSyncedReleases", Action: ["dynamodb:UpdateItem"], Resource: [this.tables.assessments.arn] },
-      { Sid: "UploadTemplates", Action: ["s3:PutObject"], Resource: [pulumi.interpolate`${this.templatesBucket.arn}/templates/*`] },
+      {
+        Sid: "UploadTemplatesAndRecordReleases",
+        Action: ["s3:PutObject"],
+        Resource: [pulumi.interpolate`${this.templatesBucket.arn}/${SKILLS_BUCKET_PREFIXES.templates}*`, pulumi.interpolate`${this.templatesBucket.arn}/${SKILLS_BUCKET_PREFIXES.syncedReleases}*`],
+      },
+      {
+        Sid: "ListSyncedReleases",
+        Action: ["s3:ListBucket"],
+        Resource: [this.templatesBucket.arn],
+        Condition: { StringLike: { "s3:prefix": `${SKILLS_BUCKET_PREFIXES.syncedReleases}*` } },
+      },
       ...secretParameters.map(({ secret, parameter }) => ({ ...parameter.readStatement, Sid: `Read${secret.replace(/_/g, "")}` })),
     ];
     this.function = new NodeImageFunction(
@@ -186,16 +184,20 @@ export class SkillAppSync extends pulumi.ComponentResource {
         timeout: args.function.timeoutSeconds,
         reservedConcurrency: args.function.reservedConcurrency ?? 1,
         tracing: args.function.tracing,
+        vpc: args.vpc,
         environment: {
-          [SKILLS_ENV.assessmentsTable]: this.tables.assessments.name,
-          [SKILLS_ENV.badgesTable]: this.tables.badges.name,
-          [SKILLS_ENV.assertionsTable]: this.tables.assertions.name,
           [SKILLS_ENV.templatesBucket]: this.templatesBucket.bucket,
+          [SKILLS_ENV.templatesMaxBytes]: String(args.templates.maxBytes),
+          [SKILLS_ENV.templatesMaxEntries]: String(args.templates.maxEntries),
           [SKILLS_ENV.airtableApiUrl]: args.airtable.apiUrl,
           [SKILLS_ENV.airtableBaseId]: args.airtable.baseId,
           [SKILLS_ENV.airtableTable]: args.airtable.table,
+          [SKILLS_ENV.airtableMaxPages]: String(args.airtable.maxPages),
           [SKILLS_ENV.badgrBaseUrl]: args.badgr.baseUrl,
           [SKILLS_ENV.badgrIssuerId]: args.badgr.issuerId,
+          [SKILLS_ENV.badgrScope]: args.badgr.scope,
+          [SKILLS_ENV.badgrGrantType]: args.badgr.grantType,
+          [SKILLS_ENV.badgrMaxPages]: String(args.badgr.maxPages),
           [SKILLS_ENV.githubApiUrl]: args.github.apiUrl,
           [SKILLS_ENV.githubOrg]: args.github.org,
           ...Object.fromEntries(secretParameters.map(({ secret, parameter }) => [secretParamEnv(secret), parameter.name])),

@@ -65,23 +65,32 @@ export const HDOC_ENV = {
   usersTable: "USERS_TABLE_NAME",
 } as const;
 
-/** skill-sync: stores, upstream APIs and the names of its secrets. */
+/** skill-sync: its bucket, the upstream APIs and their bounds, and the names of its secrets. */
 export const SKILLS_ENV = {
-  assessmentsTable: "ASSESSMENTS_TABLE_NAME",
-  badgesTable: "BADGES_TABLE_NAME",
-  assertionsTable: "ASSERTIONS_TABLE_NAME",
   templatesBucket: "TEMPLATES_BUCKET",
+  templatesMaxBytes: "TEMPLATES_MAX_BYTES",
+  templatesMaxEntries: "TEMPLATES_MAX_ENTRIES",
   airtableApiUrl: "AIRTABLE_API_URL",
   airtableBaseId: "AIRTABLE_BASE_ID",
   airtableTable: "AIRTABLE_TABLE",
+  airtableMaxPages: "AIRTABLE_MAX_PAGES",
   badgrBaseUrl: "BADGR_BASE_URL",
   badgrIssuerId: "BADGR_ISSUER_ID",
+  badgrScope: "BADGR_SCOPE",
+  badgrGrantType: "BADGR_GRANT_TYPE",
+  badgrMaxPages: "BADGR_MAX_PAGES",
   githubApiUrl: "GITHUB_API_URL",
   githubOrg: "GITHUB_ORG",
 } as const;
 
-/** skill-sync's secrets: `<NAME>_PARAM` when deployed, `<NAME>` locally. */
-export const SKILLS_SECRETS = ["AIRTABLE_TOKEN", "BADGR_USERNAME", "BADGR_PASSWORD", "BADGR_CLIENT_ID", "GITHUB_TOKEN"] as const;
+/**
+ * Where skill-sync writes in the templates bucket: the files under the prefix the GitHub bot
+ * lists, and the record of each synced release beside it, outside that prefix.
+ */
+export const SKILLS_BUCKET_PREFIXES = { templates: "templates/", syncedReleases: "synced-releases/" } as const;
+
+/** skill-sync's secrets: `<NAME>_PARAM` when deployed, `<NAME>` locally. `BRN_DATABASE_URL` is `mysql://user:password@host:3306/database`. */
+export const SKILLS_SECRETS = ["BRN_DATABASE_URL", "AIRTABLE_TOKEN", "BADGR_USERNAME", "BADGR_PASSWORD", "BADGR_CLIENT_ID", "GITHUB_TOKEN"] as const;
 export type SkillsSecret = (typeof SKILLS_SECRETS)[number];
 
 /** iota: the names with-iota used, kept for compatibility. */

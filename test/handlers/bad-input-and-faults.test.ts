@@ -22,8 +22,9 @@ import { ALMA_EVENTS } from "../../handlers/lib/env-names";
 import { getUser, listUsers } from "../../handlers/lib/hdoc/users";
 import { queryOf, serve } from "../../handlers/lib/http-api";
 import { Iota } from "../../handlers/lib/iota/engine";
-import { runSync, type SkillSyncConfig, SyncFailedError } from "../../handlers/lib/skills/sync";
-import { SKILLS_TABLES } from "../../components/skills/skill-app-sync";
+import type { Pool } from "mysql2/promise";
+import { brnPool, runSync, type SkillSyncConfig, SyncFailedError } from "../../handlers/lib/skills/sync";
+import { type BrnDatabase, createBrnDatabase } from "../../tooling/local/mysql";
 import { createRecord } from "../../handlers/iota-records/records";
 import { LOCAL_CREDENTIALS, type LocalDynamo, startDynalite } from "../../tooling/local/dynamo";
 import { type FakeSns, startFakeSns } from "../../tooling/local/fake-sns";
@@ -319,8 +320,11 @@ describe("bad input and faults", function () {
     let upstream: HttpStub;
     let airtable: () => StubResponse;
     let skills: SkillSyncConfig;
-    let run = 0;
+    let db: BrnDatabase;
+    let pool: Pool;
     before(async () => {
+      db = await createBrnDatabase("tributary_faults_test");
+      pool = brnPool(db.url);
       upstream = await startStub((req) => {
         if (req.path.startsWith("/v0/")) return airtable();
         if (req.path === "/badgr/o/token/") return { body: { access_token: "b" } };
@@ -329,30 +333,34 @@ describe("bad input and faults", function () {
         return { status: 404 };
       });
     });
-    after(() => upstream.close());
+    after(async () => {
+      await upstream.close();
+      await pool.end();
+      await db.drop();
+    });
     beforeEach(async () => {
-      run += 1;
-      const tables = { assessments: `s-assessments-${run}`, badges: `s-badges-${run}`, assertions: `s-assertions-${run}` };
-      for (const [key, schema] of Object.entries(SKILLS_TABLES)) await dynamo.createTable(tables[key as keyof typeof tables], schema);
-      airtable = () => ({ body: { records: [{ id: "rec1", fields: { id: "a1", name: "A" } }] } });
+      for (const table of ["assertions", "badges", "assessments"]) await db.query(`DELETE FROM \`${table}\``);
+      airtable = () => ({ body: { records: [{ id: "rec1", fields: { id: 1, name: "A" } }] } });
       skills = {
-        tables,
+        db: async () => pool,
         bucket: "unused",
-        airtable: { apiUrl: `${upstream.url}/v0`, baseId: "appB", table: "assessments" },
-        badgr: { baseUrl: `${upstream.url}/badgr`, issuerId: "I" },
+        airtable: { apiUrl: `${upstream.url}/v0`, baseId: "appB", table: "assessments", maxPages: 10 },
+        badgr: { baseUrl: `${upstream.url}/badgr`, issuerId: "I", scope: "s", grantType: "password", maxPages: 10 },
         github: { apiUrl: `${upstream.url}/github`, org: "o" },
+        templates: { maxBytes: 1024, maxEntries: 10 },
         secret: async (name) => (name === "GITHUB_TOKEN" ? undefined : "x"),
-        documents: DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: proxy.url, region: "eu-west-2", credentials: LOCAL_CREDENTIALS })),
-        s3: undefined as never,
+        // No assessment has a template, so S3 is only listed: an empty answer.
+        s3: { send: async () => ({ Contents: [] }) } as never,
         retry: FAST_RETRY,
       };
     });
-    const assessments = () => dynamo.scan(skills.tables.assessments);
+    const assessments = () => db.query("SELECT * FROM assessments");
 
     const badUpstream: [string, () => StubResponse, RegExp][] = [
       ["an answer that is not JSON", () => ({ body: "<html>maintenance</html>" }), /JSON/],
       ["a page without records", () => ({ body: { data: [] } }), /without records/],
-      ["records of the wrong type", () => ({ body: { records: [{ id: "r", fields: { id: ["a"] } }, { id: "q", fields: "x" }] } }), /fields\.id is missing or not a string/],
+      ["records of the wrong type", () => ({ body: { records: [{ id: "r", fields: { id: ["a"] } }, { id: "q", fields: "x" }] } }), /fields\.id must be an integer/],
+      ["a field that is a list of objects", () => ({ body: { records: [{ id: "r", fields: { id: 1, languages: [{ a: 1 }] } }] } }), /fields\.languages is a list of objects/],
     ];
     for (const [name, answer, error] of badUpstream) {
       it(`reports ${name} from Airtable as a failed source, writes no assessment, and still syncs Badgr`, async () => {
@@ -370,21 +378,27 @@ describe("bad input and faults", function () {
     for (const [name, fault] of [
       ["HTTP 500", { status: 500 }],
       ["HTTP 429", { status: 429 }],
-      ["a slow answer", { status: 200, delayMs: 800, body: { records: [{ id: "rec1", fields: { id: "a1" } }] } }],
+      ["a slow answer", { status: 200, delayMs: 800, body: { records: [{ id: "rec1", fields: { id: 1 } }] } }],
       ["a dropped connection", { reset: true }],
     ] as [string, StubResponse][]) {
       it(`retries ${name} from Airtable within bounds, then syncs`, async () => {
         let calls = 0;
-        airtable = () => (++calls === 1 ? fault : { body: { records: [{ id: "rec1", fields: { id: "a1" } }] } });
+        airtable = () => (++calls === 1 ? fault : { body: { records: [{ id: "rec1", fields: { id: 1 } }] } });
         await runSync(skills);
         assert.equal((await assessments()).length, 1);
       });
     }
 
-    it("rides out DynamoDB throttling of its batch writes", async () => {
-      proxy.inject({ kind: "throttle" }, 2, /BatchWriteItem/);
-      await runSync(skills);
-      assert.equal((await assessments()).length, 1);
+    it("fails every database source, naming the reason, when the database cannot be reached", async () => {
+      const unreachable = brnPool("mysql://root@127.0.0.1:1/none");
+      skills.db = async () => unreachable;
+      await assert.rejects(runSync(skills), (err: unknown) => {
+        assert.ok(err instanceof SyncFailedError);
+        assert.match(err.summary.assessments.errors[0], /ECONNREFUSED/);
+        assert.match(err.summary.badges.errors[0], /ECONNREFUSED/);
+        return true;
+      });
+      await unreachable.end();
     });
   });
 

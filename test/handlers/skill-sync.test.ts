@@ -1,53 +1,69 @@
 import * as assert from "node:assert/strict";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
-import { SKILLS_TABLES } from "../../components/skills/skill-app-sync";
-import { S3_CLIENT_DEFAULTS, runSync, type SkillSyncConfig, SyncFailedError, type SyncSummary } from "../../handlers/lib/skills/sync";
-import { LOCAL_CREDENTIALS, type LocalDynamo, startDynalite } from "../../tooling/local/dynamo";
+import type { Pool } from "mysql2/promise";
+import { brnPool, runSync, S3_CLIENT_DEFAULTS, type SkillSyncConfig, SyncFailedError, type SyncSummary } from "../../handlers/lib/skills/sync";
 import { FAST_RETRY, type HttpStub, type StubResponse, startStub } from "../../tooling/local/http-stub";
+import { type BrnDatabase, createBrnDatabase } from "../../tooling/local/mysql";
 import { type LocalS3, S3RVER_CREDENTIALS, startS3rver } from "../../tooling/local/s3";
-import { zipball } from "../../tooling/local/zip";
-
+import { corruptData, patchDeclaredSize, patchName, zipball } from "../../tooling/local/zip";
 
 interface Upstream {
   assessments: Record<string, unknown>[][];
+  /** Airtable's `offset` for each page; the default is the next page's number. */
+  offsets?: (string | undefined)[];
   badges: Record<string, unknown>[];
   assertions: Record<string, unknown>[];
+  /** A `Link: rel="next"` Badgr keeps sending for assertions. */
+  assertionsNext?: string;
   releases: Record<string, Buffer>;
   badgrDown: boolean;
 }
 
-describe("skill-sync handler", function () {
+const OB = "https://api.badgr.io/public/assertions/A1";
+
+describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", function () {
   this.timeout(60_000);
-  let dynamo: LocalDynamo;
+  let db: BrnDatabase;
   let s3: LocalS3;
   let server: HttpStub;
   let upstream: Upstream;
   let config: SkillSyncConfig;
-  let writes: string[];
-  let run = 0;
+  let pool: Pool;
+  /** Every INSERT and UPDATE the sync sent, with its row count. */
+  let inserts: { table: string; rows: number }[];
+  /** S3 writes. */
+  let puts: string[];
 
   before(async () => {
-    dynamo = await startDynalite();
+    db = await createBrnDatabase("tributary_sync_test");
     s3 = await startS3rver(["templates"]);
     server = await startStub(async (req): Promise<StubResponse> => {
       if (req.path === "/v0/appTESTBASE0000001/assessments") {
         if (req.headers.authorization !== "Bearer airtable-token") return { status: 401 };
         const page = Number(req.query.get("offset") ?? "0");
-        const records = upstream.assessments[page];
-        return { body: { records, ...(page + 1 < upstream.assessments.length ? { offset: String(page + 1) } : {}) } };
+        const next = upstream.offsets ? upstream.offsets[page] : page + 1 < upstream.assessments.length ? String(page + 1) : undefined;
+        return { body: { records: upstream.assessments[page] ?? [], ...(next !== undefined ? { offset: next } : {}) } };
       }
       if (req.path.startsWith("/badgr/")) {
         if (upstream.badgrDown) return { status: 503, body: "maintenance" };
         if (req.path === "/badgr/o/token/") {
           const form = new URLSearchParams(req.body);
-          const ok = form.get("grant_type") === "password" && form.get("username") === "badgr-user" && form.get("password") === "badgr-pass" && form.get("client_id") === "badgr-client";
+          const ok =
+            form.get("grant_type") === "password" &&
+            form.get("scope") === "rw:issuer rw:backpack" &&
+            form.get("username") === "badgr-user" &&
+            form.get("password") === "badgr-pass" &&
+            form.get("client_id") === "public";
           return ok ? { body: { access_token: "badgr-token", token_type: "Bearer", expires_in: 86400 } } : { status: 400, body: { error: "invalid_grant" } };
         }
         if (req.headers.authorization !== "Bearer badgr-token") return { status: 401 };
         if (req.path === "/badgr/v2/issuers/ISSUER1/badgeclasses") return { body: { status: { success: true }, result: upstream.badges } };
-        if (req.path === "/badgr/v2/issuers/ISSUER1/assertions") return { body: { status: { success: true }, result: upstream.assertions } };
+        if (req.path === "/badgr/v2/issuers/ISSUER1/assertions") {
+          return {
+            headers: upstream.assertionsNext ? { link: `<${upstream.assertionsNext}>; rel="next"` } : {},
+            body: { status: { success: true }, result: upstream.assertions },
+          };
+        }
       }
       const zip = /^\/github\/repos\/brn\/([^/]+)\/zipball\/([^/]+)$/.exec(req.path);
       if (zip) return { status: 302, headers: { location: `${server.url}/codeload/${zip[1]}/${zip[2]}` } };
@@ -58,76 +74,120 @@ describe("skill-sync handler", function () {
       }
       return { status: 404 };
     });
+    pool = brnPool(db.url);
   });
   after(async () => {
+    await pool.end();
     await server.close();
     await s3.close();
-    await dynamo.close();
+    await db.drop();
   });
 
   beforeEach(async () => {
-    run += 1;
-    const tables = { assessments: `assessments-${run}`, badges: `badges-${run}`, assertions: `assertions-${run}` };
-    for (const [key, schema] of Object.entries(SKILLS_TABLES)) await dynamo.createTable(tables[key as keyof typeof tables], schema);
+    for (const table of ["assertions", "badges", "assessment_tracker", "assessments"]) await db.query(`DELETE FROM \`${table}\``);
+    for (const key of (await s3.objects("templates")).keys()) await s3.client.send(new (await import("@aws-sdk/client-s3")).DeleteObjectCommand({ Bucket: "templates", Key: key }));
     upstream = {
       assessments: [
         [
-          { id: "rec1", fields: { id: "python-basics", name: "Python basics", template_repo: "python-template", latest_release: "v1.0" } },
-          { id: "rec2", fields: { id: "r-basics", name: "R basics", score: 7 } },
+          {
+            id: "rec1",
+            fields: {
+              id: 1,
+              name: "Python basics",
+              core_skill_areas: ["git", "GitHub"],
+              languages: ["Python"],
+              review_required: true,
+              install_id: 27458935,
+              template_repo: "python-template",
+              latest_release: "v1.0",
+            },
+          },
+          { id: "rec2", fields: { id: 2, name: "R basics", score: 7 } },
         ],
         [
-          { id: "rec3", fields: { id: "git", name: "Git", tags: ["vcs"] } },
+          { id: "rec3", fields: { id: "3", name: "Git", types: ["project"] } },
           { id: "rec4", fields: { name: "no id: malformed" } },
         ],
       ],
       badges: [
-        { entityId: "B1", name: "Python Pro", image: "https://badgr.example/b1.png", criteriaNarrative: "pass" },
-        { entityId: "B2", name: "Git Guru", image: "https://badgr.example/b2.png" },
+        {
+          entityType: "BadgeClass",
+          entityId: "B1",
+          openBadgeId: "https://api.badgr.io/public/badges/B1",
+          createdAt: "2022-05-04T18:28:32Z",
+          createdBy: "U1",
+          issuer: "ISSUER1",
+          issuerOpenBadgeId: "https://api.badgr.io/public/issuers/ISSUER1",
+          name: "Python Pro",
+          image: "https://badgr.example/b1.png",
+          description: "Passes the Python assessment",
+          achievementType: null,
+          criteriaUrl: null,
+          criteriaNarrative: "pass",
+          alignments: [],
+          tags: ["R", "programming"],
+          expires: { amount: 2, duration: "years" },
+          extensions: {},
+        },
+        { entityId: "B2", name: "Git Guru", image: "https://badgr.example/b2.png", tags: [], createdAt: "2022-05-05T10:00:00Z" },
       ],
       assertions: [
         {
+          entityType: "Assertion",
           entityId: "A1",
+          openBadgeId: OB,
+          createdAt: "2022-06-09T18:28:32Z",
+          createdBy: "U1",
           badgeclass: "B1",
-          openBadgeId: "https://api.badgr.io/public/assertions/A1",
           image: "https://badgr.example/a1.png",
-          issuedOn: "2024-01-01T00:00:00Z",
-          recipient: { identity: "sha256$abc", type: "email", hashed: true, plaintextIdentity: "learner@example.org" },
+          issuedOn: "2022-06-09T18:28:31Z",
+          recipient: { identity: "sha256$abc", type: "email", hashed: true, plaintextIdentity: "learner@example.org", salt: "s4lt" },
+          narrative: null,
           evidence: [{ url: "https://github.com/learner/pr/1", narrative: "first" }, { url: "https://ignored" }],
+          revoked: false,
+          revocationReason: null,
+          acceptance: "Accepted",
+          expires: "2024-06-09T18:28:32Z",
         },
       ],
       releases: {
-        "python-template@v1.0": await zipball({ "README.md": "# v1", "src/main.py": "print('v1')", "data/config.json": "{}" }),
+        "python-template@v1.0": await zipball({ "README.md": "# v1", "src/main.py": "print('v1')", ".github/workflows/checks.yml": "on: push" }),
         "python-template@v1.1": await zipball({ "README.md": "# v1.1", "src/main.py": "print('v1.1')" }),
       },
       badgrDown: false,
     };
-    // Clients of their own per test, counting every write they send.
-    writes = [];
-    const countWrites = (next: (args: unknown) => unknown, context: { commandName?: string }) => (args: unknown) => {
-      if (/Put|Write|Update|Delete/.test(String(context.commandName))) writes.push(String(context.commandName));
-      return next(args);
+    inserts = [];
+    puts = [];
+    // The sync's pool, with every INSERT it sends counted.
+    const counted = Object.create(pool) as Pool;
+    counted.getConnection = async () => {
+      const connection = await pool.getConnection();
+      const query = connection.query.bind(connection);
+      connection.query = ((sql: string, values?: unknown[]) => {
+        const insert = /^(?:INSERT INTO|UPDATE) `(\w+)`/.exec(sql);
+        if (insert) inserts.push({ table: insert[1], rows: (sql.match(/\),\s*\(/g)?.length ?? 0) + 1 });
+        return query(sql, values);
+      }) as typeof connection.query;
+      return connection;
     };
-    const count = (client: { middlewareStack: { add: (m: never, o: object) => void } }) =>
-      client.middlewareStack.add(countWrites as never, { step: "initialize", name: "countWrites" });
-    const dynamoClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region: "eu-west-2", credentials: LOCAL_CREDENTIALS });
     const s3Client = new S3Client({ ...S3_CLIENT_DEFAULTS, endpoint: s3.endpoint, region: "eu-west-2", credentials: S3RVER_CREDENTIALS, forcePathStyle: true });
-    count(dynamoClient as never);
-    count(s3Client as never);
+    s3Client.middlewareStack.add(
+      (next, context) => (args) => {
+        if (context.commandName === "PutObjectCommand") puts.push((args.input as { Key: string }).Key);
+        return next(args);
+      },
+      { step: "initialize", name: "countPuts" },
+    );
     server.requests.length = 0;
-    const secrets: Record<string, string> = {
-      AIRTABLE_TOKEN: "airtable-token",
-      BADGR_USERNAME: "badgr-user",
-      BADGR_PASSWORD: "badgr-pass",
-      BADGR_CLIENT_ID: "badgr-client",
-    };
+    const secrets: Record<string, string> = { AIRTABLE_TOKEN: "airtable-token", BADGR_USERNAME: "badgr-user", BADGR_PASSWORD: "badgr-pass", BADGR_CLIENT_ID: "public" };
     config = {
-      tables,
+      db: async () => counted,
       bucket: "templates",
-      airtable: { apiUrl: `${server.url}/v0`, baseId: "appTESTBASE0000001", table: "assessments" },
-      badgr: { baseUrl: `${server.url}/badgr`, issuerId: "ISSUER1" },
+      airtable: { apiUrl: `${server.url}/v0`, baseId: "appTESTBASE0000001", table: "assessments", maxPages: 100 },
+      badgr: { baseUrl: `${server.url}/badgr`, issuerId: "ISSUER1", scope: "rw:issuer rw:backpack", grantType: "password", maxPages: 100 },
       github: { apiUrl: `${server.url}/github`, org: "brn" },
+      templates: { maxBytes: 1024 * 1024, maxEntries: 100 },
       secret: async (name) => secrets[name],
-      documents: DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } }),
       s3: s3Client,
       retry: FAST_RETRY,
     };
@@ -142,118 +202,261 @@ describe("skill-sync handler", function () {
     }
     assert.fail("the sync should have failed");
   }
+  const withoutMalformed = () => upstream.assessments[1].pop();
+  const rowsWritten = () => inserts.reduce((n, i) => n + i.rows, 0);
 
-  it("syncs every source on a first run, reports the malformed record, and unpacks the template", async () => {
-    const summary = await syncExpectingFailure();
-    assert.deepEqual(summary.assessments, {
-      created: 3,
-      updated: 0,
-      unchanged: 0,
-      failed: 1,
-      errors: ["record rec4: fields.id is missing or not a string"],
+  describe("the BRN tables", () => {
+    it("writes the assessments as the original did: integer ids, lists joined with commas, the Airtable fields only", async () => {
+      const summary = await syncExpectingFailure();
+      assert.deepEqual(summary.assessments, {
+        created: 3,
+        updated: 0,
+        unchanged: 0,
+        failed: 1,
+        errors: ["record rec4: fields.id must be an integer (got nothing)"],
+        skipped: [],
+      });
+      assert.equal(server.to("GET", "/v0/appTESTBASE0000001/assessments").length, 2, "both Airtable pages were read");
+      const rows = await db.query<Record<string, unknown>>("SELECT * FROM assessments ORDER BY id");
+      assert.deepEqual(
+        rows.map((r) => [r.id, r.name, r.core_skill_areas, r.languages, r.types, r.review_required, r.install_id, r.template_repo, r.latest_release]),
+        [
+          [1, "Python basics", "git,GitHub", "Python", null, 1, "27458935", "python-template", "v1.0"],
+          [2, "R basics", null, null, null, 0, null, null, null],
+          [3, "Git", null, null, "project", 0, null, null, null],
+        ],
+      );
     });
-    assert.deepEqual(summary.badges, { created: 2, updated: 0, unchanged: 0, failed: 0, errors: [] });
-    assert.deepEqual(summary.assertions, { created: 1, updated: 0, unchanged: 0, failed: 0, errors: [] });
-    assert.deepEqual(summary.templates, { created: 1, updated: 0, unchanged: 0, failed: 0, errors: [] });
-    assert.equal(server.to("GET", "/v0/appTESTBASE0000001/assessments").length, 2, "both Airtable pages were read");
 
-    const assessments = new Map((await dynamo.scan(config.tables.assessments)).map((a) => [a.id, a]));
-    assert.deepEqual([...assessments.keys()].sort(), ["git", "python-basics", "r-basics"]);
-    assert.equal(assessments.get("python-basics")?.synced_release, "v1.0");
-    assert.equal(assessments.get("r-basics")?.score, 7);
+    it("writes badges with Badgr's keys as columns, nested values as the original's Python text, dates as DATETIME", async () => {
+      await syncExpectingFailure();
+      const [badge] = await db.query<Record<string, unknown>>("SELECT *, DATE_FORMAT(createdAt, '%Y-%m-%d %H:%i:%s') AS created FROM badges WHERE entityId = 'B1'");
+      assert.equal(badge.created, "2022-05-04 18:28:32");
+      assert.equal(badge.alignments, "[]");
+      assert.equal(badge.tags, "['R', 'programming']");
+      assert.equal(badge.expires, "{'amount': 2, 'duration': 'years'}");
+      assert.equal(badge.extensions, "{}");
+      assert.equal(badge.achievementType, null);
+      assert.deepEqual([badge.issuer, badge.issuerOpenBadgeId, badge.criteriaNarrative], ["ISSUER1", "https://api.badgr.io/public/issuers/ISSUER1", "pass"]);
+    });
 
-    const [assertion] = await dynamo.scan(config.tables.assertions);
-    assert.equal(assertion.recipient_identity, "sha256$abc");
-    assert.equal(assertion.recipient_type, "email");
-    assert.equal(assertion.evidence_url, "https://github.com/learner/pr/1");
-    assert.equal(assertion.evidence_narrative, "first");
-    assert.equal(assertion.recipient, undefined);
-    assert.equal(assertion.badge_name, "Python Pro");
-    assert.match(assertion.linkedin_share_url, /^https:\/\/www\.linkedin\.com\/profile\/add\?startTask=CERTIFICATION_NAME&name=Python%20Pro&certUrl=https%3A%2F%2Fapi\.badgr\.io/);
-    assert.match(assertion.twitter_share_url, /^https:\/\/twitter\.com\/intent\/tweet\?text=I%20earned%20the%20Python%20Pro%20badge/);
-    assert.match(assertion.facebook_share_url, /^https:\/\/www\.facebook\.com\/sharer\/sharer\.php\?u=/);
-    assert.match(assertion.embed_html, /<a href="https:\/\/api\.badgr\.io\/public\/assertions\/A1" title="Python Pro"><img src=".*" alt="Python Pro"><\/a>/);
+    it("writes every assertion column, with the share links and embed HTML the original builds", async () => {
+      await syncExpectingFailure();
+      const [a] = await db.query<Record<string, unknown>>(
+        "SELECT *, DATE_FORMAT(createdAt, '%Y-%m-%d %H:%i:%s') AS c, DATE_FORMAT(issuedOn, '%Y-%m-%d %H:%i:%s') AS i, DATE_FORMAT(expires, '%Y-%m-%d %H:%i:%s') AS e FROM assertions",
+      );
+      assert.deepEqual(
+        [a.entityId, a.entityType, a.openBadgeId, a.c, a.createdBy, a.badgeclass, a.i, a.e, a.acceptance, a.revoked, a.revocationReason, a.narrative],
+        ["A1", "Assertion", OB, "2022-06-09 18:28:32", "U1", "B1", "2022-06-09 18:28:31", "2024-06-09 18:28:32", "Accepted", 0, null, null],
+      );
+      assert.deepEqual(
+        [a.recipient_identity, a.recipient_hashed, a.recipient_type, a.recipient_plaintextIdentity, a.recipient_salt, a.evidence_url, a.evidence_narrative],
+        ["sha256$abc", 1, "email", "learner@example.org", "s4lt", "https://github.com/learner/pr/1", "first"],
+      );
+      assert.equal(a.share_url, `${OB}?identity__email=learner@example.org`);
+      assert.equal(
+        a.linkedin_add_profile_url,
+        `https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME&name=Python Pro&organizationName=Bioinformatics Research Network&issueYear=2022&issueMonth=6&certUrl=${OB}&certId=A1&expirationYear=2024&expirationMonth=6`,
+      );
+      assert.equal(a.twitter_share_url, `https://twitter.com/intent/tweet?text=I%20earned%20the%20%22Python%20Pro%22%20badge%20from%20@BRN_science!%0A%0A${OB}`);
+      assert.equal(a.facebook_share_url, `https://www.facebook.com/sharer/sharer.php?u=${OB}`);
+      assert.equal(a.linkedin_share_url, `https://www.linkedin.com/sharing/share-offsite/?url=${OB}`);
+      assert.equal(
+        a.embed_card_html,
+        `<iframe src="${OB}?embedVersion=1&amp;embedWidth=330&amp;embedHeight=191&amp;identity__email=learner@example.org" title="Badge: Python Pro" style="width: 330px; height: 191px; border: 0px;"></iframe>`,
+      );
+      assert.match(String(a.embed_badge_html), /^<blockquote class="badgr-badge" style="font-family: Helvetica, Roboto, &quot;Segoe UI&quot;, Calibri, sans-serif;"><a href="https:\/\/api\.badgr\.io\/public\/assertions\/A1"><img width="120px" height="120px" src="https:\/\/badgr\.example\/a1\.png"><\/a>/);
+      assert.match(String(a.embed_badge_html), /<strong[^>]*>Awarded: <\/strong>June 09, 2022<\/p>/);
+      assert.match(String(a.embed_badge_html), /href="https:\/\/badgecheck\.io\?url=https:\/\/api\.badgr\.io\/public\/assertions\/A1"/);
+      assert.match(String(a.embed_badge_html), /<script async="async" src="https:\/\/badgr\.com\/assets\/widgets\.bundle\.js"><\/script><\/blockquote>$/);
+      assert.equal(a.assessment_tracker_id, null);
+    });
 
-    const objects = await s3.objects("templates");
-    assert.deepEqual([...objects.keys()].sort(), ["templates/README.md", "templates/data/config.json", "templates/src/main.py"]);
-    assert.equal(objects.get("templates/src/main.py")?.body, "print('v1')");
-    assert.equal(objects.get("templates/README.md")?.contentType, "text/markdown");
-    assert.equal(objects.get("templates/data/config.json")?.contentType, "application/json");
+    it("asks Badgr for its token with the scope and grant type from config", async () => {
+      await syncExpectingFailure();
+      const form = new URLSearchParams(server.to("POST", "/badgr/o/token/")[0].body);
+      assert.deepEqual(Object.fromEntries(form), { username: "badgr-user", password: "badgr-pass", scope: "rw:issuer rw:backpack", grant_type: "password", client_id: "public" });
+    });
+
+    it("writes 0 rows and puts nothing on a re-sync with no upstream change", async () => {
+      withoutMalformed();
+      await runSync(config);
+      inserts.length = 0;
+      puts.length = 0;
+      const summary = await runSync(config);
+      assert.equal(rowsWritten(), 0);
+      assert.deepEqual(puts, []);
+      assert.deepEqual(
+        Object.fromEntries(Object.entries(summary).map(([k, s]) => [k, s.unchanged])),
+        { assessments: 3, badges: 2, assertions: 1, templates: 1 },
+      );
+    });
+
+    it("leaves the column the crud service owns (assessment_tracker_id) as it is", async () => {
+      withoutMalformed();
+      await runSync(config);
+      await db.query("INSERT INTO assessment_tracker (id, assessment_id, latest_commit, log) VALUES (7, 1, 'abc', '[]')");
+      await db.query("UPDATE assertions SET assessment_tracker_id = 7 WHERE entityId = 'A1'");
+      upstream.assertions[0].acceptance = "Rejected";
+      const summary = await runSync(config);
+      assert.equal(summary.assertions.updated, 1);
+      const [a] = await db.query<Record<string, unknown>>("SELECT acceptance, assessment_tracker_id FROM assertions");
+      assert.deepEqual([a.acceptance, a.assessment_tracker_id], ["Rejected", 7]);
+    });
+
+    it("rewrites a renamed badge and the assertions whose share links name it, and nothing else", async () => {
+      withoutMalformed();
+      await runSync(config);
+      upstream.badges[0] = { ...upstream.badges[0], name: "Python Master" };
+      inserts.length = 0;
+      const summary = await runSync(config);
+      assert.deepEqual([summary.badges.updated, summary.badges.unchanged, summary.assertions.updated], [1, 1, 1]);
+      assert.deepEqual(inserts, [{ table: "badges", rows: 1 }, { table: "assertions", rows: 1 }]);
+      const [a] = await db.query<{ linkedin_share_url: string; linkedin_add_profile_url: string }>("SELECT * FROM assertions");
+      assert.match(a.linkedin_add_profile_url, /name=Python Master&/);
+    });
+
+    it("writes in batches of 100, in one transaction", async () => {
+      upstream.assessments = [Array.from({ length: 250 }, (_, i) => ({ id: `rec${i}`, fields: { id: i + 1, name: `A${i}` } }))];
+      const summary = await runSync(config);
+      assert.equal(summary.assessments.created, 250);
+      assert.deepEqual(inserts.filter((i) => i.table === "assessments").map((i) => i.rows), [100, 100, 50]);
+      assert.equal((await db.query("SELECT id FROM assessments")).length, 250);
+    });
+
+    it("fails a row MySQL refuses, reports it, and writes the rest of its batch", async () => {
+      upstream.assessments = [[
+        { id: "rec1", fields: { id: 1, name: "Same name" } },
+        { id: "rec2", fields: { id: 2, name: "Same name" } },
+        { id: "rec3", fields: { id: 3, name: "x".repeat(300) } },
+        { id: "rec4", fields: { id: 4, name: "Fine" } },
+      ]];
+      const summary = await syncExpectingFailure();
+      assert.equal(summary.assessments.created, 2);
+      assert.equal(summary.assessments.failed, 2);
+      assert.match(summary.assessments.errors.join("\n"), /assessments 3: name is 300 characters; the column holds 250/);
+      assert.match(summary.assessments.errors.join("\n"), /assessments 2: Duplicate entry 'Same name'/);
+      assert.deepEqual((await db.query<{ id: number }>("SELECT id FROM assessments ORDER BY id")).map((r) => r.id), [1, 4]);
+    });
+
+    it("keeps syncing Airtable while Badgr is down, and throws with the summary", async () => {
+      upstream.badgrDown = true;
+      const summary = await syncExpectingFailure();
+      assert.equal(summary.assessments.created, 3);
+      assert.equal(summary.templates.created, 1);
+      assert.equal(summary.badges.failed, 1);
+      assert.match(summary.badges.errors[0], /HTTP 503/);
+      assert.equal(summary.assertions.failed, 1);
+      assert.equal((await db.query("SELECT * FROM badges")).length, 0);
+      assert.equal(server.to("POST", "/badgr/o/token/").length, FAST_RETRY.retries + 1, "the token request was retried within bounds");
+    });
   });
 
-  it("writes nothing to DynamoDB or S3 on a second run with no upstream change", async () => {
-    await syncExpectingFailure();
-    writes.length = 0;
-    const summary = await syncExpectingFailure();
-    assert.deepEqual(writes, []);
-    assert.equal(summary.assessments.unchanged, 3);
-    assert.equal(summary.badges.unchanged, 2);
-    assert.equal(summary.assertions.unchanged, 1);
-    assert.equal(summary.templates.unchanged, 1);
+  describe("paged upstream lists", () => {
+    it("stops on a repeated Airtable offset and fails that source with the reason", async () => {
+      upstream.offsets = ["1", "1"];
+      const summary = await syncExpectingFailure();
+      assert.match(summary.assessments.errors[0], /Airtable assessments: page 2 repeats the cursor "1" of an earlier page; stopped instead of looping/);
+      assert.equal(server.to("GET", "/v0/appTESTBASE0000001/assessments").length, 2);
+      assert.equal(summary.badges.failed, 0, "the other sources are synced");
+    });
+
+    it("stops at the page cap", async () => {
+      upstream.assessments = Array.from({ length: 5 }, (_, i) => [{ id: `rec${i}`, fields: { id: i + 1 } }]);
+      config.airtable.maxPages = 3;
+      const summary = await syncExpectingFailure();
+      assert.match(summary.assessments.errors[0], /more than 3 pages; stopped at the page cap/);
+    });
+
+    it("stops on a Badgr `next` link that repeats", async () => {
+      upstream.assertionsNext = `${server.url}/badgr/v2/issuers/ISSUER1/assertions?after=X`;
+      const summary = await syncExpectingFailure();
+      assert.match(summary.assertions.errors[0], /repeats the cursor/);
+      assert.equal(server.to("GET", "/badgr/v2/issuers/ISSUER1/assertions").length, 2);
+    });
   });
 
-  it("succeeds without throwing when every source is clean", async () => {
-    upstream.assessments[1].pop();
-    const summary = await runSync(config);
-    assert.ok(Object.values(summary).every((s) => s.failed === 0));
-  });
+  describe("templates in the bot's layout", () => {
+    it("puts each file under templates/{template_repo}/{latest_release}/ and records the release beside it", async () => {
+      withoutMalformed();
+      await runSync(config);
+      const objects = await s3.objects("templates");
+      assert.deepEqual([...objects.keys()].sort(), [
+        "synced-releases/python-template/v1.0.json",
+        "templates/python-template/v1.0/.github/workflows/checks.yml",
+        "templates/python-template/v1.0/README.md",
+        "templates/python-template/v1.0/src/main.py",
+      ]);
+      assert.equal(objects.get("templates/python-template/v1.0/src/main.py")?.body, "print('v1')");
+      assert.equal(objects.get("templates/python-template/v1.0/README.md")?.contentType, "text/markdown");
+    });
 
-  it("rewrites a changed badge, and the assertions whose share links name it", async () => {
-    await syncExpectingFailure();
-    upstream.badges[0] = { ...upstream.badges[0], name: "Python Master" };
-    writes.length = 0;
-    const summary = await syncExpectingFailure();
-    assert.deepEqual([summary.badges.updated, summary.badges.unchanged], [1, 1]);
-    assert.equal(summary.assertions.updated, 1);
-    assert.deepEqual(writes, ["BatchWriteItemCommand", "BatchWriteItemCommand"]);
-    const badges = new Map((await dynamo.scan(config.tables.badges)).map((b) => [b.entityId, b]));
-    assert.equal(badges.get("B1")?.name, "Python Master");
-    assert.equal((await dynamo.scan(config.tables.assertions))[0].badge_name, "Python Master");
-  });
+    it("uploads a new release once, beside the old one", async () => {
+      withoutMalformed();
+      await runSync(config);
+      (upstream.assessments[0][0].fields as Record<string, unknown>).latest_release = "v1.1";
+      puts.length = 0;
+      const summary = await runSync(config);
+      assert.equal(summary.templates.created, 1);
+      assert.deepEqual(puts.sort(), ["synced-releases/python-template/v1.1.json", "templates/python-template/v1.1/README.md", "templates/python-template/v1.1/src/main.py"]);
+      assert.equal((await s3.objects("templates")).get("templates/python-template/v1.0/src/main.py")?.body, "print('v1')", "the old release stays");
+      puts.length = 0;
+      await runSync(config);
+      assert.deepEqual(puts, [], "the new release is not uploaded twice");
+    });
 
-  it("uploads a new release once and records it", async () => {
-    await syncExpectingFailure();
-    upstream.assessments[0][0] = { ...upstream.assessments[0][0], fields: { ...upstream.assessments[0][0].fields as object, latest_release: "v1.1" } };
-    const summary = await syncExpectingFailure();
-    assert.deepEqual([summary.templates.updated, summary.assessments.updated], [1, 1]);
-    const objects = await s3.objects("templates");
-    assert.equal(objects.get("templates/src/main.py")?.body, "print('v1.1')");
-    const stored = (await dynamo.scan(config.tables.assessments)).find((a) => a.id === "python-basics");
-    assert.equal(stored?.synced_release, "v1.1");
-    assert.equal(stored?.latest_release, "v1.1");
-    writes.length = 0;
-    await syncExpectingFailure();
-    assert.deepEqual(writes, [], "the new release is not uploaded twice");
-  });
+    it("skips and reports unsafe entries, uploads the rest and records the release", async () => {
+      withoutMalformed();
+      const archive = await zipball({ "README.md": "# ok", "aa/escape.txt": "x", "Xetc/passwd": "root" }, "top");
+      upstream.releases["python-template@v1.0"] = patchName(patchName(archive, "top/aa/escape", "top/../escape"), "top/Xetc/passwd", "/top/etc/passwd");
+      const summary = await runSync(config);
+      assert.equal(summary.templates.created, 1);
+      assert.deepEqual(summary.templates.skipped, [
+        "assessment 1 (python-template@v1.0): skipped invalid relative path: top/../escape.txt",
+        "assessment 1 (python-template@v1.0): skipped absolute path: /top/etc/passwd",
+      ]);
+      const keys = [...(await s3.objects("templates")).keys()].sort();
+      assert.deepEqual(keys, ["synced-releases/python-template/v1.0.json", "templates/python-template/v1.0/README.md"]);
+    });
 
-  it("keeps syncing Airtable while Badgr is down, and throws with the summary", async () => {
-    upstream.badgrDown = true;
-    const summary = await syncExpectingFailure();
-    assert.equal(summary.assessments.created, 3);
-    assert.equal(summary.templates.created, 1);
-    assert.equal(summary.badges.failed, 1);
-    assert.match(summary.badges.errors[0], /HTTP 503/);
-    assert.equal(summary.assertions.failed, 1);
-    assert.equal((await dynamo.scan(config.tables.assessments)).length, 3);
-    assert.equal((await dynamo.scan(config.tables.badges)).length, 0);
-    assert.equal(server.to("POST", "/badgr/o/token/").length, FAST_RETRY.retries + 1, "the token request was retried within bounds");
-  });
+    it("fails only that template on an entry whose size does not match its header, without crashing the process", async () => {
+      withoutMalformed();
+      upstream.assessments[1].push({ id: "rec5", fields: { id: 5, name: "Other", template_repo: "other-template", latest_release: "v2" } });
+      upstream.releases["other-template@v2"] = await zipball({ "main.py": "print(2)" });
+      upstream.releases["python-template@v1.0"] = patchDeclaredSize(await zipball({ "big.txt": "a".repeat(5000) }), "big.txt", 10);
+      const summary = await syncExpectingFailure();
+      assert.deepEqual([summary.templates.created, summary.templates.failed], [1, 1]);
+      assert.match(summary.templates.errors[0], /assessment 1 \(python-template@v1\.0\): entry big\.txt: too many bytes/);
+      assert.ok(!(await s3.objects("templates")).has("synced-releases/python-template/v1.0.json"), "the failed release is tried again next time");
+      assert.equal(summary.assessments.failed, 0);
+    });
 
-  it("reports a missing release archive without failing the other templates or sources", async () => {
-    upstream.assessments[0][0] = { ...upstream.assessments[0][0], fields: { ...upstream.assessments[0][0].fields as object, latest_release: "v9.9" } };
-    const summary = await syncExpectingFailure();
-    assert.equal(summary.templates.failed, 1);
-    assert.match(summary.templates.errors[0], /assessment python-basics \(python-template@v9\.9\).*HTTP 404/);
-    assert.equal(summary.badges.created, 2);
-    const stored = (await dynamo.scan(config.tables.assessments)).find((a) => a.id === "python-basics");
-    assert.equal(stored?.synced_release, undefined, "a failed release is tried again next time");
-  });
+    it("fails only that template on a corrupt deflate stream", async () => {
+      withoutMalformed();
+      upstream.releases["python-template@v1.0"] = corruptData(await zipball({ "data.txt": "lorem ipsum ".repeat(2000) }), "data.txt");
+      const summary = await syncExpectingFailure();
+      assert.equal(summary.templates.failed, 1);
+      assert.match(summary.templates.errors[0], /entry data\.txt: /);
+    });
 
-  it("writes in batches of at most 25", async () => {
-    upstream.assessments = [Array.from({ length: 60 }, (_, i) => ({ id: `rec${i}`, fields: { id: `a-${i}` } }))];
-    writes.length = 0;
-    const summary = await runSync(config);
-    assert.equal(summary.assessments.created, 60);
-    assert.equal(writes.filter((w) => w === "BatchWriteItemCommand").length - 2, 3, "60 assessments in 3 batches (plus badges and assertions)");
+    it("fails a template that expands past the bounds, with the reason", async () => {
+      withoutMalformed();
+      config.templates = { maxBytes: 4000, maxEntries: 100 };
+      upstream.releases["python-template@v1.0"] = await zipball({ "a.txt": "a".repeat(3000), "b.txt": "b".repeat(3000) });
+      let summary = await syncExpectingFailure();
+      assert.match(summary.templates.errors[0], /the archive expands past 4000 bytes \(skills\.templates\.maxBytes\) at b\.txt/);
+      config.templates = { maxBytes: 1024 * 1024, maxEntries: 1 };
+      summary = await syncExpectingFailure();
+      assert.match(summary.templates.errors[0], /the archive has 2 entries; at most 1 are allowed \(skills\.templates\.maxEntries\)/);
+    });
+
+    it("reports a missing release archive without failing the other sources", async () => {
+      withoutMalformed();
+      (upstream.assessments[0][0].fields as Record<string, unknown>).latest_release = "v9.9";
+      const summary = await syncExpectingFailure();
+      assert.equal(summary.templates.failed, 1);
+      assert.match(summary.templates.errors[0], /assessment 1 \(python-template@v9\.9\).*HTTP 404/);
+      assert.equal(summary.badges.created, 2);
+    });
   });
 });

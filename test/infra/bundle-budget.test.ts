@@ -23,7 +23,7 @@ const CLIENTS: Record<string, string[]> = {
   "hdoc-get-users": ["client-dynamodb"],
   // iota services load the SDK the runtime provides (see IotaService).
   "iota-records": [],
-  "skill-sync": ["client-dynamodb", "client-s3", "client-ssm"],
+  "skill-sync": ["client-s3", "client-ssm"],
 };
 
 describe("bundle budgets", function () {

@@ -99,21 +99,31 @@ describe("skills (SkillAppSync)", () => {
   });
 
   describe("stores", () => {
-    it("keys the tables as the issue says, with a GSI on badgeclass, on demand and encrypted", () => {
-      const table = (name: string) => named(dev, "aws:dynamodb/table:Table", `skills-${name}`).inputs;
-      assert.equal(table("assessments").hashKey, "id");
-      assert.equal(table("badges").hashKey, "entityId");
-      assert.equal(table("assertions").hashKey, "entityId");
-      assert.deepEqual(table("assertions").globalSecondaryIndexes, [{ name: "by-badgeclass", hashKey: "badgeclass", projectionType: "ALL" }]);
-      assert.deepEqual(table("assertions").attributes, [
-        { name: "entityId", type: "S" },
-        { name: "badgeclass", type: "S" },
-      ]);
-      for (const name of ["assessments", "badges", "assertions"]) {
-        assert.equal(table(name).billingMode, "PAY_PER_REQUEST");
-        assert.deepEqual(table(name).serverSideEncryption, { enabled: true });
-        assert.deepEqual(named(prod, "aws:dynamodb/table:Table", `skills-${name}`).inputs.pointInTimeRecovery, { enabled: true });
-      }
+    it("keeps no table of its own: the sync writes the BRN MySQL database, reached through a secret URL", () => {
+      assert.equal(ofType(dev, "aws:dynamodb/table:Table").filter((t) => t.name.startsWith("skills")).length, 0);
+      const parameter = named(dev, "aws:ssm/parameter:Parameter", "skills-brn-database-url");
+      assert.equal(parameter.inputs.type, "SecureString");
+      assert.equal(parameter.inputs.value, SECRET_MARK);
+      assert.equal(fn(dev).rawInputs.environment.variables.BRN_DATABASE_URL_PARAM, parameter.state.name);
+    });
+
+    it("runs in the database's VPC when config names its subnets and security groups", async function () {
+      this.timeout(60_000);
+      const { config, secretKeys } = loadStackConfig("dev");
+      const skills = JSON.parse(config["tributary:skills"]);
+      skills.vpc = { subnetIds: ["subnet-0123456789abcdef0"], securityGroupIds: ["sg-0123456789abcdef0"] };
+      const run = await runProgram(
+        () => {
+          delete require.cache[require.resolve(path.join(REPO_ROOT, "index.ts"))];
+          return require(path.join(REPO_ROOT, "index.ts"));
+        },
+        { stack: "dev", config: { ...config, "tributary:skills": JSON.stringify(skills) }, secretKeys },
+      );
+      assert.deepEqual(fn(run).inputs.vpcConfig, { subnetIds: ["subnet-0123456789abcdef0"], securityGroupIds: ["sg-0123456789abcdef0"] });
+      const attachment = named(run, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "skills-sync-vpc-access");
+      assert.equal(attachment.inputs.policyArn, "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole");
+      assert.equal(attachment.rawInputs.role, named(run, "aws:iam/role:Role", "skills-sync-role").state.name);
+      assert.equal(fn(dev).inputs.vpcConfig, undefined, "outside a VPC by default");
     });
 
     it("keeps templates in a versioned, encrypted bucket with public access blocked, and a read-only policy to hand out", () => {
@@ -158,13 +168,12 @@ describe("skills (SkillAppSync)", () => {
 
     it("lets only this function read its parameters, and do only what the sync needs", () => {
       const statements = policyOf(named(dev, "aws:iam/rolePolicy:RolePolicy", "skills-sync-policy")).Statement;
-      const tables = ["assessments", "badges", "assertions"].map((t) => named(dev, "aws:dynamodb/table:Table", `skills-${t}`).state.arn);
       const bucket = named(dev, "aws:s3/bucket:Bucket", "skills-templates").state.arn;
-      const bySid = Object.fromEntries(statements.map((s: any) => [s.Sid, [s.Action, s.Resource]]));
-      assert.deepEqual(bySid.ReadAndWriteTables, [["dynamodb:Scan", "dynamodb:BatchWriteItem"], tables]);
-      assert.deepEqual(bySid.RecordSyncedReleases, [["dynamodb:UpdateItem"], [tables[0]]]);
-      assert.deepEqual(bySid.UploadTemplates, [["s3:PutObject"], [`${bucket}/templates/*`]]);
-      assert.deepEqual(bySid.ReadAIRTABLETOKEN, [["ssm:GetParameter"], [named(dev, "aws:ssm/parameter:Parameter", "skills-airtable-token").state.arn]]);
+      const bySid = Object.fromEntries(statements.map((s: any) => [s.Sid, [s.Action, s.Resource, s.Condition]]));
+      assert.deepEqual(bySid.UploadTemplatesAndRecordReleases, [["s3:PutObject"], [`${bucket}/templates/*`, `${bucket}/synced-releases/*`], undefined]);
+      assert.deepEqual(bySid.ListSyncedReleases, [["s3:ListBucket"], [bucket], { StringLike: { "s3:prefix": "synced-releases/*" } }]);
+      assert.deepEqual(bySid.ReadAIRTABLETOKEN.slice(0, 2), [["ssm:GetParameter"], [named(dev, "aws:ssm/parameter:Parameter", "skills-airtable-token").state.arn]]);
+      assert.ok(!statements.some((s: any) => [s.Action].flat().some((a: string) => a.startsWith("dynamodb:"))));
       for (const parameter of ofType(dev, "aws:ssm/parameter:Parameter").filter((p) => p.name.startsWith("skills-"))) {
         const readers = ofType(dev, "aws:iam/rolePolicy:RolePolicy").filter((p) => p.rawInputs.policy.includes(parameter.state.arn));
         assert.deepEqual(readers.map((r) => r.name), ["skills-sync-policy"]);
@@ -173,7 +182,13 @@ describe("skills (SkillAppSync)", () => {
 
     it("gives the function the environment names the handler reads", () => {
       const env = fn(dev).rawInputs.environment.variables;
-      assert.equal(env.ASSESSMENTS_TABLE_NAME, named(dev, "aws:dynamodb/table:Table", "skills-assessments").state.name);
+      assert.equal(env.ASSESSMENTS_TABLE_NAME, undefined);
+      assert.equal(env.TEMPLATES_MAX_BYTES, String(100 * 1024 * 1024));
+      assert.equal(env.TEMPLATES_MAX_ENTRIES, "5000");
+      assert.equal(env.AIRTABLE_MAX_PAGES, "100");
+      assert.equal(env.BADGR_SCOPE, "rw:issuer rw:backpack");
+      assert.equal(env.BADGR_GRANT_TYPE, "password");
+      assert.equal(env.BADGR_MAX_PAGES, "100");
       assert.equal(env.TEMPLATES_BUCKET, named(dev, "aws:s3/bucket:Bucket", "skills-templates").state.bucket);
       assert.equal(env.AIRTABLE_API_URL, "https://api.airtable.com/v0");
       assert.equal(env.AIRTABLE_BASE_ID, "appDEVPLACEHOLD01");

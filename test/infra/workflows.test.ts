@@ -25,6 +25,14 @@ describe("GitHub workflows", () => {
     assert.ok(!String(deploy.jobs.up.environment).includes("preview"));
   });
 
+  it("gives the tests a MySQL 8 server for the BRN database, in both workflows", () => {
+    for (const job of [pr.jobs.test, deploy.jobs.up]) {
+      assert.equal(job.services.mysql.image, "mysql:8");
+      assert.deepEqual(job.services.mysql.ports, ["3306:3306"]);
+      assert.equal(job.env.MYSQL_URL, "mysql://root@127.0.0.1:3306/test");
+    }
+  });
+
   it("runs the test command before any preview or deployment", () => {
     assert.ok(pr.jobs.test.steps.some((s: any) => s.run === "npm test"));
     assert.deepEqual([pr.jobs.preview.needs].flat(), ["test"]);

@@ -1,94 +1,139 @@
 /**
- * Writes a source's items to its table: only new or changed items are written, in batches
- * of at most 25, and items DynamoDB leaves unprocessed are retried with backoff.
+ * Writes a source's rows to its BRN table in MySQL: rows are compared with what the table
+ * holds, and only new or changed rows are written, in batches, inside one transaction per
+ * table. A batch that fails is retried row by row, so one bad row is reported and does not
+ * hold back the others.
  */
-import { BatchWriteCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { scanAll } from "../dynamo";
+import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
+import { type BrnTable, type ColumnKind, writtenColumns } from "./brn-schema";
+
+/** One row, by column name: text, numbers (ints, 0/1 booleans), DATETIME as `YYYY-MM-DD HH:MM:SS` (UTC), or NULL. */
+export type Row = Record<string, string | number | null>;
 
 export interface SourceSummary {
   created: number;
   updated: number;
   unchanged: number;
   failed: number;
-  /** Why items (or the whole source) failed. */
+  /** Why rows (or the whole source) failed. */
   errors: string[];
+  /** What was left out but did not fail the source, such as unsafe archive entries. */
+  skipped: string[];
 }
 
-export const emptySummary = (): SourceSummary => ({ created: 0, updated: 0, unchanged: 0, failed: 0, errors: [] });
+export const emptySummary = (): SourceSummary => ({ created: 0, updated: 0, unchanged: 0, failed: 0, errors: [], skipped: [] });
 
-/** The same JSON for equal values, whatever the key order. */
-export function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v) =>
-    v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
-  );
+export const BATCH_SIZE = 100;
+
+/** Table and column names are quoted, never interpolated raw. */
+const quote = (identifier: string) => `\`${identifier.replace(/`/g, "``")}\``;
+
+/** A value as MySQL gives it back, for comparison with the value to write. */
+function normalized(kind: ColumnKind, value: unknown): string | number | null {
+  if (value === null || value === undefined) return null;
+  switch (kind) {
+    case "int":
+    case "bool":
+      return Number(value);
+    default:
+      return String(value);
+  }
 }
 
-export const BATCH_SIZE = 25;
-const MAX_UNPROCESSED_ROUNDS = 5;
-
-/** Puts `items` in batches of 25; returns the number written and the reasons of those that were not. */
-export async function putInBatches(
-  documents: DynamoDBDocumentClient,
-  table: string,
-  items: Record<string, unknown>[],
-  pauseMs = (round: number) => 50 * 2 ** round * (0.5 + Math.random()),
-): Promise<{ written: number; errors: string[] }> {
-  let written = 0;
-  const errors: string[] = [];
-  for (let i = 0; i < items.length; i += BATCH_SIZE) {
-    let requests = items.slice(i, i + BATCH_SIZE).map((Item) => ({ PutRequest: { Item } }));
-    try {
-      for (let round = 0; requests.length > 0; round++) {
-        if (round > MAX_UNPROCESSED_ROUNDS) {
-          errors.push(`${requests.length} items stayed unprocessed after ${MAX_UNPROCESSED_ROUNDS} retries`);
-          break;
-        }
-        if (round > 0) await new Promise((r) => setTimeout(r, pauseMs(round)));
-        const sent = requests.length;
-        const result = await documents.send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
-        requests = (result.UnprocessedItems?.[table] ?? []) as typeof requests;
-        written += sent - requests.length;
-      }
-    } catch (err) {
-      errors.push(`batch of ${requests.length} items: ${(err as Error).message}`);
+/** Why a row cannot be stored as it is, or undefined. */
+function invalid(table: BrnTable, row: Row): string | undefined {
+  for (const [name, column] of Object.entries(table.columns)) {
+    const value = row[name];
+    if (column.length !== undefined && typeof value === "string" && value.length > column.length) {
+      return `${name} is ${value.length} characters; the column holds ${column.length}`;
     }
   }
-  return { written, errors };
+  if (row[table.key] === null || row[table.key] === undefined) return `${table.key} is missing`;
+  return undefined;
+}
+
+/** Every row the table holds, keyed by its primary key. */
+export async function readRows(db: Pool | PoolConnection, table: BrnTable): Promise<Map<string, Row>> {
+  const [rows] = await db.query<RowDataPacket[]>(`SELECT ${Object.keys(table.columns).map(quote).join(", ")} FROM ${quote(table.name)}`);
+  return new Map(rows.map((row) => [String(row[table.key]), row as Row]));
 }
 
 /**
- * Brings `table` in line with `items` (keyed by `key`): writes what is new or changed and
- * counts what is unchanged. `keep` names stored attributes that are not the source's and
- * are carried over unchanged (such as the release a template was synced at).
+ * New rows in one multi-row INSERT; changed rows one UPDATE each. Not INSERT ... ON DUPLICATE
+ * KEY UPDATE: a clash on another unique index (a badge's name) would silently update the
+ * other row instead of failing.
  */
-export async function syncItems(
-  documents: DynamoDBDocumentClient,
-  table: string,
-  key: string,
-  items: Record<string, unknown>[],
-  keep: string[] = [],
-): Promise<SourceSummary & { stored: Map<string, Record<string, any>> }> {
-  const summary = emptySummary();
-  const stored = new Map((await scanAll(documents, table)).map((item) => [String(item[key]), item]));
-  const changed: Record<string, unknown>[] = [];
-  let created = 0;
-  for (const item of items) {
-    const previous = stored.get(String(item[key]));
-    const carried = previous ? Object.fromEntries(keep.filter((k) => k in previous).map((k) => [k, previous[k]])) : {};
-    const next = { ...item, ...carried };
-    if (previous && canonical(previous) === canonical(next)) {
-      summary.unchanged += 1;
-      continue;
-    }
-    if (!previous) created += 1;
-    changed.push(next);
+async function write(connection: PoolConnection, table: BrnTable, columns: string[], rows: Row[], stored: Map<string, Row>): Promise<void> {
+  const inserts = rows.filter((row) => !stored.has(String(row[table.key])));
+  if (inserts.length > 0) {
+    const placeholders = `(${columns.map(() => "?").join(", ")})`;
+    await connection.query(
+      `INSERT INTO ${quote(table.name)} (${columns.map(quote).join(", ")}) VALUES ${inserts.map(() => placeholders).join(", ")}`,
+      inserts.flatMap((row) => columns.map((c) => row[c] ?? null)),
+    );
   }
-  const { written, errors } = await putInBatches(documents, table, changed);
-  const failed = changed.length - written;
-  // Failures are counted against updates first: which items of a failed batch were new is not known.
-  summary.created = Math.min(created, written);
-  summary.updated = written - summary.created;
-  summary.failed += failed;
-  summary.errors.push(...errors);
-  return { ...summary, stored };
+  const updated = columns.filter((c) => c !== table.key);
+  for (const row of rows.filter((r) => stored.has(String(r[table.key])))) {
+    await connection.query(`UPDATE ${quote(table.name)} SET ${updated.map((c) => `${quote(c)} = ?`).join(", ")} WHERE ${quote(table.key)} = ?`, [
+      ...updated.map((c) => row[c] ?? null),
+      row[table.key],
+    ]);
+  }
+}
+
+/**
+ * Brings `table` in line with `rows`: writes what is new or changed, counts what is
+ * unchanged. Rows that vanished upstream are kept, as the original sync kept them.
+ */
+export async function syncRows(pool: Pool, table: BrnTable, rows: Row[]): Promise<SourceSummary> {
+  const summary = emptySummary();
+  const columns = writtenColumns(table);
+  const connection = await pool.getConnection();
+  try {
+    await connection.beginTransaction();
+    const stored = await readRows(connection, table);
+    const changed: Row[] = [];
+    for (const row of rows) {
+      const problem = invalid(table, row);
+      if (problem) {
+        summary.failed += 1;
+        summary.errors.push(`${table.name} ${row[table.key] ?? "(no key)"}: ${problem}`);
+        continue;
+      }
+      const previous = stored.get(String(row[table.key]));
+      const same = previous && columns.every((c) => normalized(table.columns[c].kind, previous[c]) === normalized(table.columns[c].kind, row[c]));
+      if (same) summary.unchanged += 1;
+      else changed.push(row);
+    }
+    const count = (row: Row) => (stored.has(String(row[table.key])) ? (summary.updated += 1) : (summary.created += 1));
+    for (let i = 0; i < changed.length; i += BATCH_SIZE) {
+      const batch = changed.slice(i, i + BATCH_SIZE);
+      await connection.query("SAVEPOINT batch");
+      try {
+        await write(connection, table, columns, batch, stored);
+        batch.forEach(count);
+      } catch {
+        // One bad row (a duplicate unique name, a value MySQL refuses) must not hold back the others.
+        await connection.query("ROLLBACK TO SAVEPOINT batch");
+        for (const row of batch) {
+          await connection.query("SAVEPOINT one");
+          try {
+            await write(connection, table, columns, [row], stored);
+            count(row);
+          } catch (err) {
+            await connection.query("ROLLBACK TO SAVEPOINT one");
+            summary.failed += 1;
+            summary.errors.push(`${table.name} ${row[table.key]}: ${(err as Error).message}`);
+          }
+        }
+      }
+    }
+    await connection.commit();
+    return summary;
+  } catch (err) {
+    await connection.rollback().catch(() => undefined);
+    throw err;
+  } finally {
+    connection.release();
+  }
 }

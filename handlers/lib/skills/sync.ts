@@ -1,31 +1,33 @@
 /**
  * The Skill App sync: assessments from Airtable, badge classes and assertions from Badgr,
- * and each assessment's template release from GitHub into S3. A failing source does not
- * stop the others; the summary counts, per source, what was created, updated, unchanged
- * and failed, and the sync throws at the end if any source failed, so that the
- * scheduler's retry and dead-letter queue see it.
+ * into the BRN MySQL database, and each assessment's template release from GitHub into the
+ * bot's bucket. A failing source does not stop the others; the summary counts, per source,
+ * what was created, updated, unchanged and failed, and the sync throws at the end if any
+ * source failed, so that the scheduler's retry and dead-letter queue see it.
  */
 import { S3Client } from "@aws-sdk/client-s3";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { createPool, type Pool } from "mysql2/promise";
+import { requireEnv } from "../env";
 import { SKILLS_ENV, type SkillsSecret } from "../env-names";
 import type { RetryPolicy } from "../http";
 import { logger } from "../logger";
-import { requireEnv } from "../env";
 import { readSecret } from "../secrets";
-import { emptySummary, type SourceSummary, syncItems } from "./store";
-import { syncTemplate } from "./templates";
-import { badgrList, badgrToken, flattenAssertion, listAirtableRecords } from "./upstream";
+import { ASSERTIONS, ASSESSMENTS, BADGES } from "./brn-schema";
+import { assertionRow, assessmentRow, badgeRow, type RowResult } from "./rows";
+import { emptySummary, type Row, type SourceSummary, syncRows } from "./store";
+import { type ArchiveBounds, markerKey, syncedReleases, syncTemplate } from "./templates";
+import { badgrList, badgrToken, listAirtableRecords } from "./upstream";
 
 export interface SkillSyncConfig {
-  tables: { assessments: string; badges: string; assertions: string };
+  /** The BRN database (MySQL). */
+  db: () => Promise<Pool>;
   bucket: string;
-  airtable: { apiUrl: string; baseId: string; table: string };
-  badgr: { baseUrl: string; issuerId: string };
+  airtable: { apiUrl: string; baseId: string; table: string; maxPages: number };
+  badgr: { baseUrl: string; issuerId: string; scope: string; grantType: string; maxPages: number };
   github: { apiUrl: string; org: string };
+  templates: ArchiveBounds;
   /** Reads a secret; an optional one (GITHUB_TOKEN) may resolve to undefined. */
   secret: (name: SkillsSecret) => Promise<string | undefined>;
-  documents: DynamoDBDocumentClient;
   s3: S3Client;
   retry?: RetryPolicy;
 }
@@ -43,13 +45,10 @@ export class SyncFailedError extends Error {
 }
 
 /**
- * Uploads stream with a known length; the SDK's default trailing checksums (aws-chunked
- * bodies) are left for S3 operations that require them, which S3-compatible servers need.
+ * Uploads send a known length; the SDK's default trailing checksums (aws-chunked bodies)
+ * are left for S3 operations that require them, which S3-compatible servers need.
  */
 export const S3_CLIENT_DEFAULTS = { requestChecksumCalculation: "WHEN_REQUIRED" } as const;
-
-/** Attributes of an assessment item that are ours, not Airtable's. */
-const SYNCED_RELEASE = "synced_release";
 
 async function required(config: SkillSyncConfig, name: SkillsSecret): Promise<string> {
   const value = await config.secret(name);
@@ -61,23 +60,17 @@ function sourceFailure(err: unknown): SourceSummary {
   return { ...emptySummary(), failed: 1, errors: [err instanceof Error ? err.message : String(err)] };
 }
 
+/** Writes the rows that could be made; the records that could not count as failed. */
+async function writeRows(config: SkillSyncConfig, table: typeof ASSESSMENTS, results: RowResult[]): Promise<{ summary: SourceSummary; rows: Row[] }> {
+  const rows = results.flatMap((r) => ("row" in r ? [r.row] : []));
+  const errors = results.flatMap((r) => ("error" in r ? [r.error] : []));
+  const summary = await syncRows(await config.db(), table, rows);
+  return { summary: { ...summary, failed: summary.failed + errors.length, errors: [...errors, ...summary.errors] }, rows };
+}
+
 async function syncAssessments(config: SkillSyncConfig) {
   const records = await listAirtableRecords({ ...config.airtable, token: await required(config, "AIRTABLE_TOKEN") }, config.retry);
-  const items: Record<string, unknown>[] = [];
-  const skipped: string[] = [];
-  for (const record of records) {
-    const id = record?.fields?.id;
-    if ((typeof id !== "string" || id === "") && typeof id !== "number") {
-      // One bad record is reported and skipped; it does not stop the others.
-      skipped.push(`record ${String(record?.id)}: fields.id is missing or not a string`);
-      continue;
-    }
-    items.push({ ...record.fields, id: String(id) });
-  }
-  const result = await syncItems(config.documents, config.tables.assessments, "id", items, [SYNCED_RELEASE]);
-  result.failed += skipped.length;
-  result.errors.push(...skipped);
-  return { summary: result, items, stored: result.stored };
+  return writeRows(config, ASSESSMENTS, records.map(assessmentRow));
 }
 
 async function syncBadgr(config: SkillSyncConfig): Promise<Pick<SyncSummary, "badges" | "assertions">> {
@@ -87,58 +80,41 @@ async function syncBadgr(config: SkillSyncConfig): Promise<Pick<SyncSummary, "ba
       username: await required(config, "BADGR_USERNAME"),
       password: await required(config, "BADGR_PASSWORD"),
       clientId: await required(config, "BADGR_CLIENT_ID"),
+      scope: config.badgr.scope,
+      grantType: config.badgr.grantType,
     },
     config.retry,
   );
   const issuer = encodeURIComponent(config.badgr.issuerId);
-  const badges = await badgrList(config.badgr.baseUrl, `/v2/issuers/${issuer}/badgeclasses`, token, config.retry);
-  const badgeSummary = await syncItems(config.documents, config.tables.badges, "entityId", badges.filter((b) => b.entityId));
+  const badges = await badgrList(config.badgr.baseUrl, `/v2/issuers/${issuer}/badgeclasses`, token, config.badgr.maxPages, config.retry);
+  const { summary: badgeSummary } = await writeRows(config, BADGES, badges.map(badgeRow));
   let assertions: SourceSummary;
   try {
     const names = new Map(badges.map((b) => [String(b.entityId), String(b.name ?? "")]));
-    const list = await badgrList(config.badgr.baseUrl, `/v2/issuers/${issuer}/assertions`, token, config.retry);
-    assertions = await syncItems(
-      config.documents,
-      config.tables.assertions,
-      "entityId",
-      list.filter((a) => a.entityId).map((a) => flattenAssertion(a, names)),
-    );
+    const list = await badgrList(config.badgr.baseUrl, `/v2/issuers/${issuer}/assertions`, token, config.badgr.maxPages, config.retry);
+    assertions = (await writeRows(config, ASSERTIONS, list.map((a) => assertionRow(a, names)))).summary;
   } catch (err) {
     assertions = sourceFailure(err);
   }
-  return { badges: strip(badgeSummary), assertions: strip(assertions) };
+  return { badges: badgeSummary, assertions };
 }
 
-async function syncTemplates(
-  config: SkillSyncConfig,
-  assessments: Record<string, unknown>[],
-  stored: Map<string, Record<string, any>>,
-): Promise<SourceSummary> {
+async function syncTemplates(config: SkillSyncConfig, assessments: Row[]): Promise<SourceSummary> {
   const summary = emptySummary();
   const token = await config.secret("GITHUB_TOKEN");
+  const synced = await syncedReleases(config.s3, config.bucket);
   for (const assessment of assessments) {
-    const release = assessment.latest_release;
-    const repo = assessment.template_repo;
-    if (typeof release !== "string" || !release || typeof repo !== "string" || !repo) continue;
-    const id = String(assessment.id);
-    if (stored.get(id)?.[SYNCED_RELEASE] === release) {
+    const { template_repo: repo, latest_release: release, id } = assessment;
+    if (typeof repo !== "string" || typeof release !== "string") continue;
+    if (synced.has(markerKey(repo, release))) {
       summary.unchanged += 1;
       continue;
     }
     try {
-      const keys = await syncTemplate(config.s3, config.bucket, { ...config.github, repo, release, token }, config.retry);
-      // Recorded only once every file is up, so that a failed upload is retried next time.
-      await config.documents.send(
-        new UpdateCommand({
-          TableName: config.tables.assessments,
-          Key: { id },
-          UpdateExpression: "SET #release = :release",
-          ExpressionAttributeNames: { "#release": SYNCED_RELEASE },
-          ExpressionAttributeValues: { ":release": release },
-        }),
-      );
-      summary[stored.get(id)?.[SYNCED_RELEASE] ? "updated" : "created"] += 1;
-      logger.info("template synced", { assessment: id, repo, release, files: keys.length });
+      const result = await syncTemplate(config.s3, config.bucket, { ...config.github, repo, release, token }, config.templates, config.retry);
+      summary.created += 1;
+      summary.skipped.push(...result.skipped.map((s) => `assessment ${id} (${repo}@${release}): skipped ${s}`));
+      logger.info("template synced", { assessment: id, repo, release, files: result.keys.length, skipped: result.skipped.length });
     } catch (err) {
       summary.failed += 1;
       summary.errors.push(`assessment ${id} (${repo}@${release}): ${(err as Error).message}`);
@@ -147,21 +123,16 @@ async function syncTemplates(
   return summary;
 }
 
-function strip(summary: SourceSummary & { stored?: unknown }): SourceSummary {
-  const { stored: _stored, ...rest } = summary;
-  return rest;
-}
-
 /** Runs every source; returns the summary, or throws SyncFailedError carrying it. */
 export async function runSync(config: SkillSyncConfig): Promise<SyncSummary> {
   const [assessments, badgr] = await Promise.allSettled([syncAssessments(config), syncBadgr(config)]);
   const summary: SyncSummary = {
-    assessments: assessments.status === "fulfilled" ? strip(assessments.value.summary) : sourceFailure(assessments.reason),
+    assessments: assessments.status === "fulfilled" ? assessments.value.summary : sourceFailure(assessments.reason),
     badges: badgr.status === "fulfilled" ? badgr.value.badges : sourceFailure(badgr.reason),
     assertions: badgr.status === "fulfilled" ? badgr.value.assertions : sourceFailure(badgr.reason),
     templates:
       assessments.status === "fulfilled"
-        ? await syncTemplates(config, assessments.value.items, assessments.value.stored)
+        ? await syncTemplates(config, assessments.value.rows).catch(sourceFailure)
         : sourceFailure(new Error("assessments could not be listed, so no template was checked")),
   };
   logger.info("skill sync finished", { summary });
@@ -169,25 +140,50 @@ export async function runSync(config: SkillSyncConfig): Promise<SyncSummary> {
   return summary;
 }
 
+/** A pool of at most two connections, for one sync at a time, reading DATETIME as UTC text. */
+export function brnPool(url: string): Pool {
+  return createPool({ uri: url, connectionLimit: 2, dateStrings: true, timezone: "Z", enableKeepAlive: true });
+}
+
+const number = (env: NodeJS.ProcessEnv, name: string, fallback: number) => {
+  const value = env[name];
+  if (value === undefined || value === "") return fallback;
+  if (!/^\d+$/.test(value)) throw new Error(`environment variable ${name} must be a whole number (got ${JSON.stringify(value)})`);
+  return Number(value);
+};
+
 /** Configuration from the function's environment, with the upstream services' real defaults. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SkillSyncConfig {
+  const secret = (name: SkillsSecret) =>
+    name === "GITHUB_TOKEN" && !env.GITHUB_TOKEN && !env.GITHUB_TOKEN_PARAM ? Promise.resolve(undefined) : readSecret(name, env);
+  // Made once per container, when the first sync needs it; a failed connection is tried again next time.
+  let pool: Promise<Pool> | undefined;
   return {
-    tables: {
-      assessments: requireEnv(SKILLS_ENV.assessmentsTable, env),
-      badges: requireEnv(SKILLS_ENV.badgesTable, env),
-      assertions: requireEnv(SKILLS_ENV.assertionsTable, env),
+    db: () => {
+      pool ??= (secret("BRN_DATABASE_URL") as Promise<string>).then(brnPool);
+      pool.catch(() => (pool = undefined));
+      return pool;
     },
     bucket: requireEnv(SKILLS_ENV.templatesBucket, env),
     airtable: {
       apiUrl: env[SKILLS_ENV.airtableApiUrl] || "https://api.airtable.com/v0",
       baseId: requireEnv(SKILLS_ENV.airtableBaseId, env),
       table: env[SKILLS_ENV.airtableTable] || "assessments",
+      maxPages: number(env, SKILLS_ENV.airtableMaxPages, 100),
     },
-    badgr: { baseUrl: env[SKILLS_ENV.badgrBaseUrl] || "https://api.badgr.io", issuerId: requireEnv(SKILLS_ENV.badgrIssuerId, env) },
+    badgr: {
+      baseUrl: env[SKILLS_ENV.badgrBaseUrl] || "https://api.badgr.io",
+      issuerId: requireEnv(SKILLS_ENV.badgrIssuerId, env),
+      scope: env[SKILLS_ENV.badgrScope] || "rw:issuer rw:backpack",
+      grantType: env[SKILLS_ENV.badgrGrantType] || "password",
+      maxPages: number(env, SKILLS_ENV.badgrMaxPages, 100),
+    },
     github: { apiUrl: env[SKILLS_ENV.githubApiUrl] || "https://api.github.com", org: requireEnv(SKILLS_ENV.githubOrg, env) },
-    secret: (name) =>
-      name === "GITHUB_TOKEN" && !env.GITHUB_TOKEN && !env.GITHUB_TOKEN_PARAM ? Promise.resolve(undefined) : readSecret(name, env),
-    documents: DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } }),
+    templates: {
+      maxBytes: number(env, SKILLS_ENV.templatesMaxBytes, 100 * 1024 * 1024),
+      maxEntries: number(env, SKILLS_ENV.templatesMaxEntries, 5_000),
+    },
+    secret,
     // Local S3-compatible servers need path-style addressing; real S3 keeps its default.
     s3: new S3Client({ ...S3_CLIENT_DEFAULTS, forcePathStyle: Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL) }),
   };

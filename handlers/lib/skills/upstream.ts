@@ -1,6 +1,8 @@
 /**
  * The three upstream services of the Skill App: Airtable (assessments), Badgr (badge
- * classes and assertions) and GitHub (template archives).
+ * classes and assertions) and GitHub (template archives). Paged lists stop, and fail their
+ * source with a clear reason, when a page repeats a cursor already seen or when they pass a
+ * page cap: upstream data can never make the sync loop.
  */
 import { DEFAULT_RETRY_POLICY, fetchWithRetry, type RetryPolicy } from "../http";
 
@@ -9,33 +11,49 @@ export interface AirtableRecord {
   fields: Record<string, unknown>;
 }
 
+/** Follows a paged list: `next` gives the cursor of the following page, or undefined at the end. */
+async function paged<T>(what: string, maxPages: number, fetchPage: (cursor: string | undefined) => Promise<{ items: T[]; next?: string }>): Promise<T[]> {
+  const items: T[] = [];
+  const seen = new Set<string>();
+  let cursor: string | undefined;
+  for (let page = 1; ; page++) {
+    const result = await fetchPage(cursor);
+    items.push(...result.items);
+    if (!result.next) return items;
+    if (seen.has(result.next)) throw new Error(`${what}: page ${page} repeats the cursor ${JSON.stringify(result.next)} of an earlier page; stopped instead of looping`);
+    if (page >= maxPages) throw new Error(`${what}: more than ${maxPages} pages; stopped at the page cap`);
+    seen.add(result.next);
+    cursor = result.next;
+  }
+}
+
 /** Every record of an Airtable table, following `offset` from page to page. */
-export async function listAirtableRecords(
-  options: { apiUrl: string; baseId: string; table: string; token: string },
+export function listAirtableRecords(
+  options: { apiUrl: string; baseId: string; table: string; token: string; maxPages: number },
   retry: RetryPolicy = DEFAULT_RETRY_POLICY,
 ): Promise<AirtableRecord[]> {
-  const records: AirtableRecord[] = [];
-  let offset: string | undefined;
-  do {
+  return paged(`Airtable ${options.table}`, options.maxPages, async (offset) => {
     const url = new URL(`${options.apiUrl.replace(/\/+$/, "")}/${options.baseId}/${encodeURIComponent(options.table)}`);
     url.searchParams.set("pageSize", "100");
     if (offset) url.searchParams.set("offset", offset);
     const response = await fetchWithRetry(url.toString(), { headers: { authorization: `Bearer ${options.token}` } }, retry);
     const page = (await response.json()) as { records?: AirtableRecord[]; offset?: string };
     if (!Array.isArray(page.records)) throw new Error("Airtable answered a page without records");
-    records.push(...page.records);
-    offset = page.offset;
-  } while (offset);
-  return records;
+    return { items: page.records, next: page.offset };
+  });
 }
 
 export interface BadgrCredentials {
   username: string;
   password: string;
   clientId: string;
+  /** The token request's scope, as the original sent it (`rw:issuer rw:backpack`). */
+  scope: string;
+  /** The token request's grant type (`password`). */
+  grantType: string;
 }
 
-/** A Badgr access token from the OAuth2 password grant. */
+/** A Badgr access token: `POST /o/token/` with the form fields the original sent. */
 export async function badgrToken(baseUrl: string, credentials: BadgrCredentials, retry: RetryPolicy = DEFAULT_RETRY_POLICY): Promise<string> {
   const response = await fetchWithRetry(
     `${baseUrl.replace(/\/+$/, "")}/o/token/`,
@@ -43,10 +61,11 @@ export async function badgrToken(baseUrl: string, credentials: BadgrCredentials,
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
       body: new URLSearchParams({
-        grant_type: "password",
-        client_id: credentials.clientId,
         username: credentials.username,
         password: credentials.password,
+        scope: credentials.scope,
+        grant_type: credentials.grantType,
+        client_id: credentials.clientId,
       }).toString(),
     },
     retry,
@@ -57,53 +76,17 @@ export async function badgrToken(baseUrl: string, credentials: BadgrCredentials,
 }
 
 /** The `result` list of a Badgr v2 endpoint, following `Link: <…>; rel="next"` pages. */
-export async function badgrList(
+export function badgrList(
   baseUrl: string,
   path: string,
   token: string,
+  maxPages: number,
   retry: RetryPolicy = DEFAULT_RETRY_POLICY,
 ): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let url: string | undefined = `${baseUrl.replace(/\/+$/, "")}${path}`;
-  while (url) {
-    const response = await fetchWithRetry(url, { headers: { authorization: `Bearer ${token}`, accept: "application/json" } }, retry);
+  return paged(`Badgr ${path}`, maxPages, async (next) => {
+    const response = await fetchWithRetry(next ?? `${baseUrl.replace(/\/+$/, "")}${path}`, { headers: { authorization: `Bearer ${token}`, accept: "application/json" } }, retry);
     const body = (await response.json()) as { result?: Record<string, unknown>[] };
     if (!Array.isArray(body.result)) throw new Error(`Badgr answered ${path} without a result list`);
-    items.push(...body.result);
-    url = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get("link") ?? "")?.[1];
-  }
-  return items;
-}
-
-const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
-
-/**
- * One assertion as a flat item: `recipient` and the first `evidence` become columns, and
- * the share links and embed HTML are built from the badge's name.
- */
-export function flattenAssertion(assertion: Record<string, unknown>, badgeNames: Map<string, string>): Record<string, unknown> {
-  const { recipient, evidence, ...rest } = assertion as {
-    recipient?: Record<string, unknown>;
-    evidence?: Record<string, unknown>[];
-  } & Record<string, unknown>;
-  const firstEvidence = Array.isArray(evidence) ? evidence[0] : undefined;
-  const badgeName = badgeNames.get(String(rest.badgeclass)) ?? "";
-  const url = String(rest.openBadgeId ?? "");
-  const text = `I earned the ${badgeName} badge`;
-  const flat: Record<string, unknown> = {
-    ...rest,
-    recipient_identity: recipient?.identity,
-    recipient_type: recipient?.type,
-    recipient_hashed: recipient?.hashed,
-    recipient_plaintextIdentity: recipient?.plaintextIdentity,
-    evidence_url: firstEvidence?.url,
-    evidence_narrative: firstEvidence?.narrative,
-    badge_name: badgeName,
-    linkedin_share_url: `https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME&name=${encodeURIComponent(badgeName)}&certUrl=${encodeURIComponent(url)}`,
-    twitter_share_url: `https://twitter.com/intent/tweet?text=${encodeURIComponent(text)}&url=${encodeURIComponent(url)}`,
-    facebook_share_url: `https://www.facebook.com/sharer/sharer.php?u=${encodeURIComponent(url)}`,
-    embed_html: `<a href="${escapeHtml(url)}" title="${escapeHtml(badgeName)}"><img src="${escapeHtml(String(rest.image ?? ""))}" alt="${escapeHtml(badgeName)}"></a>`,
-  };
-  return Object.fromEntries(Object.entries(flat).filter(([, v]) => v !== undefined));
+    return { items: body.result, next: /<([^>]+)>;\s*rel="next"/.exec(response.headers.get("link") ?? "")?.[1] };
+  });
 }
