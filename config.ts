@@ -246,6 +246,12 @@ const iotaSchema = z.strictObject({
   eventBusName: eventBusName.optional(),
   /** MongoDB database that holds the journal and the records. */
   mongoDatabase: nonEmpty,
+  /**
+   * Days a committed journal entry is kept, once its events are sent, before MongoDB's TTL
+   * index removes it: longer than any retry window of the event sources (EventBridge retries
+   * for at most a day).
+   */
+  journalRetentionDays: z.number().int().min(2).max(3650).default(7),
   services: z
     .array(
       z.strictObject({

@@ -107,6 +107,7 @@ for (const service of config.iota?.services ?? []) {
       consumes: service.consumes,
       eventBus: iotaBus!,
       mongoDatabase: config.iota!.mongoDatabase,
+      journalRetentionDays: config.iota!.journalRetentionDays,
       mongoUri: secretOf(config, "tributary:iotaMongoUri"),
       function: service.function,
       delivery: service.delivery,

@@ -239,7 +239,7 @@ async function requestsPerEvent() {
       });
       await engine.withIota({ id: `e-${n}-${m}`, source: "bench", type: "t" }, {}, {
         func: ({ mutation, rapids }) => {
-          for (let i = 0; i < n; i++) mutation.stage({ action: "CREATE", table: "records" });
+          for (let i = 0; i < n; i++) mutation.stage({ action: "create", table: "records" });
           for (let i = 0; i < m; i++) rapids.stage({ type: "fct.bench.v0", data: { i } });
         },
       });

@@ -1,14 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { IotaConfig } from "../../config";
-import { IOTA_ENV, secretParamEnv } from "../../handlers/lib/env-names";
+import { CLOUDEVENT_DETAIL_TYPE, IOTA_ENV, secretParamEnv } from "../../handlers/lib/env-names";
 import { type Alarming, DeadLetterQueue } from "../events/dead-letter-queue";
 import { FunctionRule } from "../events/function-rule";
 import { asyncRetryWithin, NodeFunction } from "../lambda/node-function";
 import type { Protection } from "../storage/stateful";
 import { secureParameter } from "../secrets/secure-parameter";
 
-/** The `detail-type` under which iota services put CloudEvents on the bus. */
-export const CLOUDEVENT_DETAIL_TYPE = "application/cloudevents+json";
 
 type ServiceConfig = IotaConfig["services"][number];
 
@@ -22,6 +20,8 @@ export interface IotaServiceArgs {
   /** The bus to listen on and emit to (see IotaEventBus). */
   eventBus: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
   mongoDatabase: string;
+  /** Days committed journal entries are kept (MILL_IOTA_JOURNAL_RETENTION_DAYS). */
+  journalRetentionDays: number;
   /** The MongoDB connection string (a config secret), kept in SSM. */
   mongoUri: pulumi.Input<string>;
   function: ServiceConfig["function"];
@@ -72,6 +72,7 @@ export class IotaService extends pulumi.ComponentResource {
         environment: {
           [secretParamEnv(IOTA_ENV.mongoUri)]: mongoUri.name,
           [IOTA_ENV.mongoDb]: args.mongoDatabase,
+          [IOTA_ENV.journalRetentionDays]: String(args.journalRetentionDays),
           [IOTA_ENV.serviceId]: args.serviceId,
           [IOTA_ENV.eventBusName]: args.eventBus.name,
         },

@@ -93,7 +93,10 @@ export const SKILLS_BUCKET_PREFIXES = { templates: "templates/", syncedReleases:
 export const SKILLS_SECRETS = ["BRN_DATABASE_URL", "AIRTABLE_TOKEN", "BADGR_USERNAME", "BADGR_PASSWORD", "BADGR_CLIENT_ID", "GITHUB_TOKEN"] as const;
 export type SkillsSecret = (typeof SKILLS_SECRETS)[number];
 
-/** iota: the names with-iota used, kept for compatibility. */
+/** The EventBridge `detail-type` of every CloudEvent on an iota bus (with-iota's). */
+export const CLOUDEVENT_DETAIL_TYPE = "application/cloudevents+json";
+
+/** iota: the names with-iota used, kept for compatibility, and one of ours (the journal's retention). */
 export const IOTA_ENV = {
   /** The MongoDB URI: `MILL_IOTA_MONGO_URI_PARAM` (an SSM parameter) when deployed, `MILL_IOTA_MONGO_URI` locally. */
   mongoUri: "MILL_IOTA_MONGO_URI",
@@ -101,4 +104,6 @@ export const IOTA_ENV = {
   serviceId: "MILL_IOTA_SERVICE_ID",
   journalName: "MILL_IOTA_JOURNAL_NAME",
   eventBusName: "MILL_IOTA_EVENTBUS_NAME",
+  /** Days a committed journal entry is kept before MongoDB's TTL index removes it (ours; default 7). */
+  journalRetentionDays: "MILL_IOTA_JOURNAL_RETENTION_DAYS",
 } as const;

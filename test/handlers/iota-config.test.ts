@@ -21,8 +21,15 @@ describe("iota environment", () => {
       serviceId: "records.tributary",
       journalName: "iotaJournalEntries",
       eventBusName: "default",
+      retentionMs: 7 * 24 * 3600 * 1000,
       aws: { region: "eu-west-1", endpoint: undefined, credentials: { accessKeyId: "AKIA", secretAccessKey: "fallback-secret", sessionToken: undefined } },
     });
+  });
+
+  it("reads the journal's retention in days, and refuses one that is not a whole number", () => {
+    const base = { MILL_IOTA_MONGO_URI: "mongodb://x", MILL_IOTA_MONGO_DB: "d", MILL_IOTA_SERVICE_ID: "s" };
+    assert.equal(iotaConfigFromEnv({ ...base, MILL_IOTA_JOURNAL_RETENTION_DAYS: "30" }).retentionMs, 30 * 24 * 3600 * 1000);
+    assert.throws(() => iotaConfigFromEnv({ ...base, MILL_IOTA_JOURNAL_RETENTION_DAYS: "a week" }), /MILL_IOTA_JOURNAL_RETENTION_DAYS must be a whole number of days/);
   });
 
   it("names every missing variable", () => {

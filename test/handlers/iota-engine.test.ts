@@ -5,15 +5,21 @@ import {
   decide,
   DELETE,
   EventInProgressError,
+  type FuncContext,
   INCREMENT,
   Iota,
   type IotaOptions,
+  type JournalEntry,
+  type Mutation,
+  MutationAction,
+  MutationVersion,
   type PutEvents,
   type PutEventsResult,
   SET,
   SKIPPED,
   UnsentEventsError,
 } from "../../handlers/lib/iota/engine";
+import { assertWithIotaE2eOutcome, runWithIotaE2e } from "../helpers/iota-e2e";
 import { createRecord } from "../../handlers/iota-records/records";
 import { MemoryStore } from "../helpers/iota-memory-store";
 
@@ -87,22 +93,33 @@ describe("iota engine", () => {
     });
   });
 
-  describe("staging", () => {
-    it("applies CREATE (with a generated id), SET, INCREMENT and DELETE in order, matched on id, with type as an alias of table", async () => {
+  describe("with-iota v1's API", () => {
+    it("exports MutationAction, MutationVersion and the older README's constants, with with-iota's values", () => {
+      assert.deepEqual(MutationAction, { CREATE: "create", DELETE: "delete", INCREMENT: "increment", SET: "set" });
+      assert.deepEqual(MutationVersion, { v2023_09_27: "2023-09-27" });
+      assert.deepEqual([CREATE, DELETE, INCREMENT, SET], ["create", "delete", "increment", "set"]);
+    });
+
+    it("stages create (an rn_<uuidv7> id), set, increment and delete, in order, on `table` or the older `type`", async () => {
       const { putEvents } = recorder();
       store.collection("companies").set("c1", { id: "c1", recordCount: 1 });
       store.collection("old").set("x", { id: "x" });
-      const result = await iota(putEvents).withIota(command(), {}, {
+      const created = await iota(putEvents).withIota(command(), {}, {
         func: ({ mutation }) => {
-          const created = mutation.stage({ action: CREATE, table: "records", props: { name: "r" } });
-          mutation.stage({ action: SET, type: "records", id: created.id, props: { name: "renamed" } });
+          const record = mutation.stage({ action: MutationAction.CREATE, table: "records", props: { name: "r", b: { z: 1, a: 2 } } });
+          mutation.stage({ action: SET, type: "records", id: record.id, props: { name: "renamed" } });
           mutation.stage({ action: INCREMENT, table: "companies", id: "c1", props: { recordCount: 2 } });
           mutation.stage({ action: DELETE, table: "old", id: "x" });
-          return created;
+          return record;
         },
       });
-      assert.match((result as { id: string }).id, /^[0-9a-f-]{36}$/);
-      assert.deepEqual([...store.collection("records").values()], [{ name: "renamed", id: (result as { id: string }).id }]);
+      const record = created as Mutation;
+      assert.match(record.id, /^rn_[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      assert.equal(record.id.length, 39);
+      // stage() returns the mutation itself, props sorted as with-iota sorts them.
+      assert.deepEqual(record, { action: "create", id: record.id, props: { b: { a: 2, z: 1 }, name: "r" }, table: "records", version: "2023-09-27" });
+      assert.deepEqual(Object.keys(record.props), ["b", "name"]);
+      assert.deepEqual([...store.collection("records").values()], [{ b: { a: 2, z: 1 }, name: "renamed", id: record.id }]);
       assert.equal(store.collection("companies").get("c1")?.recordCount, 3);
       assert.equal(store.collection("old").size, 0);
     });
@@ -110,10 +127,13 @@ describe("iota engine", () => {
     it("refuses a bad mutation with a clear error, and applies nothing", async () => {
       const { putEvents } = recorder();
       for (const [stage, message] of [
-        [{ action: "UPSERT", table: "t" }, /action must be one of CREATE, DELETE, INCREMENT, SET/],
-        [{ action: SET, table: "t" }, /SET needs an id/],
-        [{ action: CREATE }, /table \(or its alias type\)/],
+        [{ action: "upsert", table: "t" }, /action must be one of create, delete, increment, set \(got "upsert"\)/],
+        [{ action: "CREATE", table: "t" }, /action must be one of/],
+        [{ action: SET, table: "t" }, /set needs an id/],
+        [{ action: CREATE }, /table \(or its older name, type\)/],
         [{ action: CREATE, table: "t", props: [1] }, /props must be an object/],
+        [{ action: INCREMENT, table: "t", id: "a", props: { n: "1" } }, /increment props\.n must be a number/],
+        [{ action: CREATE, table: "t", version: "2020-01-01" }, /version must be one of 2023-09-27/],
       ] as const) {
         await assert.rejects(
           iota(putEvents).withIota(command(`bad-${String(message)}`), {}, { func: ({ mutation }) => mutation.stage(stage as never) }),
@@ -123,34 +143,157 @@ describe("iota engine", () => {
       assert.equal(store.commits, 0);
     });
 
-    it("stages CloudEvents 1.0 from the service that point at their origin", async () => {
+    it("stages events as @1mill/cloudevents v6 builds them: ce_<uuidv7> ids, data encoded, the chain's root as origin", async () => {
       const { putEvents, calls } = recorder();
-      await iota(putEvents).withIota(command("origin-1"), {}, {
-        func: ({ rapids }) => rapids.stage({ type: "fct.record.created.v0", data: { id: "r1" }, subject: "records/r1" }),
-      });
-      const [[entry]] = calls as any;
-      assert.equal(entry.EventBusName, "iota-bus");
-      assert.equal(entry.Source, "records.test");
-      assert.equal(entry.DetailType, "application/cloudevents+json");
-      const event = JSON.parse(entry.Detail);
-      assert.equal(event.specversion, "1.0");
-      assert.match(event.id, /^[0-9a-f-]{36}$/);
-      assert.equal(event.source, "records.test");
-      assert.equal(event.type, "fct.record.created.v0");
-      assert.equal(event.time, "2026-01-01T00:00:00.000Z");
-      assert.equal(event.datacontenttype, "application/json");
-      assert.equal(event.data, '{"id":"r1"}');
-      assert.equal(event.subject, "records/r1");
-      assert.deepEqual([event.originid, event.originsource, event.origintype], ["origin-1", "tests", "cmd.record.create.v0"]);
+      const root = { ...command("root-1"), time: "2025-12-31T00:00:00.000Z" };
+      const child = { ...command("child-1"), originid: "root-1", originsource: "tests", origintime: "2025-12-31T00:00:00.000Z", origintype: "cmd.record.create.v0" };
+      const func = ({ rapids }: FuncContext<unknown>) => {
+        rapids.stage({ type: "fct.record.created.v0", data: { id: "r1" }, subject: "records/r1" });
+        rapids.stage({ type: "fct.bare.v0" });
+        rapids.stage({ type: "fct.raw.v0", data: "<xml/>", datacontenttype: "application/xml" });
+      };
+      await iota(putEvents).withIota(root, {}, { func });
+      await iota(putEvents).withIota(child, {}, { func });
+      const [fromRoot, fromChild] = calls.map((batch) => batch.map((e: any) => ({ entry: e, event: JSON.parse(e.Detail) })));
+      const [{ entry, event }, bare, raw] = fromRoot;
+      assert.deepEqual([entry.EventBusName, entry.Source, entry.DetailType], ["iota-bus", "records.test", "application/cloudevents+json"]);
+      assert.match(event.id, /^ce_[0-9a-f]{8}-[0-9a-f]{4}-7/);
+      assert.equal(event.id.length, 39);
+      assert.deepEqual(
+        { ...event, id: undefined },
+        {
+          data: '{"id":"r1"}',
+          datacontenttype: "application/json",
+          id: undefined,
+          source: "records.test",
+          specversion: "1.0",
+          subject: "records/r1",
+          time: "2026-01-01T00:00:00.000Z",
+          type: "fct.record.created.v0",
+          // The trigger has no origin of its own: the new event is the root of its chain.
+          originid: event.id,
+          originsource: "records.test",
+          origintime: "2026-01-01T00:00:00.000Z",
+          origintype: "fct.record.created.v0",
+        },
+      );
+      assert.equal("data" in bare.event, false, "no data: no data attribute");
+      assert.equal("datacontenttype" in bare.event, false);
+      assert.deepEqual([raw.event.data, raw.event.datacontenttype], ["<xml/>", "application/xml"]);
+      // A trigger that carries its chain's root passes it on.
+      assert.deepEqual(
+        [fromChild[0].event.originid, fromChild[0].event.originsource, fromChild[0].event.origintime, fromChild[0].event.origintype],
+        ["root-1", "tests", "2025-12-31T00:00:00.000Z", "cmd.record.create.v0"],
+      );
     });
 
-    it("gives the read helpers (collection, ...args)", async () => {
+    it("gives the read helpers (collection, ...the driver's arguments); find resolves to a cursor", async () => {
       const { putEvents } = recorder();
-      store.collection("companies").set("c1", { id: "c1", name: "Acme" });
+      store.collection("companies").set("c1", { id: "c1", name: "Acme", kind: "a" });
+      store.collection("companies").set("c2", { id: "c2", name: "Bolt", kind: "a" });
       const read = await iota(putEvents).withIota(command(), {}, {
-        func: async ({ findOne, countDocuments }) => [await findOne("companies", { id: "c1" }), await countDocuments("companies")],
+        func: async ({ find, findOne, countDocuments, distinct }) => {
+          const cursor = await find("companies", { kind: "a" });
+          const names: unknown[] = [];
+          for await (const doc of await find("companies", {})) names.push(doc.name);
+          return [await cursor.toArray(), names, await findOne("companies", { id: "c1" }), await countDocuments("companies", { kind: "a" }), await distinct("companies", "kind")];
+        },
       });
-      assert.deepEqual(read, [{ id: "c1", name: "Acme" }, 1]);
+      assert.deepEqual(read, [
+        [{ id: "c1", name: "Acme", kind: "a" }, { id: "c2", name: "Bolt", kind: "a" }],
+        ["Acme", "Bolt"],
+        { id: "c1", name: "Acme", kind: "a" },
+        2,
+        ["a"],
+      ]);
+    });
+  });
+
+  describe("the journal, as with-iota writes it", () => {
+    const key = { cloudeventId: "evt-1", source: "tests", type: "cmd.record.create.v0", serviceId: "records.test" };
+
+    it("writes with-iota's document, with our lease, outbox and expiry beside it", async () => {
+      const { putEvents } = recorder();
+      await iota(putEvents).withIota(command(), {}, {
+        func: ({ mutation, rapids }) => {
+          mutation.stage({ action: CREATE, table: "records", id: "r1", props: { n: 1 } });
+          rapids.stage({ type: "fct.a.v0" });
+        },
+      });
+      const entry = store.entry(key)!;
+      assert.deepEqual(entry.cloudevent, command());
+      assert.deepEqual(entry.service, { id: "records.test", startedAt: "2026-01-01T00:00:00.000Z", endedAt: "2026-01-01T00:00:00.000Z" });
+      assert.deepEqual(entry.mutations, [{ action: "create", id: "r1", props: { n: 1 }, table: "records", version: "2023-09-27" }]);
+      assert.equal(entry.rapids?.length, 1);
+      assert.equal(entry.rapids?.[0].type, "fct.a.v0");
+      assert.deepEqual(entry.outbox, []);
+      assert.deepEqual(Object.keys(entry).sort(), ["cloudevent", "expiresAt", "lease", "mutations", "outbox", "rapids", "service"]);
+    });
+
+    it("claims a new event in one round trip, and commits in one more", async () => {
+      const { putEvents } = recorder();
+      await iota(putEvents).withIota(command(), {}, { func: () => "done" });
+      assert.deepEqual(store.calls, ["claim", "commit"]);
+    });
+
+    it("counts an entry with-iota committed as applied", async () => {
+      const { putEvents } = recorder();
+      store.seed(key, {
+        cloudevent: command(),
+        service: { id: "records.test", startedAt: "2025-06-01T00:00:00.000Z", endedAt: "2025-06-01T00:00:01.000Z" },
+        mutations: [],
+        rapids: [],
+      });
+      let ran = false;
+      assert.equal(await iota(putEvents).withIota(command(), {}, { func: () => void (ran = true) }), SKIPPED);
+      assert.equal(ran, false);
+    });
+
+    it("waits for an entry with-iota is still writing, and takes over one it left more than 15 minutes ago", async () => {
+      const { putEvents } = recorder();
+      const seed = (startedAt: string) =>
+        store.seed(key, { cloudevent: command(), service: { id: "records.test", startedAt, endedAt: null }, mutations: null, rapids: null });
+      seed(new Date(now.getTime() - 60_000).toISOString());
+      await assert.rejects(iota(putEvents).withIota(command(), {}, { func: () => "too early" }), EventInProgressError);
+      seed(new Date(now.getTime() - 16 * 60_000).toISOString());
+      assert.equal(await iota(putEvents).withIota(command(), {}, { func: () => "took over" }), "took over");
+    });
+  });
+
+  describe("leases and expiry", () => {
+    const key = { cloudeventId: "evt-1", source: "tests", type: "cmd.record.create.v0", serviceId: "records.test" };
+
+    it("ends the lease at the invocation's deadline, so that Lambda's retry after a timeout takes over", async () => {
+      const { putEvents } = recorder();
+      // The first invocation has 3 s left and never finishes: Lambda times it out.
+      const ctx = { getRemainingTimeInMillis: () => 3_000, callbackWaitsForEmptyEventLoop: true };
+      void iota(putEvents).withIota(command(), ctx, { func: () => new Promise(() => undefined) });
+      await new Promise((r) => setImmediate(r));
+      assert.equal(store.entry(key)?.lease?.expiresAt.getTime(), now.getTime() + 3_000);
+      assert.equal(ctx.callbackWaitsForEmptyEventLoop, false, "the MongoDB connection does not hold the invocation open");
+      now = new Date(now.getTime() + 2_000);
+      await assert.rejects(iota(putEvents).withIota(command(), {}, { func: () => "busy" }), EventInProgressError);
+      // Lambda's first retry comes a minute later, well past the deadline.
+      now = new Date(now.getTime() + 60_000);
+      assert.equal(await iota(putEvents).withIota(command(), {}, { func: () => "retried" }), "retried");
+    });
+
+    it("lets a committed entry expire after the retention once nothing is left to send, and never before", async () => {
+      let failing = true;
+      const { putEvents } = recorder((entries) =>
+        failing
+          ? { FailedEntryCount: entries.length, Entries: entries.map(() => ({ ErrorCode: "InternalFailure" })) }
+          : { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `e${i}` })) },
+      );
+      const week = 7 * 24 * 3600 * 1000;
+      await iota(putEvents).withIota(command("quiet"), {}, { func: () => "no events" });
+      assert.equal(store.entry({ ...key, cloudeventId: "quiet" })?.expiresAt?.getTime(), now.getTime() + week);
+      await assert.rejects(iota(putEvents, { emitRetries: 0 }).withIota(command(), {}, { func: ({ rapids }) => void rapids.stage({ type: "fct.a.v0" }) }), UnsentEventsError);
+      assert.equal(store.entry(key)?.expiresAt, undefined, "an entry with unsent events does not expire");
+      failing = false;
+      now = new Date(now.getTime() + 1000);
+      assert.equal(await iota(putEvents, { retentionMs: 1000 }).withIota(command(), {}, { func: () => "never" }), SKIPPED);
+      assert.equal(store.entry(key)?.expiresAt?.getTime(), now.getTime() + 1000);
     });
   });
 
@@ -168,10 +311,10 @@ describe("iota engine", () => {
       });
       assert.deepEqual(calls.map((c) => c.length), [10, 10, 3]);
       assert.equal(committedWhenSent, 1);
-      assert.ok([...store.journal.values()][0].outbox!.every((e) => e.sent));
+      assert.deepEqual([...store.journal.values()][0].outbox, []);
     });
 
-    it("retries only the entries EventBridge failed, with backoff, and marks each sent", async () => {
+    it("retries only the entries EventBridge failed, with backoff", async () => {
       const { putEvents, calls } = recorder((entries, call) =>
         call === 1
           ? {
@@ -187,7 +330,7 @@ describe("iota engine", () => {
       });
       assert.deepEqual(calls.map((c) => c.length), [5, 2]);
       assert.deepEqual(calls[1].map((e) => JSON.parse(JSON.parse(e.Detail).data).i), [1, 3]);
-      assert.ok([...store.journal.values()][0].outbox!.every((e) => e.sent));
+      assert.deepEqual([...store.journal.values()][0].outbox, []);
     });
 
     it("keeps what is still unsent in the outbox and throws; a retry sends only that and applies nothing again", async () => {
@@ -197,7 +340,7 @@ describe("iota engine", () => {
           ? { FailedEntryCount: entries.length, Entries: entries.map(() => ({ ErrorCode: "InternalFailure", ErrorMessage: "down" })) }
           : { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `e${i}` })) },
       );
-      const func = ({ mutation, rapids }: any) => {
+      const func = ({ mutation, rapids }: FuncContext<unknown>) => {
         mutation.stage({ action: CREATE, table: "records", id: "r1", props: { n: 1 } });
         rapids.stage({ type: "fct.a.v0" });
         rapids.stage({ type: "fct.b.v0" });
@@ -206,7 +349,7 @@ describe("iota engine", () => {
       await assert.rejects(iota(putEvents, { emitRetries: 2 }).withIota(command(), {}, { func }), (err: unknown) => err instanceof UnsentEventsError && err.unsent.length === 2 && /InternalFailure: down/.test(err.message));
       assert.equal(calls.length, 3, "first attempt and 2 retries");
       assert.equal(store.commits, 1);
-      assert.equal([...store.journal.values()][0].outbox!.filter((e) => !e.sent).length, 2);
+      assert.equal([...store.journal.values()][0].outbox!.length, 2);
 
       failing = false;
       calls.length = 0;
@@ -219,7 +362,7 @@ describe("iota engine", () => {
       assert.equal(store.collection("records").size, 1);
     });
 
-    it("emits nothing when the function throws", async () => {
+    it("emits nothing when the function throws (with-iota emitted what was staged)", async () => {
       const { putEvents, calls } = recorder();
       await assert.rejects(
         iota(putEvents).withIota(command(), {}, {
@@ -249,7 +392,7 @@ describe("iota engine", () => {
       );
       assert.equal(calls.length, 0);
       assert.equal(store.collection("records").size, 0);
-      assert.equal([...store.journal.values()][0].status, "pending");
+      assert.equal([...store.journal.values()][0].service.endedAt, null);
     });
 
     it("refuses an event larger than EventBridge takes before anything commits", async () => {
@@ -269,17 +412,25 @@ describe("iota engine", () => {
     });
   });
 
-  describe("duplicates and leases", () => {
-    it("decides from the entry: claim, busy, take over, resend or skip", () => {
+  describe("duplicates", () => {
+    const entry = (endedAt: string | null, lease?: Date, outbox?: string[]): JournalEntry => ({
+      cloudevent: command(),
+      service: { id: "records.test", startedAt: now.toISOString(), endedAt },
+      mutations: null,
+      rapids: null,
+      ...(lease ? { lease: { owner: "o", expiresAt: lease } } : {}),
+      ...(outbox ? { outbox } : {}),
+    });
+
+    it("decides from the entry: busy, take over, resend or skip", () => {
       const later = new Date(now.getTime() + 1000);
       const earlier = new Date(now.getTime() - 1000);
-      assert.equal(decide(undefined, now), "claim");
-      assert.equal(decide({ status: "pending", leaseExpiresAt: later }, now), "busy");
-      assert.equal(decide({ status: "pending", leaseExpiresAt: earlier }, now), "take-over");
-      assert.equal(decide({ status: "committed", outbox: [] }, now), "skip");
-      assert.equal(decide({ status: "committed", outbox: [{ eventId: "e", sent: true, entry: {} as never }] }, now), "skip");
-      assert.equal(decide({ status: "committed", leaseExpiresAt: earlier, outbox: [{ eventId: "e", sent: false, entry: {} as never }] }, now), "resend");
-      assert.equal(decide({ status: "committed", leaseExpiresAt: later, outbox: [{ eventId: "e", sent: false, entry: {} as never }] }, now), "busy");
+      assert.equal(decide(entry(null, later), now), "busy");
+      assert.equal(decide(entry(null, earlier), now), "take-over");
+      assert.equal(decide(entry("t"), now), "skip");
+      assert.equal(decide(entry("t", later, []), now), "skip");
+      assert.equal(decide(entry("t", earlier, ["e"]), now), "resend");
+      assert.equal(decide(entry("t", later, ["e"]), now), "busy");
     });
 
     it("fails a concurrent duplicate with a retryable error while the first holds the lease, then skips it after the commit", async () => {
@@ -306,14 +457,6 @@ describe("iota engine", () => {
       assert.equal(await iota(putEvents).withIota(command(), {}, { func: () => "second" }), "second");
     });
 
-    it("takes over an event whose holder's lease expired (a crashed invocation)", async () => {
-      const { putEvents } = recorder();
-      await store.insertPending({ cloudeventId: "evt-1", source: "tests", type: "cmd.record.create.v0", serviceId: "records.test" }, "crashed", new Date(now.getTime() + 60_000));
-      await assert.rejects(iota(putEvents).withIota(command(), {}, { func: () => "too early" }), EventInProgressError);
-      now = new Date(now.getTime() + 61_000);
-      assert.equal(await iota(putEvents).withIota(command(), {}, { func: () => "took over" }), "took over");
-    });
-
     it("keys the journal on id, source, type and service: the same id from another source is another event", async () => {
       const { putEvents } = recorder();
       assert.equal(await iota(putEvents).withIota(command("same"), {}, { func: () => 1 }), 1);
@@ -323,11 +466,40 @@ describe("iota engine", () => {
       assert.equal(store.journal.size, 4);
     });
 
-    it("creates the journal index once per container, not on every call", async () => {
+    it("creates the journal indexes once per container, not on every call", async () => {
       const { putEvents } = recorder();
       const engine = iota(putEvents);
       for (let i = 0; i < 3; i++) await engine.withIota(command(`e${i}`), {}, { func: () => i });
       assert.equal(store.indexCalls, 1);
+    });
+  });
+
+  describe("with-iota's e2e run, asserted (in memory)", () => {
+    it("applies events 1-4 once each across 20 concurrent invocations, leaves no entry for the throwing event 0, and sends each staged event once", async function () {
+      this.timeout(30_000);
+      const sent: string[] = [];
+      const engine = () =>
+        new Iota({
+          serviceId: "some-service-id",
+          eventBusName: "bus",
+          store,
+          emitBackoffMs: () => 1,
+          putEvents: async (entries) => {
+            sent.push(...entries.map((e) => JSON.parse(e.Detail).type));
+            return { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `e${i}` })) };
+          },
+        });
+      assertWithIotaE2eOutcome(await runWithIotaE2e(engine, sent));
+      assert.equal(store.collection("featureFlags").size, 0, "each flag is created, counted, set and deleted: none is left");
+      const entries = [...store.journal.values()];
+      for (const id of ["1", "2", "3", "4"]) {
+        const committed = entries.filter((e) => e.cloudevent.id === id);
+        assert.equal(committed.length, 1);
+        assert.notEqual(committed[0].service.endedAt, null);
+        assert.deepEqual(committed[0].mutations?.map((m) => m.action), ["create", "increment", "increment", "increment", "set", "delete"]);
+        assert.equal(committed[0].rapids?.length, 2);
+      }
+      assert.ok(entries.filter((e) => e.cloudevent.id === "0").every((e) => e.service.endedAt === null), "event 0 leaves no committed entry");
     });
   });
 });

@@ -4,11 +4,17 @@
  * as skipped otherwise. See the README for running it locally.
  */
 import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
 import { type Db, MongoClient } from "mongodb";
-import { EventInProgressError, Iota, type PutEvents, SKIPPED, UnsentEventsError } from "../../handlers/lib/iota/engine";
-import { MongoStore } from "../../handlers/lib/iota/mongo-store";
+import { Iota, type PutEvents, SKIPPED, UnsentEventsError } from "../../handlers/lib/iota/engine";
+import { JOURNAL_KEY_INDEX, migrateJournal, MongoStore } from "../../handlers/lib/iota/mongo-store";
+import { assertWithIotaE2eOutcome, runWithIotaE2e } from "../helpers/iota-e2e";
+import { REPO_ROOT } from "../helpers/mock-engine";
 
 const uri = process.env.MONGODB_URI;
+const JOURNAL = "iotaJournalEntries";
+const WITH_IOTA_INDEX_NAME = "cloudevent.id_1_cloudevent.source_1_cloudevent.type_1_service.id_1";
 
 describe("iota with MongoDB", function () {
   this.timeout(60_000);
@@ -21,9 +27,10 @@ describe("iota with MongoDB", function () {
     sent.push(...entries.map((e) => JSON.parse(e.Detail).type));
     return { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `e${i}` })) };
   };
-  const iota = (leaseMs = 60_000) =>
-    new Iota({ serviceId: "records.test", eventBusName: "bus", store: new MongoStore(client, db, "iotaJournalEntries"), putEvents, leaseMs, emitRetries: 1, emitBackoffMs: () => 1 });
+  const iota = (serviceId = "records.test") =>
+    new Iota({ serviceId, eventBusName: "bus", store: new MongoStore(client, db, JOURNAL), putEvents, emitRetries: 1, emitBackoffMs: () => 1 });
   const command = (id: string) => ({ id, source: "tests", type: "cmd.record.create.v0", datacontenttype: "application/json", data: JSON.stringify({ companyId: "c1" }) });
+  const journalEntry = (id: string) => db.collection(JOURNAL).findOne({ "cloudevent.id": id });
 
   before(async function () {
     if (!uri) this.skip();
@@ -40,13 +47,51 @@ describe("iota with MongoDB", function () {
   afterEach(async () => db?.dropDatabase());
   after(async () => client?.close());
 
-  it("rolls the whole commit back when a mutation fails midway", async () => {
+  it("writes with-iota's journal document and index", async () => {
+    await iota().withIota(command("e1"), {}, {
+      func: ({ mutation, rapids }) => {
+        mutation.stage({ action: "increment", table: "companies", id: "c1", props: { recordCount: 1 } });
+        rapids.stage({ type: "fct.one.v0", data: { a: 1 } });
+      },
+    });
+    const entry = await journalEntry("e1");
+    assert.deepEqual(entry?.cloudevent, command("e1"));
+    assert.equal(entry?.service.id, "records.test");
+    assert.equal(typeof entry?.service.startedAt, "string");
+    assert.equal(typeof entry?.service.endedAt, "string");
+    assert.deepEqual(entry?.mutations, [{ action: "increment", id: "c1", props: { recordCount: 1 }, table: "companies", version: "2023-09-27" }]);
+    assert.equal(entry?.rapids[0].type, "fct.one.v0");
+    assert.deepEqual(entry?.outbox, []);
+    assert.ok(entry?.expiresAt instanceof Date);
+    const indexes = await db.collection(JOURNAL).indexes();
+    const key = indexes.find((i) => i.name === WITH_IOTA_INDEX_NAME);
+    assert.deepEqual(key?.key, JOURNAL_KEY_INDEX);
+    assert.equal(key?.unique, true);
+    assert.equal(indexes.find((i) => i.name === "expiresAt_1")?.expireAfterSeconds, 0);
+  });
+
+  it("reads the entries with-iota wrote, and shares its index with it", async () => {
+    // An existing collection, as with-iota v1 left it: its index, a committed entry.
+    await db.collection(JOURNAL).createIndex(JOURNAL_KEY_INDEX, { unique: true });
+    await db.collection(JOURNAL).insertOne({
+      cloudevent: command("old"),
+      service: { id: "records.test", startedAt: "2025-06-01T00:00:00.000Z", endedAt: "2025-06-01T00:00:01.000Z" },
+      mutations: [],
+      rapids: [],
+    });
+    let ran = false;
+    assert.equal(await iota().withIota(command("old"), {}, { func: () => void (ran = true) }), SKIPPED);
+    assert.equal(ran, false);
+    assert.equal(await iota().withIota(command("new"), {}, { func: () => "applied" }), "applied");
+  });
+
+  it("rolls the whole commit back when a mutation fails midway, and a retry applies it", async () => {
     await assert.rejects(
       iota().withIota(command("e1"), {}, {
         func: ({ mutation, rapids }) => {
-          mutation.stage({ action: "INCREMENT", table: "companies", id: "c1", props: { recordCount: 1 } });
-          mutation.stage({ action: "CREATE", table: "records", id: "dup" });
-          mutation.stage({ action: "CREATE", table: "records", id: "dup" });
+          mutation.stage({ action: "increment", table: "companies", id: "c1", props: { recordCount: 1 } });
+          mutation.stage({ action: "create", table: "records", id: "dup" });
+          mutation.stage({ action: "create", table: "records", id: "dup" });
           rapids.stage({ type: "fct.never.v0" });
         },
       }),
@@ -54,68 +99,66 @@ describe("iota with MongoDB", function () {
     );
     assert.equal((await db.collection("companies").findOne({ id: "c1" }))?.recordCount, 0);
     assert.equal(await db.collection("records").countDocuments(), 0);
-    const entry = await db.collection("iotaJournalEntries").findOne({ cloudeventId: "e1" });
-    assert.equal(entry?.status, "pending");
+    assert.equal((await journalEntry("e1"))?.service.endedAt, null);
     assert.deepEqual(sent, []);
-    // The event can then be applied by a retry.
     assert.equal(await iota().withIota(command("e1"), {}, { func: () => "retried" }), "retried");
   });
 
-  it("applies each of 5 events once across 20 concurrent invocations, one event's function throwing", async () => {
-    const ids = ["a", "b", "c", "d", "poison"];
-    const outcomes = await Promise.allSettled(
-      Array.from({ length: 20 }, (_, i) =>
-        iota().withIota(command(ids[i % 5]), {}, {
-          func: async ({ cloudevent, mutation, rapids }) => {
-            if (cloudevent.id === "poison") throw new Error("poisoned");
-            mutation.stage({ action: "CREATE", table: "records", id: `record-${cloudevent.id}` });
-            mutation.stage({ action: "INCREMENT", table: "companies", id: "c1", props: { recordCount: 1 } });
-            rapids.stage({ type: `fct.created.${cloudevent.id}` });
-            return "applied";
-          },
-        }),
-      ),
-    );
-    const applied = outcomes.filter((o) => o.status === "fulfilled" && o.value === "applied").length;
-    const skipped = outcomes.filter((o) => o.status === "fulfilled" && o.value === SKIPPED).length;
-    const busy = outcomes.filter((o) => o.status === "rejected" && o.reason instanceof EventInProgressError).length;
-    const poisoned = outcomes.filter((o) => o.status === "rejected" && /poisoned/.test(String(o.reason))).length;
-    assert.equal(applied, 4, "each good event applied exactly once");
-    assert.equal(applied + skipped + busy + poisoned, 20);
-    assert.ok(poisoned >= 1);
-    assert.equal((await db.collection("companies").findOne({ id: "c1" }))?.recordCount, 4);
-    assert.equal(await db.collection("records").countDocuments(), 4);
-    assert.deepEqual([...sent].sort(), ["fct.created.a", "fct.created.b", "fct.created.c", "fct.created.d"]);
-    const journal = await db.collection("iotaJournalEntries").find().toArray();
-    assert.equal(journal.length, 5);
-    assert.equal(journal.find((e) => e.cloudeventId === "poison")?.status, "pending");
+  it("passes with-iota's e2e run: 20 concurrent invocations, events 1-4 applied once, event 0 never committed", async () => {
+    const engine = () =>
+      new Iota({ serviceId: "some-service-id", eventBusName: "bus", store: new MongoStore(client, db, JOURNAL), putEvents, emitBackoffMs: () => 1 });
+    assertWithIotaE2eOutcome(await runWithIotaE2e(engine, sent));
+    assert.equal(await db.collection("featureFlags").countDocuments(), 0);
+    const entries = await db.collection(JOURNAL).find().toArray();
+    assert.deepEqual(entries.filter((e) => e.service.endedAt !== null).map((e) => e.cloudevent.id).sort(), ["1", "2", "3", "4"]);
+    assert.ok(entries.filter((e) => e.cloudevent.id === "0").every((e) => e.service.endedAt === null));
   });
 
   it("resends only the unsent events after an emission failure, without applying anything again", async () => {
     failPuts = true;
     const func = ({ mutation, rapids }: any) => {
-      mutation.stage({ action: "INCREMENT", table: "companies", id: "c1", props: { recordCount: 1 } });
+      mutation.stage({ action: "increment", table: "companies", id: "c1", props: { recordCount: 1 } });
       rapids.stage({ type: "fct.one.v0" });
       rapids.stage({ type: "fct.two.v0" });
       return "applied";
     };
     await assert.rejects(iota().withIota(command("e1"), {}, { func }), UnsentEventsError);
-    const entry = await db.collection("iotaJournalEntries").findOne({ cloudeventId: "e1" });
-    assert.equal(entry?.status, "committed");
-    assert.equal(entry?.outbox.filter((e: { sent: boolean }) => !e.sent).length, 2);
+    const entry = await journalEntry("e1");
+    assert.equal(entry?.outbox.length, 2);
+    assert.equal(entry?.expiresAt, undefined);
 
     failPuts = false;
     assert.equal(await iota().withIota(command("e1"), {}, { func }), SKIPPED);
     assert.deepEqual(sent, ["fct.one.v0", "fct.two.v0"]);
     assert.equal((await db.collection("companies").findOne({ id: "c1" }))?.recordCount, 1);
-    assert.ok((await db.collection("iotaJournalEntries").findOne({ cloudeventId: "e1" }))?.outbox.every((e: { sent: boolean }) => e.sent));
+    assert.deepEqual((await journalEntry("e1"))?.outbox, []);
   });
 
-  it("keeps one unique journal index on (cloudevent id, source, type, service id)", async () => {
-    await iota().withIota(command("e1"), {}, { func: () => 1 });
-    const indexes = await db.collection("iotaJournalEntries").indexes();
-    const key = indexes.find((i) => i.name === "journal_key");
-    assert.deepEqual(key?.key, { cloudeventId: 1, source: 1, type: 1, serviceId: 1 });
-    assert.equal(key?.unique, true);
+  it("returns a cursor from find, as the driver does", async () => {
+    const names = await iota().withIota(command("e1"), {}, {
+      func: async ({ find }) => (await find("companies", { id: "c1" }, { projection: { _id: 0, id: 1 } })).toArray(),
+    });
+    assert.deepEqual(names, [{ id: "c1" }]);
+  });
+
+  it("migrates a journal with-iota left: indexes, and an expiry for its committed entries (npm run iota:migrate)", async () => {
+    await db.collection(JOURNAL).insertMany([
+      { cloudevent: command("a"), service: { id: "s", startedAt: "2025-06-01T00:00:00.000Z", endedAt: "2025-06-01T00:00:01.000Z" }, mutations: [], rapids: [] },
+      { cloudevent: command("b"), service: { id: "s", startedAt: "2025-06-01T00:00:00.000Z", endedAt: null }, mutations: null, rapids: null },
+    ]);
+    const result = await migrateJournal(db, JOURNAL, 7 * 24 * 3600 * 1000);
+    assert.equal(result.expiring, 1);
+    assert.ok(result.indexes.includes(WITH_IOTA_INDEX_NAME));
+    assert.equal((await journalEntry("a"))?.expiresAt.toISOString(), "2025-06-08T00:00:01.000Z");
+    assert.equal((await journalEntry("b"))?.expiresAt, undefined, "an entry still pending does not get one");
+    assert.equal((await migrateJournal(db, JOURNAL, 1)).expiring, 0, "idempotent");
+
+    const script = spawnSync(
+      path.join(REPO_ROOT, "node_modules", ".bin", "tsx"),
+      [path.join(REPO_ROOT, "scripts", "iota-migrate.ts"), "--uri", uri!, "--db", db.databaseName],
+      { cwd: REPO_ROOT, encoding: "utf8", timeout: 30_000 },
+    );
+    assert.equal(script.status, 0, script.stderr);
+    assert.match(script.stdout, /0 committed entries now expire/);
   });
 });

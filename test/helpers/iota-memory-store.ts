@@ -1,26 +1,43 @@
 /**
- * An in-memory IotaStore with the same contract as MongoStore (unique journal key,
- * conditional take-over, all-or-nothing commit), for the engine's unit tests. The real
- * store is tested against MongoDB when MONGODB_URI is set.
+ * An in-memory IotaStore with the same contract as MongoStore (with-iota's journal key and
+ * documents, one-round-trip claim, conditional take-over, all-or-nothing commit), so that
+ * the engine's logic is tested on every machine. The real store is tested against MongoDB
+ * when MONGODB_URI is set.
  */
-import type { IotaStore, JournalEntry, JournalKey, Mutation, OutboxEvent } from "../../handlers/lib/iota/engine";
+import type { CloudEvent } from "../../handlers/lib/iota/cloudevents";
+import type { Cursor, IotaStore, JournalEntry, JournalKey, Lease, Mutation } from "../../handlers/lib/iota/engine";
 
 const keyOf = (k: JournalKey) => JSON.stringify([k.cloudeventId, k.source, k.type, k.serviceId]);
 const copy = <T>(value: T): T => structuredClone(value);
+/** A document matches a filter of plain equalities (all the tests use). */
+const matches = (doc: Record<string, unknown>, filter: Record<string, unknown> = {}) => Object.entries(filter).every(([k, v]) => doc[k] === v);
+
+function cursor(docs: Record<string, unknown>[]): Cursor {
+  return {
+    toArray: async () => docs,
+    async *[Symbol.asyncIterator]() {
+      yield* docs;
+    },
+  };
+}
 
 export class MemoryStore implements IotaStore {
   journal = new Map<string, JournalEntry>();
   collections = new Map<string, Map<string, Record<string, any>>>();
   indexCalls = 0;
   commits = 0;
+  /** Round trips to the journal, by operation. */
+  calls: string[] = [];
   /** Fail the next commit after applying this many mutations (then roll back). */
   failCommitAfter?: number;
 
   readers = {
-    countDocuments: async (name: string) => this.collection(name).size,
-    distinct: async (name: string, field: string) => [...new Set([...this.collection(name).values()].map((d) => d[field]))],
-    find: async (name: string) => [...this.collection(name).values()].map(copy),
-    findOne: async (name: string, filter: { id?: string } = {}) => copy(this.collection(name).get(String(filter.id)) ?? null),
+    countDocuments: async (name: string, filter?: Record<string, unknown>) => [...this.collection(name).values()].filter((d) => matches(d, filter)).length,
+    distinct: async (name: string, key: string, filter?: Record<string, unknown>) => [
+      ...new Set([...this.collection(name).values()].filter((d) => matches(d, filter)).map((d) => d[key])),
+    ],
+    find: async (name: string, filter?: Record<string, unknown>) => cursor([...this.collection(name).values()].filter((d) => matches(d, filter)).map(copy)),
+    findOne: async (name: string, filter?: Record<string, unknown>) => copy([...this.collection(name).values()].find((d) => matches(d, filter)) ?? null),
   };
 
   collection(name: string): Map<string, Record<string, any>> {
@@ -28,55 +45,76 @@ export class MemoryStore implements IotaStore {
     return this.collections.get(name)!;
   }
 
+  entry(key: JournalKey): JournalEntry | undefined {
+    return this.journal.get(keyOf(key));
+  }
+
+  /** Puts an entry as with-iota would have written it. */
+  seed(key: JournalKey, entry: JournalEntry): void {
+    this.journal.set(keyOf(key), copy(entry));
+  }
+
   async ensureIndexes() {
     this.indexCalls += 1;
   }
 
-  async get(key: JournalKey) {
-    const entry = this.journal.get(keyOf(key));
-    return entry && copy(entry);
+  async claim(key: JournalKey, entry: JournalEntry) {
+    this.calls.push("claim");
+    const found = this.journal.get(keyOf(key));
+    if (found) return copy(found);
+    this.journal.set(keyOf(key), copy(entry));
+    return undefined;
   }
 
-  async insertPending(key: JournalKey, owner: string, leaseExpiresAt: Date) {
-    if (this.journal.has(keyOf(key))) return false;
-    this.journal.set(keyOf(key), { status: "pending", leaseOwner: owner, leaseExpiresAt });
-    return true;
-  }
-
-  async takeOver(key: JournalKey, status: JournalEntry["status"], owner: string, now: Date, leaseExpiresAt: Date) {
+  async takeOver(key: JournalKey, committed: boolean, lease: Lease, now: Date, foreignCutoff: Date) {
+    this.calls.push("takeOver");
     const entry = this.journal.get(keyOf(key));
-    if (!entry || entry.status !== status || (entry.leaseExpiresAt && entry.leaseExpiresAt > now)) return false;
-    Object.assign(entry, { leaseOwner: owner, leaseExpiresAt });
+    if (!entry || (entry.service.endedAt !== null) !== committed) return false;
+    const ended = entry.lease ? entry.lease.expiresAt <= now : entry.service.startedAt <= foreignCutoff.toISOString();
+    if (!ended) return false;
+    entry.lease = copy(lease);
     return true;
   }
 
   async release(key: JournalKey, owner: string) {
+    this.calls.push("release");
     const entry = this.journal.get(keyOf(key));
-    if (entry?.leaseOwner === owner) entry.leaseExpiresAt = new Date(0);
+    if (entry?.lease?.owner === owner) entry.lease.expiresAt = new Date(0);
   }
 
-  async commit(key: JournalKey, owner: string, mutations: Mutation[], outbox: OutboxEvent[]) {
+  async commit(key: JournalKey, owner: string, done: { endedAt: string; mutations: Mutation[]; rapids: CloudEvent[]; outbox: string[]; expiresAt?: Date }) {
+    this.calls.push("commit");
     const entry = this.journal.get(keyOf(key));
-    if (!entry || entry.status !== "pending" || entry.leaseOwner !== owner) throw new Error("the lease was lost before the commit");
+    if (!entry || entry.service.endedAt !== null || entry.lease?.owner !== owner) throw new Error("the lease was lost before the commit; nothing was applied");
     // Work on copies and swap them in at the end: all or nothing, like a transaction.
     const staged = new Map([...this.collections].map(([name, docs]) => [name, new Map([...docs].map(([id, d]) => [id, copy(d)]))]));
     const docs = (name: string) => staged.get(name) ?? staged.set(name, new Map()).get(name)!;
-    mutations.forEach((m, i) => {
+    done.mutations.forEach((m, i) => {
       if (this.failCommitAfter !== undefined && i === this.failCommitAfter) throw new Error("injected commit failure");
       const c = docs(m.table);
-      if (m.action === "CREATE") c.set(m.id, { ...m.props, id: m.id });
-      if (m.action === "DELETE") c.delete(m.id);
-      if (m.action === "SET" && c.has(m.id)) Object.assign(c.get(m.id)!, m.props);
-      if (m.action === "INCREMENT" && c.has(m.id)) {
-        for (const [field, by] of Object.entries(m.props ?? {})) c.get(m.id)![field] = (c.get(m.id)![field] ?? 0) + (by as number);
+      if (m.action === "create") {
+        if (c.has(m.id)) throw new Error(`E11000 duplicate key: ${m.table} ${m.id}`);
+        c.set(m.id, { ...m.props, id: m.id });
+      }
+      if (m.action === "delete") c.delete(m.id);
+      if (m.action === "set" && c.has(m.id)) Object.assign(c.get(m.id)!, m.props);
+      if (m.action === "increment" && c.has(m.id)) {
+        for (const [field, by] of Object.entries(m.props)) c.get(m.id)![field] = (c.get(m.id)![field] ?? 0) + (by as number);
       }
     });
     this.collections = staged;
-    Object.assign(entry, { status: "committed", outbox: copy(outbox) });
+    entry.service.endedAt = done.endedAt;
+    Object.assign(entry, copy({ mutations: done.mutations, rapids: done.rapids, outbox: done.outbox }));
+    if (done.expiresAt) entry.expiresAt = done.expiresAt;
+    else delete entry.expiresAt;
     this.commits += 1;
   }
 
-  async markSent(key: JournalKey, eventIds: string[]) {
-    for (const event of this.journal.get(keyOf(key))?.outbox ?? []) if (eventIds.includes(event.eventId)) event.sent = true;
+  async markSent(key: JournalKey, eventIds: string[], expiresAt?: Date) {
+    this.calls.push("markSent");
+    const entry = this.journal.get(keyOf(key));
+    if (!entry) return;
+    entry.outbox = (entry.outbox ?? []).filter((id) => !eventIds.includes(id));
+    if (expiresAt) entry.expiresAt = expiresAt;
   }
 }

@@ -66,6 +66,7 @@ describe("iota (IotaService)", () => {
     assert.equal(env.MILL_IOTA_MONGO_URI_PARAM, parameter.state.name);
     assert.equal(env.MILL_IOTA_MONGO_URI, undefined);
     assert.equal(env.MILL_IOTA_MONGO_DB, "iota_staging");
+    assert.equal(env.MILL_IOTA_JOURNAL_RETENTION_DAYS, "7");
     assert.equal(env.MILL_IOTA_SERVICE_ID, "records.tributary.staging");
     assert.deepEqual(findSecretLeaks(run), []);
   });

@@ -10,6 +10,8 @@ export interface IotaEnvConfig {
   serviceId: string;
   journalName: string;
   eventBusName: string;
+  /** How long committed entries are kept, in ms. */
+  retentionMs: number;
   aws: { region?: string; endpoint?: string; credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } };
 }
 
@@ -26,6 +28,10 @@ export function iotaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): IotaEnv
   }
   for (const name of [IOTA_ENV.mongoDb, IOTA_ENV.serviceId]) if (!env[name]) missing.push(name);
   if (missing.length > 0) throw new Error(`iota: missing environment variable(s): ${missing.join(", ")}`);
+  const retentionDays = env[IOTA_ENV.journalRetentionDays] || "7";
+  if (!/^\d+$/.test(retentionDays) || Number(retentionDays) < 1) {
+    throw new Error(`iota: ${IOTA_ENV.journalRetentionDays} must be a whole number of days, at least 1 (got ${JSON.stringify(retentionDays)})`);
+  }
   const accessKeyId = awsSetting(env, "ACCESS_KEY_ID");
   const secretAccessKey = awsSetting(env, "SECRET_ACCESS_KEY");
   return {
@@ -33,6 +39,7 @@ export function iotaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): IotaEnv
     serviceId: env[IOTA_ENV.serviceId]!,
     journalName: env[IOTA_ENV.journalName] || "iotaJournalEntries",
     eventBusName: env[IOTA_ENV.eventBusName] || "default",
+    retentionMs: Number(retentionDays) * 24 * 3600 * 1000,
     aws: {
       region: awsSetting(env, "REGION"),
       endpoint: env.MILL_IOTA_AWS_ENDPOINT || undefined,
@@ -50,6 +57,7 @@ export async function connectIota(config: IotaEnvConfig, mongoUri: string): Prom
     serviceId: config.serviceId,
     eventBusName: config.eventBusName,
     store: new MongoStore(client, client.db(config.mongoDb), config.journalName),
+    retentionMs: config.retentionMs,
     putEvents: (entries) => events.send(new PutEventsCommand({ Entries: entries })),
   });
 }

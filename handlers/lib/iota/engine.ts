@@ -1,38 +1,62 @@
 /**
- * The iota engine: applies each CloudEvent once per service.
+ * The iota engine: applies each CloudEvent once per service, with the API and the journal
+ * of @1mill/with-iota v1, and safer semantics where with-iota's can lose or double work:
  *
- * 1. A journal entry keyed by (cloudevent id, source, type, service id) is claimed with a
- *    lease. While another invocation holds an unexpired lease, a duplicate fails with a
- *    retryable error; once the entry is committed, duplicates are skipped.
+ * 1. The journal entry (with-iota's document: `{cloudevent, service, mutations, rapids}`,
+ *    unique on cloudevent id, source, type and service id) is claimed in one round trip: an
+ *    upsert that returns the document it found. The claim holds a lease that ends at the
+ *    invocation's deadline, so that Lambda's retry of a timed-out invocation can take over.
+ *    While another invocation holds the lease, a duplicate fails with a retryable error
+ *    (with-iota skipped it, losing the event if the first failed); once the entry is
+ *    committed, duplicates are skipped. An entry with-iota wrote counts as committed.
  * 2. The function stages mutations and events. Staged events are checked against
  *    EventBridge's size limit before anything is written.
- * 3. One transaction commits the journal entry, every mutation in order, and the staged
- *    events into the entry's outbox. Either all of it applies or none of it does.
+ * 3. One transaction commits the journal entry (`service.endedAt`, `mutations`, `rapids`),
+ *    every mutation in order, and the ids of the events still to send (`outbox`). Either all
+ *    of it applies or none of it does (with-iota applied mutations one by one, outside a
+ *    transaction).
  * 4. Only then are the events put to EventBridge, 10 per request. Failed entries are retried
  *    with backoff; what is still unsent stays in the outbox and the invocation throws, so
- *    that a retry of the event sends only what is left, without applying anything again.
+ *    that a retry of the event sends only what is left. Nothing is emitted when the function
+ *    or the commit fails (with-iota emitted what was staged regardless).
+ * 5. A committed entry with nothing left to send expires after the retention period (a TTL
+ *    index on `expiresAt`), longer than any retry window of the event sources.
  */
-import { randomUUID } from "node:crypto";
+import { v7 as uuidv7 } from "uuid";
 import { buildRapid, type CloudEvent, cloudEventOf, dataOf, IotaInputError, type PutEventsEntry, type RapidInput, toEntry } from "./cloudevents";
 
-export const CREATE = "CREATE";
-export const DELETE = "DELETE";
-export const INCREMENT = "INCREMENT";
-export const SET = "SET";
-export type Action = typeof CREATE | typeof DELETE | typeof INCREMENT | typeof SET;
-const ACTIONS: readonly string[] = [CREATE, DELETE, INCREMENT, SET];
+/** with-iota v1's mutation actions. */
+export const MutationAction = { CREATE: "create", DELETE: "delete", INCREMENT: "increment", SET: "set" } as const;
+export type MutationAction = (typeof MutationAction)[keyof typeof MutationAction];
+/** with-iota v1's mutation versions: how a mutation is applied. */
+export const MutationVersion = { v2023_09_27: "2023-09-27" } as const;
+export type MutationVersion = (typeof MutationVersion)[keyof typeof MutationVersion];
+/** The older README's named constants, still in with-iota's documentation. */
+export const { CREATE, DELETE, INCREMENT, SET } = MutationAction;
 
 /** What `withIota` returns for an event that was already applied. */
 export const SKIPPED = "SKIPPED";
 
+/** A staged mutation, as with-iota v1 records it in the journal. */
 export interface Mutation {
-  action: Action;
-  table: string;
+  action: MutationAction;
   id: string;
-  props?: Record<string, unknown>;
+  props: Record<string, unknown>;
+  table: string;
+  version: MutationVersion;
 }
 
-/** The journal key: the event and the service applying it. */
+/** What `mutation.stage()` takes: `table` names the collection (`type` is the older README's name for it). */
+export interface MutationInput {
+  action: MutationAction;
+  id?: string;
+  props?: Record<string, unknown>;
+  table?: string;
+  type?: string;
+  version?: MutationVersion;
+}
+
+/** The journal key: the event and the service applying it (with-iota's unique index). */
 export interface JournalKey {
   cloudeventId: string;
   source: string;
@@ -40,17 +64,24 @@ export interface JournalKey {
   serviceId: string;
 }
 
-export interface OutboxEvent {
-  eventId: string;
-  entry: PutEventsEntry;
-  sent: boolean;
+export interface Lease {
+  /** The invocation holding the entry. */
+  owner: string;
+  /** The end of the lease: the holder's deadline. */
+  expiresAt: Date;
 }
 
+/** with-iota v1's journal document, with our own `lease`, `outbox` and `expiresAt`. */
 export interface JournalEntry {
-  status: "pending" | "committed";
-  leaseOwner?: string;
-  leaseExpiresAt?: Date;
-  outbox?: OutboxEvent[];
+  cloudevent: CloudEvent;
+  service: { id: string; startedAt: string; endedAt: string | null };
+  mutations: Mutation[] | null;
+  rapids: CloudEvent[] | null;
+  lease?: Lease;
+  /** Ids of committed events not yet sent to EventBridge. */
+  outbox?: string[];
+  /** When MongoDB's TTL index may remove the entry: set while nothing is left to send. */
+  expiresAt?: Date;
 }
 
 /** Another invocation holds the event: retrying later is right, reporting success is not. */
@@ -74,30 +105,41 @@ export class UnsentEventsError extends Error {
   }
 }
 
-/** What the engine needs from the database; MongoStore is the real one. */
-export interface IotaStore {
-  /** Creates the journal's unique index; the engine calls it once per container. */
-  ensureIndexes(): Promise<void>;
-  /** The entry, if any. */
-  get(key: JournalKey): Promise<JournalEntry | undefined>;
-  /** Creates a pending entry owned by `owner`; false when one exists already. */
-  insertPending(key: JournalKey, owner: string, leaseExpiresAt: Date): Promise<boolean>;
-  /** Takes the entry over if it is still in `status` and its lease expired by `now`; false if someone else holds it. */
-  takeOver(key: JournalKey, status: JournalEntry["status"], owner: string, now: Date, leaseExpiresAt: Date): Promise<boolean>;
-  /** Ends `owner`'s lease at once, so that a retry need not wait for it to expire. */
-  release(key: JournalKey, owner: string): Promise<void>;
-  /** In one transaction: marks the entry committed with its outbox, if `owner` still holds it, and applies the mutations in order. */
-  commit(key: JournalKey, owner: string, mutations: Mutation[], outbox: OutboxEvent[]): Promise<void>;
-  /** Marks outbox events sent. */
-  markSent(key: JournalKey, eventIds: string[]): Promise<void>;
-  readers: Readers;
+/** A query result, as the MongoDB driver's cursor: iterate it, or take every document. */
+export interface Cursor extends AsyncIterable<Record<string, unknown>> {
+  toArray(): Promise<Record<string, unknown>[]>;
 }
 
+/** The read helpers a function gets, with-iota's: the collection's name first, then the driver method's own arguments. */
 export interface Readers {
-  countDocuments(collection: string, ...args: unknown[]): Promise<number>;
-  distinct(collection: string, ...args: unknown[]): Promise<unknown[]>;
-  find(collection: string, ...args: unknown[]): Promise<Record<string, unknown>[]>;
-  findOne(collection: string, ...args: unknown[]): Promise<Record<string, unknown> | null>;
+  countDocuments(collection: string, filter?: Record<string, unknown>, options?: Record<string, unknown>): Promise<number>;
+  distinct(collection: string, key: string, filter?: Record<string, unknown>): Promise<unknown[]>;
+  find(collection: string, filter?: Record<string, unknown>, options?: Record<string, unknown>): Promise<Cursor>;
+  findOne(collection: string, filter?: Record<string, unknown>, options?: Record<string, unknown>): Promise<Record<string, unknown> | null>;
+}
+
+/** What the engine needs from the database; MongoStore is the real one. */
+export interface IotaStore {
+  /** Creates the journal's unique index and its TTL index; the engine calls it once per container. */
+  ensureIndexes(): Promise<void>;
+  /** Inserts `entry` unless its key has one: in one round trip. Returns the entry found, or undefined when this call inserted it. */
+  claim(key: JournalKey, entry: JournalEntry): Promise<JournalEntry | undefined>;
+  /**
+   * Takes the entry over with `lease` if it is still committed or not as `committed` says,
+   * and its lease has ended by `now` (an entry with-iota left without a lease: once it
+   * started before `foreignCutoff`). False if someone else holds it.
+   */
+  takeOver(key: JournalKey, committed: boolean, lease: Lease, now: Date, foreignCutoff: Date): Promise<boolean>;
+  /** Ends `owner`'s lease at once, so that a retry need not wait for it. */
+  release(key: JournalKey, owner: string): Promise<void>;
+  /**
+   * In one transaction: records the entry committed (if `owner` still holds it) with its
+   * mutations, events and unsent event ids, and applies the mutations in order.
+   */
+  commit(key: JournalKey, owner: string, done: { endedAt: string; mutations: Mutation[]; rapids: CloudEvent[]; outbox: string[]; expiresAt?: Date }): Promise<void>;
+  /** Takes sent events out of the outbox; `expiresAt` when that empties it. */
+  markSent(key: JournalKey, eventIds: string[], expiresAt?: Date): Promise<void>;
+  readers: Readers;
 }
 
 export interface PutEventsResult {
@@ -113,8 +155,10 @@ export interface IotaOptions {
   eventBusName: string;
   store: IotaStore;
   putEvents: PutEvents;
-  /** How long a claim holds the event, in ms; a crashed invocation frees it after this. */
+  /** How long a claim holds the event when the invocation has no deadline (`ctx.getRemainingTimeInMillis`), in ms. */
   leaseMs?: number;
+  /** How long a committed entry is kept once nothing is left to send, in ms (default 7 days). */
+  retentionMs?: number;
   /** Rounds of retries for failed PutEvents entries. */
   emitRetries?: number;
   /** Backoff before retry round `n` (1-based), in ms. */
@@ -123,25 +167,72 @@ export interface IotaOptions {
 }
 
 export const PUT_EVENTS_BATCH = 10;
+export const DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000;
+/** An entry with-iota is still writing holds no lease; after Lambda's longest run (15 minutes) it can no longer be running. */
+export const FOREIGN_ENTRY_GRACE_MS = 15 * 60 * 1000;
 
 /** What the claim of a journal entry found. */
-export type ClaimDecision = "claim" | "take-over" | "busy" | "resend" | "skip";
+export type ClaimDecision = "take-over" | "busy" | "resend" | "skip";
 
 /**
  * The lease rules, as a pure function of the entry found:
- * - none: claim it;
- * - pending, lease expired (or released after a failure): take it over;
- * - pending, lease held: busy, retry later;
+ * - not committed, lease ended (or released after a failure): take it over;
+ * - not committed, lease held: busy, retry later;
  * - committed with unsent events and no live lease: resend them;
- * - committed, all sent (or another invocation is resending): skip.
+ * - committed, all sent (every entry with-iota committed), or being resent: skip or busy.
  */
-export function decide(entry: JournalEntry | undefined, now: Date): ClaimDecision {
-  if (!entry) return "claim";
-  const leaseLive = entry.leaseExpiresAt !== undefined && entry.leaseExpiresAt.getTime() > now.getTime();
-  if (entry.status === "pending") return leaseLive ? "busy" : "take-over";
-  const unsent = (entry.outbox ?? []).some((e) => !e.sent);
-  if (!unsent) return "skip";
+export function decide(entry: JournalEntry, now: Date): ClaimDecision {
+  const committed = entry.service.endedAt !== null && entry.service.endedAt !== undefined;
+  const leaseEnds = entry.lease ? entry.lease.expiresAt.getTime() : Date.parse(entry.service.startedAt) + FOREIGN_ENTRY_GRACE_MS;
+  const leaseLive = leaseEnds > now.getTime();
+  if (!committed) return leaseLive ? "busy" : "take-over";
+  if ((entry.outbox ?? []).length === 0) return "skip";
   return leaseLive ? "busy" : "resend";
+}
+
+/** The key with-iota's unique index is on. */
+export function journalKey(cloudevent: CloudEvent, serviceId: string): JournalKey {
+  return { cloudeventId: cloudevent.id, source: cloudevent.source, type: cloudevent.type, serviceId };
+}
+
+/** Plain objects with their keys sorted, recursively, as with-iota stores props; other values (dates, ids) as they are. */
+export function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== "object" || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+  );
+}
+
+const ACTIONS: readonly string[] = Object.values(MutationAction);
+const VERSIONS: readonly string[] = Object.values(MutationVersion);
+
+/** Validates one mutation as with-iota v1 does, naming the bad field; a create without an id gets `rn_<uuidv7>`. */
+export function stageMutation(staged: Mutation[], input: MutationInput): Mutation {
+  if (!ACTIONS.includes(input?.action)) throw new IotaInputError(`mutation.stage: action must be one of ${ACTIONS.join(", ")} (got ${JSON.stringify(input?.action)})`);
+  const table = input.table ?? input.type;
+  if (typeof table !== "string" || table === "") throw new IotaInputError("mutation.stage: table (or its older name, type) must be a non-empty string");
+  const props = input.props ?? {};
+  if (typeof props !== "object" || props === null || Array.isArray(props)) throw new IotaInputError("mutation.stage: props must be an object");
+  if (input.action === INCREMENT) {
+    const bad = Object.entries(props).find(([, by]) => typeof by !== "number" || !Number.isFinite(by));
+    if (bad) throw new IotaInputError(`mutation.stage: increment props.${bad[0]} must be a number`);
+  }
+  const id = input.action === CREATE ? (input.id ?? `rn_${uuidv7()}`) : input.id;
+  if (typeof id !== "string" || id === "") throw new IotaInputError(`mutation.stage: ${input.action} needs an id (a non-empty string)`);
+  const version = input.version ?? MutationVersion.v2023_09_27;
+  if (!VERSIONS.includes(version)) throw new IotaInputError(`mutation.stage: version must be one of ${VERSIONS.join(", ")} (got ${JSON.stringify(version)})`);
+  const mutation: Mutation = { action: input.action, id, props: sortKeys(props) as Record<string, unknown>, table, version };
+  staged.push(mutation);
+  return mutation;
+}
+
+/** The parts of a Lambda context the engine reads. */
+export interface InvocationContext {
+  getRemainingTimeInMillis?: () => number;
+  callbackWaitsForEmptyEventLoop?: boolean;
 }
 
 export interface FuncContext<Ctx> {
@@ -149,8 +240,8 @@ export interface FuncContext<Ctx> {
   ctx: Ctx;
   data: unknown;
   event: unknown;
-  mutation: { stage(input: { action: Action; id?: string; props?: Record<string, unknown>; table?: string; type?: string }): { id: string } };
-  rapids: { stage(input: RapidInput): CloudEvent };
+  mutation: { stage(input: MutationInput): Mutation; staged: Mutation[] };
+  rapids: { stage(input: RapidInput): CloudEvent; staged: CloudEvent[] };
   countDocuments: Readers["countDocuments"];
   distinct: Readers["distinct"];
   find: Readers["find"];
@@ -161,20 +252,20 @@ export type IotaFunc<Ctx, R> = (context: FuncContext<Ctx>) => R | Promise<R>;
 
 export class Iota {
   private indexes?: Promise<void>;
-  private readonly leaseMs: number;
   private readonly now: () => Date;
 
   constructor(private readonly options: IotaOptions) {
-    this.leaseMs = options.leaseMs ?? 5 * 60_000;
     this.now = options.now ?? (() => new Date());
   }
 
   /** Applies `event` once: `func`'s value, or SKIPPED when it was already applied. */
   async withIota<Ctx, R>(event: unknown, ctx: Ctx, { func }: { func: IotaFunc<Ctx, R> }): Promise<R | typeof SKIPPED> {
+    const invocation = (ctx ?? {}) as InvocationContext;
+    // The MongoDB connection stays open between invocations; Lambda must not wait for it to close.
+    if (typeof ctx === "object" && ctx !== null) invocation.callbackWaitsForEmptyEventLoop = false;
     const cloudevent = cloudEventOf(event);
-    const data = dataOf(cloudevent);
-    const key: JournalKey = { cloudeventId: cloudevent.id, source: cloudevent.source, type: cloudevent.type, serviceId: this.options.serviceId };
-    const { store } = this.options;
+    const { store, serviceId } = this.options;
+    const key = journalKey(cloudevent, serviceId);
     // Once per container, not once per call: a failed attempt is retried by the next call.
     this.indexes ??= store.ensureIndexes().catch((err) => {
       this.indexes = undefined;
@@ -182,91 +273,108 @@ export class Iota {
     });
     await this.indexes;
 
-    const owner = randomUUID();
-    const decision = await this.claim(key, owner);
-    if (decision === "busy") throw new EventInProgressError(key);
-    if (decision === "skip") return SKIPPED;
-    if (decision === "resend") {
-      await this.emit(key, owner, (await store.get(key))?.outbox ?? []);
-      return SKIPPED;
+    const now = this.now();
+    // The lease ends at this invocation's deadline: a retry after a timeout can take over at once.
+    const remaining = invocation.getRemainingTimeInMillis?.();
+    const lease: Lease = { owner: uuidv7(), expiresAt: new Date(now.getTime() + (remaining ?? this.options.leaseMs ?? 5 * 60_000)) };
+    const found = await store.claim(key, {
+      cloudevent,
+      service: { id: serviceId, startedAt: now.toISOString(), endedAt: null },
+      mutations: null,
+      rapids: null,
+      lease,
+      expiresAt: this.expiry(now),
+    });
+    if (found) {
+      const decision = decide(found, now);
+      if (decision === "skip") return SKIPPED;
+      const committed = decision === "resend";
+      // Someone else may have taken it between the claim and this conditional write.
+      if (decision === "busy" || !(await store.takeOver(key, committed, lease, now, new Date(now.getTime() - FOREIGN_ENTRY_GRACE_MS)))) {
+        throw new EventInProgressError(key);
+      }
+      if (committed) {
+        const unsent = new Set(found.outbox);
+        await this.emit(key, lease.owner, (found.rapids ?? []).filter((e) => unsent.has(e.id)));
+        return SKIPPED;
+      }
     }
 
     let result: R;
-    let mutations: Mutation[];
-    let outbox: OutboxEvent[];
+    let rapids: CloudEvent[];
     try {
+      const data = dataOf(cloudevent);
       const staged = { mutations: [] as Mutation[], events: [] as CloudEvent[] };
       result = await func({
         cloudevent,
         ctx,
         data,
         event,
-        mutation: { stage: (input) => stageMutation(staged.mutations, input) },
+        mutation: { stage: (input) => stageMutation(staged.mutations, input), staged: staged.mutations },
         rapids: {
           stage: (input) => {
-            const rapid = buildRapid(input, this.options.serviceId, cloudevent, this.now);
+            const rapid = buildRapid(input, serviceId, cloudevent, this.now);
             staged.events.push(rapid);
             return rapid;
           },
+          staged: staged.events,
         },
         countDocuments: store.readers.countDocuments,
         distinct: store.readers.distinct,
         find: store.readers.find,
         findOne: store.readers.findOne,
       });
-      mutations = staged.mutations;
+      rapids = staged.events;
       // Checked before anything commits: an event EventBridge would refuse fails the whole call.
-      outbox = staged.events.map((e) => ({ eventId: e.id, entry: toEntry(e, this.options.eventBusName), sent: false }));
-      await store.commit(key, owner, mutations, outbox);
+      for (const rapid of rapids) toEntry(rapid, this.options.eventBusName);
+      const endedAt = this.now();
+      await store.commit(key, lease.owner, {
+        endedAt: endedAt.toISOString(),
+        mutations: staged.mutations,
+        rapids,
+        outbox: rapids.map((e) => e.id),
+        expiresAt: rapids.length === 0 ? this.expiry(endedAt) : undefined,
+      });
     } catch (err) {
-      await store.release(key, owner).catch(() => undefined);
+      await store.release(key, lease.owner).catch(() => undefined);
       throw err;
     }
-    await this.emit(key, owner, outbox);
+    await this.emit(key, lease.owner, rapids);
     return result;
   }
 
-  private async claim(key: JournalKey, owner: string): Promise<ClaimDecision> {
-    const { store } = this.options;
-    const now = this.now();
-    const until = new Date(now.getTime() + this.leaseMs);
-    if (await store.insertPending(key, owner, until)) return "claim";
-    const entry = await store.get(key);
-    const decision = decide(entry, now);
-    if (decision === "take-over" || decision === "resend") {
-      // Someone else may have taken it between the read and this conditional write.
-      const taken = await store.takeOver(key, entry!.status, owner, now, until);
-      return taken ? decision : "busy";
-    }
-    return decision;
+  private expiry(from: Date): Date {
+    return new Date(from.getTime() + (this.options.retentionMs ?? DEFAULT_RETENTION_MS));
   }
 
-  /** Puts the unsent events, 10 per request, retrying failed entries; throws if any stay unsent. */
-  private async emit(key: JournalKey, owner: string, outbox: OutboxEvent[]): Promise<void> {
-    let pending = outbox.filter((e) => !e.sent);
+  /** Puts the events, 10 per request, retrying failed entries; throws if any stay unsent. */
+  private async emit(key: JournalKey, owner: string, events: CloudEvent[]): Promise<void> {
+    let pending = events;
+    let left = events.length;
     const errors = new Map<string, string>();
     const rounds = this.options.emitRetries ?? 3;
     for (let round = 0; pending.length > 0 && round <= rounds; round++) {
       if (round > 0) await new Promise((r) => setTimeout(r, this.options.emitBackoffMs?.(round) ?? 100 * 2 ** round * (0.5 + Math.random())));
-      const failed: OutboxEvent[] = [];
+      const failed: CloudEvent[] = [];
       for (let i = 0; i < pending.length; i += PUT_EVENTS_BATCH) {
         const batch = pending.slice(i, i + PUT_EVENTS_BATCH);
         try {
-          const result = await this.options.putEvents(batch.map((e) => e.entry));
+          const result = await this.options.putEvents(batch.map((e) => toEntry(e, this.options.eventBusName)));
           const sent: string[] = [];
           batch.forEach((event, j) => {
             const answer = result.Entries?.[j];
             if (answer?.ErrorCode || !answer?.EventId) {
               failed.push(event);
-              errors.set(event.eventId, answer?.ErrorCode ? `${answer.ErrorCode}: ${answer.ErrorMessage ?? ""}` : "no result for the entry");
+              errors.set(event.id, answer?.ErrorCode ? `${answer.ErrorCode}: ${answer.ErrorMessage ?? ""}` : "no result for the entry");
             } else {
-              sent.push(event.eventId);
+              sent.push(event.id);
             }
           });
-          if (sent.length > 0) await this.options.store.markSent(key, sent);
+          left -= sent.length;
+          if (sent.length > 0) await this.options.store.markSent(key, sent, left === 0 ? this.expiry(this.now()) : undefined);
         } catch (err) {
           failed.push(...batch);
-          for (const event of batch) errors.set(event.eventId, (err as Error).message);
+          for (const event of batch) errors.set(event.id, (err as Error).message);
         }
       }
       pending = failed;
@@ -274,24 +382,7 @@ export class Iota {
     if (pending.length > 0) {
       // Free the entry at once, so that the event's retry can resend without waiting for the lease.
       await this.options.store.release(key, owner).catch(() => undefined);
-      throw new UnsentEventsError(pending.map((e) => ({ eventId: e.eventId, error: errors.get(e.eventId) ?? "unknown" })), key);
+      throw new UnsentEventsError(pending.map((e) => ({ eventId: e.id, error: errors.get(e.id) ?? "unknown" })), key);
     }
   }
-}
-
-function stageMutation(
-  staged: Mutation[],
-  input: { action: Action; id?: string; props?: Record<string, unknown>; table?: string; type?: string },
-): { id: string } {
-  if (!ACTIONS.includes(input?.action)) throw new IotaInputError(`mutation.stage: action must be one of ${ACTIONS.join(", ")} (got ${JSON.stringify(input?.action)})`);
-  const table = input.table ?? input.type;
-  if (typeof table !== "string" || table === "") throw new IotaInputError("mutation.stage: table (or its alias type) must be a non-empty string");
-  if (input.props !== undefined && (typeof input.props !== "object" || input.props === null || Array.isArray(input.props))) {
-    throw new IotaInputError("mutation.stage: props must be an object");
-  }
-  let id = input.id;
-  if (id === undefined && input.action === CREATE) id = randomUUID();
-  if (typeof id !== "string" || id === "") throw new IotaInputError(`mutation.stage: ${input.action} needs an id`);
-  staged.push({ action: input.action, table, id, props: input.props });
-  return { id };
 }

@@ -1,8 +1,11 @@
 /**
  * iota: idempotent CloudEvents functions, API-compatible with @1mill/with-iota.
  *
- *   import { withIota, CREATE, INCREMENT } from "../lib/iota";
+ *   import { MutationAction, withIota } from "../lib/iota";
  *   export const handler = (event, ctx) => withIota(event, ctx, { func: async ({ data, mutation, rapids }) => { ... } });
+ *
+ * with-iota v1's exports (`withIota`, `MutationAction`, `MutationVersion`) and its older
+ * README's (`CREATE`, `DELETE`, `INCREMENT`, `SET`) are all here.
  *
  * Importing this module reads the environment (with-iota's names and defaults); a missing
  * required variable fails the cold start with its name.
@@ -12,8 +15,8 @@ import { readSecret } from "../secrets";
 import { connectIota, iotaConfigFromEnv } from "./config";
 import type { Iota, IotaFunc, SKIPPED } from "./engine";
 
-export { CREATE, DELETE, INCREMENT, SET, SKIPPED, Iota, EventInProgressError, UnsentEventsError } from "./engine";
-export type { FuncContext, IotaFunc, Mutation } from "./engine";
+export { CREATE, DELETE, INCREMENT, MutationAction, MutationVersion, SET, SKIPPED, Iota, EventInProgressError, UnsentEventsError } from "./engine";
+export type { FuncContext, IotaFunc, Mutation, MutationInput } from "./engine";
 export { IotaInputError, CLOUDEVENT_DETAIL_TYPE } from "./cloudevents";
 export { connectIota, iotaConfigFromEnv, type IotaEnvConfig } from "./config";
 
