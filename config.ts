@@ -173,8 +173,16 @@ const lessonsSchema = z.strictObject({
     /** Scopes granted to the machine-to-machine client. */
     scopes: z.array(nonEmpty).min(1).default(["update:certification_progress"]),
   }),
-  /** The Learning Paths API endpoint that marks a lesson complete (PUT). */
+  /** The Learning Paths API endpoint that marks a lesson complete (PUT), as the seed names it: `…/v5/learning-paths/certification-progresses/complete-lesson-via-mongo-trigger`. */
   learningPathsApiEndpoint: httpsUrl,
+  /**
+   * Lessons of one update sent at once. 1 (the default) sends them in order, one at a time,
+   * as the original did: the API's completeLesson counts, inserts, then sets the module's
+   * status, so lessons of one module sent together can race.
+   */
+  concurrency: z.number().int().min(1).max(16).default(1),
+  /** An update completing more lessons than this is a rewrite of the whole list: it is kept in the failed-events queue, not sent. */
+  maxLessonsPerEvent: z.number().int().min(1).max(10_000).default(100),
   function: functionSettings({ memoryMb: 256, timeoutSeconds: 60 }),
   /** Retry bounds of the EventBridge target (up to 185 attempts, 24 h). */
   delivery: asyncRetry({ maximumRetryAttempts: 185, maximumEventAgeSeconds: 86400 }, RETRY_LIMITS.target),

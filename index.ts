@@ -32,6 +32,7 @@ const lessons =
     appName: `tributary-lessons-${config.stack}`,
     auth0: config.lessons.auth0,
     learningPathsApiEndpoint: config.lessons.learningPathsApiEndpoint,
+    sending: { concurrency: config.lessons.concurrency, maxLessonsPerEvent: config.lessons.maxLessonsPerEvent },
     function: config.lessons.function,
     delivery: config.lessons.delivery,
     logRetentionDays: config.settings.logRetentionDays,

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { HdocConfig } from "../../config";
-import { HDOC_ENV } from "../../handlers/lib/env-names";
+import { HDOC_ENV, HDOC_PAGING_HEADERS } from "../../handlers/lib/env-names";
 import type { Alarming } from "../events/dead-letter-queue";
 import { HttpApi } from "../http/http-api";
 import { NodeFunction } from "../lambda/node-function";
@@ -9,6 +9,7 @@ import { NodeFunction } from "../lambda/node-function";
 /** The headers and methods the SAM template allowed; the origins come from config. */
 export const CORS_ALLOWED_HEADERS = ["Content-Type", "X-Amz-Date", "Authorization", "X-Api-Key", "x-requested-with"];
 export const CORS_ALLOWED_METHODS = ["GET", "POST", "OPTIONS"];
+
 
 /** The routes, their functions, and the one read each needs on the users table. */
 export const HDOC_ROUTES = [
@@ -67,6 +68,8 @@ export class Api extends pulumi.ComponentResource {
           allowHeaders: CORS_ALLOWED_HEADERS,
           allowMethods: CORS_ALLOWED_METHODS,
           allowOrigins: args.api.corsOrigins,
+          // GET /users puts the next page's cursor in these: a browser may read them only if exposed.
+          exposeHeaders: Object.values(HDOC_PAGING_HEADERS),
         },
         throttling: args.api.throttling,
         jwtAuthorizer: args.jwt,

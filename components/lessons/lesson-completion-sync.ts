@@ -29,6 +29,8 @@ export interface LessonCompletionSyncArgs {
   appName: string;
   auth0: LessonsConfig["auth0"];
   learningPathsApiEndpoint: string;
+  /** Lessons of one update sent at once, and the most one update may complete. */
+  sending: { concurrency: number; maxLessonsPerEvent: number };
   function: FunctionSettings;
   /** Retry bounds of the rule's target before its DLQ keeps an event. */
   delivery: AsyncRetrySettings;
@@ -118,6 +120,8 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
           [secretParamEnv(LESSONS_ENV.auth0ClientSecret)]: this.auth0Client.secret.name,
           [LESSONS_ENV.learningPathsApiEndpoint]: args.learningPathsApiEndpoint,
           [LESSONS_ENV.failedEventsQueueUrl]: this.failedEvents.url,
+          [LESSONS_ENV.concurrency]: String(args.sending.concurrency),
+          [LESSONS_ENV.maxLessonsPerEvent]: String(args.sending.maxLessonsPerEvent),
         },
         // Sending to the failed-events queue is granted with the async failure queue.
         statements: [this.auth0Client.secret.readStatement],

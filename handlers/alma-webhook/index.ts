@@ -4,6 +4,7 @@
  */
 import { SNSClient } from "@aws-sdk/client-sns";
 import { handleWebhook } from "../lib/alma/webhook";
+import { TimeBudget } from "../lib/budget";
 import { ALMA_ENV, ALMA_EVENTS, topicArnEnv } from "../lib/env-names";
 import { readSecret } from "../lib/secrets";
 
@@ -13,5 +14,8 @@ if (Object.keys(topicArns).length === 0) {
   throw new Error(`no topic is configured: set ${ALMA_EVENTS.map(topicArnEnv).join(", ")}`);
 }
 
-export const handler = (event: unknown) =>
-  handleWebhook(event, { sns, secret: () => readSecret(ALMA_ENV.webhookSecret), topicArns });
+/** Kept back from the deadline so that a publish that runs out of time fails cleanly, with a 5xx Alma retries. */
+const BUDGET_MARGIN_MS = 1_000;
+
+export const handler = (event: unknown, context?: unknown) =>
+  handleWebhook(event, { sns, secret: () => readSecret(ALMA_ENV.webhookSecret), topicArns }, TimeBudget.fromContext(context, BUDGET_MARGIN_MS));

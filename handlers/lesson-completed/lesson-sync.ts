@@ -1,11 +1,14 @@
 /**
- * Marks freeCodeCamp lessons complete in the Learning Paths API. Plain functions: the entry
- * file gives them their clients.
+ * Marks freeCodeCamp lessons complete in the Learning Paths API, as the original
+ * mongodb-trigger-handler (topcoder-platform/learning-paths-api) did: one
+ * `PUT <endpoint>?userId=&email=&lessonId=` per lesson, with the M2M token, lessons of one
+ * update sent in order, one at a time. Plain functions: the entry file gives them their clients.
  */
 import pLimit from "p-limit";
 import * as z from "zod/mini";
+import { BudgetExhaustedError, type TimeBudget } from "../lib/budget";
 import type { ClientCredentialsToken } from "../lib/client-credentials";
-import { eventBridgeEvent, InvalidEventError, parseEvent } from "../lib/events";
+import { eventBridgeEvent, InvalidEventError } from "../lib/events";
 import { fetchWithRetry, HttpError, type RetryPolicy } from "../lib/http";
 
 /** An update of `freecodecamp.user` as the Atlas trigger delivers it, after its project expression. */
@@ -14,8 +17,9 @@ export const userUpdateEvent = eventBridgeEvent(
     operationType: z.literal("update"),
     fullDocument: z.object({
       externalId: z.string().check(z.minLength(1, "must not be empty")),
-      email: z.optional(z.string()),
-      username: z.optional(z.string()),
+      // A user may have no e-mail address: the original then left it out of the query.
+      email: z.optional(z.nullable(z.string())),
+      username: z.optional(z.nullable(z.string())),
     }),
     updateDescription: z.object({
       updatedFields: z.record(z.string(), z.unknown()),
@@ -24,24 +28,40 @@ export const userUpdateEvent = eventBridgeEvent(
 );
 export type UserUpdateEvent = z.infer<typeof userUpdateEvent>;
 
-const completedLesson = z.object({ id: z.string().check(z.minLength(1, "must not be empty")) });
 const ELEMENT_UPDATE = /^completedChallenges\.\d+$/;
-const FIELDS_PATH = ["detail", "updateDescription", "updatedFields"];
+
+/** A lesson element the update holds without a usable id: reported, and the others still sent. */
+export interface SkippedLesson {
+  field: string;
+  reason: string;
+}
+
+function lessonId(value: unknown): string | undefined {
+  const id = (value as { id?: unknown } | null)?.id;
+  return typeof id === "string" && id !== "" ? id : undefined;
+}
 
 /**
- * The lesson ids an update completed, once each, in order. MongoDB reports an appended
- * lesson as `completedChallenges.<n>` and a rewritten array as `completedChallenges`.
+ * The lesson ids an update completed, once each, in order, and the elements it skipped.
+ * MongoDB reports an appended lesson as `completedChallenges.<n>` and a rewritten array as
+ * `completedChallenges`.
  */
-export function completedLessonIds(updatedFields: Record<string, unknown>): string[] {
+export function completedLessons(updatedFields: Record<string, unknown>): { lessonIds: string[]; skipped: SkippedLesson[] } {
   const ids: string[] = [];
+  const skipped: SkippedLesson[] = [];
+  const take = (field: string, value: unknown) => {
+    const id = lessonId(value);
+    if (id) ids.push(id);
+    else skipped.push({ field, reason: "has no id that is a non-empty string" });
+  };
   for (const [field, value] of Object.entries(updatedFields)) {
-    if (ELEMENT_UPDATE.test(field)) {
-      ids.push(parseEvent(completedLesson, value, "completed lesson", [...FIELDS_PATH, field]).id);
-    } else if (field === "completedChallenges") {
-      ids.push(...parseEvent(z.array(completedLesson), value, "completed lessons", [...FIELDS_PATH, field]).map((l) => l.id));
+    if (ELEMENT_UPDATE.test(field)) take(field, value);
+    else if (field === "completedChallenges") {
+      if (Array.isArray(value)) value.forEach((element, i) => take(`completedChallenges[${i}]`, element));
+      else skipped.push({ field, reason: "is not a list" });
     }
   }
-  return [...new Set(ids)];
+  return { lessonIds: [...new Set(ids)], skipped };
 }
 
 /** `auth0|88778750` → `88778750`; `samlp|wipro-azuread|a@b.com` → `a@b.com`. */
@@ -57,17 +77,19 @@ export function userIdFrom(externalId: string): string {
 
 export interface LessonCompletion {
   userId: string;
-  email?: string;
+  email?: string | null;
   lessonIds: string[];
 }
 
 export interface SyncDependencies {
-  /** The Learning Paths endpoint that acknowledges a completed lesson (PUT). */
+  /** The Learning Paths endpoint that marks a lesson complete (PUT). */
   endpoint: string;
   token: ClientCredentialsToken;
   retry: RetryPolicy;
-  /** Lessons sent at once. */
+  /** Lessons sent at once: 1, in order, as the original; the API's completeLesson races for lessons of one module. */
   concurrency: number;
+  /** The invocation's time: no lesson starts once it has run out. */
+  budget: TimeBudget;
 }
 
 export interface SyncResult {
@@ -76,40 +98,64 @@ export interface SyncResult {
   refused: { lessonId: string; status: number }[];
   /** Still failing after every retry (429, 5xx, network): the event must be retried. */
   failed: { lessonId: string; reason: string }[];
+  /** Not started before the invocation's time ran out: the event must be retried. */
+  notStarted: string[];
 }
 
-async function putLesson(url: string, token: string, retry: RetryPolicy): Promise<void> {
-  const response = await fetchWithRetry(url, { method: "PUT", headers: { authorization: `Bearer ${token}` } }, retry);
+async function putLesson(url: string, token: string, deps: SyncDependencies): Promise<void> {
+  const response = await fetchWithRetry(url, { method: "PUT", headers: { authorization: `Bearer ${token}` } }, deps.retry, deps.budget);
   await response.body?.cancel();
 }
 
-/** Sends each lesson with bounded concurrency; a 401 renews the token once for that lesson. */
+/**
+ * Sends each lesson. The token is fetched once for all of them (with its own retries); a
+ * 401 renews it once, shared by every lesson that meets it.
+ */
 export async function markLessonsComplete(completion: LessonCompletion, deps: SyncDependencies): Promise<SyncResult> {
+  const result: SyncResult = { completed: [], refused: [], failed: [], notStarted: [] };
+  let token: string;
+  try {
+    token = await deps.token.get(deps.budget);
+  } catch (err) {
+    const reason = `no token: ${err instanceof Error ? err.message : String(err)}`;
+    if (err instanceof BudgetExhaustedError) result.notStarted.push(...completion.lessonIds);
+    else result.failed.push(...completion.lessonIds.map((lessonId) => ({ lessonId, reason })));
+    return result;
+  }
+  let renewal: Promise<string> | undefined;
+  const renew = (refused: string) => {
+    if (!renewal) {
+      deps.token.invalidate(refused);
+      renewal = deps.token.get(deps.budget);
+    }
+    return renewal;
+  };
   const limit = pLimit(deps.concurrency);
-  const result: SyncResult = { completed: [], refused: [], failed: [] };
   await Promise.all(
     completion.lessonIds.map((lessonId) =>
       limit(async () => {
+        if (deps.budget.exhausted()) {
+          result.notStarted.push(lessonId);
+          return;
+        }
         const url = new URL(deps.endpoint);
         url.searchParams.set("userId", completion.userId);
         if (completion.email) url.searchParams.set("email", completion.email);
         url.searchParams.set("lessonId", lessonId);
         try {
-          const token = await deps.token.get();
+          const used = token;
           try {
-            await putLesson(url.toString(), token, deps.retry);
+            await putLesson(url.toString(), used, deps);
           } catch (err) {
             if (!(err instanceof HttpError && err.status === 401)) throw err;
-            deps.token.invalidate(token);
-            await putLesson(url.toString(), await deps.token.get(), deps.retry);
+            token = await renew(used);
+            await putLesson(url.toString(), token, deps);
           }
           result.completed.push(lessonId);
         } catch (err) {
-          if (err instanceof HttpError && !err.transient && err.status !== 401) {
-            result.refused.push({ lessonId, status: err.status });
-          } else {
-            result.failed.push({ lessonId, reason: err instanceof Error ? err.message : String(err) });
-          }
+          if (err instanceof BudgetExhaustedError) result.notStarted.push(lessonId);
+          else if (err instanceof HttpError && !err.transient && err.status !== 401) result.refused.push({ lessonId, status: err.status });
+          else result.failed.push({ lessonId, reason: err instanceof Error ? err.message : String(err) });
         }
       }),
     ),

@@ -1,8 +1,10 @@
 /**
  * An OAuth2 client-credentials token (Auth0 machine-to-machine), cached in the container
  * until shortly before it expires, so that a warm container asks for one token, not one per
- * invocation. The client authenticates with `client_secret_post`.
+ * invocation. Concurrent callers share one request (and its retries). The client
+ * authenticates with `client_secret_post`.
  */
+import { TimeBudget } from "./budget";
 import { DEFAULT_RETRY_POLICY, fetchWithRetry, type RetryPolicy } from "./http";
 
 export interface ClientCredentialsOptions {
@@ -12,7 +14,7 @@ export interface ClientCredentialsOptions {
   /** Read lazily, so that the secret is fetched only when a token is needed. */
   clientSecret: () => Promise<string>;
   audience: string;
-  /** Renew this long before the token expires, in ms. */
+  /** Renew this long before the token expires, in ms (at most half the token's lifetime). */
   renewBeforeMs?: number;
   retry?: RetryPolicy;
   /** The clock, for tests. */
@@ -21,7 +23,14 @@ export interface ClientCredentialsOptions {
 
 interface CachedToken {
   value: string;
-  expiresAt: number;
+  /** When to stop using it: before it expires, by the renewal margin. */
+  renewAt: number;
+}
+
+/** `expires_in`, in seconds, given as a number or a numeric string; undefined otherwise. */
+export function expiresInSeconds(value: unknown): number | undefined {
+  const seconds = typeof value === "string" && /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value;
+  return typeof seconds === "number" && Number.isFinite(seconds) && seconds > 0 ? seconds : undefined;
 }
 
 export class ClientCredentialsToken {
@@ -33,11 +42,10 @@ export class ClientCredentialsToken {
   constructor(private readonly options: ClientCredentialsOptions) {}
 
   /** A valid access token, from the cache when it has one. Concurrent callers share one request. */
-  async get(): Promise<string> {
+  async get(budget: TimeBudget = TimeBudget.unbounded()): Promise<string> {
     const now = (this.options.now ?? Date.now)();
-    const renewBefore = this.options.renewBeforeMs ?? 60_000;
-    if (this.cached && this.cached.expiresAt - renewBefore > now) return this.cached.value;
-    this.pending ??= this.request().finally(() => (this.pending = undefined));
+    if (this.cached && this.cached.renewAt > now) return this.cached.value;
+    this.pending ??= this.request(budget).finally(() => (this.pending = undefined));
     this.cached = await this.pending;
     return this.cached.value;
   }
@@ -47,7 +55,7 @@ export class ClientCredentialsToken {
     if (refused === undefined || this.cached?.value === refused) this.cached = undefined;
   }
 
-  private async request(): Promise<CachedToken> {
+  private async request(budget: TimeBudget): Promise<CachedToken> {
     const { tokenUrl, clientId, audience } = this.options;
     const startedAt = (this.options.now ?? Date.now)();
     this.requests += 1;
@@ -64,12 +72,15 @@ export class ClientCredentialsToken {
         }).toString(),
       },
       this.options.retry ?? DEFAULT_RETRY_POLICY,
+      budget,
     );
     const body = (await response.json()) as { access_token?: unknown; expires_in?: unknown };
     if (typeof body.access_token !== "string" || body.access_token === "") {
       throw new Error(`token endpoint ${new URL(tokenUrl).origin} answered without an access_token`);
     }
-    const expiresIn = typeof body.expires_in === "number" && body.expires_in > 0 ? body.expires_in : 3600;
-    return { value: body.access_token, expiresAt: startedAt + expiresIn * 1000 };
+    const lifetimeMs = (expiresInSeconds(body.expires_in) ?? 3600) * 1000;
+    // A short-lived token is still reused: the margin is never more than half its life.
+    const renewBefore = Math.min(this.options.renewBeforeMs ?? 60_000, lifetimeMs / 2);
+    return { value: body.access_token, renewAt: startedAt + lifetimeMs - renewBefore };
   }
 }

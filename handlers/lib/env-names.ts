@@ -28,6 +28,10 @@ export const LESSONS_ENV = {
   learningPathsApiEndpoint: "LEARNING_PATHS_API_ENDPOINT",
   /** Queue that keeps events whose lessons the API refused for good (the rule target's DLQ). */
   failedEventsQueueUrl: "FAILED_EVENTS_QUEUE_URL",
+  /** Lessons of one event sent at once (default 1: in order). */
+  concurrency: "LESSONS_CONCURRENCY",
+  /** More lessons than this in one update are kept in the failed-events queue, not sent (default 100). */
+  maxLessonsPerEvent: "LESSONS_MAX_PER_EVENT",
 } as const;
 
 /** The Alma webhook events, one SNS topic each. */
@@ -64,6 +68,9 @@ export function topicArnEnv(event: AlmaEvent): string {
 export const HDOC_ENV = {
   usersTable: "USERS_TABLE_NAME",
 } as const;
+
+/** The response headers of `GET /users` that carry the next page; the API exposes them to browsers (CORS). */
+export const HDOC_PAGING_HEADERS = { link: "Link", nextCursor: "X-Next-Cursor" } as const;
 
 /** skill-sync: its bucket, the upstream APIs and their bounds, and the names of its secrets. */
 export const SKILLS_ENV = {

@@ -6,3 +6,11 @@ export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): 
   if (!value) throw new Error(`environment variable ${name} is not set`);
   return value;
 }
+
+/** An optional whole-number setting (`0`, `12`), or `fallback` when it is unset; anything else fails, with its name. */
+export function wholeNumberEnv(name: string, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
+  const value = env[name];
+  if (value === undefined || value === "") return fallback;
+  if (!/^\d+$/.test(value)) throw new Error(`environment variable ${name} must be a whole number (got ${JSON.stringify(value)})`);
+  return Number(value);
+}

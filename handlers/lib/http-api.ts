@@ -22,6 +22,13 @@ export class BadRequestError extends Error {
   }
 }
 
+/** The path of an HTTP API (payload 2.0) or REST API (1.0) request. */
+export function pathOf(event: unknown, fallback: string): string {
+  const e = event as { rawPath?: unknown; path?: unknown } | null;
+  const path = typeof e?.rawPath === "string" ? e.rawPath : typeof e?.path === "string" ? e.path : fallback;
+  return path || fallback;
+}
+
 /** The query parameters of an HTTP API (payload 2.0) or REST API (1.0) event. */
 export function queryOf(event: unknown): Record<string, string | undefined> {
   const query = (event as { queryStringParameters?: unknown } | null)?.queryStringParameters;

@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { handleWebhook, jsonDepth, MAX_BODY_BYTES, signatureMatches, type WebhookDependencies } from "../../handlers/lib/alma/webhook";
+import { TimeBudget } from "../../handlers/lib/budget";
 import { ALMA_EVENTS } from "../../handlers/lib/env-names";
 import { LOCAL_CREDENTIALS } from "../../tooling/local/dynamo";
 import { type FakeSns, startFakeSns } from "../../tooling/local/fake-sns";
@@ -148,6 +149,18 @@ describe("alma webhook handler", function () {
 
   it("refuses other methods with 405", async () => {
     assert.equal((await handleWebhook({ requestContext: { http: { method: "DELETE" } } }, deps)).statusCode, 405);
+  });
+
+  it("gives up a publish that outlasts the invocation's time budget, so that Alma sees a 5xx and delivers again", async () => {
+    sns.delayMs = 2_000;
+    try {
+      const started = Date.now();
+      await assert.rejects(handleWebhook(delivery("loan_created_event.json"), deps, new TimeBudget(Date.now() + 300)), /abort/i);
+      assert.ok(Date.now() - started < 1_500, `gave up after ${Date.now() - started} ms`);
+      await assert.rejects(handleWebhook(delivery("loan_created_event.json"), deps, new TimeBudget(Date.now() - 1)), /time budget ran out before the LOAN_CREATED delivery could be published/);
+    } finally {
+      sns.delayMs = 0;
+    }
   });
 
   it("retries a failing publish, and throws once SNS keeps failing, so that Alma sees a 5xx", async () => {

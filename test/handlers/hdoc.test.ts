@@ -53,34 +53,50 @@ describe("hdoc handlers", function () {
   });
 
   describe("GET /users", () => {
-    it("pages through every user with an opaque cursor, 25 by default", async () => {
+    const list = (query: Record<string, string | undefined>, path = "/users") =>
+      serve(() => listUsers(api, queryOf({ version: "2.0", rawPath: path, queryStringParameters: query }), path)).then((r) => ({
+        status: r.statusCode,
+        headers: r.headers,
+        body: JSON.parse(r.body),
+      }));
+
+    it("answers a JSON array, as the frontend reads it, and pages through every user with the Link header's next URL", async () => {
       const seen: string[] = [];
-      let cursor: string | null = null;
+      let next: string | undefined = "/users";
       let pages = 0;
-      do {
-        const { status, body }: { status: number; body: any } = await call(listUsers, cursor ? { cursor } : {});
+      while (next) {
+        const url: URL = new URL(next, "https://api.example");
+        const { status, headers, body } = await list(Object.fromEntries(url.searchParams), url.pathname);
         assert.equal(status, 200);
-        assert.ok(body.items.length <= 25);
-        seen.push(...body.items.map((u: { github_username: string }) => u.github_username));
-        cursor = body.nextCursor;
+        assert.ok(Array.isArray(body), "the body is the array itself");
+        assert.ok(body.length <= 25);
+        seen.push(...body.map((u: { github_username: string }) => u.github_username));
+        next = /^<([^>]+)>; rel="next"$/.exec(headers.Link ?? "")?.[1];
+        if (next) assert.equal(new URL(next, "https://api.example").searchParams.get("cursor"), headers["X-Next-Cursor"]);
         pages += 1;
-      } while (cursor);
+      }
       assert.ok(pages >= 2);
       assert.equal(new Set(seen).size, seen.length);
       assert.ok(seen.length >= 30);
     });
 
-    it("honours limit, and ends with nextCursor null", async () => {
-      const first = await call(listUsers, { limit: "10" });
-      assert.equal(first.body.items.length, 10);
-      assert.equal(typeof first.body.nextCursor, "string");
-      const all = await call(listUsers, { limit: "100" });
-      assert.equal(all.body.nextCursor, null);
+    it("honours limit, keeps it in the next page's URL, and sends no paging header on the last page", async () => {
+      const first = await list({ limit: "10" });
+      assert.equal(first.body.length, 10);
+      assert.match(first.headers.Link, /^<\/users\?cursor=[A-Za-z0-9_-]+&limit=10>; rel="next"$/);
+      const all = await list({ limit: "100" });
+      assert.equal(all.headers.Link, undefined);
+      assert.equal(all.headers["X-Next-Cursor"], undefined);
+    });
+
+    it("answers [user] or [] for ?username=, as the backend's main branch answered that user", async () => {
+      assert.deepEqual((await list({ username: "user-07" })).body, [{ github_username: "user-07", day: 7, streak: 1.5, tags: ["aws"] }]);
+      assert.deepEqual((await list({ username: "nobody" })).body, []);
     });
 
     it("answers 400 naming limit for anything but an integer from 1 to 100", async () => {
       for (const limit of ["0", "101", "-1", "2.5", "ten", "1e2", " 5"]) {
-        const { status, body } = await call(listUsers, { limit });
+        const { status, body } = await list({ limit });
         assert.equal(status, 400, limit);
         assert.match(body.message, /limit must be an integer from 1 to 100/);
       }
@@ -97,11 +113,24 @@ describe("hdoc handlers", function () {
         Buffer.from("[]").toString("base64url"),
         `${valid}===`,
       ]) {
-        const { status, body } = await call(listUsers, { cursor });
+        const { status, body } = await list({ cursor });
         assert.equal(status, 400, cursor);
         assert.equal(body.message, "query parameter cursor is invalid");
       }
-      assert.equal((await call(listUsers, { cursor: valid })).status, 200);
+      assert.equal((await list({ cursor: valid })).status, 200);
+    });
+
+    it("answers 400 naming the field for a username, or a cursor's key, over DynamoDB's 2048 bytes: a client error, not a 500", async () => {
+      const long = "é".repeat(1025);
+      for (const [route, query, field] of [
+        [getUser, { username: long }, "username"],
+        [listUsers, { username: long }, "username"],
+        [listUsers, { cursor: encodeCursor({ github_username: long })! }, "cursor"],
+      ] as const) {
+        const { status, body } = await call(route, query);
+        assert.equal(status, 400);
+        assert.match(body.message, new RegExp(`query parameter ${field} .*longer than 2048 bytes`));
+      }
     });
   });
 

@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import { S3Client } from "@aws-sdk/client-s3";
 import type { Pool } from "mysql2/promise";
+import { TimeBudget } from "../../handlers/lib/budget";
 import { brnPool, runSync, S3_CLIENT_DEFAULTS, type SkillSyncConfig, SyncFailedError, type SyncSummary } from "../../handlers/lib/skills/sync";
 import { FAST_RETRY, type HttpStub, type StubResponse, startStub } from "../../tooling/local/http-stub";
 import { type BrnDatabase, createBrnDatabase } from "../../tooling/local/mysql";
@@ -8,6 +9,10 @@ import { type LocalS3, S3RVER_CREDENTIALS, startS3rver } from "../../tooling/loc
 import { corruptData, patchDeclaredSize, patchName, zipball } from "../../tooling/local/zip";
 
 interface Upstream {
+  /** Answers Airtable's first request with this instead, once. */
+  airtableOnce?: StubResponse;
+  /** Delays the archive downloads. */
+  archiveDelayMs?: number;
   assessments: Record<string, unknown>[][];
   /** Airtable's `offset` for each page; the default is the next page's number. */
   offsets?: (string | undefined)[];
@@ -40,6 +45,9 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
     server = await startStub(async (req): Promise<StubResponse> => {
       if (req.path === "/v0/appTESTBASE0000001/assessments") {
         if (req.headers.authorization !== "Bearer airtable-token") return { status: 401 };
+        const once = upstream.airtableOnce;
+        upstream.airtableOnce = undefined;
+        if (once) return once;
         const page = Number(req.query.get("offset") ?? "0");
         const next = upstream.offsets ? upstream.offsets[page] : page + 1 < upstream.assessments.length ? String(page + 1) : undefined;
         return { body: { records: upstream.assessments[page] ?? [], ...(next !== undefined ? { offset: next } : {}) } };
@@ -70,7 +78,7 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
       const codeload = /^\/codeload\/([^/]+)\/([^/]+)$/.exec(req.path);
       if (codeload) {
         const archive = upstream.releases[`${codeload[1]}@${codeload[2]}`];
-        return archive ? { headers: { "content-type": "application/zip" }, body: archive } : { status: 404 };
+        return archive ? { headers: { "content-type": "application/zip" }, body: archive, delayMs: upstream.archiveDelayMs } : { status: 404 };
       }
       return { status: 404 };
     });
@@ -193,9 +201,9 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
     };
   });
 
-  async function syncExpectingFailure(): Promise<SyncSummary> {
+  async function syncExpectingFailure(budget?: TimeBudget): Promise<SyncSummary> {
     try {
-      await runSync(config);
+      await runSync(config, budget);
     } catch (err) {
       assert.ok(err instanceof SyncFailedError, String(err));
       return err.summary;
@@ -349,6 +357,29 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
       assert.equal(summary.assertions.failed, 1);
       assert.equal((await db.query("SELECT * FROM badges")).length, 0);
       assert.equal(server.to("POST", "/badgr/o/token/").length, FAST_RETRY.retries + 1, "the token request was retried within bounds");
+    });
+  });
+
+  describe("bounds", () => {
+    it("waits as long as Airtable's Retry-After asks, then syncs", async () => {
+      withoutMalformed();
+      upstream.airtableOnce = { status: 429, headers: { "retry-after": "1" } };
+      config.retry = { ...FAST_RETRY, maxRetryTimeMs: 5_000 };
+      const started = Date.now();
+      const summary = await runSync(config);
+      assert.ok(Date.now() - started >= 1_000);
+      assert.equal(summary.assessments.created, 3);
+    });
+
+    it("starts no template once the invocation's time budget has run out, and reports those it did not do", async () => {
+      withoutMalformed();
+      upstream.assessments[1].push({ id: "rec5", fields: { id: 5, name: "Other", template_repo: "other-template", latest_release: "v2" } });
+      upstream.releases["other-template@v2"] = await zipball({ "main.py": "print(2)" });
+      upstream.archiveDelayMs = 400;
+      const summary = await syncExpectingFailure(new TimeBudget(Date.now() + 300));
+      assert.equal(summary.templates.failed, 2);
+      assert.match(summary.templates.errors.join("\n"), /assessment 5 \(other-template@v2\): not started before the time budget ran out/);
+      assert.equal(summary.assessments.created, 4, "what started in time is done");
     });
   });
 

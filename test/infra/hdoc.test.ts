@@ -67,6 +67,7 @@ describe("hdoc (HdocBackend)", () => {
       const cors = named(dev, "aws:apigatewayv2/api:Api", "hdoc-api").inputs.corsConfiguration;
       assert.deepEqual(cors.allowHeaders, ["Content-Type", "X-Amz-Date", "Authorization", "X-Api-Key", "x-requested-with"]);
       assert.deepEqual(cors.allowHeaders, CORS_ALLOWED_HEADERS);
+      assert.deepEqual(cors.exposeHeaders, ["Link", "X-Next-Cursor"], "GET /users' paging headers are readable by the frontend");
       assert.deepEqual(cors.allowMethods, ["GET", "POST", "OPTIONS"]);
       assert.deepEqual(cors.allowOrigins, ["http://localhost:3000", "https://dev.100daysofcloud.example.com"]);
       assert.deepEqual(named(prod, "aws:apigatewayv2/api:Api", "hdoc-api").inputs.corsConfiguration.allowOrigins, ["https://100daysofcloud.example.com"]);

@@ -172,9 +172,12 @@ describe("lessons (LessonCompletionSync)", () => {
         "AUTH0_URL",
         "FAILED_EVENTS_QUEUE_URL",
         "LEARNING_PATHS_API_ENDPOINT",
+        "LESSONS_CONCURRENCY",
+        "LESSONS_MAX_PER_EVENT",
         "POWERTOOLS_SERVICE_NAME",
       ]);
       assert.equal(env[LESSONS_ENV.auth0Url], "https://topcoder-dev.auth0.com/oauth/token");
+      assert.deepEqual([env.LESSONS_CONCURRENCY, env.LESSONS_MAX_PER_EVENT], ["1", "100"], "one lesson at a time, in order, by default");
       assert.equal(env.AUTH0_CLIENT_SECRET_PARAM, named(dev, "aws:ssm/parameter:Parameter", "lessons-auth0-secret").state.name);
       assert.equal(env.FAILED_EVENTS_QUEUE_URL, queue(dev).state.url);
       for (const [name, value] of Object.entries(fn(dev).inputs.environment.variables)) {
@@ -182,6 +185,12 @@ describe("lessons (LessonCompletionSync)", () => {
       }
       assert.deepEqual(findSecretLeaks(dev), []);
       assert.deepEqual(findSecretLeaks(prod), []);
+    });
+
+    it("sends to the endpoint the seed names, in every stack", async () => {
+      for (const run of [dev, await stackRun("staging"), prod]) {
+        assert.match(fn(run).rawInputs.environment.variables.LEARNING_PATHS_API_ENDPOINT, /^https:\/\/api\.topcoder(-dev)?\.com\/v5\/learning-paths\/certification-progresses\/complete-lesson-via-mongo-trigger$/);
+      }
     });
 
     it("is sized from config and bundled from handlers/lesson-completed", () => {

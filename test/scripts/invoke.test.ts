@@ -104,8 +104,8 @@ describe("npm run invoke", function () {
       assert.equal(result.code, 0, result.stderr);
       const lines = result.stdout.trim().split("\n").map((l) => JSON.parse(l));
       assert.deepEqual(lines, [
-        { userId: "88778750", lessons: 1, completed: 1, refused: [] },
-        { userId: "88778750", lessons: 1, completed: 1, refused: [] },
+        { userId: "88778750", lessons: 1, completed: 1, refused: [], skipped: [] },
+        { userId: "88778750", lessons: 1, completed: 1, refused: [], skipped: [] },
       ]);
       assert.equal(tokens, 1, "one token for two events in one warm process");
       assert.equal(server.to("PUT", "/lp").length, 2);

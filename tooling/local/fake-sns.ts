@@ -14,6 +14,8 @@ export interface FakeSns {
   url: string;
   published: Published[];
   failNext(n: number): void;
+  /** Answer every request this much later (a slow SNS). */
+  delayMs: number;
   stub: HttpStub;
   close(): Promise<void>;
 }
@@ -21,7 +23,9 @@ export interface FakeSns {
 export async function startFakeSns(options: StubOptions = {}): Promise<FakeSns> {
   const published: Published[] = [];
   let failures = 0;
-  const stub = await startStub((req) => {
+  const fake = { delayMs: 0 };
+  const stub = await startStub(async (req) => {
+    if (fake.delayMs > 0) await new Promise((r) => setTimeout(r, fake.delayMs));
     const form = new URLSearchParams(req.body);
     if (failures > 0) {
       failures -= 1;
@@ -39,5 +43,5 @@ export async function startFakeSns(options: StubOptions = {}): Promise<FakeSns> 
       body: `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>${id}</MessageId></PublishResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></PublishResponse>`,
     };
   }, options);
-  return { url: stub.url, published, failNext: (n) => (failures = n), stub, close: () => stub.close() };
+  return Object.assign(fake, { url: stub.url, published, failNext: (n: number) => void (failures = n), stub, close: () => stub.close() });
 }

@@ -8,6 +8,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
 import type * as z from "zod/mini";
+import { BudgetExhaustedError, TimeBudget } from "../budget";
 import { ALMA_EVENTS, type AlmaEvent } from "../env-names";
 import { fieldPath } from "../events";
 import { loanMessage, requestMessage } from "./schema";
@@ -96,7 +97,11 @@ export function signatureMatches(body: string, signature: string | undefined, se
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-export async function handleWebhook(event: unknown, deps: WebhookDependencies): Promise<HttpResponse> {
+/**
+ * Answers one delivery. The publish must finish within `budget` (the invocation's time, less
+ * a margin): past it, the handler throws, Alma sees a 5xx and delivers again.
+ */
+export async function handleWebhook(event: unknown, deps: WebhookDependencies, budget: TimeBudget = TimeBudget.unbounded()): Promise<HttpResponse> {
   const request = requestOf(event);
   if (request.method === "GET") {
     const challenge = request.query.challenge;
@@ -132,7 +137,13 @@ export async function handleWebhook(event: unknown, deps: WebhookDependencies): 
   }
   const topicArn = deps.topicArns[almaEvent];
   if (!topicArn) throw new Error(`no topic is configured for ${almaEvent}`);
-  // The raw body, exactly as signed, is what the cache functions receive.
-  const { MessageId } = await deps.sns.send(new PublishCommand({ TopicArn: topicArn, Message: request.body }));
+  // The raw body, exactly as signed, is what the cache functions receive. The SDK retries
+  // throttling and 5xx (honouring Retry-After) within the time left.
+  const remaining = budget.remainingMs();
+  if (remaining <= 0) throw new BudgetExhaustedError(`the ${almaEvent} delivery could be published`);
+  const { MessageId } = await deps.sns.send(
+    new PublishCommand({ TopicArn: topicArn, Message: request.body }),
+    Number.isFinite(remaining) ? { abortSignal: AbortSignal.timeout(remaining) } : {},
+  );
   return json(200, { event: almaEvent, messageId: MessageId });
 }

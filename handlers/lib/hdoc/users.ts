@@ -1,10 +1,14 @@
 /**
- * The 100DaysOfCloud users API: one user by GitHub user name, and the users page by page.
+ * The 100DaysOfCloud users API, as its frontend reads it (100DaysOfCloudBackend):
+ * - `GET /user?username=X`: the user, or 404;
+ * - `GET /users`: a JSON array of users, page by page: the next page's cursor is in the
+ *   `Link` (`rel="next"`) and `X-Next-Cursor` headers, never in the body;
+ * - `GET /users?username=X`: `[user]` or `[]`, as the backend's main branch answered it.
  * Pages are bounded: the endpoint never scans the whole table in one call.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
-import { HDOC_ENV } from "../env-names";
+import { HDOC_ENV, HDOC_PAGING_HEADERS } from "../env-names";
 import { type ApiResponse, BadRequestError, jsonResponse } from "../http-api";
 import { requireEnv } from "../env";
 
@@ -21,13 +25,26 @@ export function usersApiFromEnv(env: NodeJS.ProcessEnv = process.env): UsersApi 
 export const DEFAULT_PAGE_SIZE = 25;
 export const MAX_PAGE_SIZE = 100;
 const KEY = "github_username";
+/** DynamoDB refuses a partition key over 2048 bytes: a longer name cannot be a user. */
+export const MAX_KEY_BYTES = 2048;
 
-export async function getUser(api: UsersApi, query: Record<string, string | undefined>): Promise<ApiResponse> {
+/** The `username` parameter: required, trimmed, and short enough to be a key. */
+function usernameOf(query: Record<string, string | undefined>): string {
   const raw: unknown = query.username;
   const username = typeof raw === "string" ? raw.trim() : "";
   if (!username) throw new BadRequestError("query parameter username is required");
+  if (Buffer.byteLength(username) > MAX_KEY_BYTES) throw new BadRequestError(`query parameter username is longer than ${MAX_KEY_BYTES} bytes`);
+  return username;
+}
+
+async function findUser(api: UsersApi, username: string): Promise<Record<string, unknown> | undefined> {
   const { Item } = await api.documents.send(new GetCommand({ TableName: api.table, Key: { [KEY]: username } }));
-  return Item ? jsonResponse(200, Item) : jsonResponse(404, { message: "user not found" });
+  return Item;
+}
+
+export async function getUser(api: UsersApi, query: Record<string, string | undefined>): Promise<ApiResponse> {
+  const user = await findUser(api, usernameOf(query));
+  return user ? jsonResponse(200, user) : jsonResponse(404, { message: "user not found" });
 }
 
 /** `limit`: an integer from 1 to 100; absent means 25. */
@@ -64,12 +81,27 @@ export function decodeCursor(cursor: unknown): Record<string, string> | undefine
   if (typeof key !== "object" || key === null || Array.isArray(key)) throw invalid;
   const entries = Object.entries(key);
   if (entries.length !== 1 || entries[0][0] !== KEY || typeof entries[0][1] !== "string" || entries[0][1] === "") throw invalid;
+  if (Buffer.byteLength(entries[0][1] as string) > MAX_KEY_BYTES) throw new BadRequestError(`query parameter cursor names a key longer than ${MAX_KEY_BYTES} bytes`);
   return { [KEY]: entries[0][1] as string };
 }
 
-export async function listUsers(api: UsersApi, query: Record<string, string | undefined>): Promise<ApiResponse> {
+/**
+ * A page of users as a JSON array. `path` is the request's path, for the `Link` header's
+ * relative URL of the next page.
+ */
+export async function listUsers(api: UsersApi, query: Record<string, string | undefined>, path = "/users"): Promise<ApiResponse> {
+  if (query.username !== undefined) {
+    const user = await findUser(api, usernameOf(query));
+    return jsonResponse(200, user ? [user] : []);
+  }
   const limit = pageSize(query.limit);
   const start = decodeCursor(query.cursor);
   const page = await api.documents.send(new ScanCommand({ TableName: api.table, Limit: limit, ExclusiveStartKey: start }));
-  return jsonResponse(200, { items: page.Items ?? [], nextCursor: encodeCursor(page.LastEvaluatedKey) });
+  const next = encodeCursor(page.LastEvaluatedKey);
+  const response = jsonResponse(200, page.Items ?? []);
+  if (next) {
+    response.headers[HDOC_PAGING_HEADERS.link] = `<${path}?${new URLSearchParams({ cursor: next, limit: String(limit) })}>; rel="next"`;
+    response.headers[HDOC_PAGING_HEADERS.nextCursor] = next;
+  }
+  return response;
 }

@@ -7,7 +7,8 @@
  */
 import { S3Client } from "@aws-sdk/client-s3";
 import { createPool, type Pool } from "mysql2/promise";
-import { requireEnv } from "../env";
+import { TimeBudget } from "../budget";
+import { requireEnv, wholeNumberEnv } from "../env";
 import { SKILLS_ENV, type SkillsSecret } from "../env-names";
 import type { RetryPolicy } from "../http";
 import { logger } from "../logger";
@@ -68,12 +69,12 @@ async function writeRows(config: SkillSyncConfig, table: typeof ASSESSMENTS, res
   return { summary: { ...summary, failed: summary.failed + errors.length, errors: [...errors, ...summary.errors] }, rows };
 }
 
-async function syncAssessments(config: SkillSyncConfig) {
-  const records = await listAirtableRecords({ ...config.airtable, token: await required(config, "AIRTABLE_TOKEN") }, config.retry);
+async function syncAssessments(config: SkillSyncConfig, budget: TimeBudget) {
+  const records = await listAirtableRecords({ ...config.airtable, token: await required(config, "AIRTABLE_TOKEN") }, config.retry, budget);
   return writeRows(config, ASSESSMENTS, records.map(assessmentRow));
 }
 
-async function syncBadgr(config: SkillSyncConfig): Promise<Pick<SyncSummary, "badges" | "assertions">> {
+async function syncBadgr(config: SkillSyncConfig, budget: TimeBudget): Promise<Pick<SyncSummary, "badges" | "assertions">> {
   const token = await badgrToken(
     config.badgr.baseUrl,
     {
@@ -84,14 +85,15 @@ async function syncBadgr(config: SkillSyncConfig): Promise<Pick<SyncSummary, "ba
       grantType: config.badgr.grantType,
     },
     config.retry,
+    budget,
   );
   const issuer = encodeURIComponent(config.badgr.issuerId);
-  const badges = await badgrList(config.badgr.baseUrl, `/v2/issuers/${issuer}/badgeclasses`, token, config.badgr.maxPages, config.retry);
+  const badges = await badgrList(config.badgr.baseUrl, `/v2/issuers/${issuer}/badgeclasses`, token, config.badgr.maxPages, config.retry, budget);
   const { summary: badgeSummary } = await writeRows(config, BADGES, badges.map(badgeRow));
   let assertions: SourceSummary;
   try {
     const names = new Map(badges.map((b) => [String(b.entityId), String(b.name ?? "")]));
-    const list = await badgrList(config.badgr.baseUrl, `/v2/issuers/${issuer}/assertions`, token, config.badgr.maxPages, config.retry);
+    const list = await badgrList(config.badgr.baseUrl, `/v2/issuers/${issuer}/assertions`, token, config.badgr.maxPages, config.retry, budget);
     assertions = (await writeRows(config, ASSERTIONS, list.map((a) => assertionRow(a, names)))).summary;
   } catch (err) {
     assertions = sourceFailure(err);
@@ -99,7 +101,7 @@ async function syncBadgr(config: SkillSyncConfig): Promise<Pick<SyncSummary, "ba
   return { badges: badgeSummary, assertions };
 }
 
-async function syncTemplates(config: SkillSyncConfig, assessments: Row[]): Promise<SourceSummary> {
+async function syncTemplates(config: SkillSyncConfig, assessments: Row[], budget: TimeBudget): Promise<SourceSummary> {
   const summary = emptySummary();
   const token = await config.secret("GITHUB_TOKEN");
   const synced = await syncedReleases(config.s3, config.bucket);
@@ -110,8 +112,14 @@ async function syncTemplates(config: SkillSyncConfig, assessments: Row[]): Promi
       summary.unchanged += 1;
       continue;
     }
+    if (budget.exhausted()) {
+      // Started templates finish; the rest wait for the next run, and this one is reported failed.
+      summary.failed += 1;
+      summary.errors.push(`assessment ${id} (${repo}@${release}): not started before the time budget ran out`);
+      continue;
+    }
     try {
-      const result = await syncTemplate(config.s3, config.bucket, { ...config.github, repo, release, token }, config.templates, config.retry);
+      const result = await syncTemplate(config.s3, config.bucket, { ...config.github, repo, release, token }, config.templates, config.retry, budget);
       summary.created += 1;
       summary.skipped.push(...result.skipped.map((s) => `assessment ${id} (${repo}@${release}): skipped ${s}`));
       logger.info("template synced", { assessment: id, repo, release, files: result.keys.length, skipped: result.skipped.length });
@@ -123,16 +131,19 @@ async function syncTemplates(config: SkillSyncConfig, assessments: Row[]): Promi
   return summary;
 }
 
-/** Runs every source; returns the summary, or throws SyncFailedError carrying it. */
-export async function runSync(config: SkillSyncConfig): Promise<SyncSummary> {
-  const [assessments, badgr] = await Promise.allSettled([syncAssessments(config), syncBadgr(config)]);
+/**
+ * Runs every source within `budget`; returns the summary, or throws SyncFailedError
+ * carrying it, what the budget left undone included.
+ */
+export async function runSync(config: SkillSyncConfig, budget: TimeBudget = TimeBudget.unbounded()): Promise<SyncSummary> {
+  const [assessments, badgr] = await Promise.allSettled([syncAssessments(config, budget), syncBadgr(config, budget)]);
   const summary: SyncSummary = {
     assessments: assessments.status === "fulfilled" ? assessments.value.summary : sourceFailure(assessments.reason),
     badges: badgr.status === "fulfilled" ? badgr.value.badges : sourceFailure(badgr.reason),
     assertions: badgr.status === "fulfilled" ? badgr.value.assertions : sourceFailure(badgr.reason),
     templates:
       assessments.status === "fulfilled"
-        ? await syncTemplates(config, assessments.value.rows).catch(sourceFailure)
+        ? await syncTemplates(config, assessments.value.rows, budget).catch(sourceFailure)
         : sourceFailure(new Error("assessments could not be listed, so no template was checked")),
   };
   logger.info("skill sync finished", { summary });
@@ -145,12 +156,6 @@ export function brnPool(url: string): Pool {
   return createPool({ uri: url, connectionLimit: 2, dateStrings: true, timezone: "Z", enableKeepAlive: true });
 }
 
-const number = (env: NodeJS.ProcessEnv, name: string, fallback: number) => {
-  const value = env[name];
-  if (value === undefined || value === "") return fallback;
-  if (!/^\d+$/.test(value)) throw new Error(`environment variable ${name} must be a whole number (got ${JSON.stringify(value)})`);
-  return Number(value);
-};
 
 /** Configuration from the function's environment, with the upstream services' real defaults. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SkillSyncConfig {
@@ -169,19 +174,19 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SkillSyncCo
       apiUrl: env[SKILLS_ENV.airtableApiUrl] || "https://api.airtable.com/v0",
       baseId: requireEnv(SKILLS_ENV.airtableBaseId, env),
       table: env[SKILLS_ENV.airtableTable] || "assessments",
-      maxPages: number(env, SKILLS_ENV.airtableMaxPages, 100),
+      maxPages: wholeNumberEnv(SKILLS_ENV.airtableMaxPages, 100, env),
     },
     badgr: {
       baseUrl: env[SKILLS_ENV.badgrBaseUrl] || "https://api.badgr.io",
       issuerId: requireEnv(SKILLS_ENV.badgrIssuerId, env),
       scope: env[SKILLS_ENV.badgrScope] || "rw:issuer rw:backpack",
       grantType: env[SKILLS_ENV.badgrGrantType] || "password",
-      maxPages: number(env, SKILLS_ENV.badgrMaxPages, 100),
+      maxPages: wholeNumberEnv(SKILLS_ENV.badgrMaxPages, 100, env),
     },
     github: { apiUrl: env[SKILLS_ENV.githubApiUrl] || "https://api.github.com", org: requireEnv(SKILLS_ENV.githubOrg, env) },
     templates: {
-      maxBytes: number(env, SKILLS_ENV.templatesMaxBytes, 100 * 1024 * 1024),
-      maxEntries: number(env, SKILLS_ENV.templatesMaxEntries, 5_000),
+      maxBytes: wholeNumberEnv(SKILLS_ENV.templatesMaxBytes, 100 * 1024 * 1024, env),
+      maxEntries: wholeNumberEnv(SKILLS_ENV.templatesMaxEntries, 5_000, env),
     },
     secret,
     // Local S3-compatible servers need path-style addressing; real S3 keeps its default.

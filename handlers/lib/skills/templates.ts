@@ -21,6 +21,7 @@ import { ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/
 import mime from "mime/lite";
 import yauzl from "yauzl";
 import { SKILLS_BUCKET_PREFIXES } from "../env-names";
+import { TimeBudget } from "../budget";
 import { DEFAULT_RETRY_POLICY, fetchWithRetry, type RetryPolicy } from "../http";
 
 const TEMPLATES_PREFIX = SKILLS_BUCKET_PREFIXES.templates;
@@ -59,7 +60,12 @@ export function markerKey(repo: string, release: string): string {
 }
 
 /** Downloads `GET /repos/{org}/{repo}/zipball/{release}` (following GitHub's redirect) to a file. */
-export async function downloadZipball(archive: ReleaseArchive, file: string, retry: RetryPolicy = DEFAULT_RETRY_POLICY): Promise<void> {
+export async function downloadZipball(
+  archive: ReleaseArchive,
+  file: string,
+  retry: RetryPolicy = DEFAULT_RETRY_POLICY,
+  budget: TimeBudget = TimeBudget.unbounded(),
+): Promise<void> {
   const url = `${archive.apiUrl.replace(/\/+$/, "")}/repos/${encodeURIComponent(archive.org)}/${encodeURIComponent(archive.repo)}/zipball/${encodeURIComponent(archive.release)}`;
   const response = await fetchWithRetry(
     url,
@@ -71,6 +77,7 @@ export async function downloadZipball(archive: ReleaseArchive, file: string, ret
       },
     },
     { ...retry, requestTimeoutMs: Math.max(retry.requestTimeoutMs, 60_000) },
+    budget,
   );
   if (!response.body) throw new Error(`${url} answered without a body`);
   await pipeline(Readable.fromWeb(response.body as unknown as WebReadableStream), createWriteStream(file));
@@ -165,11 +172,18 @@ export async function syncedReleases(s3: S3Client, bucket: string): Promise<Set<
 }
 
 /** Downloads a release, unpacks it into the bucket and records it; the temporary file is always removed. */
-export async function syncTemplate(s3: S3Client, bucket: string, archive: ReleaseArchive, bounds: ArchiveBounds, retry?: RetryPolicy): Promise<TemplateResult> {
+export async function syncTemplate(
+  s3: S3Client,
+  bucket: string,
+  archive: ReleaseArchive,
+  bounds: ArchiveBounds,
+  retry?: RetryPolicy,
+  budget?: TimeBudget,
+): Promise<TemplateResult> {
   const dir = await mkdtemp(join(tmpdir(), "template-"));
   try {
     const file = join(dir, "release.zip");
-    await downloadZipball(archive, file, retry);
+    await downloadZipball(archive, file, retry, budget);
     const result = await uploadArchive(s3, bucket, file, archive.repo, archive.release, bounds);
     // Recorded only once every file is up, so that a failed template is tried again next time.
     await s3.send(

@@ -4,6 +4,7 @@
  * source with a clear reason, when a page repeats a cursor already seen or when they pass a
  * page cap: upstream data can never make the sync loop.
  */
+import { TimeBudget } from "../budget";
 import { DEFAULT_RETRY_POLICY, fetchWithRetry, type RetryPolicy } from "../http";
 
 export interface AirtableRecord {
@@ -31,12 +32,13 @@ async function paged<T>(what: string, maxPages: number, fetchPage: (cursor: stri
 export function listAirtableRecords(
   options: { apiUrl: string; baseId: string; table: string; token: string; maxPages: number },
   retry: RetryPolicy = DEFAULT_RETRY_POLICY,
+  budget: TimeBudget = TimeBudget.unbounded(),
 ): Promise<AirtableRecord[]> {
   return paged(`Airtable ${options.table}`, options.maxPages, async (offset) => {
     const url = new URL(`${options.apiUrl.replace(/\/+$/, "")}/${options.baseId}/${encodeURIComponent(options.table)}`);
     url.searchParams.set("pageSize", "100");
     if (offset) url.searchParams.set("offset", offset);
-    const response = await fetchWithRetry(url.toString(), { headers: { authorization: `Bearer ${options.token}` } }, retry);
+    const response = await fetchWithRetry(url.toString(), { headers: { authorization: `Bearer ${options.token}` } }, retry, budget);
     const page = (await response.json()) as { records?: AirtableRecord[]; offset?: string };
     if (!Array.isArray(page.records)) throw new Error("Airtable answered a page without records");
     return { items: page.records, next: page.offset };
@@ -54,7 +56,12 @@ export interface BadgrCredentials {
 }
 
 /** A Badgr access token: `POST /o/token/` with the form fields the original sent. */
-export async function badgrToken(baseUrl: string, credentials: BadgrCredentials, retry: RetryPolicy = DEFAULT_RETRY_POLICY): Promise<string> {
+export async function badgrToken(
+  baseUrl: string,
+  credentials: BadgrCredentials,
+  retry: RetryPolicy = DEFAULT_RETRY_POLICY,
+  budget: TimeBudget = TimeBudget.unbounded(),
+): Promise<string> {
   const response = await fetchWithRetry(
     `${baseUrl.replace(/\/+$/, "")}/o/token/`,
     {
@@ -69,6 +76,7 @@ export async function badgrToken(baseUrl: string, credentials: BadgrCredentials,
       }).toString(),
     },
     retry,
+    budget,
   );
   const body = (await response.json()) as { access_token?: unknown };
   if (typeof body.access_token !== "string" || !body.access_token) throw new Error("Badgr answered without an access_token");
@@ -82,9 +90,10 @@ export function badgrList(
   token: string,
   maxPages: number,
   retry: RetryPolicy = DEFAULT_RETRY_POLICY,
+  budget: TimeBudget = TimeBudget.unbounded(),
 ): Promise<Record<string, unknown>[]> {
   return paged(`Badgr ${path}`, maxPages, async (next) => {
-    const response = await fetchWithRetry(next ?? `${baseUrl.replace(/\/+$/, "")}${path}`, { headers: { authorization: `Bearer ${token}`, accept: "application/json" } }, retry);
+    const response = await fetchWithRetry(next ?? `${baseUrl.replace(/\/+$/, "")}${path}`, { headers: { authorization: `Bearer ${token}`, accept: "application/json" } }, retry, budget);
     const body = (await response.json()) as { result?: Record<string, unknown>[] };
     if (!Array.isArray(body.result)) throw new Error(`Badgr answered ${path} without a result list`);
     return { items: body.result, next: /<([^>]+)>;\s*rel="next"/.exec(response.headers.get("link") ?? "")?.[1] };
