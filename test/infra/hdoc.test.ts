@@ -1,6 +1,10 @@
 import * as assert from "node:assert/strict";
 import { CORS_ALLOWED_HEADERS } from "../../components/hdoc/api";
-import { childrenOf, named, ofType, policyOf, type RunResult, stackRun } from "../helpers/mock-engine";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parse as parseYaml, stringify as toYaml } from "yaml";
+import { childrenOf, named, ofType, policyOf, REPO_ROOT, type RunResult, runStack, stackRun } from "../helpers/mock-engine";
 
 describe("hdoc (HdocBackend)", () => {
   let dev: RunResult;
@@ -94,18 +98,27 @@ describe("hdoc (HdocBackend)", () => {
       }
     });
 
-    it("protects the routes config marks with a Cognito JWT authorizer", () => {
-      const authorizer = named(prod, "aws:apigatewayv2/authorizer:Authorizer", "hdoc-api-jwt");
-      const pool = named(prod, "aws:cognito/userPool:UserPool", "hdoc-auth");
+    it("leaves both routes public in every stack, as the frontend calls them without a token", () => {
+      for (const run of [dev, prod]) for (const key of ["GET /user", "GET /users"]) assert.equal(route(run, key).inputs.authorizationType, "NONE");
+    });
+
+    it("protects the routes config marks with a Cognito JWT authorizer", async function () {
+      this.timeout(60_000);
+      const settings = parseYaml(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8"));
+      settings.config["tributary:hdoc"].api.protectedRoutes = ["GET /users"];
+      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "hdoc-")), "Pulumi.dev.yaml");
+      fs.writeFileSync(file, toYaml(settings));
+      const run = await runStack("dev", { settingsFile: file });
+      const authorizer = named(run, "aws:apigatewayv2/authorizer:Authorizer", "hdoc-api-jwt");
+      const pool = named(run, "aws:cognito/userPool:UserPool", "hdoc-auth");
       assert.equal(authorizer.inputs.authorizerType, "JWT");
       assert.deepEqual(authorizer.rawInputs.jwtConfiguration, {
         issuer: `https://${pool.state.endpoint}`,
-        audiences: [named(prod, "aws:cognito/userPoolClient:UserPoolClient", "hdoc-auth-client").id],
+        audiences: [named(run, "aws:cognito/userPoolClient:UserPoolClient", "hdoc-auth-client").id],
       });
-      assert.equal(route(prod, "GET /users").inputs.authorizationType, "JWT");
-      assert.equal(route(prod, "GET /users").rawInputs.authorizerId, authorizer.id);
-      assert.equal(route(prod, "GET /user").inputs.authorizationType, "NONE");
-      assert.equal(route(dev, "GET /users").inputs.authorizationType, "NONE");
+      assert.equal(route(run, "GET /users").inputs.authorizationType, "JWT");
+      assert.equal(route(run, "GET /users").rawInputs.authorizerId, authorizer.id);
+      assert.equal(route(run, "GET /user").inputs.authorizationType, "NONE");
     });
   });
 
