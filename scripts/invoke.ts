@@ -15,6 +15,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { BUILD_DIR, bundleHandler, listHandlers } from "../components/lambda/bundle";
+import { runMain } from "./lib/main";
 
 const USAGE = [
   "usage: npm run invoke -- <function> --event <file> [--event <file> ...]",
@@ -105,10 +106,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err) => {
-    process.stderr.write(`${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runMain(() => main(process.argv.slice(2)), (err) => `${err.name}: ${err.message}`);

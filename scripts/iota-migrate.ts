@@ -10,6 +10,7 @@
 import { parseArgs } from "node:util";
 import { MongoClient } from "mongodb";
 import { migrateJournal } from "../handlers/lib/iota/mongo-store";
+import { runMain } from "./lib/main";
 
 const USAGE = "usage: npm run iota:migrate -- --uri <mongodb uri> --db <database> [--journal iotaJournalEntries] [--retention-days 7]";
 
@@ -44,10 +45,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err) => {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runMain(() => main(process.argv.slice(2)));

