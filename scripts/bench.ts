@@ -15,15 +15,15 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../components/alma/tables";
-import { BUILD_DIR, type Bundle, bundleHandler, listHandlers, REPO_ROOT } from "../components/lambda/bundle";
+import { type Bundle, bundleHandler, listHandlers, REPO_ROOT } from "../components/lambda/bundle";
 
 /** The real payloads the tests use (test/fixtures/payloads). */
 const PAYLOADS = path.join(REPO_ROOT, "test", "fixtures", "payloads");
-import { createHandler } from "../handlers/lesson-completed/handler";
-import type { AlmaCacheClients } from "../handlers/lib/alma/cache";
-import { loanReturned, loanUpdated, requestClosed, requestUpdated } from "../handlers/lib/alma/handlers";
-import { Iota } from "../handlers/lib/iota/engine";
-import { brnPool, runSync, S3_CLIENT_DEFAULTS, type SkillSyncConfig } from "../handlers/lib/skills/sync";
+import { createHandler } from "../handlers/lessons/handler";
+import type { AlmaCacheClients } from "../handlers/alma/cache";
+import { loanReturned, loanUpdated, requestClosed, requestUpdated } from "../handlers/alma/cache-functions";
+import { Iota } from "../handlers/iota/engine";
+import { brnPool, runSync, S3_CLIENT_DEFAULTS, type SkillSyncConfig } from "../handlers/skills/sync";
 import { createBrnDatabase } from "../tooling/local/mysql";
 import { zipball } from "../tooling/local/zip";
 import { LOCAL_CREDENTIALS, startDynalite } from "../tooling/local/dynamo";
@@ -93,7 +93,7 @@ function timeNode(args: string[], env: NodeJS.ProcessEnv): number {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
-function bundlesAndColdLoad() {
+async function bundlesAndColdLoad() {
   say("## Bundles and cold load");
   say();
   say(`Cold load: median wall time of ${COLD_RUNS} fresh \`node\` processes that load the bundle, beside bare \`node -e 0\` in the same run.`);
@@ -102,7 +102,7 @@ function bundlesAndColdLoad() {
   say("|---|---:|---:|---|---:|---:|---:|");
   const env = { ...process.env, ...LOAD_ENV, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" };
   for (const handler of listHandlers()) {
-    const bundle = bundleHandler({ handler, outdir: path.join(BUILD_DIR, "bench", handler), runtimeAwsSdk: handler.startsWith("iota-") });
+    const bundle = await bundleHandler({ handler, runtimeAwsSdk: handler.startsWith("iota-") });
     const gzip = gzipSync(fs.readFileSync(bundle.file)).byteLength;
     const load: number[] = [];
     const bare: number[] = [];
@@ -313,7 +313,7 @@ function testLoop() {
 async function main() {
   say(`# tributary bench (${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${process.platform}/${process.arch})`);
   say();
-  bundlesAndColdLoad();
+  await bundlesAndColdLoad();
   await requestsPerEvent();
   await throughput();
   testLoop();

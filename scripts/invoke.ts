@@ -9,12 +9,18 @@
  *
  * The handler sees this process's environment: point AWS clients at local servers with
  * AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_<SERVICE>) and external APIs with their *_URL variables.
+ *
+ * Bundles take AWS credentials from the environment only, as on Lambda (see
+ * components/lambda/shims/credential-provider-node.ts). When AWS_ACCESS_KEY_ID is not set,
+ * this script resolves the machine's own default chain (AWS_PROFILE, SSO, ~/.aws, a
+ * credential process) and passes the result to the handler in those variables.
  */
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { BUILD_DIR, bundleHandler, listHandlers } from "../components/lambda/bundle";
+import { defaultProvider } from "@aws-sdk/credential-provider-node";
+import { bundleHandler, listHandlers } from "../components/lambda/bundle";
 import { runMain } from "./lib/main";
 
 const USAGE = [
@@ -42,6 +48,24 @@ function lambdaContext(functionName: string, timeoutSeconds: number) {
     fail: () => undefined,
     succeed: () => undefined,
   };
+}
+
+/** Puts this machine's AWS credentials where a bundle looks for them: the environment. */
+async function exportCredentials(): Promise<void> {
+  if (process.env.AWS_ACCESS_KEY_ID && process.env.AWS_SECRET_ACCESS_KEY) return;
+  // A workstation has no instance metadata service: skip the chain's slow last resort.
+  const metadata = process.env.AWS_EC2_METADATA_DISABLED;
+  process.env.AWS_EC2_METADATA_DISABLED ??= "true";
+  try {
+    const credentials = await defaultProvider()();
+    process.env.AWS_ACCESS_KEY_ID = credentials.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = credentials.secretAccessKey;
+    if (credentials.sessionToken) process.env.AWS_SESSION_TOKEN = credentials.sessionToken;
+  } catch (err) {
+    process.stderr.write(`no AWS credentials found (${(err as Error).message}); calls to AWS will fail unless they go to local servers that ignore signatures\n`);
+  } finally {
+    if (metadata === undefined) delete process.env.AWS_EC2_METADATA_DISABLED;
+  }
 }
 
 function readEvent(file: string): unknown {
@@ -91,7 +115,8 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const events = values.event.map(readEvent);
-  const bundle = bundleHandler({ handler: name, entry: values.entry, outdir: path.join(BUILD_DIR, "invoke", name) });
+  const bundle = await bundleHandler({ handler: name, entry: values.entry });
+  await exportCredentials();
 
   // stdout carries only results; everything the handler writes goes to stderr.
   const writeResult = process.stdout.write.bind(process.stdout);

@@ -9,7 +9,7 @@
  */
 import { parseArgs } from "node:util";
 import { MongoClient } from "mongodb";
-import { migrateJournal } from "../handlers/lib/iota/mongo-store";
+import { migrateJournal } from "../handlers/iota/mongo-store";
 import { runMain } from "./lib/main";
 
 const USAGE = "usage: npm run iota:migrate -- --uri <mongodb uri> --db <database> [--journal iotaJournalEntries] [--retention-days 7]";

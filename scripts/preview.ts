@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { BUILD_DIR } from "../components/lambda/bundle";
 import { ConfigError } from "../config";
 import { checkStack, RULES, type Stage } from "../policy/rules";
-import { policyResources, type RecordedResource, type RunResult, runStack } from "../test/helpers/mock-engine";
+import { policyResources, type RecordedResource, type RunResult, runStack } from "../tooling/mock-engine";
 import { buildDiagram } from "./lib/diagram";
 import { runMain } from "./lib/main";
 

@@ -34,7 +34,7 @@ export interface IotaServiceArgs {
 }
 
 /**
- * A service built with handlers/lib/iota: its function, a rule on the bus for the CloudEvent
+ * A service built with handlers/iota: its function, a rule on the bus for the CloudEvent
  * types it consumes (with retry and DLQ), its MongoDB URI in SSM, and permission to put
  * events on that bus only.
  */

@@ -1,9 +1,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { BUILD_DIR, bundleHandler, REPO_ROOT } from "./bundle";
+import * as pulumi from "@pulumi/pulumi";
+import { BUILD_DIR, bundleSoon, NODE_MAJOR, REPO_ROOT } from "./bundle";
 
-/** The AWS Lambda base image for Node.js 22, the runtime every function of the program targets. */
-export const LAMBDA_NODE_BASE_IMAGE = "public.ecr.aws/lambda/nodejs:22";
+/** The AWS Lambda base image for the Node.js major every function of the program targets. */
+export const LAMBDA_NODE_BASE_IMAGE = `public.ecr.aws/lambda/nodejs:${NODE_MAJOR}`;
 
 export interface ImageContext {
   /**
@@ -18,25 +19,19 @@ export interface ImageContext {
 }
 
 /**
- * Prepares the build context of a function's container image: its esbuild bundle and a
- * Dockerfile on the Lambda Node.js 22 base image.
+ * Prepares the build context of a function's container image: its esbuild bundle (built
+ * with the program's other bundles) and a Dockerfile on the Lambda Node.js base image.
  */
-export function imageContext(handler: string, name: string): ImageContext {
-  const dir = path.join(BUILD_DIR, "images", name);
-  const bundle = bundleHandler({ handler, outdir: dir });
-  const dockerfile = path.join(dir, "Dockerfile");
-  fs.writeFileSync(
-    dockerfile,
-    [
-      `FROM ${LAMBDA_NODE_BASE_IMAGE}`,
-      `COPY ${path.basename(bundle.file)} \${LAMBDA_TASK_ROOT}/`,
-      `CMD ["${bundle.handler}"]`,
-      "",
-    ].join("\n"),
-  );
-  return {
-    dir: path.relative(REPO_ROOT, dir),
-    dockerfile: path.relative(REPO_ROOT, dockerfile),
-    tag: bundle.sha256.slice(0, 16),
-  };
+export function imageContext(handler: string, name: string): pulumi.Output<ImageContext> {
+  return pulumi.output(bundleSoon({ handler })).apply((bundle) => {
+    const dir = path.join(BUILD_DIR, "images", name);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.copyFileSync(bundle.file, path.join(dir, path.basename(bundle.file)));
+    const dockerfile = path.join(dir, "Dockerfile");
+    fs.writeFileSync(
+      dockerfile,
+      [`FROM ${LAMBDA_NODE_BASE_IMAGE}`, `COPY ${path.basename(bundle.file)} \${LAMBDA_TASK_ROOT}/`, `CMD ["${bundle.handler}"]`, ""].join("\n"),
+    );
+    return { dir: path.relative(REPO_ROOT, dir), dockerfile: path.relative(REPO_ROOT, dockerfile), tag: bundle.sha256.slice(0, 16) };
+  });
 }

@@ -1,11 +1,10 @@
-import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { COMMON_ENV } from "../../handlers/lib/env-names";
 import type { Alarming, DeadLetterQueue } from "../events/dead-letter-queue";
-import { BUILD_DIR, type Bundle, bundleHandler } from "./bundle";
+import { BUNDLE_FILE, type Bundle, bundleSoon, LAMBDA_HANDLER, NODE_MAJOR } from "./bundle";
 
-export const LAMBDA_RUNTIME = "nodejs22.x";
+export const LAMBDA_RUNTIME = `nodejs${NODE_MAJOR}.x`;
 /** The most Lambda allows for its own retries of an asynchronous invocation. */
 export const LAMBDA_ASYNC_LIMITS = { maximumRetryAttempts: 2, maximumEventAgeSeconds: 21600 } as const;
 export const LAMBDA_ARCHITECTURE = "arm64";
@@ -84,11 +83,11 @@ export interface FunctionSettingsArgs {
 export const VPC_ACCESS_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole";
 
 export interface NodeFunctionArgs extends FunctionSettingsArgs {
-  /** The function's folder under handlers/; `handlers/<handler>/index.ts` is bundled. */
+  /** The function's name: `handlers/<app>/functions/<handler>.ts` is bundled. */
   handler: string;
-  /** Another entry file relative to the repository root, instead of the handler's index.ts. */
+  /** Another entry file relative to the repository root (tests use fixtures). */
   entry?: string;
-  /** Use the runtime's AWS SDK instead of bundling it (see BundleOptions.runtimeAwsSdk). */
+  /** Use the runtime's AWS SDK instead of bundling it (see BundleRequest.runtimeAwsSdk). */
   runtimeAwsSdk?: boolean;
 }
 
@@ -100,7 +99,7 @@ export interface NodeImageFunctionArgs extends FunctionSettingsArgs {
 }
 
 type FunctionCode =
-  | { packageType: "Zip"; code: pulumi.asset.Archive; handler: string; serviceName: string }
+  | { packageType: "Zip"; code: pulumi.Input<pulumi.asset.Archive>; handler: string; serviceName: string }
   | { packageType: "Image"; imageUri: pulumi.Input<string>; serviceName: string };
 
 /** The statements that let a function write to its own log group, and nothing else. */
@@ -262,30 +261,33 @@ abstract class LambdaComponent extends pulumi.ComponentResource {
   }
 }
 
-/** A Node.js Lambda bundled with esbuild from `handlers/<handler>/index.ts`. */
+/** A Node.js Lambda bundled with esbuild from `handlers/<app>/functions/<handler>.ts`. */
 export class NodeFunction extends LambdaComponent {
-  /** The bundle the function was deployed from. */
-  readonly bundle: Bundle;
+  /** The bundle the function is deployed from (built with the other bundles of the program). */
+  readonly bundle: Promise<Bundle>;
 
   constructor(name: string, args: NodeFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
-    // Each component gets its own output folder (logical names are unique in a stack), so
-    // functions bundled side by side never overwrite each other.
-    const outdir = path.join(BUILD_DIR, "functions", name);
-    const bundle = bundleHandler({ handler: args.handler, entry: args.entry, outdir, runtimeAwsSdk: args.runtimeAwsSdk });
+    const bundle = bundleSoon({ handler: args.handler, entry: args.entry, runtimeAwsSdk: args.runtimeAwsSdk });
+    const file = pulumi.output(bundle).apply((b) => b.file);
     super(
       "tributary:lambda:NodeFunction",
       name,
       args,
       {
         packageType: "Zip",
-        code: new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.FileAsset(bundle.file) }),
-        handler: bundle.handler,
+        code: file.apply((f) => new pulumi.asset.AssetArchive({ [BUNDLE_FILE]: new pulumi.asset.FileAsset(f) })),
+        handler: LAMBDA_HANDLER,
         serviceName: args.handler,
       },
       opts,
     );
     this.bundle = bundle;
-    this.registerOutputs({ arn: this.arn, functionName: this.functionName, bundleSha256: bundle.sha256 });
+    // What the bench and the bundle budget read: which handler, built how, and its size.
+    this.registerOutputs({
+      arn: this.arn,
+      functionName: this.functionName,
+      bundle: pulumi.output(bundle).apply((b) => ({ handler: args.handler, runtimeAwsSdk: Boolean(args.runtimeAwsSdk), sha256: b.sha256, bytes: b.bytes })),
+    });
   }
 }
 

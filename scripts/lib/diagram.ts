@@ -4,7 +4,7 @@
  * here as long as they use the usual resource types.
  */
 import { createHash } from "node:crypto";
-import type { RecordedResource, RunResult } from "../../test/helpers/mock-engine";
+import type { RecordedResource, RunResult } from "../../tooling/mock-engine";
 
 interface Node {
   id: string;

@@ -5,9 +5,9 @@ import { type AttributeValue, DynamoDBClient, GetItemCommand } from "@aws-sdk/cl
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../../components/alma/tables";
-import type { AlmaCacheClients } from "../../handlers/lib/alma/cache";
-import { loanReturned, loanUpdated, requestClosed, requestUpdated } from "../../handlers/lib/alma/handlers";
-import { EVENT_TIME_ATTRIBUTE, LOAN_ATTRIBUTES, REQUEST_ATTRIBUTES, REQUEST_TTL_SECONDS, USER_ATTRIBUTES } from "../../handlers/lib/alma/schema";
+import type { AlmaCacheClients } from "../../handlers/alma/cache";
+import { loanReturned, loanUpdated, requestClosed, requestUpdated } from "../../handlers/alma/cache-functions";
+import { EVENT_TIME_ATTRIBUTE, LOAN_ATTRIBUTES, REQUEST_ATTRIBUTES, REQUEST_TTL_SECONDS, USER_ATTRIBUTES } from "../../handlers/alma/schema";
 import { InvalidEventError } from "../../handlers/lib/events";
 import { LOCAL_CREDENTIALS, type LocalDynamo, startDynalite } from "../../tooling/local/dynamo";
 import { type FakeSqs, startFakeSqs } from "../../tooling/local/fake-sqs";

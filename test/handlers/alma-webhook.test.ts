@@ -3,7 +3,7 @@ import { createHmac } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { SNSClient } from "@aws-sdk/client-sns";
-import { handleWebhook, jsonDepth, MAX_BODY_BYTES, signatureMatches, type WebhookDependencies } from "../../handlers/lib/alma/webhook";
+import { handleWebhook, jsonDepth, MAX_BODY_BYTES, signatureMatches, type WebhookDependencies } from "../../handlers/alma/webhook";
 import { TimeBudget } from "../../handlers/lib/budget";
 import { ALMA_EVENTS } from "../../handlers/lib/env-names";
 import { LOCAL_CREDENTIALS } from "../../tooling/local/dynamo";

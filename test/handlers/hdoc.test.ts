@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { HDOC_USERS_TABLE } from "../../components/hdoc/hdoc-backend";
 import { serve, queryOf } from "../../handlers/lib/http-api";
-import { encodeCursor, getUser, listUsers, type UsersApi } from "../../handlers/lib/hdoc/users";
+import { encodeCursor, getUser, listUsers, type UsersApi } from "../../handlers/hdoc/users";
 import { type LocalDynamo, startDynalite } from "../../tooling/local/dynamo";
 
 describe("hdoc handlers", function () {

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
-import { iotaConfigFromEnv } from "../../handlers/lib/iota/config";
+import { iotaConfigFromEnv } from "../../handlers/iota/config";
 import { runScript } from "../helpers/run-script";
 import * as fs from "node:fs";
 import * as os from "node:os";

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { CLOUDEVENT_DETAIL_TYPE, IotaInputError, MAX_ENTRY_BYTES } from "../../handlers/lib/iota/cloudevents";
+import { CLOUDEVENT_DETAIL_TYPE, IotaInputError, MAX_ENTRY_BYTES } from "../../handlers/iota/cloudevents";
 import {
   CREATE,
   decide,
@@ -18,9 +18,9 @@ import {
   SET,
   SKIPPED,
   UnsentEventsError,
-} from "../../handlers/lib/iota/engine";
+} from "../../handlers/iota/engine";
 import { assertWithIotaE2eOutcome, runWithIotaE2e } from "../helpers/iota-e2e";
-import { createRecord } from "../../handlers/iota-records/records";
+import { createRecord } from "../../handlers/iota/records";
 import { MemoryStore } from "../helpers/iota-memory-store";
 
 const command = (id = "evt-1", data: unknown = { companyId: "c1", name: "r" }) => ({

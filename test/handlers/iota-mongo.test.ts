@@ -7,10 +7,10 @@ import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { type Db, MongoClient } from "mongodb";
-import { Iota, type PutEvents, SKIPPED, UnsentEventsError } from "../../handlers/lib/iota/engine";
-import { JOURNAL_KEY_INDEX, migrateJournal, MongoStore } from "../../handlers/lib/iota/mongo-store";
+import { Iota, type PutEvents, SKIPPED, UnsentEventsError } from "../../handlers/iota/engine";
+import { JOURNAL_KEY_INDEX, migrateJournal, MongoStore } from "../../handlers/iota/mongo-store";
 import { assertWithIotaE2eOutcome, runWithIotaE2e } from "../helpers/iota-e2e";
-import { REPO_ROOT } from "../helpers/mock-engine";
+import { REPO_ROOT } from "../../tooling/mock-engine";
 
 const uri = process.env.MONGODB_URI;
 const JOURNAL = "iotaJournalEntries";

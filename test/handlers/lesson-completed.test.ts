@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { createHandler } from "../../handlers/lesson-completed/handler";
+import { createHandler } from "../../handlers/lessons/handler";
 import { InvalidEventError } from "../../handlers/lib/events";
 import { logger } from "../../handlers/lib/logger";
 import { type FakeSqs, localAwsEnv, setEnv, startFakeSqs } from "../../tooling/local/fake-sqs";

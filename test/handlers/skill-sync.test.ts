@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import { S3Client } from "@aws-sdk/client-s3";
 import type { Pool } from "mysql2/promise";
 import { TimeBudget } from "../../handlers/lib/budget";
-import { brnPool, runSync, S3_CLIENT_DEFAULTS, type SkillSyncConfig, SyncFailedError, type SyncSummary } from "../../handlers/lib/skills/sync";
+import { brnPool, runSync, S3_CLIENT_DEFAULTS, type SkillSyncConfig, SyncFailedError, type SyncSummary } from "../../handlers/skills/sync";
 import { FAST_RETRY, type HttpStub, type StubResponse, startStub } from "../../tooling/local/http-stub";
 import { type BrnDatabase, createBrnDatabase } from "../../tooling/local/mysql";
 import { type LocalS3, S3RVER_CREDENTIALS, startS3rver } from "../../tooling/local/s3";

@@ -11,7 +11,7 @@
  * - a value/desc map reads an M's `value` and `desc`, and anything else as `{}`.
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import type { Attributes } from "../../handlers/lib/alma/schema";
+import type { Attributes } from "../../handlers/alma/schema";
 
 function readString(value: AttributeValue): string {
   return value.S !== undefined ? value.S : JSON.stringify(value);

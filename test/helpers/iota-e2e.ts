@@ -9,7 +9,7 @@
  * skipped it); it is retried as Lambda would retry it, until it is applied or skipped.
  */
 import * as assert from "node:assert/strict";
-import { EventInProgressError, type Iota, MutationAction, SKIPPED } from "../../handlers/lib/iota/engine";
+import { EventInProgressError, type Iota, MutationAction, SKIPPED } from "../../handlers/iota/engine";
 
 export interface E2eOutcome {
   /** The result of each of the 20 invocations, once its retries are done. */

@@ -4,8 +4,8 @@
  * the engine's logic is tested on every machine. The real store is tested against MongoDB
  * when MONGODB_URI is set.
  */
-import type { CloudEvent } from "../../handlers/lib/iota/cloudevents";
-import type { Cursor, IotaStore, JournalEntry, JournalKey, Lease, Mutation } from "../../handlers/lib/iota/engine";
+import type { CloudEvent } from "../../handlers/iota/cloudevents";
+import type { Cursor, IotaStore, JournalEntry, JournalKey, Lease, Mutation } from "../../handlers/iota/engine";
 
 const keyOf = (k: JournalKey) => JSON.stringify([k.cloudeventId, k.source, k.type, k.serviceId]);
 const copy = <T>(value: T): T => structuredClone(value);

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import * as path from "node:path";
-import { REPO_ROOT } from "./mock-engine";
+import { REPO_ROOT } from "../../tooling/mock-engine";
 
 export interface ScriptResult {
   code: number | null;

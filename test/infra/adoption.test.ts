@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { ADOPTED_CLIENT_KEEPS, ADOPTED_POOL_KEEPS } from "../../components/hdoc/auth";
 import { ADOPTED_TABLE_KEEPS } from "../../components/storage/table";
-import { named, ofType, policyOf, type RecordedResource, REPO_ROOT, type RunResult, runStack, stackRun } from "../helpers/mock-engine";
+import { named, ofType, policyOf, type RecordedResource, REPO_ROOT, type RunResult, runStack, stackRun } from "../../tooling/mock-engine";
 
 /** Every stateful resource type of the program. */
 const STATEFUL_TYPES = [

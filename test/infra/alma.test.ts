@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { CACHE_FUNCTIONS } from "../../components/alma/alma-cache";
 import { ALMA_EVENTS } from "../../handlers/lib/env-names";
-import { findSecretLeaks, named, ofType, policyOf, type RecordedResource, type RunResult, stackRun, SECRET_MARK } from "../helpers/mock-engine";
+import { findSecretLeaks, named, ofType, policyOf, type RecordedResource, type RunResult, stackRun, SECRET_MARK } from "../../tooling/mock-engine";
 
 /** The table of the issue, written out: function → topics. */
 const SUBSCRIPTIONS = {

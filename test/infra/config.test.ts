@@ -15,7 +15,7 @@ import {
   STAGE_DEFAULTS,
   type TributaryConfig,
 } from "../../config";
-import { knownStacks, loadStackConfig, REPO_ROOT, runProgram } from "../helpers/mock-engine";
+import { knownStacks, loadStackConfig, REPO_ROOT, runProgram } from "../../tooling/mock-engine";
 
 function configError(fn: () => unknown): ConfigError {
   try {

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { REPO_ROOT } from "../helpers/mock-engine";
+import { REPO_ROOT } from "../../tooling/mock-engine";
 
 /** Every folder below node_modules that holds a package named `name`. */
 function copiesOf(name: string, dir = path.join(REPO_ROOT, "node_modules"), found: string[] = []): string[] {

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
-import { childrenOf, named, ofType, policyOf, REPO_ROOT, type RunResult, runStack, stackRun } from "../helpers/mock-engine";
+import { childrenOf, named, ofType, policyOf, REPO_ROOT, type RunResult, runStack, stackRun } from "../../tooling/mock-engine";
 
 describe("hdoc (HdocBackend)", () => {
   let dev: RunResult;

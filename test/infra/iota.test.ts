@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { findSecretLeaks, named, ofType, policyOf, type RunResult, stackRun, SECRET_MARK } from "../helpers/mock-engine";
+import { findSecretLeaks, named, ofType, policyOf, type RunResult, stackRun, SECRET_MARK } from "../../tooling/mock-engine";
 
 describe("iota (IotaService)", () => {
   const runs: Record<string, RunResult> = {};
@@ -12,7 +12,9 @@ describe("iota (IotaService)", () => {
   it("deploys the example records service in every stack", () => {
     for (const [stack, run] of Object.entries(runs)) {
       assert.ok(named(run, "tributary:iota:IotaService", "iota-records"), stack);
-      assert.equal(fn(run).inputs.code.archive["index.js"].path, ".build/functions/iota-records-fn/index.js");
+      const bundle = named(run, "tributary:lambda:NodeFunction", "iota-records-fn").outputs.bundle;
+      assert.deepEqual([bundle.handler, bundle.runtimeAwsSdk], ["iota-records", true], "the mongodb driver leaves room only for the runtime's SDK");
+      assert.equal(fn(run).inputs.code.archive["index.js"].path, `.build/bundles/${bundle.sha256}/index.js`);
     }
   });
 

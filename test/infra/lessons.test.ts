@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { LESSON_EVENT_PATTERN, TRIGGER_MATCH } from "../../components/lessons/lesson-completion-sync";
 import { LESSONS_ENV } from "../../handlers/lib/env-names";
-import { findSecretLeaks, named, ofType, policyOf, type RunResult, stackRun, SECRET_MARK } from "../helpers/mock-engine";
+import { findSecretLeaks, named, ofType, policyOf, type RunResult, stackRun, SECRET_MARK } from "../../tooling/mock-engine";
 import { payloadPath } from "../helpers/fixtures";
 
 const FIXTURE_PROJECT = JSON.parse(
@@ -193,11 +193,13 @@ describe("lessons (LessonCompletionSync)", () => {
       }
     });
 
-    it("is sized from config and bundled from handlers/lesson-completed", () => {
+    it("is sized from config and bundled from handlers/lessons/functions/lesson-completed.ts", () => {
       assert.equal(fn(dev).inputs.memorySize, 256);
       assert.equal(fn(prod).inputs.memorySize, 512);
       assert.equal(fn(prod).inputs.reservedConcurrentExecutions, 20);
-      assert.equal(fn(dev).inputs.code.archive["index.js"].path, ".build/functions/lessons-lesson-completed/index.js");
+      const bundle = named(dev, "tributary:lambda:NodeFunction", "lessons-lesson-completed").outputs.bundle;
+      assert.deepEqual([bundle.handler, bundle.runtimeAwsSdk], ["lesson-completed", false]);
+      assert.equal(fn(dev).inputs.code.archive["index.js"].path, `.build/bundles/${bundle.sha256}/index.js`);
       assert.equal(fn(dev).inputs.runtime, "nodejs22.x");
     });
   });

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { loadStackConfig, named, runProgram, SECRET_MARK, SECRET_PLACEHOLDER_PREFIX, findSecretLeaks, UnmockedCallError } from "../helpers/mock-engine";
+import { loadStackConfig, named, runProgram, SECRET_MARK, SECRET_PLACEHOLDER_PREFIX, findSecretLeaks, UnmockedCallError } from "../../tooling/mock-engine";
 
 describe("mock-engine harness", () => {
   it("fails a run that makes an unmocked provider call, naming its token", async () => {

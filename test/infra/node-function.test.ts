@@ -3,11 +3,11 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { buildOptions, bundleHandler } from "../../components/lambda/bundle";
+import { buildOptions, bundleCounters, bundleHandler } from "../../components/lambda/bundle";
 import { type AsyncInvocationArgs, NodeFunction, NodeImageFunction, type NodeFunctionArgs } from "../../components/lambda/node-function";
 import { DEAD_LETTER_RETENTION_SECONDS, DeadLetterQueue } from "../../components/events/dead-letter-queue";
 import { TEST_ALARMING, TEST_PROTECTION } from "../helpers/alarming";
-import { childrenOf, named, ofType, policyOf, type RunResult, runProgram } from "../helpers/mock-engine";
+import { childrenOf, named, ofType, policyOf, type RunResult, runProgram } from "../../tooling/mock-engine";
 
 const ECHO_ENTRY = "test/fixtures/handlers/echo/index.ts";
 
@@ -42,7 +42,7 @@ function statementsOf(run: RunResult, name = "echo") {
 describe("NodeFunction", () => {
   describe("bundle", () => {
     it("writes a loadable CommonJS bundle whose handler runs", async () => {
-      const bundle = bundleHandler({ handler: "echo", entry: ECHO_ENTRY, outdir: fs.mkdtempSync(path.join(os.tmpdir(), "nf-")) });
+      const bundle = await bundleHandler({ handler: "echo", entry: ECHO_ENTRY });
       assert.ok(fs.existsSync(bundle.file));
       assert.equal(bundle.handler, "index.handler");
       delete require.cache[bundle.file];
@@ -52,13 +52,13 @@ describe("NodeFunction", () => {
       await assert.rejects(loaded.handler({ message: 42 }), /message/);
     });
 
-    it("is minified, targets node22 and bundles its dependencies", () => {
-      const bundle = bundleHandler({ handler: "echo", entry: ECHO_ENTRY, outdir: fs.mkdtempSync(path.join(os.tmpdir(), "nf-")) });
+    it("is minified, targets node22 and bundles its dependencies", async () => {
+      const bundle = await bundleHandler({ handler: "echo", entry: ECHO_ENTRY });
       const code = fs.readFileSync(bundle.file, "utf8");
       // The CRT signer is an optional require inside try/catch, left for the runtime to skip.
       assert.ok(!/require\("@aws-sdk\/(?!signature-v4-crt")/.test(code), "the AWS SDK is bundled, not required at run time");
       assert.ok(!/require\("zod/.test(code), "zod is bundled");
-      const options = buildOptions(ECHO_ENTRY);
+      const options = buildOptions();
       assert.equal(options.minify, true);
       assert.equal(options.target, "node22");
       assert.equal(options.format, "cjs");
@@ -68,17 +68,42 @@ describe("NodeFunction", () => {
       assert.ok(inputs.every((i) => !path.isAbsolute(i)), "metafile paths are relative, so the build does not depend on where the repo is");
     });
 
-    it("is deterministic: two builds in different folders give the same bytes and hash", () => {
-      const a = bundleHandler({ handler: "echo", entry: ECHO_ENTRY, outdir: fs.mkdtempSync(path.join(os.tmpdir(), "nf-a-")) });
-      const b = bundleHandler({ handler: "echo", entry: ECHO_ENTRY, outdir: fs.mkdtempSync(path.join(os.tmpdir(), "nf-b-")) });
-      assert.notEqual(a.dir, b.dir);
-      assert.equal(a.sha256, b.sha256);
-      assert.deepEqual(fs.readFileSync(a.file), fs.readFileSync(b.file));
+    it("takes credentials from the environment only, as Lambda gives them: the rest of the default chain is left out", async () => {
+      const bundle = await bundleHandler({ handler: "echo", entry: ECHO_ENTRY });
+      const inputs = Object.keys(bundle.metafile.inputs);
+      for (const provider of ["credential-provider-ini", "credential-provider-sso", "credential-provider-process", "credential-provider-web-identity", "credential-provider-http"]) {
+        assert.ok(!inputs.some((i) => i.includes(`@aws-sdk/${provider}/`)), `${provider} is not bundled`);
+      }
+      assert.ok(inputs.some((i) => i.includes("@aws-sdk/credential-provider-env/")));
+    });
+
+    it("is content-addressed: the same source gives the same bytes, in a folder named by their sha256", async () => {
+      const a = await bundleHandler({ handler: "echo", entry: ECHO_ENTRY });
+      const b = await bundleHandler({ handler: "echo-again", entry: ECHO_ENTRY });
+      assert.equal(a.file, b.file);
+      assert.equal(path.basename(a.dir), a.sha256);
       assert.equal(createHash("sha256").update(fs.readFileSync(a.file)).digest("hex"), a.sha256);
     });
 
+    it("rebuilds when an input file changes, and reuses the cache while none does", async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nf-cache-"));
+      const entry = path.join(dir, "index.ts");
+      fs.writeFileSync(path.join(dir, "greeting.ts"), 'export const greeting = "hello";\n');
+      fs.writeFileSync(entry, 'import { greeting } from "./greeting";\nexport const handler = async () => greeting;\n');
+      const first = await bundleHandler({ handler: "greeting", entry });
+      const calls = bundleCounters.esbuildCalls;
+      assert.equal((await bundleHandler({ handler: "greeting", entry })).sha256, first.sha256);
+      assert.equal(bundleCounters.esbuildCalls, calls, "served from the cache");
+      // An imported file, not the entry, changes: its size changes too, so the change is seen at once.
+      fs.writeFileSync(path.join(dir, "greeting.ts"), 'export const greeting = "hello again";\n');
+      const second = await bundleHandler({ handler: "greeting", entry });
+      assert.notEqual(second.sha256, first.sha256);
+      assert.equal(bundleCounters.esbuildCalls, calls + 1);
+      assert.match(fs.readFileSync(second.file, "utf8"), /hello again/);
+    });
+
     it("replaces whatwg-url with Node's URL, and the mongodb driver still parses connection strings", async () => {
-      const bundle = bundleHandler({ handler: "mongo-url", entry: "test/fixtures/handlers/mongo-url/index.ts", outdir: fs.mkdtempSync(path.join(os.tmpdir(), "nf-")) });
+      const bundle = await bundleHandler({ handler: "mongo-url", entry: "test/fixtures/handlers/mongo-url/index.ts" });
       assert.ok(!Object.keys(bundle.metafile.inputs).some((i) => /node_modules\/(tr46|whatwg-url)\//.test(i)));
       const { handler } = require(bundle.file);
       assert.deepEqual(await handler({ uri: "mongodb://user:p%40ss@db1.example:27017,db2.example:27018/iota?replicaSet=rs0" }), {
@@ -88,19 +113,44 @@ describe("NodeFunction", () => {
       });
     });
 
-    it("names the handler when its entry is missing", () => {
-      assert.throws(() => bundleHandler({ handler: "no-such-function" }), /handler "no-such-function": entry handlers\/no-such-function\/index.ts does not exist/);
+    it("names the handler when it has no entry", async () => {
+      await assert.rejects(bundleHandler({ handler: "no-such-function" }), /handler "no-such-function": there is no handlers\/<app>\/functions\/no-such-function\.ts/);
+      assert.throws(() => new NodeFunction("missing", { ...baseArgs, entry: undefined, handler: "no-such-function" }), /no-such-function/);
     });
 
-    it("gives each function its own output folder, so functions built together never collide", async () => {
+    it("builds every bundle a program asks for in one esbuild call per set of options", async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nf-batch-"));
+      const entries = ["a", "b", "c"].map((name) => {
+        const entry = path.join(dir, `${name}.ts`);
+        fs.writeFileSync(entry, `export const handler = async () => "${name}";\n`);
+        return entry;
+      });
+      const calls = bundleCounters.esbuildCalls;
+      let functions: NodeFunction[] = [];
+      await runProgram(() => {
+        functions = [
+          ...entries.map((entry, i) => new NodeFunction(`fn-${i}`, { ...baseArgs, handler: `fn-${i}`, entry })),
+          new NodeFunction("fn-sdk", { ...baseArgs, handler: "fn-sdk", entry: entries[0], runtimeAwsSdk: true }),
+        ];
+      }, { stack: "test" });
+      assert.equal(bundleCounters.esbuildCalls, calls + 2, "one call for the bundled SDK, one for the runtime's");
+      const bundles = await Promise.all(functions.map((f) => f.bundle));
+      assert.equal(new Set(bundles.slice(0, 3).map((b) => b.sha256)).size, 3, "each entry its own bundle");
+      assert.match(require(bundles[1].file).handler.toString(), /"b"/);
+    });
+
+    it("points functions with the same source at one bundle, and records which handler each runs", async () => {
       const run = await runProgram(() => {
-        const one = new NodeFunction("one", baseArgs);
-        const two = new NodeFunction("two", baseArgs);
-        assert.notEqual(one.bundle.dir, two.bundle.dir);
-        assert.equal(one.bundle.sha256, two.bundle.sha256);
+        new NodeFunction("one", baseArgs);
+        new NodeFunction("two", { ...baseArgs, runtimeAwsSdk: true });
       }, { stack: "test" });
       const codes = ofType(run, "aws:lambda/function:Function").map((f) => f.inputs.code.archive["index.js"].path);
-      assert.deepEqual(codes, [".build/functions/one/index.js", ".build/functions/two/index.js"]);
+      assert.equal(codes.length, 2);
+      for (const code of codes) assert.match(code, /^\.build\/bundles\/[0-9a-f]{64}\/index\.js$/);
+      assert.notEqual(codes[0], codes[1], "the runtime's SDK makes another bundle");
+      const recorded = ofType(run, "tributary:lambda:NodeFunction").map((f) => f.outputs.bundle);
+      assert.deepEqual(recorded.map((b) => [b.handler, b.runtimeAwsSdk]), [["echo", false], ["echo", true]]);
+      assert.ok(recorded.every((b) => b.bytes > 0 && /^[0-9a-f]{64}$/.test(b.sha256)));
     });
   });
 

@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { SECRETS, STAGE_DEFAULTS } from "../../config";
-import { REPO_ROOT } from "../helpers/mock-engine";
+import { REPO_ROOT } from "../../tooling/mock-engine";
 
 const readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
 const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8"));

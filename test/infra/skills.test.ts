@@ -1,8 +1,7 @@
 import * as assert from "node:assert/strict";
-import { loadStackConfig, named, ofType, policyOf, type RunResult, runProgram, stackRun, SECRET_MARK, findSecretLeaks } from "../helpers/mock-engine";
+import { findSecretLeaks, loadStackConfig, named, ofType, policyOf, REPO_ROOT, type RunResult, runProgram, SECRET_MARK, stackRun } from "../../tooling/mock-engine";
 import * as path from "node:path";
 import * as fs from "node:fs";
-import { REPO_ROOT } from "../helpers/mock-engine";
 
 describe("skills (SkillAppSync)", () => {
   let dev: RunResult;

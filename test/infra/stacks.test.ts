@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { findSecretLeaks, named, type RunResult, stackRun } from "../helpers/mock-engine";
+import { findSecretLeaks, named, type RunResult, stackRun } from "../../tooling/mock-engine";
 
 const STACKS = ["dev", "staging", "prod"] as const;
 

@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { REPO_ROOT } from "../helpers/mock-engine";
+import { REPO_ROOT } from "../../tooling/mock-engine";
 
 const workflow = (name: string) => parseYaml(fs.readFileSync(path.join(REPO_ROOT, ".github", "workflows", name), "utf8"));
 const roleOf = (job: any) => job.steps.find((s: any) => String(s.uses).startsWith("aws-actions/configure-aws-credentials"))?.with["role-to-assume"];

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { checkStack, deadLetterQueues, type Stage } from "../../policy/rules";
-import { policyResources, stackRun } from "../helpers/mock-engine";
+import { policyResources, stackRun } from "../../tooling/mock-engine";
 
 describe("policy pack over every stack", () => {
   for (const stack of ["dev", "staging", "prod"] as Stage[]) {

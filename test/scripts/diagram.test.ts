@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { buildDiagram, resourceArn } from "../../scripts/lib/diagram";
-import { stackRun } from "../helpers/mock-engine";
+import { stackRun } from "../../tooling/mock-engine";
 
 /** The label of every node, and every edge as "from label -> to label". */
 function parse(mermaid: string) {

@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { REPO_ROOT, SECRET_PLACEHOLDER_PREFIX } from "../helpers/mock-engine";
+import { REPO_ROOT, SECRET_PLACEHOLDER_PREFIX } from "../../tooling/mock-engine";
 import { runScript } from "../helpers/run-script";
 
 const STACKS = ["dev", "staging", "prod"];

@@ -6,7 +6,7 @@ import * as assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { REPO_ROOT } from "../helpers/mock-engine";
+import { REPO_ROOT } from "../../tooling/mock-engine";
 
 const TSX = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
 const readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");

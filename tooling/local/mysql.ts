@@ -6,8 +6,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { createConnection } from "mysql2/promise";
-import { ASSERTIONS, ASSESSMENTS, BADGES, type BrnTable, type Column } from "../../handlers/lib/skills/brn-schema";
-import { brnPool } from "../../handlers/lib/skills/sync";
+import { ASSERTIONS, ASSESSMENTS, BADGES, type BrnTable, type Column } from "../../handlers/skills/brn-schema";
+import { brnPool } from "../../handlers/skills/sync";
 
 /** The server, from MYSQL_URL; this machine's MariaDB by default (root, no password). */
 export const MYSQL_URL = process.env.MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";

@@ -1,0 +1,257 @@
+/**
+ * The Alma cache in DynamoDB: loans, requests, and each user's `loan_ids` and `request_ids`,
+ * kept as LAG-Alma-Utils stores them (see schema.ts), safe under concurrent and
+ * out-of-order events:
+ *
+ * - The id lists are DynamoDB Lists of strings. An id is appended in one conditional update,
+ *   only while the user is cached and valid and the list does not hold it yet; an id is
+ *   removed by position, conditioned on that position still holding it, and retried when a
+ *   concurrent change moved it. So concurrent events never lose or duplicate an id, and a
+ *   redelivered event changes nothing.
+ * - A loan or request is written only if no newer Alma event wrote it (the event's time is
+ *   kept on the item), and a returned loan or closed request leaves a tombstone for two
+ *   weeks, so that an older event cannot bring it back.
+ */
+import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { requireEnv } from "../lib/env";
+import { ALMA_ENV } from "../lib/env-names";
+import { EVENT_TIME_ATTRIBUTE } from "./schema";
+
+export interface AlmaCacheClients {
+  documents: DynamoDBDocumentClient;
+  sqs: SQSClient;
+  tables: { users: string; loans: string; requests: string; tombstones: string };
+  usersQueueUrl: string;
+  /** The clock, in ms. */
+  now: () => number;
+}
+
+/** Clients and names from the function's environment; a missing variable fails at cold start. */
+export function clientsFromEnv(env: NodeJS.ProcessEnv = process.env): AlmaCacheClients {
+  return {
+    documents: DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } }),
+    sqs: new SQSClient({}),
+    tables: {
+      users: requireEnv(ALMA_ENV.usersTable, env),
+      loans: requireEnv(ALMA_ENV.loansTable, env),
+      requests: requireEnv(ALMA_ENV.requestsTable, env),
+      tombstones: requireEnv(ALMA_ENV.tombstonesTable, env),
+    },
+    usersQueueUrl: requireEnv(ALMA_ENV.usersQueueUrl, env),
+    now: Date.now,
+  };
+}
+
+export type IdList = "loan_ids" | "request_ids";
+
+/**
+ * What one message did:
+ * - `linked`/`unlinked`: the id was added to or removed from the user's list;
+ * - `unchanged`: the list already said so (a redelivery);
+ * - `queued`: the user is not cached, or has expired, and was sent to the bulk-update service;
+ * - `stale`: a newer event, or the item's return or closing, already won; nothing was written.
+ */
+export type Outcome = "linked" | "unlinked" | "unchanged" | "queued" | "stale";
+
+/** How long a tombstone keeps an older event from bringing a returned loan or closed request back: longer than any retry or DLQ redrive. */
+export const TOMBSTONE_TTL_SECONDS = 14 * 24 * 3600;
+
+/** Conditional writes that lose a race are retried this many times before the event fails (and is retried). */
+const MAX_ATTEMPTS = 5;
+
+function isConditionFailure(err: unknown): boolean {
+  return err instanceof ConditionalCheckFailedException || (err as { name?: string })?.name === "ConditionalCheckFailedException";
+}
+
+/** A record's table and key, and the tombstone key it leaves when it closes. */
+export interface RecordRef {
+  table: string;
+  keyName: "loan_id" | "request_id";
+  id: string;
+}
+
+const tombstoneId = (ref: RecordRef) => `${ref.keyName === "loan_id" ? "loan" : "request"}:${ref.id}`;
+
+/**
+ * Writes a loan or request unless a newer event wrote it, then checks for its tombstone:
+ * if the item was returned or closed by an event at least as new, the write is undone.
+ * Returns false when nothing stays written.
+ */
+export async function putRecord(clients: AlmaCacheClients, ref: RecordRef, item: Record<string, unknown>, eventMs: number | undefined): Promise<boolean> {
+  const { documents } = clients;
+  const names = { "#time": EVENT_TIME_ATTRIBUTE };
+  try {
+    await documents.send(
+      new PutCommand({
+        TableName: ref.table,
+        Item: eventMs === undefined ? item : { ...item, [EVENT_TIME_ATTRIBUTE]: eventMs },
+        ...(eventMs === undefined
+          ? {}
+          : { ConditionExpression: "attribute_not_exists(#time) OR #time <= :time", ExpressionAttributeNames: names, ExpressionAttributeValues: { ":time": eventMs } }),
+      }),
+    );
+  } catch (err) {
+    if (isConditionFailure(err)) return false;
+    throw err;
+  }
+  // After the write, not before: a return that lands between a check and the write would
+  // otherwise be overwritten.
+  const { Item: tombstone } = await documents.send(new GetCommand({ TableName: clients.tables.tombstones, Key: { id: tombstoneId(ref) }, ConsistentRead: true }));
+  if (!tombstone || (eventMs !== undefined && tombstone.closed_ms < eventMs)) return true;
+  try {
+    // Undo only this event's own write: a newer event's write stays.
+    await documents.send(
+      new DeleteCommand({
+        TableName: ref.table,
+        Key: { [ref.keyName]: ref.id },
+        ConditionExpression: eventMs === undefined ? "attribute_not_exists(#time)" : "#time = :time",
+        ExpressionAttributeNames: names,
+        ...(eventMs === undefined ? {} : { ExpressionAttributeValues: { ":time": eventMs } }),
+      }),
+    );
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+  }
+  return false;
+}
+
+/**
+ * Removes a returned loan or closed request: first a tombstone (kept two weeks), then the
+ * item, unless a newer event wrote it. Returns false when a newer event keeps it.
+ */
+export async function closeRecord(clients: AlmaCacheClients, ref: RecordRef, eventMs: number | undefined): Promise<boolean> {
+  const { documents } = clients;
+  const closedMs = eventMs ?? clients.now();
+  try {
+    await documents.send(
+      new UpdateCommand({
+        TableName: clients.tables.tombstones,
+        Key: { id: tombstoneId(ref) },
+        UpdateExpression: "SET closed_ms = :closed, expires_at = :expires",
+        ConditionExpression: "attribute_not_exists(closed_ms) OR closed_ms < :closed",
+        ExpressionAttributeValues: {
+          ":closed": closedMs,
+          ":expires": Math.floor(Math.max(closedMs, clients.now()) / 1000) + TOMBSTONE_TTL_SECONDS,
+        },
+      }),
+    );
+  } catch (err) {
+    // A tombstone at least as new is already there: a redelivery.
+    if (!isConditionFailure(err)) throw err;
+  }
+  try {
+    await documents.send(
+      new DeleteCommand({
+        TableName: ref.table,
+        Key: { [ref.keyName]: ref.id },
+        ...(eventMs === undefined
+          ? {}
+          : {
+              ConditionExpression: "attribute_not_exists(#time) OR #time <= :time",
+              ExpressionAttributeNames: { "#time": EVENT_TIME_ATTRIBUTE },
+              ExpressionAttributeValues: { ":time": eventMs },
+            }),
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (isConditionFailure(err)) return false;
+    throw err;
+  }
+}
+
+interface CachedUser {
+  primary_id: string;
+  expiry_date?: number;
+  loan_ids?: unknown;
+  request_ids?: unknown;
+}
+
+async function readUser(clients: AlmaCacheClients, key: string): Promise<CachedUser | undefined> {
+  const { Item } = await clients.documents.send(new GetCommand({ TableName: clients.tables.users, Key: { primary_id: key }, ConsistentRead: true }));
+  return Item as CachedUser | undefined;
+}
+
+/** Valid as LAG-Alma-Utils' getValid has it: cached, and `expiry_date` not yet passed (inclusive). */
+function isValid(user: CachedUser | undefined, nowSeconds: number): user is CachedUser {
+  return user !== undefined && typeof user.expiry_date === "number" && user.expiry_date >= nowSeconds;
+}
+
+const nowSeconds = (clients: AlmaCacheClients) => Math.floor(clients.now() / 1000);
+
+/**
+ * Appends `id` to the user's list in one conditional update. When the condition fails, one
+ * read tells why: the id is there already (unchanged), or the user is not cached or has
+ * expired (queued for the bulk-update service, with the id as Alma sent it).
+ */
+export async function addToUser(clients: AlmaCacheClients, userId: string, list: IdList, id: string): Promise<Outcome> {
+  const key = userId.toLowerCase();
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    try {
+      await clients.documents.send(
+        new UpdateCommand({
+          TableName: clients.tables.users,
+          Key: { primary_id: key },
+          UpdateExpression: "SET #list = list_append(if_not_exists(#list, :empty), :ids)",
+          ConditionExpression: "attribute_exists(primary_id) AND expiry_date >= :now AND NOT contains(#list, :id)",
+          ExpressionAttributeNames: { "#list": list },
+          ExpressionAttributeValues: { ":empty": [], ":ids": [id], ":id": id, ":now": nowSeconds(clients) },
+        }),
+      );
+      return "linked";
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+    const user = await readUser(clients, key);
+    if (!isValid(user, nowSeconds(clients))) {
+      await queueUser(clients, userId);
+      return "queued";
+    }
+    if (Array.isArray(user[list]) && (user[list] as unknown[]).includes(id)) return "unchanged";
+    // The user changed between the update and the read (it was just loaded): try again.
+  }
+  throw new Error(`could not add ${id} to ${list} of user ${key}: the user kept changing (${MAX_ATTEMPTS} attempts)`);
+}
+
+/**
+ * Removes every occurrence of `id` from the user's list: read the list, then remove those
+ * positions, conditioned on each still holding `id`. A concurrent append does not move them;
+ * a concurrent removal does, and the read is then repeated.
+ */
+export async function removeFromUser(clients: AlmaCacheClients, userId: string, list: IdList, id: string): Promise<Outcome> {
+  const key = userId.toLowerCase();
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const user = await readUser(clients, key);
+    if (!isValid(user, nowSeconds(clients))) {
+      await queueUser(clients, userId);
+      return "queued";
+    }
+    const ids = Array.isArray(user[list]) ? (user[list] as unknown[]) : [];
+    const positions = ids.flatMap((value, i) => (value === id ? [i] : []));
+    if (positions.length === 0) return "unchanged";
+    try {
+      await clients.documents.send(
+        new UpdateCommand({
+          TableName: clients.tables.users,
+          Key: { primary_id: key },
+          // Highest position first: each removal then leaves the positions still to remove where they were.
+          UpdateExpression: `REMOVE ${[...positions].reverse().map((i) => `#list[${i}]`).join(", ")}`,
+          ConditionExpression: [...positions.map((i) => `#list[${i}] = :id`), "expiry_date >= :now"].join(" AND "),
+          ExpressionAttributeNames: { "#list": list },
+          ExpressionAttributeValues: { ":id": id, ":now": nowSeconds(clients) },
+        }),
+      );
+      return "unlinked";
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+  throw new Error(`could not remove ${id} from ${list} of user ${key}: the list kept changing (${MAX_ATTEMPTS} attempts)`);
+}
+
+/** Asks the bulk-update service to load a user the cache does not know (or knows too old): the id as Alma sent it, as the original did. */
+export async function queueUser(clients: AlmaCacheClients, userId: string): Promise<void> {
+  await clients.sqs.send(new SendMessageCommand({ QueueUrl: clients.usersQueueUrl, MessageBody: userId }));
+}

@@ -1,0 +1,6 @@
+/** alma-request-closed: keeps the Alma cache current from the SNS topics of its events (see handlers/alma/cache-functions.ts). */
+import { clientsFromEnv } from "../cache";
+import { requestClosed } from "../cache-functions";
+
+/** Clients are made once per container. */
+export const handler = requestClosed(clientsFromEnv());

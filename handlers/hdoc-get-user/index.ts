@@ -1,7 +1,0 @@
-/** hdoc-get-user: the 100DaysOfCloud API route (see handlers/lib/hdoc/users.ts). */
-import { queryOf, serve } from "../lib/http-api";
-import { getUser, usersApiFromEnv } from "../lib/hdoc/users";
-
-const api = usersApiFromEnv();
-
-export const handler = (event: unknown) => serve(() => getUser(api, queryOf(event)));

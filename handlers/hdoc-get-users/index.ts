@@ -1,7 +1,0 @@
-/** hdoc-get-users: the 100DaysOfCloud API route (see handlers/lib/hdoc/users.ts). */
-import { pathOf, queryOf, serve } from "../lib/http-api";
-import { listUsers, usersApiFromEnv } from "../lib/hdoc/users";
-
-const api = usersApiFromEnv();
-
-export const handler = (event: unknown) => serve(() => listUsers(api, queryOf(event), pathOf(event, "/users")));

@@ -1,0 +1,7 @@
+/** hdoc-get-users: the 100DaysOfCloud API route (see handlers/hdoc/users.ts). */
+import { pathOf, queryOf, serve } from "../../lib/http-api";
+import { listUsers, usersApiFromEnv } from "../users";
+
+const api = usersApiFromEnv();
+
+export const handler = (event: unknown) => serve(() => listUsers(api, queryOf(event), pathOf(event, "/users")));

@@ -1,9 +1,0 @@
-/**
- * iota-records: the records/companies example of with-iota, as a real service. A
- * `cmd.record.create.v0` event creates a record, counts it on its company, and announces
- * it with a `fct.record.created.v0` event, all exactly once per command.
- */
-import { withIota } from "../lib/iota";
-import { createRecord } from "./records";
-
-export const handler = (event: unknown, ctx: unknown) => withIota(event, ctx, { func: createRecord });

@@ -1,0 +1,64 @@
+/** iota's configuration from the environment, and the engine built from it. */
+import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
+import { MongoClient } from "mongodb";
+import { IOTA_ENV, secretParamEnv } from "../lib/env-names";
+import { Iota } from "./engine";
+import { MongoStore } from "./mongo-store";
+
+export interface IotaEnvConfig {
+  mongoDb: string;
+  serviceId: string;
+  journalName: string;
+  eventBusName: string;
+  /** How long committed entries are kept, in ms. */
+  retentionMs: number;
+  aws: { region?: string; endpoint?: string; credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } };
+}
+
+/** `MILL_IOTA_AWS_<NAME>`, falling back to `AWS_<NAME>`. */
+function awsSetting(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  return env[`MILL_IOTA_AWS_${name}`] || env[`AWS_${name}`] || undefined;
+}
+
+/** Reads and checks the environment; throws one error naming every missing variable. */
+export function iotaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): IotaEnvConfig {
+  const missing: string[] = [];
+  if (!env[IOTA_ENV.mongoUri] && !env[secretParamEnv(IOTA_ENV.mongoUri)]) {
+    missing.push(`${IOTA_ENV.mongoUri} (or ${secretParamEnv(IOTA_ENV.mongoUri)})`);
+  }
+  for (const name of [IOTA_ENV.mongoDb, IOTA_ENV.serviceId]) if (!env[name]) missing.push(name);
+  if (missing.length > 0) throw new Error(`iota: missing environment variable(s): ${missing.join(", ")}`);
+  const retentionDays = env[IOTA_ENV.journalRetentionDays] || "7";
+  if (!/^\d+$/.test(retentionDays) || Number(retentionDays) < 1) {
+    throw new Error(`iota: ${IOTA_ENV.journalRetentionDays} must be a whole number of days, at least 1 (got ${JSON.stringify(retentionDays)})`);
+  }
+  const accessKeyId = awsSetting(env, "ACCESS_KEY_ID");
+  const secretAccessKey = awsSetting(env, "SECRET_ACCESS_KEY");
+  return {
+    mongoDb: env[IOTA_ENV.mongoDb]!,
+    serviceId: env[IOTA_ENV.serviceId]!,
+    journalName: env[IOTA_ENV.journalName] || "iotaJournalEntries",
+    eventBusName: env[IOTA_ENV.eventBusName] || "default",
+    retentionMs: Number(retentionDays) * 24 * 3600 * 1000,
+    aws: {
+      region: awsSetting(env, "REGION"),
+      endpoint: env.MILL_IOTA_AWS_ENDPOINT || undefined,
+      // Explicit keys only when given; otherwise the SDK's own chain (the function's role).
+      credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, sessionToken: awsSetting(env, "SESSION_TOKEN") } : undefined,
+    },
+  };
+}
+
+/** The engine for a configuration, connecting to MongoDB once. */
+export async function connectIota(config: IotaEnvConfig, mongoUri: string): Promise<Iota> {
+  const client = await MongoClient.connect(mongoUri);
+  const events = new EventBridgeClient(config.aws);
+  return new Iota({
+    serviceId: config.serviceId,
+    eventBusName: config.eventBusName,
+    store: new MongoStore(client, client.db(config.mongoDb), config.journalName),
+    retentionMs: config.retentionMs,
+    putEvents: (entries) => events.send(new PutEventsCommand({ Entries: entries })),
+  });
+}
+

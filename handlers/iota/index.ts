@@ -1,0 +1,35 @@
+/**
+ * iota: idempotent CloudEvents functions, API-compatible with @1mill/with-iota.
+ *
+ *   import { MutationAction, withIota } from "../index";
+ *   export const handler = (event, ctx) => withIota(event, ctx, { func: async ({ data, mutation, rapids }) => { ... } });
+ *
+ * with-iota v1's exports (`withIota`, `MutationAction`, `MutationVersion`) and its older
+ * README's (`CREATE`, `DELETE`, `INCREMENT`, `SET`) are all here.
+ *
+ * Importing this module reads the environment (with-iota's names and defaults); a missing
+ * required variable fails the cold start with its name.
+ */
+import { IOTA_ENV } from "../lib/env-names";
+import { readSecret } from "../lib/secrets";
+import { connectIota, iotaConfigFromEnv } from "./config";
+import type { Iota, IotaFunc, SKIPPED } from "./engine";
+
+export { CREATE, DELETE, INCREMENT, MutationAction, MutationVersion, SET, SKIPPED, Iota, EventInProgressError, UnsentEventsError } from "./engine";
+export type { FuncContext, IotaFunc, Mutation, MutationInput } from "./engine";
+export { IotaInputError, CLOUDEVENT_DETAIL_TYPE } from "./cloudevents";
+export { connectIota, iotaConfigFromEnv, type IotaEnvConfig } from "./config";
+
+// Read at import, so that a missing variable fails the cold start.
+const config = iotaConfigFromEnv();
+let engine: Promise<Iota> | undefined;
+
+/** Applies the event once; returns `func`'s value, or 'SKIPPED' if the event was already applied. */
+export async function withIota<Ctx, R>(event: unknown, ctx: Ctx, options: { func: IotaFunc<Ctx, R> }): Promise<R | typeof SKIPPED> {
+  if (!engine) {
+    engine = readSecret(IOTA_ENV.mongoUri).then((uri) => connectIota(config, uri));
+    // A failed connection is not kept: the next invocation tries again.
+    engine.catch(() => (engine = undefined));
+  }
+  return (await engine).withIota(event, ctx, options);
+}

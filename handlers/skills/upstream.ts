@@ -1,0 +1,101 @@
+/**
+ * The three upstream services of the Skill App: Airtable (assessments), Badgr (badge
+ * classes and assertions) and GitHub (template archives). Paged lists stop, and fail their
+ * source with a clear reason, when a page repeats a cursor already seen or when they pass a
+ * page cap: upstream data can never make the sync loop.
+ */
+import { TimeBudget } from "../lib/budget";
+import { DEFAULT_RETRY_POLICY, fetchWithRetry, type RetryPolicy } from "../lib/http";
+
+export interface AirtableRecord {
+  id: string;
+  fields: Record<string, unknown>;
+}
+
+/** Follows a paged list: `next` gives the cursor of the following page, or undefined at the end. */
+async function paged<T>(what: string, maxPages: number, fetchPage: (cursor: string | undefined) => Promise<{ items: T[]; next?: string }>): Promise<T[]> {
+  const items: T[] = [];
+  const seen = new Set<string>();
+  let cursor: string | undefined;
+  for (let page = 1; ; page++) {
+    const result = await fetchPage(cursor);
+    items.push(...result.items);
+    if (!result.next) return items;
+    if (seen.has(result.next)) throw new Error(`${what}: page ${page} repeats the cursor ${JSON.stringify(result.next)} of an earlier page; stopped instead of looping`);
+    if (page >= maxPages) throw new Error(`${what}: more than ${maxPages} pages; stopped at the page cap`);
+    seen.add(result.next);
+    cursor = result.next;
+  }
+}
+
+/** Every record of an Airtable table, following `offset` from page to page. */
+export function listAirtableRecords(
+  options: { apiUrl: string; baseId: string; table: string; token: string; maxPages: number },
+  retry: RetryPolicy = DEFAULT_RETRY_POLICY,
+  budget: TimeBudget = TimeBudget.unbounded(),
+): Promise<AirtableRecord[]> {
+  return paged(`Airtable ${options.table}`, options.maxPages, async (offset) => {
+    const url = new URL(`${options.apiUrl.replace(/\/+$/, "")}/${options.baseId}/${encodeURIComponent(options.table)}`);
+    url.searchParams.set("pageSize", "100");
+    if (offset) url.searchParams.set("offset", offset);
+    const response = await fetchWithRetry(url.toString(), { headers: { authorization: `Bearer ${options.token}` } }, retry, budget);
+    const page = (await response.json()) as { records?: AirtableRecord[]; offset?: string };
+    if (!Array.isArray(page.records)) throw new Error("Airtable answered a page without records");
+    return { items: page.records, next: page.offset };
+  });
+}
+
+export interface BadgrCredentials {
+  username: string;
+  password: string;
+  clientId: string;
+  /** The token request's scope, as the original sent it (`rw:issuer rw:backpack`). */
+  scope: string;
+  /** The token request's grant type (`password`). */
+  grantType: string;
+}
+
+/** A Badgr access token: `POST /o/token/` with the form fields the original sent. */
+export async function badgrToken(
+  baseUrl: string,
+  credentials: BadgrCredentials,
+  retry: RetryPolicy = DEFAULT_RETRY_POLICY,
+  budget: TimeBudget = TimeBudget.unbounded(),
+): Promise<string> {
+  const response = await fetchWithRetry(
+    `${baseUrl.replace(/\/+$/, "")}/o/token/`,
+    {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+      body: new URLSearchParams({
+        username: credentials.username,
+        password: credentials.password,
+        scope: credentials.scope,
+        grant_type: credentials.grantType,
+        client_id: credentials.clientId,
+      }).toString(),
+    },
+    retry,
+    budget,
+  );
+  const body = (await response.json()) as { access_token?: unknown };
+  if (typeof body.access_token !== "string" || !body.access_token) throw new Error("Badgr answered without an access_token");
+  return body.access_token;
+}
+
+/** The `result` list of a Badgr v2 endpoint, following `Link: <…>; rel="next"` pages. */
+export function badgrList(
+  baseUrl: string,
+  path: string,
+  token: string,
+  maxPages: number,
+  retry: RetryPolicy = DEFAULT_RETRY_POLICY,
+  budget: TimeBudget = TimeBudget.unbounded(),
+): Promise<Record<string, unknown>[]> {
+  return paged(`Badgr ${path}`, maxPages, async (next) => {
+    const response = await fetchWithRetry(next ?? `${baseUrl.replace(/\/+$/, "")}${path}`, { headers: { authorization: `Bearer ${token}`, accept: "application/json" } }, retry, budget);
+    const body = (await response.json()) as { result?: Record<string, unknown>[] };
+    if (!Array.isArray(body.result)) throw new Error(`Badgr answered ${path} without a result list`);
+    return { items: body.result, next: /<([^>]+)>;\s*rel="next"/.exec(response.headers.get("link") ?? "")?.[1] };
+  });
+}

@@ -1,0 +1,494 @@
+/**
+ * Runs Pulumi programs under the mock engine and records what they would deploy.
+ *
+ * - Every registered or read resource is recorded with its type, name, inputs, URN and parent.
+ * - Any provider function call (`aws.getRegion`, ...) that has no mock fails the run with its token.
+ * - A run ends only when every registration has resolved.
+ * - A stack's real `Pulumi.<stack>.yaml` is the config, with placeholders for its secrets.
+ *
+ * Used by the tests and by `npm run preview`.
+ */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import * as rpc from "@pulumi/pulumi/runtime/rpc";
+import { parse as parseYaml } from "yaml";
+import { PROJECT, parseConfigValues, requiredSecrets } from "../config";
+import { REPO_ROOT } from "../components/lambda/bundle";
+import { type PolicyResource, SECRET_MARK } from "../policy/rules";
+
+export { REPO_ROOT };
+
+export const MOCK_ACCOUNT_ID = "123456789012";
+/** What a secret value is shown as in recorded inputs and outputs (the policy rules look for it). */
+export { SECRET_MARK };
+/** Every placeholder secret starts with this, so a leaked one is easy to find. */
+export const SECRET_PLACEHOLDER_PREFIX = "mock-secret:";
+
+export interface RecordedResource {
+  urn: string;
+  type: string;
+  /** Logical name. */
+  name: string;
+  /** URN of the parent; undefined only for the root stack. */
+  parent?: string;
+  /** Inputs with every secret shown as "[secret]" and assets as `{ path }` or `{ assets }`. */
+  inputs: Record<string, any>;
+  /** The same inputs with secret values in clear (the placeholders), for assertions on wiring. */
+  rawInputs: Record<string, any>;
+  /** The id the mock gave the resource (custom resources only). */
+  id?: string;
+  /** The state the mock returned (outputs). */
+  state: Record<string, any>;
+  /** True when read with `.get()` rather than created. */
+  read: boolean;
+  /** The resource options the engine acts on: adoption (`import`), protection and what is ignored. */
+  options: ResourceOptionsRecord;
+  /** What a component registered with `registerOutputs`, secrets shown as "[secret]". */
+  outputs: Record<string, any>;
+}
+
+export interface ResourceOptionsRecord {
+  /** The id of an existing resource that Pulumi imports instead of creating one. */
+  import?: string;
+  protect: boolean;
+  retainOnDelete: boolean;
+  ignoreChanges: string[];
+}
+
+export interface RecordedCall {
+  token: string;
+  inputs: Record<string, any>;
+}
+
+export type CallMock = (inputs: Record<string, any>) => Record<string, any>;
+/** Extra state for a resource, merged over the default mock state. */
+export type StateMock = (args: pulumi.runtime.MockResourceArgs) => Record<string, any> | undefined;
+
+export interface RunOptions {
+  stack: string;
+  /** Config as Pulumi hands it to a program (`namespace:key` → string). */
+  config?: Record<string, string>;
+  /** Keys of `config` that are secrets. */
+  secretKeys?: string[];
+  /** Mocks for provider functions, by token, on top of the defaults. */
+  calls?: Record<string, CallMock>;
+  /** Extra state per resource type, on top of the defaults. */
+  states?: Record<string, StateMock>;
+  /** Run as `pulumi preview` (true) or `pulumi up` (false, the default). */
+  preview?: boolean;
+}
+
+export interface RunResult {
+  stack: string;
+  resources: RecordedResource[];
+  calls: RecordedCall[];
+  /** Stack outputs with secrets shown as "[secret]". */
+  outputs: Record<string, any>;
+}
+
+export class UnmockedCallError extends Error {
+  constructor(readonly tokens: string[]) {
+    super(`unmocked provider call(s): ${tokens.join(", ")}. Mock them in the harness or the test.`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values: the engine's wire form (secrets, assets, resource references) as plain JSON.
+
+/**
+ * Converts a property value in its serialized (wire) form to plain JSON. Secrets become
+ * "[secret]" unless `reveal`; assets and archives become `{ path }`, `{ text }` or
+ * `{ archive: { name: asset } }`; resource references become their id or URN.
+ */
+export function plainValue(value: unknown, reveal: boolean): any {
+  if (value === rpc.unknownValue) return "[unknown]";
+  if (Array.isArray(value)) return value.map((v) => plainValue(v, reveal));
+  if (typeof value !== "object" || value === null) return value;
+  const object = value as Record<string, any>;
+  switch (object[rpc.specialSigKey]) {
+    case rpc.specialSecretSig:
+      return reveal ? plainValue(object.value, reveal) : SECRET_MARK;
+    case rpc.specialOutputValueSig:
+      if (object.secret && !reveal) return SECRET_MARK;
+      return object.value === undefined ? "[unknown]" : plainValue(object.value, reveal);
+    case rpc.specialAssetSig:
+    case rpc.specialArchiveSig:
+      if (object.assets !== undefined) return { archive: plainValue(object.assets, reveal) };
+      if (object.path !== undefined) return { path: relativePath(object.path) };
+      if (object.text !== undefined) return { text: object.text };
+      return { uri: object.uri };
+    case rpc.specialResourceSig:
+      return object.id ?? object.urn;
+  }
+  const out: Record<string, any> = {};
+  for (const [k, v] of Object.entries(object)) if (v !== undefined) out[k] = plainValue(v, reveal);
+  return out;
+}
+
+function relativePath(p: unknown): unknown {
+  return typeof p === "string" && path.isAbsolute(p) ? path.relative(REPO_ROOT, p) : p;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Default mock state: names, ARNs and URLs shaped like the real ones, derived from the URN so
+// that they are stable from run to run.
+
+function region(): string {
+  return pulumi.runtime.getConfig("aws:region") ?? "eu-west-2";
+}
+
+function physicalName(args: pulumi.runtime.MockResourceArgs): string {
+  const suffix = createHash("sha1").update(`${args.type}::${args.name}`).digest("hex").slice(0, 7);
+  return `${args.name}-${suffix}`;
+}
+
+type ArnShape = (name: string, r: string, a: string) => Record<string, string>;
+const ARN_SHAPES: Record<string, ArnShape | undefined> = {
+  "aws:iam/role:Role": (n, _r, a) => ({ arn: `arn:aws:iam::${a}:role/${n}` }),
+  "aws:iam/policy:Policy": (n, _r, a) => ({ arn: `arn:aws:iam::${a}:policy/${n}` }),
+  "aws:cloudwatch/logGroup:LogGroup": (n, r, a) => ({ arn: `arn:aws:logs:${r}:${a}:log-group:${n}` }),
+  "aws:lambda/function:Function": (n, r, a) => ({
+    arn: `arn:aws:lambda:${r}:${a}:function:${n}`,
+    invokeArn: `arn:aws:apigateway:${r}:lambda:path/2015-03-31/functions/arn:aws:lambda:${r}:${a}:function:${n}/invocations`,
+  }),
+  "aws:sqs/queue:Queue": (n, r, a) => ({ arn: `arn:aws:sqs:${r}:${a}:${n}`, url: `https://sqs.${r}.amazonaws.com/${a}/${n}` }),
+  "aws:sns/topic:Topic": (n, r, a) => ({ arn: `arn:aws:sns:${r}:${a}:${n}` }),
+  "aws:dynamodb/table:Table": (n, r, a) => ({ arn: `arn:aws:dynamodb:${r}:${a}:table/${n}` }),
+  "aws:s3/bucket:Bucket": (n, r) => ({ arn: `arn:aws:s3:::${n}`, bucket: n, bucketRegionalDomainName: `${n}.s3.${r}.amazonaws.com` }),
+  "aws:s3/bucketV2:BucketV2": (n) => ({ arn: `arn:aws:s3:::${n}`, bucket: n }),
+  "aws:cloudwatch/eventBus:EventBus": (n, r, a) => ({ arn: `arn:aws:events:${r}:${a}:event-bus/${n}` }),
+  "aws:cloudwatch/eventRule:EventRule": (n, r, a) => ({ arn: `arn:aws:events:${r}:${a}:rule/${n}` }),
+  "aws:cloudwatch/eventArchive:EventArchive": (n, r, a) => ({ arn: `arn:aws:events:${r}:${a}:archive/${n}` }),
+  "aws:scheduler/schedule:Schedule": (n, r, a) => ({ arn: `arn:aws:scheduler:${r}:${a}:schedule/default/${n}` }),
+  "aws:ssm/parameter:Parameter": (n, r, a) => ({ arn: `arn:aws:ssm:${r}:${a}:parameter${n.startsWith("/") ? "" : "/"}${n}` }),
+  "aws:ecr/repository:Repository": (n, r, a) => ({
+    arn: `arn:aws:ecr:${r}:${a}:repository/${n}`,
+    repositoryUrl: `${a}.dkr.ecr.${r}.amazonaws.com/${n}`,
+  }),
+  "aws:apigatewayv2/api:Api": (n, r, a) => ({
+    arn: `arn:aws:apigateway:${r}::/apis/${n}`,
+    apiEndpoint: `https://${n}.execute-api.${r}.amazonaws.com`,
+    executionArn: `arn:aws:execute-api:${r}:${a}:${n}`,
+  }),
+  "aws:cognito/userPool:UserPool": (n, r, a) => ({ arn: `arn:aws:cognito-idp:${r}:${a}:userpool/${r}_${n}`, endpoint: `cognito-idp.${r}.amazonaws.com/${r}_${n}` }),
+  "aws:cloudfront/distribution:Distribution": (n, _r, a) => ({ arn: `arn:aws:cloudfront::${a}:distribution/${n}`, domainName: `${n}.cloudfront.net` }),
+  "aws:kms/key:Key": (n, r, a) => ({ arn: `arn:aws:kms:${r}:${a}:key/${n}` }),
+};
+
+/** A 24-hex id (the shape of Atlas object ids) derived from a name. */
+function hexId(name: string): string {
+  return createHash("sha1").update(name).digest("hex").slice(0, 24);
+}
+
+/** Outputs of non-AWS resources that programs read, shaped like the real ones. */
+const PROVIDER_STATE: Record<string, ((name: string) => Record<string, string>) | undefined> = {
+  "mongodbatlas:index/eventTrigger:EventTrigger": (n) => ({ triggerId: hexId(`trigger:${n}`) }),
+  "auth0:index/client:Client": (n) => ({ clientId: `mockclientid${hexId(n).slice(0, 20)}` }),
+  // The provider marks this output secret; a placeholder shows where it ends up.
+  "auth0:index/clientCredentials:ClientCredentials": (n) => ({ clientSecret: `${SECRET_PLACEHOLDER_PREFIX}${n}` }),
+  // awsx's image is a remote component: its build runs in the awsx provider, never here.
+  "awsx:ecr:Image": (n) => ({
+    imageUri: `${MOCK_ACCOUNT_ID}.dkr.ecr.eu-west-2.amazonaws.com/${n}@sha256:${createHash("sha256").update(n).digest("hex")}`,
+  }),
+  // The one dynamic resource of the program: the Atlas App Services app.
+  "pulumi-nodejs:dynamic/atlas:AppServicesApp": (n) => ({
+    appId: hexId(`app:${n}`),
+    clientAppId: `${n}-mockid`,
+    clusterServiceId: hexId(`service:${n}`),
+  }),
+};
+
+/**
+ * The state of an adopted resource that its import id gives: the existing topic's ARN, the
+ * existing queue's URL (and ARN), the existing bucket's name.
+ */
+const IMPORTED_STATE: Record<string, ((id: string) => Record<string, string>) | undefined> = {
+  "aws:sns/topic:Topic": (arn) => ({ arn }),
+  "aws:sqs/queue:Queue": (url) => {
+    const [, , host, account, name] = url.split("/");
+    return { url, arn: `arn:aws:sqs:${host.split(".")[1]}:${account}:${name}` };
+  },
+  "aws:s3/bucket:Bucket": (bucket) => ({ bucket, arn: `arn:aws:s3:::${bucket}`, bucketRegionalDomainName: `${bucket}.s3.${region()}.amazonaws.com` }),
+  // `<projectId>--<appId>--<triggerId>`
+  "mongodbatlas:index/eventTrigger:EventTrigger": (id) => ({ triggerId: id.split("--")[2] }),
+};
+
+function defaultState(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
+  const imported = args.id ? IMPORTED_STATE[args.type]?.(args.id) : undefined;
+  if (imported) {
+    const base = defaultState({ ...args, id: undefined as unknown as string });
+    return { id: args.id!, state: { ...base.state, ...imported } };
+  }
+  const inputs = args.inputs ?? {};
+  const physical = typeof inputs.name === "string" ? inputs.name : physicalName(args);
+  const provider = PROVIDER_STATE[args.type];
+  if (provider || !args.type.startsWith("aws:")) {
+    return { id: args.id || `${physical}-id`, state: { ...inputs, ...provider?.(args.name) } };
+  }
+  const shape = ARN_SHAPES[args.type];
+  const service = args.type.split(":")[1]?.split("/")[0] ?? "unknown";
+  const arn = shape ? {} : { arn: `arn:aws:${service}:${region()}:${MOCK_ACCOUNT_ID}:${physical}` };
+  return {
+    id: args.id || `${physical}-id`,
+    state: { ...inputs, name: physical, ...arn, ...(shape ? shape(physical, region(), MOCK_ACCOUNT_ID) : {}) },
+  };
+}
+
+const DEFAULT_CALLS: Record<string, CallMock> = {
+  "aws:index/getCallerIdentity:getCallerIdentity": () => ({
+    accountId: MOCK_ACCOUNT_ID,
+    arn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:user/preview`,
+    userId: "AIDAPREVIEW",
+    id: MOCK_ACCOUNT_ID,
+  }),
+  "aws:index/getRegion:getRegion": () => ({ name: region(), region: region(), id: region() }),
+  "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" }),
+  "aws:cloudwatch/getEventBus:getEventBus": (inputs) => ({
+    name: inputs.name,
+    arn: `arn:aws:events:${region()}:${MOCK_ACCOUNT_ID}:event-bus/${inputs.name}`,
+    id: inputs.name,
+  }),
+};
+
+// ---------------------------------------------------------------------------------------------
+// Stack config.
+
+/** The stacks that have a settings file. */
+export function knownStacks(): string[] {
+  return fs
+    .readdirSync(REPO_ROOT)
+    .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+    .filter((s): s is string => s !== undefined)
+    .sort();
+}
+
+/**
+ * Reads `Pulumi.<stack>.yaml` as Pulumi hands config to a program. Encrypted values and the
+ * secrets that the enabled apps declare (see SECRETS in config.ts) get placeholder values.
+ */
+export function loadStackConfig(
+  stack: string,
+  settingsFile = path.join(REPO_ROOT, `Pulumi.${stack}.yaml`),
+): { config: Record<string, string>; secretKeys: string[] } {
+  const file = settingsFile;
+  if (!fs.existsSync(file)) {
+    throw new Error(`unknown stack "${stack}": there is no ${path.relative(REPO_ROOT, file)} (known stacks: ${knownStacks().join(", ")})`);
+  }
+  const settings = (parseYaml(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  const config: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [key, value] of Object.entries(settings.config ?? {})) {
+    if (typeof value === "object" && value !== null && "secure" in value) {
+      config[key] = `${SECRET_PLACEHOLDER_PREFIX}${key}`;
+      secretKeys.push(key);
+    } else {
+      config[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+  }
+  // Only the app blocks decide which secrets are needed; a broken block is reported later by
+  // the program itself, with the full message.
+  const projectValues: Record<string, string> = {};
+  for (const [key, value] of Object.entries(config)) {
+    if (key.startsWith(`${PROJECT}:`)) projectValues[key.slice(PROJECT.length + 1)] = value;
+  }
+  let declared: string[] = [];
+  try {
+    // Optional secrets stay unset, as on a stack that does not use them.
+    declared = requiredSecrets(parseConfigValues(stack, projectValues))
+      .filter((s) => !s.optional)
+      .map((s) => s.key);
+  } catch {
+    declared = [];
+  }
+  for (const key of declared) {
+    if (config[key] === undefined) {
+      config[key] = `${SECRET_PLACEHOLDER_PREFIX}${key}`;
+      secretKeys.push(key);
+    }
+  }
+  return { config, secretKeys };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running a program.
+
+type Callback = (err: any, response: any) => void;
+
+/** Runs `program` as the body of a stack under the mock engine and records what it registers. */
+export async function runProgram(program: () => unknown, options: RunOptions): Promise<RunResult> {
+  const resources: RecordedResource[] = [];
+  const calls: RecordedCall[] = [];
+  const unmocked: string[] = [];
+  const callMocks = { ...DEFAULT_CALLS, ...options.calls };
+  const stateMocks = options.states ?? {};
+  const stackOutputs: { value?: any } = {};
+
+  pulumi.runtime.setAllConfig(options.config ?? {}, options.secretKeys ?? []);
+
+  const mocks: pulumi.runtime.Mocks = {
+    newResource(args) {
+      // Components (and remote components such as awsx's) have only the state a test gives them.
+      if (!args.custom) return { id: undefined, state: { ...PROVIDER_STATE[args.type]?.(args.name), ...stateMocks[args.type]?.(args) } };
+      const base = defaultState(args);
+      const extra = stateMocks[args.type]?.(args) ?? {};
+      return { id: base.id, state: { ...base.state, ...extra } };
+    },
+    call(args) {
+      const mock = callMocks[args.token];
+      calls.push({ token: args.token, inputs: args.inputs });
+      if (!mock) {
+        unmocked.push(args.token);
+        throw new Error(`unmocked provider call: ${args.token}`);
+      }
+      return mock(args.inputs);
+    },
+  };
+
+  const monitor = new MockMonitor(mocks);
+  const record = (req: any, properties: any, urn: string, read: boolean) => {
+    const inputs = properties.toJavaScript();
+    const entry = monitor.resources.get(urn);
+    resources.push({
+      urn,
+      type: req.getType(),
+      name: req.getName(),
+      parent: req.getParent() || undefined,
+      inputs: plainValue(inputs, false),
+      rawInputs: plainValue(inputs, true),
+      id: entry?.id ?? undefined,
+      state: entry ? plainValue(entry.state, false) : {},
+      read,
+      options: read
+        ? { protect: false, retainOnDelete: false, ignoreChanges: [] }
+        : {
+            import: req.getImportid() || undefined,
+            protect: Boolean(req.getProtect()),
+            retainOnDelete: Boolean(req.getRetainondelete()),
+            ignoreChanges: req.getIgnorechangesList(),
+          },
+      outputs: {},
+    });
+  };
+  const registerResource = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, callback: Callback) =>
+    registerResource(req, (err: any, response: any) => {
+      if (!err) record(req, req.getObject(), response.getUrn(), false);
+      callback(err, response);
+    });
+  const readResource = monitor.readResource.bind(monitor);
+  monitor.readResource = (req: any, callback: Callback) =>
+    readResource(req, (err: any, response: any) => {
+      if (!err) record(req, req.getProperties(), response.getUrn(), true);
+      callback(err, response);
+    });
+  const registerResourceOutputs = monitor.registerResourceOutputs.bind(monitor);
+  monitor.registerResourceOutputs = (req: any, callback: Callback) => {
+    const outputs = plainValue(req.getOutputs()?.toJavaScript() ?? {}, false);
+    if (req.getUrn().includes("::pulumi:pulumi:Stack::")) stackOutputs.value = outputs;
+    const resource = resources.find((r) => r.urn === req.getUrn());
+    if (resource) resource.outputs = outputs;
+    registerResourceOutputs(req, callback);
+  };
+
+  pulumi.runtime.setMockOptions(monitor, PROJECT, options.stack, options.preview ?? false);
+  await pulumi.runtime.runInPulumiStack(async () => {
+    const exported = await program();
+    // Module exports become stack outputs; a program that returns a resource exports nothing.
+    return pulumi.Resource.isInstance(exported) ? undefined : (exported as Record<string, unknown> | undefined);
+  });
+  await waitForRegistrations();
+  if (unmocked.length > 0) throw new UnmockedCallError([...new Set(unmocked)]);
+  return { stack: options.stack, resources, calls, outputs: stackOutputs.value ?? {} };
+}
+
+/** Waits until the SDK's queue of engine calls has drained, so that every registration has resolved. */
+async function waitForRegistrations(): Promise<void> {
+  const runtime = pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> };
+  if (runtime.waitForRPCs) await runtime.waitForRPCs();
+}
+
+const INDEX = path.join(REPO_ROOT, "index.ts");
+
+export interface StackRunOptions extends Omit<RunOptions, "stack" | "config" | "secretKeys"> {
+  /** A settings file to use instead of Pulumi.<stack>.yaml. */
+  settingsFile?: string;
+}
+
+/** Runs `index.ts` for a stack with its real config, as `pulumi up` would (under mocks). */
+export async function runStack(stack: string, options: StackRunOptions = {}): Promise<RunResult> {
+  const { config, secretKeys } = loadStackConfig(stack, options.settingsFile);
+  return runProgram(() => {
+    // index.ts runs its program when it is loaded, so each run loads it afresh.
+    delete require.cache[require.resolve(INDEX)];
+    return require(INDEX);
+  }, { ...options, stack, config, secretKeys });
+}
+
+const stackRuns = new Map<string, Promise<RunResult>>();
+
+/**
+ * A stack's run with its own settings file, made once per test process and shared by the
+ * test files that only read it (runs are never changed after they finish).
+ */
+export function stackRun(stack: string): Promise<RunResult> {
+  let run = stackRuns.get(stack);
+  if (!run) {
+    run = runStack(stack);
+    stackRuns.set(stack, run);
+  }
+  return run;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queries on a run.
+
+export function ofType(run: RunResult, type: string): RecordedResource[] {
+  return run.resources.filter((r) => r.type === type && !r.read);
+}
+
+/** The one resource of `type` whose logical name is `name`; fails when there is none. */
+export function named(run: RunResult, type: string, name: string): RecordedResource {
+  const found = run.resources.find((r) => r.type === type && r.name === name);
+  if (!found) {
+    const names = ofType(run, type).map((r) => r.name);
+    throw new Error(`no ${type} named "${name}" (there are: ${names.join(", ") || "none"})`);
+  }
+  return found;
+}
+
+/** The children of a resource (direct, or at any depth with `deep`). */
+export function childrenOf(run: RunResult, parent: RecordedResource, deep = false): RecordedResource[] {
+  const direct = run.resources.filter((r) => r.parent === parent.urn);
+  return deep ? direct.flatMap((c) => [c, ...childrenOf(run, c, true)]) : direct;
+}
+
+/** Places where a placeholder secret shows in clear in recorded inputs or outputs. */
+export function findSecretLeaks(run: RunResult): string[] {
+  const leaks: string[] = [];
+  const walk = (value: unknown, where: string) => {
+    if (typeof value === "string" && value.includes(SECRET_PLACEHOLDER_PREFIX)) leaks.push(where);
+    else if (Array.isArray(value)) value.forEach((v, i) => walk(v, `${where}[${i}]`));
+    else if (typeof value === "object" && value !== null) {
+      for (const [k, v] of Object.entries(value)) walk(v, `${where}.${k}`);
+    }
+  };
+  for (const r of run.resources) walk(r.inputs, `${r.type}::${r.name}`);
+  walk(run.outputs, "outputs");
+  return leaks;
+}
+
+/** Parses a recorded JSON policy document (IAM, queue or topic policy). */
+export function policyOf(resource: RecordedResource, field = "policy"): { Statement: any[] } {
+  const raw = resource.rawInputs[field];
+  return typeof raw === "string" ? JSON.parse(raw) : raw;
+}
+
+/** The cloud resources of a run as the policy rules see them: their properties, secrets shown as "[secret]". */
+export function policyResources(run: RunResult): PolicyResource[] {
+  return run.resources
+    .filter((r) => !r.read && !r.type.startsWith("tributary:") && r.type !== "pulumi:pulumi:Stack" && r.type !== "awsx:ecr:Image")
+    .map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: { ...r.state, id: r.id } }));
+}
