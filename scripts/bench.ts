@@ -26,7 +26,8 @@ import { Iota } from "../handlers/iota/engine";
 import { brnPool, runSync, S3_CLIENT_DEFAULTS, type SkillSyncConfig } from "../handlers/skills/sync";
 import { createBrnDatabase } from "../tooling/local/mysql";
 import { zipball } from "../tooling/local/zip";
-import { LOCAL_CREDENTIALS, startDynalite } from "../tooling/local/dynamo";
+import { localClientConfig } from "../tooling/local/aws";
+import { startDynalite } from "../tooling/local/dynamo";
 import { startFakeSqs } from "../tooling/local/fake-sqs";
 import { startFaultProxy } from "../test/helpers/fault-proxy";
 import { startStub } from "../tooling/local/http-stub";
@@ -127,10 +128,10 @@ async function requestsPerEvent() {
     // alma: one message each, with the user absent, present, expired, and a redelivery.
     for (const [name, schema] of Object.entries({ ...ALMA_TABLES, tombstones: TOMBSTONES_TABLE })) await dynamo.createTable(`bench-${name}`, schema);
     const clients: AlmaCacheClients = {
-      documents: DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: proxy.url, region: "eu-west-2", credentials: LOCAL_CREDENTIALS }), {
+      documents: DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(proxy.url)), {
         marshallOptions: { removeUndefinedValues: true },
       }),
-      sqs: new SQSClient({ endpoint: sqs.url, region: "eu-west-2", credentials: LOCAL_CREDENTIALS }),
+      sqs: new SQSClient(localClientConfig(sqs.url)),
       tables: { users: "bench-users", loans: "bench-loans", requests: "bench-requests", tombstones: "bench-tombstones" },
       usersQueueUrl: sqs.queueUrl("users"),
       now: Date.now,
@@ -262,8 +263,8 @@ async function throughput() {
     for (const [name, schema] of Object.entries({ ...ALMA_TABLES, tombstones: TOMBSTONES_TABLE })) await dynamo.createTable(`tp-${name}`, schema);
     await dynamo.documents.send(new PutCommand({ TableName: "tp-users", Item: { primary_id: "lbaajh", expiry_date: 2e9 } }));
     const handler = loanUpdated({
-      documents: DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamo.endpoint, region: "eu-west-2", credentials: LOCAL_CREDENTIALS })),
-      sqs: new SQSClient({ endpoint: sqs.url, region: "eu-west-2", credentials: LOCAL_CREDENTIALS }),
+      documents: DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(dynamo.endpoint))),
+      sqs: new SQSClient(localClientConfig(sqs.url)),
       tables: { users: "tp-users", loans: "tp-loans", requests: "tp-requests", tombstones: "tp-tombstones" },
       usersQueueUrl: sqs.queueUrl("users"),
       now: Date.now,

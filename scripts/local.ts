@@ -16,7 +16,8 @@ import { ALMA_TABLES, TOMBSTONES_TABLE } from "../components/alma/tables";
 import { HDOC_USERS_TABLE } from "../components/hdoc/hdoc-backend";
 import { BUILD_DIR } from "../components/lambda/bundle";
 import { ALMA_ENV, ALMA_EVENTS, HDOC_ENV, LESSONS_ENV, SKILLS_ENV, topicArnEnv } from "../handlers/lib/env-names";
-import { LOCAL_CREDENTIALS, startDynalite } from "../tooling/local/dynamo";
+import { localAwsEnv } from "../tooling/local/aws";
+import { startDynalite } from "../tooling/local/dynamo";
 import { startFakeSns } from "../tooling/local/fake-sns";
 import { startFakeSqs } from "../tooling/local/fake-sqs";
 import { type RecordedRequest, type StubResponse, startStub } from "../tooling/local/http-stub";
@@ -26,7 +27,6 @@ import { zipball } from "../tooling/local/zip";
 import { runMain } from "./lib/main";
 
 /** What every local run shares: a region, and the dummy credentials the local servers accept. */
-const LOCAL_AWS = { AWS_REGION: "eu-west-2", AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey };
 /** The key the webhook fixtures are signed with (test/fixtures/payloads/README.md). */
 export const FIXTURE_WEBHOOK_SECRET = "secretkey";
 
@@ -47,10 +47,7 @@ async function alma(): Promise<LocalApp> {
   const sns = await startFakeSns({ onRequest: log("sns") });
   return {
     env: {
-      ...LOCAL_AWS,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      AWS_ENDPOINT_URL_SQS: sqs.url,
-      AWS_ENDPOINT_URL_SNS: sns.url,
+      ...localAwsEnv({ AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ENDPOINT_URL_SQS: sqs.url, AWS_ENDPOINT_URL_SNS: sns.url }),
       [ALMA_ENV.usersTable]: "users",
       [ALMA_ENV.loansTable]: "loans",
       [ALMA_ENV.requestsTable]: "requests",
@@ -74,7 +71,7 @@ async function lessons(): Promise<LocalApp> {
   }, { onRequest: log("lessons") });
   return {
     env: {
-      ...LOCAL_AWS,
+      ...localAwsEnv({}),
       [LESSONS_ENV.auth0Url]: `${server.url}/oauth/token`,
       [LESSONS_ENV.auth0Audience]: "https://m2m.topcoder-dev.com/",
       [LESSONS_ENV.auth0ClientId]: "local-client",
@@ -94,7 +91,7 @@ async function hdoc(): Promise<LocalApp> {
     await dynamo.documents.send(new PutCommand({ TableName: "users", Item: { github_username, days_completed, status: "active" } }));
   }
   return {
-    env: { ...LOCAL_AWS, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, [HDOC_ENV.usersTable]: "users" },
+    env: { ...localAwsEnv({ AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint }), [HDOC_ENV.usersTable]: "users" },
     close: () => dynamo.close(),
   };
 }
@@ -137,10 +134,9 @@ async function skills(): Promise<LocalApp> {
   }, { onRequest: log("upstream") });
   return {
     env: {
-      ...LOCAL_AWS,
+      ...localAwsEnv({ AWS_ENDPOINT_URL_S3: s3.endpoint }),
       AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_S3: s3.endpoint,
       BRN_DATABASE_URL: db.url,
       [SKILLS_ENV.templatesBucket]: "templates",
       [SKILLS_ENV.airtableApiUrl]: `${server.url}/airtable`,

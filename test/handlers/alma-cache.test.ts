@@ -9,7 +9,8 @@ import type { AlmaCacheClients } from "../../handlers/alma/cache";
 import { loanReturned, loanUpdated, requestClosed, requestUpdated } from "../../handlers/alma/cache-functions";
 import { EVENT_TIME_ATTRIBUTE, LOAN_ATTRIBUTES, REQUEST_ATTRIBUTES, REQUEST_TTL_SECONDS, USER_ATTRIBUTES } from "../../handlers/alma/schema";
 import { InvalidEventError } from "../../handlers/lib/events";
-import { LOCAL_CREDENTIALS, type LocalDynamo, startDynalite } from "../../tooling/local/dynamo";
+import { localClientConfig } from "../../tooling/local/aws";
+import { type LocalDynamo, startDynalite } from "../../tooling/local/dynamo";
 import { type FakeSqs, startFakeSqs } from "../../tooling/local/fake-sqs";
 import { readAsDynamoose } from "../helpers/dynamoose-reader";
 import { payloadPath } from "../helpers/fixtures";
@@ -59,7 +60,7 @@ describe("alma cache handlers", function () {
     for (const [key, schema] of Object.entries(ALMA_TABLES)) await dynamo.createTable(tables[key as keyof typeof ALMA_TABLES], schema);
     await dynamo.createTable(tables.tombstones, TOMBSTONES_TABLE);
     // A client of its own per test, counting every request it sends.
-    const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: "eu-west-2", credentials: LOCAL_CREDENTIALS });
+    const client = new DynamoDBClient(localClientConfig(dynamo.endpoint));
     const documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
     dynamoRequests = [];
     client.middlewareStack.add(
@@ -72,7 +73,7 @@ describe("alma cache handlers", function () {
     sqs.messages.length = 0;
     clients = {
       documents,
-      sqs: new SQSClient({ endpoint: sqs.url, region: "eu-west-2", credentials: LOCAL_CREDENTIALS }),
+      sqs: new SQSClient(localClientConfig(sqs.url)),
       tables,
       usersQueueUrl: sqs.queueUrl("users"),
       now: () => NOW_MS,

@@ -6,7 +6,7 @@ import { SNSClient } from "@aws-sdk/client-sns";
 import { handleWebhook, jsonDepth, MAX_BODY_BYTES, signatureMatches, type WebhookDependencies } from "../../handlers/alma/webhook";
 import { TimeBudget } from "../../handlers/lib/budget";
 import { ALMA_EVENTS } from "../../handlers/lib/env-names";
-import { LOCAL_CREDENTIALS } from "../../tooling/local/dynamo";
+import { localClientConfig } from "../../tooling/local/aws";
 import { type FakeSns, startFakeSns } from "../../tooling/local/fake-sns";
 import { payloadPath } from "../helpers/fixtures";
 
@@ -24,7 +24,7 @@ describe("alma webhook handler", function () {
   before(async () => {
     sns = await startFakeSns();
     deps = {
-      sns: new SNSClient({ endpoint: sns.url, region: "eu-west-2", credentials: LOCAL_CREDENTIALS }),
+      sns: new SNSClient(localClientConfig(sns.url)),
       secret: async () => SECRET,
       topicArns: Object.fromEntries(ALMA_EVENTS.map((e) => [e, topicArn(e)])),
     };

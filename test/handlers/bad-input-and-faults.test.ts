@@ -26,9 +26,10 @@ import type { Pool } from "mysql2/promise";
 import { brnPool, runSync, type SkillSyncConfig, SyncFailedError } from "../../handlers/skills/sync";
 import { type BrnDatabase, createBrnDatabase } from "../../tooling/local/mysql";
 import { createRecord } from "../../handlers/iota/records";
-import { LOCAL_CREDENTIALS, type LocalDynamo, startDynalite } from "../../tooling/local/dynamo";
+import { localAwsEnv, localClientConfig, setEnv } from "../../tooling/local/aws";
+import { type LocalDynamo, startDynalite } from "../../tooling/local/dynamo";
 import { type FakeSns, startFakeSns } from "../../tooling/local/fake-sns";
-import { type FakeSqs, localAwsEnv, setEnv, startFakeSqs } from "../../tooling/local/fake-sqs";
+import { type FakeSqs, startFakeSqs } from "../../tooling/local/fake-sqs";
 import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy";
 import { FAST_RETRY, type HttpStub, type StubResponse, startStub } from "../../tooling/local/http-stub";
 import { MemoryStore } from "../helpers/iota-memory-store";
@@ -167,10 +168,10 @@ describe("bad input and faults", function () {
       for (const [key, schema] of Object.entries(ALMA_TABLES)) await dynamo.createTable(tables[key as keyof typeof ALMA_TABLES], schema);
       await dynamo.createTable(tables.tombstones, TOMBSTONES_TABLE);
       // Through the fault proxy, with the SDK's own retry settings.
-      const client = new DynamoDBClient({ endpoint: proxy.url, region: "eu-west-2", credentials: LOCAL_CREDENTIALS });
+      const client = new DynamoDBClient(localClientConfig(proxy.url));
       clients = {
         documents: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
-        sqs: new SQSClient({ endpoint: sqs.url, region: "eu-west-2", credentials: LOCAL_CREDENTIALS }),
+        sqs: new SQSClient(localClientConfig(sqs.url)),
         tables,
         usersQueueUrl: sqs.queueUrl("users"),
         now: () => Date.parse("2018-02-23T12:00:00Z"),
@@ -254,7 +255,7 @@ describe("bad input and faults", function () {
   // -------------------------------------------------------------------------------------------
   describe("alma webhook", () => {
     const deps = () => ({
-      sns: new SNSClient({ endpoint: sns.url, region: "eu-west-2", credentials: LOCAL_CREDENTIALS }),
+      sns: new SNSClient(localClientConfig(sns.url)),
       secret: async () => "secretkey",
       topicArns: Object.fromEntries(ALMA_EVENTS.map((e) => [e, `arn:aws:sns:eu-west-2:1:${e}`])),
     });
@@ -285,7 +286,7 @@ describe("bad input and faults", function () {
 
   // -------------------------------------------------------------------------------------------
   describe("hdoc", () => {
-    const api = () => ({ documents: DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: proxy.url, region: "eu-west-2", credentials: LOCAL_CREDENTIALS })), table: "bad-input-users" });
+    const api = () => ({ documents: DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(proxy.url))), table: "bad-input-users" });
     before(async () => {
       await dynamo.createTable("bad-input-users", HDOC_USERS_TABLE);
       await dynamo.documents.send(new PutCommand({ TableName: "bad-input-users", Item: { github_username: WEIRD_ID, day: 3 } }));

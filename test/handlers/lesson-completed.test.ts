@@ -3,7 +3,8 @@ import * as fs from "node:fs";
 import { createHandler } from "../../handlers/lessons/handler";
 import { InvalidEventError } from "../../handlers/lib/events";
 import { logger } from "../../handlers/lib/logger";
-import { type FakeSqs, localAwsEnv, setEnv, startFakeSqs } from "../../tooling/local/fake-sqs";
+import { localAwsEnv, setEnv } from "../../tooling/local/aws";
+import { type FakeSqs, startFakeSqs } from "../../tooling/local/fake-sqs";
 import { FAST_RETRY, type HttpStub, type RecordedRequest, type StubResponse, startStub } from "../../tooling/local/http-stub";
 import { payloadPath } from "../helpers/fixtures";
 

@@ -1,51 +1,67 @@
+/**
+ * The offline preview. Its checks run in-process on the stack runs the other test files
+ * share; one smoke test runs the command itself, as a user would pipe it.
+ */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { REPO_ROOT, SECRET_PLACEHOLDER_PREFIX } from "../../tooling/mock-engine";
+import { preview, renderReport, toDocument } from "../../scripts/lib/preview";
+import { REPO_ROOT, SECRET_PLACEHOLDER_PREFIX, stackRun } from "../../tooling/mock-engine";
 import { runScript } from "../helpers/run-script";
 
 const STACKS = ["dev", "staging", "prod"];
 
+/** Runs the preview in this process, collecting what it writes. */
+async function previewHere(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const code = await preview(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
+  return { code, stdout, stderr };
+}
+
+/** A stack's settings file with one more key, in a temporary folder. */
+function settingsWith(stack: string, line: string): string {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "preview-")), `Pulumi.${stack}.yaml`);
+  const settings = fs.readFileSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8");
+  fs.writeFileSync(file, settings.replace(/^config:\n/m, `config:\n  ${line}\n`));
+  return file;
+}
+
 describe("npm run preview", function () {
   this.timeout(120_000);
 
-  it("prints exactly one JSON document per stack, with secrets shown as [secret]", async () => {
-    const results = await Promise.all(STACKS.map((stack) => runScript("preview", ["--stack", stack, "--json"])));
-    results.forEach((result, i) => {
-      assert.equal(result.code, 0, result.stderr);
-      const doc = JSON.parse(result.stdout);
+  for (const stack of STACKS) {
+    it(`describes ${stack} as one JSON document, with secrets shown as [secret]`, async () => {
+      const run = await stackRun(stack);
+      const text = JSON.stringify(toDocument(run), null, 2);
+      const doc = JSON.parse(text);
       assert.deepEqual(Object.keys(doc), ["stack", "resources", "outputs"]);
-      assert.equal(doc.stack, STACKS[i]);
+      assert.equal(doc.stack, stack);
       assert.ok(doc.resources.length > 0);
       for (const r of doc.resources) assert.deepEqual(Object.keys(r), ["urn", "type", "name", "parent", "inputs"]);
       assert.equal(doc.resources.filter((r: { parent: string | null }) => r.parent === null).length, 1, "one root");
-      assert.equal(doc.outputs.stage, STACKS[i]);
-      assert.ok(!result.stdout.includes(SECRET_PLACEHOLDER_PREFIX), "no secret value in clear");
+      assert.equal(doc.outputs.stage, stack);
+      assert.ok(!text.includes(SECRET_PLACEHOLDER_PREFIX), "no secret value in clear");
     });
-  });
+  }
 
   it("prints the resource tree and the outputs, and writes a Mermaid diagram", async () => {
     const diagram = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "preview-")), "dev.mmd");
-    const result = await runScript("preview", ["--stack", "dev", "--diagram", diagram]);
-    assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /^pulumi:pulumi:Stack tributary-dev$/m);
-    assert.match(result.stdout, /[├└]─ tributary:monitoring:AlertTopic alerts/);
-    assert.match(result.stdout, /[├└]─ tributary:lessons:LessonCompletionSync lessons/);
-    assert.match(result.stdout, /Outputs:\n(.*\n)*  stage: dev/);
+    const report = renderReport(await stackRun("dev"), diagram, []);
+    assert.match(report, /^pulumi:pulumi:Stack tributary-dev$/m);
+    assert.match(report, /[├└]─ tributary:monitoring:AlertTopic alerts/);
+    assert.match(report, /[├└]─ tributary:lessons:LessonCompletionSync lessons/);
+    assert.match(report, /Outputs:\n(.*\n)*  stage: dev/);
+    assert.match(report, /^Policy: 0 violations of 11 rules$/m);
     const mermaid = fs.readFileSync(diagram, "utf8");
     assert.match(mermaid, /^flowchart LR/);
     assert.match(mermaid, /Atlas trigger freecodecamp\.user/);
     assert.match(mermaid, /"rule lessons-rule"/);
-    assert.match(result.stdout, /^Policy: 0 violations of 11 rules$/m);
   });
 
   it("exits non-zero and names the key on a broken config value", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "preview-"));
-    const broken = path.join(dir, "Pulumi.dev.yaml");
-    const settings = fs.readFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8");
-    fs.writeFileSync(broken, settings.replace(/^config:\n/m, "config:\n  tributary:logRetentionDays: -1\n"));
-    const result = await runScript("preview", ["--stack", "dev", "--json", "--config", broken]);
+    const result = await previewHere(["--stack", "dev", "--json", "--config", settingsWith("dev", "tributary:logRetentionDays: -1")]);
     assert.equal(result.code, 1);
     assert.equal(result.stdout, "");
     assert.match(result.stderr, /tributary:logRetentionDays: must be one of/);
@@ -53,20 +69,27 @@ describe("npm run preview", function () {
   });
 
   it("exits non-zero on a mandatory policy violation, naming the rule and the resource", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "preview-"));
-    const settings = fs.readFileSync(path.join(REPO_ROOT, "Pulumi.prod.yaml"), "utf8");
-    const broken = path.join(dir, "Pulumi.prod.yaml");
     // Valid config, but prod tables without point-in-time recovery break a policy rule.
-    fs.writeFileSync(broken, settings.replace(/^config:\n/m, "config:\n  tributary:pointInTimeRecovery: false\n"));
-    const result = await runScript("preview", ["--stack", "prod", "--json", "--config", broken]);
+    const result = await previewHere(["--stack", "prod", "--json", "--config", settingsWith("prod", "tributary:pointInTimeRecovery: false")]);
     assert.equal(result.code, 1);
     assert.equal(result.stdout, "");
     assert.match(result.stderr, /\[mandatory\] dynamodb-encryption-and-recovery: aws:dynamodb\/table:Table alma-users: has no point-in-time recovery in prod/);
   });
 
-  it("exits non-zero on an unknown stack", async () => {
-    const result = await runScript("preview", ["--stack", "qa"]);
-    assert.equal(result.code, 1);
-    assert.match(result.stderr, /unknown stack "qa"/);
+  it("exits non-zero on an unknown stack, and 2 with its usage on a missing --stack", async () => {
+    const unknown = await previewHere(["--stack", "qa"]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /unknown stack "qa"/);
+    const missing = await previewHere([]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /--stack is required\nusage: npm run preview/);
+  });
+
+  it("runs as a command whose whole --json document survives a pipe", async () => {
+    const result = await runScript("preview", ["--stack", "dev", "--json"]);
+    assert.equal(result.code, 0, result.stderr);
+    // Over 100 KB: written to a pipe, it arrives whole only if the command waits for stdout to drain.
+    assert.ok(result.stdout.length > 100_000, `${result.stdout.length} bytes`);
+    assert.deepEqual(JSON.parse(result.stdout), JSON.parse(JSON.stringify(toDocument(await stackRun("dev")))));
   });
 });

@@ -5,6 +5,7 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import dynalite from "dynalite";
 import type { TableSchema } from "../../components/storage/table";
 import { scanAll } from "../../handlers/lib/dynamo";
+import { localClientConfig } from "./aws";
 
 export interface LocalDynamo {
   endpoint: string;
@@ -15,13 +16,11 @@ export interface LocalDynamo {
   close(): Promise<void>;
 }
 
-export const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
-
 export async function startDynalite(): Promise<LocalDynamo> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const client = new DynamoDBClient({ endpoint, region: "eu-west-2", credentials: LOCAL_CREDENTIALS });
+  const client = new DynamoDBClient(localClientConfig(endpoint));
   const documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   return {
     endpoint,

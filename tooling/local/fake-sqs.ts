@@ -66,28 +66,3 @@ export async function startFakeSqs(options: StubOptions = {}): Promise<FakeSqs> 
     close: () => stub.close(),
   };
 }
-
-/** Environment that points the AWS SDK at local servers with dummy credentials. */
-export function localAwsEnv(endpoints: Record<string, string>): Record<string, string> {
-  return {
-    AWS_ACCESS_KEY_ID: "local",
-    AWS_SECRET_ACCESS_KEY: "local",
-    AWS_REGION: "eu-west-2",
-    ...endpoints,
-  };
-}
-
-/** Sets environment variables for the duration of a suite; returns a function that restores them. */
-export function setEnv(values: Record<string, string | undefined>): () => void {
-  const saved = Object.fromEntries(Object.keys(values).map((k) => [k, process.env[k]]));
-  for (const [k, v] of Object.entries(values)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-  return () => {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  };
-}
