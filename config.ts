@@ -15,28 +15,18 @@ import { z } from "zod";
  * file, or an ESC secret). The SDK marks it internal, so its type is declared here.
  */
 const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
+import type { FunctionSizing } from "./components/lambda/node-function";
+import { LAMBDA_ASYNC_RETRY_LIMITS, MINIMUM_EVENT_AGE_SECONDS, type RetryBounds, TARGET_RETRY_LIMITS } from "./components/lambda/runtime";
+import { type AlarmSettings, STAGES, type Stage } from "./components/platform";
 import { ALMA_EVENTS, type AlmaEvent } from "./handlers/lib/env-names";
 
 export const PROJECT = "tributary";
-export const STAGES = ["dev", "staging", "prod"] as const;
-export type Stage = (typeof STAGES)[number];
+export { STAGES, type Stage, type AlarmSettings };
 
 /** The retention periods CloudWatch Logs accepts (0 would mean "never expire", which we never want). */
 export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
-
-/** Alarm thresholds shared by every function and dead-letter queue of a stage. */
-export interface AlarmSettings {
-  /** Lambda `Errors` sum over one period at or above which the errors alarm fires. */
-  lambdaErrorsThreshold: number;
-  /** Visible messages in a dead-letter queue at or above which its alarm fires. */
-  deadLetterDepthThreshold: number;
-  /** Length of one alarm period, in seconds. */
-  periodSeconds: number;
-  /** How many consecutive breaching periods fire the alarm. */
-  evaluationPeriods: number;
-}
 
 /** Settings that differ per stage. Each can be overridden by the top-level key of the same name. */
 export interface StageSettings {
@@ -122,21 +112,27 @@ const functionSettings = (defaults: { memoryMb: number; timeoutSeconds: number }
     })
     .prefault({});
 
-/** The bounds each service puts on retries: Lambda's own async retries, or an EventBridge/Scheduler target's. */
-const RETRY_LIMITS = {
-  lambda: { maxAttempts: 2, maxAgeSeconds: 21600 },
-  target: { maxAttempts: 185, maxAgeSeconds: 86400 },
-} as const;
+/** A function block of config as NodeFunction takes it: the one place memoryMb and timeoutSeconds are mapped. */
+export function functionSizing(settings: FunctionSettings): FunctionSizing {
+  return {
+    memorySize: settings.memoryMb,
+    timeout: settings.timeoutSeconds,
+    reservedConcurrency: settings.reservedConcurrency,
+    tracing: settings.tracing,
+  };
+}
 
-/** Retry bounds of an asynchronous delivery (event invoke config, EventBridge or Scheduler target). */
-const asyncRetry = (
-  defaults: { maximumRetryAttempts: number; maximumEventAgeSeconds: number },
-  limits: { maxAttempts: number; maxAgeSeconds: number },
-) =>
+/** Retry bounds of an asynchronous delivery (event invoke config, EventBridge or Scheduler target), within the service's limits. */
+const asyncRetry = (defaults: RetryBounds, limits: RetryBounds) =>
   z
     .strictObject({
-      maximumRetryAttempts: z.number().int().min(0).max(limits.maxAttempts).default(defaults.maximumRetryAttempts),
-      maximumEventAgeSeconds: z.number().int().min(60).max(limits.maxAgeSeconds).default(defaults.maximumEventAgeSeconds),
+      maximumRetryAttempts: z.number().int().min(0).max(limits.maximumRetryAttempts).default(defaults.maximumRetryAttempts),
+      maximumEventAgeSeconds: z
+        .number()
+        .int()
+        .min(MINIMUM_EVENT_AGE_SECONDS)
+        .max(limits.maximumEventAgeSeconds)
+        .default(defaults.maximumEventAgeSeconds),
     })
     .prefault({});
 
@@ -185,7 +181,7 @@ const lessonsSchema = z.strictObject({
   maxLessonsPerEvent: z.number().int().min(1).max(10_000).default(100),
   function: functionSettings({ memoryMb: 256, timeoutSeconds: 60 }),
   /** Retry bounds of the EventBridge target (up to 185 attempts, 24 h). */
-  delivery: asyncRetry({ maximumRetryAttempts: 185, maximumEventAgeSeconds: 86400 }, RETRY_LIMITS.target),
+  delivery: asyncRetry(TARGET_RETRY_LIMITS, TARGET_RETRY_LIMITS),
 });
 
 const skillsSchema = z.strictObject({
@@ -246,7 +242,7 @@ const skillsSchema = z.strictObject({
   keepImages: z.number().int().min(1).max(1000).default(10),
   function: functionSettings({ memoryMb: 512, timeoutSeconds: 600 }),
   /** Retry bounds of the schedule target (up to 185 attempts, 24 h). */
-  delivery: asyncRetry({ maximumRetryAttempts: 3, maximumEventAgeSeconds: 3600 }, RETRY_LIMITS.target),
+  delivery: asyncRetry({ maximumRetryAttempts: 3, maximumEventAgeSeconds: 3600 }, TARGET_RETRY_LIMITS),
 });
 
 const iotaSchema = z.strictObject({
@@ -265,12 +261,12 @@ const iotaSchema = z.strictObject({
       z.strictObject({
         /** Service id: the `source` of the events it emits and part of the journal key. */
         id: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/, "must be lower-case letters, digits, dots and dashes"),
-        /** Folder under handlers/ that holds the service's entry. */
-        handler: z.string().regex(/^[a-z0-9-]+$/, "must be a folder name under handlers/"),
+        /** The service's function, `handlers/iota/functions/<handler>.ts`. */
+        handler: z.string().regex(/^[a-z0-9-]+$/, "must be a function name (handlers/iota/functions/<name>.ts)"),
         /** CloudEvent types the service consumes. */
         consumes: z.array(eventType).min(1),
         function: functionSettings({ memoryMb: 256, timeoutSeconds: 30 }),
-        delivery: asyncRetry({ maximumRetryAttempts: 185, maximumEventAgeSeconds: 86400 }, RETRY_LIMITS.target),
+        delivery: asyncRetry(TARGET_RETRY_LIMITS, TARGET_RETRY_LIMITS),
       }),
     )
     .min(1),
@@ -289,7 +285,7 @@ const almaSchema = z.strictObject({
   usersQueueConsumerTimeoutSeconds: z.number().int().min(1).max(900).optional(),
   function: functionSettings({ memoryMb: 256, timeoutSeconds: 30 }),
   /** Retry bounds of each cache function's asynchronous invocations (SNS delivers asynchronously). */
-  delivery: asyncRetry({ maximumRetryAttempts: 2, maximumEventAgeSeconds: 21600 }, RETRY_LIMITS.lambda),
+  delivery: asyncRetry(LAMBDA_ASYNC_RETRY_LIMITS, LAMBDA_ASYNC_RETRY_LIMITS),
 });
 
 const hdocSchema = z.strictObject({

@@ -1,30 +1,45 @@
 /**
  * The tributary program: reads the stack's config, creates the enabled apps and exports
- * their outputs. Nothing else happens here.
+ * their outputs. This is the one place where config keys meet component arguments.
  */
 import { AlmaCache } from "./components/alma/alma-cache";
+import { HdocBackend } from "./components/hdoc/hdoc-backend";
 import { IotaEventBus } from "./components/iota/iota-event-bus";
 import { IotaService } from "./components/iota/iota-service";
-import { HdocBackend } from "./components/hdoc/hdoc-backend";
-import { SkillAppSync } from "./components/skills/skill-app-sync";
 import { LessonCompletionSync } from "./components/lessons/lesson-completion-sync";
 import { AlertTopic } from "./components/monitoring/alert-topic";
-import { loadConfig, secretOf } from "./config";
+import type { Platform } from "./components/platform";
+import { SkillAppSync } from "./components/skills/skill-app-sync";
+import { functionSizing, loadConfig, secretOf } from "./config";
 
 const config = loadConfig();
+const { settings } = config;
 
 const alerts = new AlertTopic("alerts", { email: config.alarms.email, existingTopicArn: config.alarms.topicArn });
-const alarming = { settings: config.settings.alarms, actions: [alerts.arn] };
-const protection = {
-  pointInTimeRecovery: config.settings.pointInTimeRecovery,
-  deletionProtection: config.settings.deletionProtection,
-  retainOnDelete: config.settings.retainOnDelete,
+const platform: Platform = {
+  logRetentionDays: settings.logRetentionDays,
+  alarming: { settings: settings.alarms, actions: [alerts.arn] },
+  protection: {
+    pointInTimeRecovery: settings.pointInTimeRecovery,
+    deletionProtection: settings.deletionProtection,
+    retainOnDelete: settings.retainOnDelete,
+  },
 };
 
 const lessons =
   config.lessons &&
   new LessonCompletionSync("lessons", {
-    atlas: config.lessons.atlas,
+    atlas: {
+      projectId: config.lessons.atlas.projectId,
+      clusterName: config.lessons.atlas.clusterName,
+      existingApp: config.lessons.atlas.appId && config.lessons.atlas.clusterServiceId
+        ? { appId: config.lessons.atlas.appId, clusterServiceId: config.lessons.atlas.clusterServiceId }
+        : undefined,
+      triggerId: config.lessons.atlas.triggerId,
+      adminApiUrl: config.lessons.atlas.adminApiUrl,
+      database: config.lessons.atlas.database,
+      collection: config.lessons.atlas.collection,
+    },
     atlasApiKey: {
       publicKey: secretOf(config, "mongodbatlas:publicKey"),
       privateKey: secretOf(config, "mongodbatlas:privateKey"),
@@ -33,12 +48,10 @@ const lessons =
     auth0: config.lessons.auth0,
     learningPathsApiEndpoint: config.lessons.learningPathsApiEndpoint,
     sending: { concurrency: config.lessons.concurrency, maxLessonsPerEvent: config.lessons.maxLessonsPerEvent },
-    function: config.lessons.function,
+    function: functionSizing(config.lessons.function),
     delivery: config.lessons.delivery,
-    logRetentionDays: config.settings.logRetentionDays,
-    eventArchiveRetentionDays: config.settings.eventArchiveRetentionDays,
-    protection,
-    alarming,
+    eventArchiveRetentionDays: settings.eventArchiveRetentionDays,
+    platform,
   });
 
 const alma =
@@ -49,25 +62,27 @@ const alma =
     usersQueueUrl: config.alma.usersQueueUrl,
     usersDeadLetterQueueUrl: config.alma.usersDeadLetterQueueUrl,
     usersQueueConsumerTimeoutSeconds: config.alma.usersQueueConsumerTimeoutSeconds,
-    function: config.alma.function,
+    function: functionSizing(config.alma.function),
     delivery: config.alma.delivery,
     webhookSecret: secretOf(config, "tributary:almaWebhookSecret"),
-    protection,
-    logRetentionDays: config.settings.logRetentionDays,
-    alarming,
+    platform,
   });
 
 const hdoc =
   config.hdoc &&
   new HdocBackend("hdoc", {
     usersTableName: config.hdoc.usersTableName,
-    auth: config.hdoc.auth,
+    auth: {
+      domainPrefix: config.hdoc.auth.domainPrefix,
+      callbackUrls: config.hdoc.auth.callbackUrls,
+      logoutUrls: config.hdoc.auth.logoutUrls,
+      existingUserPoolId: config.hdoc.auth.userPoolId,
+      existingClientId: config.hdoc.auth.clientId,
+    },
     api: config.hdoc.api,
-    frontend: config.hdoc.frontend,
-    function: config.hdoc.function,
-    protection,
-    logRetentionDays: config.settings.logRetentionDays,
-    alarming,
+    frontendBucketName: config.hdoc.frontend.bucketName,
+    function: functionSizing(config.hdoc.function),
+    platform,
   });
 
 const skills =
@@ -82,7 +97,7 @@ const skills =
     keepImages: config.skills.keepImages,
     repositoryName: config.skills.repositoryName,
     templatesBucketName: config.skills.templates.bucketName,
-    function: config.skills.function,
+    function: functionSizing(config.skills.function),
     delivery: config.skills.delivery,
     secrets: {
       BRN_DATABASE_URL: secretOf(config, "tributary:brnDatabaseUrl"),
@@ -92,65 +107,35 @@ const skills =
       BADGR_CLIENT_ID: secretOf(config, "tributary:badgrClientId"),
       GITHUB_TOKEN: config.secrets["tributary:githubToken"],
     },
-    protection,
-    logRetentionDays: config.settings.logRetentionDays,
-    alarming,
+    platform,
   });
 
 // The iota services share one bus: the configured one, adopted, or a new one.
-const iotaBus = config.iota && new IotaEventBus("iota-bus", { existingName: config.iota.eventBusName, protection });
-const iotaServices: IotaService[] = [];
-for (const service of config.iota?.services ?? []) {
-  iotaServices.push(
+const iotaConfig = config.iota;
+const iotaBus = iotaConfig && new IotaEventBus("iota-bus", { existingName: iotaConfig.eventBusName, protection: platform.protection });
+const iotaServices = (iotaConfig?.services ?? []).map(
+  (service) =>
     new IotaService(`iota-${service.handler.replace(/^iota-/, "")}`, {
       serviceId: service.id,
       handler: service.handler,
       consumes: service.consumes,
       eventBus: iotaBus!,
-      mongoDatabase: config.iota!.mongoDatabase,
-      journalRetentionDays: config.iota!.journalRetentionDays,
+      mongoDatabase: iotaConfig!.mongoDatabase,
+      journalRetentionDays: iotaConfig!.journalRetentionDays,
       mongoUri: secretOf(config, "tributary:iotaMongoUri"),
-      function: service.function,
+      function: functionSizing(service.function),
       delivery: service.delivery,
-      logRetentionDays: config.settings.logRetentionDays,
-      alarming,
-      protection,
+      platform,
     }),
-  );
-}
+);
 
 export const stage = config.stage;
 export const alertTopicArn = alerts.arn;
-export const lessonsSync = lessons && {
-  triggerId: lessons.trigger.triggerId,
-  eventBusName: lessons.trigger.eventBusName,
-  functionName: lessons.function.functionName,
-  auth0ClientId: lessons.auth0Client.clientId,
-  failedEventsQueueUrl: lessons.failedEvents.url,
-};
-export const almaCache = alma && {
-  tables: Object.fromEntries(Object.entries(alma.tables).map(([key, table]) => [key, { name: table.name, arn: table.arn }])),
-  usersQueue: { url: alma.usersQueue.url, arn: alma.usersQueue.arn },
-  topicArns: alma.topicArns,
-  webhookUrl: alma.webhook?.url,
-};
-export const hdocBackend = hdoc && {
-  apiUrl: hdoc.api.url,
-  userPoolId: hdoc.auth.userPool.id,
-  clientId: hdoc.auth.client.id,
-  domain: hdoc.auth.domain.domain,
-  bucketName: hdoc.frontend.bucket.bucket,
-  distributionDomain: hdoc.frontend.distribution.domainName,
-};
-export const skillAppSync = skills && {
-  functionName: skills.function.functionName,
-  templatesBucket: skills.templatesBucket.bucket,
-  templatesReadPolicyArn: skills.templatesReadPolicy.arn,
-  repositoryUrl: skills.repository.repositoryUrl,
-  imageUri: skills.image.imageUri,
-  scheduleState: skills.schedule.state,
-};
-export const iota = config.iota && {
-  eventBusName: iotaBus!.name,
-  functions: Object.fromEntries(config.iota.services.map((service, i) => [service.id, iotaServices[i].function.functionName])),
+export const lessonsSync = lessons?.outputs;
+export const almaCache = alma?.outputs;
+export const hdocBackend = hdoc?.outputs;
+export const skillAppSync = skills?.outputs;
+export const iota = iotaBus && {
+  eventBusName: iotaBus.name,
+  functions: Object.fromEntries(iotaServices.map((service) => [service.serviceId, service.function.functionName])),
 };

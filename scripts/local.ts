@@ -26,7 +26,6 @@ import { S3RVER_CREDENTIALS, startS3rver } from "../tooling/local/s3";
 import { zipball } from "../tooling/local/zip";
 import { runMain } from "./lib/main";
 
-/** What every local run shares: a region, and the dummy credentials the local servers accept. */
 /** The key the webhook fixtures are signed with (test/fixtures/payloads/README.md). */
 export const FIXTURE_WEBHOOK_SECRET = "secretkey";
 

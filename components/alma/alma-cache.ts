@@ -1,12 +1,14 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { AlmaConfig } from "../../config";
 import { ALMA_ENV, ALMA_EVENTS, type AlmaEvent, secretParamEnv, topicArnEnv } from "../../handlers/lib/env-names";
-import { type Alarming, DeadLetterQueue } from "../events/dead-letter-queue";
+import { DeadLetterQueue } from "../events/dead-letter-queue";
+import { subscribeFunction } from "../events/topic-subscription";
 import { HttpApi } from "../http/http-api";
-import { NodeFunction, type PolicyStatement } from "../lambda/node-function";
+import { type FunctionSizing, NodeFunction } from "../lambda/node-function";
+import type { RetryBounds } from "../lambda/runtime";
+import type { Platform } from "../platform";
 import { secureParameter } from "../secrets/secure-parameter";
-import { type Protection, queueNameOf, statefulOptions, topicNameOf } from "../storage/stateful";
+import { queueNameOf, statefulOptions, topicNameOf } from "../storage/stateful";
 import { dynamoTable } from "../storage/table";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "./tables";
 
@@ -56,30 +58,31 @@ export const USERS_QUEUE_MAX_RECEIVES = 3;
 const DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 30;
 
 export interface AlmaCacheArgs {
-  /** Existing topic per event, adopted in place; every other event gets a new topic. */
-  topicArns: AlmaConfig["topicArns"];
-  /** Existing cache tables, adopted in place; every other table is created. */
-  tableNames: AlmaConfig["tableNames"];
-  /** The existing users queue and its dead-letter queue, adopted in place. */
+  /** Existing topic ARN per event, adopted in place; every other event gets a new topic. */
+  topicArns: Partial<Record<AlmaEvent, string>>;
+  /** Existing cache tables by table, adopted in place; every other table is created. */
+  tableNames: Partial<Record<AlmaTable, string>>;
+  /** The existing users queue and its dead-letter queue (their URLs), adopted in place. */
   usersQueueUrl?: string;
   usersDeadLetterQueueUrl?: string;
   /** Timeout of the users-queue consumer; the queue's visibility timeout is 6 times it. */
   usersQueueConsumerTimeoutSeconds?: number;
-  function: AlmaConfig["function"];
+  /** The size of each function (the webhook's timeout is capped at API Gateway's 29 s). */
+  function: FunctionSizing;
   /** Lambda's retries of each cache function's asynchronous (SNS) invocations. */
-  delivery: AlmaConfig["delivery"];
+  delivery: RetryBounds;
   /** The webhook signing secret (a config secret), kept in SSM. */
   webhookSecret: pulumi.Input<string>;
   /** Default throttling of the webhook API. */
   webhookThrottling?: { burstLimit: number; rateLimit: number };
-  /** The stage's protection of the tables, topics and queues. */
-  protection: Protection;
-  logRetentionDays: number;
-  alarming: Alarming;
+  platform: Platform;
 }
 
 /** `LOAN_CREATED` → `loan-created`, for logical names. */
 const slug = (event: string) => event.toLowerCase().replace(/_/g, "-");
+
+/** API Gateway gives an integration at most 29 seconds. */
+const WEBHOOK_MAX_TIMEOUT_SECONDS = 29;
 
 /**
  * alma: Alma webhooks reach one SNS topic per event; four functions keep the loans,
@@ -98,52 +101,59 @@ export class AlmaCache extends pulumi.ComponentResource {
   readonly failedEvents: DeadLetterQueue;
   readonly functions: Record<string, NodeFunction> = {};
   readonly webhook: { function: NodeFunction; api: HttpApi; url: pulumi.Output<string> };
+  /** The stack outputs of the app. */
+  readonly outputs: Record<string, pulumi.Input<unknown>>;
 
   constructor(name: string, args: AlmaCacheArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tributary:alma:AlmaCache", name, {}, opts);
+    const { platform } = args;
+    const table = (key: AlmaTable) => dynamoTable(`${name}-${key}`, ALMA_TABLES[key], platform.protection, { parent: this }, args.tableNames[key]);
 
-    const table = (key: AlmaTable) =>
-      dynamoTable(`${name}-${key}`, ALMA_TABLES[key], args.protection, { parent: this }, args.tableNames[key]);
     this.tables = { users: table("users"), loans: table("loans"), requests: table("requests") };
-    this.tombstones = dynamoTable(`${name}-tombstones`, TOMBSTONES_TABLE, args.protection, { parent: this });
-
-    const topics = {} as Record<AlmaEvent, aws.sns.Topic>;
-    const topicArns = {} as Record<AlmaEvent, pulumi.Output<string>>;
-    for (const event of ALMA_EVENTS) {
-      const existing = args.topicArns[event];
-      topics[event] = new aws.sns.Topic(
-        `${name}-topic-${slug(event)}`,
-        { name: existing && topicNameOf(existing), kmsMasterKeyId: "alias/aws/sns" },
-        statefulOptions(args.protection, { parent: this }, existing ? { importId: existing } : undefined),
-      );
-      topicArns[event] = topics[event].arn;
-    }
-    this.topics = topics;
-    this.topicArns = topicArns;
-
+    this.tombstones = dynamoTable(`${name}-tombstones`, TOMBSTONES_TABLE, platform.protection, { parent: this });
+    this.topics = Object.fromEntries(ALMA_EVENTS.map((event) => [event, this.topic(name, event, args)])) as Record<AlmaEvent, aws.sns.Topic>;
+    this.topicArns = Object.fromEntries(ALMA_EVENTS.map((event) => [event, this.topics[event].arn])) as Record<AlmaEvent, pulumi.Output<string>>;
     this.failedEvents = new DeadLetterQueue(
       `${name}-failed-events`,
       {
-        alarming: args.alarming,
+        platform,
         description: "Alma events that a cache function could not apply",
         // SNS puts a message here when it cannot invoke the function at all.
-        senders: ALMA_EVENTS.map((event) => ({ service: "sns.amazonaws.com", sourceArn: topicArns[event] })),
-        protection: args.protection,
+        senders: ALMA_EVENTS.map((event) => ({ service: "sns.amazonaws.com", sourceArn: this.topicArns[event] })),
       },
       { parent: this },
     );
-
     this.usersDeadLetterQueue = new DeadLetterQueue(
       `${name}-users-dlq`,
-      {
-        alarming: args.alarming,
-        description: `users the bulk-update service failed to load ${USERS_QUEUE_MAX_RECEIVES} times`,
-        protection: args.protection,
-        existingUrl: args.usersDeadLetterQueueUrl,
-      },
+      { platform, description: `users the bulk-update service failed to load ${USERS_QUEUE_MAX_RECEIVES} times`, existingUrl: args.usersDeadLetterQueueUrl },
       { parent: this },
     );
-    this.usersQueue = new aws.sqs.Queue(
+    this.usersQueue = this.usersQueueOf(name, args);
+    for (const spec of CACHE_FUNCTIONS) this.functions[spec.handler] = this.cacheFunction(name, spec, args);
+    this.webhook = this.webhookOf(name, args);
+
+    this.outputs = {
+      tables: Object.fromEntries(Object.entries(this.tables).map(([key, t]) => [key, { name: t.name, arn: t.arn }])),
+      usersQueue: { url: this.usersQueue.url, arn: this.usersQueue.arn },
+      topicArns: this.topicArns,
+      webhookUrl: this.webhook.url,
+    };
+    this.registerOutputs(this.outputs);
+  }
+
+  /** The topic of one Alma event: the existing one, adopted, or a new encrypted one. */
+  private topic(name: string, event: AlmaEvent, args: AlmaCacheArgs): aws.sns.Topic {
+    const existing = args.topicArns[event];
+    return new aws.sns.Topic(
+      `${name}-topic-${slug(event)}`,
+      { name: existing && topicNameOf(existing), kmsMasterKeyId: "alias/aws/sns" },
+      statefulOptions(args.platform.protection, { parent: this }, existing ? { importId: existing } : undefined),
+    );
+  }
+
+  /** The queue of users the cache does not know, which the bulk-update service reads. */
+  private usersQueueOf(name: string, args: AlmaCacheArgs): aws.sqs.Queue {
+    return new aws.sqs.Queue(
       `${name}-users`,
       {
         name: args.usersQueueUrl && queueNameOf(args.usersQueueUrl),
@@ -152,88 +162,61 @@ export class AlmaCache extends pulumi.ComponentResource {
         // timeout leaves room for its own retries.
         visibilityTimeoutSeconds:
           args.usersQueueConsumerTimeoutSeconds !== undefined ? 6 * args.usersQueueConsumerTimeoutSeconds : DEFAULT_VISIBILITY_TIMEOUT_SECONDS,
-        redrivePolicy: pulumi.jsonStringify({
-          deadLetterTargetArn: this.usersDeadLetterQueue.arn,
-          maxReceiveCount: USERS_QUEUE_MAX_RECEIVES,
-        }),
+        redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: this.usersDeadLetterQueue.arn, maxReceiveCount: USERS_QUEUE_MAX_RECEIVES }),
       },
-      statefulOptions(args.protection, { parent: this }, args.usersQueueUrl ? { importId: args.usersQueueUrl } : undefined),
+      statefulOptions(args.platform.protection, { parent: this }, args.usersQueueUrl ? { importId: args.usersQueueUrl } : undefined),
     );
+  }
 
-    const environment = {
-      [ALMA_ENV.usersTable]: this.tables.users.name,
-      [ALMA_ENV.loansTable]: this.tables.loans.name,
-      [ALMA_ENV.requestsTable]: this.tables.requests.name,
-      [ALMA_ENV.usersQueueUrl]: this.usersQueue.url,
-      [ALMA_ENV.tombstonesTable]: this.tombstones.name,
-    };
-    for (const spec of CACHE_FUNCTIONS) {
-      const short = spec.handler.replace(/^alma-/, "");
-      const statements: PolicyStatement[] = [
-        { Sid: "WriteOwnTable", Action: spec.itemActions, Resource: [this.tables[spec.table].arn] },
-        { Sid: "KeepTombstones", Action: spec.tombstoneActions, Resource: [this.tombstones.arn] },
-        { Sid: "LinkToUser", Action: ["dynamodb:GetItem", "dynamodb:UpdateItem"], Resource: [this.tables.users.arn] },
-        { Sid: "QueueUnknownUsers", Action: ["sqs:SendMessage"], Resource: [this.usersQueue.arn] },
-      ];
-      const fn = new NodeFunction(
-        `${name}-${short}`,
-        {
-          handler: spec.handler,
-          description: `Alma cache: ${spec.topics.join(", ")}`,
-          memorySize: args.function.memoryMb,
-          timeout: args.function.timeoutSeconds,
-          reservedConcurrency: args.function.reservedConcurrency,
-          tracing: args.function.tracing,
-          environment,
-          statements,
-          logRetentionDays: args.logRetentionDays,
-          alarming: args.alarming,
-          asyncInvocation: { ...args.delivery, failureQueue: this.failedEvents },
+  /** One cache function, subscribed to its topics, allowed only the requests its spec lists. */
+  private cacheFunction(name: string, spec: (typeof CACHE_FUNCTIONS)[number], args: AlmaCacheArgs): NodeFunction {
+    const short = spec.handler.replace(/^alma-/, "");
+    const fn = new NodeFunction(
+      `${name}-${short}`,
+      {
+        handler: spec.handler,
+        description: `Alma cache: ${spec.topics.join(", ")}`,
+        ...args.function,
+        environment: {
+          [ALMA_ENV.usersTable]: this.tables.users.name,
+          [ALMA_ENV.loansTable]: this.tables.loans.name,
+          [ALMA_ENV.requestsTable]: this.tables.requests.name,
+          [ALMA_ENV.usersQueueUrl]: this.usersQueue.url,
+          [ALMA_ENV.tombstonesTable]: this.tombstones.name,
         },
-        { parent: this },
-      );
-      this.functions[spec.handler] = fn;
-      for (const event of spec.topics) {
-        new aws.lambda.Permission(
-          `${name}-${short}-${slug(event)}-invoke`,
-          { action: "lambda:InvokeFunction", function: fn.functionName, principal: "sns.amazonaws.com", sourceArn: topicArns[event] },
-          { parent: this },
-        );
-        new aws.sns.TopicSubscription(
-          `${name}-${short}-${slug(event)}`,
-          {
-            topic: topicArns[event],
-            protocol: "lambda",
-            endpoint: fn.arn,
-            redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: this.failedEvents.arn }),
-          },
-          { parent: this },
-        );
-      }
-    }
-
-    const secret = secureParameter(
-      `${name}-webhook-secret`,
-      { value: args.webhookSecret, description: "Alma webhook signing secret" },
+        statements: [
+          { Sid: "WriteOwnTable", Action: spec.itemActions, Resource: [this.tables[spec.table].arn] },
+          { Sid: "KeepTombstones", Action: spec.tombstoneActions, Resource: [this.tombstones.arn] },
+          { Sid: "LinkToUser", Action: ["dynamodb:GetItem", "dynamodb:UpdateItem"], Resource: [this.tables.users.arn] },
+          { Sid: "QueueUnknownUsers", Action: ["sqs:SendMessage"], Resource: [this.usersQueue.arn] },
+        ],
+        platform: args.platform,
+        asyncInvocation: { ...args.delivery, failureQueue: this.failedEvents },
+      },
       { parent: this },
     );
-    const webhook = new NodeFunction(
+    for (const event of spec.topics) {
+      subscribeFunction(`${name}-${short}-${slug(event)}`, { topicArn: this.topicArns[event], function: fn, deadLetterQueue: this.failedEvents }, { parent: this });
+    }
+    return fn;
+  }
+
+  /** The webhook: verifies each delivery with the signing secret and publishes it to its event's topic. */
+  private webhookOf(name: string, args: AlmaCacheArgs): AlmaCache["webhook"] {
+    const secret = secureParameter(`${name}-webhook-secret`, { value: args.webhookSecret, description: "Alma webhook signing secret" }, { parent: this });
+    const fn = new NodeFunction(
       `${name}-webhook`,
       {
         handler: "alma-webhook",
         description: "Verifies Alma webhook deliveries and publishes them to their topics",
-        memorySize: args.function.memoryMb,
-        timeout: Math.min(args.function.timeoutSeconds, 29),
+        memorySize: args.function.memorySize,
+        timeout: Math.min(args.function.timeout ?? WEBHOOK_MAX_TIMEOUT_SECONDS, WEBHOOK_MAX_TIMEOUT_SECONDS),
         environment: {
-          ...Object.fromEntries(ALMA_EVENTS.map((event) => [topicArnEnv(event), topicArns[event]])),
+          ...Object.fromEntries(ALMA_EVENTS.map((event) => [topicArnEnv(event), this.topicArns[event]])),
           [secretParamEnv(ALMA_ENV.webhookSecret)]: secret.name,
         },
-        statements: [
-          { Sid: "PublishAlmaEvents", Action: ["sns:Publish"], Resource: ALMA_EVENTS.map((event) => topicArns[event]) },
-          secret.readStatement,
-        ],
-        logRetentionDays: args.logRetentionDays,
-        alarming: args.alarming,
+        statements: [{ Sid: "PublishAlmaEvents", Action: ["sns:Publish"], Resource: ALMA_EVENTS.map((event) => this.topicArns[event]) }, secret.readStatement],
+        platform: args.platform,
       },
       { parent: this },
     );
@@ -241,18 +224,12 @@ export class AlmaCache extends pulumi.ComponentResource {
       `${name}-webhook-api`,
       {
         description: "Alma webhook",
-        routes: WEBHOOK_ROUTES.map((routeKey) => ({ routeKey, function: webhook })),
+        routes: WEBHOOK_ROUTES.map((routeKey) => ({ routeKey, function: fn })),
         throttling: args.webhookThrottling ?? { burstLimit: 50, rateLimit: 25 },
-        logRetentionDays: args.logRetentionDays,
+        platform: args.platform,
       },
       { parent: this },
     );
-    this.webhook = { function: webhook, api, url: pulumi.interpolate`${api.url}/webhook` };
-
-    this.registerOutputs({
-      tableNames: { users: this.tables.users.name, loans: this.tables.loans.name, requests: this.tables.requests.name },
-      usersQueueUrl: this.usersQueue.url,
-      webhookUrl: this.webhook.url,
-    });
+    return { function: fn, api, url: pulumi.interpolate`${api.url}/webhook` };
   }
 }

@@ -1,9 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { AlarmSettings } from "../../config";
-
 import { DEAD_LETTER_RETENTION_SECONDS, DEAD_LETTER_TAG } from "../../policy/rules";
-import { type Protection, queueNameOf, statefulOptions } from "../storage/stateful";
+import { policyDocument } from "../iam";
+import type { Platform } from "../platform";
+import { queueNameOf, statefulOptions } from "../storage/stateful";
 
 /**
  * 14 days, the longest SQS keeps a message: time enough to notice, fix and redrive. The tag
@@ -11,14 +11,6 @@ import { type Protection, queueNameOf, statefulOptions } from "../storage/statef
  * ARNs in a preview. Both come from the policy rules that check them.
  */
 export { DEAD_LETTER_RETENTION_SECONDS, DEAD_LETTER_TAG };
-
-/** Where alarms notify, with the stage's thresholds. */
-export interface Alarming {
-  /** The stage's thresholds and periods. */
-  settings: AlarmSettings;
-  /** SNS topic ARNs notified when an alarm fires and when it recovers. */
-  actions: pulumi.Input<string>[];
-}
 
 /** An AWS service that may send failed deliveries to the queue, and from which resource. */
 export interface DeadLetterSender {
@@ -29,14 +21,12 @@ export interface DeadLetterSender {
 }
 
 export interface DeadLetterQueueArgs {
-  /** Alarm on the queue's depth. */
-  alarming: Alarming;
+  /** The stage's alarm on the queue's depth, and its protection: the queue keeps events that must not be lost. */
+  platform: Platform;
   /** Services allowed to send to the queue through its resource policy. Senders that use an IAM role (Lambda, Scheduler) need none. */
   senders?: DeadLetterSender[];
   /** What ends up here, for the alarm's description. */
   description: string;
-  /** The queue keeps events that must not be lost: it is protected and retained as the stage says. */
-  protection: Protection;
   /** An existing queue (its URL) to adopt in place, with the settings below. */
   existingUrl?: string;
 }
@@ -55,16 +45,14 @@ export function allowSenders(
     name,
     {
       queueUrl: queue.url,
-      policy: pulumi.jsonStringify({
-        Version: "2012-10-17",
-        Statement: senders.map((sender) => ({
-          Effect: "Allow",
+      policy: policyDocument(
+        senders.map((sender) => ({
           Principal: { Service: sender.service },
           Action: "sqs:SendMessage",
           Resource: queue.arn,
           Condition: { ArnEquals: { "aws:SourceArn": sender.sourceArn } },
         })),
-      }),
+      ),
     },
     opts,
   );
@@ -91,14 +79,14 @@ export class DeadLetterQueue extends pulumi.ComponentResource {
         sqsManagedSseEnabled: true,
         tags: { [DEAD_LETTER_TAG]: "true" },
       },
-      statefulOptions(args.protection, { parent: this }, args.existingUrl ? { importId: args.existingUrl } : undefined),
+      statefulOptions(args.platform.protection, { parent: this }, args.existingUrl ? { importId: args.existingUrl } : undefined),
     );
     this.arn = this.queue.arn;
     this.url = this.queue.url;
 
     if (args.senders && args.senders.length > 0) allowSenders(`${name}-policy`, this.queue, args.senders, { parent: this });
 
-    const { settings, actions } = args.alarming;
+    const { settings, actions } = args.platform.alarming;
     this.depthAlarm = new aws.cloudwatch.MetricAlarm(
       `${name}-depth`,
       {

@@ -1,10 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { HdocConfig } from "../../config";
 import { HDOC_ENV, HDOC_PAGING_HEADERS } from "../../handlers/lib/env-names";
-import type { Alarming } from "../events/dead-letter-queue";
 import { HttpApi } from "../http/http-api";
-import { NodeFunction } from "../lambda/node-function";
+import { type FunctionSizing, NodeFunction } from "../lambda/node-function";
+import type { Platform } from "../platform";
 
 /** The headers and methods the SAM template allowed; the origins come from config. */
 export const CORS_ALLOWED_HEADERS = ["Content-Type", "X-Amz-Date", "Authorization", "X-Api-Key", "x-requested-with"];
@@ -17,14 +16,23 @@ export const HDOC_ROUTES = [
   { routeKey: "GET /users", handler: "hdoc-get-users", action: "dynamodb:Scan" },
 ] as const;
 
+/** What config sets of the API. */
+export interface ApiSettings {
+  /** Allowed CORS origins; `*` only when listed on purpose. */
+  corsOrigins: string[];
+  /** Default throttling of every route. */
+  throttling: { burstLimit: number; rateLimit: number };
+  /** Routes that require a Cognito JWT, for example "GET /users". */
+  protectedRoutes: string[];
+}
+
 export interface ApiArgs {
   usersTable: aws.dynamodb.Table;
-  api: HdocConfig["api"];
-  function: HdocConfig["function"];
+  api: ApiSettings;
+  function: FunctionSizing;
   /** The Cognito issuer and audience for routes marked protected. */
   jwt: { issuer: pulumi.Input<string>; audience: pulumi.Input<string>[] };
-  logRetentionDays: number;
-  alarming: Alarming;
+  platform: Platform;
 }
 
 /** The 100DaysOfCloud HTTP API: GET /user and GET /users over the users table, read-only. */
@@ -42,14 +50,10 @@ export class Api extends pulumi.ComponentResource {
         {
           handler: route.handler,
           description: `100DaysOfCloud ${route.routeKey}`,
-          memorySize: args.function.memoryMb,
-          timeout: args.function.timeoutSeconds,
-          reservedConcurrency: args.function.reservedConcurrency,
-          tracing: args.function.tracing,
+          ...args.function,
           environment: { [HDOC_ENV.usersTable]: args.usersTable.name },
           statements: [{ Sid: "ReadUsers", Action: [route.action], Resource: [args.usersTable.arn] }],
-          logRetentionDays: args.logRetentionDays,
-          alarming: args.alarming,
+          platform: args.platform,
         },
         { parent: this },
       );
@@ -73,7 +77,7 @@ export class Api extends pulumi.ComponentResource {
         },
         throttling: args.api.throttling,
         jwtAuthorizer: args.jwt,
-        logRetentionDays: args.logRetentionDays,
+        platform: args.platform,
       },
       { parent: this },
     );

@@ -1,11 +1,10 @@
 import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { HdocConfig } from "../../config";
-import type { Alarming } from "../events/dead-letter-queue";
-import type { Protection } from "../storage/stateful";
+import type { FunctionSizing } from "../lambda/node-function";
+import type { Platform } from "../platform";
 import { dynamoTable, type TableSchema } from "../storage/table";
-import { Api } from "./api";
-import { Auth } from "./auth";
+import { Api, type ApiSettings } from "./api";
+import { Auth, type AuthArgs } from "./auth";
 import { Frontend } from "./frontend";
 
 /** The users table, keyed by GitHub user name. */
@@ -14,14 +13,14 @@ export const HDOC_USERS_TABLE = { hashKey: "github_username" } as const satisfie
 export interface HdocBackendArgs {
   /** The existing users table, adopted in place; when absent, one is created. */
   usersTableName?: string;
-  auth: HdocConfig["auth"];
-  api: HdocConfig["api"];
-  frontend: HdocConfig["frontend"];
-  function: HdocConfig["function"];
-  /** The stage's protection of the users table, the user pool and the site bucket. */
-  protection: Protection;
-  logRetentionDays: number;
-  alarming: Alarming;
+  /** The Cognito user pool, its app client and hosted-UI domain: adopted or created. */
+  auth: Omit<AuthArgs, "protection">;
+  api: ApiSettings;
+  /** The frontend's existing bucket, adopted in place; when absent, one is created. */
+  frontendBucketName?: string;
+  /** The size of both route functions. */
+  function: FunctionSizing;
+  platform: Platform;
 }
 
 /**
@@ -33,17 +32,15 @@ export class HdocBackend extends pulumi.ComponentResource {
   readonly auth: Auth;
   readonly api: Api;
   readonly frontend: Frontend;
+  /** The stack outputs of the app. */
+  readonly outputs: Record<string, pulumi.Input<unknown>>;
 
   constructor(name: string, args: HdocBackendArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tributary:hdoc:HdocBackend", name, {}, opts);
 
-    this.usersTable = dynamoTable(`${name}-users`, HDOC_USERS_TABLE, args.protection, { parent: this }, args.usersTableName);
-    const { userPoolId, clientId, ...auth } = args.auth;
-    this.auth = new Auth(
-      `${name}-auth`,
-      { ...auth, protection: args.protection, existingUserPoolId: userPoolId, existingClientId: clientId },
-      { parent: this },
-    );
+    const { platform } = args;
+    this.usersTable = dynamoTable(`${name}-users`, HDOC_USERS_TABLE, platform.protection, { parent: this }, args.usersTableName);
+    this.auth = new Auth(`${name}-auth`, { ...args.auth, protection: platform.protection }, { parent: this });
     this.api = new Api(
       `${name}-api`,
       {
@@ -51,24 +48,20 @@ export class HdocBackend extends pulumi.ComponentResource {
         api: args.api,
         function: args.function,
         jwt: { issuer: this.auth.issuer, audience: [this.auth.client.id] },
-        logRetentionDays: args.logRetentionDays,
-        alarming: args.alarming,
+        platform,
       },
       { parent: this },
     );
-    this.frontend = new Frontend(
-      `${name}-frontend`,
-      { protection: args.protection, existingBucketName: args.frontend.bucketName },
-      { parent: this },
-    );
+    this.frontend = new Frontend(`${name}-frontend`, { protection: platform.protection, existingBucketName: args.frontendBucketName }, { parent: this });
 
-    this.registerOutputs({
+    this.outputs = {
       apiUrl: this.api.url,
       userPoolId: this.auth.userPool.id,
       clientId: this.auth.client.id,
       domain: this.auth.domain.domain,
       bucketName: this.frontend.bucket.bucket,
       distributionDomain: this.frontend.distribution.domainName,
-    });
+    };
+    this.registerOutputs(this.outputs);
   }
 }

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { Platform } from "../platform";
 
 /** One route of the API and the function that serves it. */
 export interface HttpRoute {
@@ -12,8 +13,8 @@ export interface HttpRoute {
 
 export interface HttpApiArgs {
   routes: HttpRoute[];
-  /** Retention of the access log, in days (the stage's setting). */
-  logRetentionDays: number;
+  /** The stage's retention of the access log. */
+  platform: Pick<Platform, "logRetentionDays">;
   /** Default throttling of every route. */
   throttling: { burstLimit: number; rateLimit: number };
   cors?: aws.types.input.apigatewayv2.ApiCorsConfiguration;
@@ -42,7 +43,7 @@ export class HttpApi extends pulumi.ComponentResource {
       { protocolType: "HTTP", description: args.description, corsConfiguration: args.cors },
       { parent: this },
     );
-    this.accessLogs = new aws.cloudwatch.LogGroup(`${name}-access-logs`, { retentionInDays: args.logRetentionDays }, { parent: this });
+    this.accessLogs = new aws.cloudwatch.LogGroup(`${name}-access-logs`, { retentionInDays: args.platform.logRetentionDays }, { parent: this });
 
     if (args.jwtAuthorizer) {
       this.authorizer = new aws.apigatewayv2.Authorizer(

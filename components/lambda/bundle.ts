@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as esbuild from "esbuild";
+import { NODE_MAJOR } from "./runtime";
 
 /** The repository root: every handler path is resolved against it. */
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
@@ -22,8 +23,6 @@ const CACHE_DIR = path.join(BUNDLES_DIR, "cache");
 /** Lambda loads `index.js` and calls its `handler` export. */
 export const BUNDLE_FILE = "index.js";
 export const LAMBDA_HANDLER = "index.handler";
-/** The Node.js major every function runs on (nodejs22.x): esbuild's target and the image's base. */
-export const NODE_MAJOR = 22;
 export const NODE_TARGET = `node${NODE_MAJOR}`;
 
 /**

@@ -1,7 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { BUILD_DIR, bundleSoon, NODE_MAJOR, REPO_ROOT } from "./bundle";
+import { BUILD_DIR, bundleSoon, REPO_ROOT } from "./bundle";
+import { NODE_MAJOR } from "./runtime";
 
 /** The AWS Lambda base image for the Node.js major every function of the program targets. */
 export const LAMBDA_NODE_BASE_IMAGE = `public.ecr.aws/lambda/nodejs:${NODE_MAJOR}`;

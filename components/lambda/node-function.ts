@@ -1,29 +1,14 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { COMMON_ENV } from "../../handlers/lib/env-names";
-import type { Alarming, DeadLetterQueue } from "../events/dead-letter-queue";
-import { BUNDLE_FILE, type Bundle, bundleSoon, LAMBDA_HANDLER, NODE_MAJOR } from "./bundle";
-
-export const LAMBDA_RUNTIME = `nodejs${NODE_MAJOR}.x`;
-/** The most Lambda allows for its own retries of an asynchronous invocation. */
-export const LAMBDA_ASYNC_LIMITS = { maximumRetryAttempts: 2, maximumEventAgeSeconds: 21600 } as const;
-export const LAMBDA_ARCHITECTURE = "arm64";
-
-/** One IAM policy statement. Resources are exact ARNs; a component never passes `*`. */
-export interface PolicyStatement {
-  Sid?: string;
-  Effect?: "Allow" | "Deny";
-  Action: string[];
-  Resource: pulumi.Input<string>[];
-  Condition?: Record<string, Record<string, pulumi.Input<string | string[]>>>;
-}
+import type { DeadLetterQueue } from "../events/dead-letter-queue";
+import { type PolicyStatement, policyDocument, trustPolicy } from "../iam";
+import type { Platform } from "../platform";
+import { BUNDLE_FILE, type Bundle, bundleSoon, LAMBDA_HANDLER } from "./bundle";
+import { LAMBDA_ARCHITECTURE, LAMBDA_ASYNC_RETRY_LIMITS, LAMBDA_RUNTIME, type RetryBounds } from "./runtime";
 
 /** How Lambda retries an asynchronous invocation (SNS, S3) and where the event goes when it gives up. */
-export interface AsyncInvocationArgs {
-  /** Retries after the first attempt fails (0-2). */
-  maximumRetryAttempts: number;
-  /** Oldest event Lambda still tries to deliver, in seconds (60-21600). */
-  maximumEventAgeSeconds: number;
+export interface AsyncInvocationArgs extends RetryBounds {
   /**
    * How a failed event is kept in `failureQueue`:
    * - `on-failure-destination` (default): an invocation record with the event, the error and the attempt count;
@@ -39,37 +24,36 @@ export interface AsyncInvocationArgs {
  * Scheduler): the source's bounds, clamped to what Lambda allows, with failures kept in
  * `failureQueue`.
  */
-export function asyncRetryWithin(
-  delivery: { maximumRetryAttempts: number; maximumEventAgeSeconds: number },
-  failureQueue: DeadLetterQueue,
-): AsyncInvocationArgs {
+export function asyncRetryWithin(delivery: RetryBounds, failureQueue: DeadLetterQueue): AsyncInvocationArgs {
   return {
-    maximumRetryAttempts: Math.min(delivery.maximumRetryAttempts, LAMBDA_ASYNC_LIMITS.maximumRetryAttempts),
-    maximumEventAgeSeconds: Math.min(delivery.maximumEventAgeSeconds, LAMBDA_ASYNC_LIMITS.maximumEventAgeSeconds),
+    maximumRetryAttempts: Math.min(delivery.maximumRetryAttempts, LAMBDA_ASYNC_RETRY_LIMITS.maximumRetryAttempts),
+    maximumEventAgeSeconds: Math.min(delivery.maximumEventAgeSeconds, LAMBDA_ASYNC_RETRY_LIMITS.maximumEventAgeSeconds),
     failureQueue,
   };
 }
 
-/** What every function variant takes besides its code. */
-export interface FunctionSettingsArgs {
+/** A function's size and concurrency: what each app's `function` config block sets. */
+export interface FunctionSizing {
   /** Memory in MB. Default 256. */
   memorySize?: number;
   /** Timeout in seconds. Default 30. */
   timeout?: number;
+  /** Reserved concurrency; absent means the account's unreserved pool. */
+  reservedConcurrency?: number;
+  /** Active X-Ray tracing. Default off. */
+  tracing?: boolean;
+}
+
+/** What every function variant takes besides its code. */
+export interface FunctionSettingsArgs extends FunctionSizing {
   /** Environment variables. Never put a secret here: pass the name of its SSM parameter instead. */
   environment?: Record<string, pulumi.Input<string>>;
   /** The function's permissions beyond writing its own logs. Only these statements are added to its role. */
   statements?: PolicyStatement[];
-  /** Retention of the function's log group, in days (the stage's setting). */
-  logRetentionDays: number;
-  /** Alarm thresholds and notification targets. */
-  alarming: Alarming;
+  /** The stage's log retention and alarm settings. */
+  platform: Platform;
   /** Retry bounds and failure queue for asynchronous invocations; omit for functions only called synchronously or by pollers. */
   asyncInvocation?: AsyncInvocationArgs;
-  /** Active X-Ray tracing. Default off. */
-  tracing?: boolean;
-  /** Reserved concurrency; absent means the account's unreserved pool. */
-  reservedConcurrency?: number;
   /** Run inside a VPC (to reach a database there): its subnets and security groups. */
   vpc?: { subnetIds: pulumi.Input<string>[]; securityGroupIds: pulumi.Input<string>[] };
   /** Shown in the console. */
@@ -92,10 +76,10 @@ export interface NodeFunctionArgs extends FunctionSettingsArgs {
 }
 
 export interface NodeImageFunctionArgs extends FunctionSettingsArgs {
-  /** The function's image in ECR, for example `awsx.ecr.Image.imageUri`. */
+  /** The function's name, as in `handlers/<app>/functions/<handler>.ts`: the service it logs as. */
+  handler: string;
+  /** The function's image in ECR (see imageContext), for example `awsx.ecr.Image.imageUri`. */
   imageUri: pulumi.Input<string>;
-  /** The name the function logs under (Powertools service name). */
-  serviceName: string;
 }
 
 type FunctionCode =
@@ -121,12 +105,6 @@ const TRACING_STATEMENT: PolicyStatement = {
   Resource: ["*"],
 };
 
-function policyDocument(statements: PolicyStatement[]): pulumi.Output<string> {
-  return pulumi.jsonStringify({
-    Version: "2012-10-17",
-    Statement: statements.map(({ Effect, ...rest }) => ({ Effect: Effect ?? "Allow", ...rest })),
-  });
-}
 
 /**
  * The parts every Lambda of the program has, whatever its package type: its own role with
@@ -157,7 +135,7 @@ abstract class LambdaComponent extends pulumi.ComponentResource {
 
     this.logGroup = new aws.cloudwatch.LogGroup(
       `${name}-logs`,
-      { retentionInDays: args.logRetentionDays },
+      { retentionInDays: args.platform.logRetentionDays },
       { parent: this },
     );
 
@@ -165,10 +143,7 @@ abstract class LambdaComponent extends pulumi.ComponentResource {
       `${name}-role`,
       {
         description: `Execution role of the ${name} function`,
-        assumeRolePolicy: pulumi.jsonStringify({
-          Version: "2012-10-17",
-          Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
-        }),
+        assumeRolePolicy: trustPolicy("lambda.amazonaws.com"),
       },
       { parent: this },
     );
@@ -239,7 +214,7 @@ abstract class LambdaComponent extends pulumi.ComponentResource {
       );
     }
 
-    const { settings, actions } = args.alarming;
+    const { settings, actions } = args.platform.alarming;
     this.errorsAlarm = new aws.cloudwatch.MetricAlarm(
       `${name}-errors`,
       {
@@ -298,9 +273,9 @@ export class NodeImageFunction extends LambdaComponent {
       "tributary:lambda:NodeImageFunction",
       name,
       args,
-      { packageType: "Image", imageUri: args.imageUri, serviceName: args.serviceName },
+      { packageType: "Image", imageUri: args.imageUri, serviceName: args.handler },
       opts,
     );
-    this.registerOutputs({ arn: this.arn, functionName: this.functionName });
+    this.registerOutputs({ arn: this.arn, functionName: this.functionName, bundle: { handler: args.handler, image: true } });
   }
 }

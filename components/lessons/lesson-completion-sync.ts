@@ -1,12 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { AsyncRetrySettings, FunctionSettings, LessonsConfig } from "../../config";
 import { LESSONS_ENV, secretParamEnv } from "../../handlers/lib/env-names";
 import { AtlasEventBridgeTrigger } from "../atlas/eventbridge-trigger";
 import { MachineToMachineClient } from "../auth0/m2m-client";
-import { type Alarming, DeadLetterQueue } from "../events/dead-letter-queue";
+import { DeadLetterQueue } from "../events/dead-letter-queue";
 import { FunctionRule } from "../events/function-rule";
-import { asyncRetryWithin, NodeFunction } from "../lambda/node-function";
-import type { Protection } from "../storage/stateful";
+import { asyncRetryWithin, type FunctionSizing, NodeFunction } from "../lambda/node-function";
+import type { RetryBounds } from "../lambda/runtime";
+import type { Platform } from "../platform";
 import triggerMatch from "./trigger-match.json";
 import triggerProject from "./trigger-project.json";
 
@@ -22,23 +22,36 @@ export const LESSON_EVENT_PATTERN = {
 };
 
 export interface LessonCompletionSyncArgs {
-  atlas: LessonsConfig["atlas"];
+  /** The cluster whose user collection the trigger watches, and the App Services app that holds the trigger. */
+  atlas: {
+    /** Atlas project (group) id. */
+    projectId: string;
+    clusterName: string;
+    /** An existing App Services app and its linked cluster service; when absent, the app is created. */
+    existingApp?: { appId: string; clusterServiceId: string };
+    /** An existing trigger of that app, adopted with the partner bus named after it. */
+    triggerId?: string;
+    /** Base URL of the App Services Admin API. */
+    adminApiUrl: string;
+    database: string;
+    collection: string;
+  };
   /** The Atlas programmatic API key pair (config secrets). */
   atlasApiKey: { publicKey: pulumi.Input<string>; privateKey: pulumi.Input<string> };
   /** Name of the App Services app when this stack creates it. */
   appName: string;
-  auth0: LessonsConfig["auth0"];
+  /** The token endpoint, the Learning Paths API's audience, and the scopes its client is granted. */
+  auth0: { tokenUrl: string; audience: string; scopes: string[] };
+  /** The endpoint that marks a lesson complete (PUT). */
   learningPathsApiEndpoint: string;
   /** Lessons of one update sent at once, and the most one update may complete. */
   sending: { concurrency: number; maxLessonsPerEvent: number };
-  function: FunctionSettings;
+  function: FunctionSizing;
   /** Retry bounds of the rule's target before its DLQ keeps an event. */
-  delivery: AsyncRetrySettings;
-  logRetentionDays: number;
+  delivery: RetryBounds;
+  /** Days the partner bus's archive keeps events for replay. */
   eventArchiveRetentionDays: number;
-  /** The stage's protection of the partner bus and the failed-events queue. */
-  protection: Protection;
-  alarming: Alarming;
+  platform: Platform;
 }
 
 /**
@@ -52,6 +65,8 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
   readonly failedEvents: DeadLetterQueue;
   readonly function: NodeFunction;
   readonly rule: FunctionRule;
+  /** The stack outputs of the app. */
+  readonly outputs: Record<string, pulumi.Input<unknown>>;
 
   constructor(name: string, args: LessonCompletionSyncArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tributary:lessons:LessonCompletionSync", name, {}, opts);
@@ -62,8 +77,7 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
       {
         projectId: atlas.projectId,
         clusterName: atlas.clusterName,
-        existingApp:
-          atlas.appId && atlas.clusterServiceId ? { appId: atlas.appId, clusterServiceId: atlas.clusterServiceId } : undefined,
+        existingApp: atlas.existingApp,
         appName: args.appName,
         adminApiUrl: atlas.adminApiUrl,
         apiKey: args.atlasApiKey,
@@ -75,7 +89,7 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
         match: TRIGGER_MATCH,
         project: TRIGGER_PROJECT,
         archiveRetentionDays: args.eventArchiveRetentionDays,
-        protection: args.protection,
+        protection: args.platform.protection,
         existingTriggerId: atlas.triggerId,
       },
       { parent: this },
@@ -95,7 +109,7 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
     // the API refused for good; the function writes the latter itself.
     this.failedEvents = new DeadLetterQueue(
       `${name}-failed-events`,
-      { alarming: args.alarming, description: "lesson updates that could not be synced", protection: args.protection },
+      { platform: args.platform, description: "lesson updates that could not be synced" },
       { parent: this },
     );
 
@@ -104,12 +118,8 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
       {
         handler: "lesson-completed",
         description: "Marks completed freeCodeCamp lessons in the Learning Paths API",
-        memorySize: args.function.memoryMb,
-        timeout: args.function.timeoutSeconds,
-        reservedConcurrency: args.function.reservedConcurrency,
-        tracing: args.function.tracing,
-        logRetentionDays: args.logRetentionDays,
-        alarming: args.alarming,
+        ...args.function,
+        platform: args.platform,
         // EventBridge invokes asynchronously: its target DLQ covers delivery failures, and
         // Lambda's own retries and on-failure destination cover the function's errors.
         asyncInvocation: asyncRetryWithin(args.delivery, this.failedEvents),
@@ -142,12 +152,13 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    this.registerOutputs({
+    this.outputs = {
       triggerId: this.trigger.triggerId,
       eventBusName: this.trigger.eventBusName,
       functionName: this.function.functionName,
       auth0ClientId: this.auth0Client.clientId,
       failedEventsQueueUrl: this.failedEvents.url,
-    });
+    };
+    this.registerOutputs(this.outputs);
   }
 }

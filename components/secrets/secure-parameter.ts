@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { PolicyStatement } from "../lambda/node-function";
+import type { PolicyStatement } from "../iam";
 
 /** A secret kept in SSM Parameter Store, and the one statement that lets a function read it. */
 export interface SecureParameter {

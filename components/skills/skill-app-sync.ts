@@ -1,40 +1,55 @@
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
-import type { SkillsConfig } from "../../config";
 import { secretParamEnv, SKILLS_BUCKET_PREFIXES, SKILLS_ENV, type SkillsSecret } from "../../handlers/lib/env-names";
-import { type Alarming, DeadLetterQueue } from "../events/dead-letter-queue";
+import { DeadLetterQueue } from "../events/dead-letter-queue";
+import { FunctionSchedule } from "../events/function-schedule";
+import { type PolicyStatement, policyDocument } from "../iam";
 import { imageContext } from "../lambda/image-context";
-import { asyncRetryWithin, NodeImageFunction, type PolicyStatement } from "../lambda/node-function";
-import { secureParameter } from "../secrets/secure-parameter";
+import { imageRepository } from "../lambda/image-repository";
+import { asyncRetryWithin, type FunctionSizing, NodeImageFunction } from "../lambda/node-function";
+import type { RetryBounds } from "../lambda/runtime";
+import type { Platform } from "../platform";
+import { type SecureParameter, secureParameter } from "../secrets/secure-parameter";
 import { privateBucket } from "../storage/bucket";
-import { type Protection, statefulOptions } from "../storage/stateful";
 
 export interface SkillAppSyncArgs {
-  airtable: SkillsConfig["airtable"];
-  badgr: SkillsConfig["badgr"];
-  github: SkillsConfig["github"];
-  /** Where the templates go and how far one archive may expand. */
+  /** The Airtable base and table that hold the assessments. */
+  airtable: {
+    apiUrl: string;
+    /** `app` + 14 characters. */
+    baseId: string;
+    table: string;
+    /** Pages read at most, after which the source fails instead of looping. */
+    maxPages: number;
+  };
+  /** The Badgr issuer whose badges and assertions are synced, and how its token is asked for. */
+  badgr: { baseUrl: string; issuerId: string; scope: string; grantType: string; maxPages: number };
+  /** The GitHub organization whose template repositories' releases are synced. */
+  github: { apiUrl: string; org: string };
+  /** How far one release archive may expand. */
   templates: { maxBytes: number; maxEntries: number };
-  /** The BRN database's VPC, when the function must run inside it. */
-  vpc?: SkillsConfig["vpc"];
-  schedule: SkillsConfig["schedule"];
+  /** The BRN database's VPC, when the function must run inside it to reach the database. */
+  vpc?: { subnetIds: string[]; securityGroupIds: string[] };
+  /** When the sync runs: a Scheduler expression, and whether the schedule is on. */
+  schedule: { expression: string; enabled: boolean };
   /** How many images the repository keeps. */
   keepImages: number;
   /** The existing ECR repository of the sync's image, adopted in place; when absent, one is created. */
   repositoryName?: string;
   /** The bot's existing templates bucket, adopted in place; when absent, one is created. */
   templatesBucketName?: string;
-  function: SkillsConfig["function"];
+  /** The function's size. Reserved concurrency defaults to 1: two syncs must not overlap. */
+  function: FunctionSizing;
   /** Retry bounds of the schedule's target before its DLQ keeps the invocation. */
-  delivery: SkillsConfig["delivery"];
-  /** The secrets from config; GITHUB_TOKEN may be absent. */
+  delivery: RetryBounds;
+  /** The secrets (config secrets), each kept in SSM; GITHUB_TOKEN may be absent. */
   secrets: Partial<Record<SkillsSecret, pulumi.Input<string>>>;
-  /** The stage's protection of the bucket, the repository and the failure queue. */
-  protection: Protection;
-  logRetentionDays: number;
-  alarming: Alarming;
+  platform: Platform;
 }
+
+/** The function whose bundle is the image. */
+const HANDLER = "skill-sync";
 
 /**
  * skills: the Skill App sync as a container function in ECR, run on a schedule by
@@ -46,89 +61,31 @@ export class SkillAppSync extends pulumi.ComponentResource {
   /** A policy that may read the templates and nothing else, to attach to the bot's role. */
   readonly templatesReadPolicy: aws.iam.Policy;
   readonly repository: aws.ecr.Repository;
-  readonly repositoryPolicy: aws.ecr.RepositoryPolicy;
   readonly image: awsx.ecr.Image;
   readonly function: NodeImageFunction;
+  /** Runs the scheduler could not deliver, and runs that failed every retry. */
   readonly failedInvocations: DeadLetterQueue;
-  readonly schedulerRole: aws.iam.Role;
-  readonly schedule: aws.scheduler.Schedule;
+  readonly schedule: FunctionSchedule;
+  /** The stack outputs of the app. */
+  readonly outputs: Record<string, pulumi.Input<unknown>>;
 
   constructor(name: string, args: SkillAppSyncArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tributary:skills:SkillAppSync", name, {}, opts);
+    const { platform } = args;
 
     this.templatesBucket = privateBucket(
       `${name}-templates`,
-      { versioning: true, protection: args.protection, existingName: args.templatesBucketName },
+      { versioning: true, protection: platform.protection, existingName: args.templatesBucketName },
       { parent: this },
     ).bucket;
-    this.templatesReadPolicy = new aws.iam.Policy(
-      `${name}-templates-read`,
-      {
-        description: "Read the Skill App templates",
-        policy: pulumi.jsonStringify({
-          Version: "2012-10-17",
-          Statement: [
-            { Sid: "ListTemplates", Effect: "Allow", Action: "s3:ListBucket", Resource: this.templatesBucket.arn },
-            { Sid: "ReadTemplates", Effect: "Allow", Action: "s3:GetObject", Resource: pulumi.interpolate`${this.templatesBucket.arn}/*` },
-          ],
-        }),
-      },
-      { parent: this },
-    );
+    this.templatesReadPolicy = templatesReadPolicy(`${name}-templates-read`, this.templatesBucket, { parent: this });
 
-    const adoptedRepository = args.repositoryName !== undefined;
-    this.repository = new aws.ecr.Repository(
+    this.repository = imageRepository(
       `${name}-images`,
-      {
-        name: args.repositoryName,
-        imageTagMutability: "IMMUTABLE",
-        imageScanningConfiguration: { scanOnPush: true },
-        // A repository the stack created may be deleted with its images outside protected
-        // stages; an adopted one is retained, never deleted by the stack.
-        forceDelete: adoptedRepository ? undefined : !args.protection.deletionProtection,
-      },
-      statefulOptions(args.protection, { parent: this }, adoptedRepository ? { importId: args.repositoryName! } : undefined),
-    );
-    const identity = aws.getCallerIdentityOutput({}, { parent: this });
-    const region = aws.getRegionOutput({}, { parent: this });
-    // Lambda pulls the image with its service principal, on behalf of this account's functions only.
-    this.repositoryPolicy = new aws.ecr.RepositoryPolicy(
-      `${name}-images-policy`,
-      {
-        repository: this.repository.name,
-        policy: pulumi.jsonStringify({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Sid: "LambdaPullsImages",
-              Effect: "Allow",
-              Principal: { Service: "lambda.amazonaws.com" },
-              Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-              Condition: { StringLike: { "aws:sourceArn": pulumi.interpolate`arn:aws:lambda:${region.region}:${identity.accountId}:function:*` } },
-            },
-          ],
-        }),
-      },
+      { existingName: args.repositoryName, keepImages: args.keepImages, protection: platform.protection },
       { parent: this },
-    );
-    new aws.ecr.LifecyclePolicy(
-      `${name}-images-lifecycle`,
-      {
-        repository: this.repository.name,
-        policy: JSON.stringify({
-          rules: [
-            {
-              rulePriority: 1,
-              description: `Keep the last ${args.keepImages} images`,
-              selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: args.keepImages },
-              action: { type: "expire" },
-            },
-          ],
-        }),
-      },
-      { parent: this },
-    );
-    const context = imageContext("skill-sync", `${name}-sync`);
+    ).repository;
+    const context = imageContext(HANDLER, `${name}-sync`);
     this.image = new awsx.ecr.Image(
       `${name}-image`,
       {
@@ -142,133 +99,116 @@ export class SkillAppSync extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const secretParameters = Object.entries(args.secrets)
-      .filter((entry): entry is [SkillsSecret, pulumi.Input<string>] => entry[1] !== undefined)
-      .map(([secret, value]) => ({
-        secret,
-        parameter: secureParameter(
-          `${name}-${secret.toLowerCase().replace(/_/g, "-")}`,
-          { value, description: `Skill App sync: ${secret}` },
-          { parent: this },
-        ),
-      }));
-
-    // The scheduler's failed invocations and the function's own failures land in one queue.
+    const secrets = secretParameters(name, args.secrets, { parent: this });
     this.failedInvocations = new DeadLetterQueue(
       `${name}-failed-invocations`,
-      { alarming: args.alarming, description: "Skill App syncs that failed every retry", protection: args.protection },
+      { platform, description: "Skill App syncs that failed every retry" },
       { parent: this },
     );
-
-    const statements: PolicyStatement[] = [
-      {
-        Sid: "UploadTemplatesAndRecordReleases",
-        Action: ["s3:PutObject"],
-        Resource: [pulumi.interpolate`${this.templatesBucket.arn}/${SKILLS_BUCKET_PREFIXES.templates}*`, pulumi.interpolate`${this.templatesBucket.arn}/${SKILLS_BUCKET_PREFIXES.syncedReleases}*`],
-      },
-      {
-        Sid: "ListSyncedReleases",
-        Action: ["s3:ListBucket"],
-        Resource: [this.templatesBucket.arn],
-        Condition: { StringLike: { "s3:prefix": `${SKILLS_BUCKET_PREFIXES.syncedReleases}*` } },
-      },
-      ...secretParameters.map(({ secret, parameter }) => ({ ...parameter.readStatement, Sid: `Read${secret.replace(/_/g, "")}` })),
-    ];
     this.function = new NodeImageFunction(
       `${name}-sync`,
       {
+        handler: HANDLER,
         imageUri: this.image.imageUri,
-        serviceName: "skill-sync",
         description: "Syncs the Skill App from Airtable, Badgr and GitHub",
-        memorySize: args.function.memoryMb,
-        timeout: args.function.timeoutSeconds,
+        ...args.function,
         reservedConcurrency: args.function.reservedConcurrency ?? 1,
-        tracing: args.function.tracing,
         vpc: args.vpc,
-        environment: {
-          [SKILLS_ENV.templatesBucket]: this.templatesBucket.bucket,
-          [SKILLS_ENV.templatesMaxBytes]: String(args.templates.maxBytes),
-          [SKILLS_ENV.templatesMaxEntries]: String(args.templates.maxEntries),
-          [SKILLS_ENV.airtableApiUrl]: args.airtable.apiUrl,
-          [SKILLS_ENV.airtableBaseId]: args.airtable.baseId,
-          [SKILLS_ENV.airtableTable]: args.airtable.table,
-          [SKILLS_ENV.airtableMaxPages]: String(args.airtable.maxPages),
-          [SKILLS_ENV.badgrBaseUrl]: args.badgr.baseUrl,
-          [SKILLS_ENV.badgrIssuerId]: args.badgr.issuerId,
-          [SKILLS_ENV.badgrScope]: args.badgr.scope,
-          [SKILLS_ENV.badgrGrantType]: args.badgr.grantType,
-          [SKILLS_ENV.badgrMaxPages]: String(args.badgr.maxPages),
-          [SKILLS_ENV.githubApiUrl]: args.github.apiUrl,
-          [SKILLS_ENV.githubOrg]: args.github.org,
-          ...Object.fromEntries(secretParameters.map(({ secret, parameter }) => [secretParamEnv(secret), parameter.name])),
-        },
-        statements,
-        logRetentionDays: args.logRetentionDays,
-        alarming: args.alarming,
+        environment: syncEnvironment(args, this.templatesBucket, secrets),
+        statements: syncStatements(this.templatesBucket, secrets),
+        platform,
         asyncInvocation: asyncRetryWithin(args.delivery, this.failedInvocations),
       },
       { parent: this },
     );
 
-    this.schedulerRole = new aws.iam.Role(
-      `${name}-scheduler`,
-      {
-        description: "Lets EventBridge Scheduler run the Skill App sync",
-        assumeRolePolicy: pulumi.jsonStringify({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Effect: "Allow",
-              Principal: { Service: "scheduler.amazonaws.com" },
-              Action: "sts:AssumeRole",
-              Condition: { StringEquals: { "aws:SourceAccount": identity.accountId } },
-            },
-          ],
-        }),
-      },
-      { parent: this },
-    );
-    const schedulerPolicy = new aws.iam.RolePolicy(
-      `${name}-scheduler-policy`,
-      {
-        role: this.schedulerRole.id,
-        policy: pulumi.jsonStringify({
-          Version: "2012-10-17",
-          Statement: [
-            { Sid: "InvokeTheSync", Effect: "Allow", Action: "lambda:InvokeFunction", Resource: this.function.arn },
-            // The scheduler delivers failed invocations to its DLQ with this role.
-            { Sid: "KeepFailedInvocations", Effect: "Allow", Action: "sqs:SendMessage", Resource: this.failedInvocations.arn },
-          ],
-        }),
-      },
-      { parent: this },
-    );
-    this.schedule = new aws.scheduler.Schedule(
+    this.schedule = new FunctionSchedule(
       `${name}-schedule`,
       {
-        description: "Skill App sync",
-        scheduleExpression: args.schedule.expression,
-        state: args.schedule.enabled ? "ENABLED" : "DISABLED",
-        flexibleTimeWindow: { mode: "OFF" },
-        target: {
-          arn: this.function.arn,
-          roleArn: this.schedulerRole.arn,
-          retryPolicy: {
-            maximumRetryAttempts: args.delivery.maximumRetryAttempts,
-            maximumEventAgeInSeconds: args.delivery.maximumEventAgeSeconds,
-          },
-          deadLetterConfig: { arn: this.failedInvocations.arn },
-        },
+        expression: args.schedule.expression,
+        enabled: args.schedule.enabled,
+        function: this.function,
+        retry: args.delivery,
+        description: "the Skill App sync",
+        deadLetterQueue: this.failedInvocations,
       },
-      { parent: this, dependsOn: [schedulerPolicy] },
+      { parent: this },
     );
 
-    this.registerOutputs({
+    this.outputs = {
       functionName: this.function.functionName,
       templatesBucket: this.templatesBucket.bucket,
       templatesReadPolicyArn: this.templatesReadPolicy.arn,
       repositoryUrl: this.repository.repositoryUrl,
       imageUri: this.image.imageUri,
-    });
+      scheduleState: this.schedule.schedule.state,
+    };
+    this.registerOutputs(this.outputs);
   }
+}
+
+/** A managed policy that may list and read the templates, for the GitHub bot's role. */
+function templatesReadPolicy(name: string, bucket: aws.s3.Bucket, opts: pulumi.CustomResourceOptions): aws.iam.Policy {
+  return new aws.iam.Policy(
+    name,
+    {
+      description: "Read the Skill App templates",
+      policy: policyDocument([
+        { Sid: "ListTemplates", Action: "s3:ListBucket", Resource: bucket.arn },
+        { Sid: "ReadTemplates", Action: "s3:GetObject", Resource: pulumi.interpolate`${bucket.arn}/*` },
+      ]),
+    },
+    opts,
+  );
+}
+
+type SecretParameters = { secret: SkillsSecret; parameter: SecureParameter }[];
+
+/** One SSM parameter per secret that config gives. */
+function secretParameters(name: string, secrets: SkillAppSyncArgs["secrets"], opts: pulumi.CustomResourceOptions): SecretParameters {
+  return Object.entries(secrets)
+    .filter((entry): entry is [SkillsSecret, pulumi.Input<string>] => entry[1] !== undefined)
+    .map(([secret, value]) => ({
+      secret,
+      parameter: secureParameter(`${name}-${secret.toLowerCase().replace(/_/g, "-")}`, { value, description: `Skill App sync: ${secret}` }, opts),
+    }));
+}
+
+/** What skill-sync reads at cold start (see handlers/skills/sync.ts): settings, and the names of its secrets' parameters. */
+function syncEnvironment(args: SkillAppSyncArgs, bucket: aws.s3.Bucket, secrets: SecretParameters): Record<string, pulumi.Input<string>> {
+  return {
+    [SKILLS_ENV.templatesBucket]: bucket.bucket,
+    [SKILLS_ENV.templatesMaxBytes]: String(args.templates.maxBytes),
+    [SKILLS_ENV.templatesMaxEntries]: String(args.templates.maxEntries),
+    [SKILLS_ENV.airtableApiUrl]: args.airtable.apiUrl,
+    [SKILLS_ENV.airtableBaseId]: args.airtable.baseId,
+    [SKILLS_ENV.airtableTable]: args.airtable.table,
+    [SKILLS_ENV.airtableMaxPages]: String(args.airtable.maxPages),
+    [SKILLS_ENV.badgrBaseUrl]: args.badgr.baseUrl,
+    [SKILLS_ENV.badgrIssuerId]: args.badgr.issuerId,
+    [SKILLS_ENV.badgrScope]: args.badgr.scope,
+    [SKILLS_ENV.badgrGrantType]: args.badgr.grantType,
+    [SKILLS_ENV.badgrMaxPages]: String(args.badgr.maxPages),
+    [SKILLS_ENV.githubApiUrl]: args.github.apiUrl,
+    [SKILLS_ENV.githubOrg]: args.github.org,
+    ...Object.fromEntries(secrets.map(({ secret, parameter }) => [secretParamEnv(secret), parameter.name])),
+  };
+}
+
+/** Upload under the two prefixes skill-sync writes, list its release records, read its own secrets. */
+function syncStatements(bucket: aws.s3.Bucket, secrets: SecretParameters): PolicyStatement[] {
+  return [
+    {
+      Sid: "UploadTemplatesAndRecordReleases",
+      Action: ["s3:PutObject"],
+      Resource: [pulumi.interpolate`${bucket.arn}/${SKILLS_BUCKET_PREFIXES.templates}*`, pulumi.interpolate`${bucket.arn}/${SKILLS_BUCKET_PREFIXES.syncedReleases}*`],
+    },
+    {
+      Sid: "ListSyncedReleases",
+      Action: ["s3:ListBucket"],
+      Resource: [bucket.arn],
+      Condition: { StringLike: { "s3:prefix": `${SKILLS_BUCKET_PREFIXES.syncedReleases}*` } },
+    },
+    ...secrets.map(({ secret, parameter }) => ({ ...parameter.readStatement, Sid: `Read${secret.replace(/_/g, "")}` })),
+  ];
 }

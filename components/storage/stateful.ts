@@ -4,16 +4,9 @@
  * from an earlier deployment.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import type { Protection } from "../platform";
 
-/** The stage's protection of stateful resources. */
-export interface Protection {
-  /** Deletion protection where AWS offers it, and Pulumi's `protect`; off means buckets and repositories may be force-deleted. */
-  deletionProtection: boolean;
-  /** Point-in-time recovery on tables. */
-  pointInTimeRecovery: boolean;
-  /** Keep what the stack created in the cloud when Pulumi deletes or replaces it. */
-  retainOnDelete: boolean;
-}
+export type { Protection };
 
 /** An existing resource that the stack takes over in place instead of creating a new one. */
 export interface Adoption {

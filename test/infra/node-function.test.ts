@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { buildOptions, bundleCounters, bundleHandler } from "../../components/lambda/bundle";
 import { type AsyncInvocationArgs, NodeFunction, NodeImageFunction, type NodeFunctionArgs } from "../../components/lambda/node-function";
 import { DEAD_LETTER_RETENTION_SECONDS, DeadLetterQueue } from "../../components/events/dead-letter-queue";
-import { TEST_ALARMING, TEST_PROTECTION } from "../helpers/alarming";
+import { TEST_PLATFORM } from "../helpers/platform";
 import { childrenOf, named, ofType, policyOf, type RunResult, runProgram } from "../../tooling/mock-engine";
 
 const ECHO_ENTRY = "test/fixtures/handlers/echo/index.ts";
@@ -14,8 +14,7 @@ const ECHO_ENTRY = "test/fixtures/handlers/echo/index.ts";
 const baseArgs: NodeFunctionArgs = {
   handler: "echo",
   entry: ECHO_ENTRY,
-  logRetentionDays: 14,
-  alarming: TEST_ALARMING,
+  platform: TEST_PLATFORM,
 };
 
 function build(extra: Partial<NodeFunctionArgs> = {}, name = "echo"): Promise<RunResult> {
@@ -24,7 +23,7 @@ function build(extra: Partial<NodeFunctionArgs> = {}, name = "echo"): Promise<Ru
 
 /** The app's failure queue, as the apps make it, named after the function. */
 function failureQueue(name: string): DeadLetterQueue {
-  return new DeadLetterQueue(`${name}-failures`, { alarming: TEST_ALARMING, description: "test failures", protection: TEST_PROTECTION });
+  return new DeadLetterQueue(`${name}-failures`, { platform: TEST_PLATFORM, description: "test failures" });
 }
 
 /** A function invoked asynchronously, with its failure queue. */
@@ -222,7 +221,7 @@ describe("NodeFunction", () => {
 
   describe("logs", () => {
     it("logs JSON to its own log group with the stage's retention", async () => {
-      const run = await build({ logRetentionDays: 90 });
+      const run = await build({ platform: { ...TEST_PLATFORM, logRetentionDays: 90 } });
       const logGroup = named(run, "aws:cloudwatch/logGroup:LogGroup", "echo-logs");
       assert.equal(logGroup.inputs.retentionInDays, 90);
       const fn = named(run, "aws:lambda/function:Function", "echo");
@@ -253,15 +252,15 @@ describe("NodeFunction", () => {
       assert.equal(depth.inputs.namespace, "AWS/SQS");
       assert.equal(depth.inputs.metricName, "ApproximateNumberOfMessagesVisible");
       assert.deepEqual(depth.rawInputs.dimensions, { QueueName: queue.state.name });
-      assert.equal(depth.inputs.threshold, TEST_ALARMING.settings.deadLetterDepthThreshold);
-      assert.deepEqual(depth.inputs.alarmActions, TEST_ALARMING.actions);
+      assert.equal(depth.inputs.threshold, TEST_PLATFORM.alarming.settings.deadLetterDepthThreshold);
+      assert.deepEqual(depth.inputs.alarmActions, TEST_PLATFORM.alarming.actions);
 
       const errors = named(run, "aws:cloudwatch/metricAlarm:MetricAlarm", "echo-errors");
       assert.equal(errors.inputs.namespace, "AWS/Lambda");
       assert.equal(errors.inputs.metricName, "Errors");
       assert.deepEqual(errors.rawInputs.dimensions, { FunctionName: fn.state.name });
-      assert.equal(errors.inputs.threshold, TEST_ALARMING.settings.lambdaErrorsThreshold);
-      assert.deepEqual(errors.inputs.alarmActions, TEST_ALARMING.actions);
+      assert.equal(errors.inputs.threshold, TEST_PLATFORM.alarming.settings.lambdaErrorsThreshold);
+      assert.deepEqual(errors.inputs.alarmActions, TEST_PLATFORM.alarming.actions);
     });
 
     it("can use the queue as the function's dead-letter queue instead", async () => {
@@ -288,11 +287,10 @@ describe("NodeFunction", () => {
         () =>
           new NodeImageFunction("sync", {
             imageUri,
-            serviceName: "skill-sync",
+            handler: "skill-sync",
             memorySize: 512,
             timeout: 600,
-            logRetentionDays: 30,
-            alarming: TEST_ALARMING,
+            platform: { ...TEST_PLATFORM, logRetentionDays: 30 },
             asyncInvocation: { maximumRetryAttempts: 0, maximumEventAgeSeconds: 600, failureQueue: failureQueue("sync") },
           }),
         { stack: "test" },

@@ -67,7 +67,7 @@ describe("skills (SkillAppSync)", () => {
       assert.deepEqual(schedule.inputs.flexibleTimeWindow, { mode: "OFF" });
       assert.equal(schedule.inputs.state, "ENABLED");
       assert.equal(schedule.rawInputs.target.arn, fn(prod).state.arn);
-      assert.equal(schedule.rawInputs.target.roleArn, named(prod, "aws:iam/role:Role", "skills-scheduler").state.arn);
+      assert.equal(schedule.rawInputs.target.roleArn, named(prod, "aws:iam/role:Role", "skills-schedule-role").state.arn);
       assert.deepEqual(schedule.inputs.target.retryPolicy, { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 });
       assert.deepEqual(schedule.rawInputs.target.deadLetterConfig, { arn: dlq(prod).state.arn });
       assert.equal(dlq(prod).inputs.messageRetentionSeconds, 1209600);
@@ -78,17 +78,25 @@ describe("skills (SkillAppSync)", () => {
     });
 
     it("has a role that only the scheduler assumes, which may invoke only this function (and keep failures)", () => {
-      const role = named(prod, "aws:iam/role:Role", "skills-scheduler");
+      const role = named(prod, "aws:iam/role:Role", "skills-schedule-role");
       const [trust] = policyOf(role, "assumeRolePolicy").Statement;
       assert.deepEqual(trust.Principal, { Service: "scheduler.amazonaws.com" });
       assert.deepEqual(trust.Condition, { StringEquals: { "aws:SourceAccount": "123456789012" } });
-      const statements = policyOf(named(prod, "aws:iam/rolePolicy:RolePolicy", "skills-scheduler-policy")).Statement;
+      const statements = policyOf(named(prod, "aws:iam/rolePolicy:RolePolicy", "skills-schedule-policy")).Statement;
       assert.deepEqual(statements, [
-        { Sid: "InvokeTheSync", Effect: "Allow", Action: "lambda:InvokeFunction", Resource: fn(prod).state.arn },
+        { Sid: "InvokeTheFunction", Effect: "Allow", Action: "lambda:InvokeFunction", Resource: fn(prod).state.arn },
         { Sid: "KeepFailedInvocations", Effect: "Allow", Action: "sqs:SendMessage", Resource: dlq(prod).state.arn },
       ]);
       const invokes = statements.filter((s: any) => String(s.Action).startsWith("lambda:"));
       assert.equal(invokes.length, 1);
+    });
+
+    it("is a FunctionSchedule of the app, whose role and schedule are its children", () => {
+      const component = named(prod, "tributary:events:FunctionSchedule", "skills-schedule");
+      assert.equal(component.parent, named(prod, "tributary:skills:SkillAppSync", "skills").urn);
+      for (const [type, name] of [["aws:iam/role:Role", "skills-schedule-role"], ["aws:iam/rolePolicy:RolePolicy", "skills-schedule-policy"], ["aws:scheduler/schedule:Schedule", "skills-schedule"]]) {
+        assert.equal(named(prod, type, name).parent, component.urn, name);
+      }
     });
 
     it("keeps the function's own failed invocations in the same queue", () => {

@@ -1,0 +1,13 @@
+import type { Platform } from "../../components/platform";
+import { STAGE_DEFAULTS } from "../../config";
+
+/** The dev stage's settings, with alarms notifying one placeholder topic. */
+export const TEST_PLATFORM: Platform = {
+  logRetentionDays: STAGE_DEFAULTS.dev.logRetentionDays,
+  alarming: { settings: STAGE_DEFAULTS.dev.alarms, actions: ["arn:aws:sns:eu-west-2:123456789012:alerts"] },
+  protection: {
+    deletionProtection: STAGE_DEFAULTS.dev.deletionProtection,
+    pointInTimeRecovery: STAGE_DEFAULTS.dev.pointInTimeRecovery,
+    retainOnDelete: STAGE_DEFAULTS.dev.retainOnDelete,
+  },
+};
