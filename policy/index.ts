@@ -4,6 +4,7 @@
  * run offline over the mock engine's resources.
  */
 import { PolicyPack } from "@pulumi/policy";
+import { STAGES } from "../components/platform";
 import { RULES, type Stage } from "./rules";
 
 new PolicyPack("tributary", {
@@ -11,7 +12,7 @@ new PolicyPack("tributary", {
     name: rule.name,
     description: rule.description,
     enforcementLevel: rule.enforcementLevel,
-    configSchema: { properties: { stage: { type: "string", enum: ["dev", "staging", "prod"], default: "dev" } } },
+    configSchema: { properties: { stage: { type: "string", enum: [...STAGES], default: "dev" } } },
     validateStack: (args, reportViolation) => {
       const { stage } = args.getConfig<{ stage: Stage }>();
       const resources = args.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.props }));

@@ -6,6 +6,8 @@
  * In a real preview some values (ARNs of resources not created yet) are unknown; a rule
  * that cannot resolve a reference skips it rather than report a false violation.
  */
+import { NODE_MAJOR } from "../components/lambda/runtime";
+import type { Stage } from "../components/platform";
 
 export interface PolicyResource {
   type: string;
@@ -15,7 +17,7 @@ export interface PolicyResource {
   props: Record<string, any>;
 }
 
-export type Stage = "dev" | "staging" | "prod";
+export type { Stage };
 
 export interface PolicyContext {
   stage: Stage;
@@ -316,8 +318,8 @@ const nameLengths: Rule = {
   },
 };
 
-/** The oldest Node.js runtime allowed. */
-export const MINIMUM_NODE_RUNTIME = 22;
+/** The oldest Node.js runtime allowed: the one the program targets. */
+export const MINIMUM_NODE_RUNTIME = NODE_MAJOR;
 
 const lambdaRuntime: Rule = {
   name: "lambda-runtime",

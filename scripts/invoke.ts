@@ -31,6 +31,9 @@ const USAGE = [
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
+/** The memory a local invocation reports: NodeFunction's default. */
+const LOCAL_MEMORY_MB = 256;
+
 /** The parts of the Lambda context that handlers and Powertools read. */
 function lambdaContext(functionName: string, timeoutSeconds: number) {
   const deadline = Date.now() + timeoutSeconds * 1000;
@@ -38,7 +41,7 @@ function lambdaContext(functionName: string, timeoutSeconds: number) {
     functionName,
     functionVersion: "$LATEST",
     invokedFunctionArn: `arn:aws:lambda:${process.env.AWS_REGION ?? "eu-west-2"}:000000000000:function:${functionName}`,
-    memoryLimitInMB: "256",
+    memoryLimitInMB: String(LOCAL_MEMORY_MB),
     awsRequestId: randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: "local",
@@ -117,6 +120,13 @@ async function main(argv: string[]): Promise<number> {
   const events = values.event.map(readEvent);
   const bundle = await bundleHandler({ handler: name, entry: values.entry });
   await exportCredentials();
+  // What Lambda sets in every function's environment, before the handler's module loads.
+  const timeout = Number(values.timeout);
+  process.env.AWS_LAMBDA_FUNCTION_NAME ||= name;
+  process.env.AWS_LAMBDA_FUNCTION_VERSION ||= "$LATEST";
+  process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ||= String(LOCAL_MEMORY_MB);
+  process.env.AWS_LAMBDA_LOG_GROUP_NAME ||= `/aws/lambda/${name}`;
+  process.env.AWS_LAMBDA_INITIALIZATION_TYPE ||= "on-demand";
 
   // stdout carries only results; everything the handler writes goes to stderr.
   const writeResult = process.stdout.write.bind(process.stdout);
@@ -125,7 +135,7 @@ async function main(argv: string[]): Promise<number> {
   if (typeof handler !== "function") throw new Error(`${bundle.file} exports no handler function`);
 
   for (const event of events) {
-    const result = await handler(event, lambdaContext(name, Number(values.timeout)));
+    const result = await handler(event, lambdaContext(name, timeout));
     writeResult(`${JSON.stringify(result ?? null)}\n`);
   }
   return 0;

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { policyDocument } from "../iam";
 import { privateBucket } from "../storage/bucket";
 import type { Protection } from "../storage/stateful";
 
@@ -77,19 +78,15 @@ export class Frontend extends pulumi.ComponentResource {
       `${name}-site-policy`,
       {
         bucket: bucket.id,
-        policy: pulumi.jsonStringify({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Sid: "ReadByThisDistributionOnly",
-              Effect: "Allow",
-              Principal: { Service: "cloudfront.amazonaws.com" },
-              Action: "s3:GetObject",
-              Resource: pulumi.interpolate`${bucket.arn}/*`,
-              Condition: { StringEquals: { "AWS:SourceArn": this.distribution.arn } },
-            },
-          ],
-        }),
+        policy: policyDocument([
+          {
+            Sid: "ReadByThisDistributionOnly",
+            Principal: { Service: "cloudfront.amazonaws.com" },
+            Action: "s3:GetObject",
+            Resource: pulumi.interpolate`${bucket.arn}/*`,
+            Condition: { StringEquals: { "AWS:SourceArn": this.distribution.arn } },
+          },
+        ]),
       },
       // The public-access block must be in place first: it allows this non-public policy.
       { parent: this, dependsOn: [publicAccessBlock] },

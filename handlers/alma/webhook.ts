@@ -11,13 +11,8 @@ import type * as z from "zod/mini";
 import { BudgetExhaustedError, TimeBudget } from "../lib/budget";
 import { ALMA_EVENTS, type AlmaEvent } from "../lib/env-names";
 import { fieldPath } from "../lib/events";
+import { type ApiResponse, jsonResponse } from "../lib/http-api";
 import { loanMessage, requestMessage } from "./schema";
-
-export interface HttpResponse {
-  statusCode: number;
-  headers: Record<string, string>;
-  body: string;
-}
 
 export interface WebhookDependencies {
   sns: SNSClient;
@@ -68,10 +63,6 @@ interface HttpRequest {
   body: string;
 }
 
-function json(statusCode: number, body: unknown): HttpResponse {
-  return { statusCode, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
-}
-
 function asRecord(value: unknown): Record<string, string> {
   if (typeof value !== "object" || value === null) return {};
   return Object.fromEntries(Object.entries(value).filter(([, v]) => typeof v === "string")) as Record<string, string>;
@@ -101,39 +92,39 @@ export function signatureMatches(body: string, signature: string | undefined, se
  * Answers one delivery. The publish must finish within `budget` (the invocation's time, less
  * a margin): past it, the handler throws, Alma sees a 5xx and delivers again.
  */
-export async function handleWebhook(event: unknown, deps: WebhookDependencies, budget: TimeBudget = TimeBudget.unbounded()): Promise<HttpResponse> {
+export async function handleWebhook(event: unknown, deps: WebhookDependencies, budget: TimeBudget = TimeBudget.unbounded()): Promise<ApiResponse> {
   const request = requestOf(event);
   if (request.method === "GET") {
     const challenge = request.query.challenge;
-    if (!challenge) return json(400, { message: "query parameter challenge is required" });
-    return json(200, { challenge });
+    if (!challenge) return jsonResponse(400, { message: "query parameter challenge is required" });
+    return jsonResponse(200, { challenge });
   }
-  if (request.method !== "POST") return json(405, { message: `method ${request.method} is not allowed` });
+  if (request.method !== "POST") return jsonResponse(405, { message: `method ${request.method} is not allowed` });
 
   if (Buffer.byteLength(request.body, "utf8") > MAX_BODY_BYTES) {
-    return json(413, { message: `body is larger than ${MAX_BODY_BYTES} bytes` });
+    return jsonResponse(413, { message: `body is larger than ${MAX_BODY_BYTES} bytes` });
   }
   if (!signatureMatches(request.body, request.headers["x-exl-signature"], await deps.secret())) {
-    return json(401, { message: "header X-Exl-Signature does not match the body" });
+    return jsonResponse(401, { message: "header X-Exl-Signature does not match the body" });
   }
   if (jsonDepth(request.body) > MAX_BODY_DEPTH) {
-    return json(422, { message: `body nests deeper than ${MAX_BODY_DEPTH} levels` });
+    return jsonResponse(422, { message: `body nests deeper than ${MAX_BODY_DEPTH} levels` });
   }
   let payload: unknown;
   try {
     payload = JSON.parse(request.body);
   } catch {
-    return json(400, { message: "body is not JSON" });
+    return jsonResponse(400, { message: "body is not JSON" });
   }
   const value = (payload as { event?: { value?: unknown } } | null)?.event?.value;
   if (typeof value !== "string" || !(ALMA_EVENTS as readonly string[]).includes(value)) {
-    return json(422, { message: `event.value ${JSON.stringify(value ?? null)} is not one of ${ALMA_EVENTS.join(", ")}` });
+    return jsonResponse(422, { message: `event.value ${JSON.stringify(value ?? null)} is not one of ${ALMA_EVENTS.join(", ")}` });
   }
   const almaEvent = value as AlmaEvent;
   const checked = RECORD_SCHEMAS[almaEvent].safeParse(payload);
   if (!checked.success) {
     const fields = checked.error.issues.map((issue) => `${fieldPath(issue.path)}: ${issue.message}`);
-    return json(422, { message: `the ${almaEvent} record cannot be cached: ${fields.join("; ")}`, fields });
+    return jsonResponse(422, { message: `the ${almaEvent} record cannot be cached: ${fields.join("; ")}`, fields });
   }
   const topicArn = deps.topicArns[almaEvent];
   if (!topicArn) throw new Error(`no topic is configured for ${almaEvent}`);
@@ -145,5 +136,5 @@ export async function handleWebhook(event: unknown, deps: WebhookDependencies, b
     new PublishCommand({ TopicArn: topicArn, Message: request.body }),
     Number.isFinite(remaining) ? { abortSignal: AbortSignal.timeout(remaining) } : {},
   );
-  return json(200, { event: almaEvent, messageId: MessageId });
+  return jsonResponse(200, { event: almaEvent, messageId: MessageId });
 }

@@ -7,12 +7,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { BUILD_DIR } from "../../components/lambda/bundle";
+import { STAGES } from "../../components/platform";
 import { ConfigError } from "../../config";
 import { checkStack, RULES, type Stage } from "../../policy/rules";
 import { policyResources, type RecordedResource, type RunResult, runStack } from "../../tooling/mock-engine";
 import { buildDiagram } from "./diagram";
 
-export const USAGE = "usage: npm run preview -- --stack <dev|staging|prod> [--json] [--config <settings.yaml>] [--diagram <file.mmd>]";
+export const USAGE = `usage: npm run preview -- --stack <${STAGES.join("|")}> [--json] [--config <settings.yaml>] [--diagram <file.mmd>]`;
 
 export interface PreviewDocument {
   stack: string;

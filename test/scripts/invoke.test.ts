@@ -100,8 +100,17 @@ describe("npm run invoke", function () {
         AUTH0_CLIENT_ID: "local-client",
         AUTH0_CLIENT_SECRET: "local-secret",
         LEARNING_PATHS_API_ENDPOINT: `${server.url}/lp`,
+        POWERTOOLS_LOG_LEVEL: "INFO",
+        POWERTOOLS_SERVICE_NAME: "",
       });
       assert.equal(result.code, 0, result.stderr);
+      // Each log line carries its invocation, as on Lambda: the function's name as the service, the request id, the cold start.
+      const logs = result.stderr.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+      const sent = logs.filter((l) => l.message === "lessons sent");
+      assert.equal(sent.length, 2);
+      assert.deepEqual(sent.map((l) => [l.service, l.function_name, l.cold_start]), [["lesson-completed", "lesson-completed", true], ["lesson-completed", "lesson-completed", false]]);
+      assert.ok(sent.every((l) => /^[0-9a-f-]{36}$/.test(l.function_request_id)));
+      assert.notEqual(sent[0].function_request_id, sent[1].function_request_id);
       const lines = result.stdout.trim().split("\n").map((l) => JSON.parse(l));
       assert.deepEqual(lines, [
         { userId: "88778750", lessons: 1, completed: 1, refused: [], skipped: [] },

@@ -1,7 +1,8 @@
 /** hdoc-get-user: the 100DaysOfCloud API route (see handlers/hdoc/users.ts). */
 import { queryOf, serve } from "../../lib/http-api";
 import { getUser, usersApiFromEnv } from "../users";
+import { lambdaHandler } from "../../lib/logger";
 
 const api = usersApiFromEnv();
 
-export const handler = (event: unknown) => serve(() => getUser(api, queryOf(event)));
+export const handler = lambdaHandler((event: unknown) => serve(() => getUser(api, queryOf(event))));

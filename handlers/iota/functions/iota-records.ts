@@ -6,4 +6,5 @@
 import { withIota } from "../index";
 import { createRecord } from "../records";
 
-export const handler = (event: unknown, ctx: unknown) => withIota(event, ctx, { func: createRecord });
+// iota writes no logs of its own (a failure is thrown, and Lambda logs it), so it carries no logger.
+export const handler = (event: unknown, context: unknown) => withIota(event, context, { func: createRecord });

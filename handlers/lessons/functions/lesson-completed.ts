@@ -8,6 +8,7 @@
  *   queue with the refusals, so nothing is lost and nothing is only logged.
  */
 import { configFromEnv, createHandler } from "../handler";
+import { lambdaHandler } from "../../lib/logger";
 
 /** Built once per container: the token cache and the clients live as long as it does. */
-export const handler = createHandler(configFromEnv());
+export const handler = lambdaHandler(createHandler(configFromEnv()));

@@ -4,6 +4,7 @@
  */
 import { TimeBudget } from "../../lib/budget";
 import { configFromEnv, runSync } from "../sync";
+import { lambdaHandler } from "../../lib/logger";
 
 /** Clients and configuration are made once per container. */
 const config = configFromEnv();
@@ -11,4 +12,4 @@ const config = configFromEnv();
 /** Kept back from the deadline to finish the template under way and report the summary. */
 const BUDGET_MARGIN_MS = 30_000;
 
-export const handler = (_event: unknown, context?: unknown) => runSync(config, TimeBudget.fromContext(context, BUDGET_MARGIN_MS));
+export const handler = lambdaHandler((_event: unknown, context) => runSync(config, TimeBudget.fromContext(context, BUDGET_MARGIN_MS)));
