@@ -35,11 +35,17 @@ export interface LocalApp {
   close(): Promise<void>;
 }
 
-const log = (server: string) => (req: RecordedRequest) =>
-  process.stderr.write(`[${server}] ${req.method} ${req.path}${req.query.size ? `?${req.query}` : ""}\n`);
+/** How the stand-ins report what they receive: on stderr, unless quiet (the bench). */
+export interface LocalOptions {
+  quiet?: boolean;
+}
+
+const logger = (options: LocalOptions) => (server: string) =>
+  options.quiet ? undefined : (req: RecordedRequest) => process.stderr.write(`[${server}] ${req.method} ${req.path}${req.query.size ? `?${req.query}` : ""}\n`);
 
 /** The alma functions: dynalite with the three tables, SQS for the users queue, SNS for the webhook. */
-async function alma(): Promise<LocalApp> {
+async function alma(options: LocalOptions = {}): Promise<LocalApp> {
+  const log = logger(options);
   const dynamo = await startDynalite();
   for (const [name, schema] of Object.entries({ ...ALMA_TABLES, tombstones: TOMBSTONES_TABLE })) await dynamo.createTable(name, schema);
   const sqs = await startFakeSqs({ onRequest: log("sqs") });
@@ -60,7 +66,8 @@ async function alma(): Promise<LocalApp> {
 }
 
 /** lesson-completed: one stand-in for Auth0's token endpoint and the Learning Paths API. */
-async function lessons(): Promise<LocalApp> {
+async function lessons(options: LocalOptions = {}): Promise<LocalApp> {
+  const log = logger(options);
   const server = await startStub((req): StubResponse => {
     if (req.method === "POST" && req.path === "/oauth/token") return { body: { access_token: "local-token", token_type: "Bearer", expires_in: 86400 } };
     if (req.method === "PUT" && req.path.endsWith("/complete-lesson-via-mongo-trigger")) {
@@ -101,7 +108,8 @@ async function hdoc(): Promise<LocalApp> {
  * MariaDB by default), s3rver, and stand-ins for Airtable, Badgr and GitHub with one
  * assessment, badge, assertion and template.
  */
-async function skills(): Promise<LocalApp> {
+async function skills(options: LocalOptions = {}): Promise<LocalApp> {
+  const log = logger(options);
   const db = await createBrnDatabase("tributary_local");
   const s3 = await startS3rver(["templates"]);
   const archive = await zipball({ "README.md": "# Template\n", "src/main.py": "print('hello')\n" });
@@ -153,7 +161,7 @@ async function skills(): Promise<LocalApp> {
   };
 }
 
-export const LOCAL_APPS: Record<string, () => Promise<LocalApp>> = { alma, lessons, hdoc, skills };
+export const LOCAL_APPS: Record<string, (options?: LocalOptions) => Promise<LocalApp>> = { alma, lessons, hdoc, skills };
 
 /** `export NAME='value'` lines, for `source`. */
 export function envFile(env: Record<string, string>): string {

@@ -11,7 +11,7 @@ import type * as z from "zod/mini";
 import { BudgetExhaustedError, TimeBudget } from "../lib/budget";
 import { ALMA_EVENTS, type AlmaEvent } from "../lib/env-names";
 import { fieldPath } from "../lib/events";
-import { type ApiResponse, jsonResponse } from "../lib/http-api";
+import { type ApiResponse, jsonResponse } from "../lib/json-response";
 import { loanMessage, requestMessage } from "./schema";
 
 export interface WebhookDependencies {

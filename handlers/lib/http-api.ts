@@ -2,17 +2,10 @@
  * Responses for API Gateway HTTP API functions: JSON bodies, and errors that name the bad
  * parameter (400) or say nothing about internals (500).
  */
+import { type ApiResponse, jsonResponse } from "./json-response";
 import { logger } from "./logger";
 
-export interface ApiResponse {
-  statusCode: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-export function jsonResponse(statusCode: number, body: unknown): ApiResponse {
-  return { statusCode, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
-}
+export { type ApiResponse, jsonResponse };
 
 /** A request the client got wrong; its message is shown to the client. */
 export class BadRequestError extends Error {

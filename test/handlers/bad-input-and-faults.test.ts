@@ -30,9 +30,9 @@ import { localAwsEnv, localClientConfig, setEnv } from "../../tooling/local/aws"
 import { type LocalDynamo, startDynalite } from "../../tooling/local/dynamo";
 import { type FakeSns, startFakeSns } from "../../tooling/local/fake-sns";
 import { type FakeSqs, startFakeSqs } from "../../tooling/local/fake-sqs";
-import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy";
+import { type FaultProxy, startFaultProxy } from "../../tooling/local/fault-proxy";
 import { FAST_RETRY, type HttpStub, type StubResponse, startStub } from "../../tooling/local/http-stub";
-import { MemoryStore } from "../helpers/iota-memory-store";
+import { MemoryStore } from "../../tooling/local/iota-memory-store";
 import { PAYLOADS_DIR } from "../helpers/fixtures";
 
 const FIXTURES = PAYLOADS_DIR;

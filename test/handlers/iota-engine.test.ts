@@ -21,7 +21,7 @@ import {
 } from "../../handlers/iota/engine";
 import { assertWithIotaE2eOutcome, runWithIotaE2e } from "../helpers/iota-e2e";
 import { createRecord } from "../../handlers/iota/records";
-import { MemoryStore } from "../helpers/iota-memory-store";
+import { MemoryStore } from "../../tooling/local/iota-memory-store";
 
 const command = (id = "evt-1", data: unknown = { companyId: "c1", name: "r" }) => ({
   specversion: "1.0",

@@ -124,7 +124,7 @@ describe("npm run invoke", function () {
   });
 
   it("runs alma-loan-updated and alma-webhook against the alma stand-ins of npm run local", async () => {
-    const local = await LOCAL_APPS.alma();
+    const local = await LOCAL_APPS.alma({ quiet: true });
     try {
       const fixture = payloadPath("alma-webhook", "loan_created_event.json");
       const body = JSON.parse(fs.readFileSync(fixture, "utf8")).body;

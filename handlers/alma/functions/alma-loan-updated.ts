@@ -1,7 +1,6 @@
 /** alma-loan-updated: keeps the Alma cache current from the SNS topics of its events (see handlers/alma/cache-functions.ts). */
 import { clientsFromEnv } from "../cache";
 import { loanUpdated } from "../cache-functions";
-import { lambdaHandler } from "../../lib/logger";
 
 /** Clients are made once per container. */
-export const handler = lambdaHandler(loanUpdated(clientsFromEnv()));
+export const handler = loanUpdated(clientsFromEnv());

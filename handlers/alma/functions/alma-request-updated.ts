@@ -1,7 +1,6 @@
 /** alma-request-updated: keeps the Alma cache current from the SNS topics of its events (see handlers/alma/cache-functions.ts). */
 import { clientsFromEnv } from "../cache";
 import { requestUpdated } from "../cache-functions";
-import { lambdaHandler } from "../../lib/logger";
 
 /** Clients are made once per container. */
-export const handler = lambdaHandler(requestUpdated(clientsFromEnv()));
+export const handler = requestUpdated(clientsFromEnv());

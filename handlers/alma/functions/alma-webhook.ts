@@ -7,7 +7,6 @@ import { handleWebhook } from "../webhook";
 import { TimeBudget } from "../../lib/budget";
 import { ALMA_ENV, ALMA_EVENTS, topicArnEnv } from "../../lib/env-names";
 import { readSecret } from "../../lib/secrets";
-import { lambdaHandler } from "../../lib/logger";
 
 const sns = new SNSClient({});
 const topicArns = Object.fromEntries(ALMA_EVENTS.map((e) => [e, process.env[topicArnEnv(e)]]).filter(([, arn]) => arn));
@@ -18,6 +17,5 @@ if (Object.keys(topicArns).length === 0) {
 /** Kept back from the deadline so that a publish that runs out of time fails cleanly, with a 5xx Alma retries. */
 const BUDGET_MARGIN_MS = 1_000;
 
-export const handler = lambdaHandler((event: unknown, context) =>
-  handleWebhook(event, { sns, secret: () => readSecret(ALMA_ENV.webhookSecret), topicArns }, TimeBudget.fromContext(context, BUDGET_MARGIN_MS)),
-);
+export const handler = (event: unknown, context?: unknown) =>
+  handleWebhook(event, { sns, secret: () => readSecret(ALMA_ENV.webhookSecret), topicArns }, TimeBudget.fromContext(context, BUDGET_MARGIN_MS));

@@ -1,0 +1,202 @@
+/** Requests per event, counted against local servers, and the alma cache's throughput against dynalite. */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { ALMA_TABLES, TOMBSTONES_TABLE } from "../../components/alma/tables";
+import { REPO_ROOT } from "../../components/lambda/bundle";
+import type { AlmaCacheClients } from "../../handlers/alma/cache";
+import { loanReturned, loanUpdated, requestClosed, requestUpdated } from "../../handlers/alma/cache-functions";
+import { Iota } from "../../handlers/iota/engine";
+import { createHandler } from "../../handlers/lessons/handler";
+import { brnPool, runSync, S3_CLIENT_DEFAULTS, type SkillSyncConfig } from "../../handlers/skills/sync";
+import { startFaultProxy } from "../../tooling/local/fault-proxy";
+import { MemoryStore } from "../../tooling/local/iota-memory-store";
+import { localClientConfig } from "../../tooling/local/aws";
+import { startDynalite } from "../../tooling/local/dynamo";
+import { startFakeSqs } from "../../tooling/local/fake-sqs";
+import { startStub } from "../../tooling/local/http-stub";
+import { createBrnDatabase } from "../../tooling/local/mysql";
+import { S3RVER_CREDENTIALS, startS3rver } from "../../tooling/local/s3";
+import { zipball } from "../../tooling/local/zip";
+
+/** The real payloads the tests use (test/fixtures/payloads). */
+const PAYLOADS = path.join(REPO_ROOT, "test", "fixtures", "payloads");
+
+export async function requestsPerEvent(say: (line?: string) => void): Promise<void> {
+  say("## Requests per event (counted against local servers)");
+  say();
+  say("| scenario | DynamoDB | SQS | SNS | EventBridge | S3 | HTTP |");
+  say("|---|---:|---:|---:|---:|---:|---:|");
+  const dynamo = await startDynalite();
+  const proxy = await startFaultProxy(dynamo.endpoint);
+  const sqs = await startFakeSqs();
+  try {
+    // alma: one message each, with the user absent, present, expired, and a redelivery.
+    for (const [name, schema] of Object.entries({ ...ALMA_TABLES, tombstones: TOMBSTONES_TABLE })) await dynamo.createTable(`bench-${name}`, schema);
+    const clients: AlmaCacheClients = {
+      documents: DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(proxy.url)), {
+        marshallOptions: { removeUndefinedValues: true },
+      }),
+      sqs: new SQSClient(localClientConfig(sqs.url)),
+      tables: { users: "bench-users", loans: "bench-loans", requests: "bench-requests", tombstones: "bench-tombstones" },
+      usersQueueUrl: sqs.queueUrl("users"),
+      now: Date.now,
+    };
+    const message = (fixture: string) => {
+      const m = JSON.parse(JSON.parse(fs.readFileSync(path.join(PAYLOADS, "alma-webhook", `${fixture}.json`), "utf8")).body);
+      if (m.user_request) m.user_request.user_primary_id = "LBAAJH";
+      return { Records: [{ EventSource: "aws:sns", Sns: { Message: JSON.stringify(m) } }] };
+    };
+    const putUser = (expiry: number, lists: Record<string, string[]> = {}) =>
+      dynamo.documents.send(new PutCommand({ TableName: "bench-users", Item: { primary_id: "lbaajh", loan_ids: [], request_ids: [], fee_ids: [], expiry_date: expiry, ...lists } }));
+    const count = async (label: string, run: () => Promise<unknown>) => {
+      const [d, q] = [proxy.requests, sqs.stub.requests.length];
+      const result = await run();
+      say(`| ${label} → ${Object.entries(result as Record<string, number>).filter(([k, v]) => k !== "records" && v > 0).map(([k]) => k).join(", ")} | ${proxy.requests - d} | ${sqs.stub.requests.length - q} | 0 | 0 | 0 | 0 |`);
+    };
+    const future = Math.floor(Date.now() / 1000) + 86400;
+    await count("alma loan-updated, user absent", () => loanUpdated(clients)(message("loan_created_event")));
+    await putUser(Math.floor(Date.now() / 1000) - 60);
+    await count("alma loan-updated, user expired", () => loanUpdated(clients)(message("loan_created_event")));
+    await putUser(future);
+    await count("alma loan-updated, user present", () => loanUpdated(clients)(message("loan_created_event")));
+    await count("alma loan-updated, user present, redelivered", () => loanUpdated(clients)(message("loan_created_event")));
+    await count("alma loan-returned, user present", () => loanReturned(clients)(message("loan_returned_event")));
+    await count("alma loan-updated, older than the return", () => loanUpdated(clients)(message("loan_renewed_event")));
+    await count("alma request-updated, user present", () => requestUpdated(clients)(message("request_created_event")));
+    await count("alma request-closed, user present", () => requestClosed(clients)(message("request_closed_event")));
+
+    // lesson-completed: token and API calls for 1 and for 10 events in one warm container.
+    const api = await startStub((req) => (req.path === "/token" ? { body: { access_token: "t", expires_in: 3600 } } : { status: 200 }));
+    const lessonEvent = JSON.parse(fs.readFileSync(path.join(PAYLOADS, "atlas-trigger", "user_update_event.json"), "utf8"));
+    const lesson = createHandler({ tokenUrl: `${api.url}/token`, audience: "a", clientId: "c", clientSecret: async () => "s", endpoint: `${api.url}/lp` });
+    await lesson(lessonEvent);
+    say(`| lesson-completed, 1 event (token ${api.to("POST", "/token").length}, PUT ${api.to("PUT", "/lp").length}) | 0 | 0 | 0 | 0 | 0 | ${api.requests.length} |`);
+    for (let i = 0; i < 9; i++) await lesson(lessonEvent);
+    say(`| lesson-completed, 10 events in a warm container (token ${api.to("POST", "/token").length}, PUT ${api.to("PUT", "/lp").length}) | 0 | 0 | 0 | 0 | 0 | ${api.requests.length} |`);
+    await api.close();
+
+    // skill-sync against a BRN database on the MySQL server at MYSQL_URL: a first sync, then a re-sync with no upstream change.
+    const s3 = await startS3rver(["bench-templates"]);
+    const release = await zipball({ "README.md": "# template", "src/main.py": "print(1)", "tests/test_main.py": "def test(): pass" });
+    const upstream = await startStub((req) => {
+      if (req.path.startsWith("/v0/")) {
+        const records = Array.from({ length: 30 }, (_, i) => ({ id: `rec${i}`, fields: { id: i + 1, name: `A${i}`, languages: ["Python", "R"], ...(i < 3 ? { template_repo: `t${i}`, latest_release: "v1" } : {}) } }));
+        return { body: { records } };
+      }
+      if (req.path === "/badgr/o/token/") return { body: { access_token: "b" } };
+      if (req.path.endsWith("/badgeclasses")) return { body: { result: Array.from({ length: 10 }, (_, i) => ({ entityId: `B${i}`, name: `Badge ${i}`, tags: ["x"] })) } };
+      if (req.path.endsWith("/assertions")) {
+        const result = Array.from({ length: 100 }, (_, i) => ({ entityId: `A${i}`, badgeclass: `B${i % 10}`, openBadgeId: `https://example.org/a/${i}`, createdAt: "2024-01-01T00:00:00Z", recipient: { identity: "x", type: "email", plaintextIdentity: "x@example.org" } }));
+        return { body: { result } };
+      }
+      if (req.path.includes("/zipball/")) return { headers: { "content-type": "application/zip" }, body: release };
+      return { status: 404 };
+    });
+    const brn = await createBrnDatabase("tributary_bench");
+    const pool = brnPool(brn.url);
+    let rows = 0;
+    const counting = Object.create(pool) as typeof pool;
+    counting.getConnection = async () => {
+      const connection = await pool.getConnection();
+      const query = connection.query.bind(connection);
+      connection.query = ((sql: string, values?: unknown[]) => {
+        if (/^(INSERT|UPDATE) /.test(sql)) rows += (sql.match(/\),\s*\(/g)?.length ?? 0) + 1;
+        return query(sql, values);
+      }) as typeof connection.query;
+      return connection;
+    };
+    const s3Client = new S3Client({ ...S3_CLIENT_DEFAULTS, endpoint: s3.endpoint, region: "eu-west-2", credentials: S3RVER_CREDENTIALS, forcePathStyle: true });
+    let s3Puts = 0;
+    s3Client.middlewareStack.add((next, context) => (args) => (context.commandName === "PutObjectCommand" && s3Puts++, next(args)), { step: "initialize", name: "count" });
+    const skills: SkillSyncConfig = {
+      db: async () => counting,
+      bucket: "bench-templates",
+      airtable: { apiUrl: `${upstream.url}/v0`, baseId: "appB", table: "assessments", maxPages: 10 },
+      badgr: { baseUrl: `${upstream.url}/badgr`, issuerId: "I", scope: "rw:issuer rw:backpack", grantType: "password", maxPages: 10 },
+      github: { apiUrl: `${upstream.url}/github`, org: "o" },
+      templates: { maxBytes: 1024 * 1024, maxEntries: 100 },
+      secret: async (name: string) => (name === "GITHUB_TOKEN" ? undefined : "x"),
+      s3: s3Client,
+    };
+    for (const label of ["first sync", "re-sync, no upstream change"]) {
+      const [r0, s0, h0] = [rows, s3Puts, upstream.requests.length];
+      const start = process.hrtime.bigint();
+      await runSync(skills);
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      say(`| skill-sync ${label} (30 assessments, 3 templates, 10 badges, 100 assertions): ${rows - r0} rows written, ${ms.toFixed(0)} ms against MariaDB | 0 | 0 | 0 | 0 | ${s3Puts - s0} PUT | ${upstream.requests.length - h0} |`);
+    }
+    await pool.end();
+    await brn.drop();
+    await upstream.close();
+    await s3.close();
+
+    // iota: N mutations and M events (the journal's store operations are counted in the DynamoDB column's place).
+    for (const [n, m] of [
+      [2, 1],
+      [5, 25],
+    ]) {
+      const store = new MemoryStore();
+      let putEvents = 0;
+      const engine = new Iota({
+        serviceId: "s",
+        eventBusName: "b",
+        store,
+        putEvents: async (entries) => (putEvents++, { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `e${i}` })) }),
+      });
+      await engine.withIota({ id: `e-${n}-${m}`, source: "bench", type: "t" }, {}, {
+        func: ({ mutation, rapids }) => {
+          for (let i = 0; i < n; i++) mutation.stage({ action: "create", table: "records" });
+          for (let i = 0; i < m; i++) rapids.stage({ type: "fct.bench.v0", data: { i } });
+        },
+      });
+      say(`| iota, ${n} mutations and ${m} events (MongoDB: 1 insert + 1 transaction + ${putEvents} outbox updates) | – | 0 | 0 | ${putEvents} | 0 | 0 |`);
+    }
+  } finally {
+    await Promise.all([proxy.close(), dynamo.close(), sqs.close()]);
+  }
+  say();
+}
+
+export async function throughput(say: (line?: string) => void): Promise<void> {
+  say("## Throughput: alma loan-updated against dynalite");
+  say();
+  say("| concurrency | events | seconds | events/s |");
+  say("|---:|---:|---:|---:|");
+  const dynamo = await startDynalite();
+  const sqs = await startFakeSqs();
+  try {
+    for (const [name, schema] of Object.entries({ ...ALMA_TABLES, tombstones: TOMBSTONES_TABLE })) await dynamo.createTable(`tp-${name}`, schema);
+    await dynamo.documents.send(new PutCommand({ TableName: "tp-users", Item: { primary_id: "lbaajh", expiry_date: 2e9 } }));
+    const handler = loanUpdated({
+      documents: DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(dynamo.endpoint))),
+      sqs: new SQSClient(localClientConfig(sqs.url)),
+      tables: { users: "tp-users", loans: "tp-loans", requests: "tp-requests", tombstones: "tp-tombstones" },
+      usersQueueUrl: sqs.queueUrl("users"),
+      now: Date.now,
+    });
+    const base = JSON.parse(JSON.parse(fs.readFileSync(path.join(PAYLOADS, "alma-webhook", "loan_created_event.json"), "utf8")).body);
+    const events = 300;
+    for (const concurrency of [1, 16]) {
+      let next = 0;
+      const start = process.hrtime.bigint();
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next < events) {
+            const i = next++;
+            const message = { ...base, item_loan: { ...base.item_loan, loan_id: `tp-${concurrency}-${i}` } };
+            await handler({ Records: [{ EventSource: "aws:sns", Sns: { Message: JSON.stringify(message) } }] });
+          }
+        }),
+      );
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      say(`| ${concurrency} | ${events} | ${seconds.toFixed(2)} | ${(events / seconds).toFixed(0)} |`);
+    }
+  } finally {
+    await Promise.all([dynamo.close(), sqs.close()]);
+  }
+  say();
+}

@@ -1,0 +1,63 @@
+/** Medians, quantiles and process timing for the bench. Machines here are noisy: quote medians and ratios. */
+import { spawn } from "node:child_process";
+
+export function quantile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (sorted.length - 1) * q;
+  const low = Math.floor(at);
+  return sorted[low] + (sorted[Math.min(low + 1, sorted.length - 1)] - sorted[low]) * (at - low);
+}
+
+export const median = (values: number[]) => quantile(values, 0.5);
+
+/** `1.62× (1.51–1.74)`: the median ratio and its interquartile range. */
+export function ratioWithSpread(ratios: number[]): string {
+  return `${median(ratios).toFixed(2)}× (${quantile(ratios, 0.25).toFixed(2)}–${quantile(ratios, 0.75).toFixed(2)})`;
+}
+
+export const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+export const ms = (value: number) => `${value.toFixed(0)} ms`;
+export const seconds = (value: number) => `${(value / 1000).toFixed(1)} s`;
+
+/**
+ * Wall time of a command, from spawn to exit, in ms; a failure throws with its stderr. The
+ * wait is asynchronous: the local stand-ins the command talks to run in this process.
+ */
+export function timeCommand(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    const child = spawn(command, args, { env: options.env, cwd: options.cwd, stdio: ["ignore", "ignore", "pipe"], timeout: options.timeoutMs ?? 600_000 });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
+      if (code === 0) return resolve(elapsed);
+      const detail = stderr.split("\n").filter((l) => /Error\b/.test(l) && l.length < 400).slice(0, 3).join("\n");
+      reject(new Error(`${command} ${args.join(" ").slice(0, 120)} exited ${code ?? signal}: ${detail}`));
+    });
+  });
+}
+
+/**
+ * Times `subject` against `baseline` in `pairs` pairs, alternating which runs first so that
+ * drift on a noisy machine falls on both alike. Returns each side's times and the per-pair ratios.
+ */
+export async function timePairs(pairs: number, subject: () => Promise<number>, baseline: () => Promise<number>): Promise<{ subject: number[]; baseline: number[]; ratios: number[] }> {
+  const result = { subject: [] as number[], baseline: [] as number[], ratios: [] as number[] };
+  for (let i = 0; i < pairs; i++) {
+    let s: number;
+    let b: number;
+    if (i % 2 === 0) {
+      b = await baseline();
+      s = await subject();
+    } else {
+      s = await subject();
+      b = await baseline();
+    }
+    result.subject.push(s);
+    result.baseline.push(b);
+    result.ratios.push(s / b);
+  }
+  return result;
+}
