@@ -54,8 +54,8 @@ export interface BundleRequest {
   entry?: string;
   /**
    * Leave the AWS SDK out of the bundle and load the one the nodejs22.x runtime provides.
-   * For handlers whose other dependencies (the mongodb driver) would otherwise pass the
-   * bundle budget; the others bundle the SDK so that its version is the tested one.
+   * The zip is smaller, but loading resolves the runtime's SDK module by module: measured on
+   * iota-records, 183 ms against 124 ms bundled. Bundling also runs the tested SDK version.
    */
   runtimeAwsSdk?: boolean;
 }

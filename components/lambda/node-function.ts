@@ -71,7 +71,10 @@ export interface NodeFunctionArgs extends FunctionSettingsArgs {
   handler: string;
   /** Another entry file relative to the repository root (tests use fixtures). */
   entry?: string;
-  /** Use the runtime's AWS SDK instead of bundling it (see BundleRequest.runtimeAwsSdk). */
+  /**
+   * Use the runtime's AWS SDK instead of bundling it (see BundleRequest.runtimeAwsSdk): a
+   * smaller zip that loads slower, for a function whose bundle would pass Lambda's limits.
+   */
   runtimeAwsSdk?: boolean;
 }
 
