@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { type RetryBounds, targetRetryPolicy } from "../lambda/runtime";
 import { allowSenders, type DeadLetterQueue } from "./dead-letter-queue";
 
 export interface FunctionRuleArgs {
@@ -10,7 +11,7 @@ export interface FunctionRuleArgs {
   /** The function the rule invokes. */
   function: { arn: pulumi.Input<string>; name: pulumi.Input<string> };
   /** How long and how often EventBridge retries a failed invocation before the DLQ keeps the event. */
-  retry: { maximumRetryAttempts: number; maximumEventAgeSeconds: number };
+  retry: RetryBounds;
   description: string;
   /**
    * Where events go that EventBridge could not deliver: the app's failure queue, which also
@@ -52,10 +53,7 @@ export class FunctionRule extends pulumi.ComponentResource {
         rule: this.rule.name,
         eventBusName: args.eventBusName,
         arn: args.function.arn,
-        retryPolicy: {
-          maximumRetryAttempts: args.retry.maximumRetryAttempts,
-          maximumEventAgeInSeconds: args.retry.maximumEventAgeSeconds,
-        },
+        retryPolicy: targetRetryPolicy(args.retry),
         deadLetterConfig: { arn: this.deadLetterQueue.arn },
       },
       { parent: this, dependsOn: [this.permission] },

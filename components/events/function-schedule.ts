@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { policyDocument, trustPolicy } from "../iam";
-import type { RetryBounds } from "../lambda/runtime";
+import { type RetryBounds, targetRetryPolicy } from "../lambda/runtime";
 import type { DeadLetterQueue } from "./dead-letter-queue";
 
 export interface FunctionScheduleArgs {
@@ -65,10 +65,7 @@ export class FunctionSchedule extends pulumi.ComponentResource {
         target: {
           arn: args.function.arn,
           roleArn: this.role.arn,
-          retryPolicy: {
-            maximumRetryAttempts: args.retry.maximumRetryAttempts,
-            maximumEventAgeInSeconds: args.retry.maximumEventAgeSeconds,
-          },
+          retryPolicy: targetRetryPolicy(args.retry),
           deadLetterConfig: { arn: args.deadLetterQueue.arn },
         },
       },

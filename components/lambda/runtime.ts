@@ -17,6 +17,11 @@ export interface RetryBounds {
   maximumEventAgeSeconds: number;
 }
 
+/** Retry bounds as EventBridge and Scheduler targets name them. */
+export function targetRetryPolicy(bounds: RetryBounds): { maximumRetryAttempts: number; maximumEventAgeInSeconds: number } {
+  return { maximumRetryAttempts: bounds.maximumRetryAttempts, maximumEventAgeInSeconds: bounds.maximumEventAgeSeconds };
+}
+
 /** The most Lambda allows for its own retries of an asynchronous invocation (SNS, S3, EventBridge). */
 export const LAMBDA_ASYNC_RETRY_LIMITS: RetryBounds = { maximumRetryAttempts: 2, maximumEventAgeSeconds: 21600 };
 /** The most an EventBridge rule target or a Scheduler target allows. */

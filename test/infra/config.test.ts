@@ -16,6 +16,7 @@ import {
   type TributaryConfig,
 } from "../../config";
 import { knownStacks, loadStackConfig, REPO_ROOT, runProgram } from "../../tooling/mock-engine";
+import { STAGES } from "../../components/platform";
 
 function configError(fn: () => unknown): ConfigError {
   try {
@@ -210,7 +211,7 @@ describe("stack config", () => {
   });
 
   describe("stack files", () => {
-    for (const stack of ["dev", "staging", "prod"]) {
+    for (const stack of STAGES) {
       it(`${stack} enables all five apps with valid settings`, () => {
         const { config } = loadStackConfig(stack);
         const values = Object.fromEntries(

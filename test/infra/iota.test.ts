@@ -1,11 +1,12 @@
 import * as assert from "node:assert/strict";
 import { findSecretLeaks, named, ofType, policyOf, type RunResult, stackRun, SECRET_MARK } from "../../tooling/mock-engine";
+import { STAGES } from "../../components/platform";
 
 describe("iota (IotaService)", () => {
   const runs: Record<string, RunResult> = {};
   before(async function () {
     this.timeout(90_000);
-    for (const stack of ["dev", "staging", "prod"]) runs[stack] = await stackRun(stack);
+    for (const stack of STAGES) runs[stack] = await stackRun(stack);
   });
   const fn = (run: RunResult) => named(run, "aws:lambda/function:Function", "iota-records-fn");
 

@@ -1,7 +1,8 @@
 import * as assert from "node:assert/strict";
 import { findSecretLeaks, named, type RunResult, stackRun } from "../../tooling/mock-engine";
+import { STAGES } from "../../components/platform";
 
-const STACKS = ["dev", "staging", "prod"] as const;
+const STACKS = STAGES;
 
 describe("stacks through index.ts", () => {
   const runs = new Map<string, RunResult>();

@@ -1,9 +1,10 @@
 import * as assert from "node:assert/strict";
-import { checkStack, deadLetterQueues, type Stage } from "../../policy/rules";
+import { checkStack, deadLetterQueues } from "../../policy/rules";
 import { policyResources, stackRun } from "../../tooling/mock-engine";
+import { STAGES } from "../../components/platform";
 
 describe("policy pack over every stack", () => {
-  for (const stack of ["dev", "staging", "prod"] as Stage[]) {
+  for (const stack of STAGES) {
     it(`${stack} has no violation`, async function () {
       this.timeout(60_000);
       const resources = policyResources(await stackRun(stack));

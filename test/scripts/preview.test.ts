@@ -9,8 +9,9 @@ import * as path from "node:path";
 import { preview, renderReport, toDocument } from "../../scripts/lib/preview";
 import { REPO_ROOT, SECRET_PLACEHOLDER_PREFIX, stackRun } from "../../tooling/mock-engine";
 import { runScript } from "../helpers/run-script";
+import { STAGES } from "../../components/platform";
 
-const STACKS = ["dev", "staging", "prod"];
+const STACKS = STAGES;
 
 /** Runs the preview in this process, collecting what it writes. */
 async function previewHere(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
