@@ -1,10 +1,9 @@
 /** dynalite, a DynamoDB implementation on npm, on 127.0.0.1, with tables made from the components' key schemas. */
 import type { AddressInfo } from "node:net";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import dynalite from "dynalite";
 import type { TableSchema } from "../../components/storage/table";
-import { scanAll } from "../../handlers/lib/dynamo";
 import { localClientConfig } from "./aws";
 
 export interface LocalDynamo {
@@ -45,4 +44,16 @@ export async function startDynalite(): Promise<LocalDynamo> {
     scan: (table) => scanAll(documents, table),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** Every item of a table, following LastEvaluatedKey from page to page. */
+async function scanAll(documents: DynamoDBDocumentClient, table: string): Promise<Record<string, any>[]> {
+  const items: Record<string, any>[] = [];
+  let start: Record<string, any> | undefined;
+  do {
+    const page = await documents.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
 }
