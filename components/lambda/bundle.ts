@@ -161,14 +161,8 @@ const sha256Of = (bytes: Uint8Array | string) => createHash("sha256").update(byt
 
 /** Everything that decides a bundle's bytes besides its input files' contents. */
 function cacheKey(entry: string, runtimeAwsSdk: boolean): string {
-  const lockfile = path.join(REPO_ROOT, "package-lock.json");
   return sha256Of(
-    JSON.stringify({
-      esbuild: esbuild.version,
-      entry,
-      options: buildOptions({ runtimeAwsSdk }),
-      lockfile: fs.existsSync(lockfile) ? sha256Of(fs.readFileSync(lockfile)) : null,
-    }),
+    JSON.stringify({ esbuild: esbuild.version, entry, options: buildOptions({ runtimeAwsSdk }), lockfile: fileSha256("package-lock.json") }),
   );
 }
 
@@ -218,7 +212,7 @@ function cached(key: string): Bundle | undefined {
   return bundle;
 }
 
-/** What this process's bundling did: read by the preview's summary, the bench and the tests. */
+/** What this process's bundling did, for the tests: bundles served from the cache, esbuild calls, bundles built. */
 export const bundleCounters = { cacheHits: 0, esbuildCalls: 0, builtEntries: 0 };
 
 /** Writes a file so that a concurrent reader sees either the old or the new bytes, never a mix. */
@@ -306,8 +300,11 @@ async function build(jobs: Job[], runtimeAwsSdk: boolean): Promise<Bundle[]> {
  * Bundles handlers with one esbuild call per set of options for those the cache does not
  * hold. When that call fails, each handler is built alone, so that the error names its own.
  */
-export async function bundleHandlers(requests: BundleRequest[]): Promise<Bundle[]> {
-  const jobs = requests.map(jobOf);
+export function bundleHandlers(requests: BundleRequest[]): Promise<Bundle[]> {
+  return bundleJobs(requests.map(jobOf));
+}
+
+async function bundleJobs(jobs: Job[]): Promise<Bundle[]> {
   const bundles = new Map<string, Bundle>();
   const missing = new Map<string, Job>();
   for (const job of jobs) {
@@ -324,14 +321,14 @@ export async function bundleHandlers(requests: BundleRequest[]): Promise<Bundle[
     } catch (err) {
       if (group.length === 1) throw buildFailure(group[0].request.handler, group[0].entry, err);
       built = [];
-      for (const job of group) built.push(...(await bundleHandlers([job.request])));
+      for (const job of group) built.push(...(await bundleJobs([job])));
     }
     group.forEach((job, i) => bundles.set(job.key, built[i]));
   }
   return jobs.map((job) => bundles.get(job.key)!);
 }
 
-let pending: { request: BundleRequest; resolve: (b: Bundle) => void; reject: (e: unknown) => void }[] = [];
+let pending: { job: Job; resolve: (b: Bundle) => void; reject: (e: unknown) => void }[] = [];
 
 /**
  * A bundle for the program: requests made in the same turn of the event loop (every
@@ -339,19 +336,19 @@ let pending: { request: BundleRequest; resolve: (b: Bundle) => void; reject: (e:
  * checked now, so that a missing handler fails where it is named.
  */
 export function bundleSoon(request: BundleRequest): Promise<Bundle> {
-  jobOf(request);
+  const job = jobOf(request);
   return new Promise((resolve, reject) => {
     if (pending.length === 0) setImmediate(flush);
-    pending.push({ request, resolve, reject });
+    pending.push({ job, resolve, reject });
   });
 }
 
 function flush(): void {
   const batch = pending;
   pending = [];
-  bundleHandlers(batch.map((p) => p.request)).then(
+  bundleJobs(batch.map((p) => p.job)).then(
     (bundles) => batch.forEach((p, i) => p.resolve(bundles[i])),
     // One broken handler must not fail the others: each gets its own bundle or its own error.
-    () => batch.forEach((p) => bundleHandler(p.request).then(p.resolve, p.reject)),
+    () => batch.forEach((p) => bundleJobs([p.job]).then(([bundle]) => p.resolve(bundle), p.reject)),
   );
 }

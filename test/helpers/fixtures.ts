@@ -1,6 +1,6 @@
 /**
  * The real payloads the tests use, copied into the repository (see test/fixtures/payloads/README.md).
- * Nothing reads ../shared: a clone anywhere, and the GitHub workflow, find them here.
+ * Nothing outside the repository is read: a clone anywhere, and the GitHub workflow, find them here.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
