@@ -18,10 +18,9 @@ const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfi
 import type { FunctionSizing } from "./components/lambda/node-function";
 import { LAMBDA_ASYNC_RETRY_LIMITS, MINIMUM_EVENT_AGE_SECONDS, type RetryBounds, TARGET_RETRY_LIMITS } from "./components/lambda/runtime";
 import { type AlarmSettings, STAGES, type Stage } from "./components/platform";
-import { ALMA_EVENTS, type AlmaEvent } from "./handlers/lib/env-names";
+import { ALMA_EVENTS } from "./handlers/lib/env-names";
 
 export const PROJECT = "tributary";
-export { STAGES, type Stage, type AlarmSettings };
 
 /** The retention periods CloudWatch Logs accepts (0 would mean "never expire", which we never want). */
 export const LOG_RETENTION_DAYS = [
@@ -138,8 +137,6 @@ const asyncRetry = (defaults: RetryBounds, limits: RetryBounds) =>
 
 // ---------------------------------------------------------------------------------------------
 // App blocks.
-
-export { ALMA_EVENTS, type AlmaEvent };
 
 const lessonsSchema = z.strictObject({
   atlas: z.strictObject({
@@ -361,13 +358,7 @@ export const configSchema = z.strictObject({
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
-export type LessonsConfig = z.infer<typeof lessonsSchema>;
-export type SkillsConfig = z.infer<typeof skillsSchema>;
-export type IotaConfig = z.infer<typeof iotaSchema>;
-export type AlmaConfig = z.infer<typeof almaSchema>;
-export type HdocConfig = z.infer<typeof hdocSchema>;
 export type FunctionSettings = z.infer<ReturnType<typeof functionSettings>>;
-export type AsyncRetrySettings = z.infer<ReturnType<typeof asyncRetry>>;
 export const APPS = ["lessons", "skills", "iota", "alma", "hdoc"] as const;
 export type App = (typeof APPS)[number];
 

@@ -6,7 +6,7 @@
  * - A run ends only when every registration has resolved.
  * - A stack's real `Pulumi.<stack>.yaml` is the config, with placeholders for its secrets.
  *
- * Used by the tests and by `npm run preview`.
+ * Used by the tests, `npm run preview` and the bench.
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
