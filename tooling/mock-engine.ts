@@ -2,6 +2,7 @@
  * Runs Pulumi programs under the mock engine and records what they would deploy.
  *
  * - Every registered or read resource is recorded with its type, name, inputs, URN and parent.
+ * - URNs are the ones the real engine gives (see `resourceUrn`), and so are the URNs of aliases.
  * - Any provider function call (`aws.getRegion`, ...) that has no mock fails the run with its token.
  * - A run ends only when every registration has resolved.
  * - A stack's real `Pulumi.<stack>.yaml` is the config, with placeholders for its secrets.
@@ -56,6 +57,8 @@ export interface ResourceOptionsRecord {
   protect: boolean;
   retainOnDelete: boolean;
   ignoreChanges: string[];
+  /** The URNs the resource was known by before (its `aliases`, resolved as the engine resolves them). */
+  aliases: string[];
 }
 
 export interface RecordedCall {
@@ -93,6 +96,47 @@ export class UnmockedCallError extends Error {
   constructor(readonly tokens: string[]) {
     super(`unmocked provider call(s): ${tokens.join(", ")}. Mock them in the harness or the test.`);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// URNs, as the engine makes them.
+
+const ROOT_STACK_TYPE = "pulumi:pulumi:Stack";
+
+/** The type part of a URN: the resource's type qualified by its ancestors' (`A$B$type`). */
+export function qualifiedType(urn: string): string {
+  return urn.split("::")[2];
+}
+
+/**
+ * The URN the engine gives a resource: `urn:pulumi:<stack>::<project>::<type>::<name>`, the type
+ * prefixed with its parent's qualified type unless the parent is the root stack (or absent).
+ * (Pulumi's MockMonitor prefixes only the last segment of the parent's type.)
+ */
+export function resourceUrn(stack: string, project: string, parent: string | undefined, type: string, name: string): string {
+  const parentType = parent ? qualifiedType(parent) : ROOT_STACK_TYPE;
+  const qualified = parentType === ROOT_STACK_TYPE ? type : `${parentType}$${type}`;
+  return `urn:pulumi:${stack}::${project}::${qualified}::${name}`;
+}
+
+/**
+ * The URNs a registration's aliases stand for. What an alias spec leaves out is the resource's
+ * own: its name, type, stack, project and parent (unless the spec says it had none).
+ */
+function aliasUrns(req: any, stack: string, project: string): string[] {
+  const urns: string[] = req.getAliasesList().map((alias: any) => {
+    const spec = alias.getSpec();
+    if (!spec) return alias.getUrn();
+    const parent = spec.getParenturn() || (spec.getNoparent() ? undefined : req.getParent() || undefined);
+    return resourceUrn(
+      spec.getStack() || stack,
+      spec.getProject() || project,
+      parent,
+      spec.getType() || req.getType(),
+      spec.getName() || req.getName(),
+    );
+  });
+  return [...new Set(urns)];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -348,6 +392,8 @@ export async function runProgram(program: () => unknown, options: RunOptions): P
   };
 
   const monitor = new MockMonitor(mocks);
+  (monitor as unknown as { newUrn: (parent: string, type: string, name: string) => string }).newUrn = (parent, type, name) =>
+    resourceUrn(options.stack, PROJECT, parent || undefined, type, name);
   const record = (req: any, properties: any, urn: string, read: boolean) => {
     const inputs = properties.toJavaScript();
     const entry = monitor.resources.get(urn);
@@ -362,12 +408,13 @@ export async function runProgram(program: () => unknown, options: RunOptions): P
       state: entry ? plainValue(entry.state, false) : {},
       read,
       options: read
-        ? { protect: false, retainOnDelete: false, ignoreChanges: [] }
+        ? { protect: false, retainOnDelete: false, ignoreChanges: [], aliases: [] }
         : {
             import: req.getImportid() || undefined,
             protect: Boolean(req.getProtect()),
             retainOnDelete: Boolean(req.getRetainondelete()),
             ignoreChanges: req.getIgnorechangesList(),
+            aliases: aliasUrns(req, options.stack, PROJECT),
           },
       outputs: {},
     });

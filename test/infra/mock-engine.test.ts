@@ -39,6 +39,52 @@ describe("mock-engine harness", () => {
     assert.deepEqual(JSON.parse(q2.inputs.redrivePolicy), { deadLetterTargetArn: q.state.arn, maxReceiveCount: 3 });
   });
 
+  it("gives the URNs the engine gives: a type qualified by every ancestor's type but the root stack's", async () => {
+    const run = await runProgram(() => {
+      const app = new pulumi.ComponentResource("test:index:App", "app");
+      const part = new pulumi.ComponentResource("test:index:Part", "app-part", {}, { parent: app });
+      new aws.sqs.Queue("app-part-queue", {}, { parent: part });
+    }, { stack: "test" });
+    const stack = named(run, "pulumi:pulumi:Stack", "tributary-test");
+    const app = named(run, "test:index:App", "app");
+    const part = named(run, "test:index:Part", "app-part");
+    const queue = named(run, "aws:sqs/queue:Queue", "app-part-queue");
+    assert.equal(stack.urn, "urn:pulumi:test::tributary::pulumi:pulumi:Stack::tributary-test");
+    assert.equal(app.urn, "urn:pulumi:test::tributary::test:index:App::app");
+    assert.equal(part.urn, "urn:pulumi:test::tributary::test:index:App$test:index:Part::app-part");
+    assert.equal(queue.urn, "urn:pulumi:test::tributary::test:index:App$test:index:Part$aws:sqs/queue:Queue::app-part-queue");
+    assert.deepEqual([app.parent, part.parent, queue.parent], [stack.urn, app.urn, part.urn]);
+  });
+
+  it("records each alias as the URN the engine derives from it, the resource's own values filling in what it leaves out", async () => {
+    const run = await runProgram(() => {
+      const app = new pulumi.ComponentResource("test:index:App", "app");
+      const part = new pulumi.ComponentResource("test:index:Part", "app-part", {}, { parent: app });
+      new aws.sqs.Queue("q", {}, {
+        parent: part,
+        aliases: [
+          { name: "old-q" },
+          { parent: app },
+          { name: "top-q", parent: undefined },
+          { type: "aws:sqs/queue:OldQueue", stack: "other", project: "elsewhere" },
+          "urn:pulumi:test::tributary::aws:sqs/queue:Queue::literal",
+        ],
+      });
+      aws.sqs.Queue.get("read", "https://sqs.eu-west-2.amazonaws.com/123456789012/read", {}, { parent: app });
+    }, { stack: "test" });
+    assert.deepEqual(named(run, "aws:sqs/queue:Queue", "q").options.aliases, [
+      "urn:pulumi:test::tributary::test:index:App$test:index:Part$aws:sqs/queue:Queue::old-q",
+      "urn:pulumi:test::tributary::test:index:App$aws:sqs/queue:Queue::q",
+      "urn:pulumi:test::tributary::aws:sqs/queue:Queue::top-q",
+      "urn:pulumi:other::elsewhere::test:index:App$test:index:Part$aws:sqs/queue:OldQueue::q",
+      "urn:pulumi:test::tributary::aws:sqs/queue:Queue::literal",
+    ]);
+    assert.deepEqual(named(run, "test:index:App", "app").options.aliases, []);
+    const read = named(run, "aws:sqs/queue:Queue", "read");
+    assert.equal(read.read, true);
+    assert.deepEqual(read.options.aliases, []);
+  });
+
   it("shows secrets as [secret] and finds a secret that lost its secrecy", async () => {
     const run = await runProgram(() => {
       const secret = new pulumi.Config().requireSecret("token");
