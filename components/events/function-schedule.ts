@@ -19,6 +19,16 @@ export interface FunctionScheduleArgs {
    * keeps the function's own failures. Scheduler sends with its role, so the queue needs no policy.
    */
   deadLetterQueue: DeadLetterQueue;
+  /**
+   * What the role, its policy and the schedule were called before they were made here, as
+   * `aliases` (an old name, an old parent): a resource that moved keeps its identity instead of
+   * being replaced.
+   */
+  previously?: {
+    role?: pulumi.ResourceOptions["aliases"];
+    policy?: pulumi.ResourceOptions["aliases"];
+    schedule?: pulumi.ResourceOptions["aliases"];
+  };
 }
 
 /**
@@ -35,6 +45,7 @@ export class FunctionSchedule extends pulumi.ComponentResource {
     super("tributary:events:FunctionSchedule", name, {}, opts);
 
     const identity = aws.getCallerIdentityOutput({}, { parent: this });
+    const previously = args.previously ?? {};
     this.role = new aws.iam.Role(
       `${name}-role`,
       {
@@ -42,7 +53,7 @@ export class FunctionSchedule extends pulumi.ComponentResource {
         // Only schedules of this account may use the role.
         assumeRolePolicy: trustPolicy("scheduler.amazonaws.com", { StringEquals: { "aws:SourceAccount": identity.accountId } }),
       },
-      { parent: this },
+      { parent: this, aliases: previously.role },
     );
     this.rolePolicy = new aws.iam.RolePolicy(
       `${name}-policy`,
@@ -53,7 +64,7 @@ export class FunctionSchedule extends pulumi.ComponentResource {
           { Sid: "KeepFailedInvocations", Action: "sqs:SendMessage", Resource: args.deadLetterQueue.arn },
         ]),
       },
-      { parent: this },
+      { parent: this, aliases: previously.policy },
     );
     this.schedule = new aws.scheduler.Schedule(
       name,
@@ -70,7 +81,7 @@ export class FunctionSchedule extends pulumi.ComponentResource {
         },
       },
       // The role must be able to invoke before the first run.
-      { parent: this, dependsOn: [this.rolePolicy] },
+      { parent: this, dependsOn: [this.rolePolicy], aliases: previously.schedule },
     );
     this.registerOutputs({ scheduleArn: this.schedule.arn, state: this.schedule.state });
   }

@@ -131,6 +131,12 @@ export class SkillAppSync extends pulumi.ComponentResource {
         retry: args.delivery,
         description: "the Skill App sync",
         deadLetterQueue: this.failedInvocations,
+        // Made directly under this component until FunctionSchedule existed (commit 06647f4).
+        previously: {
+          role: [{ name: `${name}-scheduler`, parent: this }],
+          policy: [{ name: `${name}-scheduler-policy`, parent: this }],
+          schedule: [{ parent: this }],
+        },
       },
       { parent: this },
     );

@@ -99,6 +99,20 @@ describe("skills (SkillAppSync)", () => {
       }
     });
 
+    it("keeps the role, policy and schedule made under the app before FunctionSchedule existed, through aliases", () => {
+      for (const run of [dev, prod]) {
+        const old = (type: string, name: string) => `urn:pulumi:${run.stack}::tributary::tributary:skills:SkillAppSync$${type}::${name}`;
+        const aliases = (type: string, name: string) => named(run, type, name).options.aliases;
+        assert.deepEqual(aliases("aws:iam/role:Role", "skills-schedule-role"), [old("aws:iam/role:Role", "skills-scheduler")]);
+        assert.deepEqual(aliases("aws:iam/rolePolicy:RolePolicy", "skills-schedule-policy"), [old("aws:iam/rolePolicy:RolePolicy", "skills-scheduler-policy")]);
+        assert.deepEqual(aliases("aws:scheduler/schedule:Schedule", "skills-schedule"), [old("aws:scheduler/schedule:Schedule", "skills-schedule")]);
+      }
+      assert.equal(
+        named(dev, "aws:iam/role:Role", "skills-schedule-role").options.aliases[0],
+        "urn:pulumi:dev::tributary::tributary:skills:SkillAppSync$aws:iam/role:Role::skills-scheduler",
+      );
+    });
+
     it("keeps the function's own failed invocations in the same queue", () => {
       const config = named(prod, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "skills-sync-async");
       assert.deepEqual(config.rawInputs.destinationConfig, { onFailure: { destination: dlq(prod).state.arn } });
