@@ -5,6 +5,7 @@ import { parse as parseYaml } from "yaml";
 import { REPO_ROOT } from "../../tooling/mock-engine";
 
 const workflow = (name: string) => parseYaml(fs.readFileSync(path.join(REPO_ROOT, ".github", "workflows", name), "utf8"));
+const pulumiStep = (job: any) => job.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions"));
 const roleOf = (job: any) => job.steps.find((s: any) => String(s.uses).startsWith("aws-actions/configure-aws-credentials"))?.with["role-to-assume"];
 
 describe("GitHub workflows", () => {
@@ -14,8 +15,7 @@ describe("GitHub workflows", () => {
   it("previews pull requests in <stack>-preview environments with the read-only preview role", () => {
     assert.equal(pr.jobs.preview.environment, "${{ matrix.stack }}-preview");
     assert.equal(roleOf(pr.jobs.preview), "${{ vars.AWS_PREVIEW_ROLE_ARN }}");
-    const preview = pr.jobs.preview.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions"));
-    assert.equal(preview.with.command, "preview");
+    assert.equal(pulumiStep(pr.jobs.preview).with.command, "preview");
   });
 
   it("deploys with the deploy role, in the stack's own environment, and never shares it with previews", () => {
@@ -31,6 +31,24 @@ describe("GitHub workflows", () => {
       assert.deepEqual(job.services.mysql.ports, ["3306:3306"]);
       assert.equal(job.env.MYSQL_URL, "mysql://root@127.0.0.1:3306/test");
     }
+  });
+
+  it("installs the Pulumi CLI of .pulumi-version in both workflows", () => {
+    for (const job of [pr.jobs.preview, deploy.jobs.up]) {
+      assert.equal(pulumiStep(job).with["pulumi-version-file"], ".pulumi-version");
+      assert.equal(pulumiStep(job).with["pulumi-version"], undefined);
+    }
+  });
+
+  it("pins a CLI version at least as new as the installed @pulumi/pulumi's major.minor", () => {
+    const pinned = fs.readFileSync(path.join(REPO_ROOT, ".pulumi-version"), "utf8").trim();
+    const match = /^(\d+)\.(\d+)\.(\d+)$/.exec(pinned);
+    assert.ok(match, `.pulumi-version holds "${pinned}", not a version such as 3.276.0`);
+    const lock = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package-lock.json"), "utf8"));
+    const [major, minor] = lock.packages["node_modules/@pulumi/pulumi"].version.split(".").map(Number);
+    const [pinnedMajor, pinnedMinor] = [Number(match[1]), Number(match[2])];
+    assert.equal(pinnedMajor, major, `the CLI's major version is the SDK's (${major})`);
+    assert.ok(pinnedMinor >= minor, `the CLI ${pinned} is older than @pulumi/pulumi ${major}.${minor}`);
   });
 
   it("runs the test command before any preview or deployment", () => {
