@@ -15,9 +15,11 @@ import { z } from "zod";
  * file, or an ESC secret). The SDK marks it internal, so its type is declared here.
  */
 const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
+import type { Improvement } from "./components/adoption";
 import type { FunctionSizing } from "./components/lambda/node-function";
 import { LAMBDA_ASYNC_RETRY_LIMITS, MINIMUM_EVENT_AGE_SECONDS, type RetryBounds, TARGET_RETRY_LIMITS } from "./components/lambda/runtime";
 import { type AlarmSettings, STAGES, type Stage } from "./components/platform";
+import { ORIGINALS, type OriginalsApp, originalOf, sourceOf } from "./components/originals";
 import { ALMA_EVENTS } from "./handlers/lib/env-names";
 
 export const PROJECT = "tributary";
@@ -92,6 +94,8 @@ const queueUrl = z
   .string()
   .regex(/^https:\/\/sqs\.[a-z0-9-]+\.amazonaws\.com\/\d{12}\/[A-Za-z0-9_-]{1,80}(\.fifo)?$/, "must be an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)");
 const eventBusName = z.string().regex(/^[A-Za-z0-9._\-/]{1,256}$/, "must be an EventBridge bus name");
+/** An app's own region, when its resources are not in the stack's `aws:region` (the originals of hdoc, lessons and skills run in us-east-1). */
+const awsRegion = z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, "must be an AWS region such as us-east-1").optional();
 const atlasId = (what: string) => z.string().regex(/^[0-9a-f]{24}$/, `must be a 24-character ${what}`);
 /** CloudEvent types and similar dotted identifiers. */
 const eventType = z.string().regex(/^[A-Za-z0-9._:-]+$/, "must be a dotted event type such as fct.record.created");
@@ -120,6 +124,21 @@ export function functionSizing(settings: FunctionSettings): FunctionSizing {
     tracing: settings.tracing,
   };
 }
+
+/** The improvements each app offers (see components/adoption.ts), in the order the README lists them. */
+export const APP_IMPROVEMENTS = {
+  lessons: ["triggerMatch"],
+  skills: ["encryption", "blockPublicAccess", "versioning", "immutableImageTags", "scanImagesOnPush", "imageLifecycle", "imagePullPolicy"],
+  alma: ["encryption", "pointInTimeRecovery", "deletionProtection", "onDemandCapacity", "queueSettings"],
+  hdoc: ["encryption", "pointInTimeRecovery", "deletionProtection", "onDemandCapacity", "blockPublicAccess", "versioning", "preventUserExistenceErrors"],
+} as const satisfies Record<string, readonly Improvement[]>;
+
+/**
+ * An app's `hardening` block: per improvement, true applies it to everything the app has,
+ * false to nothing; absent, to what the stack creates and not to what it adopts.
+ */
+const hardening = (improvements: readonly Improvement[]) =>
+  z.strictObject(Object.fromEntries(improvements.map((i) => [i, z.boolean().optional()])) as Record<Improvement, z.ZodOptional<z.ZodBoolean>>).prefault({});
 
 /** Retry bounds of an asynchronous delivery (event invoke config, EventBridge or Scheduler target), within the service's limits. */
 const asyncRetry = (defaults: RetryBounds, limits: RetryBounds) =>
@@ -163,8 +182,12 @@ const lessonsSchema = z.strictObject({
     tokenUrl: httpsUrl,
     /** Audience (identifier) of the Learning Paths API in Auth0. */
     audience: nonEmpty,
-    /** Scopes granted to the machine-to-machine client. */
-    scopes: z.array(nonEmpty).min(1).default(["update:certification_progress"]),
+    /** Scopes granted to the machine-to-machine client it creates (default update:certification_progress); an adopted grant keeps its own. */
+    scopes: z.array(nonEmpty).min(1).optional(),
+    /** The existing M2M application the original handler uses (its client id), adopted with its grant; needs `grantId`. */
+    clientId: z.string().regex(/^[A-Za-z0-9]{16,64}$/, "must be an Auth0 client id").optional(),
+    /** The existing grant of that application on `audience` (cgr_…), adopted. */
+    grantId: z.string().regex(/^cgr_[A-Za-z0-9]+$/, "must be an Auth0 client grant id (cgr_…)").optional(),
   }),
   /** The Learning Paths API endpoint that marks a lesson complete (PUT), as the seed names it: `…/v5/learning-paths/certification-progresses/complete-lesson-via-mongo-trigger`. */
   learningPathsApiEndpoint: httpsUrl,
@@ -179,6 +202,10 @@ const lessonsSchema = z.strictObject({
   function: functionSettings({ memoryMb: 256, timeoutSeconds: 60 }),
   /** Retry bounds of the EventBridge target (up to 185 attempts, 24 h). */
   delivery: asyncRetry(TARGET_RETRY_LIMITS, TARGET_RETRY_LIMITS),
+  /** The cutover switch: the rule stays disabled and the bus's archive keeps the events for a replay (README: cutover). */
+  paused: z.boolean().default(false),
+  region: awsRegion,
+  hardening: hardening(APP_IMPROVEMENTS.lessons),
 });
 
 const skillsSchema = z.strictObject({
@@ -240,6 +267,8 @@ const skillsSchema = z.strictObject({
   function: functionSettings({ memoryMb: 512, timeoutSeconds: 600 }),
   /** Retry bounds of the schedule target (up to 185 attempts, 24 h). */
   delivery: asyncRetry({ maximumRetryAttempts: 3, maximumEventAgeSeconds: 3600 }, TARGET_RETRY_LIMITS),
+  region: awsRegion,
+  hardening: hardening(APP_IMPROVEMENTS.skills),
 });
 
 const iotaSchema = z.strictObject({
@@ -267,6 +296,7 @@ const iotaSchema = z.strictObject({
       }),
     )
     .min(1),
+  region: awsRegion,
 });
 
 const almaSchema = z.strictObject({
@@ -283,6 +313,8 @@ const almaSchema = z.strictObject({
   function: functionSettings({ memoryMb: 256, timeoutSeconds: 30 }),
   /** Retry bounds of each cache function's asynchronous invocations (SNS delivers asynchronously). */
   delivery: asyncRetry(LAMBDA_ASYNC_RETRY_LIMITS, LAMBDA_ASYNC_RETRY_LIMITS),
+  region: awsRegion,
+  hardening: hardening(APP_IMPROVEMENTS.alma),
 });
 
 const hdocSchema = z.strictObject({
@@ -298,8 +330,9 @@ const hdocSchema = z.strictObject({
     clientId: z.string().regex(/^[a-z0-9]{1,128}$/, "must be a Cognito app client id").optional(),
     /** Prefix of the Cognito hosted-UI domain (<prefix>.auth.<region>.amazoncognito.com). */
     domainPrefix: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, "must be lower-case letters, digits and dashes"),
-    callbackUrls: z.array(z.url()).min(1),
-    logoutUrls: z.array(z.url()).min(1),
+    /** Where the hosted UI may return to: needed when the client is created; an adopted client keeps its own. */
+    callbackUrls: z.array(z.url()).min(1).optional(),
+    logoutUrls: z.array(z.url()).min(1).optional(),
   }),
   api: z
     .strictObject({
@@ -319,9 +352,20 @@ const hdocSchema = z.strictObject({
     .strictObject({
       /** The frontend's existing bucket, adopted; when absent, the stack creates one. */
       bucketName: bucketName.optional(),
+      /** The site's own domain: the distribution's aliases and an ACM certificate (in us-east-1, as CloudFront needs). */
+      domain: z
+        .strictObject({
+          /** Host names of the site; the first is the certificate's subject. */
+          names: z.array(z.string().regex(/^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a lower-case host name")).min(1),
+          /** A Route 53 hosted zone for the names: the certificate's validation records are written there. */
+          hostedZoneId: z.string().regex(/^Z[A-Z0-9]{1,32}$/, "must be a Route 53 hosted zone id").optional(),
+        })
+        .optional(),
     })
     .prefault({}),
   function: functionSettings({ memoryMb: 256, timeoutSeconds: 10 }),
+  region: awsRegion,
+  hardening: hardening(APP_IMPROVEMENTS.hdoc),
 });
 
 const alarmsSchema = z
@@ -529,6 +573,103 @@ function dependencyProblems(stack: string, raw: RawConfig): ConfigProblem[] {
   if (raw.hdoc?.auth.clientId !== undefined && raw.hdoc.auth.userPoolId === undefined) {
     need(`${PROJECT}:hdoc.auth.userPoolId`, "an adopted app client (clientId) needs the user pool that holds it");
   }
+  if (raw.hdoc && raw.hdoc.auth.clientId === undefined) {
+    for (const key of ["callbackUrls", "logoutUrls"] as const) {
+      if (raw.hdoc.auth[key] === undefined) need(`${PROJECT}:hdoc.auth.${key}`, "the app client this stack creates needs its URLs");
+    }
+  }
+  const auth0 = raw.lessons?.auth0;
+  if (auth0 && (auth0.clientId === undefined) !== (auth0.grantId === undefined)) {
+    need(`${PROJECT}:lessons.auth0.${auth0.clientId === undefined ? "clientId" : "grantId"}`, "an adopted Auth0 client (clientId) is adopted with its grant (grantId)");
+  }
+  return problems;
+}
+
+/** A setting of an original resource, with where it came from, for messages. */
+function originalValue(app: OriginalsApp, type: string, name: string, setting: string): string {
+  const found = originalOf(type, name)?.resource;
+  const original = found?.settings[setting] ?? found?.attachments?.[setting];
+  const value = original?.kept ? "kept as its owner set it" : original?.value === null ? "none" : JSON.stringify(original?.value);
+  return `${value} (${sourceOf(app, original)})`;
+}
+
+/**
+ * Keys that would change a setting of a resource the stack adopts: the first `up` must
+ * change nothing on them. Each names the original's value, and the improvement that makes
+ * the change deliberate when there is one. `given` is the config as written, before defaults.
+ */
+function adoptionConflicts(stack: string, raw: RawConfig, given: Record<string, any>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const conflict = (key: string, message: string, optIn?: string) =>
+    problems.push({
+      key: `${PROJECT}:${key}`,
+      message,
+      fix: `pulumi config rm --path '${PROJECT}:${key}' --stack ${stack}${optIn ? `, or after the cutover opt in with pulumi config set --path '${PROJECT}:${optIn}' true --stack ${stack}` : ""}`,
+    });
+  if (raw.alma?.usersQueueUrl && given.alma?.usersQueueConsumerTimeoutSeconds !== undefined && !raw.alma.hardening.queueSettings) {
+    conflict(
+      "alma.usersQueueConsumerTimeoutSeconds",
+      `would set the adopted users queue's visibility timeout to ${6 * given.alma.usersQueueConsumerTimeoutSeconds} s; the original's is ${originalValue("alma", "aws:sqs/queue:Queue", "alma-users", "visibilityTimeoutSeconds")}`,
+      "alma.hardening.queueSettings",
+    );
+  }
+  if (raw.skills?.repositoryName && given.skills?.keepImages !== undefined && !raw.skills.hardening.imageLifecycle) {
+    conflict(
+      "skills.keepImages",
+      `would give the adopted image repository a lifecycle policy; the original's is ${originalValue("skills", "aws:ecr/repository:Repository", "skills-images", "aws:ecr/lifecyclePolicy:LifecyclePolicy")}`,
+      "skills.hardening.imageLifecycle",
+    );
+  }
+  for (const key of ["callbackUrls", "logoutUrls"]) {
+    if (raw.hdoc?.auth.clientId && given.hdoc?.auth?.[key] !== undefined) {
+      conflict(
+        `hdoc.auth.${key}`,
+        `would change the adopted app client's ${key}; the original's are ${originalValue("hdoc", "aws:cognito/userPoolClient:UserPoolClient", "hdoc-auth-client", key)}, the ClientDomains parameter: change them in Cognito`,
+      );
+    }
+  }
+  if (raw.lessons?.auth0.grantId && given.lessons?.auth0?.scopes !== undefined) {
+    conflict(
+      "lessons.auth0.scopes",
+      `would change the adopted Auth0 grant's scopes; the original's are ${originalValue("lessons", "auth0:index/clientGrant:ClientGrant", "lessons-auth0-grant", "scopes")}: change them in the Auth0 dashboard`,
+    );
+  }
+  return problems;
+}
+
+/** Whether an app's block adopts anything that runs today. */
+export function adoptsOriginals(app: OriginalsApp, raw: RawConfig): boolean {
+  switch (app) {
+    case "alma":
+      return !!raw.alma && (Object.keys(raw.alma.topicArns).length > 0 || Object.keys(raw.alma.tableNames).length > 0 || !!raw.alma.usersQueueUrl || !!raw.alma.usersDeadLetterQueueUrl);
+    case "hdoc":
+      return !!raw.hdoc && !!(raw.hdoc.usersTableName || raw.hdoc.auth.userPoolId || raw.hdoc.frontend.bucketName);
+    case "skills":
+      return !!raw.skills && !!(raw.skills.repositoryName || raw.skills.templates.bucketName);
+    case "lessons":
+      return !!raw.lessons && !!(raw.lessons.atlas.triggerId || raw.lessons.auth0.clientId);
+    case "iota":
+      return !!raw.iota?.eventBusName;
+  }
+}
+
+/**
+ * An app that adopts resources must look for them where the original runs: its `region`, or
+ * the stack's `aws:region`, must be the original's.
+ */
+export function regionProblems(stack: string, raw: RawConfig, stackRegion: string | undefined): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const app of Object.keys(ORIGINALS) as OriginalsApp[]) {
+    const original = ORIGINALS[app].region;
+    if (!adoptsOriginals(app, raw) || typeof original?.value !== "string") continue;
+    const region = raw[app]?.region ?? stackRegion;
+    if (region === original.value) continue;
+    problems.push({
+      key: `${PROJECT}:${app}.region`,
+      message: `the ${app} app adopts resources of the original, which runs in ${original.value} (${sourceOf(app, original)}); they would be looked for in ${region ?? "no region"}`,
+      fix: setCommand(stack, `${PROJECT}:${app}.region`, { path: true }).replace("<value>", original.value),
+    });
+  }
   return problems;
 }
 
@@ -564,7 +705,7 @@ export function validateConfigValues(stack: string, values: Record<string, strin
       fix: setCommand(stack, `${PROJECT}:stage`),
     });
   }
-  problems.push(...dependencyProblems(stack, parsed.data));
+  problems.push(...dependencyProblems(stack, parsed.data), ...adoptionConflicts(stack, parsed.data, raw as Record<string, any>));
   return { raw: parsed.data, problems };
 }
 
@@ -644,7 +785,7 @@ export function loadConfig(): TributaryConfig {
   for (const [key, value] of Object.entries(all)) if (key.startsWith(`${PROJECT}:`)) values[key.slice(PROJECT.length + 1)] = value;
   const { raw, problems } = validateConfigValues(stack, values);
   problems.push(...secretsInClear(stack, Object.keys(all), isConfigSecret));
-  if (raw) problems.push(...auth0Problems(stack, raw, { domain: all["auth0:domain"], audience: all["auth0:audience"] }));
+  if (raw) problems.push(...auth0Problems(stack, raw, { domain: all["auth0:domain"], audience: all["auth0:audience"] }), ...regionProblems(stack, raw, all["aws:region"]));
   if (!raw || problems.length > 0) throw new ConfigError(stack, problems);
 
   const secrets: Secrets = {};

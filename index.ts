@@ -2,6 +2,8 @@
  * The tributary program: reads the stack's config, creates the enabled apps and exports
  * their outputs. This is the one place where config keys meet component arguments.
  */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
 import { AlmaCache } from "./components/alma/alma-cache";
 import { HdocBackend } from "./components/hdoc/hdoc-backend";
 import { IotaEventBus } from "./components/iota/iota-event-bus";
@@ -14,6 +16,30 @@ import { functionSizing, loadConfig, secretOf } from "./config";
 
 const config = loadConfig();
 const { settings } = config;
+
+/**
+ * An app whose original runs in another region than the stack's (hdoc, lessons and skills
+ * run in us-east-1) gets a provider there, with the stack's account guard and default tags.
+ */
+const awsConfig = new pulumi.Config("aws");
+const regionalProviders = new Map<string, aws.Provider>();
+function providerIn(region: string | undefined): aws.Provider | undefined {
+  if (region === undefined || region === awsConfig.get("region")) return undefined;
+  let provider = regionalProviders.get(region);
+  if (!provider) {
+    provider = new aws.Provider(`aws-${region}`, {
+      region: region as aws.Region,
+      allowedAccountIds: awsConfig.getObject<string[]>("allowedAccountIds"),
+      defaultTags: awsConfig.getObject<aws.types.input.ProviderDefaultTags>("defaultTags"),
+    });
+    regionalProviders.set(region, provider);
+  }
+  return provider;
+}
+const inRegion = (region: string | undefined): pulumi.ComponentResourceOptions => {
+  const provider = providerIn(region);
+  return provider ? { providers: { aws: provider } } : {};
+};
 
 const alerts = new AlertTopic("alerts", { email: config.alarms.email, existingTopicArn: config.alarms.topicArn });
 const platform: Platform = {
@@ -45,14 +71,22 @@ const lessons =
       privateKey: secretOf(config, "mongodbatlas:privateKey"),
     },
     appName: `tributary-lessons-${config.stack}`,
-    auth0: config.lessons.auth0,
+    auth0: {
+      tokenUrl: config.lessons.auth0.tokenUrl,
+      audience: config.lessons.auth0.audience,
+      existing: config.lessons.auth0.clientId && config.lessons.auth0.grantId ? { clientId: config.lessons.auth0.clientId, grantId: config.lessons.auth0.grantId } : undefined,
+      // A grant the stack creates gets the one scope the endpoint needs unless config names others.
+      scopes: config.lessons.auth0.scopes ?? (config.lessons.auth0.grantId ? undefined : ["update:certification_progress"]),
+    },
     learningPathsApiEndpoint: config.lessons.learningPathsApiEndpoint,
     sending: { concurrency: config.lessons.concurrency, maxLessonsPerEvent: config.lessons.maxLessonsPerEvent },
     function: functionSizing(config.lessons.function),
     delivery: config.lessons.delivery,
     eventArchiveRetentionDays: settings.eventArchiveRetentionDays,
+    paused: config.lessons.paused,
+    hardening: config.lessons.hardening,
     platform,
-  });
+  }, inRegion(config.lessons.region));
 
 const alma =
   config.alma &&
@@ -65,8 +99,9 @@ const alma =
     function: functionSizing(config.alma.function),
     delivery: config.alma.delivery,
     webhookSecret: secretOf(config, "tributary:almaWebhookSecret"),
+    hardening: config.alma.hardening,
     platform,
-  });
+  }, inRegion(config.alma.region));
 
 const hdoc =
   config.hdoc &&
@@ -81,9 +116,13 @@ const hdoc =
     },
     api: config.hdoc.api,
     frontendBucketName: config.hdoc.frontend.bucketName,
+    frontendDomain: config.hdoc.frontend.domain,
+    // CloudFront reads certificates in us-east-1 only.
+    certificateProvider: config.hdoc.frontend.domain && (config.hdoc.region ?? awsConfig.get("region")) !== "us-east-1" ? providerIn("us-east-1") : undefined,
     function: functionSizing(config.hdoc.function),
+    hardening: config.hdoc.hardening,
     platform,
-  });
+  }, inRegion(config.hdoc.region));
 
 const skills =
   config.skills &&
@@ -107,12 +146,13 @@ const skills =
       BADGR_CLIENT_ID: secretOf(config, "tributary:badgrClientId"),
       GITHUB_TOKEN: config.secrets["tributary:githubToken"],
     },
+    hardening: config.skills.hardening,
     platform,
-  });
+  }, inRegion(config.skills.region));
 
 // The iota services share one bus: the configured one, adopted, or a new one.
 const iotaConfig = config.iota;
-const iotaBus = iotaConfig && new IotaEventBus("iota-bus", { existingName: iotaConfig.eventBusName, protection: platform.protection });
+const iotaBus = iotaConfig && new IotaEventBus("iota-bus", { existingName: iotaConfig.eventBusName, protection: platform.protection }, inRegion(iotaConfig.region));
 const iotaServices = (iotaConfig?.services ?? []).map(
   (service) =>
     new IotaService(`iota-${service.handler.replace(/^iota-/, "")}`, {
@@ -126,7 +166,7 @@ const iotaServices = (iotaConfig?.services ?? []).map(
       function: functionSizing(service.function),
       delivery: service.delivery,
       platform,
-    }),
+    }, inRegion(iotaConfig!.region)),
 );
 
 export const stage = config.stage;

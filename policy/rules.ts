@@ -15,6 +15,21 @@ export interface PolicyResource {
   urn: string;
   /** The resource's properties (inputs and known outputs). */
   props: Record<string, any>;
+  /** The properties the program keeps as they are (its `ignoreChanges`). */
+  ignoreChanges?: string[];
+}
+
+/**
+ * An adopted resource keeps its tags (the program adds `tagsAll` to its ignoreChanges, and to
+ * nothing else's): the policy pack has no other view of an import.
+ */
+export function isAdopted(r: PolicyResource): boolean {
+  return r.ignoreChanges?.includes("tagsAll") ?? false;
+}
+
+/** Whether an adopted resource still keeps `property` as its original has it (the improvement is not applied yet). */
+function keeps(r: PolicyResource, property: string): boolean {
+  return isAdopted(r) && (r.ignoreChanges?.includes(property) ?? false);
 }
 
 export type { Stage };
@@ -237,24 +252,60 @@ const lambdaLogRetention: Rule = {
 
 const dynamoEncryptionAndRecovery: Rule = {
   name: "dynamodb-encryption-and-recovery",
-  description: "Every DynamoDB table is encrypted, and has point-in-time recovery in prod.",
+  description: "Every DynamoDB table is encrypted, and has point-in-time recovery in prod (an adopted table once its improvements apply).",
   enforcementLevel: "mandatory",
   check(resources, context) {
     return ofType(resources, T.table).flatMap((t) => [
-      ...(t.props.serverSideEncryption?.enabled === true ? [] : [violation(this.name, t, "is not encrypted with a KMS key (serverSideEncryption.enabled)")]),
-      ...(context.stage === "prod" && t.props.pointInTimeRecovery?.enabled !== true ? [violation(this.name, t, "has no point-in-time recovery in prod")] : []),
+      ...(t.props.serverSideEncryption?.enabled === true || keeps(t, "serverSideEncryption")
+        ? []
+        : [violation(this.name, t, "is not encrypted with a KMS key (serverSideEncryption.enabled)")]),
+      ...(context.stage === "prod" && t.props.pointInTimeRecovery?.enabled !== true && !keeps(t, "pointInTimeRecovery")
+        ? [violation(this.name, t, "has no point-in-time recovery in prod")]
+        : []),
     ]);
   },
 };
 
+/** The improvements an adopted resource still waits for, per property it keeps. */
+const PENDING_IMPROVEMENTS: Record<string, Record<string, string>> = {
+  [T.table]: { serverSideEncryption: "encryption", pointInTimeRecovery: "pointInTimeRecovery", deletionProtectionEnabled: "deletionProtection" },
+  "aws:sns/topic:Topic": { kmsMasterKeyId: "encryption" },
+  [T.queue]: { sqsManagedSseEnabled: "encryption" },
+  "aws:ecr/repository:Repository": { imageTagMutability: "immutableImageTags", imageScanningConfiguration: "scanImagesOnPush" },
+};
+
+const adoptedPendingHardening: Rule = {
+  name: "adopted-pending-hardening",
+  description: "Adopted resources that still keep their original's settings where an improvement is available (apply it after the cutover).",
+  enforcementLevel: "advisory",
+  check(resources) {
+    const out: Violation[] = [];
+    for (const r of resources.filter(isAdopted)) {
+      const pending = Object.entries(PENDING_IMPROVEMENTS[r.type] ?? {}).filter(([property]) => keeps(r, property)).map(([, improvement]) => improvement);
+      if (r.type === T.bucket && !hasPublicAccessBlock(resources, r)) pending.push("blockPublicAccess");
+      if (pending.length > 0) out.push(violation(this.name, r, `is adopted and keeps its original's settings: opt in to ${[...new Set(pending)].join(", ")} in its app's hardening after the cutover`));
+    }
+    return out;
+  },
+};
+
+function publicAccessBlockOf(resources: PolicyResource[], b: PolicyResource): PolicyResource | undefined {
+  return ofType(resources, T.publicAccessBlock).find((p) => p.props.bucket !== undefined && (p.props.bucket === b.props.id || p.props.bucket === b.props.bucket));
+}
+
+function hasPublicAccessBlock(resources: PolicyResource[], b: PolicyResource): boolean {
+  return publicAccessBlockOf(resources, b) !== undefined;
+}
+
 const s3PublicAccessBlock: Rule = {
   name: "s3-public-access-block",
-  description: "Every S3 bucket blocks public access.",
+  description: "Every S3 bucket blocks public access (an adopted bucket once its blockPublicAccess improvement applies).",
   enforcementLevel: "mandatory",
   check(resources) {
     return ofType(resources, T.bucket).flatMap((b) => {
-      const block = ofType(resources, T.publicAccessBlock).find((p) => p.props.bucket !== undefined && (p.props.bucket === b.props.id || p.props.bucket === b.props.bucket));
+      const block = publicAccessBlockOf(resources, b);
       const flags = ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"];
+      if (!block && isAdopted(b)) return [];
       if (!block) return [violation(this.name, b, "has no public access block")];
       const open = flags.filter((f) => block.props[f] !== true);
       return open.length > 0 ? [violation(this.name, b, `its public access block leaves ${open.join(", ")} off`)] : [];
@@ -349,6 +400,7 @@ export const RULES: Rule[] = [
   noSecretInEnvironment,
   nameLengths,
   lambdaRuntime,
+  adoptedPendingHardening,
 ];
 
 /** Every violation of every rule, mandatory ones first. */

@@ -16,6 +16,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import { parse as parseYaml } from "yaml";
+import { originalOf } from "../components/originals";
 import { PROJECT, parseConfigValues, requiredSecrets } from "../config";
 import { REPO_ROOT } from "../components/lambda/bundle";
 import { type PolicyResource, SECRET_MARK } from "../policy/rules";
@@ -90,6 +91,8 @@ export interface RunResult {
   calls: RecordedCall[];
   /** Stack outputs with secrets shown as "[secret]". */
   outputs: Record<string, any>;
+  /** The config the program ran with (`namespace:key` → string; secrets are placeholders). */
+  config: Record<string, string>;
 }
 
 export class UnmockedCallError extends Error {
@@ -180,8 +183,47 @@ function relativePath(p: unknown): unknown {
 // Default mock state: names, ARNs and URLs shaped like the real ones, derived from the URN so
 // that they are stable from run to run.
 
+/** The region of an explicit provider the mock is answering for, when there is one. */
+let providerRegion: string | undefined;
+
+/** The region a resource or call is in: its explicit provider's, or the stack's `aws:region`. */
 function region(): string {
-  return pulumi.runtime.getConfig("aws:region") ?? "eu-west-2";
+  return providerRegion ?? pulumi.runtime.getConfig("aws:region") ?? "eu-west-2";
+}
+
+/** Runs `answer` as the mock of a resource or call made through the provider `ref` (`<urn>::<id>`). */
+function withProvider<T>(regions: Map<string, string>, ref: string | undefined, answer: () => T): T {
+  providerRegion = ref ? regions.get(ref.slice(ref.lastIndexOf("::") + 2)) : undefined;
+  try {
+    return answer();
+  } finally {
+    providerRegion = undefined;
+  }
+}
+
+/** A placeholder for the canonical user of the old distribution's origin access identity, in an adopted bucket's policy. */
+export const MOCK_OAI_CANONICAL_USER = "mock-oai-canonical-user-0123456789abcdef";
+
+/** Fills an original's `{{bucket}}`-style placeholders. */
+function fillPlaceholders(value: unknown, names: Record<string, string>): unknown {
+  return JSON.parse(JSON.stringify(value ?? null).replace(/\{\{(\w+)\}\}/g, (whole, key: string) => names[key] ?? whole));
+}
+
+/**
+ * The state an imported resource has after the first `up`: what it declares, and for
+ * everything it keeps (or leaves out), the value its original deployment gave it.
+ */
+function importedState(resource: RecordedResource): Record<string, any> {
+  const original = originalOf(resource.type, resource.name)?.resource;
+  if (!original) return resource.state;
+  const state = { ...resource.state };
+  for (const [property, setting] of Object.entries(original.settings)) {
+    const declared = resource.inputs[property] !== undefined && !resource.options.ignoreChanges.includes(property);
+    if (declared || setting.identity || setting.value === undefined || JSON.stringify(setting.value).includes("$arnOf")) continue;
+    if (setting.value === null) delete state[property];
+    else state[property] = setting.value;
+  }
+  return state;
 }
 
 function physicalName(args: pulumi.runtime.MockResourceArgs): string {
@@ -220,6 +262,21 @@ const ARN_SHAPES: Record<string, ArnShape | undefined> = {
   "aws:cognito/userPool:UserPool": (n, r, a) => ({ arn: `arn:aws:cognito-idp:${r}:${a}:userpool/${r}_${n}`, endpoint: `cognito-idp.${r}.amazonaws.com/${r}_${n}` }),
   "aws:cloudfront/distribution:Distribution": (n, _r, a) => ({ arn: `arn:aws:cloudfront::${a}:distribution/${n}`, domainName: `${n}.cloudfront.net` }),
   "aws:kms/key:Key": (n, r, a) => ({ arn: `arn:aws:kms:${r}:${a}:key/${n}` }),
+  "aws:acm/certificate:Certificate": (n, r, a) => ({ arn: `arn:aws:acm:${r}:${a}:certificate/${n}` }),
+};
+
+/** Outputs AWS computes from a resource's inputs, shaped like the real ones. */
+const COMPUTED_STATE: Record<string, ((inputs: Record<string, any>) => Record<string, unknown>) | undefined> = {
+  // One CNAME per name to validate the certificate by DNS.
+  "aws:acm/certificate:Certificate": (inputs) => ({
+    domainValidationOptions: [inputs.domainName, ...(inputs.subjectAlternativeNames ?? [])].map((name: string) => ({
+      domainName: name,
+      resourceRecordName: `_${createHash("sha1").update(name).digest("hex").slice(0, 12)}.${name.replace(/^\*\./, "")}.`,
+      resourceRecordType: "CNAME",
+      resourceRecordValue: `_${createHash("sha1").update(`value:${name}`).digest("hex").slice(0, 12)}.acm-validations.aws.`,
+    })),
+  }),
+  "aws:route53/record:Record": (inputs) => ({ fqdn: String(inputs.name).replace(/\.$/, "") }),
 };
 
 /** A 24-hex id (the shape of Atlas object ids) derived from a name. */
@@ -277,9 +334,11 @@ function defaultState(args: pulumi.runtime.MockResourceArgs): { id: string; stat
   const arn = shape ? {} : { arn: `arn:aws:${service}:${region()}:${MOCK_ACCOUNT_ID}:${physical}` };
   return {
     id: args.id || `${physical}-id`,
-    state: { ...inputs, name: physical, ...arn, ...(shape ? shape(physical, region(), MOCK_ACCOUNT_ID) : {}) },
+    state: { ...inputs, name: physical, ...arn, ...(shape ? shape(physical, region(), MOCK_ACCOUNT_ID) : {}), ...COMPUTED_STATE[args.type]?.(inputs) },
   };
 }
+
+const GET_BUCKET_POLICY = "aws:s3/getBucketPolicy:getBucketPolicy";
 
 const DEFAULT_CALLS: Record<string, CallMock> = {
   "aws:index/getCallerIdentity:getCallerIdentity": () => ({
@@ -369,6 +428,19 @@ export async function runProgram(program: () => unknown, options: RunOptions): P
   const callMocks = { ...DEFAULT_CALLS, ...options.calls };
   const stateMocks = options.states ?? {};
   const stackOutputs: { value?: any } = {};
+  const providerRegions = new Map<string, string>();
+  /** S3's answer for an adopted bucket's policy: its original's, as its template wrote it. */
+  const adoptedBucketPolicy = async (inputs: Record<string, any>) => {
+    // The program asks right after registering the bucket, whose registration may not have been recorded yet.
+    let bucket: RecordedResource | undefined;
+    for (let wait = 0; wait < 100 && !bucket; wait++) {
+      bucket = resources.find((r) => r.type === "aws:s3/bucket:Bucket" && r.options.import === inputs.bucket);
+      if (!bucket) await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const policy = bucket && originalOf(bucket.type, bucket.name)?.resource.attachments?.["aws:s3/bucketPolicy:BucketPolicy"]?.value;
+    if (!policy) throw new Error(`NoSuchBucketPolicy: the bucket ${inputs.bucket} has no policy`);
+    return { bucket: inputs.bucket, id: inputs.bucket, policy: JSON.stringify(fillPlaceholders(policy, { bucket: inputs.bucket, oaiCanonicalUserId: MOCK_OAI_CANONICAL_USER })) };
+  };
 
   pulumi.runtime.setAllConfig(options.config ?? {}, options.secretKeys ?? []);
 
@@ -376,18 +448,22 @@ export async function runProgram(program: () => unknown, options: RunOptions): P
     newResource(args) {
       // Components (and remote components such as awsx's) have only the state a test gives them.
       if (!args.custom) return { id: undefined, state: { ...PROVIDER_STATE[args.type]?.(args.name), ...stateMocks[args.type]?.(args) } };
-      const base = defaultState(args);
-      const extra = stateMocks[args.type]?.(args) ?? {};
-      return { id: base.id, state: { ...base.state, ...extra } };
+      return withProvider(providerRegions, args.provider, () => {
+        const base = defaultState(args);
+        if (args.type === "pulumi:providers:aws" && typeof args.inputs?.region === "string") providerRegions.set(base.id, args.inputs.region);
+        const extra = stateMocks[args.type]?.(args) ?? {};
+        return { id: base.id, state: { ...base.state, ...extra } };
+      });
     },
     call(args) {
-      const mock = callMocks[args.token];
+      const mock: ((inputs: Record<string, any>) => Record<string, any> | Promise<Record<string, any>>) | undefined =
+        callMocks[args.token] ?? (args.token === GET_BUCKET_POLICY ? adoptedBucketPolicy : undefined);
       calls.push({ token: args.token, inputs: args.inputs });
       if (!mock) {
         unmocked.push(args.token);
         throw new Error(`unmocked provider call: ${args.token}`);
       }
-      return mock(args.inputs);
+      return withProvider(providerRegions, args.provider, () => mock(args.inputs)) as Record<string, any>;
     },
   };
 
@@ -397,7 +473,7 @@ export async function runProgram(program: () => unknown, options: RunOptions): P
   const record = (req: any, properties: any, urn: string, read: boolean) => {
     const inputs = properties.toJavaScript();
     const entry = monitor.resources.get(urn);
-    resources.push({
+    const resource: RecordedResource = {
       urn,
       type: req.getType(),
       name: req.getName(),
@@ -417,7 +493,9 @@ export async function runProgram(program: () => unknown, options: RunOptions): P
             aliases: aliasUrns(req, options.stack, PROJECT),
           },
       outputs: {},
-    });
+    };
+    if (resource.options.import) resource.state = importedState(resource);
+    resources.push(resource);
   };
   const registerResource = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req: any, callback: Callback) =>
@@ -457,7 +535,7 @@ export async function runProgram(program: () => unknown, options: RunOptions): P
     process.setSourceMapsEnabled(sourceMaps);
   }
   if (unmocked.length > 0) throw new UnmockedCallError([...new Set(unmocked)]);
-  return { stack: options.stack, resources, calls, outputs: stackOutputs.value ?? {} };
+  return { stack: options.stack, resources, calls, outputs: stackOutputs.value ?? {}, config: options.config ?? {} };
 }
 
 /** Waits until the SDK's queue of engine calls has drained, so that every registration has resolved. */
@@ -546,5 +624,5 @@ export function policyOf(resource: RecordedResource, field = "policy"): { Statem
 export function policyResources(run: RunResult): PolicyResource[] {
   return run.resources
     .filter((r) => !r.read && !r.type.startsWith("tributary:") && r.type !== "pulumi:pulumi:Stack" && r.type !== "awsx:ecr:Image")
-    .map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: { ...r.state, id: r.id } }));
+    .map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: { ...r.state, id: r.id }, ignoreChanges: r.options.ignoreChanges }));
 }

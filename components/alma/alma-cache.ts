@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ALMA_ENV, ALMA_EVENTS, type AlmaEvent, secretParamEnv, topicArnEnv } from "../../handlers/lib/env-names";
+import { applies, type Hardening, keptUnless } from "../adoption";
 import { DeadLetterQueue } from "../events/dead-letter-queue";
 import { subscribeFunction } from "../events/topic-subscription";
 import { HttpApi } from "../http/http-api";
@@ -57,6 +58,15 @@ export const USERS_QUEUE_MAX_RECEIVES = 3;
 /** SQS's own default visibility timeout, kept while no consumer is configured. */
 const DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 30;
 
+/** The topic's display name, as alma-webhook-handler named its topics: `LOAN_DUE_DATE` → `AlmaLoanDueDate`. */
+export function topicDisplayName(event: AlmaEvent): string {
+  return `Alma${event
+    .toLowerCase()
+    .split("_")
+    .map((word) => word[0].toUpperCase() + word.slice(1))
+    .join("")}`;
+}
+
 export interface AlmaCacheArgs {
   /** Existing topic ARN per event, adopted in place; every other event gets a new topic. */
   topicArns: Partial<Record<AlmaEvent, string>>;
@@ -65,8 +75,13 @@ export interface AlmaCacheArgs {
   /** The existing users queue and its dead-letter queue (their URLs), adopted in place. */
   usersQueueUrl?: string;
   usersDeadLetterQueueUrl?: string;
-  /** Timeout of the users-queue consumer; the queue's visibility timeout is 6 times it. */
+  /**
+   * Timeout of the users-queue consumer; the queue's visibility timeout is 6 times it. On an
+   * adopted queue, only once the `queueSettings` improvement applies.
+   */
   usersQueueConsumerTimeoutSeconds?: number;
+  /** The app's improvements over the original deployments (see components/adoption.ts). */
+  hardening: Hardening;
   /** The size of each function (the webhook's timeout is capped at API Gateway's 29 s). */
   function: FunctionSizing;
   /** Lambda's retries of each cache function's asynchronous (SNS) invocations. */
@@ -106,11 +121,12 @@ export class AlmaCache extends pulumi.ComponentResource {
 
   constructor(name: string, args: AlmaCacheArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tributary:alma:AlmaCache", name, {}, opts);
-    const { platform } = args;
-    const table = (key: AlmaTable) => dynamoTable(`${name}-${key}`, ALMA_TABLES[key], platform.protection, { parent: this }, args.tableNames[key]);
+    const { platform, hardening } = args;
+    const table = (key: AlmaTable) =>
+      dynamoTable(`${name}-${key}`, ALMA_TABLES[key], { protection: platform.protection, hardening, existingName: args.tableNames[key] }, { parent: this });
 
     this.tables = { users: table("users"), loans: table("loans"), requests: table("requests") };
-    this.tombstones = dynamoTable(`${name}-tombstones`, TOMBSTONES_TABLE, platform.protection, { parent: this });
+    this.tombstones = dynamoTable(`${name}-tombstones`, TOMBSTONES_TABLE, { protection: platform.protection, hardening }, { parent: this });
     this.topics = Object.fromEntries(ALMA_EVENTS.map((event) => [event, this.topic(name, event, args)])) as Record<AlmaEvent, aws.sns.Topic>;
     this.topicArns = Object.fromEntries(ALMA_EVENTS.map((event) => [event, this.topics[event].arn])) as Record<AlmaEvent, pulumi.Output<string>>;
     this.failedEvents = new DeadLetterQueue(
@@ -125,7 +141,12 @@ export class AlmaCache extends pulumi.ComponentResource {
     );
     this.usersDeadLetterQueue = new DeadLetterQueue(
       `${name}-users-dlq`,
-      { platform, description: `users the bulk-update service failed to load ${USERS_QUEUE_MAX_RECEIVES} times`, existingUrl: args.usersDeadLetterQueueUrl },
+      {
+        platform,
+        description: `users the bulk-update service failed to load ${USERS_QUEUE_MAX_RECEIVES} times`,
+        existingUrl: args.usersDeadLetterQueueUrl,
+        hardening,
+      },
       { parent: this },
     );
     this.usersQueue = this.usersQueueOf(name, args);
@@ -141,30 +162,48 @@ export class AlmaCache extends pulumi.ComponentResource {
     this.registerOutputs(this.outputs);
   }
 
-  /** The topic of one Alma event: the existing one, adopted, or a new encrypted one. */
+  /** The topic of one Alma event: the existing one, adopted, or a new one, encrypted unless the app says otherwise. */
   private topic(name: string, event: AlmaEvent, args: AlmaCacheArgs): aws.sns.Topic {
     const existing = args.topicArns[event];
+    const adopted = existing !== undefined;
+    const encrypted = applies(args.hardening, "encryption", adopted);
     return new aws.sns.Topic(
       `${name}-topic-${slug(event)}`,
-      { name: existing && topicNameOf(existing), kmsMasterKeyId: "alias/aws/sns" },
-      statefulOptions(args.platform.protection, { parent: this }, existing ? { importId: existing } : undefined),
+      { name: existing && topicNameOf(existing), displayName: topicDisplayName(event), kmsMasterKeyId: encrypted ? "alias/aws/sns" : undefined },
+      statefulOptions(args.platform.protection, { parent: this }, adopted ? { importId: existing, keep: keptUnless(encrypted, adopted, ["kmsMasterKeyId"]) } : undefined),
     );
   }
 
-  /** The queue of users the cache does not know, which the bulk-update service reads. */
+  /**
+   * The queue of users the cache does not know, which the bulk-update service reads: we only
+   * send to it, so an adopted one keeps its settings until an improvement applies.
+   */
   private usersQueueOf(name: string, args: AlmaCacheArgs): aws.sqs.Queue {
+    const adopted = args.usersQueueUrl !== undefined;
+    const encrypted = applies(args.hardening, "encryption", adopted);
+    const queueSettings = applies(args.hardening, "queueSettings", adopted);
+    // The consumer must finish a message before it becomes visible again: 6 times its
+    // timeout leaves room for its own retries.
+    const visibility =
+      args.usersQueueConsumerTimeoutSeconds !== undefined ? 6 * args.usersQueueConsumerTimeoutSeconds : DEFAULT_VISIBILITY_TIMEOUT_SECONDS;
     return new aws.sqs.Queue(
       `${name}-users`,
       {
         name: args.usersQueueUrl && queueNameOf(args.usersQueueUrl),
-        sqsManagedSseEnabled: true,
-        // The consumer must finish a message before it becomes visible again: 6 times its
-        // timeout leaves room for its own retries.
-        visibilityTimeoutSeconds:
-          args.usersQueueConsumerTimeoutSeconds !== undefined ? 6 * args.usersQueueConsumerTimeoutSeconds : DEFAULT_VISIBILITY_TIMEOUT_SECONDS,
+        sqsManagedSseEnabled: adopted && !encrypted ? undefined : encrypted,
+        visibilityTimeoutSeconds: adopted && !queueSettings ? undefined : visibility,
         redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: this.usersDeadLetterQueue.arn, maxReceiveCount: USERS_QUEUE_MAX_RECEIVES }),
       },
-      statefulOptions(args.platform.protection, { parent: this }, args.usersQueueUrl ? { importId: args.usersQueueUrl } : undefined),
+      statefulOptions(
+        args.platform.protection,
+        { parent: this },
+        adopted
+          ? {
+              importId: args.usersQueueUrl!,
+              keep: [...keptUnless(encrypted, adopted, ["sqsManagedSseEnabled"]), ...keptUnless(queueSettings, adopted, ["visibilityTimeoutSeconds"])],
+            }
+          : undefined,
+      ),
     );
   }
 

@@ -4,6 +4,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { type Protection, statefulOptions } from "../storage/stateful";
 import { AppServicesApp } from "./app-services-app";
 
+/** What an adopted trigger keeps: its name, and the settings its owner chose that the original does not document. */
+export const ADOPTED_TRIGGER_KEEPS = ["name", "disabled", "unordered", "configFullDocumentBefore", "configServiceId"];
+
 /** Atlas names the partner event source, and so the bus, after the trigger's id. */
 export const PARTNER_SOURCE_PREFIX = "aws.partner/mongodb.com/stitch.trigger/";
 
@@ -29,8 +32,8 @@ export interface AtlasEventBridgeTriggerArgs {
   operationTypes: string[];
   /** Deliver the whole document with each change (before `project` trims it). */
   fullDocument: boolean;
-  /** `$match` on the change event: only matching changes are sent. */
-  match: Record<string, unknown>;
+  /** `$match` on the change event: only matching changes are sent. Absent, every change is sent (an adopted trigger keeps its own). */
+  match?: Record<string, unknown>;
   /** `$project` on the change event: what the event carries (EventBridge caps an event at 256 KB). */
   project: Record<string, unknown>;
   /** Days the bus's archive keeps events for replay. */
@@ -105,17 +108,22 @@ export class AtlasEventBridgeTrigger extends pulumi.ComponentResource {
         configOperationTypes: args.operationTypes,
         configFullDocument: args.fullDocument,
         configFullDocumentBefore: false,
-        configMatch: JSON.stringify(args.match),
+        configMatch: args.match && JSON.stringify(args.match),
         configProject: JSON.stringify(args.project),
         eventProcessors: { awsEventbridge: { configAccountId: identity.accountId, configRegion: region.region } },
       },
-      // An adopted trigger keeps its name; the stack never deletes it.
+      // An adopted trigger keeps its name and what its owner set in the Atlas UI beyond what
+      // the original's README documents; the stack never deletes it.
       adopted
         ? statefulOptions(
             args.protection,
             { parent: this },
-            // The provider's import id: project, app and trigger, joined by double hyphens.
-            { importId: `${args.projectId}--${args.existingApp!.appId}--${args.existingTriggerId}`, keep: ["name"] },
+            {
+              // The provider's import id: project, app and trigger, joined by double hyphens.
+              importId: `${args.projectId}--${args.existingApp!.appId}--${args.existingTriggerId}`,
+              keep: [...ADOPTED_TRIGGER_KEEPS, ...(args.match ? [] : ["configMatch"])],
+            },
+            true,
           )
         : { parent: this },
     );

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DEAD_LETTER_RETENTION_SECONDS, DEAD_LETTER_TAG } from "../../policy/rules";
+import { applies, type Hardening, keptUnless } from "../adoption";
 import { policyDocument } from "../iam";
 import type { Platform } from "../platform";
 import { queueNameOf, statefulOptions } from "../storage/stateful";
@@ -27,8 +28,13 @@ export interface DeadLetterQueueArgs {
   senders?: DeadLetterSender[];
   /** What ends up here, for the alarm's description. */
   description: string;
-  /** An existing queue (its URL) to adopt in place, with the settings below. */
+  /**
+   * An existing queue (its URL) to adopt in place. It keeps its tags, and its encryption
+   * until the app's `encryption` improvement applies; its retention must be 14 days already.
+   */
   existingUrl?: string;
+  /** The app's improvements; encryption applies to a queue the stack creates unless switched off. */
+  hardening?: Hardening;
 }
 
 /**
@@ -71,15 +77,22 @@ export class DeadLetterQueue extends pulumi.ComponentResource {
   constructor(name: string, args: DeadLetterQueueArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tributary:events:DeadLetterQueue", name, {}, opts);
 
+    const adopted = args.existingUrl !== undefined;
+    const encrypted = applies(args.hardening ?? {}, "encryption", adopted);
     this.queue = new aws.sqs.Queue(
       name,
       {
         name: args.existingUrl && queueNameOf(args.existingUrl),
         messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS,
-        sqsManagedSseEnabled: true,
-        tags: { [DEAD_LETTER_TAG]: "true" },
+        sqsManagedSseEnabled: adopted && !encrypted ? undefined : encrypted,
+        // An adopted queue keeps its own tags; the policy pack finds it through its source's redrive policy.
+        tags: adopted ? undefined : { [DEAD_LETTER_TAG]: "true" },
       },
-      statefulOptions(args.platform.protection, { parent: this }, args.existingUrl ? { importId: args.existingUrl } : undefined),
+      statefulOptions(
+        args.platform.protection,
+        { parent: this },
+        adopted ? { importId: args.existingUrl!, keep: keptUnless(encrypted, adopted, ["sqsManagedSseEnabled"]) } : undefined,
+      ),
     );
     this.arn = this.queue.arn;
     this.url = this.queue.url;

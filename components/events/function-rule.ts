@@ -13,6 +13,8 @@ export interface FunctionRuleArgs {
   /** How long and how often EventBridge retries a failed invocation before the DLQ keeps the event. */
   retry: RetryBounds;
   description: string;
+  /** Off keeps the rule, disabled: the bus's events then reach no function (an archive on the bus still keeps them). Default on. */
+  enabled?: boolean;
   /**
    * Where events go that EventBridge could not deliver: the app's failure queue, which also
    * keeps the function's own failures. The rule adds itself to the queue's senders.
@@ -35,7 +37,12 @@ export class FunctionRule extends pulumi.ComponentResource {
 
     this.rule = new aws.cloudwatch.EventRule(
       name,
-      { eventBusName: args.eventBusName, eventPattern: JSON.stringify(args.eventPattern), description: args.description },
+      {
+        eventBusName: args.eventBusName,
+        eventPattern: JSON.stringify(args.eventPattern),
+        description: args.description,
+        state: args.enabled === false ? "DISABLED" : "ENABLED",
+      },
       { parent: this },
     );
     this.deadLetterQueue = args.deadLetterQueue;

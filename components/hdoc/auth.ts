@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { applies, type Hardening, keptUnless } from "../adoption";
 import { type Protection, statefulOptions } from "../storage/stateful";
 
 /**
@@ -23,19 +24,25 @@ export const ADOPTED_POOL_KEEPS = [
   "mfaConfiguration",
   "softwareTokenMfaConfiguration",
   "userAttributeUpdateSettings",
-  "tags",
+  "accountRecoverySetting",
 ];
 
-/** What an adopted app client keeps: the OAuth set-up the frontend signs in with, and its secret. */
-export const ADOPTED_CLIENT_KEEPS = ["name", "generateSecret", "allowedOauthFlows", "allowedOauthScopes", "explicitAuthFlows"];
+/**
+ * What an adopted app client keeps: the OAuth set-up the frontend signs in with, its secret,
+ * and its callback and logout URLs (the original's came from a deploy-time parameter).
+ */
+export const ADOPTED_CLIENT_KEEPS = ["name", "generateSecret", "allowedOauthFlows", "allowedOauthScopes", "explicitAuthFlows", "callbackUrls", "logoutUrls"];
 
 export interface AuthArgs {
   /** Prefix of the hosted-UI domain: `<prefix>.auth.<region>.amazoncognito.com`. */
   domainPrefix: string;
-  callbackUrls: string[];
-  logoutUrls: string[];
+  /** Where the hosted UI may send users back to; needed when the client is created, kept by an adopted one. */
+  callbackUrls?: string[];
+  logoutUrls?: string[];
   /** The stage's protection of the user pool. */
   protection: Protection;
+  /** The app's improvements: deletion protection of the pool, and user-existence errors of the client. */
+  hardening: Hardening;
   /** An existing user pool to adopt in place, with its `domainPrefix` domain. */
   existingUserPoolId?: string;
   /** An existing app client of that pool to adopt in place. */
@@ -55,6 +62,10 @@ export class Auth extends pulumi.ComponentResource {
 
   constructor(name: string, args: AuthArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tributary:hdoc:Auth", name, {}, opts);
+    const poolAdopted = args.existingUserPoolId !== undefined;
+    const clientAdopted = args.existingClientId !== undefined;
+    const deletionProtection = applies(args.hardening, "deletionProtection", poolAdopted, args.protection.deletionProtection);
+    const hideUsers = applies(args.hardening, "preventUserExistenceErrors", clientAdopted);
 
     this.userPool = new aws.cognito.UserPool(
       name,
@@ -64,12 +75,14 @@ export class Auth extends pulumi.ComponentResource {
         // As the SAM template had it: a minimum length, no character-class rules.
         passwordPolicy: { minimumLength: 8, temporaryPasswordValidityDays: 7 },
         accountRecoverySetting: { recoveryMechanisms: [{ name: "verified_email", priority: 1 }] },
-        deletionProtection: args.protection.deletionProtection ? "ACTIVE" : "INACTIVE",
+        deletionProtection: poolAdopted && !deletionProtection ? undefined : deletionProtection ? "ACTIVE" : "INACTIVE",
       },
       statefulOptions(
         args.protection,
         { parent: this },
-        args.existingUserPoolId ? { importId: args.existingUserPoolId, keep: ADOPTED_POOL_KEEPS } : undefined,
+        poolAdopted
+          ? { importId: args.existingUserPoolId!, keep: [...ADOPTED_POOL_KEEPS, ...keptUnless(deletionProtection, poolAdopted, ["deletionProtection"])] }
+          : undefined,
       ),
     );
     this.client = new aws.cognito.UserPoolClient(
@@ -83,14 +96,18 @@ export class Auth extends pulumi.ComponentResource {
         callbackUrls: args.callbackUrls,
         logoutUrls: args.logoutUrls,
         supportedIdentityProviders: ["COGNITO"],
-        preventUserExistenceErrors: "ENABLED",
+        preventUserExistenceErrors: clientAdopted && !hideUsers ? undefined : hideUsers ? "ENABLED" : "LEGACY",
       },
       // The frontend holds the client's id: an adopted client is kept with the pool.
-      args.existingClientId
+      clientAdopted
         ? statefulOptions(
             args.protection,
             { parent: this },
-            { importId: `${args.existingUserPoolId}/${args.existingClientId}`, keep: ADOPTED_CLIENT_KEEPS },
+            {
+              importId: `${args.existingUserPoolId}/${args.existingClientId}`,
+              keep: [...ADOPTED_CLIENT_KEEPS, ...keptUnless(hideUsers, clientAdopted, ["preventUserExistenceErrors"])],
+            },
+            true,
           )
         : { parent: this },
     );
@@ -98,7 +115,7 @@ export class Auth extends pulumi.ComponentResource {
     this.domain = new aws.cognito.UserPoolDomain(
       `${name}-domain`,
       { domain: args.domainPrefix, userPoolId: this.userPool.id },
-      args.existingUserPoolId ? statefulOptions(args.protection, { parent: this }, { importId: args.domainPrefix }) : { parent: this },
+      poolAdopted ? statefulOptions(args.protection, { parent: this }, { importId: args.domainPrefix }, true) : { parent: this },
     );
     this.issuer = pulumi.interpolate`https://${this.userPool.endpoint}`;
     this.registerOutputs({ userPoolId: this.userPool.id, clientId: this.client.id, domain: this.domain.domain });

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { policyDocument } from "../iam";
+import type { Hardening } from "../adoption";
+import { type PolicyStatement, policyDocument } from "../iam";
 import { privateBucket } from "../storage/bucket";
 import type { Protection } from "../storage/stateful";
 
@@ -8,31 +9,60 @@ import type { Protection } from "../storage/stateful";
 const CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6";
 /** The single-page app answers every unknown path itself. */
 export const SPA_ERROR_CODES = [403, 404];
+/** The Sid of the statement that lets the distribution read the site; any other statement of an adopted bucket's policy is kept. */
+export const DISTRIBUTION_READ_SID = "ReadByThisDistributionOnly";
+
+/** A custom domain for the site: the distribution's aliases and their certificate. */
+export interface FrontendDomain {
+  /** The site's host names, the first being the certificate's subject: `100daysofcloud.com`, `www.100daysofcloud.com`. */
+  names: string[];
+  /**
+   * A Route 53 hosted zone that holds the names: the certificate's validation records are
+   * written there and the certificate is waited for. Without one, the validation records are
+   * outputs to add to the zone by hand, and `pulumi up` waits until they are in place.
+   */
+  hostedZoneId?: string;
+}
 
 export interface FrontendArgs {
   /** CloudFront price class: which edge locations serve the site. */
   priceClass?: string;
   /** The stage's protection of the site bucket. */
   protection: Protection;
-  /** The frontend's existing bucket, adopted in place: the distribution then serves what it holds. */
+  /** The app's improvements, applied to the bucket (block public access, encryption, versioning). */
+  hardening: Hardening;
+  /**
+   * The frontend's existing bucket, adopted in place: the distribution then serves what it
+   * holds, and the bucket's policy keeps its statements (the old distribution's read grant
+   * among them) beside the new distribution's.
+   */
   existingBucketName?: string;
+  /** The site's own domain; without it the site is served at the distribution's cloudfront.net name. */
+  domain?: FrontendDomain;
+  /** An AWS provider in us-east-1, where CloudFront reads its certificates, when the frontend's own provider is elsewhere. */
+  certificateProvider?: pulumi.ProviderResource;
 }
 
 /**
  * The static frontend: a private bucket that only this distribution can read (origin
- * access control), served over HTTPS with the SPA's index for unknown paths.
+ * access control), served over HTTPS with the SPA's index for unknown paths, at its own
+ * domain when one is given.
  */
 export class Frontend extends pulumi.ComponentResource {
   readonly bucket: aws.s3.Bucket;
   readonly distribution: aws.cloudfront.Distribution;
   readonly originAccessControl: aws.cloudfront.OriginAccessControl;
+  readonly certificate?: aws.acm.Certificate;
+  /** The DNS records that validate the certificate (name, type, value), to add by hand without a hosted zone. */
+  readonly certificateValidationRecords?: pulumi.Output<{ name: string; type: string; value: string }[]>;
 
   constructor(name: string, args: FrontendArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tributary:hdoc:Frontend", name, {}, opts);
+    const adopted = args.existingBucketName !== undefined;
 
     const { bucket, publicAccessBlock } = privateBucket(
       `${name}-site`,
-      { versioning: false, protection: args.protection, existingName: args.existingBucketName },
+      { protection: args.protection, hardening: args.hardening, existingName: args.existingBucketName },
       { parent: this },
     );
     this.bucket = bucket;
@@ -43,6 +73,11 @@ export class Frontend extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    let certificateArn: pulumi.Output<string> | undefined;
+    if (args.domain) {
+      ({ certificateArn, certificate: this.certificate, records: this.certificateValidationRecords } = this.siteCertificate(name, args.domain, args.certificateProvider));
+    }
+
     const originId = "site";
     this.distribution = new aws.cloudfront.Distribution(
       `${name}-cdn`,
@@ -50,6 +85,7 @@ export class Frontend extends pulumi.ComponentResource {
         enabled: true,
         comment: "100DaysOfCloud frontend",
         defaultRootObject: "index.html",
+        aliases: args.domain?.names,
         priceClass: args.priceClass ?? "PriceClass_100",
         httpVersion: "http2and3",
         origins: [{ originId, domainName: bucket.bucketRegionalDomainName, originAccessControlId: this.originAccessControl.id }],
@@ -69,29 +105,80 @@ export class Frontend extends pulumi.ComponentResource {
           errorCachingMinTtl: 10,
         })),
         restrictions: { geoRestriction: { restrictionType: "none" } },
-        viewerCertificate: { cloudfrontDefaultCertificate: true },
+        viewerCertificate: certificateArn
+          ? { acmCertificateArn: certificateArn, sslSupportMethod: "sni-only", minimumProtocolVersion: "TLSv1.2_2021" }
+          : { cloudfrontDefaultCertificate: true },
       },
       { parent: this },
     );
 
+    const readByDistribution: PolicyStatement = {
+      Sid: DISTRIBUTION_READ_SID,
+      Principal: { Service: "cloudfront.amazonaws.com" },
+      Action: "s3:GetObject",
+      Resource: pulumi.interpolate`${bucket.arn}/*`,
+      Condition: { StringEquals: { "AWS:SourceArn": this.distribution.arn } },
+    };
     new aws.s3.BucketPolicy(
       `${name}-site-policy`,
-      {
-        bucket: bucket.id,
-        policy: policyDocument([
-          {
-            Sid: "ReadByThisDistributionOnly",
-            Principal: { Service: "cloudfront.amazonaws.com" },
-            Action: "s3:GetObject",
-            Resource: pulumi.interpolate`${bucket.arn}/*`,
-            Condition: { StringEquals: { "AWS:SourceArn": this.distribution.arn } },
-          },
-        ]),
-      },
-      // The public-access block must be in place first: it allows this non-public policy.
-      { parent: this, dependsOn: [publicAccessBlock] },
+      { bucket: bucket.id, policy: adopted ? keptStatementsWith(args.existingBucketName!, readByDistribution, { parent: this }) : policyDocument([readByDistribution]) },
+      // The public-access block must be in place first: it allows this non-public policy. The
+      // policy of an adopted bucket holds statements that are not ours: it is never deleted.
+      { parent: this, dependsOn: publicAccessBlock ? [publicAccessBlock] : [], retainOnDelete: adopted },
     );
 
     this.registerOutputs({ bucketName: bucket.bucket, distributionDomain: this.distribution.domainName });
   }
+
+  /** The site's certificate in us-east-1, validated by DNS: in the hosted zone when there is one. */
+  private siteCertificate(name: string, domain: FrontendDomain, provider: pulumi.ProviderResource | undefined) {
+    const certificate = new aws.acm.Certificate(
+      `${name}-certificate`,
+      { domainName: domain.names[0], subjectAlternativeNames: domain.names.slice(1), validationMethod: "DNS" },
+      { parent: this, provider },
+    );
+    const records = certificate.domainValidationOptions.apply((options) =>
+      // Names on the same domain share a record: one of each is enough.
+      [...new Map(options.map((o) => [o.resourceRecordName, { name: o.resourceRecordName, type: o.resourceRecordType, value: o.resourceRecordValue }])).values()],
+    );
+    const zoneRecords = domain.hostedZoneId
+      ? domain.names.map(
+          (host, i) =>
+            new aws.route53.Record(
+              `${name}-certificate-validation-${i}`,
+              {
+                zoneId: domain.hostedZoneId!,
+                name: certificate.domainValidationOptions.apply((o) => o.find((v) => v.domainName === host)!.resourceRecordName),
+                type: certificate.domainValidationOptions.apply((o) => o.find((v) => v.domainName === host)!.resourceRecordType),
+                records: [certificate.domainValidationOptions.apply((o) => o.find((v) => v.domainName === host)!.resourceRecordValue)],
+                ttl: 300,
+                allowOverwrite: true,
+              },
+              { parent: this },
+            ),
+        )
+      : [];
+    // The distribution can only use an issued certificate: this waits for the validation.
+    const validation = new aws.acm.CertificateValidation(
+      `${name}-certificate-validation`,
+      { certificateArn: certificate.arn, validationRecordFqdns: zoneRecords.length > 0 ? zoneRecords.map((r) => r.fqdn) : undefined },
+      { parent: this, provider },
+    );
+    return { certificate, certificateArn: validation.certificateArn, records };
+  }
+}
+
+/**
+ * The adopted bucket's policy as it is, with the distribution's statement in place of any
+ * earlier one of the same Sid: the old distribution's grant keeps serving the site until the
+ * domain moves. The policy is read when the program runs: the original's frontend template
+ * gives the bucket one (S3 answers NoSuchBucketPolicy for a bucket without, which stops the run).
+ */
+function keptStatementsWith(bucket: string, statement: PolicyStatement, opts: pulumi.InvokeOptions): pulumi.Output<string> {
+  const existing = aws.s3.getBucketPolicyOutput({ bucket }, opts);
+  return pulumi.all([existing.policy, policyDocument([statement])]).apply(([current, ours]) => {
+    const document = JSON.parse(current);
+    const kept = (document.Statement as { Sid?: string }[]).filter((s) => s.Sid !== DISTRIBUTION_READ_SID);
+    return JSON.stringify({ ...document, Statement: [...kept, ...JSON.parse(ours).Statement] });
+  });
 }

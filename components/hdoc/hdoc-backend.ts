@@ -1,11 +1,12 @@
 import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { Hardening } from "../adoption";
 import type { FunctionSizing } from "../lambda/node-function";
 import type { Platform } from "../platform";
 import { dynamoTable, type TableSchema } from "../storage/table";
 import { Api, type ApiSettings } from "./api";
 import { Auth, type AuthArgs } from "./auth";
-import { Frontend } from "./frontend";
+import { Frontend, type FrontendDomain } from "./frontend";
 
 /** The users table, keyed by GitHub user name. */
 export const HDOC_USERS_TABLE = { hashKey: "github_username" } as const satisfies TableSchema;
@@ -14,10 +15,16 @@ export interface HdocBackendArgs {
   /** The existing users table, adopted in place; when absent, one is created. */
   usersTableName?: string;
   /** The Cognito user pool, its app client and hosted-UI domain: adopted or created. */
-  auth: Omit<AuthArgs, "protection">;
+  auth: Omit<AuthArgs, "protection" | "hardening">;
   api: ApiSettings;
   /** The frontend's existing bucket, adopted in place; when absent, one is created. */
   frontendBucketName?: string;
+  /** The site's own domain, with its certificate; without it the site is served at its cloudfront.net name. */
+  frontendDomain?: FrontendDomain;
+  /** An AWS provider in us-east-1 for the site's certificate (CloudFront reads certificates there), when the app's own provider is elsewhere. */
+  certificateProvider?: pulumi.ProviderResource;
+  /** The app's improvements over the original deployment (see components/adoption.ts). */
+  hardening: Hardening;
   /** The size of both route functions. */
   function: FunctionSizing;
   platform: Platform;
@@ -38,9 +45,14 @@ export class HdocBackend extends pulumi.ComponentResource {
   constructor(name: string, args: HdocBackendArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tributary:hdoc:HdocBackend", name, {}, opts);
 
-    const { platform } = args;
-    this.usersTable = dynamoTable(`${name}-users`, HDOC_USERS_TABLE, platform.protection, { parent: this }, args.usersTableName);
-    this.auth = new Auth(`${name}-auth`, { ...args.auth, protection: platform.protection }, { parent: this });
+    const { platform, hardening } = args;
+    this.usersTable = dynamoTable(
+      `${name}-users`,
+      HDOC_USERS_TABLE,
+      { protection: platform.protection, hardening, existingName: args.usersTableName },
+      { parent: this },
+    );
+    this.auth = new Auth(`${name}-auth`, { ...args.auth, protection: platform.protection, hardening }, { parent: this });
     this.api = new Api(
       `${name}-api`,
       {
@@ -52,7 +64,17 @@ export class HdocBackend extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.frontend = new Frontend(`${name}-frontend`, { protection: platform.protection, existingBucketName: args.frontendBucketName }, { parent: this });
+    this.frontend = new Frontend(
+      `${name}-frontend`,
+      {
+        protection: platform.protection,
+        hardening,
+        existingBucketName: args.frontendBucketName,
+        domain: args.frontendDomain,
+        certificateProvider: args.certificateProvider,
+      },
+      { parent: this },
+    );
 
     this.outputs = {
       apiUrl: this.api.url,
@@ -61,6 +83,7 @@ export class HdocBackend extends pulumi.ComponentResource {
       domain: this.auth.domain.domain,
       bucketName: this.frontend.bucket.bucket,
       distributionDomain: this.frontend.distribution.domainName,
+      ...(this.frontend.certificateValidationRecords ? { certificateValidationRecords: this.frontend.certificateValidationRecords } : {}),
     };
     this.registerOutputs(this.outputs);
   }

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { applies, type Hardening } from "../adoption";
 import { LESSONS_ENV, secretParamEnv } from "../../handlers/lib/env-names";
 import { AtlasEventBridgeTrigger } from "../atlas/eventbridge-trigger";
 import { MachineToMachineClient } from "../auth0/m2m-client";
@@ -40,8 +41,12 @@ export interface LessonCompletionSyncArgs {
   atlasApiKey: { publicKey: pulumi.Input<string>; privateKey: pulumi.Input<string> };
   /** Name of the App Services app when this stack creates it. */
   appName: string;
-  /** The token endpoint, the Learning Paths API's audience, and the scopes its client is granted. */
-  auth0: { tokenUrl: string; audience: string; scopes: string[] };
+  /**
+   * The token endpoint, the Learning Paths API's audience, and the scopes its client is
+   * granted; `existing` names the client and grant the original handler uses, adopted in
+   * place (they keep their settings, and the grant its scopes unless `scopes` is given).
+   */
+  auth0: { tokenUrl: string; audience: string; scopes?: string[]; existing?: { clientId: string; grantId: string } };
   /** The endpoint that marks a lesson complete (PUT). */
   learningPathsApiEndpoint: string;
   /** Lessons of one update sent at once, and the most one update may complete. */
@@ -51,6 +56,13 @@ export interface LessonCompletionSyncArgs {
   delivery: RetryBounds;
   /** Days the partner bus's archive keeps events for replay. */
   eventArchiveRetentionDays: number;
+  /**
+   * The cutover switch: the rule is disabled, so that no event reaches the function while
+   * the old handler still runs; the bus's archive keeps them for a replay.
+   */
+  paused: boolean;
+  /** The app's improvements over the original set-up (see components/adoption.ts). */
+  hardening: Hardening;
   platform: Platform;
 }
 
@@ -86,7 +98,7 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
         collection: atlas.collection,
         operationTypes: ["UPDATE"],
         fullDocument: true,
-        match: TRIGGER_MATCH,
+        match: applies(args.hardening, "triggerMatch", atlas.triggerId !== undefined) ? TRIGGER_MATCH : undefined,
         project: TRIGGER_PROJECT,
         archiveRetentionDays: args.eventArchiveRetentionDays,
         protection: args.platform.protection,
@@ -100,6 +112,7 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
       {
         audience: args.auth0.audience,
         scopes: args.auth0.scopes,
+        existing: args.auth0.existing,
         description: "tributary lesson-completed: marks freeCodeCamp lessons complete in the Learning Paths API",
       },
       { parent: this },
@@ -148,6 +161,7 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
         retry: args.delivery,
         description: "Updates of freecodecamp.user that completed lessons",
         deadLetterQueue: this.failedEvents,
+        enabled: !args.paused,
       },
       { parent: this },
     );

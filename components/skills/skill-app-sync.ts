@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
+import type { Hardening } from "../adoption";
 import { secretParamEnv, SKILLS_BUCKET_PREFIXES, SKILLS_ENV, type SkillsSecret } from "../../handlers/lib/env-names";
 import { DeadLetterQueue } from "../events/dead-letter-queue";
 import { FunctionSchedule } from "../events/function-schedule";
@@ -33,7 +34,7 @@ export interface SkillAppSyncArgs {
   vpc?: { subnetIds: string[]; securityGroupIds: string[] };
   /** When the sync runs: a Scheduler expression, and whether the schedule is on. */
   schedule: { expression: string; enabled: boolean };
-  /** How many images the repository keeps. */
+  /** How many images the repository keeps (its lifecycle policy, an improvement on an adopted repository). */
   keepImages: number;
   /** The existing ECR repository of the sync's image, adopted in place; when absent, one is created. */
   repositoryName?: string;
@@ -43,6 +44,8 @@ export interface SkillAppSyncArgs {
   function: FunctionSizing;
   /** Retry bounds of the schedule's target before its DLQ keeps the invocation. */
   delivery: RetryBounds;
+  /** The app's improvements over the original set-up (see components/adoption.ts). */
+  hardening: Hardening;
   /** The secrets (config secrets), each kept in SSM; GITHUB_TOKEN may be absent. */
   secrets: Partial<Record<SkillsSecret, pulumi.Input<string>>>;
   platform: Platform;
@@ -71,18 +74,18 @@ export class SkillAppSync extends pulumi.ComponentResource {
 
   constructor(name: string, args: SkillAppSyncArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tributary:skills:SkillAppSync", name, {}, opts);
-    const { platform } = args;
+    const { platform, hardening } = args;
 
     this.templatesBucket = privateBucket(
       `${name}-templates`,
-      { versioning: true, protection: platform.protection, existingName: args.templatesBucketName },
+      { protection: platform.protection, hardening, existingName: args.templatesBucketName },
       { parent: this },
     ).bucket;
     this.templatesReadPolicy = templatesReadPolicy(`${name}-templates-read`, this.templatesBucket, { parent: this });
 
     this.repository = imageRepository(
       `${name}-images`,
-      { existingName: args.repositoryName, keepImages: args.keepImages, protection: platform.protection },
+      { existingName: args.repositoryName, keepImages: args.keepImages, protection: platform.protection, hardening },
       { parent: this },
     ).repository;
     const context = imageContext(HANDLER, `${name}-sync`);

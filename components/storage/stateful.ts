@@ -4,32 +4,28 @@
  * from an earlier deployment.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { ADOPTED_KEEPS_TAGS, type Adoption } from "../adoption";
 import type { Protection } from "../platform";
 
-export type { Protection };
-
-/** An existing resource that the stack takes over in place instead of creating a new one. */
-export interface Adoption {
-  /** The id Pulumi imports it by (a name, URL or ARN, depending on the resource type). */
-  importId: string;
-  /**
-   * Properties the stack leaves as the existing resource has them: those that would force a
-   * replacement, and those it cannot read back. Their real values are taken on import.
-   */
-  keep?: string[];
-}
+export type { Adoption, Protection };
 
 /**
  * Options for a stateful resource: protected where the stage protects, retained on delete,
- * and, when `adopt` is given, imported rather than created. An adopted resource is always
- * retained: the stack never deletes what it did not create.
+ * and, when `adopt` is given, imported rather than created, keeping its tags and `adopt.keep`.
+ * An adopted resource is always retained: the stack never deletes what it did not create.
+ * `untagged` marks a resource type that has no tags.
  */
-export function statefulOptions(protection: Protection, opts: pulumi.CustomResourceOptions, adopt?: Adoption): pulumi.CustomResourceOptions {
+export function statefulOptions(
+  protection: Protection,
+  opts: pulumi.CustomResourceOptions,
+  adopt?: Adoption,
+  untagged = false,
+): pulumi.CustomResourceOptions {
   return {
     ...opts,
     protect: protection.deletionProtection,
     retainOnDelete: adopt !== undefined || protection.retainOnDelete,
-    ...(adopt ? { import: adopt.importId, ignoreChanges: adopt.keep } : {}),
+    ...(adopt ? { import: adopt.importId, ignoreChanges: [...(adopt.keep ?? []), ...(untagged ? [] : ADOPTED_KEEPS_TAGS)] } : {}),
   };
 }
 

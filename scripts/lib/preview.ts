@@ -10,24 +10,61 @@ import { BUILD_DIR } from "../../components/lambda/bundle";
 import { STAGES } from "../../components/platform";
 import { ConfigError } from "../../config";
 import { checkStack, RULES, type Stage } from "../../policy/rules";
-import { policyResources, type RecordedResource, type RunResult, runStack } from "../../tooling/mock-engine";
+import { type AdoptionReport, adoptionReport, renderChange, unapprovedChanges } from "../../tooling/adoption-report";
+import { policyResources, type RecordedResource, type ResourceOptionsRecord, type RunResult, runStack } from "../../tooling/mock-engine";
 import { buildDiagram } from "./diagram";
 
 export const USAGE = `usage: npm run preview -- --stack <${STAGES.join("|")}> [--json] [--config <settings.yaml>] [--diagram <file.mmd>]`;
 
 export interface PreviewDocument {
   stack: string;
-  resources: { urn: string; type: string; name: string; parent: string | null; inputs: Record<string, unknown> }[];
+  resources: {
+    urn: string;
+    type: string;
+    name: string;
+    parent: string | null;
+    inputs: Record<string, unknown>;
+    /** How the engine treats it: its import id (adopted), protect, retainOnDelete, ignoreChanges (kept settings) and aliases. */
+    options: ResourceOptionsRecord;
+  }[];
   outputs: Record<string, unknown>;
+  /** The adopted resources, and what the first `up` would change on them (see tooling/adoption-report.ts). */
+  adoption: AdoptionReport;
 }
 
-/** What `--json` prints: every resource with its inputs (secrets as "[secret]"), and the outputs. */
-export function toDocument(run: RunResult): PreviewDocument {
+/** What `--json` prints: every resource with its inputs (secrets as "[secret]") and options, the outputs, and the adoption report. */
+export function toDocument(run: RunResult, adoption = adoptionReport(run)): PreviewDocument {
   return {
     stack: run.stack,
-    resources: run.resources.map((r) => ({ urn: r.urn, type: r.type, name: r.name, parent: r.parent ?? null, inputs: r.inputs })),
+    resources: run.resources.map((r) => ({ urn: r.urn, type: r.type, name: r.name, parent: r.parent ?? null, inputs: r.inputs, options: r.options })),
     outputs: run.outputs,
+    adoption,
   };
+}
+
+/** The options worth seeing beside a resource in the tree: `[import <id>, protect, retain, keeps a b, 1 alias]`. */
+function optionMarks(r: RecordedResource): string {
+  if (r.read) return " [read]";
+  const marks = [
+    r.options.import ? `import ${r.options.import}` : "",
+    r.options.protect ? "protect" : "",
+    r.options.retainOnDelete ? "retain" : "",
+    r.options.ignoreChanges.length > 0 ? `keeps ${r.options.ignoreChanges.join(" ")}` : "",
+    r.options.aliases.length > 0 ? `${r.options.aliases.length} alias${r.options.aliases.length > 1 ? "es" : ""}` : "",
+  ].filter(Boolean);
+  return marks.length > 0 ? ` [${marks.join(", ")}]` : "";
+}
+
+/** The adoption summary: how many resources are imported, and each change the first `up` makes on them. */
+function renderAdoption(adoption: AdoptionReport): string {
+  if (adoption.adopted.length === 0) return "Adopted: none (this stack creates everything it has)";
+  const additions = adoption.changes.filter((c) => c.kind === "addition").length;
+  const optedIn = adoption.changes.filter((c) => c.kind === "change" && c.optIn).length;
+  const counts = `${adoption.changes.length - additions - optedIn} changes without an opt-in, ${optedIn} opted in, ${additions} additions`;
+  return [
+    `Adopted: ${adoption.adopted.length} resources. The first \`pulumi up\` imports them: ${counts}${adoption.changes.length > 0 ? ":" : "."}`,
+    ...adoption.changes.map((c) => `  - ${renderChange(c)}`),
+  ].join("\n");
 }
 
 function renderTree(run: RunResult): string {
@@ -39,7 +76,7 @@ function renderTree(run: RunResult): string {
   }
   const lines: string[] = [];
   const walk = (r: RecordedResource, prefix: string, last: boolean, root: boolean) => {
-    lines.push(root ? `${r.type} ${r.name}` : `${prefix}${last ? "└─ " : "├─ "}${r.type} ${r.name}`);
+    lines.push(root ? `${r.type} ${r.name}` : `${prefix}${last ? "└─ " : "├─ "}${r.type} ${r.name}${optionMarks(r)}`);
     const kids = children.get(r.urn) ?? [];
     const next = root ? "" : prefix + (last ? "   " : "│  ");
     kids.forEach((k, i) => walk(k, next, i === kids.length - 1, false));
@@ -62,8 +99,8 @@ export function policyViolations(run: RunResult, stack: string): CheckedViolatio
   return checkStack(policyResources(run), { stage });
 }
 
-/** The human-readable report: tree, outputs, where the diagram went, and the policy summary. */
-export function renderReport(run: RunResult, diagramFile: string, violations: CheckedViolation[]): string {
+/** The human-readable report: tree, outputs, adoption, where the diagram went, and the policy summary. */
+export function renderReport(run: RunResult, diagramFile: string, violations: CheckedViolation[], adoption = adoptionReport(run)): string {
   const diagram = buildDiagram(run);
   fs.mkdirSync(path.dirname(diagramFile), { recursive: true });
   fs.writeFileSync(diagramFile, diagram.mermaid);
@@ -75,6 +112,8 @@ export function renderReport(run: RunResult, diagramFile: string, violations: Ch
     "",
     "Outputs:",
     renderOutputs(run.outputs),
+    "",
+    renderAdoption(adoption),
     "",
     `Diagram (${diagram.functions} functions, ${diagram.edges} edges): ${path.relative(process.cwd(), diagramFile)}`,
     `Policy: ${violations.length} violations of ${RULES.length} rules`,
@@ -140,10 +179,22 @@ export async function preview(argv: string[], out: PreviewOutput): Promise<numbe
   }
   if (violations.some((v) => v.enforcementLevel === "mandatory")) return 1;
 
+  // An adopted resource must be imported unchanged: a change needs its improvement opted in.
+  const adoption = adoptionReport(run);
+  const unapproved = unapprovedChanges(adoption);
+  if (unapproved.length > 0) {
+    out.stderr(
+      `the first \`pulumi up\` of stack "${args.stack}" would change adopted resources without an opt-in:\n` +
+        unapproved.map((c) => `  - ${renderChange(c)}`).join("\n") +
+        "\n",
+    );
+    return 1;
+  }
+
   if (args.json) {
-    out.stdout(JSON.stringify(toDocument(run), null, 2) + "\n");
+    out.stdout(JSON.stringify(toDocument(run, adoption), null, 2) + "\n");
     return 0;
   }
-  out.stdout(renderReport(run, path.resolve(args.diagram ?? path.join(BUILD_DIR, "preview", `${args.stack}.mmd`)), violations));
+  out.stdout(renderReport(run, path.resolve(args.diagram ?? path.join(BUILD_DIR, "preview", `${args.stack}.mmd`)), violations, adoption));
   return 0;
 }

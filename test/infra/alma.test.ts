@@ -2,6 +2,10 @@ import * as assert from "node:assert/strict";
 import { CACHE_FUNCTIONS } from "../../components/alma/alma-cache";
 import { ALMA_EVENTS } from "../../handlers/lib/env-names";
 import { findSecretLeaks, named, ofType, policyOf, type RecordedResource, type RunResult, stackRun, SECRET_MARK } from "../../tooling/mock-engine";
+import { runVariant, stackSettings } from "../helpers/stack-variant";
+
+/** The topics prod adopts, by event. */
+const PROD_TOPICS: Record<string, string> = stackSettings("prod")["tributary:alma"].topicArns;
 
 /** The table of the issue, written out: function → topics. */
 const SUBSCRIPTIONS = {
@@ -52,12 +56,12 @@ describe("alma (AlmaCache)", () => {
       }
     });
 
-    it("have point-in-time recovery and deletion protection in prod only", () => {
-      for (const name of Object.keys(KEYS)) {
-        assert.deepEqual(table(dev, name).inputs.pointInTimeRecovery, { enabled: false });
-        assert.deepEqual(table(prod, name).inputs.pointInTimeRecovery, { enabled: true });
-        assert.equal(table(prod, name).inputs.deletionProtectionEnabled, true);
-      }
+    it("have point-in-time recovery and deletion protection in prod only, where the stack creates them", () => {
+      for (const name of Object.keys(KEYS)) assert.deepEqual(table(dev, name).inputs.pointInTimeRecovery, { enabled: false });
+      // prod adopts the three cache tables (see adoption.test.ts) and creates the tombstones table.
+      const tombstones = named(prod, "aws:dynamodb/table:Table", "alma-tombstones");
+      assert.deepEqual(tombstones.inputs.pointInTimeRecovery, { enabled: true });
+      assert.equal(tombstones.inputs.deletionProtectionEnabled, true);
     });
   });
 
@@ -71,8 +75,8 @@ describe("alma (AlmaCache)", () => {
     it("adopts the existing topics that config names (prod), importing each by its ARN", () => {
       for (const event of ALMA_EVENTS) {
         const topic = named(prod, "aws:sns/topic:Topic", `alma-topic-${slug(event)}`);
-        assert.equal(topic.options.import, `arn:aws:sns:eu-west-2:333333333333:alma-${event}`);
-        assert.equal(topic.state.arn, `arn:aws:sns:eu-west-2:333333333333:alma-${event}`);
+        assert.equal(topic.options.import, PROD_TOPICS[event]);
+        assert.equal(topic.state.arn, PROD_TOPICS[event]);
       }
     });
 
@@ -131,10 +135,20 @@ describe("alma (AlmaCache)", () => {
       assert.equal(alarm.inputs.metricName, "ApproximateNumberOfMessagesVisible");
     });
 
-    it("has a visibility timeout of 6 times its consumer's timeout when one is configured", () => {
+    it("has SQS's default visibility timeout without a consumer timeout, and keeps an adopted queue's own", () => {
       assert.equal(queue(dev, "alma-users").inputs.visibilityTimeoutSeconds, 30);
-      assert.equal(queue(staging, "alma-users").inputs.visibilityTimeoutSeconds, 360);
-      assert.equal(queue(prod, "alma-users").inputs.visibilityTimeoutSeconds, 720);
+      for (const run of [staging, prod]) {
+        assert.equal(queue(run, "alma-users").inputs.visibilityTimeoutSeconds, undefined);
+        assert.ok(queue(run, "alma-users").options.ignoreChanges.includes("visibilityTimeoutSeconds"));
+      }
+    });
+
+    it("has a visibility timeout of 6 times its consumer's timeout when one is configured", async function () {
+      this.timeout(60_000);
+      const run = await runVariant("dev", (config) => {
+        config["tributary:alma"].usersQueueConsumerTimeoutSeconds = 60;
+      });
+      assert.equal(queue(run, "alma-users").inputs.visibilityTimeoutSeconds, 360);
     });
   });
 
@@ -223,7 +237,7 @@ describe("alma (AlmaCache)", () => {
         assert.equal(run.outputs.almaCache.webhookUrl, `${api.state.apiEndpoint}/webhook`);
       }
       const env = fn(prod, "alma-webhook").rawInputs.environment.variables;
-      for (const event of ALMA_EVENTS) assert.equal(env[`TOPIC_ARN_${event}`], `arn:aws:sns:eu-west-2:333333333333:alma-${event}`);
+      for (const event of ALMA_EVENTS) assert.equal(env[`TOPIC_ARN_${event}`], PROD_TOPICS[event]);
     });
   });
 
@@ -242,6 +256,6 @@ describe("alma (AlmaCache)", () => {
     assert.deepEqual(out.tables.users, { name: table(dev, "users").state.name, arn: table(dev, "users").state.arn });
     assert.deepEqual(out.usersQueue, { url: queue(dev, "alma-users").state.url, arn: queue(dev, "alma-users").state.arn });
     assert.deepEqual(Object.keys(out.topicArns).sort(), [...ALMA_EVENTS].sort());
-    assert.equal(prod.outputs.almaCache.topicArns.LOAN_CREATED, "arn:aws:sns:eu-west-2:333333333333:alma-LOAN_CREATED");
+    assert.equal(prod.outputs.almaCache.topicArns.LOAN_CREATED, PROD_TOPICS.LOAN_CREATED);
   });
 });

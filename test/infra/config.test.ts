@@ -98,8 +98,19 @@ describe("stack config", () => {
       lessons.atlas.triggerId = "631fc2f7fc22d1c4d9c41750";
       const err = configError(() => parseConfigValues("dev", { lessons: JSON.stringify(lessons) }));
       assert.deepEqual(err.problems.map((p) => p.key), ["tributary:lessons.atlas.appId"]);
-      const hdoc = { auth: { domainPrefix: "x", callbackUrls: ["https://a.example/"], logoutUrls: ["https://a.example/"], clientId: "abc" } };
+      const hdoc = { auth: { domainPrefix: "x", clientId: "abc" } };
       assert.deepEqual(configError(() => parseConfigValues("dev", { hdoc: JSON.stringify(hdoc) })).problems.map((p) => p.key), ["tributary:hdoc.auth.userPoolId"]);
+    });
+
+    it("needs the URLs of an app client the stack creates, and an adopted Auth0 client's grant", () => {
+      const hdoc = { auth: { domainPrefix: "x" } };
+      assert.deepEqual(
+        configError(() => parseConfigValues("dev", { hdoc: JSON.stringify(hdoc) })).problems.map((p) => p.key),
+        ["tributary:hdoc.auth.callbackUrls", "tributary:hdoc.auth.logoutUrls"],
+      );
+      const lessons = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "test/fixtures/config/lessons.json"), "utf8"));
+      lessons.auth0.clientId = "AbCdEf0123456789AbCdEf0123456789";
+      assert.deepEqual(configError(() => parseConfigValues("dev", { lessons: JSON.stringify(lessons) })).problems.map((p) => p.key), ["tributary:lessons.auth0.grantId"]);
     });
 
     it("rejects adoption ids of the wrong shape, naming them", () => {

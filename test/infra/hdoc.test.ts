@@ -5,6 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { childrenOf, named, ofType, policyOf, REPO_ROOT, type RunResult, runStack, stackRun } from "../../tooling/mock-engine";
+import { runVariant } from "../helpers/stack-variant";
 
 describe("hdoc (HdocBackend)", () => {
   let dev: RunResult;
@@ -32,7 +33,8 @@ describe("hdoc (HdocBackend)", () => {
     assert.equal(table.billingMode, "PAY_PER_REQUEST");
     assert.deepEqual(table.serverSideEncryption, { enabled: true });
     assert.deepEqual(table.pointInTimeRecovery, { enabled: false });
-    assert.deepEqual(named(prod, "aws:dynamodb/table:Table", "hdoc-users").inputs.pointInTimeRecovery, { enabled: true });
+    // prod adopts the original's table, which keeps its own recovery setting (adoption.test.ts).
+    assert.equal(named(prod, "aws:dynamodb/table:Table", "hdoc-users").inputs.pointInTimeRecovery, undefined);
   });
 
   describe("Auth", () => {
@@ -42,7 +44,8 @@ describe("hdoc (HdocBackend)", () => {
       assert.deepEqual(pool.autoVerifiedAttributes, ["email"]);
       assert.equal(pool.passwordPolicy.minimumLength, 8);
       assert.equal(pool.deletionProtection, "INACTIVE");
-      assert.equal(named(prod, "aws:cognito/userPool:UserPool", "hdoc-auth").inputs.deletionProtection, "ACTIVE");
+      // prod adopts its pool, which keeps its own deletion protection until the improvement applies.
+      assert.equal(named(prod, "aws:cognito/userPool:UserPool", "hdoc-auth").inputs.deletionProtection, undefined);
     });
 
     it("has an authorization-code client with the three scopes and config's URLs, and a domain", () => {
@@ -151,6 +154,50 @@ describe("hdoc (HdocBackend)", () => {
         d.customErrorResponses.map((r: any) => [r.errorCode, r.responseCode, r.responsePagePath]),
         [[403, 200, "/index.html"], [404, 200, "/index.html"]],
       );
+    });
+  });
+
+  describe("Frontend at its own domain", () => {
+    const NAMES = ["100daysofcloud.example.com", "www.100daysofcloud.example.com"];
+
+    it("serves the names as aliases with a DNS-validated certificate from us-east-1, whose validation records are outputs", async function () {
+      this.timeout(60_000);
+      const run = await runVariant("dev", (config) => {
+        config["tributary:hdoc"].frontend = { domain: { names: NAMES } };
+      });
+      const certificate = named(run, "aws:acm/certificate:Certificate", "hdoc-frontend-certificate");
+      assert.deepEqual([certificate.inputs.domainName, certificate.inputs.subjectAlternativeNames, certificate.inputs.validationMethod], [NAMES[0], [NAMES[1]], "DNS"]);
+      assert.match(certificate.state.arn, /^arn:aws:acm:us-east-1:/, "CloudFront reads certificates in us-east-1 only");
+      const validation = named(run, "aws:acm/certificateValidation:CertificateValidation", "hdoc-frontend-certificate-validation");
+      assert.equal(validation.inputs.validationRecordFqdns, undefined);
+      const distribution = named(run, "aws:cloudfront/distribution:Distribution", "hdoc-frontend-cdn").rawInputs;
+      assert.deepEqual(distribution.aliases, NAMES);
+      assert.deepEqual(distribution.viewerCertificate, { acmCertificateArn: certificate.state.arn, sslSupportMethod: "sni-only", minimumProtocolVersion: "TLSv1.2_2021" });
+      assert.deepEqual(
+        run.outputs.hdocBackend.certificateValidationRecords.map((r: { name: string; type: string }) => [r.name.endsWith(`${NAMES[0]}.`), r.type]),
+        [[true, "CNAME"], [true, "CNAME"]],
+      );
+    });
+
+    it("writes the validation records into a configured hosted zone and waits for them", async function () {
+      this.timeout(60_000);
+      const run = await runVariant("dev", (config) => {
+        config["tributary:hdoc"].frontend = { domain: { names: NAMES, hostedZoneId: "Z0123456789ABCDEFGHIJ" } };
+      });
+      const records = ofType(run, "aws:route53/record:Record");
+      assert.deepEqual(records.map((r) => [r.inputs.zoneId, r.inputs.type, r.inputs.ttl]), [["Z0123456789ABCDEFGHIJ", "CNAME", 300], ["Z0123456789ABCDEFGHIJ", "CNAME", 300]]);
+      const certificate = named(run, "aws:acm/certificate:Certificate", "hdoc-frontend-certificate");
+      assert.deepEqual(records.map((r) => r.rawInputs.records[0]), certificate.state.domainValidationOptions.map((o: { resourceRecordValue: string }) => o.resourceRecordValue));
+      assert.deepEqual(
+        named(run, "aws:acm/certificateValidation:CertificateValidation", "hdoc-frontend-certificate-validation").rawInputs.validationRecordFqdns,
+        records.map((r) => r.state.fqdn),
+      );
+    });
+
+    it("serves at the distribution's own name, with CloudFront's certificate, without a domain", () => {
+      const distribution = named(dev, "aws:cloudfront/distribution:Distribution", "hdoc-frontend-cdn").rawInputs;
+      assert.equal(distribution.aliases, undefined);
+      assert.deepEqual(distribution.viewerCertificate, { cloudfrontDefaultCertificate: true });
     });
   });
 

@@ -19,10 +19,10 @@ function check(rule: string, resources: PolicyResource[], stage: "dev" | "prod" 
 }
 
 describe("policy rules", () => {
-  it("are all mandatory, each with a description", () => {
-    assert.equal(RULES.length, 11);
+  it("are all mandatory but the reminder about adopted resources, each with a description", () => {
+    assert.equal(RULES.length, 12);
     for (const rule of RULES) {
-      assert.equal(rule.enforcementLevel, "mandatory");
+      assert.equal(rule.enforcementLevel, rule.name === "adopted-pending-hardening" ? "advisory" : "mandatory", rule.name);
       assert.ok(rule.description.length > 20);
     }
   });
@@ -138,6 +138,13 @@ describe("policy rules", () => {
       assert.deepEqual(check("dynamodb-encryption-and-recovery", [table({ serverSideEncryption: { enabled: true } })], "dev"), []);
       assert.deepEqual(check("dynamodb-encryption-and-recovery", [table({ serverSideEncryption: { enabled: true }, pointInTimeRecovery: { enabled: true } })], "prod"), []);
     });
+    it("leaves an adopted table that keeps its encryption and recovery to the advisory reminder, until its improvements apply", () => {
+      const adopted = { ...table({}), ignoreChanges: ["serverSideEncryption", "pointInTimeRecovery", "tags", "tagsAll"] };
+      assert.deepEqual(check("dynamodb-encryption-and-recovery", [adopted], "prod"), []);
+      assert.match(check("adopted-pending-hardening", [adopted], "prod")[0], /is adopted and keeps its original's settings: opt in to encryption, pointInTimeRecovery/);
+      // A kept property does not excuse a table the stack created (no kept tags: not adopted).
+      assert.equal(check("dynamodb-encryption-and-recovery", [{ ...table({}), ignoreChanges: ["serverSideEncryption"] }], "prod").length, 2);
+    });
   });
 
   describe("s3-public-access-block", () => {
@@ -150,6 +157,12 @@ describe("policy rules", () => {
     });
     it("accepts a bucket with every public access blocked", () => {
       assert.deepEqual(check("s3-public-access-block", [bucket, block({})]), []);
+    });
+    it("leaves an adopted bucket without a block to the advisory reminder, but not one left partly open", () => {
+      const adopted = { ...bucket, ignoreChanges: ["tags", "tagsAll"] };
+      assert.deepEqual(check("s3-public-access-block", [adopted]), []);
+      assert.match(check("adopted-pending-hardening", [adopted])[0], /opt in to blockPublicAccess/);
+      assert.match(check("s3-public-access-block", [adopted, block({ ignorePublicAcls: false })])[0], /leaves ignorePublicAcls off/);
     });
   });
 

@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { preview, renderReport, toDocument } from "../../scripts/lib/preview";
+import { ORIGINALS } from "../../components/originals";
 import { REPO_ROOT, SECRET_PLACEHOLDER_PREFIX, stackRun } from "../../tooling/mock-engine";
 import { runScript } from "../helpers/run-script";
 import { STAGES } from "../../components/platform";
@@ -37,10 +38,17 @@ describe("npm run preview", function () {
       const run = await stackRun(stack);
       const text = JSON.stringify(toDocument(run), null, 2);
       const doc = JSON.parse(text);
-      assert.deepEqual(Object.keys(doc), ["stack", "resources", "outputs"]);
+      assert.deepEqual(Object.keys(doc), ["stack", "resources", "outputs", "adoption"]);
       assert.equal(doc.stack, stack);
       assert.ok(doc.resources.length > 0);
-      for (const r of doc.resources) assert.deepEqual(Object.keys(r), ["urn", "type", "name", "parent", "inputs"]);
+      for (const r of doc.resources) {
+        assert.deepEqual(Object.keys(r), ["urn", "type", "name", "parent", "inputs", "options"]);
+        assert.deepEqual(Object.keys(r.options).sort(), [...(r.options.import ? ["import"] : []), "aliases", "ignoreChanges", "protect", "retainOnDelete"].sort());
+      }
+      // Every adopted resource is marked with its import id, and listed in the adoption report.
+      const imported = doc.resources.filter((r: { options: { import?: string } }) => r.options.import).map((r: { urn: string }) => r.urn);
+      assert.deepEqual(doc.adoption.adopted.map((a: { urn: string }) => a.urn), imported);
+      assert.equal(imported.length > 0, stack !== "dev");
       assert.equal(doc.resources.filter((r: { parent: string | null }) => r.parent === null).length, 1, "one root");
       assert.equal(doc.outputs.stage, stack);
       assert.ok(!text.includes(SECRET_PLACEHOLDER_PREFIX), "no secret value in clear");
@@ -54,7 +62,8 @@ describe("npm run preview", function () {
     assert.match(report, /[├└]─ tributary:monitoring:AlertTopic alerts/);
     assert.match(report, /[├└]─ tributary:lessons:LessonCompletionSync lessons/);
     assert.match(report, /Outputs:\n(.*\n)*  stage: dev/);
-    assert.match(report, /^Policy: 0 violations of 11 rules$/m);
+    assert.match(report, /^Adopted: none \(this stack creates everything it has\)$/m);
+    assert.match(report, /^Policy: 0 violations of 12 rules$/m);
     const mermaid = fs.readFileSync(diagram, "utf8");
     assert.match(mermaid, /^flowchart LR/);
     assert.match(mermaid, /Atlas trigger freecodecamp\.user/);
@@ -70,11 +79,35 @@ describe("npm run preview", function () {
   });
 
   it("exits non-zero on a mandatory policy violation, naming the rule and the resource", async () => {
-    // Valid config, but prod tables without point-in-time recovery break a policy rule.
+    // Valid config, but prod tables the stack creates without point-in-time recovery break a policy rule.
     const result = await previewHere(["--stack", "prod", "--json", "--config", settingsWith("prod", "tributary:pointInTimeRecovery: false")]);
     assert.equal(result.code, 1);
     assert.equal(result.stdout, "");
-    assert.match(result.stderr, /\[mandatory\] dynamodb-encryption-and-recovery: aws:dynamodb\/table:Table alma-users: has no point-in-time recovery in prod/);
+    assert.match(result.stderr, /\[mandatory\] dynamodb-encryption-and-recovery: aws:dynamodb\/table:Table alma-tombstones: has no point-in-time recovery in prod/);
+  });
+
+  it("exits non-zero when the first `up` would change an adopted resource without an opt-in, naming the setting and the original's value", async () => {
+    // As if the program declared another display name than the original's: here, the recorded original differs.
+    const topic = ORIGINALS.alma.resources.find((r) => r.name === "alma-topic-loan-created")!;
+    const displayName = topic.settings.displayName;
+    topic.settings.displayName = { ...displayName, value: "LoanCreatedByHand" };
+    try {
+      const result = await previewHere(["--stack", "prod", "--json"]);
+      assert.equal(result.code, 1);
+      assert.equal(result.stdout, "");
+      assert.match(result.stderr, /would change adopted resources without an opt-in:\n {2}- alma-topic-loan-created \(aws:sns\/topic:Topic\) displayName: LoanCreatedByHand → AlmaLoanCreated \[NOT opted in\] \(original: lulibrary\/alma-webhook-handler@1d58016 serverless\.yml/);
+    } finally {
+      topic.settings.displayName = displayName;
+    }
+  });
+
+  it("marks each adopted resource's options in the tree, and lists what the first `up` changes on them", async () => {
+    const diagram = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "preview-")), "prod.mmd");
+    const report = renderReport(await stackRun("prod"), diagram, []);
+    assert.match(report, /─ aws:sns\/topic:Topic alma-topic-loan-created \[import arn:aws:sns:eu-west-2:333333333333:lag-awh-prod-loanCreatedTopic-\w+, protect, retain, keeps kmsMasterKeyId tags tagsAll\]$/m);
+    assert.match(report, /─ aws:dynamodb\/table:Table alma-tombstones \[protect, retain\]$/m);
+    assert.match(report, /^Adopted: 26 resources\. The first `pulumi up` imports them: 0 changes without an opt-in, 0 opted in, 1 additions:$/m);
+    assert.match(report, /^ {2}- hdoc-frontend-site \(aws:s3\/bucket:Bucket\) aws:s3\/bucketPolicy:BucketPolicy: .* \[addition\]/m);
   });
 
   it("exits non-zero on an unknown stack, and 2 with its usage on a missing --stack", async () => {
@@ -91,6 +124,8 @@ describe("npm run preview", function () {
     assert.equal(result.code, 0, result.stderr);
     // Over 100 KB: written to a pipe, it arrives whole only if the command waits for stdout to drain.
     assert.ok(result.stdout.length > 100_000, `${result.stdout.length} bytes`);
-    assert.deepEqual(JSON.parse(result.stdout), JSON.parse(JSON.stringify(toDocument(await stackRun("dev")))));
+    // Registrations may resolve in another order from run to run: compare the resources by URN.
+    const byUrn = (doc: { resources: { urn: string }[] }) => ({ ...doc, resources: [...doc.resources].sort((a, b) => a.urn.localeCompare(b.urn)) });
+    assert.deepEqual(byUrn(JSON.parse(result.stdout)), byUrn(JSON.parse(JSON.stringify(toDocument(await stackRun("dev"))))));
   });
 });
