@@ -130,7 +130,7 @@ export const APP_IMPROVEMENTS = {
   lessons: ["triggerMatch"],
   skills: ["encryption", "blockPublicAccess", "versioning", "immutableImageTags", "scanImagesOnPush", "imageLifecycle", "imagePullPolicy"],
   alma: ["encryption", "pointInTimeRecovery", "deletionProtection", "onDemandCapacity", "queueSettings"],
-  hdoc: ["encryption", "pointInTimeRecovery", "deletionProtection", "onDemandCapacity", "blockPublicAccess", "versioning", "preventUserExistenceErrors"],
+  hdoc: ["encryption", "pointInTimeRecovery", "deletionProtection", "onDemandCapacity", "blockPublicAccess", "versioning", "preventUserExistenceErrors", "exclusiveBucketPolicy"],
 } as const satisfies Record<string, readonly Improvement[]>;
 
 /**

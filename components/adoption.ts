@@ -21,6 +21,8 @@ export const IMPROVEMENTS = {
   blockPublicAccess: "every public-access block on buckets, and object ownership enforced (ACLs disabled: an ACL that grants anyone fails the update until it is removed)",
   versioning: "object versioning on buckets; once on, it can only be suspended, never removed",
   preventUserExistenceErrors: "sign-in errors that do not reveal whether a user exists, on the Cognito app client",
+  exclusiveBucketPolicy:
+    "the site bucket's policy holds the new distribution's statement alone, dropping the old distribution's grant: only once the old distribution is gone (S3 refuses a policy that names a deleted origin access identity)",
   immutableImageTags: "immutable image tags on the ECR repository: pushing an existing tag again fails",
   scanImagesOnPush: "a vulnerability scan of every image pushed to the ECR repository",
   imageLifecycle: "a lifecycle policy that expires all but the newest `keepImages` images",

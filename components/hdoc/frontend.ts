@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { Hardening } from "../adoption";
+import { applies, type Hardening } from "../adoption";
 import { type PolicyStatement, policyDocument } from "../iam";
 import { privateBucket } from "../storage/bucket";
 import type { Protection } from "../storage/stateful";
@@ -29,7 +29,7 @@ export interface FrontendArgs {
   priceClass?: string;
   /** The stage's protection of the site bucket. */
   protection: Protection;
-  /** The app's improvements, applied to the bucket (block public access, encryption, versioning). */
+  /** The app's improvements, applied to the bucket (block public access, encryption, versioning) and its policy. */
   hardening: Hardening;
   /**
    * The frontend's existing bucket, adopted in place: the distribution then serves what it
@@ -121,7 +121,15 @@ export class Frontend extends pulumi.ComponentResource {
     };
     new aws.s3.BucketPolicy(
       `${name}-site-policy`,
-      { bucket: bucket.id, policy: adopted ? keptStatementsWith(args.existingBucketName!, readByDistribution, { parent: this }) : policyDocument([readByDistribution]) },
+      {
+        bucket: bucket.id,
+        policy:
+          // An adopted bucket's own statements (the old distribution's grant) keep the old site
+          // serving through the cutover, until exclusiveBucketPolicy applies.
+          !applies(args.hardening, "exclusiveBucketPolicy", adopted)
+            ? keptStatementsWith(args.existingBucketName!, readByDistribution, { parent: this })
+            : policyDocument([readByDistribution]),
+      },
       // The public-access block must be in place first: it allows this non-public policy. The
       // policy of an adopted bucket holds statements that are not ours: it is never deleted.
       { parent: this, dependsOn: publicAccessBlock ? [publicAccessBlock] : [], retainOnDelete: adopted },

@@ -172,6 +172,9 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
       functionName: this.function.functionName,
       auth0ClientId: this.auth0Client.clientId,
       failedEventsQueueUrl: this.failedEvents.url,
+      // For a replay from the archive into the rule (README: cutover).
+      eventArchiveArn: this.trigger.archive.arn,
+      ruleArn: this.rule.rule.arn,
     };
     this.registerOutputs(this.outputs);
   }

@@ -139,6 +139,17 @@ describe("adopting what already runs (prod)", () => {
     assert.equal(document.Statement[1].Condition.StringEquals["AWS:SourceArn"], named(prod, "aws:cloudfront/distribution:Distribution", "hdoc-frontend-cdn").state.arn);
   });
 
+  it("hdoc: writes the new distribution's statement alone once exclusiveBucketPolicy applies, without reading the old policy", async function () {
+    this.timeout(60_000);
+    const run = await runVariant("prod", (config) => {
+      config["tributary:hdoc"].hardening = { exclusiveBucketPolicy: true };
+    });
+    assert.deepEqual(policyOf(named(run, "aws:s3/bucketPolicy:BucketPolicy", "hdoc-frontend-site-policy")).Statement.map((s) => s.Sid), [DISTRIBUTION_READ_SID]);
+    assert.equal(run.calls.filter((c) => c.token === "aws:s3/getBucketPolicy:getBucketPolicy").length, 0);
+    const [change] = adoptionReport(run).changes;
+    assert.deepEqual([change.setting, change.kind, change.optIn], ["aws:s3/bucketPolicy:BucketPolicy", "change", "tributary:hdoc.hardening.exclusiveBucketPolicy"]);
+  });
+
   it("skills: imports the ECR repository as it is (mutable tags, no scan, its own policy and no lifecycle) and the bot's templates bucket, in us-east-1", () => {
     const skills = prodSettings["tributary:skills"];
     const repository = adopted("aws:ecr/repository:Repository", "skills-images", skills.repositoryName, [

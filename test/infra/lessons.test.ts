@@ -4,6 +4,7 @@ import { LESSON_EVENT_PATTERN, TRIGGER_MATCH } from "../../components/lessons/le
 import { LESSONS_ENV } from "../../handlers/lib/env-names";
 import { findSecretLeaks, named, ofType, policyOf, type RunResult, stackRun, SECRET_MARK } from "../../tooling/mock-engine";
 import { payloadPath } from "../helpers/fixtures";
+import { runVariant } from "../helpers/stack-variant";
 
 const FIXTURE_PROJECT = JSON.parse(
   fs.readFileSync(payloadPath("atlas-trigger", "mongo_trigger_project_expr.json"), "utf8"),
@@ -118,6 +119,22 @@ describe("lessons (LessonCompletionSync)", () => {
       const permission = named(dev, "aws:lambda/permission:Permission", "lessons-rule-invoke");
       assert.equal(permission.inputs.principal, "events.amazonaws.com");
       assert.equal(permission.rawInputs.sourceArn, rule.state.arn);
+    });
+
+    it("is enabled, and disabled while the app is paused for its cutover, when the archive still keeps every event", async function () {
+      this.timeout(60_000);
+      assert.equal(named(dev, "aws:cloudwatch/eventRule:EventRule", "lessons-rule").inputs.state, "ENABLED");
+      const paused = await runVariant("dev", (config) => {
+        config["tributary:lessons"].paused = true;
+      });
+      const rule = named(paused, "aws:cloudwatch/eventRule:EventRule", "lessons-rule");
+      assert.equal(rule.inputs.state, "DISABLED");
+      const archive = named(paused, "aws:cloudwatch/eventArchive:EventArchive", "lessons-trigger-archive");
+      assert.equal(archive.rawInputs.eventSourceArn, named(paused, "aws:cloudwatch/eventBus:EventBus", "lessons-trigger-bus").state.arn);
+      assert.deepEqual(
+        [paused.outputs.lessonsSync.eventArchiveArn, paused.outputs.lessonsSync.ruleArn],
+        [archive.state.arn, rule.state.arn],
+      );
     });
 
     it("keeps the function's own failures in the same queue, with an alarm on its depth", () => {
