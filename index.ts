@@ -63,7 +63,8 @@ const alma =
     usersDeadLetterQueueUrl: config.alma.usersDeadLetterQueueUrl,
     usersQueueConsumerTimeoutSeconds: config.alma.usersQueueConsumerTimeoutSeconds,
     function: functionSizing(config.alma.function),
-    delivery: config.alma.delivery,
+    paused: config.alma.paused,
+    maximumConcurrency: config.alma.maximumConcurrency,
     webhookSecret: secretOf(config, "tributary:almaWebhookSecret"),
     platform,
   });
