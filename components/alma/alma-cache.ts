@@ -213,7 +213,7 @@ export class AlmaCache extends pulumi.ComponentResource {
       },
       statefulOptions(args.platform.protection, { parent: this }),
     );
-    allowSenders(
+    const queuePolicy = allowSenders(
       `${name}-${short}-queue-policy`,
       queue,
       topicArns.map((sourceArn) => ({ service: "sns.amazonaws.com", sourceArn })),
@@ -243,8 +243,9 @@ export class AlmaCache extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    // SNS can send only once the queue's policy lets it.
     spec.topics.forEach((event, i) => {
-      subscribeQueue(`${name}-${short}-${slug(event)}`, { topicArn: topicArns[i], queue, deadLetterQueue: this.failedEvents }, { parent: this });
+      subscribeQueue(`${name}-${short}-${slug(event)}`, { topicArn: topicArns[i], queue, deadLetterQueue: this.failedEvents }, { parent: this, dependsOn: [queuePolicy] });
     });
     const { settings, actions } = args.platform.alarming;
     new aws.cloudwatch.MetricAlarm(
