@@ -17,7 +17,7 @@ import { z } from "zod";
 const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
 import type { Improvement } from "./components/adoption";
 import type { FunctionSizing } from "./components/lambda/node-function";
-import { LAMBDA_ASYNC_RETRY_LIMITS, MINIMUM_EVENT_AGE_SECONDS, type RetryBounds, TARGET_RETRY_LIMITS } from "./components/lambda/runtime";
+import { MINIMUM_EVENT_AGE_SECONDS, type RetryBounds, SQS_MAXIMUM_CONCURRENCY_LIMITS, TARGET_RETRY_LIMITS } from "./components/lambda/runtime";
 import { type AlarmSettings, STAGES, type Stage } from "./components/platform";
 import { ORIGINALS, type OriginalsApp, originalOf, sourceOf } from "./components/originals";
 import { ALMA_EVENTS } from "./handlers/lib/env-names";
@@ -311,8 +311,14 @@ const almaSchema = z.strictObject({
   /** Timeout of the users-queue consumer (the bulk-update service), which sets the queue's visibility timeout. */
   usersQueueConsumerTimeoutSeconds: z.number().int().min(1).max(900).optional(),
   function: functionSettings({ memoryMb: 256, timeoutSeconds: 30 }),
-  /** Retry bounds of each cache function's asynchronous invocations (SNS delivers asynchronously). */
-  delivery: asyncRetry(LAMBDA_ASYNC_RETRY_LIMITS, LAMBDA_ASYNC_RETRY_LIMITS),
+  /**
+   * The cutover switch: while true, the four cache functions do not read their queues, and
+   * every event waits there (up to 14 days) until it is set back to false. See "Moving from
+   * the old deployment" in the README.
+   */
+  paused: z.boolean().default(false),
+  /** Concurrent invocations of each cache function at most, reading its queue (SQS allows 2 to 1000). */
+  maximumConcurrency: z.number().int().min(SQS_MAXIMUM_CONCURRENCY_LIMITS.min).max(SQS_MAXIMUM_CONCURRENCY_LIMITS.max).default(5),
   region: awsRegion,
   hardening: hardening(APP_IMPROVEMENTS.alma),
 });

@@ -197,11 +197,14 @@ export function deadLetterQueues(resources: PolicyResource[]): PolicyResource[] 
 
 const deadLetterRetentionAndAlarm: Rule = {
   name: "dead-letter-retention-and-alarm",
-  description: "Every dead-letter queue keeps messages 14 days and has an alarm on its depth.",
+  description: "Every dead-letter queue is tagged as one (unless adopted), keeps messages 14 days and has an alarm on its depth.",
   enforcementLevel: "mandatory",
   check(resources) {
     const out: Violation[] = [];
     for (const q of deadLetterQueues(resources)) {
+      // In a real preview a new queue's ARN is unknown: only the tag finds it there. An adopted
+      // queue keeps its own tags, and its ARN is known: its source's redrive policy finds it.
+      if (!q.props.tags?.[DEAD_LETTER_TAG] && !isAdopted(q)) out.push(violation(this.name, q, `is a dead-letter queue without the tag ${DEAD_LETTER_TAG}`));
       if (q.props.messageRetentionSeconds !== DEAD_LETTER_RETENTION_SECONDS) {
         out.push(violation(this.name, q, `keeps messages ${q.props.messageRetentionSeconds ?? "the default 345600"} s, not ${DEAD_LETTER_RETENTION_SECONDS} (14 days)`));
       }
@@ -211,6 +214,35 @@ const deadLetterRetentionAndAlarm: Rule = {
       if (!alarmed) out.push(violation(this.name, q, "has no alarm on its depth (ApproximateNumberOfMessagesVisible)"));
     }
     return out;
+  },
+};
+
+const consumedQueueRedrive: Rule = {
+  name: "consumed-queue-redrive",
+  description: "Every SQS queue a Lambda consumes moves a message that keeps failing to a dead-letter queue (a redrive policy with maxReceiveCount).",
+  enforcementLevel: "mandatory",
+  check(resources) {
+    const out: Violation[] = [];
+    for (const m of ofType(resources, T.eventSourceMapping)) {
+      const q = queueByArn(resources, m.props.eventSourceArn);
+      if (!q) continue;
+      const redrive = parse(q.props.redrivePolicy);
+      if (!redrive?.deadLetterTargetArn || !(redrive.maxReceiveCount >= 1)) {
+        out.push(violation(this.name, q, "is consumed by a Lambda but has no redrive policy to a dead-letter queue: a message that keeps failing would be retried until it expires"));
+      }
+    }
+    return out;
+  },
+};
+
+const subscriptionDeadLetter: Rule = {
+  name: "subscription-dead-letter-queue",
+  description: "Every SNS subscription to a queue or a function has a dead-letter queue for what SNS cannot deliver (a redrive policy).",
+  enforcementLevel: "mandatory",
+  check(resources) {
+    return ofType(resources, T.subscription)
+      .filter((s) => ["sqs", "lambda"].includes(s.props.protocol) && !parse(s.props.redrivePolicy)?.deadLetterTargetArn)
+      .map((s) => violation(this.name, s, `delivers to ${s.props.protocol} without a redrive policy: a message SNS cannot deliver would be lost`));
   },
 };
 
@@ -393,6 +425,8 @@ export const RULES: Rule[] = [
   asyncFailureDestination,
   targetDeadLetter,
   deadLetterRetentionAndAlarm,
+  consumedQueueRedrive,
+  subscriptionDeadLetter,
   queueVisibility,
   lambdaLogRetention,
   dynamoEncryptionAndRecovery,

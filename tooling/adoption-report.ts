@@ -148,7 +148,7 @@ function changesOf(resource: RecordedResource, app: OriginalsApp, original: Orig
       optIn: improvement && hardening[improvement] === true ? `${PROJECT}:${app}.hardening.${improvement}` : undefined,
       kind: extra.kind ?? "change",
       // What an improvement changes says more than what any one property does.
-      note: improvement ? IMPROVEMENTS[improvement] : (extra.note ?? spec?.note),
+      note: extra.kind !== "addition" && improvement ? IMPROVEMENTS[improvement] : (extra.note ?? spec?.note),
     });
   };
 

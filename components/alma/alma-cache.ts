@@ -2,11 +2,11 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ALMA_ENV, ALMA_EVENTS, type AlmaEvent, secretParamEnv, topicArnEnv } from "../../handlers/lib/env-names";
 import { applies, type Hardening, keptUnless } from "../adoption";
-import { DeadLetterQueue } from "../events/dead-letter-queue";
-import { subscribeFunction } from "../events/topic-subscription";
+import { allowSenders, DeadLetterQueue } from "../events/dead-letter-queue";
+import { queueConsumerStatement, queueEventSource, visibilityTimeoutFor } from "../events/queue-event-source";
+import { subscribeQueue } from "../events/topic-subscription";
 import { HttpApi } from "../http/http-api";
-import { type FunctionSizing, NodeFunction } from "../lambda/node-function";
-import type { RetryBounds } from "../lambda/runtime";
+import { DEFAULT_TIMEOUT_SECONDS, type FunctionSizing, NodeFunction } from "../lambda/node-function";
 import type { Platform } from "../platform";
 import { secureParameter } from "../secrets/secure-parameter";
 import { queueNameOf, statefulOptions, topicNameOf } from "../storage/stateful";
@@ -55,6 +55,20 @@ export const WEBHOOK_ROUTES = ["POST /webhook", "GET /webhook", "POST /", "GET /
 
 /** A queue message goes to the users DLQ after this many receives. */
 export const USERS_QUEUE_MAX_RECEIVES = 3;
+/** A cache function's queue hands a message out this many times, then moves it to `alma-failed-events`. */
+export const CACHE_QUEUE_MAX_RECEIVES = 5;
+/** How long a cache function's queue keeps a message: 14 days, SQS's longest, for events that wait while the functions are paused. */
+export const CACHE_QUEUE_RETENTION_SECONDS = 14 * 24 * 3600;
+/** Records per invocation of a cache function. */
+export const CACHE_BATCH_SIZE = 10;
+/**
+ * A message this old in a cache function's queue raises an alarm: the functions have been
+ * paused, or failing, for a day, and the queue keeps it 14 days (a message that then moves to
+ * the failed-events queue keeps its first enqueue time, so it has less time there too).
+ */
+export const CACHE_QUEUE_AGE_ALARM_SECONDS = 24 * 3600;
+/** Concurrent invocations of each cache function when `maximumConcurrency` is not given. */
+export const DEFAULT_MAXIMUM_CONCURRENCY = 5;
 /** SQS's own default visibility timeout, kept while no consumer is configured. */
 const DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 30;
 
@@ -84,8 +98,14 @@ export interface AlmaCacheArgs {
   hardening: Hardening;
   /** The size of each function (the webhook's timeout is capped at API Gateway's 29 s). */
   function: FunctionSizing;
-  /** Lambda's retries of each cache function's asynchronous (SNS) invocations. */
-  delivery: RetryBounds;
+  /**
+   * The cutover switch: while true, the cache functions do not read their queues (the event
+   * source mappings are disabled), so events wait in the queues (up to 14 days) and nothing of
+   * this stack writes the tables. Default false.
+   */
+  paused?: boolean;
+  /** Concurrent invocations of each cache function at most, reading its queue (2-1000, SQS's bounds). Default 5. */
+  maximumConcurrency?: number;
   /** The webhook signing secret (a config secret), kept in SSM. */
   webhookSecret: pulumi.Input<string>;
   /** Default throttling of the webhook API. */
@@ -100,9 +120,11 @@ const slug = (event: string) => event.toLowerCase().replace(/_/g, "-");
 const WEBHOOK_MAX_TIMEOUT_SECONDS = 29;
 
 /**
- * alma: Alma webhooks reach one SNS topic per event; four functions keep the loans,
- * requests and users tables current, and queue users the cache does not know for the
- * bulk-update service. The webhook verifies each delivery and publishes it to its topic.
+ * alma: Alma webhooks reach one SNS topic per event; each of four functions reads its own
+ * SQS queue, which its topics feed, and keeps the loans, requests and users tables current,
+ * and queues users the cache does not know for the bulk-update service. The webhook verifies
+ * each delivery and publishes it to its topic. `paused` stops the functions reading their
+ * queues, for a cutover: the events wait there.
  */
 export class AlmaCache extends pulumi.ComponentResource {
   readonly tables: Record<AlmaTable, aws.dynamodb.Table>;
@@ -112,9 +134,13 @@ export class AlmaCache extends pulumi.ComponentResource {
   readonly topics: Record<AlmaEvent, aws.sns.Topic>;
   readonly usersQueue: aws.sqs.Queue;
   readonly usersDeadLetterQueue: DeadLetterQueue;
-  /** Events SNS could not deliver, and invocations that failed every retry, of all four functions. */
+  /** Events SNS could not deliver to a cache function's queue, and messages a function failed on every receive. */
   readonly failedEvents: DeadLetterQueue;
   readonly functions: Record<string, NodeFunction> = {};
+  /** Each cache function's queue, fed by its topics, by function. */
+  readonly queues: Record<string, aws.sqs.Queue> = {};
+  /** Each cache function's event source mapping on its queue, by function. */
+  readonly eventSources: Record<string, aws.lambda.EventSourceMapping> = {};
   readonly webhook: { function: NodeFunction; api: HttpApi; url: pulumi.Output<string> };
   /** The stack outputs of the app. */
   readonly outputs: Record<string, pulumi.Input<unknown>>;
@@ -134,7 +160,7 @@ export class AlmaCache extends pulumi.ComponentResource {
       {
         platform,
         description: "Alma events that a cache function could not apply",
-        // SNS puts a message here when it cannot invoke the function at all.
+        // SNS puts a message here when it cannot deliver it to a function's queue at all.
         senders: ALMA_EVENTS.map((event) => ({ service: "sns.amazonaws.com", sourceArn: this.topicArns[event] })),
       },
       { parent: this },
@@ -157,6 +183,7 @@ export class AlmaCache extends pulumi.ComponentResource {
       tables: Object.fromEntries(Object.entries(this.tables).map(([key, t]) => [key, { name: t.name, arn: t.arn }])),
       usersQueue: { url: this.usersQueue.url, arn: this.usersQueue.arn },
       topicArns: this.topicArns,
+      cacheQueues: Object.fromEntries(Object.entries(this.queues).map(([handler, q]) => [handler, { url: q.url, arn: q.arn }])),
       webhookUrl: this.webhook.url,
     };
     this.registerOutputs(this.outputs);
@@ -207,9 +234,30 @@ export class AlmaCache extends pulumi.ComponentResource {
     );
   }
 
-  /** One cache function, subscribed to its topics, allowed only the requests its spec lists. */
+  /**
+   * One cache function and its queue: the function's topics send to the queue, and the
+   * function reads it through an event source mapping (disabled while `paused`). The function
+   * is allowed only the requests its spec lists, and to read its own queue.
+   */
   private cacheFunction(name: string, spec: (typeof CACHE_FUNCTIONS)[number], args: AlmaCacheArgs): NodeFunction {
     const short = spec.handler.replace(/^alma-/, "");
+    const topicArns = spec.topics.map((event) => this.topicArns[event]);
+    const queue = new aws.sqs.Queue(
+      `${name}-${short}-queue`,
+      {
+        sqsManagedSseEnabled: true,
+        messageRetentionSeconds: CACHE_QUEUE_RETENTION_SECONDS,
+        visibilityTimeoutSeconds: visibilityTimeoutFor(args.function.timeout ?? DEFAULT_TIMEOUT_SECONDS),
+        redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: this.failedEvents.arn, maxReceiveCount: CACHE_QUEUE_MAX_RECEIVES }),
+      },
+      statefulOptions(args.platform.protection, { parent: this }),
+    );
+    const queuePolicy = allowSenders(
+      `${name}-${short}-queue-policy`,
+      queue,
+      topicArns.map((sourceArn) => ({ service: "sns.amazonaws.com", sourceArn })),
+      { parent: this },
+    );
     const fn = new NodeFunction(
       `${name}-${short}`,
       {
@@ -228,15 +276,47 @@ export class AlmaCache extends pulumi.ComponentResource {
           { Sid: "KeepTombstones", Action: spec.tombstoneActions, Resource: [this.tombstones.arn] },
           { Sid: "LinkToUser", Action: ["dynamodb:GetItem", "dynamodb:UpdateItem"], Resource: [this.tables.users.arn] },
           { Sid: "QueueUnknownUsers", Action: ["sqs:SendMessage"], Resource: [this.usersQueue.arn] },
+          queueConsumerStatement(queue.arn),
         ],
         platform: args.platform,
-        asyncInvocation: { ...args.delivery, failureQueue: this.failedEvents },
       },
       { parent: this },
     );
-    for (const event of spec.topics) {
-      subscribeFunction(`${name}-${short}-${slug(event)}`, { topicArn: this.topicArns[event], function: fn, deadLetterQueue: this.failedEvents }, { parent: this });
-    }
+    // SNS can send only once the queue's policy lets it.
+    spec.topics.forEach((event, i) => {
+      subscribeQueue(`${name}-${short}-${slug(event)}`, { topicArn: topicArns[i], queue, deadLetterQueue: this.failedEvents }, { parent: this, dependsOn: [queuePolicy] });
+    });
+    const { settings, actions } = args.platform.alarming;
+    new aws.cloudwatch.MetricAlarm(
+      `${name}-${short}-queue-age`,
+      {
+        alarmDescription: `Alma events have waited a day in the queue of ${spec.handler}: is it paused (alma.paused) or failing? The queue keeps them 14 days`,
+        namespace: "AWS/SQS",
+        metricName: "ApproximateAgeOfOldestMessage",
+        dimensions: { QueueName: queue.name },
+        statistic: "Maximum",
+        period: settings.periodSeconds,
+        evaluationPeriods: settings.evaluationPeriods,
+        threshold: CACHE_QUEUE_AGE_ALARM_SECONDS,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+        treatMissingData: "notBreaching",
+        alarmActions: actions,
+        okActions: actions,
+      },
+      { parent: this },
+    );
+    this.queues[spec.handler] = queue;
+    this.eventSources[spec.handler] = queueEventSource(
+      `${name}-${short}-events`,
+      {
+        queue,
+        function: fn,
+        batchSize: CACHE_BATCH_SIZE,
+        maximumConcurrency: args.maximumConcurrency ?? DEFAULT_MAXIMUM_CONCURRENCY,
+        enabled: !args.paused,
+      },
+      { parent: this },
+    );
     return fn;
   }
 

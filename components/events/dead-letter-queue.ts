@@ -38,8 +38,9 @@ export interface DeadLetterQueueArgs {
 }
 
 /**
- * The queue policy that lets AWS services deliver failed events to `queue`, each only on
- * behalf of its own resource (`aws:SourceArn`). A queue has one policy: list every sender here.
+ * The queue policy that lets AWS services send to `queue` (failed events to a dead-letter
+ * queue, a topic's messages to its subscribed queue), each only on behalf of its own resource
+ * (`aws:SourceArn`). A queue has one policy: list every sender here.
  */
 export function allowSenders(
   name: string,

@@ -2,42 +2,34 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { DeadLetterQueue } from "./dead-letter-queue";
 
-export interface FunctionSubscriptionArgs {
+export interface QueueSubscriptionArgs {
   /** The topic to subscribe to. */
   topicArn: pulumi.Input<string>;
-  /** The function SNS invokes (asynchronously) for each message. */
-  function: { arn: pulumi.Input<string>; functionName: pulumi.Input<string> };
+  /** The queue SNS sends each message to. Its policy must let this topic send (see `allowSenders`). */
+  queue: { arn: pulumi.Input<string> };
   /**
-   * Where SNS puts a message it could not deliver to the function at all. The queue must let
+   * Where SNS puts a message it could not deliver to the queue at all. The queue must let
    * this topic send (DeadLetterQueue's `senders`).
    */
   deadLetterQueue: DeadLetterQueue;
 }
 
 /**
- * Subscribes a function to an SNS topic: the subscription with its redrive policy, and the
- * Lambda permission for that topic alone. Both are children of `opts.parent`, named `name`
- * and `${name}-invoke`.
+ * Subscribes an SQS queue to an SNS topic, with a redrive policy for what SNS cannot deliver.
+ * Raw message delivery stays off: the queue's message is the SNS notification, JSON with its
+ * Type, MessageId, TopicArn, Message and Timestamp, so the consumer knows where it came from.
+ * A child of `opts.parent`, named `name`.
  */
-export function subscribeFunction(
-  name: string,
-  args: FunctionSubscriptionArgs,
-  opts: pulumi.CustomResourceOptions,
-): { permission: aws.lambda.Permission; subscription: aws.sns.TopicSubscription } {
-  const permission = new aws.lambda.Permission(
-    `${name}-invoke`,
-    { action: "lambda:InvokeFunction", function: args.function.functionName, principal: "sns.amazonaws.com", sourceArn: args.topicArn },
-    opts,
-  );
-  const subscription = new aws.sns.TopicSubscription(
+export function subscribeQueue(name: string, args: QueueSubscriptionArgs, opts: pulumi.CustomResourceOptions): aws.sns.TopicSubscription {
+  return new aws.sns.TopicSubscription(
     name,
     {
       topic: args.topicArn,
-      protocol: "lambda",
-      endpoint: args.function.arn,
+      protocol: "sqs",
+      endpoint: args.queue.arn,
+      rawMessageDelivery: false,
       redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: args.deadLetterQueue.arn }),
     },
     opts,
   );
-  return { permission, subscription };
 }

@@ -32,11 +32,14 @@ export function asyncRetryWithin(delivery: RetryBounds, failureQueue: DeadLetter
   };
 }
 
+/** A function's timeout when its sizing gives none. */
+export const DEFAULT_TIMEOUT_SECONDS = 30;
+
 /** A function's size and concurrency: what each app's `function` config block sets. */
 export interface FunctionSizing {
   /** Memory in MB. Default 256. */
   memorySize?: number;
-  /** Timeout in seconds. Default 30. */
+  /** Timeout in seconds. Default DEFAULT_TIMEOUT_SECONDS (30). */
   timeout?: number;
   /** Reserved concurrency; absent means the account's unreserved pool. */
   reservedConcurrency?: number;
@@ -184,7 +187,7 @@ abstract class LambdaComponent extends pulumi.ComponentResource {
         role: this.role.arn,
         architectures: [LAMBDA_ARCHITECTURE],
         memorySize: args.memorySize ?? 256,
-        timeout: args.timeout ?? 30,
+        timeout: args.timeout ?? DEFAULT_TIMEOUT_SECONDS,
         environment: {
           variables: { [COMMON_ENV.serviceName]: code.serviceName, ...args.environment },
         },

@@ -28,3 +28,6 @@ export const LAMBDA_ASYNC_RETRY_LIMITS: RetryBounds = { maximumRetryAttempts: 2,
 export const TARGET_RETRY_LIMITS: RetryBounds = { maximumRetryAttempts: 185, maximumEventAgeSeconds: 86400 };
 /** The youngest maximum event age either allows. */
 export const MINIMUM_EVENT_AGE_SECONDS = 60;
+
+/** The bounds of an SQS event source mapping's `scalingConfig.maximumConcurrency`. */
+export const SQS_MAXIMUM_CONCURRENCY_LIMITS = { min: 2, max: 1000 };

@@ -31,9 +31,10 @@ export function fieldPath(path: readonly PropertyKey[]): string {
 /**
  * Parses `input` with `schema`, or throws an InvalidEventError naming the bad fields.
  * `at` is where `input` sits in the whole event, so that nested parts are named in full.
+ * A whole event (no `at`) larger than `maxBytes` is refused first.
  */
-export function parseEvent<S extends z.ZodMiniType>(schema: S, input: unknown, what: string, at: PropertyKey[] = []): z.infer<S> {
-  if (at.length === 0) checkSize(input, what);
+export function parseEvent<S extends z.ZodMiniType>(schema: S, input: unknown, what: string, at: PropertyKey[] = [], maxBytes = MAX_EVENT_BYTES): z.infer<S> {
+  if (at.length === 0) checkSize(input, what, maxBytes);
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   throw new InvalidEventError(
@@ -44,6 +45,8 @@ export function parseEvent<S extends z.ZodMiniType>(schema: S, input: unknown, w
 
 /** EventBridge, SNS and SQS all cap a message at 256 KiB; anything larger did not come from them. */
 export const MAX_EVENT_BYTES = 256 * 1024;
+/** A batch of several messages (an SQS event source's) is capped by Lambda's 6 MB invocation payload instead. */
+export const MAX_BATCH_BYTES = 6 * 1024 * 1024;
 
 /** Refuses an event larger than any of our event sources can deliver. */
 export function checkSize(input: unknown, what: string, max = MAX_EVENT_BYTES): void {

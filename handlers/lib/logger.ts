@@ -19,7 +19,8 @@ function isLambdaContext(context: unknown): context is Context {
  * A Lambda entry whose logs carry the invocation: its request id, the function's name,
  * version, memory and ARN, and whether this is a cold start (Powertools' `addContext`).
  * Only for functions that log: the logger is about 20 KB of bundle, and a function that
- * reports failures only by throwing (alma, iota) has Lambda log them with the request id.
+ * reports failures only by throwing (iota) has Lambda log them with the request id. The alma
+ * cache functions log: a record that fails inside a batch is answered, not thrown.
  */
 export function lambdaHandler<E, R>(handle: (event: E, context?: Context) => Promise<R>): (event: E, context?: unknown) => Promise<R> {
   return (event, context) => {

@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { BUNDLE_FILE, BUILD_DIR, REPO_ROOT } from "../../components/lambda/bundle";
 import { ofType, type RunResult } from "../../tooling/mock-engine";
-import { snsEvent, webhookBody } from "../events/wrap";
+import { queuedSnsEvent, webhookBody } from "../events/wrap";
 import { type LocalApp, LOCAL_APPS } from "../local";
 import { kb, median, ms, ratioWithSpread, timeCommand, timePairs } from "./stats";
 
@@ -51,19 +51,19 @@ export function deployedFunctions(run: RunResult): DeployedFunction[] {
 }
 
 const payload = (file: string) => JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "test", "fixtures", "payloads", file), "utf8"));
-/** An Alma delivery as SNS hands it to a cache function. The captured request events have no user; they get one. */
-const almaSns = (file: string) => () => {
+/** An Alma delivery as a cache function's queue hands it over (an SQS record of its SNS notification). The captured request events have no user; they get one. */
+const almaQueued = (file: string) => () => {
   const message = JSON.parse(webhookBody(payload(`alma-webhook/${file}`)));
   if (message.user_request) message.user_request.user_primary_id ??= "LBAAJH";
-  return snsEvent(JSON.stringify(message));
+  return queuedSnsEvent([JSON.stringify(message)]);
 };
 
 /** Each function's first event: real payloads where the repository has them. */
 const FIRST_EVENTS: Record<string, () => unknown> = {
-  "alma-loan-updated": almaSns("loan_created_event.json"),
-  "alma-loan-returned": almaSns("loan_returned_event.json"),
-  "alma-request-updated": almaSns("request_created_event.json"),
-  "alma-request-closed": almaSns("request_closed_event.json"),
+  "alma-loan-updated": almaQueued("loan_created_event.json"),
+  "alma-loan-returned": almaQueued("loan_returned_event.json"),
+  "alma-request-updated": almaQueued("request_created_event.json"),
+  "alma-request-closed": almaQueued("request_closed_event.json"),
   "alma-webhook": () => payload("alma-webhook/loan_created_event.json"),
   "hdoc-get-user": () => ({ version: "2.0", rawPath: "/user", queryStringParameters: { username: "ada" } }),
   "hdoc-get-users": () => ({ version: "2.0", rawPath: "/users", queryStringParameters: { limit: "2" } }),
@@ -78,7 +78,7 @@ const LOAD_ONLY_ENV: Record<string, Record<string, string>> = {
   iota: { MILL_IOTA_MONGO_URI: "mongodb://127.0.0.1:9/bench", MILL_IOTA_MONGO_DB: "bench", MILL_IOTA_SERVICE_ID: "bench", MILL_IOTA_AWS_REGION: "eu-west-2" },
 };
 
-/** Loads the bundle and, given an event file, runs one invocation with a Lambda-like context; a 5xx answer fails. */
+/** Loads the bundle and, given an event file, runs one invocation with a Lambda-like context; a 5xx answer, or a failed record of a batch, fails. */
 const RUNNER = `
 const { handler } = require(process.env.BENCH_BUNDLE);
 if (!process.env.BENCH_EVENT) process.exit(0);
@@ -87,7 +87,7 @@ const deadline = Date.now() + 30000;
 const context = { awsRequestId: "00000000-0000-4000-8000-000000000000", functionName: process.env.AWS_LAMBDA_FUNCTION_NAME, functionVersion: "$LATEST",
   invokedFunctionArn: "arn:aws:lambda:eu-west-2:000000000000:function:bench", memoryLimitInMB: "256", getRemainingTimeInMillis: () => deadline - Date.now() };
 Promise.resolve(handler(event, context)).then(
-  (result) => process.exit(result && result.statusCode >= 500 ? 2 : 0),
+  (result) => process.exit(result && (result.statusCode >= 500 || (result.batchItemFailures || []).length > 0) ? 2 : 0),
   (err) => { console.error(err); process.exit(1); });
 `;
 

@@ -8,7 +8,7 @@ import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../../components/alma/tables";
 import { REPO_ROOT } from "../../components/lambda/bundle";
 import type { AlmaCacheClients } from "../../handlers/alma/cache";
-import { loanReturned, loanUpdated, requestClosed, requestUpdated } from "../../handlers/alma/cache-functions";
+import { applyBatch, type BatchResult, type CacheFunction, LOAN_RETURNED, LOAN_UPDATED, REQUEST_CLOSED, REQUEST_UPDATED } from "../../handlers/alma/cache-functions";
 import { Iota } from "../../handlers/iota/engine";
 import { createHandler } from "../../handlers/lessons/handler";
 import { brnPool, runSync, S3_CLIENT_DEFAULTS, type SkillSyncConfig } from "../../handlers/skills/sync";
@@ -21,6 +21,7 @@ import { startStub } from "../../tooling/local/http-stub";
 import { createBrnDatabase } from "../../tooling/local/mysql";
 import { S3RVER_CREDENTIALS, startS3rver } from "../../tooling/local/s3";
 import { zipball } from "../../tooling/local/zip";
+import { queuedSnsEvent } from "../events/wrap";
 
 /** The real payloads the tests use (test/fixtures/payloads). */
 const PAYLOADS = path.join(REPO_ROOT, "test", "fixtures", "payloads");
@@ -34,7 +35,10 @@ export async function requestsPerEvent(say: (line?: string) => void): Promise<vo
   const proxy = await startFaultProxy(dynamo.endpoint);
   const sqs = await startFakeSqs();
   try {
-    // alma: one message each, with the user absent, present, expired, and a redelivery.
+    // alma: one message each, as the function's queue hands it out (an SQS record whose body is
+    // the SNS notification), with the user absent, present, expired, and a redelivery; then a
+    // batch of 10. Only the handler's own requests are counted: the event source mapping's
+    // ReceiveMessage and DeleteMessageBatch are Lambda's, one each per batch.
     for (const [name, schema] of Object.entries({ ...ALMA_TABLES, tombstones: TOMBSTONES_TABLE })) await dynamo.createTable(`bench-${name}`, schema);
     const clients: AlmaCacheClients = {
       documents: DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(proxy.url)), {
@@ -45,29 +49,35 @@ export async function requestsPerEvent(say: (line?: string) => void): Promise<vo
       usersQueueUrl: sqs.queueUrl("users"),
       now: Date.now,
     };
-    const message = (fixture: string) => {
+    const message = (fixture: string, loanId?: string) => {
       const m = JSON.parse(JSON.parse(fs.readFileSync(path.join(PAYLOADS, "alma-webhook", `${fixture}.json`), "utf8")).body);
       if (m.user_request) m.user_request.user_primary_id = "LBAAJH";
-      return { Records: [{ EventSource: "aws:sns", Sns: { Message: JSON.stringify(m) } }] };
+      if (loanId) m.item_loan.loan_id = loanId;
+      return JSON.stringify(m);
     };
+    const batch = (fn: CacheFunction, ...messages: string[]) => async () => (await applyBatch(fn, clients, queuedSnsEvent(messages))).result;
     const putUser = (expiry: number, lists: Record<string, string[]> = {}) =>
       dynamo.documents.send(new PutCommand({ TableName: "bench-users", Item: { primary_id: "lbaajh", loan_ids: [], request_ids: [], fee_ids: [], expiry_date: expiry, ...lists } }));
-    const count = async (label: string, run: () => Promise<unknown>) => {
+    const count = async (label: string, run: () => Promise<BatchResult>) => {
       const [d, q] = [proxy.requests, sqs.stub.requests.length];
       const result = await run();
-      say(`| ${label} → ${Object.entries(result as Record<string, number>).filter(([k, v]) => k !== "records" && v > 0).map(([k]) => k).join(", ")} | ${proxy.requests - d} | ${sqs.stub.requests.length - q} | 0 | 0 | 0 | 0 |`);
+      const outcomes = Object.entries(result).filter(([k, v]) => k !== "records" && v > 0).map(([k, v]) => (result.records > 1 ? `${v} ${k}` : k));
+      const perEvent = (n: number) => (result.records > 1 ? `${n} (${(n / result.records).toFixed(1)} per event)` : String(n));
+      say(`| ${label} → ${outcomes.join(", ")} | ${perEvent(proxy.requests - d)} | ${sqs.stub.requests.length - q} | 0 | 0 | 0 | 0 |`);
     };
     const future = Math.floor(Date.now() / 1000) + 86400;
-    await count("alma loan-updated, user absent", () => loanUpdated(clients)(message("loan_created_event")));
+    await count("alma loan-updated, user absent", batch(LOAN_UPDATED, message("loan_created_event")));
     await putUser(Math.floor(Date.now() / 1000) - 60);
-    await count("alma loan-updated, user expired", () => loanUpdated(clients)(message("loan_created_event")));
+    await count("alma loan-updated, user expired", batch(LOAN_UPDATED, message("loan_created_event")));
     await putUser(future);
-    await count("alma loan-updated, user present", () => loanUpdated(clients)(message("loan_created_event")));
-    await count("alma loan-updated, user present, redelivered", () => loanUpdated(clients)(message("loan_created_event")));
-    await count("alma loan-returned, user present", () => loanReturned(clients)(message("loan_returned_event")));
-    await count("alma loan-updated, older than the return", () => loanUpdated(clients)(message("loan_renewed_event")));
-    await count("alma request-updated, user present", () => requestUpdated(clients)(message("request_created_event")));
-    await count("alma request-closed, user present", () => requestClosed(clients)(message("request_closed_event")));
+    await count("alma loan-updated, user present", batch(LOAN_UPDATED, message("loan_created_event")));
+    await count("alma loan-updated, user present, redelivered", batch(LOAN_UPDATED, message("loan_created_event")));
+    await count("alma loan-returned, user present", batch(LOAN_RETURNED, message("loan_returned_event")));
+    await count("alma loan-updated, older than the return", batch(LOAN_UPDATED, message("loan_renewed_event")));
+    await count("alma request-updated, user present", batch(REQUEST_UPDATED, message("request_created_event")));
+    await count("alma request-closed, user present", batch(REQUEST_CLOSED, message("request_closed_event")));
+    const ten = Array.from({ length: 10 }, (_, i) => message("loan_created_event", `bench-batch-${i}`));
+    await count("alma loan-updated, a batch of 10 new loans of one user", batch(LOAN_UPDATED, ...ten));
 
     // lesson-completed: token and API calls for 1 and for 10 events in one warm container.
     const api = await startStub((req) => (req.path === "/token" ? { body: { access_token: "t", expires_in: 3600 } } : { status: 200 }));
@@ -164,36 +174,44 @@ export async function requestsPerEvent(say: (line?: string) => void): Promise<vo
 export async function throughput(say: (line?: string) => void): Promise<void> {
   say("## Throughput: alma loan-updated against dynalite");
   say();
-  say("| concurrency | events | seconds | events/s |");
-  say("|---:|---:|---:|---:|");
+  say("Batches of 10 queued messages, as the event source mapping hands them out, by 1 and by 5 (alma.maximumConcurrency's default) concurrent invocations, and single messages by 16.");
+  say();
+  say("| concurrency | batch | events | seconds | events/s |");
+  say("|---:|---:|---:|---:|---:|");
   const dynamo = await startDynalite();
   const sqs = await startFakeSqs();
   try {
     for (const [name, schema] of Object.entries({ ...ALMA_TABLES, tombstones: TOMBSTONES_TABLE })) await dynamo.createTable(`tp-${name}`, schema);
     await dynamo.documents.send(new PutCommand({ TableName: "tp-users", Item: { primary_id: "lbaajh", expiry_date: 2e9 } }));
-    const handler = loanUpdated({
+    const clients: AlmaCacheClients = {
       documents: DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(dynamo.endpoint))),
       sqs: new SQSClient(localClientConfig(sqs.url)),
       tables: { users: "tp-users", loans: "tp-loans", requests: "tp-requests", tombstones: "tp-tombstones" },
       usersQueueUrl: sqs.queueUrl("users"),
       now: Date.now,
-    });
+    };
     const base = JSON.parse(JSON.parse(fs.readFileSync(path.join(PAYLOADS, "alma-webhook", "loan_created_event.json"), "utf8")).body);
     const events = 300;
-    for (const concurrency of [1, 16]) {
+    for (const [concurrency, batchSize] of [
+      [1, 10],
+      [5, 10],
+      [16, 1],
+    ]) {
       let next = 0;
       const start = process.hrtime.bigint();
       await Promise.all(
         Array.from({ length: concurrency }, async () => {
           while (next < events) {
-            const i = next++;
-            const message = { ...base, item_loan: { ...base.item_loan, loan_id: `tp-${concurrency}-${i}` } };
-            await handler({ Records: [{ EventSource: "aws:sns", Sns: { Message: JSON.stringify(message) } }] });
+            const first = next;
+            next = Math.min(events, next + batchSize);
+            const messages = Array.from({ length: next - first }, (_, i) => JSON.stringify({ ...base, item_loan: { ...base.item_loan, loan_id: `tp-${concurrency}-${batchSize}-${first + i}` } }));
+            const { result } = await applyBatch(LOAN_UPDATED, clients, queuedSnsEvent(messages));
+            if (result.failed > 0) throw new Error(`${result.failed} records failed`);
           }
         }),
       );
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      say(`| ${concurrency} | ${events} | ${seconds.toFixed(2)} | ${(events / seconds).toFixed(0)} |`);
+      say(`| ${concurrency} | ${batchSize} | ${events} | ${seconds.toFixed(2)} | ${(events / seconds).toFixed(0)} |`);
     }
   } finally {
     await Promise.all([dynamo.close(), sqs.close()]);

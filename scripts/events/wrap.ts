@@ -1,8 +1,13 @@
 /**
  * Wraps a body in the envelope its event source delivers it in, for `npm run invoke`:
  *
+ *   npm run --silent event -- sqs --webhook <api-gateway-event.json> [--webhook ...] [--topic <arn>] [--queue <arn>]
+ *       the bodies of captured webhook deliveries, as an alma cache function's queue hands them
+ *       to it: one SQS record each, whose body is the SNS notification its topic wrote there
+ *   npm run --silent event -- sqs --message <file> [--message ...] [--topic <arn>] [--queue <arn>]
+ *       files' text as the SNS Messages of those records
  *   npm run --silent event -- sns --webhook <api-gateway-event.json> [--topic <arn>]
- *       the body of a captured webhook delivery, as SNS hands it to an alma cache function
+ *       the body of a captured webhook delivery, as SNS hands it to a subscribed function
  *   npm run --silent event -- sns --message <file> [--topic <arn>]
  *       a file's text as the SNS Message
  *   npm run --silent event -- eventbridge --detail <file.json> [--source <s>] [--detail-type <t>] [--bus <name>]
@@ -10,20 +15,63 @@
  *
  * The event is printed as JSON on stdout.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import { parseArgs } from "node:util";
 
 const USAGE = [
-  "usage: npm run --silent event -- sns (--webhook <api-gateway-event.json> | --message <file>) [--topic <arn>]",
+  "usage: npm run --silent event -- sqs (--webhook <api-gateway-event.json> | --message <file>)... [--topic <arn>] [--queue <arn>]",
+  "       npm run --silent event -- sns (--webhook <api-gateway-event.json> | --message <file>) [--topic <arn>]",
   "       npm run --silent event -- eventbridge --detail <file.json> [--source <source>] [--detail-type <type>] [--bus <name>]",
 ].join("\n");
 
 const ACCOUNT = "000000000000";
 const REGION = process.env.AWS_REGION ?? "eu-west-2";
 
+const LOCAL_TOPIC_ARN = `arn:aws:sns:${REGION}:${ACCOUNT}:local-topic`;
+const LOCAL_QUEUE_ARN = `arn:aws:sqs:${REGION}:${ACCOUNT}:local-queue`;
+
+/** An SNS notification as SNS writes it into a subscribed queue without raw message delivery: the SQS message's body. */
+export function snsNotification(message: string, topicArn = LOCAL_TOPIC_ARN) {
+  const messageId = randomUUID();
+  return {
+    Type: "Notification",
+    MessageId: messageId,
+    TopicArn: topicArn,
+    Message: message,
+    Timestamp: new Date().toISOString(),
+    SignatureVersion: "1",
+    Signature: "bG9jYWw=",
+    SigningCertURL: `https://sns.${REGION}.amazonaws.com/SimpleNotificationService-local.pem`,
+    UnsubscribeURL: `https://sns.${REGION}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=${topicArn}:${randomUUID()}`,
+  };
+}
+
+/** An SQS → Lambda event (an event source mapping's batch) with one record per body, as the queue hands them out. */
+export function sqsEvent(bodies: string[], queueArn = LOCAL_QUEUE_ARN) {
+  const now = String(Date.now());
+  return {
+    Records: bodies.map((body) => ({
+      messageId: randomUUID(),
+      receiptHandle: Buffer.from(randomUUID()).toString("base64"),
+      body,
+      attributes: { ApproximateReceiveCount: "1", SentTimestamp: now, SenderId: ACCOUNT, ApproximateFirstReceiveTimestamp: now },
+      messageAttributes: {},
+      md5OfBody: createHash("md5").update(body).digest("hex"),
+      eventSource: "aws:sqs",
+      eventSourceARN: queueArn,
+      awsRegion: REGION,
+    })),
+  };
+}
+
+/** A cache function's batch: each message as its topic wrote it into the function's queue. */
+export function queuedSnsEvent(messages: string[], options: { topicArn?: string; queueArn?: string } = {}) {
+  return sqsEvent(messages.map((message) => JSON.stringify(snsNotification(message, options.topicArn))), options.queueArn);
+}
+
 /** An SNS → Lambda event holding one message, as SNS delivers it. */
-export function snsEvent(message: string, topicArn = `arn:aws:sns:${REGION}:${ACCOUNT}:local-topic`) {
+export function snsEvent(message: string, topicArn = LOCAL_TOPIC_ARN) {
   const messageId = randomUUID();
   return {
     Records: [
@@ -83,9 +131,10 @@ export function main(argv: string[]): number {
       args: argv,
       allowPositionals: true,
       options: {
-        webhook: { type: "string" },
-        message: { type: "string" },
+        webhook: { type: "string", multiple: true, default: [] },
+        message: { type: "string", multiple: true, default: [] },
         topic: { type: "string" },
+        queue: { type: "string" },
         detail: { type: "string" },
         source: { type: "string", default: "local" },
         "detail-type": { type: "string", default: "local event" },
@@ -98,9 +147,12 @@ export function main(argv: string[]): number {
   }
   const { values, positionals } = parsed;
   let event: unknown;
-  if (positionals[0] === "sns" && (values.webhook !== undefined) !== (values.message !== undefined)) {
-    const message = values.webhook !== undefined ? webhookBody(readJson(values.webhook)) : fs.readFileSync(values.message!, "utf8");
-    event = snsEvent(message, values.topic);
+  const messages = () => [...values.webhook.map((file) => webhookBody(readJson(file))), ...values.message.map((file) => fs.readFileSync(file, "utf8"))];
+  const count = values.webhook.length + values.message.length;
+  if (positionals[0] === "sqs" && count >= 1 && count <= 10) {
+    event = queuedSnsEvent(messages(), { topicArn: values.topic, queueArn: values.queue });
+  } else if (positionals[0] === "sns" && count === 1) {
+    event = snsEvent(messages()[0], values.topic);
   } else if (positionals[0] === "eventbridge" && values.detail !== undefined) {
     event = eventBridgeEvent(readJson(values.detail), { source: values.source, detailType: values["detail-type"], bus: values.bus });
   } else {

@@ -1,5 +1,6 @@
 /**
- * Draws what a run would deploy as a Mermaid flowchart: event sources → functions → stores.
+ * Draws what a run would deploy as a Mermaid flowchart: event sources (topics, and the queues
+ * they feed) → functions → stores.
  * Everything is derived from the recorded resource inputs, so new apps appear without changes
  * here as long as they use the usual resource types.
  */
@@ -87,6 +88,10 @@ export function buildDiagram(run: RunResult): { mermaid: string; functions: numb
       case "aws:sns/topicSubscription:TopicSubscription": {
         const fn = inputs.protocol === "lambda" ? functionByArn(inputs.endpoint) : undefined;
         if (fn) edges.push({ from: arnNode(inputs.topic, "source", "SNS topic"), to: resourceNode(fn, "function", "λ") });
+        // A queue a topic feeds is an event source of whatever reads it (an event source mapping, below).
+        if (inputs.protocol === "sqs" && typeof inputs.endpoint === "string") {
+          edges.push({ from: arnNode(inputs.topic, "source", "SNS topic"), to: arnNode(inputs.endpoint, "source", "SQS queue") });
+        }
         break;
       }
       case "aws:cloudwatch/eventTarget:EventTarget": {
@@ -134,8 +139,11 @@ export function buildDiagram(run: RunResult): { mermaid: string; functions: numb
     }
   }
 
-  // Stores: what each function's role lets it read or write.
+  // Stores: what each function's role lets it read or write; the queue it reads through an
+  // event source mapping is its source, drawn above, not a store.
+  const mappings = everything.filter((r) => r.type === "aws:lambda/eventSourceMapping:EventSourceMapping");
   for (const fn of functions) {
+    const sources = new Set(mappings.filter((m) => functionByArn(m.rawInputs.functionName) === fn).map((m) => resourceArn(String(m.rawInputs.eventSourceArn))));
     // NodeFunction keeps the function and its one role policy side by side under the component.
     const policy = custom.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.parent === fn.parent);
     if (!policy) continue;
@@ -144,7 +152,7 @@ export function buildDiagram(run: RunResult): { mermaid: string; functions: numb
       const actions: string[] = [statement.Action].flat();
       if (statement.Sid === "KeepFailedEvents" || !actions.some((a) => DATA_ACTION.test(a))) continue;
       for (const arn of [statement.Resource].flat()) {
-        if (typeof arn !== "string" || arn === "*") continue;
+        if (typeof arn !== "string" || arn === "*" || sources.has(resourceArn(arn))) continue;
         const verbs = [...new Set(actions.map((a) => a.split(":")[1]))].join(", ");
         edges.push({ from: resourceNode(fn, "function", "λ"), to: arnNode(arn, "store", "store"), label: verbs });
       }

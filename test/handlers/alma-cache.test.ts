@@ -6,12 +6,13 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dyn
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../../components/alma/tables";
 import type { AlmaCacheClients } from "../../handlers/alma/cache";
-import { loanReturned, loanUpdated, requestClosed, requestUpdated } from "../../handlers/alma/cache-functions";
+import { BatchFailedError, loanReturned, loanUpdated, requestClosed, requestUpdated } from "../../handlers/alma/cache-functions";
 import { EVENT_TIME_ATTRIBUTE, LOAN_ATTRIBUTES, REQUEST_ATTRIBUTES, REQUEST_TTL_SECONDS, USER_ATTRIBUTES } from "../../handlers/alma/schema";
 import { InvalidEventError } from "../../handlers/lib/events";
 import { localClientConfig } from "../../tooling/local/aws";
 import { type LocalDynamo, startDynalite } from "../../tooling/local/dynamo";
 import { type FakeSqs, startFakeSqs } from "../../tooling/local/fake-sqs";
+import { queuedSnsEvent, snsNotification, sqsEvent } from "../../scripts/events/wrap";
 import { readAsDynamoose } from "../helpers/dynamoose-reader";
 import { payloadPath } from "../helpers/fixtures";
 
@@ -423,6 +424,93 @@ describe("alma cache handlers", function () {
       }
       assert.deepEqual(dynamoRequests, []);
       assert.equal(sqs.messages.length, 0);
+    });
+  });
+
+  describe("from the function's queue: SQS batches of SNS notifications", () => {
+    const ids = (event: { Records: { messageId: string }[] }, positions: number[]) => positions.map((i) => ({ itemIdentifier: event.Records[i].messageId }));
+
+    it("applies every record in order with the same requests as one SNS event each, and answers with no failure", async () => {
+      await putUser(FUTURE);
+      const second = message("loan_created_event", (m) => (m.item_loan.loan_id = "second-loan"));
+      const event = queuedSnsEvent([message("loan_created_event"), second, message("loan_created_event")]);
+      assert.deepEqual(await loanUpdated(clients)(event), { batchItemFailures: [] });
+      assert.deepEqual((await getUser())?.loan_ids, [LOAN, "second-loan"]);
+      // 3 each, and one more read for the redelivered third.
+      assert.deepEqual(dynamoRequests, [...["PutItem", "GetItem", "UpdateItem"], ...["PutItem", "GetItem", "UpdateItem"], ...["PutItem", "GetItem", "UpdateItem", "GetItem"]]);
+    });
+
+    it("reports only the records that fail, by message id, and applies the others", async () => {
+      await putUser(FUTURE);
+      const loan = (id: string) => message("loan_created_event", (m) => (m.item_loan.loan_id = id));
+      const bodies = [
+        JSON.stringify(snsNotification(loan("a"))),
+        JSON.stringify(snsNotification(message("loan_created_event", (m) => delete m.item_loan.loan_id))),
+        JSON.stringify(snsNotification(loan("b"))),
+        JSON.stringify(snsNotification("not json")),
+        loan("raw"), // raw message delivery: not an SNS notification
+        "{",
+        JSON.stringify(snsNotification(message("request_created_event"))), // a request on a loan function's queue
+        JSON.stringify(snsNotification(loan("c"))),
+      ];
+      const event = sqsEvent(bodies);
+      assert.deepEqual(await loanUpdated(clients)(event), { batchItemFailures: ids(event, [1, 3, 4, 5, 6]) });
+      assert.deepEqual((await getUser())?.loan_ids, ["a", "b", "c"]);
+      assert.deepEqual((await loans()).map((l) => l.loan_id).sort(), ["a", "b", "c"]);
+    });
+
+    it("throws when every record fails, naming each record's bad field, so that the errors alarm sees it; nothing is written", async () => {
+      const event = queuedSnsEvent([message("loan_created_event", (m) => delete m.item_loan.loan_id), "not json"]);
+      await assert.rejects(
+        loanUpdated(clients)(event),
+        (err: unknown) =>
+          err instanceof BatchFailedError &&
+          err.failures.map((f) => f.messageId).join() === event.Records.map((r) => r.messageId).join() &&
+          /Records\[0\]\.body\.Message\.item_loan\.loan_id/.test(err.message) &&
+          /Records\[1\]\.body\.Message: is not JSON/.test(err.message),
+      );
+      assert.deepEqual(dynamoRequests, []);
+    });
+
+    it("names what is wrong with a record that is not an SNS notification", async () => {
+      const notification = (change: (n: any) => void) => {
+        const n: any = snsNotification(message("loan_created_event"));
+        change(n);
+        return JSON.stringify(n);
+      };
+      const cases: [string, RegExp][] = [
+        [notification((n) => (n.Type = "SubscriptionConfirmation")), /invalid SNS notification: Records\[0\]\.body\.Type/],
+        [notification((n) => delete n.Message), /Records\[0\]\.body\.Message/],
+        [notification((n) => (n.Message = JSON.stringify({ ...JSON.parse(n.Message), padding: "x".repeat(300 * 1024) }))), /Records\[0\]\.body\.Message: is \d+ bytes; at most 262144/],
+        [message("loan_created_event"), /Records\[0\]\.body\.Type/],
+      ];
+      for (const [body, expected] of cases) await assert.rejects(loanUpdated(clients)(sqsEvent([body])), expected);
+      assert.deepEqual(dynamoRequests, []);
+    });
+
+    it("fails the whole batch only when its envelope is invalid, naming the field", async () => {
+      await assert.rejects(loanUpdated(clients)({ Records: [{ eventSource: "aws:sqs", body: "{}" }] }), /invalid SQS event: Records\[0\]\.messageId/);
+      assert.deepEqual(dynamoRequests, []);
+    });
+
+    it("accepts a batch larger than one message's 256 KiB, up to Lambda's payload", async () => {
+      await putUser(FUTURE);
+      const big = (id: string) => message("loan_created_event", (m) => ((m.item_loan.loan_id = id), (m.padding = "x".repeat(200 * 1024))));
+      assert.deepEqual(await loanUpdated(clients)(queuedSnsEvent([big("a"), big("b")])), { batchItemFailures: [] });
+      assert.deepEqual((await getUser())?.loan_ids, ["a", "b"]);
+    });
+
+    it("applies a redelivered batch without changing anything", async () => {
+      await putUser(FUTURE, { request_ids: ["kept"] });
+      const event = queuedSnsEvent([message("request_created_event"), message("request_placed_on_shelf_event")]);
+      await requestUpdated(clients)(event);
+      const once = { user: await getUser(), requests: await requests() };
+      assert.deepEqual(await requestUpdated(clients)(event), { batchItemFailures: [] });
+      assert.deepEqual({ user: await getUser(), requests: await requests() }, once);
+      assert.deepEqual(once.user?.request_ids, ["kept", REQUEST]);
+      await requestClosed(clients)(queuedSnsEvent([message("request_closed_event"), message("request_canceled_event")]));
+      assert.deepEqual(await requests(), []);
+      assert.deepEqual((await getUser())?.request_ids, ["kept"]);
     });
   });
 

@@ -19,6 +19,8 @@ import type { AlmaCacheClients } from "../../handlers/alma/cache";
 import { loanUpdated, requestUpdated } from "../../handlers/alma/cache-functions";
 import { handleWebhook } from "../../handlers/alma/webhook";
 import { ALMA_EVENTS } from "../../handlers/lib/env-names";
+import { logger } from "../../handlers/lib/logger";
+import { snsNotification, sqsEvent } from "../../scripts/events/wrap";
 import { getUser, listUsers } from "../../handlers/hdoc/users";
 import { queryOf, serve } from "../../handlers/lib/http-api";
 import { Iota } from "../../handlers/iota/engine";
@@ -207,6 +209,55 @@ describe("bad input and faults", function () {
       });
     }
 
+    // From the function's queue: a bad record is reported alone and the batch's other records are applied.
+    const notified = (message: string) => JSON.stringify(snsNotification(message));
+    const sqsCases: { name: string; body: string; error: RegExp }[] = [
+      { name: "a body that is the raw message (raw delivery on)", body: JSON.stringify(loanBody()), error: /Records\[0\]\.body\.Type/ },
+      { name: "a body that is not JSON", body: "<xml/>", error: /Records\[0\]\.body: is not JSON/ },
+      { name: "a subscription confirmation", body: JSON.stringify({ ...snsNotification("x"), Type: "SubscriptionConfirmation" }), error: /Records\[0\]\.body\.Type/ },
+      { name: "a Message that is not JSON", body: notified("<xml/>"), error: /Records\[0\]\.body\.Message: is not JSON/ },
+      { name: "missing loan_id", body: notified(withoutLoanId()), error: /Records\[0\]\.body\.Message\.item_loan\.loan_id/ },
+      { name: "wrong type of user_id", body: notified(numericUser()), error: /Records\[0\]\.body\.Message\.item_loan\.user_id/ },
+      { name: "an oversized Message", body: notified(JSON.stringify({ ...loanBody(), padding: OVERSIZED })), error: /at most 262144/ },
+    ];
+    for (const c of sqsCases) {
+      it(`reports a queued record with ${c.name} alone, logs why, and applies the batch's other record`, async () => {
+        const before = await counts();
+        const event = sqsEvent([c.body, notified(fixture("alma-webhook/loan_created_event.json").body)]);
+        const lines: string[] = [];
+        logger.setLogLevel("ERROR");
+        const [out, err] = [process.stdout.write, process.stderr.write];
+        const capture = ((chunk: string) => (lines.push(String(chunk)), true)) as typeof process.stdout.write;
+        process.stdout.write = capture;
+        process.stderr.write = capture;
+        try {
+          assert.deepEqual(await loanUpdated(clients)(event), { batchItemFailures: [{ itemIdentifier: event.Records[0].messageId }] });
+        } finally {
+          [process.stdout.write, process.stderr.write] = [out, err];
+          logger.setLogLevel("SILENT");
+        }
+        assert.deepEqual(await counts(), { ...before, loans: before.loans + 1 });
+        const logged = lines.map((l) => JSON.parse(l));
+        assert.equal(logged.length, 1);
+        assert.equal(logged[0].messageId, event.Records[0].messageId);
+        assert.match(logged[0].error, c.error);
+        assert.match(logged[0].message, /retried, then kept in the failed-events queue/);
+      });
+    }
+
+    it("reports a queued record that DynamoDB keeps throttling alone, and the record converges when SQS hands it out again", async () => {
+      const first = notified(fixture("alma-webhook/loan_created_event.json").body);
+      const second = notified(JSON.stringify({ ...loanBody(), item_loan: { ...loanBody().item_loan, loan_id: "second" } }));
+      // The first record's user update is throttled on every attempt the SDK makes (3).
+      proxy.inject({ kind: "throttle" }, 3, /UpdateItem/);
+      const event = sqsEvent([first, second]);
+      assert.deepEqual(await loanUpdated(clients)(event), { batchItemFailures: [{ itemIdentifier: event.Records[0].messageId }] });
+      const user = async () => (await dynamo.documents.send(new GetCommand({ TableName: clients.tables.users, Key: { primary_id: "lbaajh" } }))).Item;
+      assert.deepEqual((await user())?.loan_ids, ["second"]);
+      assert.deepEqual(await loanUpdated(clients)(sqsEvent([first])), { batchItemFailures: [] });
+      assert.deepEqual((await user())?.loan_ids, ["second", "18263808770001221"]);
+    });
+
     it("stores unicode and injection-looking ids verbatim", async () => {
       const b = loanBody();
       b.item_loan.loan_id = WEIRD_ID;
@@ -218,9 +269,10 @@ describe("bad input and faults", function () {
     });
 
     it("rides out DynamoDB throttling within the SDK's retries", async () => {
+      const faulted = proxy.faulted;
       proxy.inject({ kind: "throttle" }, 2);
       assert.equal((await loanUpdated(clients)(sns(fixture("alma-webhook/loan_created_event.json").body))).linked, 1);
-      assert.equal(proxy.faulted, 2);
+      assert.equal(proxy.faulted - faulted, 2);
       assert.deepEqual((await counts()).loans, 1);
     });
 

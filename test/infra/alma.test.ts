@@ -1,7 +1,11 @@
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { CACHE_FUNCTIONS } from "../../components/alma/alma-cache";
 import { ALMA_EVENTS } from "../../handlers/lib/env-names";
-import { findSecretLeaks, named, ofType, policyOf, type RecordedResource, type RunResult, stackRun, SECRET_MARK } from "../../tooling/mock-engine";
+import { findSecretLeaks, named, ofType, policyOf, type RecordedResource, REPO_ROOT, type RunResult, runStack, stackRun, SECRET_MARK } from "../../tooling/mock-engine";
 import { runVariant, stackSettings } from "../helpers/stack-variant";
 
 /** The topics prod adopts, by event. */
@@ -85,40 +89,127 @@ describe("alma (AlmaCache)", () => {
     });
 
     for (const run of ["dev", "prod"] as const) {
-      it(`subscribes each function to its topics, each with a permission scoped to that topic (${run})`, () => {
+      it(`subscribes each function's queue to the function's topics, as SNS notifications, with SNS's own failures kept (${run})`, () => {
         const r = run === "dev" ? dev : prod;
         for (const [handler, events] of Object.entries(SUBSCRIPTIONS)) {
           const short = handler.replace("alma-", "");
           for (const event of events) {
             const subscription = named(r, "aws:sns/topicSubscription:TopicSubscription", `alma-${short}-${slug(event)}`);
             assert.equal(subscription.rawInputs.topic, topicArn(r, event));
-            assert.equal(subscription.inputs.protocol, "lambda");
-            assert.equal(subscription.rawInputs.endpoint, fn(r, handler).state.arn);
+            assert.equal(subscription.inputs.protocol, "sqs");
+            assert.equal(subscription.rawInputs.endpoint, queue(r, `alma-${short}-queue`).state.arn);
+            assert.equal(subscription.inputs.rawMessageDelivery, false, "the body is the SNS notification: Type, MessageId, TopicArn, Message, Timestamp");
             assert.deepEqual(JSON.parse(subscription.rawInputs.redrivePolicy), { deadLetterTargetArn: queue(r, "alma-failed-events").state.arn });
-            const permission = named(r, "aws:lambda/permission:Permission", `alma-${short}-${slug(event)}-invoke`);
-            assert.equal(permission.inputs.principal, "sns.amazonaws.com");
-            assert.equal(permission.rawInputs.sourceArn, topicArn(r, event));
-            assert.equal(permission.rawInputs.function, fn(r, handler).state.name);
           }
         }
         assert.equal(ofType(r, "aws:sns/topicSubscription:TopicSubscription").filter((s) => s.name.startsWith("alma-")).length, 8);
+        assert.deepEqual(ofType(r, "aws:lambda/permission:Permission").filter((p) => p.inputs.principal === "sns.amazonaws.com"), [], "SNS invokes no function");
       });
     }
+  });
 
-    it("gives each function an async retry config whose failures land in a queue kept 14 days", () => {
-      const failed = queue(dev, "alma-failed-events");
-      assert.equal(failed.inputs.messageRetentionSeconds, 1209600);
-      for (const handler of Object.keys(SUBSCRIPTIONS)) {
-        const config = named(dev, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", `${handler}-async`);
-        assert.equal(config.inputs.maximumRetryAttempts, 2);
-        assert.equal(config.inputs.maximumEventAgeInSeconds, 21600);
-        assert.deepEqual(config.rawInputs.destinationConfig, { onFailure: { destination: failed.state.arn } });
+  describe("the cache functions' queues", () => {
+    it("gives each function a queue of its own, created, encrypted, kept 14 days, visible again after 6 × the function's timeout", () => {
+      for (const run of [dev, staging, prod]) {
+        for (const handler of Object.keys(SUBSCRIPTIONS)) {
+          const q = queue(run, `${handler}-queue`);
+          assert.equal(q.options.import, undefined, "never adopted");
+          assert.equal(q.inputs.name, undefined, "auto-named");
+          assert.equal(q.inputs.sqsManagedSseEnabled, true);
+          assert.equal(q.inputs.messageRetentionSeconds, 14 * 24 * 3600);
+          assert.equal(fn(run, handler).inputs.timeout, 30);
+          assert.equal(q.inputs.visibilityTimeoutSeconds, 180);
+        }
       }
+      assert.equal(queue(prod, "alma-loan-updated-queue").options.protect, true, "a stateful resource: protected in prod");
+    });
+
+    it("retries a message 5 times, then keeps it in alma-failed-events (tagged, 14 days, alarmed)", () => {
+      const failed = queue(dev, "alma-failed-events");
+      for (const handler of Object.keys(SUBSCRIPTIONS)) {
+        assert.deepEqual(JSON.parse(queue(dev, `${handler}-queue`).rawInputs.redrivePolicy), { deadLetterTargetArn: failed.state.arn, maxReceiveCount: 5 });
+      }
+      assert.equal(failed.inputs.messageRetentionSeconds, 1209600);
+      assert.equal(failed.inputs.tags["tributary:dead-letter-queue"], "true");
+      assert.deepEqual(named(dev, "aws:cloudwatch/metricAlarm:MetricAlarm", "alma-failed-events-depth").rawInputs.dimensions, { QueueName: failed.state.name });
+    });
+
+    it("lets SNS send to a queue only from that function's topics", () => {
+      for (const [handler, events] of Object.entries(SUBSCRIPTIONS)) {
+        const q = queue(dev, `${handler}-queue`);
+        const policy = named(dev, "aws:sqs/queuePolicy:QueuePolicy", `${handler}-queue-policy`);
+        assert.equal(policy.rawInputs.queueUrl, q.state.url);
+        assert.deepEqual(
+          policyOf(policy).Statement,
+          events.map((e) => ({
+            Effect: "Allow",
+            Principal: { Service: "sns.amazonaws.com" },
+            Action: "sqs:SendMessage",
+            Resource: q.state.arn,
+            Condition: { ArnEquals: { "aws:SourceArn": topicArn(dev, e) } },
+          })),
+        );
+      }
+    });
+
+    it("lets SNS put what it cannot deliver to any of the eight topics' subscribers in alma-failed-events", () => {
       const policy = policyOf(named(dev, "aws:sqs/queuePolicy:QueuePolicy", "alma-failed-events-policy"));
       assert.deepEqual(
         policy.Statement.map((s: any) => [s.Principal.Service, s.Condition.ArnEquals["aws:SourceArn"]]),
         ALMA_EVENTS.map((e) => ["sns.amazonaws.com", topicArn(dev, e)]),
       );
+    });
+
+    it("alarms when a message has waited a day in a queue, well before its 14 days are up", () => {
+      for (const handler of Object.keys(SUBSCRIPTIONS)) {
+        const alarm = named(dev, "aws:cloudwatch/metricAlarm:MetricAlarm", `${handler}-queue-age`);
+        assert.equal(alarm.inputs.namespace, "AWS/SQS");
+        assert.equal(alarm.inputs.metricName, "ApproximateAgeOfOldestMessage");
+        assert.deepEqual(alarm.rawInputs.dimensions, { QueueName: queue(dev, `${handler}-queue`).state.name });
+        assert.equal(alarm.inputs.threshold, 86400);
+        assert.deepEqual(alarm.rawInputs.alarmActions, [named(dev, "aws:sns/topic:Topic", "alerts").state.arn]);
+      }
+    });
+
+    it("feeds each function from its queue in batches of 10, reporting failed records, at most 5 at once, enabled", () => {
+      for (const run of [dev, prod]) {
+        for (const handler of Object.keys(SUBSCRIPTIONS)) {
+          const mapping = named(run, "aws:lambda/eventSourceMapping:EventSourceMapping", `${handler}-events`);
+          assert.equal(mapping.rawInputs.eventSourceArn, queue(run, `${handler}-queue`).state.arn);
+          assert.equal(mapping.rawInputs.functionName, fn(run, handler).state.arn);
+          assert.equal(mapping.inputs.batchSize, 10);
+          assert.deepEqual(mapping.inputs.functionResponseTypes, ["ReportBatchItemFailures"]);
+          assert.deepEqual(mapping.inputs.scalingConfig, { maximumConcurrency: 5 });
+          assert.equal(mapping.inputs.enabled, true);
+        }
+      }
+      assert.equal(ofType(dev, "aws:lambda/eventSourceMapping:EventSourceMapping").filter((m) => m.name.startsWith("alma-")).length, 4);
+    });
+
+    it("is not invoked asynchronously any more: no async retry config, but an errors alarm each", () => {
+      for (const handler of Object.keys(SUBSCRIPTIONS)) {
+        assert.equal(ofType(dev, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig").find((c) => c.name === `${handler}-async`), undefined);
+        assert.deepEqual(named(dev, "aws:cloudwatch/metricAlarm:MetricAlarm", `${handler}-errors`).rawInputs.dimensions, { FunctionName: fn(dev, handler).state.name });
+        assert.equal(fn(dev, handler).inputs.deadLetterConfig, undefined);
+      }
+    });
+
+    it("pauses: alma.paused disables the four mappings, so that events wait in the queues; alma.maximumConcurrency sets their concurrency", async function () {
+      this.timeout(60_000);
+      const settings = parseYaml(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8"));
+      settings.config["tributary:alma"] = { ...settings.config["tributary:alma"], paused: true, maximumConcurrency: 2 };
+      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "alma-paused-")), "Pulumi.dev.yaml");
+      fs.writeFileSync(file, toYaml(settings));
+      const paused = await runStack("dev", { settingsFile: file });
+      for (const handler of Object.keys(SUBSCRIPTIONS)) {
+        const mapping = named(paused, "aws:lambda/eventSourceMapping:EventSourceMapping", `${handler}-events`);
+        assert.equal(mapping.inputs.enabled, false);
+        assert.deepEqual(mapping.inputs.scalingConfig, { maximumConcurrency: 2 });
+        // Everything else stays: the queues keep filling from the topics.
+        assert.equal(named(paused, "aws:sns/topicSubscription:TopicSubscription", `${handler}-${slug(SUBSCRIPTIONS[handler as keyof typeof SUBSCRIPTIONS][0])}`).inputs.protocol, "sqs");
+      }
+      const urns = (run: RunResult) => run.resources.map((r) => r.urn).sort();
+      assert.deepEqual(urns(paused), urns(dev), "pausing changes no resource but the mappings' settings");
     });
   });
 
@@ -164,13 +255,21 @@ describe("alma (AlmaCache)", () => {
         "alma-request-closed": [["dynamodb:DeleteItem"], ["dynamodb:UpdateItem"]],
       };
       for (const spec of CACHE_FUNCTIONS) {
-        const own = statements(dev, spec.handler).filter((s: any) => !["WriteOwnLogs", "KeepFailedEvents"].includes(s.Sid));
+        const all = statements(dev, spec.handler);
+        assert.deepEqual(all.map((s: any) => s.Sid).filter((sid: string) => sid === "KeepFailedEvents"), [], "no asynchronous failure destination to send to");
+        const own = all.filter((s: any) => s.Sid !== "WriteOwnLogs");
         const [itemActions, tombstoneActions] = expected[spec.handler];
         assert.deepEqual(own, [
           { Effect: "Allow", Sid: "WriteOwnTable", Action: itemActions, Resource: [table(dev, spec.table).state.arn] },
           { Effect: "Allow", Sid: "KeepTombstones", Action: tombstoneActions, Resource: [tombstones] },
           { Effect: "Allow", Sid: "LinkToUser", Action: ["dynamodb:GetItem", "dynamodb:UpdateItem"], Resource: [users] },
           { Effect: "Allow", Sid: "QueueUnknownUsers", Action: ["sqs:SendMessage"], Resource: [usersQueue] },
+          {
+            Effect: "Allow",
+            Sid: "ReadOwnQueue",
+            Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
+            Resource: [queue(dev, `${spec.handler}-queue`).state.arn],
+          },
         ]);
       }
     });
@@ -251,9 +350,11 @@ describe("alma (AlmaCache)", () => {
     }
   });
 
-  it("exports table names and ARNs, the queue, the topic ARNs and the webhook URL", () => {
+  it("exports table names and ARNs, the queues, the topic ARNs and the webhook URL", () => {
     const out = dev.outputs.almaCache;
     assert.deepEqual(out.tables.users, { name: table(dev, "users").state.name, arn: table(dev, "users").state.arn });
+    assert.deepEqual(Object.keys(out.cacheQueues).sort(), Object.keys(SUBSCRIPTIONS).sort());
+    assert.deepEqual(out.cacheQueues["alma-loan-updated"], { url: queue(dev, "alma-loan-updated-queue").state.url, arn: queue(dev, "alma-loan-updated-queue").state.arn });
     assert.deepEqual(out.usersQueue, { url: queue(dev, "alma-users").state.url, arn: queue(dev, "alma-users").state.arn });
     assert.deepEqual(Object.keys(out.topicArns).sort(), [...ALMA_EVENTS].sort());
     assert.equal(prod.outputs.almaCache.topicArns.LOAN_CREATED, PROD_TOPICS.LOAN_CREATED);

@@ -140,17 +140,29 @@ describe("stack config", () => {
       assert.equal(parseConfigValues("alice", { stage: "dev" }).stage, "dev");
     });
 
-    it("keeps Lambda's own retry bounds for functions it retries itself", () => {
-      const err = configError(() => parseConfigValues("dev", { alma: JSON.stringify({ delivery: { maximumEventAgeSeconds: 86400 } }) }));
-      assert.deepEqual(err.problems.map((p) => p.key), ["tributary:alma.delivery.maximumEventAgeSeconds"]);
+    it("keeps an EventBridge target's retry bounds, up to a day", () => {
       assert.equal(parseConfigValues("dev", { lessons: fs.readFileSync(path.join(REPO_ROOT, "test/fixtures/config/lessons.json"), "utf8") }).lessons?.delivery.maximumEventAgeSeconds, 86400);
+    });
+
+    it("refuses alma.delivery, which nothing reads since the cache functions read queues, and keeps alma's concurrency within SQS's 2 to 1000", () => {
+      const err = configError(() => parseConfigValues("dev", { alma: JSON.stringify({ delivery: { maximumEventAgeSeconds: 3600 } }) }));
+      assert.deepEqual(err.problems.map((p) => p.key), ["tributary:alma.delivery"]);
+      assert.match(err.problems[0].message, /unknown key/);
+      for (const maximumConcurrency of [1, 1001, 2.5]) {
+        const bad = configError(() => parseConfigValues("dev", { alma: JSON.stringify({ maximumConcurrency }) }));
+        assert.deepEqual(bad.problems.map((p) => p.key), ["tributary:alma.maximumConcurrency"], String(maximumConcurrency));
+      }
+      assert.equal(parseConfigValues("dev", { alma: JSON.stringify({ maximumConcurrency: 2, paused: true }) }).alma?.maximumConcurrency, 2);
+      const notBoolean = configError(() => parseConfigValues("dev", { alma: JSON.stringify({ paused: "yes" }) }));
+      assert.deepEqual(notBoolean.problems.map((p) => p.key), ["tributary:alma.paused"]);
     });
 
     it("fills an app block's defaults", () => {
       const raw = parseConfigValues("dev", { alma: minimalAlma });
       assert.deepEqual(raw.alma?.topicArns, {});
       assert.equal(raw.alma?.function.memoryMb, 256);
-      assert.equal(raw.alma?.delivery.maximumRetryAttempts, 2);
+      assert.equal(raw.alma?.paused, false, "the cache functions read their queues");
+      assert.equal(raw.alma?.maximumConcurrency, 5);
       assert.equal(raw.lessons, undefined);
     });
   });

@@ -20,7 +20,7 @@ function check(rule: string, resources: PolicyResource[], stage: "dev" | "prod" 
 
 describe("policy rules", () => {
   it("are all mandatory but the reminder about adopted resources, each with a description", () => {
-    assert.equal(RULES.length, 12);
+    assert.equal(RULES.length, 14);
     for (const rule of RULES) {
       assert.equal(rule.enforcementLevel, rule.name === "adopted-pending-hardening" ? "advisory" : "mandatory", rule.name);
       assert.ok(rule.description.length > 20);
@@ -85,7 +85,7 @@ describe("policy rules", () => {
 
   describe("dead-letter-retention-and-alarm", () => {
     it("refuses a DLQ that keeps messages less than 14 days or has no depth alarm", () => {
-      const dlq = queue("dlq", { messageRetentionSeconds: 345600 });
+      const dlq = queue("dlq", { messageRetentionSeconds: 345600, tags: { "tributary:dead-letter-queue": "true" } });
       const target = res("aws:cloudwatch/eventTarget:EventTarget", "t", { deadLetterConfig: { arn: dlq.props.arn } });
       const messages = check("dead-letter-retention-and-alarm", [dlq, target]);
       assert.equal(messages.length, 2);
@@ -94,12 +94,48 @@ describe("policy rules", () => {
     });
 
     it("accepts 14 days with an alarm, and finds DLQs by tag and by every kind of reference", () => {
-      const tagged = queue("tagged", { messageRetentionSeconds: 1209600, tags: { "tributary:dead-letter-queue": "true" } });
-      const redrive = queue("redrive-dlq", { messageRetentionSeconds: 1209600 });
+      const tag = { "tributary:dead-letter-queue": "true" };
+      const tagged = queue("tagged", { messageRetentionSeconds: 1209600, tags: tag });
+      const redrive = queue("redrive-dlq", { messageRetentionSeconds: 1209600, tags: tag });
       const source = queue("source", { redrivePolicy: JSON.stringify({ deadLetterTargetArn: redrive.props.arn, maxReceiveCount: 3 }) });
       const resources = [tagged, redrive, source, depthAlarm("tagged"), depthAlarm("redrive-dlq")];
       assert.deepEqual(deadLetterQueues(resources).map((q) => q.name).sort(), ["redrive-dlq", "tagged"]);
       assert.deepEqual(check("dead-letter-retention-and-alarm", resources), []);
+    });
+
+    it("refuses a queue used as a dead-letter queue without the tag, which a real preview needs to find it", () => {
+      const dlq = queue("untagged-dlq", { messageRetentionSeconds: 1209600 });
+      const subscription = res("aws:sns/topicSubscription:TopicSubscription", "s", { protocol: "sqs", redrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.props.arn }) });
+      assert.deepEqual(check("dead-letter-retention-and-alarm", [dlq, subscription, depthAlarm("untagged-dlq")]), [
+        "aws:sqs/queue:Queue untagged-dlq: is a dead-letter queue without the tag tributary:dead-letter-queue",
+      ]);
+      // An adopted queue keeps its own tags: its source's redrive policy finds it.
+      assert.deepEqual(check("dead-letter-retention-and-alarm", [{ ...dlq, ignoreChanges: ["tags", "tagsAll"] }, subscription, depthAlarm("untagged-dlq")]), []);
+    });
+  });
+
+  describe("consumed-queue-redrive", () => {
+    const mapping = (q: PolicyResource) => res("aws:lambda/eventSourceMapping:EventSourceMapping", "m", { eventSourceArn: q.props.arn, functionName: "f" });
+    it("refuses a queue a Lambda consumes without a redrive policy, or with one that names no receive count", () => {
+      const bare = queue("work");
+      assert.match(check("consumed-queue-redrive", [bare, mapping(bare)])[0], /work: is consumed by a Lambda but has no redrive policy/);
+      const noCount = queue("work2", { redrivePolicy: JSON.stringify({ deadLetterTargetArn: "arn:aws:sqs:eu-west-2:1:dlq" }) });
+      assert.equal(check("consumed-queue-redrive", [noCount, mapping(noCount)]).length, 1);
+    });
+    it("accepts a redrive policy, and ignores queues nothing consumes", () => {
+      const q = queue("work", { redrivePolicy: JSON.stringify({ deadLetterTargetArn: "arn:aws:sqs:eu-west-2:1:dlq", maxReceiveCount: 5 }) });
+      assert.deepEqual(check("consumed-queue-redrive", [q, mapping(q), queue("unconsumed")]), []);
+    });
+  });
+
+  describe("subscription-dead-letter-queue", () => {
+    const subscription = (protocol: string, redrivePolicy?: string) => res("aws:sns/topicSubscription:TopicSubscription", "s", { protocol, redrivePolicy });
+    it("refuses a subscription to a queue or a function without a redrive policy", () => {
+      assert.match(check("subscription-dead-letter-queue", [subscription("sqs")])[0], /delivers to sqs without a redrive policy/);
+      assert.equal(check("subscription-dead-letter-queue", [subscription("lambda", "{}")]).length, 1);
+    });
+    it("accepts one with a redrive policy, and ignores e-mail subscriptions", () => {
+      assert.deepEqual(check("subscription-dead-letter-queue", [subscription("sqs", JSON.stringify({ deadLetterTargetArn: "arn:aws:sqs:eu-west-2:1:dlq" })), subscription("email")]), []);
     });
   });
 

@@ -27,6 +27,16 @@ describe("the preview's diagram", () => {
     assert.deepEqual(labels.filter((l) => l.includes("(existing)") || l.includes("(adopted)")), []);
   });
 
+  it("draws alma's topics feeding each cache function's queue, and the queue feeding the function, not as a store", async () => {
+    const { edges } = parse(buildDiagram(await stackRun("dev")).mermaid);
+    for (const event of ["loan-created", "loan-renewed", "loan-due-date"]) {
+      assert.ok(edges.includes(`SNS topic: alma-topic-${event} --> SQS queue: alma-loan-updated-queue`), edges.join("\n"));
+    }
+    assert.ok(edges.includes("SQS queue: alma-loan-updated-queue --> λ: alma-loan-updated"), edges.join("\n"));
+    assert.deepEqual(edges.filter((e) => e.startsWith("λ: alma-loan-updated -") && e.includes("-queue")), []);
+    assert.ok(edges.includes("λ: alma-loan-updated -SendMessage-> SQS queue: alma-users"), "the users queue stays a store");
+  });
+
   it("reduces a statement's ARN to the resource it points into", () => {
     assert.equal(resourceArn("arn:aws:s3:::bucket-1/templates/*"), "arn:aws:s3:::bucket-1");
     assert.equal(resourceArn("arn:aws:dynamodb:eu-west-2:1:table/t/index/*"), "arn:aws:dynamodb:eu-west-2:1:table/t");

@@ -140,6 +140,28 @@ describe("npm run invoke", function () {
     }
   });
 
+  it("runs a cache function on a batch from its queue (npm run event -- sqs): the answer names the failed record, whose reason is logged with the invocation", async () => {
+    const local = await LOCAL_APPS.alma({ quiet: true });
+    try {
+      const bad = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "invoke-")), "bad.json");
+      fs.writeFileSync(bad, JSON.stringify({ item_loan: { user_id: "LBAAJH" } }));
+      const wrapped = await runScript("events/wrap", ["sqs", "--webhook", payloadPath("alma-webhook", "loan_created_event.json"), "--message", bad]);
+      assert.equal(wrapped.code, 0, wrapped.stderr);
+      const event = JSON.parse(wrapped.stdout);
+      assert.deepEqual(event.Records.map((r: any) => [r.eventSource, JSON.parse(r.body).Type]), [["aws:sqs", "Notification"], ["aws:sqs", "Notification"]]);
+      const result = await runScript("invoke", ["alma-loan-updated", "--event", eventFile(event)], { ...local.env, POWERTOOLS_LOG_LEVEL: "INFO" });
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(JSON.parse(result.stdout), { batchItemFailures: [{ itemIdentifier: event.Records[1].messageId }] });
+      const logged = result.stderr.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).filter((l) => l.level === "ERROR");
+      assert.equal(logged.length, 1);
+      assert.equal(logged[0].messageId, event.Records[1].messageId);
+      assert.match(logged[0].error, /Records\[1\]\.body\.Message\.item_loan\.loan_id/);
+      assert.match(logged[0].function_request_id, /^[0-9a-f-]{36}$/);
+    } finally {
+      await local.close();
+    }
+  });
+
   it("refuses an unknown function", async () => {
     const result = await runScript("invoke", ["no-such-function", "--event", eventFile({})]);
     assert.equal(result.code, 2);

@@ -1,6 +1,7 @@
-/** alma-request-closed: keeps the Alma cache current from the SNS topics of its events (see handlers/alma/cache-functions.ts). */
+/** alma-request-closed: keeps the Alma cache current from its SQS queue, which the SNS topics of its events feed (see handlers/alma/cache-functions.ts). */
+import { lambdaHandler } from "../../lib/logger";
 import { clientsFromEnv } from "../cache";
 import { requestClosed } from "../cache-functions";
 
-/** Clients are made once per container. */
-export const handler = requestClosed(clientsFromEnv());
+/** Clients are made once per container; a failed record's log line carries the invocation. */
+export const handler = lambdaHandler(requestClosed(clientsFromEnv()));
