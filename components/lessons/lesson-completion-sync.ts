@@ -173,6 +173,7 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
       auth0ClientId: this.auth0Client.clientId,
       failedEventsQueueUrl: this.failedEvents.url,
       // For a replay from the archive into the rule (README: cutover).
+      eventBusArn: this.trigger.eventBus.arn,
       eventArchiveArn: this.trigger.archive.arn,
       ruleArn: this.rule.rule.arn,
     };

@@ -1,10 +1,13 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { SECRETS, STAGE_DEFAULTS } from "../../config";
+import { IMPROVEMENTS } from "../../components/adoption";
+import { MANAGEMENT_API_SCOPES } from "../../components/auth0/m2m-client";
+import { APP_IMPROVEMENTS, SECRETS, STAGE_DEFAULTS } from "../../config";
 import { REPO_ROOT } from "../../tooling/mock-engine";
 
 const readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
+const cutover = fs.readFileSync(path.join(REPO_ROOT, "docs", "cutover.md"), "utf8");
 const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8"));
 
 describe("README matches the code", () => {
@@ -23,6 +26,21 @@ describe("README matches the code", () => {
     assert.ok(readme.includes(retention), retention);
     const errors = `| Lambda errors alarm threshold (per period) | ${STAGE_DEFAULTS.dev.alarms.lambdaErrorsThreshold} | ${STAGE_DEFAULTS.staging.alarms.lambdaErrorsThreshold} | ${STAGE_DEFAULTS.prod.alarms.lambdaErrorsThreshold} |`;
     assert.ok(readme.includes(errors), errors);
+  });
+
+  it("lists every improvement in docs/cutover.md with the apps that offer it", () => {
+    for (const improvement of Object.keys(IMPROVEMENTS)) {
+      const apps = Object.entries(APP_IMPROVEMENTS)
+        .filter(([, list]) => (list as readonly string[]).includes(improvement))
+        .map(([app]) => app)
+        .sort();
+      assert.ok(cutover.includes(`| \`${improvement}\` | ${apps.join(", ")} |`), `${improvement}: ${apps.join(", ")}`);
+    }
+  });
+
+  it("names the Management API scopes the Auth0 provider needs, as the component declares them", () => {
+    const listed = MANAGEMENT_API_SCOPES.map((scope) => `\`${scope}\``);
+    for (const text of [readme, cutover]) for (const scope of listed) assert.ok(text.includes(scope), scope);
   });
 
   it("is what .ci/run runs", () => {
