@@ -23,7 +23,7 @@ import { startFakeSqs } from "../tooling/local/fake-sqs";
 import { type RecordedRequest, type StubResponse, startStub } from "../tooling/local/http-stub";
 import { createBrnDatabase } from "../tooling/local/mysql";
 import { S3RVER_CREDENTIALS, startS3rver } from "../tooling/local/s3";
-import { zipball } from "../tooling/local/zip";
+import { commitShaAnswer, zipball } from "../tooling/local/zip";
 import { runMain } from "./lib/main";
 
 /** The key the webhook fixtures are signed with (test/fixtures/payloads/README.md). */
@@ -137,6 +137,7 @@ async function skills(options: LocalOptions = {}): Promise<LocalApp> {
       };
     }
     if (req.path === "/github/repos/brn-local/python-basics/zipball/v1.0.0") return { headers: { "content-type": "application/zip" }, body: archive };
+    if (req.path === "/github/repos/brn-local/python-basics/commits/v1.0.0") return commitShaAnswer(archive, req.headers["if-none-match"]);
     return { status: 404, body: { message: "not a route of the local stand-in" } };
   }, { onRequest: log("upstream") });
   return {

@@ -204,19 +204,27 @@ function syncEnvironment(args: SkillAppSyncArgs, bucket: aws.s3.Bucket, secrets:
   };
 }
 
-/** Upload under the two prefixes skill-sync writes, list its release records, read its own secrets. */
+/**
+ * Put and replace templates (deleting what a moved tag no longer has), write and read the
+ * release records, list both prefixes, read its own secrets.
+ */
 function syncStatements(bucket: aws.s3.Bucket, secrets: SecretParameters): PolicyStatement[] {
   return [
     {
-      Sid: "UploadTemplatesAndRecordReleases",
-      Action: ["s3:PutObject"],
-      Resource: [pulumi.interpolate`${bucket.arn}/${SKILLS_BUCKET_PREFIXES.templates}*`, pulumi.interpolate`${bucket.arn}/${SKILLS_BUCKET_PREFIXES.syncedReleases}*`],
+      Sid: "UploadAndReplaceTemplates",
+      Action: ["s3:PutObject", "s3:DeleteObject"],
+      Resource: [pulumi.interpolate`${bucket.arn}/${SKILLS_BUCKET_PREFIXES.templates}*`],
     },
     {
-      Sid: "ListSyncedReleases",
+      Sid: "RecordReleases",
+      Action: ["s3:PutObject", "s3:GetObject"],
+      Resource: [pulumi.interpolate`${bucket.arn}/${SKILLS_BUCKET_PREFIXES.syncedReleases}*`],
+    },
+    {
+      Sid: "ListTemplatesAndReleases",
       Action: ["s3:ListBucket"],
       Resource: [bucket.arn],
-      Condition: { StringLike: { "s3:prefix": `${SKILLS_BUCKET_PREFIXES.syncedReleases}*` } },
+      Condition: { StringLike: { "s3:prefix": [`${SKILLS_BUCKET_PREFIXES.syncedReleases}*`, `${SKILLS_BUCKET_PREFIXES.templates}*`] } },
     },
     ...secrets.map(({ secret, parameter }) => ({ ...parameter.readStatement, Sid: `Read${secret.replace(/_/g, "")}` })),
   ];

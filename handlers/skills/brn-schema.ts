@@ -10,8 +10,10 @@ export type ColumnKind = "int" | "varchar" | "text" | "bool" | "datetime";
 
 export interface Column {
   kind: ColumnKind;
-  /** VARCHAR length; SQLAlchemy's String(n). */
+  /** VARCHAR length, in characters; SQLAlchemy's String(n). */
   length?: number;
+  /** What a TEXT column holds, in bytes of UTF-8. */
+  maxBytes?: number;
 }
 
 export interface BrnTable {
@@ -29,7 +31,7 @@ export interface BrnTable {
 
 const INT: Column = { kind: "int" };
 const STRING: Column = { kind: "varchar", length: 250 };
-const TEXT: Column = { kind: "text" };
+const TEXT: Column = { kind: "text", maxBytes: 65_535 };
 const BOOL: Column = { kind: "bool" };
 const DATETIME: Column = { kind: "datetime" };
 

@@ -2,10 +2,11 @@
  * Writes a source's rows to its BRN table in MySQL: rows are compared with what the table
  * holds, and only new or changed rows are written, in batches, inside one transaction per
  * table. A batch that fails is retried row by row, so one bad row is reported and does not
- * hold back the others.
+ * hold back the others. A value longer than its column is cut to fit and reported.
  */
+import type { EventEmitter } from "node:events";
 import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
-import { type BrnTable, type ColumnKind, writtenColumns } from "./brn-schema";
+import { type BrnTable, type Column, type ColumnKind, writtenColumns } from "./brn-schema";
 
 /** One row, by column name: text, numbers (ints, 0/1 booleans), DATETIME as `YYYY-MM-DD HH:MM:SS` (UTC), or NULL. */
 export type Row = Record<string, string | number | null>;
@@ -19,9 +20,32 @@ export interface SourceSummary {
   errors: string[];
   /** What was left out but did not fail the source, such as unsafe archive entries. */
   skipped: string[];
+  /** Values stored cut to their column. */
+  truncated: Truncation[];
 }
 
-export const emptySummary = (): SourceSummary => ({ created: 0, updated: 0, unchanged: 0, failed: 0, errors: [], skipped: [] });
+/** A value cut to fit its column: `length` is the value's own, in the column's `unit`. */
+export interface Truncation {
+  table: string;
+  key: string;
+  column: string;
+  length: number;
+  limit: number;
+  unit: "characters" | "bytes";
+}
+
+export const emptySummary = (): SourceSummary => ({ created: 0, updated: 0, unchanged: 0, failed: 0, errors: [], skipped: [], truncated: [] });
+
+/**
+ * The connection to the database is gone (killed, dropped, refused). Its message is the
+ * first error, not the "closed state" ones that every later statement on it gets.
+ */
+export class DatabaseConnectionError extends Error {
+  constructor(readonly first: unknown) {
+    super(first instanceof Error ? first.message : String(first));
+    this.name = "DatabaseConnectionError";
+  }
+}
 
 export const BATCH_SIZE = 100;
 
@@ -40,16 +64,55 @@ function normalized(kind: ColumnKind, value: unknown): string | number | null {
   }
 }
 
-/** Why a row cannot be stored as it is, or undefined. */
-function invalid(table: BrnTable, row: Row): string | undefined {
+/** UTF-8 bytes of one code point; a lone surrogate is sent as U+FFFD, 3 bytes. */
+const utf8Bytes = (codePoint: number) => (codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4);
+
+/**
+ * `value` cut to what `column` holds, as MySQL outside strict mode stores it: VARCHAR(n)
+ * keeps n characters, which utf8mb4 counts in code points (an emoji is one, a combining
+ * accent is one of its own); TEXT keeps as many whole characters as fit its bytes.
+ * Undefined when the value fits.
+ */
+export function truncated(column: Column, value: string): { value: string; length: number; limit: number; unit: Truncation["unit"] } | undefined {
+  if (column.length !== undefined) {
+    // A string has at least as many UTF-16 units as code points.
+    if (value.length <= column.length) return undefined;
+    const codePoints = Array.from(value);
+    if (codePoints.length <= column.length) return undefined;
+    return { value: codePoints.slice(0, column.length).join(""), length: codePoints.length, limit: column.length, unit: "characters" };
+  }
+  if (column.maxBytes !== undefined) {
+    const length = Buffer.byteLength(value, "utf8");
+    if (length <= column.maxBytes) return undefined;
+    let bytes = 0;
+    let end = 0;
+    for (const character of value) {
+      bytes += utf8Bytes(character.codePointAt(0)!);
+      if (bytes > column.maxBytes) break;
+      end += character.length;
+    }
+    return { value: value.slice(0, end), length, limit: column.maxBytes, unit: "bytes" };
+  }
+  return undefined;
+}
+
+/** The row as it can be stored, with the values cut to fit; or why it cannot be. */
+function storable(table: BrnTable, row: Row): { row: Row; truncated: Truncation[] } | { error: string } {
+  const key = row[table.key];
+  if (key === null || key === undefined) return { error: `${table.key} is missing` };
+  const fitted: Row = { ...row };
+  const cuts: Truncation[] = [];
   for (const [name, column] of Object.entries(table.columns)) {
     const value = row[name];
-    if (column.length !== undefined && typeof value === "string" && value.length > column.length) {
-      return `${name} is ${value.length} characters; the column holds ${column.length}`;
-    }
+    if (typeof value !== "string") continue;
+    const cut = truncated(column, value);
+    if (!cut) continue;
+    // A key cut short could land on another record's row.
+    if (name === table.key) return { error: `${name} is ${cut.length} ${cut.unit}; the column holds ${cut.limit}` };
+    fitted[name] = cut.value;
+    cuts.push({ table: table.name, key: String(key), column: name, length: cut.length, limit: cut.limit, unit: cut.unit });
   }
-  if (row[table.key] === null || row[table.key] === undefined) return `${table.key} is missing`;
-  return undefined;
+  return { row: fitted, truncated: cuts };
 }
 
 /** Every row the table holds, keyed by its primary key. */
@@ -81,25 +144,46 @@ async function write(connection: PoolConnection, table: BrnTable, columns: strin
   }
 }
 
+const isFatal = (err: unknown) => (err as { fatal?: unknown })?.fatal === true;
+
 /**
  * Brings `table` in line with `rows`: writes what is new or changed, counts what is
- * unchanged. Rows that vanished upstream are kept, as the original sync kept them.
+ * unchanged. Rows that vanished upstream are kept, as the original sync kept them. Values
+ * longer than their column are stored cut to fit, and listed in the summary.
+ *
+ * When the connection cannot be made, or is lost, nothing of the table is committed and a
+ * DatabaseConnectionError names the first error.
  */
 export async function syncRows(pool: Pool, table: BrnTable, rows: Row[]): Promise<SourceSummary> {
   const summary = emptySummary();
   const columns = writtenColumns(table);
-  const connection = await pool.getConnection();
+  const connection = await pool.getConnection().catch((err: unknown) => {
+    throw new DatabaseConnectionError(err);
+  });
+  // A connection the server closes between two statements says so in an event; the statements after it only fail with "closed state".
+  let closedWith: unknown;
+  const onClosed = (err: unknown) => (closedWith ??= err);
+  const events = connection.connection as unknown as EventEmitter;
+  events.on("error", onClosed);
+  const lost = (err: unknown) => new DatabaseConnectionError(closedWith ?? err);
+  /** Undoes a failed write; a connection that cannot is gone, and `cause` is what to report. */
+  const rollbackTo = (savepoint: string, cause: unknown) =>
+    connection.query(`ROLLBACK TO SAVEPOINT ${savepoint}`).catch(() => {
+      throw lost(cause);
+    });
   try {
     await connection.beginTransaction();
     const stored = await readRows(connection, table);
     const changed: Row[] = [];
-    for (const row of rows) {
-      const problem = invalid(table, row);
-      if (problem) {
+    for (const upstream of rows) {
+      const fitted = storable(table, upstream);
+      if ("error" in fitted) {
         summary.failed += 1;
-        summary.errors.push(`${table.name} ${row[table.key] ?? "(no key)"}: ${problem}`);
+        summary.errors.push(`${table.name} ${upstream[table.key] ?? "(no key)"}: ${fitted.error}`);
         continue;
       }
+      const row = fitted.row;
+      summary.truncated.push(...fitted.truncated);
       const previous = stored.get(String(row[table.key]));
       const same = previous && columns.every((c) => normalized(table.columns[c].kind, previous[c]) === normalized(table.columns[c].kind, row[c]));
       if (same) summary.unchanged += 1;
@@ -112,16 +196,18 @@ export async function syncRows(pool: Pool, table: BrnTable, rows: Row[]): Promis
       try {
         await write(connection, table, columns, batch, stored);
         batch.forEach(count);
-      } catch {
-        // One bad row (a duplicate unique name, a value MySQL refuses) must not hold back the others.
-        await connection.query("ROLLBACK TO SAVEPOINT batch");
+      } catch (err) {
+        if (isFatal(err)) throw lost(err);
+        // One bad row (a duplicate unique name) must not hold back the others.
+        await rollbackTo("batch", err);
         for (const row of batch) {
           await connection.query("SAVEPOINT one");
           try {
             await write(connection, table, columns, [row], stored);
             count(row);
           } catch (err) {
-            await connection.query("ROLLBACK TO SAVEPOINT one");
+            if (isFatal(err)) throw lost(err);
+            await rollbackTo("one", err);
             summary.failed += 1;
             summary.errors.push(`${table.name} ${row[table.key]}: ${(err as Error).message}`);
           }
@@ -131,9 +217,13 @@ export async function syncRows(pool: Pool, table: BrnTable, rows: Row[]): Promis
     await connection.commit();
     return summary;
   } catch (err) {
-    await connection.rollback().catch(() => undefined);
-    throw err;
+    const usable = await connection.rollback().then(
+      () => true,
+      () => false,
+    );
+    throw err instanceof DatabaseConnectionError || (usable && !isFatal(err)) ? err : lost(err);
   } finally {
+    events.off("error", onClosed);
     connection.release();
   }
 }

@@ -13,9 +13,9 @@ import { SKILLS_ENV, type SkillsSecret } from "../lib/env-names";
 import type { RetryPolicy } from "../lib/http";
 import { logger } from "../lib/logger";
 import { readSecret } from "../lib/secrets";
-import { ASSERTIONS, ASSESSMENTS, BADGES } from "./brn-schema";
+import { ASSERTIONS, ASSESSMENTS, BADGES, type BrnTable } from "./brn-schema";
 import { assertionRow, assessmentRow, badgeRow, type RowResult } from "./rows";
-import { emptySummary, type Row, type SourceSummary, syncRows } from "./store";
+import { DatabaseConnectionError, emptySummary, type Row, type SourceSummary, syncRows } from "./store";
 import { type ArchiveBounds, markerKey, syncedReleases, syncTemplate } from "./templates";
 import { badgrList, badgrToken, listAirtableRecords } from "./upstream";
 
@@ -57,44 +57,81 @@ async function required(config: SkillSyncConfig, name: SkillsSecret): Promise<st
   return value;
 }
 
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
 function sourceFailure(err: unknown): SourceSummary {
-  return { ...emptySummary(), failed: 1, errors: [err instanceof Error ? err.message : String(err)] };
+  return { ...emptySummary(), failed: 1, errors: [message(err)] };
 }
 
-/** Writes the rows that could be made; the records that could not count as failed. */
-async function writeRows(config: SkillSyncConfig, table: typeof ASSESSMENTS, results: RowResult[]): Promise<{ summary: SourceSummary; rows: Row[] }> {
-  const rows = results.flatMap((r) => ("row" in r ? [r.row] : []));
-  const errors = results.flatMap((r) => ("error" in r ? [r.error] : []));
-  const summary = await syncRows(await config.db(), table, rows);
-  return { summary: { ...summary, failed: summary.failed + errors.length, errors: [...errors, ...summary.errors] }, rows };
+/**
+ * The BRN database for one run. Once its connection fails, the writes that have not started
+ * are not attempted: they report that, with the first error, instead of failing one by one
+ * with errors that only echo it.
+ */
+class BrnWriter {
+  private failure?: DatabaseConnectionError;
+
+  constructor(private readonly config: SkillSyncConfig) {}
+
+  /** Writes the rows that could be made; the records that could not count as failed. */
+  async write(table: BrnTable, results: RowResult[]): Promise<SourceSummary> {
+    const rows = results.flatMap((r) => ("row" in r ? [r.row] : []));
+    const errors = results.flatMap((r) => ("error" in r ? [r.error] : []));
+    if (this.failure) return sourceFailure(`${table.name} not written: the database connection failed earlier in this run: ${this.failure.message}`);
+    try {
+      const pool = await this.config.db().catch((err: unknown) => {
+        throw new DatabaseConnectionError(err);
+      });
+      const summary = await syncRows(pool, table, rows);
+      for (const t of summary.truncated) logger.warn("value truncated to its column", { ...t });
+      return { ...summary, failed: summary.failed + errors.length, errors: [...errors, ...summary.errors] };
+    } catch (err) {
+      if (err instanceof DatabaseConnectionError) this.failure ??= err;
+      return sourceFailure(err instanceof DatabaseConnectionError ? `the database connection failed: ${err.message}` : err);
+    }
+  }
 }
 
-async function syncAssessments(config: SkillSyncConfig, budget: TimeBudget) {
-  const records = await listAirtableRecords({ ...config.airtable, token: await required(config, "AIRTABLE_TOKEN") }, config.retry, budget);
-  return writeRows(config, ASSESSMENTS, records.map(assessmentRow));
+/** Assessments from Airtable into the table; the rows listed, for the templates, even when the write failed. */
+async function syncAssessments(config: SkillSyncConfig, brn: BrnWriter, budget: TimeBudget): Promise<{ summary: SourceSummary; rows?: Row[]; listingError?: string }> {
+  let results: RowResult[];
+  try {
+    const records = await listAirtableRecords({ ...config.airtable, token: await required(config, "AIRTABLE_TOKEN") }, config.retry, budget);
+    results = records.map(assessmentRow);
+  } catch (err) {
+    return { summary: sourceFailure(err), listingError: message(err) };
+  }
+  return { summary: await brn.write(ASSESSMENTS, results), rows: results.flatMap((r) => ("row" in r ? [r.row] : [])) };
 }
 
-async function syncBadgr(config: SkillSyncConfig, budget: TimeBudget): Promise<Pick<SyncSummary, "badges" | "assertions">> {
-  const token = await badgrToken(
-    config.badgr.baseUrl,
-    {
-      username: await required(config, "BADGR_USERNAME"),
-      password: await required(config, "BADGR_PASSWORD"),
-      clientId: await required(config, "BADGR_CLIENT_ID"),
-      scope: config.badgr.scope,
-      grantType: config.badgr.grantType,
-    },
-    config.retry,
-    budget,
-  );
+/** Badge classes, then assertions (which take their badge's name), from Badgr. */
+async function syncBadgr(config: SkillSyncConfig, brn: BrnWriter, budget: TimeBudget): Promise<Pick<SyncSummary, "badges" | "assertions">> {
   const issuer = encodeURIComponent(config.badgr.issuerId);
-  const badges = await badgrList(config.badgr.baseUrl, `/v2/issuers/${issuer}/badgeclasses`, token, config.badgr.maxPages, config.retry, budget);
-  const { summary: badgeSummary } = await writeRows(config, BADGES, badges.map(badgeRow));
+  let token: string;
+  let badges: Record<string, unknown>[];
+  try {
+    token = await badgrToken(
+      config.badgr.baseUrl,
+      {
+        username: await required(config, "BADGR_USERNAME"),
+        password: await required(config, "BADGR_PASSWORD"),
+        clientId: await required(config, "BADGR_CLIENT_ID"),
+        scope: config.badgr.scope,
+        grantType: config.badgr.grantType,
+      },
+      config.retry,
+      budget,
+    );
+    badges = await badgrList(config.badgr.baseUrl, `/v2/issuers/${issuer}/badgeclasses`, token, config.badgr.maxPages, config.retry, budget);
+  } catch (err) {
+    return { badges: sourceFailure(err), assertions: sourceFailure(`assertions not listed: the badge classes, which name them, could not be listed: ${message(err)}`) };
+  }
+  const badgeSummary = await brn.write(BADGES, badges.map(badgeRow));
   let assertions: SourceSummary;
   try {
     const names = new Map(badges.map((b) => [String(b.entityId), String(b.name ?? "")]));
     const list = await badgrList(config.badgr.baseUrl, `/v2/issuers/${issuer}/assertions`, token, config.badgr.maxPages, config.retry, budget);
-    assertions = (await writeRows(config, ASSERTIONS, list.map((a) => assertionRow(a, names)))).summary;
+    assertions = await brn.write(ASSERTIONS, list.map((a) => assertionRow(a, names)));
   } catch (err) {
     assertions = sourceFailure(err);
   }
@@ -104,28 +141,33 @@ async function syncBadgr(config: SkillSyncConfig, budget: TimeBudget): Promise<P
 async function syncTemplates(config: SkillSyncConfig, assessments: Row[], budget: TimeBudget): Promise<SourceSummary> {
   const summary = emptySummary();
   const token = await config.secret("GITHUB_TOKEN");
-  const synced = await syncedReleases(config.s3, config.bucket);
+  const recorded = await syncedReleases(config.s3, config.bucket);
+  const done = new Set<string>();
   for (const assessment of assessments) {
     const { template_repo: repo, latest_release: release, id } = assessment;
     if (typeof repo !== "string" || typeof release !== "string") continue;
-    if (synced.has(markerKey(repo, release))) {
-      summary.unchanged += 1;
-      continue;
-    }
+    const what = `assessment ${id} (${repo}@${release})`;
+    // Assessments that share a release share its files.
+    if (done.has(markerKey(repo, release))) continue;
+    done.add(markerKey(repo, release));
     if (budget.exhausted()) {
       // Started templates finish; the rest wait for the next run, and this one is reported failed.
       summary.failed += 1;
-      summary.errors.push(`assessment ${id} (${repo}@${release}): not started before the time budget ran out`);
+      summary.errors.push(`${what}: not started before the time budget ran out`);
       continue;
     }
     try {
-      const result = await syncTemplate(config.s3, config.bucket, { ...config.github, repo, release, token }, config.templates, config.retry, budget);
-      summary.created += 1;
-      summary.skipped.push(...result.skipped.map((s) => `assessment ${id} (${repo}@${release}): skipped ${s}`));
-      logger.info("template synced", { assessment: id, repo, release, files: result.keys.length, skipped: result.skipped.length });
+      const result = await syncTemplate(config.s3, config.bucket, { ...config.github, repo, release, token }, config.templates, {
+        recorded: recorded.has(markerKey(repo, release)),
+        retry: config.retry,
+        budget,
+      });
+      summary[result.outcome] += 1;
+      summary.skipped.push(...result.skipped.map((s) => `${what}: skipped ${s}`));
+      if (result.outcome !== "unchanged") logger.info("template synced", { assessment: id, repo, release, commit: result.commit, outcome: result.outcome, put: result.put.length, deleted: result.deleted.length, skipped: result.skipped.length });
     } catch (err) {
       summary.failed += 1;
-      summary.errors.push(`assessment ${id} (${repo}@${release}): ${(err as Error).message}`);
+      summary.errors.push(`${what}: ${message(err)}`);
     }
   }
   return summary;
@@ -136,15 +178,16 @@ async function syncTemplates(config: SkillSyncConfig, assessments: Row[], budget
  * carrying it, what the budget left undone included.
  */
 export async function runSync(config: SkillSyncConfig, budget: TimeBudget = TimeBudget.unbounded()): Promise<SyncSummary> {
-  const [assessments, badgr] = await Promise.allSettled([syncAssessments(config, budget), syncBadgr(config, budget)]);
+  const brn = new BrnWriter(config);
+  const [assessments, badgr] = await Promise.all([syncAssessments(config, brn, budget), syncBadgr(config, brn, budget)]);
   const summary: SyncSummary = {
-    assessments: assessments.status === "fulfilled" ? assessments.value.summary : sourceFailure(assessments.reason),
-    badges: badgr.status === "fulfilled" ? badgr.value.badges : sourceFailure(badgr.reason),
-    assertions: badgr.status === "fulfilled" ? badgr.value.assertions : sourceFailure(badgr.reason),
-    templates:
-      assessments.status === "fulfilled"
-        ? await syncTemplates(config, assessments.value.rows, budget).catch(sourceFailure)
-        : sourceFailure(new Error("assessments could not be listed, so no template was checked")),
+    assessments: assessments.summary,
+    badges: badgr.badges,
+    assertions: badgr.assertions,
+    // The templates follow what Airtable lists, whether or not the database took it.
+    templates: assessments.rows
+      ? await syncTemplates(config, assessments.rows, budget).catch(sourceFailure)
+      : sourceFailure(`no template checked: the assessments could not be listed: ${assessments.listingError}`),
   };
   logger.info("skill sync finished", { summary });
   if (Object.values(summary).some((s) => s.failed > 0)) throw new SyncFailedError(summary);

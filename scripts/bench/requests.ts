@@ -20,7 +20,7 @@ import { startFakeSqs } from "../../tooling/local/fake-sqs";
 import { startStub } from "../../tooling/local/http-stub";
 import { createBrnDatabase } from "../../tooling/local/mysql";
 import { S3RVER_CREDENTIALS, startS3rver } from "../../tooling/local/s3";
-import { zipball } from "../../tooling/local/zip";
+import { commitShaAnswer, zipball } from "../../tooling/local/zip";
 import { queuedSnsEvent } from "../events/wrap";
 
 /** The real payloads the tests use (test/fixtures/payloads). */
@@ -104,6 +104,7 @@ export async function requestsPerEvent(say: (line?: string) => void): Promise<vo
         return { body: { result } };
       }
       if (req.path.includes("/zipball/")) return { headers: { "content-type": "application/zip" }, body: release };
+      if (req.path.includes("/commits/")) return commitShaAnswer(release, req.headers["if-none-match"]);
       return { status: 404 };
     });
     const brn = await createBrnDatabase("tributary_bench");
@@ -120,8 +121,8 @@ export async function requestsPerEvent(say: (line?: string) => void): Promise<vo
       return connection;
     };
     const s3Client = new S3Client({ ...S3_CLIENT_DEFAULTS, endpoint: s3.endpoint, region: "eu-west-2", credentials: S3RVER_CREDENTIALS, forcePathStyle: true });
-    let s3Puts = 0;
-    s3Client.middlewareStack.add((next, context) => (args) => (context.commandName === "PutObjectCommand" && s3Puts++, next(args)), { step: "initialize", name: "count" });
+    const s3Calls: string[] = [];
+    s3Client.middlewareStack.add((next, context) => (args) => (s3Calls.push(String(context.commandName).replace(/Command$/, "")), next(args)), { step: "initialize", name: "count" });
     const skills: SkillSyncConfig = {
       db: async () => counting,
       bucket: "bench-templates",
@@ -133,11 +134,14 @@ export async function requestsPerEvent(say: (line?: string) => void): Promise<vo
       s3: s3Client,
     };
     for (const label of ["first sync", "re-sync, no upstream change"]) {
-      const [r0, s0, h0] = [rows, s3Puts, upstream.requests.length];
+      const [r0, h0] = [rows, upstream.requests.length];
+      s3Calls.length = 0;
       const start = process.hrtime.bigint();
       await runSync(skills);
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
-      say(`| skill-sync ${label} (30 assessments, 3 templates, 10 badges, 100 assertions): ${rows - r0} rows written, ${ms.toFixed(0)} ms against MariaDB | 0 | 0 | 0 | 0 | ${s3Puts - s0} PUT | ${upstream.requests.length - h0} |`);
+      const byCommand = [...new Set(s3Calls)].map((c) => `${s3Calls.filter((x) => x === c).length} ${c}`).join(", ");
+      const github = upstream.requests.slice(h0).filter((r) => r.path.startsWith("/github/")).length;
+      say(`| skill-sync ${label} (30 assessments, 3 templates, 10 badges, 100 assertions): ${rows - r0} rows written, ${ms.toFixed(0)} ms against MariaDB | 0 | 0 | 0 | 0 | ${s3Calls.length} (${byCommand}) | ${upstream.requests.length - h0} (GitHub ${github}) |`);
     }
     await pool.end();
     await brn.drop();

@@ -1,12 +1,12 @@
 import * as assert from "node:assert/strict";
-import { S3Client } from "@aws-sdk/client-s3";
-import type { Pool } from "mysql2/promise";
+import { DeleteObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { createConnection, type Pool, type PoolConnection } from "mysql2/promise";
 import { TimeBudget } from "../../handlers/lib/budget";
 import { brnPool, runSync, S3_CLIENT_DEFAULTS, type SkillSyncConfig, SyncFailedError, type SyncSummary } from "../../handlers/skills/sync";
 import { FAST_RETRY, type HttpStub, type StubResponse, startStub } from "../../tooling/local/http-stub";
 import { type BrnDatabase, createBrnDatabase } from "../../tooling/local/mysql";
 import { type LocalS3, S3RVER_CREDENTIALS, startS3rver } from "../../tooling/local/s3";
-import { corruptData, patchDeclaredSize, patchName, zipball } from "../../tooling/local/zip";
+import { commitShaAnswer, corruptData, patchDeclaredSize, patchName, zipball, zipballCommit } from "../../tooling/local/zip";
 
 interface Upstream {
   /** Answers Airtable's first request with this instead, once. */
@@ -21,6 +21,8 @@ interface Upstream {
   /** A `Link: rel="next"` Badgr keeps sending for assertions. */
   assertionsNext?: string;
   releases: Record<string, Buffer>;
+  /** The archive whose commit GitHub names for a tag, when it is not the one the zipball gives (a tag that moves between the two requests). */
+  tagged?: Record<string, Buffer>;
   badgrDown: boolean;
 }
 
@@ -38,6 +40,10 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
   let inserts: { table: string; rows: number }[];
   /** S3 writes. */
   let puts: string[];
+  /** Every S3 request, by command and key or prefix. */
+  let s3Requests: string[];
+  /** Runs before each statement the sync sends (a test kills the connection here). */
+  let beforeQuery: ((sql: string, connection: PoolConnection) => Promise<void>) | undefined;
 
   before(async () => {
     db = await createBrnDatabase("tributary_sync_test");
@@ -73,6 +79,8 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
           };
         }
       }
+      const commit = /^\/github\/repos\/brn\/([^/]+)\/commits\/([^/]+)$/.exec(req.path);
+      if (commit) return req.headers.accept === "application/vnd.github.sha" ? commitShaAnswer((upstream.tagged ?? upstream.releases)[`${commit[1]}@${commit[2]}`], req.headers["if-none-match"]) : { status: 415 };
       const zip = /^\/github\/repos\/brn\/([^/]+)\/zipball\/([^/]+)$/.exec(req.path);
       if (zip) return { status: 302, headers: { location: `${server.url}/codeload/${zip[1]}/${zip[2]}` } };
       const codeload = /^\/codeload\/([^/]+)\/([^/]+)$/.exec(req.path);
@@ -93,7 +101,7 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
 
   beforeEach(async () => {
     for (const table of ["assertions", "badges", "assessment_tracker", "assessments"]) await db.query(`DELETE FROM \`${table}\``);
-    for (const key of (await s3.objects("templates")).keys()) await s3.client.send(new (await import("@aws-sdk/client-s3")).DeleteObjectCommand({ Bucket: "templates", Key: key }));
+    for (const key of (await s3.objects("templates")).keys()) await s3.client.send(new DeleteObjectCommand({ Bucket: "templates", Key: key }));
     upstream = {
       assessments: [
         [
@@ -166,12 +174,15 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
     };
     inserts = [];
     puts = [];
+    s3Requests = [];
+    beforeQuery = undefined;
     // The sync's pool, with every INSERT it sends counted.
     const counted = Object.create(pool) as Pool;
     counted.getConnection = async () => {
       const connection = await pool.getConnection();
       const query = connection.query.bind(connection);
-      connection.query = ((sql: string, values?: unknown[]) => {
+      connection.query = (async (sql: string, values?: unknown[]) => {
+        await beforeQuery?.(sql, connection);
         const insert = /^(?:INSERT INTO|UPDATE) `(\w+)`/.exec(sql);
         if (insert) inserts.push({ table: insert[1], rows: (sql.match(/\),\s*\(/g)?.length ?? 0) + 1 });
         return query(sql, values);
@@ -181,7 +192,9 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
     const s3Client = new S3Client({ ...S3_CLIENT_DEFAULTS, endpoint: s3.endpoint, region: "eu-west-2", credentials: S3RVER_CREDENTIALS, forcePathStyle: true });
     s3Client.middlewareStack.add(
       (next, context) => (args) => {
-        if (context.commandName === "PutObjectCommand") puts.push((args.input as { Key: string }).Key);
+        const input = args.input as { Key?: string; Prefix?: string };
+        if (context.commandName === "PutObjectCommand") puts.push(input.Key!);
+        s3Requests.push(`${String(context.commandName).replace(/Command$/, "")} ${input.Key ?? input.Prefix}`);
         return next(args);
       },
       { step: "initialize", name: "countPuts" },
@@ -223,6 +236,7 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
         failed: 1,
         errors: ["record rec4: fields.id must be an integer (got nothing)"],
         skipped: [],
+        truncated: [],
       });
       assert.equal(server.to("GET", "/v0/appTESTBASE0000001/assessments").length, 2, "both Airtable pages were read");
       const rows = await db.query<Record<string, unknown>>("SELECT * FROM assessments ORDER BY id");
@@ -340,11 +354,10 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
         { id: "rec4", fields: { id: 4, name: "Fine" } },
       ]];
       const summary = await syncExpectingFailure();
-      assert.equal(summary.assessments.created, 2);
-      assert.equal(summary.assessments.failed, 2);
-      assert.match(summary.assessments.errors.join("\n"), /assessments 3: name is 300 characters; the column holds 250/);
-      assert.match(summary.assessments.errors.join("\n"), /assessments 2: Duplicate entry 'Same name'/);
-      assert.deepEqual((await db.query<{ id: number }>("SELECT id FROM assessments ORDER BY id")).map((r) => r.id), [1, 4]);
+      assert.equal(summary.assessments.created, 3);
+      assert.equal(summary.assessments.failed, 1);
+      assert.deepEqual(summary.assessments.errors, ["assessments 2: Duplicate entry 'Same name' for key 'name'"]);
+      assert.deepEqual((await db.query<{ id: number }>("SELECT id FROM assessments ORDER BY id")).map((r) => r.id), [1, 3, 4]);
     });
 
     it("keeps syncing Airtable while Badgr is down, and throws with the summary", async () => {
@@ -357,6 +370,122 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
       assert.equal(summary.assertions.failed, 1);
       assert.equal((await db.query("SELECT * FROM badges")).length, 0);
       assert.equal(server.to("POST", "/badgr/o/token/").length, FAST_RETRY.retries + 1, "the token request was retried within bounds");
+    });
+  });
+
+  describe("values longer than their column: stored cut to fit, as the original's were on RDS (sql_mode NO_ENGINE_SUBSTITUTION), and reported", () => {
+    const name = "N".repeat(240) + "🧬".repeat(20);
+    const description = "e\u0301".repeat(130);
+    const longDescription = "€".repeat(21_846);
+    const firstCodePoints = (text: string, n: number) => Array.from(text).slice(0, n).join("");
+
+    it("runs against a server in strict mode, which refuses such a value itself", async () => {
+      const [{ mode }] = await db.query<{ mode: string }>("SELECT @@SESSION.sql_mode AS mode");
+      assert.match(mode, /STRICT_TRANS_TABLES/);
+      await assert.rejects(db.query("INSERT INTO assessments (id, name) VALUES (99, ?)", ["x".repeat(251)]), /Data too long for column 'name'/);
+    });
+
+    it("stores the first 250 code points of a VARCHAR(250) value and the whole characters that fit 65,535 bytes of a TEXT one", async () => {
+      withoutMalformed();
+      Object.assign(upstream.assessments[0][1].fields as Record<string, unknown>, { name, description, long_description: longDescription });
+      const summary = await runSync(config);
+      assert.equal(summary.assessments.failed, 0);
+      assert.deepEqual(summary.assessments.truncated, [
+        { table: "assessments", key: "2", column: "name", length: 260, limit: 250, unit: "characters" },
+        { table: "assessments", key: "2", column: "description", length: 260, limit: 250, unit: "characters" },
+        { table: "assessments", key: "2", column: "long_description", length: 65_538, limit: 65_535, unit: "bytes" },
+      ]);
+      const [row] = await db.query<Record<string, string>>("SELECT name, description, long_description FROM assessments WHERE id = 2");
+      // An emoji is one code point (two UTF-16 units), and is never split.
+      assert.equal(row.name, "N".repeat(240) + "🧬".repeat(10));
+      assert.equal(row.name, firstCodePoints(name, 250));
+      // A combining accent counts as a code point of its own, as utf8mb4 counts it.
+      assert.equal(row.description, "e\u0301".repeat(125));
+      assert.equal(row.long_description, "€".repeat(21_845));
+      assert.equal(Buffer.byteLength(row.long_description), 65_535);
+    });
+
+    it("writes nothing on the next run, and reports the values again while upstream keeps them", async () => {
+      withoutMalformed();
+      Object.assign(upstream.assessments[0][1].fields as Record<string, unknown>, { name });
+      await runSync(config);
+      inserts.length = 0;
+      const summary = await runSync(config);
+      assert.equal(rowsWritten(), 0);
+      assert.equal(summary.assessments.unchanged, 3);
+      assert.deepEqual(summary.assessments.truncated.map((t) => [t.key, t.column, t.length]), [["2", "name", 260]]);
+    });
+
+    it("counts characters as utf8mb4 does: 248 letters and 2 emoji are 250, and fit", async () => {
+      withoutMalformed();
+      const fits = "a".repeat(248) + "🧬🔬";
+      assert.equal(fits.length, 252, "JavaScript counts UTF-16 units");
+      (upstream.assessments[0][1].fields as Record<string, unknown>).name = fits;
+      const summary = await runSync(config);
+      assert.deepEqual(summary.assessments.truncated, []);
+      assert.equal((await db.query<{ name: string }>("SELECT name FROM assessments WHERE id = 2"))[0].name, fits);
+    });
+
+    it("refuses a key longer than its column rather than cut it onto another record's", async () => {
+      withoutMalformed();
+      upstream.badges.push({ entityId: "B".repeat(251), name: "Long key" });
+      const summary = await syncExpectingFailure();
+      assert.deepEqual(summary.badges.errors, [`badges ${"B".repeat(251)}: entityId is 251 characters; the column holds 250`]);
+      assert.equal(summary.badges.created, 2);
+    });
+  });
+
+  describe("a lost database connection", () => {
+    const lost = "Connection lost: The server closed the connection.";
+
+    /** Holds back the badges' first INSERT until the assessments are committed, so that which writes follow the loss is known. */
+    async function assessmentsCommitted() {
+      for (let i = 0; i < 100 && (await db.query("SELECT id FROM assessments")).length < 3; i++) await new Promise((r) => setTimeout(r, 50));
+    }
+
+    it("names the first error when the server closes the connection between two statements, and attempts no write after it", async () => {
+      withoutMalformed();
+      beforeQuery = async (sql, connection) => {
+        if (!sql.startsWith("INSERT INTO `badges`")) return;
+        beforeQuery = undefined;
+        await assessmentsCommitted();
+        await db.query(`KILL ${connection.threadId}`);
+        await new Promise((r) => setTimeout(r, 200));
+      };
+      const summary = await syncExpectingFailure();
+      assert.deepEqual(summary.badges.errors, [`the database connection failed: ${lost}`]);
+      assert.deepEqual(summary.assertions.errors, [`assertions not written: the database connection failed earlier in this run: ${lost}`]);
+      assert.equal(summary.assessments.created, 3);
+      assert.deepEqual([summary.templates.created, summary.templates.failed], [1, 0], "the templates follow Airtable's listing, which succeeded");
+      assert.doesNotMatch(JSON.stringify(summary), /closed state|could not be listed/);
+      assert.equal((await db.query("SELECT * FROM badges")).length, 0, "the badges' transaction was not committed");
+      const next = await runSync(config);
+      assert.deepEqual([next.badges.created, next.assertions.created], [2, 1], "the next run connects again");
+    });
+
+    it("names the first error when the connection is killed during a statement", async () => {
+      withoutMalformed();
+      const holder = await createConnection({ uri: db.url });
+      let waited = 0;
+      try {
+        await holder.beginTransaction();
+        beforeQuery = async (sql, connection) => {
+          if (!sql.startsWith("INSERT INTO `badges`")) return;
+          beforeQuery = undefined;
+          await assessmentsCommitted();
+          // Another transaction holds the key the INSERT writes: the INSERT waits, and is killed waiting.
+          await holder.query("INSERT INTO badges (entityId, name) VALUES ('B1', 'held')");
+          const started = Date.now();
+          setTimeout(() => void db.query(`KILL ${connection.threadId}`).then(() => (waited = Date.now() - started)), 300);
+        };
+        const summary = await syncExpectingFailure();
+        assert.ok(waited >= 250, `the INSERT waited for the key (${waited} ms) and was killed waiting`);
+        assert.deepEqual(summary.badges.errors, [`the database connection failed: ${lost}`]);
+        assert.deepEqual(summary.assertions.errors, [`assertions not written: the database connection failed earlier in this run: ${lost}`]);
+        assert.doesNotMatch(JSON.stringify(summary), /closed state|could not be listed/);
+      } finally {
+        await holder.end();
+      }
     });
   });
 
@@ -408,6 +537,10 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
   });
 
   describe("templates in the bot's layout", () => {
+    const marker = "synced-releases/python-template/v1.0.json";
+    const keysUnder = async (prefix: string) => [...(await s3.objects("templates")).keys()].filter((k) => k.startsWith(prefix)).sort();
+    const record = async () => JSON.parse(String((await s3.objects("templates")).get(marker)?.body)) as { commit: string; objects: Record<string, number> };
+
     it("puts each file under templates/{template_repo}/{latest_release}/ and records the release beside it", async () => {
       withoutMalformed();
       await runSync(config);
@@ -438,7 +571,7 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
 
     it("skips and reports unsafe entries, uploads the rest and records the release", async () => {
       withoutMalformed();
-      const archive = await zipball({ "README.md": "# ok", "aa/escape.txt": "x", "Xetc/passwd": "root" }, "top");
+      const archive = await zipball({ "README.md": "# ok", "aa/escape.txt": "x", "Xetc/passwd": "root" }, { topFolder: "top" });
       upstream.releases["python-template@v1.0"] = patchName(patchName(archive, "top/aa/escape", "top/../escape"), "top/Xetc/passwd", "/top/etc/passwd");
       const summary = await runSync(config);
       assert.equal(summary.templates.created, 1);
@@ -454,10 +587,11 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
       withoutMalformed();
       upstream.assessments[1].push({ id: "rec5", fields: { id: 5, name: "Other", template_repo: "other-template", latest_release: "v2" } });
       upstream.releases["other-template@v2"] = await zipball({ "main.py": "print(2)" });
-      upstream.releases["python-template@v1.0"] = patchDeclaredSize(await zipball({ "big.txt": "a".repeat(5000) }), "big.txt", 10);
+      upstream.releases["python-template@v1.0"] = patchDeclaredSize(await zipball({ "README.md": "# fine", "big.txt": "a".repeat(5000) }), "big.txt", 10);
       const summary = await syncExpectingFailure();
       assert.deepEqual([summary.templates.created, summary.templates.failed], [1, 1]);
       assert.match(summary.templates.errors[0], /assessment 1 \(python-template@v1\.0\): entry big\.txt: too many bytes/);
+      assert.deepEqual(await keysUnder("templates/python-template/"), [], "the entry before it was not uploaded either");
       assert.ok(!(await s3.objects("templates")).has("synced-releases/python-template/v1.0.json"), "the failed release is tried again next time");
       assert.equal(summary.assessments.failed, 0);
     });
@@ -468,6 +602,15 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
       const summary = await syncExpectingFailure();
       assert.equal(summary.templates.failed, 1);
       assert.match(summary.templates.errors[0], /entry data\.txt: /);
+    });
+
+    it("fails a template whose entry does not match its CRC-32, uploading nothing", async () => {
+      withoutMalformed();
+      const archive = await zipball({ "README.md": "# v1", "src/main.py": "print('v1')" }, { store: true });
+      upstream.releases["python-template@v1.0"] = patchName(archive, "print('v1')", "print('v2')");
+      const summary = await syncExpectingFailure();
+      assert.match(summary.templates.errors[0], /entry src\/main\.py: its content does not match its CRC-32/);
+      assert.deepEqual(await keysUnder(""), []);
     });
 
     it("fails a template that expands past the bounds, with the reason", async () => {
@@ -481,12 +624,98 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
       assert.match(summary.templates.errors[0], /the archive has 2 entries; at most 1 are allowed \(skills\.templates\.maxEntries\)/);
     });
 
+    it("records the commit the files came from, and every object with its size", async () => {
+      withoutMalformed();
+      await runSync(config);
+      assert.deepEqual(await record(), {
+        repo: "brn/python-template",
+        release: "v1.0",
+        commit: zipballCommit(upstream.releases["python-template@v1.0"]),
+        files: 3,
+        objects: {
+          "templates/python-template/v1.0/README.md": 4,
+          "templates/python-template/v1.0/src/main.py": 11,
+          "templates/python-template/v1.0/.github/workflows/checks.yml": 8,
+        },
+        skipped: [],
+      });
+    });
+
+    it("uploads a release again when its tag points at another commit, replacing its files and removing those the commit no longer has", async () => {
+      withoutMalformed();
+      await runSync(config);
+      upstream.releases["python-template@v1.0"] = await zipball({ "README.md": "# v1, fixed", "src/main.py": "print('v1 fixed')" });
+      puts.length = 0;
+      const summary = await runSync(config);
+      assert.deepEqual([summary.templates.created, summary.templates.updated, summary.templates.unchanged], [0, 1, 0]);
+      assert.deepEqual(puts.sort(), [marker, "templates/python-template/v1.0/README.md", "templates/python-template/v1.0/src/main.py"]);
+      assert.deepEqual(await keysUnder("templates/"), ["templates/python-template/v1.0/README.md", "templates/python-template/v1.0/src/main.py"]);
+      assert.equal((await s3.objects("templates")).get("templates/python-template/v1.0/src/main.py")?.body, "print('v1 fixed')");
+      assert.equal((await record()).commit, zipballCommit(upstream.releases["python-template@v1.0"]));
+      puts.length = 0;
+      assert.equal((await runSync(config)).templates.unchanged, 1);
+      assert.deepEqual(puts, []);
+    });
+
+    it("puts back the objects missing from the bucket, and only those", async () => {
+      withoutMalformed();
+      await runSync(config);
+      await s3.client.send(new DeleteObjectCommand({ Bucket: "templates", Key: "templates/python-template/v1.0/src/main.py" }));
+      puts.length = 0;
+      const summary = await runSync(config);
+      assert.equal(summary.templates.updated, 1);
+      assert.deepEqual(puts, ["templates/python-template/v1.0/src/main.py"]);
+      assert.equal((await s3.objects("templates")).get("templates/python-template/v1.0/src/main.py")?.body, "print('v1')");
+    });
+
+    it("checks a synced release with one conditional GitHub request and three S3 requests in all, downloading nothing", async () => {
+      withoutMalformed();
+      await runSync(config);
+      server.requests.length = 0;
+      s3Requests.length = 0;
+      await runSync(config);
+      assert.deepEqual(s3Requests, ["ListObjectsV2 synced-releases/", `GetObject ${marker}`, "ListObjectsV2 templates/python-template/v1.0/"]);
+      const github = server.requests.filter((r) => r.path.startsWith("/github/") || r.path.startsWith("/codeload/"));
+      assert.deepEqual(github.map((r) => [r.path, r.headers["if-none-match"]]), [["/github/repos/brn/python-template/commits/v1.0", `"${zipballCommit(upstream.releases["python-template@v1.0"])}"`]]);
+    });
+
+    it("leaves nothing under the release's prefix, and no record, when its eleventh entry is over the bounds: every entry is checked before the first upload", async () => {
+      withoutMalformed();
+      config.templates = { maxBytes: 10_000, maxEntries: 100 };
+      const small = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`f${i}.txt`, "x".repeat(100)]));
+      upstream.releases["python-template@v1.0"] = await zipball({ ...small, "big.bin": "b".repeat(20_000) });
+      const summary = await syncExpectingFailure();
+      assert.match(summary.templates.errors[0], /the archive expands past 10000 bytes \(skills\.templates\.maxBytes\) at big\.bin/);
+      assert.deepEqual(puts, []);
+      assert.deepEqual(await keysUnder(""), []);
+    });
+
+    it("keeps a synced release's files and record when its tag moves to an archive that fails", async () => {
+      withoutMalformed();
+      await runSync(config);
+      const before = await s3.objects("templates");
+      upstream.releases["python-template@v1.0"] = corruptData(await zipball({ "data.txt": "lorem ipsum ".repeat(2000) }), "data.txt");
+      puts.length = 0;
+      const summary = await syncExpectingFailure();
+      assert.equal(summary.templates.failed, 1);
+      assert.deepEqual(puts, []);
+      assert.deepEqual([...(await s3.objects("templates")).entries()], [...before.entries()]);
+    });
+
+    it("uploads nothing when the zipball is of another commit than the tag named a moment before", async () => {
+      withoutMalformed();
+      upstream.tagged = { "python-template@v1.0": await zipball({ "README.md": "# earlier" }) };
+      const summary = await syncExpectingFailure();
+      assert.match(summary.templates.errors[0], /the archive is of commit [0-9a-f]{40}, not of [0-9a-f]{40}, which the tag pointed at a moment before; it is tried again next run/);
+      assert.deepEqual(await keysUnder(""), []);
+    });
+
     it("reports a missing release archive without failing the other sources", async () => {
       withoutMalformed();
       (upstream.assessments[0][0].fields as Record<string, unknown>).latest_release = "v9.9";
       const summary = await syncExpectingFailure();
       assert.equal(summary.templates.failed, 1);
-      assert.match(summary.templates.errors[0], /assessment 1 \(python-template@v9\.9\).*HTTP 404/);
+      assert.match(summary.templates.errors[0], /assessment 1 \(python-template@v9\.9\): GET \S+\/repos\/brn\/python-template\/commits\/v9\.9 answered HTTP 422/);
       assert.equal(summary.badges.created, 2);
     });
   });

@@ -192,8 +192,10 @@ describe("skills (SkillAppSync)", () => {
       const statements = policyOf(named(dev, "aws:iam/rolePolicy:RolePolicy", "skills-sync-policy")).Statement;
       const bucket = named(dev, "aws:s3/bucket:Bucket", "skills-templates").state.arn;
       const bySid = Object.fromEntries(statements.map((s: any) => [s.Sid, [s.Action, s.Resource, s.Condition]]));
-      assert.deepEqual(bySid.UploadTemplatesAndRecordReleases, [["s3:PutObject"], [`${bucket}/templates/*`, `${bucket}/synced-releases/*`], undefined]);
-      assert.deepEqual(bySid.ListSyncedReleases, [["s3:ListBucket"], [bucket], { StringLike: { "s3:prefix": "synced-releases/*" } }]);
+      assert.deepEqual(bySid.UploadAndReplaceTemplates, [["s3:PutObject", "s3:DeleteObject"], [`${bucket}/templates/*`], undefined]);
+      assert.deepEqual(bySid.RecordReleases, [["s3:PutObject", "s3:GetObject"], [`${bucket}/synced-releases/*`], undefined]);
+      assert.deepEqual(bySid.ListTemplatesAndReleases, [["s3:ListBucket"], [bucket], { StringLike: { "s3:prefix": ["synced-releases/*", "templates/*"] } }]);
+      assert.deepEqual(statements.map((s: any) => s.Sid).filter((sid: string) => !sid.startsWith("Read")), ["WriteOwnLogs", "UploadAndReplaceTemplates", "RecordReleases", "ListTemplatesAndReleases", "KeepFailedEvents"], "nothing else on the bucket");
       assert.deepEqual(bySid.ReadAIRTABLETOKEN.slice(0, 2), [["ssm:GetParameter"], [named(dev, "aws:ssm/parameter:Parameter", "skills-airtable-token").state.arn]]);
       assert.ok(!statements.some((s: any) => [s.Action].flat().some((a: string) => a.startsWith("dynamodb:"))));
       for (const parameter of ofType(dev, "aws:ssm/parameter:Parameter").filter((p) => p.name.startsWith("skills-"))) {

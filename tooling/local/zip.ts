@@ -1,11 +1,32 @@
 /** Release archives shaped like GitHub's zipballs, for the skill-sync tests and its local stand-in. */
+import { createHash } from "node:crypto";
 import yazl from "yazl";
+import type { StubResponse } from "./http-stub";
 
-/** A real zip archive with one top folder named after a commit, holding `files` (path → content). */
-export function zipball(files: Record<string, string>, topFolder = "brn-skill-template-3f2a1b9"): Promise<Buffer> {
+export interface ZipballOptions {
+  /** The commit it is made from; by default one derived from the files, so other content is another commit. */
+  commit?: string;
+  /** The top folder; by default `brn-skill-template-{first 7 characters of the commit}`, as GitHub names it. */
+  topFolder?: string;
+  /** Stores the files uncompressed. */
+  store?: boolean;
+}
+
+/** The commit a test archive of `files` is made from when none is given. */
+export function commitOf(files: Record<string, string>): string {
+  return createHash("sha1").update(JSON.stringify(files)).digest("hex");
+}
+
+/**
+ * A real zip archive as GitHub's zipballs are made (`git archive`): one top folder named
+ * after the commit, holding `files` (path → content), and the commit's SHA as the zip comment.
+ */
+export function zipball(files: Record<string, string>, options: ZipballOptions = {}): Promise<Buffer> {
+  const commit = options.commit ?? commitOf(files);
+  const topFolder = options.topFolder ?? `brn-skill-template-${commit.slice(0, 7)}`;
   const zip = new yazl.ZipFile();
-  for (const [name, content] of Object.entries(files)) zip.addBuffer(Buffer.from(content), `${topFolder}/${name}`);
-  zip.end();
+  for (const [name, content] of Object.entries(files)) zip.addBuffer(Buffer.from(content), `${topFolder}/${name}`, { compress: !options.store });
+  zip.end({ forceZip64Format: false, comment: commit });
   const chunks: Buffer[] = [];
   return new Promise((resolve, reject) => {
     zip.outputStream.on("data", (c: Buffer) => chunks.push(c));
@@ -42,4 +63,21 @@ export function corruptData(archive: Buffer, marker: string): Buffer {
   // The data follows the local header's file name; damage a stretch well inside it.
   for (let i = header + marker.length + 20; i < header + marker.length + 60; i++) out[i] = 0xff;
   return out;
+}
+
+/** The commit SHA a zipball names in its comment (the end of the archive), or undefined. */
+export function zipballCommit(archive: Buffer): string | undefined {
+  const tail = archive.subarray(archive.length - 40).toString("latin1");
+  return /^[0-9a-f]{40}$/.test(tail) ? tail : undefined;
+}
+
+/**
+ * GitHub's answer to `GET /repos/{owner}/{repo}/commits/{ref}` with the `sha` media type,
+ * for a tag whose zipball is `archive`: the commit's SHA, or 304 when `If-None-Match` names it.
+ */
+export function commitShaAnswer(archive: Buffer | undefined, ifNoneMatch: string | string[] | undefined): StubResponse {
+  const commit = archive && zipballCommit(archive);
+  if (!commit) return { status: 422, body: { message: "No commit found for SHA" } };
+  if (ifNoneMatch === `"${commit}"`) return { status: 304, headers: { etag: `"${commit}"` } };
+  return { headers: { "content-type": "application/vnd.github.sha; charset=utf-8", etag: `"${commit}"` }, body: commit };
 }
