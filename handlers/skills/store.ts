@@ -73,7 +73,7 @@ const utf8Bytes = (codePoint: number) => (codePoint < 0x80 ? 1 : codePoint < 0x8
  * accent is one of its own); TEXT keeps as many whole characters as fit its bytes.
  * Undefined when the value fits.
  */
-export function truncated(column: Column, value: string): { value: string; length: number; limit: number; unit: Truncation["unit"] } | undefined {
+export function cutToColumn(column: Column, value: string): { value: string; length: number; limit: number; unit: Truncation["unit"] } | undefined {
   if (column.length !== undefined) {
     // A string has at least as many UTF-16 units as code points.
     if (value.length <= column.length) return undefined;
@@ -105,7 +105,7 @@ function storable(table: BrnTable, row: Row): { row: Row; truncated: Truncation[
   for (const [name, column] of Object.entries(table.columns)) {
     const value = row[name];
     if (typeof value !== "string") continue;
-    const cut = truncated(column, value);
+    const cut = cutToColumn(column, value);
     if (!cut) continue;
     // A key cut short could land on another record's row.
     if (name === table.key) return { error: `${name} is ${cut.length} ${cut.unit}; the column holds ${cut.limit}` };

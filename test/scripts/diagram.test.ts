@@ -16,14 +16,14 @@ describe("the preview's diagram", () => {
     const { labels, edges } = parse(buildDiagram(await stackRun("prod")).mermaid);
     assert.deepEqual(labels.filter((l) => l.includes("(existing)")), []);
     assert.deepEqual(labels.filter((l) => l.includes("iota")).filter((l) => l.startsWith("event bus")), ["event bus: iota-bus (adopted)"]);
-    assert.ok(edges.includes("λ: skills-sync -PutObject-> S3 bucket: skills-templates (adopted)"), edges.join("\n"));
+    assert.ok(edges.includes("λ: skills-sync -PutObject, DeleteObject-> S3 bucket: skills-templates (adopted)"), edges.join("\n"));
     assert.ok(edges.includes("Atlas trigger freecodecamp.user: lessons-trigger (adopted) --> event bus: lessons-trigger-bus (adopted)"));
     assert.ok(edges.includes("λ: iota-records-fn -PutEvents-> event bus: iota-bus (adopted)"));
   });
 
   it("draws the templates bucket the dev stack creates as its own", async () => {
     const { labels, edges } = parse(buildDiagram(await stackRun("dev")).mermaid);
-    assert.ok(edges.includes("λ: skills-sync -PutObject-> S3 bucket: skills-templates"), edges.join("\n"));
+    assert.ok(edges.includes("λ: skills-sync -PutObject, DeleteObject-> S3 bucket: skills-templates"), edges.join("\n"));
     assert.deepEqual(labels.filter((l) => l.includes("(existing)") || l.includes("(adopted)")), []);
   });
 
