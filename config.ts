@@ -21,6 +21,7 @@ import { MINIMUM_EVENT_AGE_SECONDS, type RetryBounds, SQS_MAXIMUM_CONCURRENCY_LI
 import { type AlarmSettings, STAGES, type Stage } from "./components/platform";
 import { ORIGINALS, type OriginalsApp, originalOf, sourceOf } from "./components/originals";
 import { ALMA_EVENTS, TOKEN_REQUEST_FORMATS } from "./handlers/lib/env-names";
+import { DEAD_LETTER_RETENTION_SECONDS } from "./policy/rules";
 
 export const PROJECT = "tributary";
 
@@ -275,6 +276,9 @@ const skillsSchema = z.strictObject({
   hardening: hardening(APP_IMPROVEMENTS.skills),
 });
 
+/** The longest an iota event can come back: its dead-letter queue's retention after EventBridge's longest retries, in whole days (15). */
+export const MIN_JOURNAL_RETENTION_DAYS = Math.ceil((DEAD_LETTER_RETENTION_SECONDS + TARGET_RETRY_LIMITS.maximumEventAgeSeconds) / 86_400);
+
 const iotaSchema = z.strictObject({
   /** Existing EventBridge bus to listen on and emit to, adopted; when absent, the program creates one. */
   eventBusName: eventBusName.optional(),
@@ -282,10 +286,15 @@ const iotaSchema = z.strictObject({
   mongoDatabase: nonEmpty,
   /**
    * Days a committed journal entry is kept, once its events are sent, before MongoDB's TTL
-   * index removes it: longer than any retry window of the event sources (EventBridge retries
-   * for at most a day).
+   * index removes it. An event can come back until its dead-letter queue drops it, after
+   * EventBridge's retries: a shorter retention would let a redriven duplicate apply twice.
    */
-  journalRetentionDays: z.number().int().min(2).max(3650).default(7),
+  journalRetentionDays: z
+    .number()
+    .int()
+    .min(MIN_JOURNAL_RETENTION_DAYS, `must be at least ${MIN_JOURNAL_RETENTION_DAYS}: the dead-letter queue keeps an event 14 days, after up to 24 h of EventBridge's retries`)
+    .max(3650)
+    .default(MIN_JOURNAL_RETENTION_DAYS),
   services: z
     .array(
       z.strictObject({

@@ -115,6 +115,6 @@ export const IOTA_ENV = {
   serviceId: "MILL_IOTA_SERVICE_ID",
   journalName: "MILL_IOTA_JOURNAL_NAME",
   eventBusName: "MILL_IOTA_EVENTBUS_NAME",
-  /** Days a committed journal entry is kept before MongoDB's TTL index removes it (ours; default 7). */
+  /** Days a committed journal entry is kept before MongoDB's TTL index removes it (ours; default and least 15). */
   journalRetentionDays: "MILL_IOTA_JOURNAL_RETENTION_DAYS",
 } as const;
