@@ -37,16 +37,13 @@ describe("lesson-completed handler", function () {
   let restoreEnv: () => void;
   let api: (req: RecordedRequest) => StubResponse | Promise<StubResponse>;
   let tokensIssued = 0;
-  let tokenAnswer: () => StubResponse;
+  let tokenAnswer: (req: RecordedRequest) => StubResponse;
 
   before(async () => {
     sqs = await startFakeSqs();
     restoreEnv = setEnv(localAwsEnv({ AWS_ENDPOINT_URL_SQS: sqs.url }));
     server = await startStub((req) => {
-      if (req.method === "POST" && req.path === "/oauth/token") {
-        lastRequest = req;
-        return tokenAnswer();
-      }
+      if (req.method === "POST" && req.path === "/oauth/token") return tokenAnswer(req);
       if (req.path === LESSON_PATH) return api(req);
       return { status: 404 };
     });
@@ -56,7 +53,6 @@ describe("lesson-completed handler", function () {
     await server.close();
     await sqs.close();
   });
-  let lastRequest: RecordedRequest;
   beforeEach(() => {
     server.requests.length = 0;
     sqs.messages.length = 0;
@@ -64,8 +60,7 @@ describe("lesson-completed handler", function () {
     tokensIssued = 0;
     api = () => ({ status: 200, body: { ok: true } });
     // The Auth0 stand-in: it checks the client, its secret and the audience, in a JSON or a form body.
-    const auth0 = auth0TokenRoute({ clients: { "m2m-client": "client-secret-value" }, audiences: [AUDIENCE], token: () => `token-${++tokensIssued}` });
-    tokenAnswer = () => auth0(lastRequest);
+    tokenAnswer = auth0TokenRoute({ clients: { "m2m-client": "client-secret-value" }, audiences: [AUDIENCE], token: () => `token-${++tokensIssued}` });
   });
 
   const newHandler = (extra: Partial<Parameters<typeof createHandler>[0]> = {}) =>
@@ -464,7 +459,7 @@ describe("lesson-completed handler", function () {
     it("reuses a short-lived token while it is valid, and reads expires_in given as a string", async () => {
       for (const expires_in of [30, "86400"]) {
         tokensIssued = 0;
-        tokenAnswer = () => auth0TokenRoute({ clients: { "m2m-client": "client-secret-value" }, audiences: [AUDIENCE], token: () => `token-${++tokensIssued}`, expiresIn: expires_in })(lastRequest);
+        tokenAnswer = auth0TokenRoute({ clients: { "m2m-client": "client-secret-value" }, audiences: [AUDIENCE], token: () => `token-${++tokensIssued}`, expiresIn: expires_in });
         const handler = newHandler();
         for (let i = 0; i < 3; i++) await handler(realEvent());
         assert.equal(tokensIssued, 1, `expires_in ${JSON.stringify(expires_in)}`);
