@@ -102,6 +102,18 @@ describe("lesson-completed handler", function () {
     assert.equal(put.body, "");
   });
 
+  it("sends the original's own test event (fn_test.js, test_event.json) as the original did: one token, a PUT per lesson, in order", async () => {
+    const event = JSON.parse(fs.readFileSync(payloadPath("atlas-trigger", "test_event.json"), "utf8"));
+    const result = await newHandler()(event);
+    assert.deepEqual(result, { userId: "88778750", lessons: 3, completed: 3, refused: [], skipped: [], parked: [] });
+    assert.equal(server.to("POST", "/oauth/token").length, 1);
+    assert.deepEqual(
+      puts().map((p) => Object.fromEntries(p.query)),
+      ["5e8f2f13c4cdbe86b5c72d94", "5e8f2f13c4cdbe86b5c72d95", "5e8f2f13c4cdbe86b5c72d96"].map((lessonId) => ({ userId: "88778750", email: "chris.mccann@topcoder.com", lessonId })),
+    );
+    assert.ok(puts().every((p) => p.headers.authorization === "Bearer token-1" && p.body === ""));
+  });
+
   it("takes the user id after the last | of a samlp externalId", async () => {
     await newHandler()(eventWith({ "completedChallenges.3": { id: "lesson-a", completedDate: 1 } }, "samlp|wipro-azuread|a@b.com"));
     assert.equal(puts()[0].query.get("userId"), "a@b.com");

@@ -14,6 +14,8 @@ import { userUpdateEvent } from "../../handlers/lessons/lesson-sync";
 import { payloadPath } from "../helpers/fixtures";
 
 const fixture = JSON.parse(fs.readFileSync(payloadPath("atlas-trigger", "user_update_event.json"), "utf8"));
+/** The original's test event, already trimmed by the project expression. */
+const originalTest = JSON.parse(fs.readFileSync(payloadPath("atlas-trigger", "test_event.json"), "utf8"));
 const user = { _id: "62cf39c9cf6d0b001b732b9a", email: "a@b.example", externalId: "auth0|1", username: "camper", completedChallenges: [{ id: "x" }], about: "" };
 const change = (_id: string, updatedFields: Record<string, unknown>) => ({
   _id,
@@ -28,13 +30,14 @@ const change = (_id: string, updatedFields: Record<string, unknown>) => ({
 /** The change events, each with its own `_id` (the fixture's resume token is replaced, not kept). */
 const changes = () => [
   { ...fixture.detail, _id: "fixture" },
+  { ...originalTest.detail, _id: "original-test" },
   change("element", { "completedChallenges.7": { id: "lesson-a", completedDate: 1 } }),
   change("array", { completedChallenges: [{ id: "a" }, { id: "b" }] }),
   change("other", { "progressTimestamps.40": 1 }),
   change("lookalike", { completedChallengesCount: 3 }),
   change("nothing", {}),
 ];
-const MATCHED = ["array", "element", "fixture"];
+const MATCHED = ["array", "element", "fixture", "original-test"];
 const pipeline = [{ $match: TRIGGER_MATCH }, { $project: TRIGGER_PROJECT }];
 
 /** What Atlas sends for the events that pass: checks shared by both engines. */
@@ -47,6 +50,7 @@ function assertTriggerOutput(out: Record<string, any>[]) {
     fullDocument: { email: "chris.mccann@topcoder.com", externalId: "auth0|88778750", username: fixture.detail.fullDocument.username },
     updateDescription: { updatedFields: fixture.detail.updateDescription.updatedFields },
   });
+  assert.deepEqual(byId["original-test"], { ...originalTest.detail, _id: "original-test" }, "an event already trimmed passes unchanged");
   assert.deepEqual(byId.array.updateDescription, { updatedFields: { completedChallenges: [{ id: "a" }, { id: "b" }] } });
   assert.deepEqual(Object.keys(byId.element.fullDocument).sort(), ["email", "externalId", "username"], "the rest of the user stays out of the event");
   // What passes is what the handler reads.
