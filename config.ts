@@ -20,7 +20,8 @@ import type { FunctionSizing } from "./components/lambda/node-function";
 import { MINIMUM_EVENT_AGE_SECONDS, type RetryBounds, SQS_MAXIMUM_CONCURRENCY_LIMITS, TARGET_RETRY_LIMITS } from "./components/lambda/runtime";
 import { type AlarmSettings, STAGES, type Stage } from "./components/platform";
 import { ORIGINALS, type OriginalsApp, originalOf, sourceOf } from "./components/originals";
-import { ALMA_EVENTS } from "./handlers/lib/env-names";
+import { ALMA_EVENTS, TOKEN_REQUEST_FORMATS } from "./handlers/lib/env-names";
+import { DEAD_LETTER_RETENTION_SECONDS } from "./policy/rules";
 
 export const PROJECT = "tributary";
 
@@ -180,8 +181,14 @@ const lessonsSchema = z.strictObject({
   auth0: z.strictObject({
     /** OAuth2 token endpoint (AUTH0_URL), for example https://tenant.auth0.com/oauth/token. */
     tokenUrl: httpsUrl,
-    /** Audience (identifier) of the Learning Paths API in Auth0. */
+    /**
+     * The audience the token is asked for (AUTH0_AUDIENCE). No default: a wrong one makes
+     * Auth0 refuse every token. The original's dev value is https://m2m.topcoder-dev.com/
+     * (learning-paths-api's src/utils/mongodb-trigger-handler/README.md and config/test.js).
+     */
     audience: nonEmpty,
+    /** How the token request's body is encoded: `json` (as the original's tc-core-library-js sent it) or `form`. */
+    tokenRequestFormat: z.enum(TOKEN_REQUEST_FORMATS).default("json"),
     /** Scopes granted to the machine-to-machine client it creates (default update:certification_progress); an adopted grant keeps its own. */
     scopes: z.array(nonEmpty).min(1).optional(),
     /** The existing M2M application the original handler uses (its client id), adopted with its grant; needs `grantId`. */
@@ -197,8 +204,6 @@ const lessonsSchema = z.strictObject({
    * status, so lessons of one module sent together can race.
    */
   concurrency: z.number().int().min(1).max(16).default(1),
-  /** An update completing more lessons than this is a rewrite of the whole list: it is kept in the failed-events queue, not sent. */
-  maxLessonsPerEvent: z.number().int().min(1).max(10_000).default(100),
   function: functionSettings({ memoryMb: 256, timeoutSeconds: 60 }),
   /** Retry bounds of the EventBridge target (up to 185 attempts, 24 h). */
   delivery: asyncRetry(TARGET_RETRY_LIMITS, TARGET_RETRY_LIMITS),
@@ -271,6 +276,9 @@ const skillsSchema = z.strictObject({
   hardening: hardening(APP_IMPROVEMENTS.skills),
 });
 
+/** The longest an iota event can come back: its dead-letter queue's retention after EventBridge's longest retries, in whole days (15). */
+export const MIN_JOURNAL_RETENTION_DAYS = Math.ceil((DEAD_LETTER_RETENTION_SECONDS + TARGET_RETRY_LIMITS.maximumEventAgeSeconds) / 86_400);
+
 const iotaSchema = z.strictObject({
   /** Existing EventBridge bus to listen on and emit to, adopted; when absent, the program creates one. */
   eventBusName: eventBusName.optional(),
@@ -278,10 +286,15 @@ const iotaSchema = z.strictObject({
   mongoDatabase: nonEmpty,
   /**
    * Days a committed journal entry is kept, once its events are sent, before MongoDB's TTL
-   * index removes it: longer than any retry window of the event sources (EventBridge retries
-   * for at most a day).
+   * index removes it. An event can come back until its dead-letter queue drops it, after
+   * EventBridge's retries: a shorter retention would let a redriven duplicate apply twice.
    */
-  journalRetentionDays: z.number().int().min(2).max(3650).default(7),
+  journalRetentionDays: z
+    .number()
+    .int()
+    .min(MIN_JOURNAL_RETENTION_DAYS, `must be at least ${MIN_JOURNAL_RETENTION_DAYS}: the dead-letter queue keeps an event 14 days, after up to 24 h of EventBridge's retries`)
+    .max(3650)
+    .default(MIN_JOURNAL_RETENTION_DAYS),
   services: z
     .array(
       z.strictObject({

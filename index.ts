@@ -74,12 +74,13 @@ const lessons =
     auth0: {
       tokenUrl: config.lessons.auth0.tokenUrl,
       audience: config.lessons.auth0.audience,
+      tokenRequestFormat: config.lessons.auth0.tokenRequestFormat,
       existing: config.lessons.auth0.clientId && config.lessons.auth0.grantId ? { clientId: config.lessons.auth0.clientId, grantId: config.lessons.auth0.grantId } : undefined,
       // A grant the stack creates gets the one scope the endpoint needs unless config names others.
       scopes: config.lessons.auth0.scopes ?? (config.lessons.auth0.grantId ? undefined : ["update:certification_progress"]),
     },
     learningPathsApiEndpoint: config.lessons.learningPathsApiEndpoint,
-    sending: { concurrency: config.lessons.concurrency, maxLessonsPerEvent: config.lessons.maxLessonsPerEvent },
+    sending: { concurrency: config.lessons.concurrency },
     function: functionSizing(config.lessons.function),
     delivery: config.lessons.delivery,
     eventArchiveRetentionDays: settings.eventArchiveRetentionDays,

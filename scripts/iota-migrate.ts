@@ -5,14 +5,15 @@
  * Safe to run again; services also create the indexes lazily, but building them on a large
  * collection is better done here, before the first deployment.
  *
- *   npm run iota:migrate -- --uri <mongodb uri> --db <database> [--journal iotaJournalEntries] [--retention-days 7]
+ *   npm run iota:migrate -- --uri <mongodb uri> --db <database> [--journal iotaJournalEntries] [--retention-days 15]
  */
 import { parseArgs } from "node:util";
 import { MongoClient } from "mongodb";
+import { MIN_RETENTION_DAYS } from "../handlers/iota/engine";
 import { migrateJournal } from "../handlers/iota/mongo-store";
 import { runMain } from "./lib/main";
 
-const USAGE = "usage: npm run iota:migrate -- --uri <mongodb uri> --db <database> [--journal iotaJournalEntries] [--retention-days 7]";
+const USAGE = "usage: npm run iota:migrate -- --uri <mongodb uri> --db <database> [--journal iotaJournalEntries] [--retention-days 15]";
 
 async function main(argv: string[]): Promise<number> {
   let values;
@@ -23,7 +24,7 @@ async function main(argv: string[]): Promise<number> {
         uri: { type: "string" },
         db: { type: "string" },
         journal: { type: "string", default: "iotaJournalEntries" },
-        "retention-days": { type: "string", default: "7" },
+        "retention-days": { type: "string", default: String(MIN_RETENTION_DAYS) },
       },
     }));
   } catch (err) {
@@ -31,8 +32,8 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const days = Number(values["retention-days"]);
-  if (!values.uri || !values.db || !Number.isInteger(days) || days < 1) {
-    process.stderr.write(`${USAGE}\n`);
+  if (!values.uri || !values.db || !Number.isInteger(days) || days < MIN_RETENTION_DAYS) {
+    process.stderr.write(`${USAGE}\n--retention-days is at least ${MIN_RETENTION_DAYS}, as iota.journalRetentionDays\n`);
     return 2;
   }
   const client = await MongoClient.connect(values.uri, { serverSelectionTimeoutMS: 10_000 });

@@ -16,6 +16,7 @@ import { ALMA_TABLES, TOMBSTONES_TABLE } from "../components/alma/tables";
 import { HDOC_USERS_TABLE } from "../components/hdoc/hdoc-backend";
 import { BUILD_DIR } from "../components/lambda/bundle";
 import { ALMA_ENV, ALMA_EVENTS, HDOC_ENV, LESSONS_ENV, SKILLS_ENV, topicArnEnv } from "../handlers/lib/env-names";
+import { auth0TokenRoute } from "../tooling/local/auth0";
 import { localAwsEnv } from "../tooling/local/aws";
 import { startDynalite } from "../tooling/local/dynamo";
 import { startFakeSns } from "../tooling/local/fake-sns";
@@ -65,11 +66,15 @@ async function alma(options: LocalOptions = {}): Promise<LocalApp> {
   };
 }
 
+/** The dev tenant's audience, as the original's README gives it. */
+const LOCAL_AUDIENCE = "https://m2m.topcoder-dev.com/";
+
 /** lesson-completed: one stand-in for Auth0's token endpoint and the Learning Paths API. */
 async function lessons(options: LocalOptions = {}): Promise<LocalApp> {
   const log = logger(options);
+  const auth0 = auth0TokenRoute({ clients: { "local-client": "local-secret" }, audiences: [LOCAL_AUDIENCE], token: () => "local-token" });
   const server = await startStub((req): StubResponse => {
-    if (req.method === "POST" && req.path === "/oauth/token") return { body: { access_token: "local-token", token_type: "Bearer", expires_in: 86400 } };
+    if (req.method === "POST" && req.path === "/oauth/token") return auth0(req);
     if (req.method === "PUT" && req.path.endsWith("/complete-lesson-via-mongo-trigger")) {
       return req.headers.authorization === "Bearer local-token" ? { status: 200 } : { status: 401 };
     }
@@ -79,7 +84,7 @@ async function lessons(options: LocalOptions = {}): Promise<LocalApp> {
     env: {
       ...localAwsEnv({}),
       [LESSONS_ENV.auth0Url]: `${server.url}/oauth/token`,
-      [LESSONS_ENV.auth0Audience]: "https://m2m.topcoder-dev.com/",
+      [LESSONS_ENV.auth0Audience]: LOCAL_AUDIENCE,
       [LESSONS_ENV.auth0ClientId]: "local-client",
       [LESSONS_ENV.auth0ClientSecret]: "local-secret",
       [LESSONS_ENV.learningPathsApiEndpoint]: `${server.url}/v5/learning-paths/certification-progresses/complete-lesson-via-mongo-trigger`,

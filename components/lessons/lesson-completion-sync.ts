@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { applies, type Hardening } from "../adoption";
-import { LESSONS_ENV, secretParamEnv } from "../../handlers/lib/env-names";
+import { LESSONS_ENV, secretParamEnv, type TokenRequestFormat } from "../../handlers/lib/env-names";
 import { AtlasEventBridgeTrigger } from "../atlas/eventbridge-trigger";
 import { MachineToMachineClient } from "../auth0/m2m-client";
 import { DeadLetterQueue } from "../events/dead-letter-queue";
@@ -46,11 +46,18 @@ export interface LessonCompletionSyncArgs {
    * granted; `existing` names the client and grant the original handler uses, adopted in
    * place (they keep their settings, and the grant its scopes unless `scopes` is given).
    */
-  auth0: { tokenUrl: string; audience: string; scopes?: string[]; existing?: { clientId: string; grantId: string } };
+  auth0: {
+    tokenUrl: string;
+    audience: string;
+    /** How the function encodes its token request: `json`, as the original did, or `form`. */
+    tokenRequestFormat: TokenRequestFormat;
+    scopes?: string[];
+    existing?: { clientId: string; grantId: string };
+  };
   /** The endpoint that marks a lesson complete (PUT). */
   learningPathsApiEndpoint: string;
-  /** Lessons of one update sent at once, and the most one update may complete. */
-  sending: { concurrency: number; maxLessonsPerEvent: number };
+  /** Lessons of one update sent at once. */
+  sending: { concurrency: number };
   function: FunctionSizing;
   /** Retry bounds of the rule's target before its DLQ keeps an event. */
   delivery: RetryBounds;
@@ -118,8 +125,8 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    // One queue keeps both the events EventBridge gave up on and the events whose lessons
-    // the API refused for good; the function writes the latter itself.
+    // One queue keeps the events EventBridge and Lambda gave up on, and the resumable records
+    // (lessons not sent yet, lessons refused) that the function writes itself.
     this.failedEvents = new DeadLetterQueue(
       `${name}-failed-events`,
       { platform: args.platform, description: "lesson updates that could not be synced" },
@@ -140,11 +147,11 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
           [LESSONS_ENV.auth0Url]: args.auth0.tokenUrl,
           [LESSONS_ENV.auth0Audience]: args.auth0.audience,
           [LESSONS_ENV.auth0ClientId]: this.auth0Client.clientId,
+          [LESSONS_ENV.auth0TokenRequestFormat]: args.auth0.tokenRequestFormat,
           [secretParamEnv(LESSONS_ENV.auth0ClientSecret)]: this.auth0Client.secret.name,
           [LESSONS_ENV.learningPathsApiEndpoint]: args.learningPathsApiEndpoint,
           [LESSONS_ENV.failedEventsQueueUrl]: this.failedEvents.url,
           [LESSONS_ENV.concurrency]: String(args.sending.concurrency),
-          [LESSONS_ENV.maxLessonsPerEvent]: String(args.sending.maxLessonsPerEvent),
         },
         // Sending to the failed-events queue is granted with the async failure queue.
         statements: [this.auth0Client.secret.readStatement],

@@ -77,11 +77,31 @@ export interface RapidInput {
 
 const OPTIONAL_TEXT = ["datacontenttype", "dataschema", "subject", "actor", "wschannelid", "specversion"] as const;
 
+/** The attributes of @1mill/cloudevents v6's Cloudevent, in its order: an instance has every one, undefined when unset. */
+export const CLOUDEVENT_ATTRIBUTES = [
+  "data",
+  "datacontenttype",
+  "dataschema",
+  "id",
+  "source",
+  "specversion",
+  "subject",
+  "time",
+  "type",
+  "actor",
+  "wschannelid",
+  "originid",
+  "originsource",
+  "origintime",
+  "origintype",
+] as const;
+
 /**
  * A CloudEvent from this service, as @1mill/cloudevents v6 builds one: id `ce_<uuidv7>`, the
- * time, `data` JSON-encoded unless a `datacontenttype` is given (and absent when there is no
- * data), and the `origin*` attributes of the chain's root: the triggering event's own
- * `origin*` when it has them, or this event itself.
+ * time, `data` JSON-encoded unless a `datacontenttype` is given (and undefined when there is
+ * no data), and the `origin*` attributes of the chain's root: the triggering event's own
+ * `origin*` when it has them, or this event itself. Every attribute is there, undefined when
+ * unset: JSON leaves those out of the event sent, and the journal stores them as null.
  */
 export function buildRapid(input: RapidInput, serviceId: string, origin: CloudEvent, now: () => Date = () => new Date()): CloudEvent {
   if (typeof input?.type !== "string" || input.type === "") throw new IotaInputError("rapids.stage: type must be a non-empty string");
@@ -92,23 +112,36 @@ export function buildRapid(input: RapidInput, serviceId: string, origin: CloudEv
   const time = now().toISOString();
   const data = input.datacontenttype === undefined ? (input.data === undefined ? undefined : JSON.stringify(input.data)) : input.data;
   const event: CloudEvent = {
-    ...(data === undefined ? {} : { data }),
-    ...(input.datacontenttype !== undefined || data !== undefined ? { datacontenttype: input.datacontenttype ?? "application/json" } : {}),
-    ...(input.dataschema !== undefined ? { dataschema: input.dataschema } : {}),
+    data,
+    datacontenttype: data !== undefined ? (input.datacontenttype ?? "application/json") : input.datacontenttype,
+    dataschema: input.dataschema,
     id,
     source: serviceId,
     specversion: input.specversion ?? "1.0",
-    ...(input.subject !== undefined ? { subject: input.subject } : {}),
+    subject: input.subject,
     time,
     type: input.type,
-    ...(input.actor !== undefined ? { actor: input.actor } : {}),
-    ...(input.wschannelid !== undefined ? { wschannelid: input.wschannelid } : {}),
+    actor: input.actor,
+    wschannelid: input.wschannelid,
     originid: origin.originid ?? id,
     originsource: origin.originsource ?? serviceId,
     origintime: origin.origintime ?? time,
     origintype: origin.origintype ?? input.type,
   };
   return event;
+}
+
+/**
+ * An event as the journal stores it, as with-iota's inserts did (the MongoDB driver writes an
+ * undefined value as null): every attribute it has, an unset one as null.
+ */
+export function journalForm(cloudevent: CloudEvent): CloudEvent {
+  return Object.fromEntries(Object.entries(cloudevent).map(([name, value]) => [name, value === undefined ? null : value])) as CloudEvent;
+}
+
+/** An event read back from the journal, to send: its null attributes are unset ones, left out as JSON leaves out undefined. */
+export function fromJournalForm(cloudevent: CloudEvent): CloudEvent {
+  return Object.fromEntries(Object.entries(cloudevent).filter(([, value]) => value !== null)) as CloudEvent;
 }
 
 export interface PutEventsEntry {

@@ -2,7 +2,7 @@
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { MongoClient } from "mongodb";
 import { IOTA_ENV, secretParamEnv } from "../lib/env-names";
-import { Iota } from "./engine";
+import { Iota, MIN_RETENTION_DAYS } from "./engine";
 import { MongoStore } from "./mongo-store";
 
 export interface IotaEnvConfig {
@@ -28,9 +28,11 @@ export function iotaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): IotaEnv
   }
   for (const name of [IOTA_ENV.mongoDb, IOTA_ENV.serviceId]) if (!env[name]) missing.push(name);
   if (missing.length > 0) throw new Error(`iota: missing environment variable(s): ${missing.join(", ")}`);
-  const retentionDays = env[IOTA_ENV.journalRetentionDays] || "7";
-  if (!/^\d+$/.test(retentionDays) || Number(retentionDays) < 1) {
-    throw new Error(`iota: ${IOTA_ENV.journalRetentionDays} must be a whole number of days, at least 1 (got ${JSON.stringify(retentionDays)})`);
+  const retentionDays = env[IOTA_ENV.journalRetentionDays] || String(MIN_RETENTION_DAYS);
+  if (!/^\d+$/.test(retentionDays) || Number(retentionDays) < MIN_RETENTION_DAYS) {
+    throw new Error(
+      `iota: ${IOTA_ENV.journalRetentionDays} must be a whole number of days, at least ${MIN_RETENTION_DAYS}: an event comes back for up to 14 days from a dead-letter queue, after a day of retries (got ${JSON.stringify(retentionDays)})`,
+    );
   }
   const accessKeyId = awsSetting(env, "ACCESS_KEY_ID");
   const secretAccessKey = awsSetting(env, "SECRET_ACCESS_KEY");

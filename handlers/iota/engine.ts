@@ -20,10 +20,24 @@
  *    that a retry of the event sends only what is left. Nothing is emitted when the function
  *    or the commit fails (with-iota emitted what was staged regardless).
  * 5. A committed entry with nothing left to send expires after the retention period (a TTL
- *    index on `expiresAt`), longer than any retry window of the event sources.
+ *    index on `expiresAt`): at least 15 days, longer than an event can come back (a rule
+ *    target's dead-letter queue keeps it 14 days, after EventBridge's 24 hours of retries).
+ *    An event older than the retention may have lost its entry: unless its entry is still
+ *    there, it is refused as SKIPPED, with a log (with-iota kept every entry forever).
  */
 import { v7 as uuidv7 } from "uuid";
-import { buildRapid, type CloudEvent, cloudEventOf, dataOf, IotaInputError, type PutEventsEntry, type RapidInput, toEntry } from "./cloudevents";
+import {
+  buildRapid,
+  type CloudEvent,
+  cloudEventOf,
+  dataOf,
+  fromJournalForm,
+  IotaInputError,
+  journalForm,
+  type PutEventsEntry,
+  type RapidInput,
+  toEntry,
+} from "./cloudevents";
 
 /** with-iota v1's mutation actions. */
 export const MutationAction = { CREATE: "create", DELETE: "delete", INCREMENT: "increment", SET: "set" } as const;
@@ -124,6 +138,8 @@ export interface IotaStore {
   ensureIndexes(): Promise<void>;
   /** Inserts `entry` unless its key has one: in one round trip. Returns the entry found, or undefined when this call inserted it. */
   claim(key: JournalKey, entry: JournalEntry): Promise<JournalEntry | undefined>;
+  /** The entry of `key`, if there is one; nothing is written. */
+  find(key: JournalKey): Promise<JournalEntry | undefined>;
   /**
    * Takes the entry over with `lease` if it is still committed or not as `committed` says,
    * and its lease has ended by `now` (an entry with-iota left without a lease: once it
@@ -157,17 +173,26 @@ export interface IotaOptions {
   putEvents: PutEvents;
   /** How long a claim holds the event when the invocation has no deadline (`ctx.getRemainingTimeInMillis`), in ms. */
   leaseMs?: number;
-  /** How long a committed entry is kept once nothing is left to send, in ms (default 7 days). */
+  /** How long a committed entry is kept once nothing is left to send, in ms (default 15 days); an older event is refused unless its entry is there. */
   retentionMs?: number;
   /** Rounds of retries for failed PutEvents entries. */
   emitRetries?: number;
   /** Backoff before retry round `n` (1-based), in ms. */
   emitBackoffMs?: (round: number) => number;
   now?: () => Date;
+  /** Where a refused old event is reported; a JSON line on stderr by default. */
+  warn?: (message: string, details: Record<string, unknown>) => void;
 }
 
 export const PUT_EVENTS_BATCH = 10;
-export const DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000;
+const DAY_MS = 24 * 3600 * 1000;
+/**
+ * The shortest retention that outlives every way an event comes back: a rule target's
+ * dead-letter queue keeps it 14 days (DEAD_LETTER_RETENTION_SECONDS), after EventBridge's
+ * retries of up to 24 hours. config.ts derives the same from those limits.
+ */
+export const MIN_RETENTION_DAYS = 15;
+export const DEFAULT_RETENTION_MS = MIN_RETENTION_DAYS * DAY_MS;
 /** An entry with-iota is still writing holds no lease; after Lambda's longest run (15 minutes) it can no longer be running. */
 export const FOREIGN_ENTRY_GRACE_MS = 15 * 60 * 1000;
 
@@ -189,6 +214,18 @@ export function decide(entry: JournalEntry, now: Date): ClaimDecision {
   if ((entry.outbox ?? []).length === 0) return "skip";
   return leaseLive ? "busy" : "resend";
 }
+
+/** The event's time (its `time`, else its EventBridge envelope's), in ms; undefined when it has none that parses. */
+export function eventTime(event: unknown, cloudevent: CloudEvent): number | undefined {
+  const envelope = cloudevent === event ? undefined : (event as { time?: unknown }).time;
+  for (const time of [cloudevent.time, envelope]) {
+    const ms = typeof time === "string" ? Date.parse(time) : NaN;
+    if (!Number.isNaN(ms)) return ms;
+  }
+  return undefined;
+}
+
+const warnAsJson = (message: string, details: Record<string, unknown>) => console.warn(JSON.stringify({ level: "WARN", message, ...details }));
 
 /** The key with-iota's unique index is on. */
 export function journalKey(cloudevent: CloudEvent, serviceId: string): JournalKey {
@@ -277,14 +314,32 @@ export class Iota {
     // The lease ends at this invocation's deadline: a retry after a timeout can take over at once.
     const remaining = invocation.getRemainingTimeInMillis?.();
     const lease: Lease = { owner: uuidv7(), expiresAt: new Date(now.getTime() + (remaining ?? this.options.leaseMs ?? 5 * 60_000)) };
-    const found = await store.claim(key, {
-      cloudevent,
-      service: { id: serviceId, startedAt: now.toISOString(), endedAt: null },
-      mutations: null,
-      rapids: null,
-      lease,
-      expiresAt: this.expiry(now),
-    });
+    const time = eventTime(event, cloudevent);
+    const ageMs = time === undefined ? 0 : now.getTime() - time;
+    const retentionMs = this.options.retentionMs ?? DEFAULT_RETENTION_MS;
+    // Its entry, if it was applied, may have expired: only what the journal still holds can be decided.
+    const tooOld = ageMs > retentionMs;
+    const found = tooOld
+      ? await store.find(key)
+      : await store.claim(key, {
+          cloudevent: journalForm(cloudevent),
+          service: { id: serviceId, startedAt: now.toISOString(), endedAt: null },
+          mutations: null,
+          rapids: null,
+          lease,
+          expiresAt: this.expiry(now),
+        });
+    if (tooOld && !found) {
+      (this.options.warn ?? warnAsJson)("cloudevent older than the journal's retention refused as SKIPPED: it may have been applied already", {
+        cloudeventId: cloudevent.id,
+        source: cloudevent.source,
+        type: cloudevent.type,
+        serviceId,
+        ageDays: Math.round((ageMs / DAY_MS) * 100) / 100,
+        retentionDays: retentionMs / DAY_MS,
+      });
+      return SKIPPED;
+    }
     if (found) {
       const decision = decide(found, now);
       if (decision === "skip") return SKIPPED;
@@ -295,7 +350,7 @@ export class Iota {
       }
       if (committed) {
         const unsent = new Set(found.outbox);
-        await this.emit(key, lease.owner, (found.rapids ?? []).filter((e) => unsent.has(e.id)));
+        await this.emit(key, lease.owner, (found.rapids ?? []).filter((e) => unsent.has(e.id)).map(fromJournalForm));
         return SKIPPED;
       }
     }
@@ -331,7 +386,7 @@ export class Iota {
       await store.commit(key, lease.owner, {
         endedAt: endedAt.toISOString(),
         mutations: staged.mutations,
-        rapids,
+        rapids: rapids.map(journalForm),
         outbox: rapids.map((e) => e.id),
         expiresAt: rapids.length === 0 ? this.expiry(endedAt) : undefined,
       });

@@ -51,7 +51,7 @@ export class MongoStore implements IotaStore {
     // The key's fields come from the filter; every other field is set only if this call inserts.
     const onInsert: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(entry.cloudevent)) {
-      if (value !== undefined && !["id", "source", "type"].includes(name)) onInsert[`cloudevent.${name}`] = value;
+      if (!["id", "source", "type"].includes(name)) onInsert[`cloudevent.${name}`] = value;
     }
     Object.assign(onInsert, {
       "service.startedAt": entry.service.startedAt,
@@ -69,6 +69,10 @@ export class MongoStore implements IotaStore {
       if (!(err instanceof MongoServerError && err.code === DUPLICATE_KEY)) throw err;
       return (await this.journal.findOne(keyFilter(key))) ?? undefined;
     }
+  }
+
+  async find(key: JournalKey): Promise<JournalEntry | undefined> {
+    return (await this.journal.findOne(keyFilter(key))) ?? undefined;
   }
 
   async takeOver(key: JournalKey, committed: boolean, lease: Lease, now: Date, foreignCutoff: Date): Promise<boolean> {

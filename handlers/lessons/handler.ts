@@ -3,14 +3,15 @@ import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { TimeBudget } from "../lib/budget";
 import { ClientCredentialsToken } from "../lib/client-credentials";
 import { requireEnv, wholeNumberEnv } from "../lib/env";
-import { LESSONS_ENV } from "../lib/env-names";
+import { LESSONS_ENV, TOKEN_REQUEST_FORMATS, type TokenRequestFormat } from "../lib/env-names";
 import { parseEvent } from "../lib/events";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../lib/http";
 import { logger, maskEmail } from "../lib/logger";
 import { readSecret } from "../lib/secrets";
 import { completedLessons, markLessonsComplete, type SkippedLesson, userIdFrom, userUpdateEvent } from "./lesson-sync";
+import { buildResumeRecord, isResumeRecord, RESUME_KIND, type ResumeRecord, resumeRecord } from "./resume-record";
 
-/** Time kept back from Lambda's deadline to report what was not done, and to park refused lessons. */
+/** Time kept back from Lambda's deadline to keep what was not done as a resumable record. */
 export const BUDGET_MARGIN_MS = 5_000;
 
 export interface LessonHandlerConfig {
@@ -18,25 +19,45 @@ export interface LessonHandlerConfig {
   audience: string;
   clientId: string;
   clientSecret: () => Promise<string>;
+  /** How the token request's body is encoded (default `json`, as the original's tc-core-library-js sent it). */
+  tokenRequestFormat?: TokenRequestFormat;
   endpoint: string;
-  /** Where events with refused lessons, or too many lessons, are kept; when absent, such events fail instead. */
+  /** Where resumable records are kept; when absent, an event that needs one fails instead. */
   failedEventsQueueUrl?: string;
   retry?: RetryPolicy;
   /** Lessons of one event sent at once (1: in order, as the original). */
   concurrency?: number;
-  /** More lessons than this in one update is a rewrite of the whole list, not a learner's progress: it is kept, not sent. */
-  maxLessonsPerEvent?: number;
   /** Kept back from the invocation's deadline, in ms. */
   budgetMarginMs?: number;
 }
 
 export interface LessonHandlerResult {
   userId: string;
+  /** Lessons this invocation had to send: the update's, or a replayed record's `remaining`. */
   lessons: number;
   completed: number;
   refused: { lessonId: string; status: number }[];
   /** Lesson elements without an id, reported and left out. */
   skipped: SkippedLesson[];
+  /** Lessons not sent, kept in the failed-events queue as a resumable record, in order. */
+  parked: string[];
+}
+
+/** What one invocation has to send: from an Atlas trigger event, or from a resumable record (a replay). */
+function readInput(event: unknown) {
+  if (isResumeRecord(event)) {
+    const record = parseEvent(resumeRecord, event, "lessons-resume record");
+    // The record's event as it was kept (parsing drops fields the handler does not read).
+    return {
+      detail: record.event.detail,
+      source: (event as ResumeRecord).event,
+      lessonIds: [...new Set(record.remaining)],
+      skipped: [],
+      refusedBefore: record.refused ?? [],
+    };
+  }
+  const { detail } = parseEvent(userUpdateEvent, event, "Atlas trigger event");
+  return { detail, source: event, ...completedLessons(detail.updateDescription.updatedFields), refusedBefore: [] };
 }
 
 /** Builds the handler; what it holds (the token, the SQS client) lives as long as the container. */
@@ -46,42 +67,36 @@ export function createHandler(config: LessonHandlerConfig) {
     clientId: config.clientId,
     clientSecret: config.clientSecret,
     audience: config.audience,
+    bodyFormat: config.tokenRequestFormat ?? "json",
+    // tc-core-library-js's m2m, which the original used, sends the token URL in the body too.
+    extraFields: { auth0_url: config.tokenUrl },
     retry: config.retry,
   });
   let sqs: SQSClient | undefined;
 
-  /** Keeps the event in the failed-events queue with why, so that nothing is lost and it is not retried in vain. */
-  const park = async (event: unknown, reason: string, details: Record<string, unknown>) => {
-    if (!config.failedEventsQueueUrl) throw new Error(reason);
+  /** Puts a resumable record in the failed-events queue, so that nothing is lost and what was accepted is not sent again. */
+  const park = async (record: ResumeRecord) => {
+    if (!config.failedEventsQueueUrl) throw new Error(`${record.reason} (no failed-events queue to keep the lessons ${JSON.stringify(record.remaining)} in)`);
     sqs ??= new SQSClient({});
     await sqs.send(
       new SendMessageCommand({
         QueueUrl: config.failedEventsQueueUrl,
-        MessageBody: JSON.stringify({ reason, ...details, event }),
-        MessageAttributes: { failure: { DataType: "String", StringValue: "refused" } },
+        MessageBody: JSON.stringify(record),
+        MessageAttributes: { kind: { DataType: "String", StringValue: RESUME_KIND } },
       }),
     );
   };
 
   const handler = async (event: unknown, context?: unknown): Promise<LessonHandlerResult> => {
     const budget = TimeBudget.fromContext(context, config.budgetMarginMs ?? BUDGET_MARGIN_MS);
-    const { detail } = parseEvent(userUpdateEvent, event, "Atlas trigger event");
-    const { lessonIds, skipped } = completedLessons(detail.updateDescription.updatedFields);
+    const { detail, source, lessonIds, skipped, refusedBefore } = readInput(event);
     const userId = userIdFrom(detail.fullDocument.externalId);
     const email = detail.fullDocument.email;
-    const log = { userId, email: maskEmail(email ?? undefined) };
+    const log = { userId, email: maskEmail(email ?? undefined), replay: source !== event };
     if (skipped.length > 0) logger.warn("lesson elements without an id were left out", { ...log, skipped });
-    const outcome = { userId, lessons: lessonIds.length, completed: 0, refused: [], skipped };
+    const outcome: LessonHandlerResult = { userId, lessons: lessonIds.length, completed: 0, refused: [], skipped, parked: [] };
     if (lessonIds.length === 0) {
       logger.info("update completed no lesson", log);
-      return outcome;
-    }
-    const max = config.maxLessonsPerEvent ?? 100;
-    if (lessonIds.length > max) {
-      await park(event, `the update completes ${lessonIds.length} lessons at once, more than ${max}: a rewrite of the whole list, kept for a person to look at`, {
-        lessons: lessonIds.length,
-      });
-      logger.warn("event with too many lessons kept in the failed-events queue", { ...log, lessons: lessonIds.length });
       return outcome;
     }
 
@@ -89,20 +104,23 @@ export function createHandler(config: LessonHandlerConfig) {
       { userId, email, lessonIds },
       { endpoint: config.endpoint, token, retry: config.retry ?? DEFAULT_RETRY_POLICY, concurrency: config.concurrency ?? 1, budget },
     );
-    logger.info("lessons sent", { ...log, lessons: lessonIds.length, completed: result.completed.length, refused: result.refused, failed: result.failed, notStarted: result.notStarted });
+    logger.info("lessons sent", { ...log, lessons: lessonIds.length, completed: result.completed.length, refused: result.refused, remaining: result.remaining, stopped: result.stopped });
 
-    if (result.failed.length > 0 || result.notStarted.length > 0) {
-      const parts = [
-        ...(result.failed.length > 0 ? [`failed after retries: ${result.failed.map((f) => `${f.lessonId} (${f.reason})`).join("; ")}`] : []),
-        ...(result.notStarted.length > 0 ? [`not started before the time budget ran out: ${result.notStarted.join(", ")}`] : []),
-      ];
-      throw new Error(`lessons not marked complete for user ${userId}: ${parts.join("; ")}`);
+    // Nothing was accepted or refused: the event source's retry sends it all again, and no lesson twice.
+    if (result.completed.length === 0 && result.refused.length === 0) {
+      throw new Error(`no lesson marked complete for user ${userId}, so the event is retried whole: ${result.stopped}`);
     }
-    if (result.refused.length > 0) {
-      await park(event, "lessons refused by the Learning Paths API", { refused: result.refused });
-      logger.warn("event kept in the failed-events queue", { ...log, refused: result.refused });
+    // Some were: a retry of the whole event would send them again. What is left is kept to be resumed instead.
+    if (result.remaining.length > 0 || result.refused.length > 0) {
+      const reason = [
+        ...(result.remaining.length > 0 ? [`${result.remaining.length} lesson(s) not sent: ${result.stopped}`] : []),
+        ...(result.refused.length > 0 ? [`${result.refused.length} lesson(s) refused by the Learning Paths API`] : []),
+      ].join("; ");
+      // A replayed record's refusals stay in the record that follows it.
+      await park(buildResumeRecord(source, { reason, remaining: result.remaining, refused: [...refusedBefore, ...result.refused] }));
+      logger.warn("lessons kept in the failed-events queue as a resumable record", { ...log, remaining: result.remaining, refused: result.refused, reason });
     }
-    return { ...outcome, completed: result.completed.length, refused: result.refused };
+    return { ...outcome, completed: result.completed.length, refused: result.refused, parked: result.remaining };
   };
   return Object.assign(handler, { token });
 }
@@ -114,9 +132,17 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): LessonHandl
     audience: requireEnv(LESSONS_ENV.auth0Audience, env),
     clientId: requireEnv(LESSONS_ENV.auth0ClientId, env),
     clientSecret: () => readSecret(LESSONS_ENV.auth0ClientSecret, env),
+    tokenRequestFormat: tokenRequestFormatFromEnv(env),
     endpoint: requireEnv(LESSONS_ENV.learningPathsApiEndpoint, env),
     failedEventsQueueUrl: env[LESSONS_ENV.failedEventsQueueUrl] || undefined,
     concurrency: wholeNumberEnv(LESSONS_ENV.concurrency, 1, env),
-    maxLessonsPerEvent: wholeNumberEnv(LESSONS_ENV.maxLessonsPerEvent, 100, env),
   };
+}
+
+function tokenRequestFormatFromEnv(env: NodeJS.ProcessEnv): TokenRequestFormat {
+  const value = env[LESSONS_ENV.auth0TokenRequestFormat] || "json";
+  if (!(TOKEN_REQUEST_FORMATS as readonly string[]).includes(value)) {
+    throw new Error(`environment variable ${LESSONS_ENV.auth0TokenRequestFormat} must be one of ${TOKEN_REQUEST_FORMATS.join(", ")} (got ${JSON.stringify(value)})`);
+  }
+  return value as TokenRequestFormat;
 }

@@ -93,13 +93,14 @@ export interface SyncDependencies {
 }
 
 export interface SyncResult {
+  /** Accepted by the API, in the order the answers came. */
   completed: string[];
   /** Refused for good (4xx other than 401): retrying cannot help. */
   refused: { lessonId: string; status: number }[];
-  /** Still failing after every retry (429, 5xx, network): the event must be retried. */
-  failed: { lessonId: string; reason: string }[];
-  /** Not started before the invocation's time ran out: the event must be retried. */
-  notStarted: string[];
+  /** Neither accepted nor refused, in the event's order: sending stopped before them, or they still failed after every retry. */
+  remaining: string[];
+  /** Why sending stopped before the last lesson: the first lesson that still failed, or the time budget. */
+  stopped?: string;
 }
 
 async function putLesson(url: string, token: string, deps: SyncDependencies): Promise<void> {
@@ -108,24 +109,32 @@ async function putLesson(url: string, token: string, deps: SyncDependencies): Pr
 }
 
 /**
- * Sends each lesson. The token is fetched once for all of them (with its own retries); a
- * 401 renews it once, shared by every lesson that meets it.
+ * Sends each lesson, in order (`concurrency` at a time). The token is fetched once for all of
+ * them (with its own retries); a 401 renews it once, shared by every lesson that meets it.
+ * A lesson that still fails after its retries (429, 5xx, network) stops the sending, as does
+ * the end of the time budget: no later lesson starts, so what is left is a contiguous tail of
+ * the list (with concurrency 1), and none of it was sent out of order.
  */
 export async function markLessonsComplete(completion: LessonCompletion, deps: SyncDependencies): Promise<SyncResult> {
-  const result: SyncResult = { completed: [], refused: [], failed: [], notStarted: [] };
+  const completed: string[] = [];
+  const refused: SyncResult["refused"] = [];
+  let stopped: string | undefined;
+  const outcome = (): SyncResult => {
+    const done = new Set([...completed, ...refused.map((r) => r.lessonId)]);
+    return { completed, refused, remaining: completion.lessonIds.filter((id) => !done.has(id)), ...(stopped ? { stopped } : {}) };
+  };
+  const stop = (reason: string) => (stopped ??= reason);
   let token: string;
   try {
     token = await deps.token.get(deps.budget);
   } catch (err) {
-    const reason = `no token: ${err instanceof Error ? err.message : String(err)}`;
-    if (err instanceof BudgetExhaustedError) result.notStarted.push(...completion.lessonIds);
-    else result.failed.push(...completion.lessonIds.map((lessonId) => ({ lessonId, reason })));
-    return result;
+    stop(err instanceof BudgetExhaustedError ? err.message : `no token: ${err instanceof Error ? err.message : String(err)}`);
+    return outcome();
   }
   let renewal: Promise<string> | undefined;
-  const renew = (refused: string) => {
+  const renew = (refusedToken: string) => {
     if (!renewal) {
-      deps.token.invalidate(refused);
+      deps.token.invalidate(refusedToken);
       renewal = deps.token.get(deps.budget);
     }
     return renewal;
@@ -134,8 +143,9 @@ export async function markLessonsComplete(completion: LessonCompletion, deps: Sy
   await Promise.all(
     completion.lessonIds.map((lessonId) =>
       limit(async () => {
+        if (stopped) return;
         if (deps.budget.exhausted()) {
-          result.notStarted.push(lessonId);
+          stop(`the invocation's time budget ran out before lesson ${lessonId}`);
           return;
         }
         const url = new URL(deps.endpoint);
@@ -151,14 +161,18 @@ export async function markLessonsComplete(completion: LessonCompletion, deps: Sy
             token = await renew(used);
             await putLesson(url.toString(), token, deps);
           }
-          result.completed.push(lessonId);
+          completed.push(lessonId);
         } catch (err) {
-          if (err instanceof BudgetExhaustedError) result.notStarted.push(lessonId);
-          else if (err instanceof HttpError && !err.transient && err.status !== 401) result.refused.push({ lessonId, status: err.status });
-          else result.failed.push({ lessonId, reason: err instanceof Error ? err.message : String(err) });
+          if (err instanceof HttpError && !err.transient && err.status !== 401) refused.push({ lessonId, status: err.status });
+          else {
+            const message = err instanceof Error ? err.message : String(err);
+            if (err instanceof BudgetExhaustedError) stop(`lesson ${lessonId} not sent: ${message}`);
+            else if (deps.budget.exhausted()) stop(`lesson ${lessonId} not sent: the invocation's time budget ran out during its PUT (${message})`);
+            else stop(`lesson ${lessonId} failed after retries: ${message}`);
+          }
         }
       }),
     ),
   );
-  return result;
+  return outcome();
 }

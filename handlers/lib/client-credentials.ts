@@ -2,9 +2,11 @@
  * An OAuth2 client-credentials token (Auth0 machine-to-machine), cached in the container
  * until shortly before it expires, so that a warm container asks for one token, not one per
  * invocation. Concurrent callers share one request (and its retries). The client
- * authenticates with `client_secret_post`.
+ * authenticates with `client_secret_post`: its id and secret are fields of the body, sent as
+ * JSON (as tc-core-library-js's m2m sends them to Auth0) or form-encoded (RFC 6749's form).
  */
 import { TimeBudget } from "./budget";
+import type { TokenRequestFormat } from "./env-names";
 import { DEFAULT_RETRY_POLICY, fetchWithRetry, type RetryPolicy } from "./http";
 
 export interface ClientCredentialsOptions {
@@ -14,6 +16,10 @@ export interface ClientCredentialsOptions {
   /** Read lazily, so that the secret is fetched only when a token is needed. */
   clientSecret: () => Promise<string>;
   audience: string;
+  /** How the body is encoded (default `json`). */
+  bodyFormat?: TokenRequestFormat;
+  /** Fields sent after the standard ones, for token endpoints that expect more. */
+  extraFields?: Record<string, string>;
   /** Renew this long before the token expires, in ms (at most half the token's lifetime). */
   renewBeforeMs?: number;
   retry?: RetryPolicy;
@@ -59,17 +65,20 @@ export class ClientCredentialsToken {
     const { tokenUrl, clientId, audience } = this.options;
     const startedAt = (this.options.now ?? Date.now)();
     this.requests += 1;
+    const fields = {
+      grant_type: "client_credentials",
+      client_id: clientId,
+      client_secret: await this.options.clientSecret(),
+      audience,
+      ...this.options.extraFields,
+    };
+    const form = this.options.bodyFormat === "form";
     const response = await fetchWithRetry(
       tokenUrl,
       {
         method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
-        body: new URLSearchParams({
-          grant_type: "client_credentials",
-          client_id: clientId,
-          client_secret: await this.options.clientSecret(),
-          audience,
-        }).toString(),
+        headers: { "content-type": form ? "application/x-www-form-urlencoded" : "application/json", accept: "application/json" },
+        body: form ? new URLSearchParams(fields).toString() : JSON.stringify(fields),
       },
       this.options.retry ?? DEFAULT_RETRY_POLICY,
       budget,

@@ -25,14 +25,18 @@ export const LESSONS_ENV = {
   auth0ClientId: "AUTH0_CLIENT_ID",
   /** The client secret: `AUTH0_CLIENT_SECRET_PARAM` when deployed, `AUTH0_CLIENT_SECRET` locally. */
   auth0ClientSecret: "AUTH0_CLIENT_SECRET",
+  /** How the token request's body is encoded: `json` (default, as tc-core-library-js's m2m sent it) or `form`. */
+  auth0TokenRequestFormat: "AUTH0_TOKEN_REQUEST_FORMAT",
   learningPathsApiEndpoint: "LEARNING_PATHS_API_ENDPOINT",
-  /** Queue that keeps events whose lessons the API refused for good (the rule target's DLQ). */
+  /** Queue that keeps resumable records: the lessons not yet sent, and those the API refused (the rule target's DLQ). */
   failedEventsQueueUrl: "FAILED_EVENTS_QUEUE_URL",
   /** Lessons of one event sent at once (default 1: in order). */
   concurrency: "LESSONS_CONCURRENCY",
-  /** More lessons than this in one update are kept in the failed-events queue, not sent (default 100). */
-  maxLessonsPerEvent: "LESSONS_MAX_PER_EVENT",
 } as const;
+
+/** The values of `AUTH0_TOKEN_REQUEST_FORMAT` (`lessons.auth0.tokenRequestFormat`). */
+export const TOKEN_REQUEST_FORMATS = ["json", "form"] as const;
+export type TokenRequestFormat = (typeof TOKEN_REQUEST_FORMATS)[number];
 
 /** The Alma webhook events, one SNS topic each. */
 export const ALMA_EVENTS = [
@@ -111,6 +115,6 @@ export const IOTA_ENV = {
   serviceId: "MILL_IOTA_SERVICE_ID",
   journalName: "MILL_IOTA_JOURNAL_NAME",
   eventBusName: "MILL_IOTA_EVENTBUS_NAME",
-  /** Days a committed journal entry is kept before MongoDB's TTL index removes it (ours; default 7). */
+  /** Days a committed journal entry is kept before MongoDB's TTL index removes it (ours; default and least 15). */
   journalRetentionDays: "MILL_IOTA_JOURNAL_RETENTION_DAYS",
 } as const;

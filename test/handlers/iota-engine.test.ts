@@ -19,7 +19,7 @@ import {
   SKIPPED,
   UnsentEventsError,
 } from "../../handlers/iota/engine";
-import { assertWithIotaE2eOutcome, runWithIotaE2e } from "../helpers/iota-e2e";
+import { assertJournalNulls, assertWithIotaE2eOutcome, runWithIotaE2e } from "../helpers/iota-e2e";
 import { createRecord } from "../../handlers/iota/records";
 import { MemoryStore } from "../../tooling/local/iota-memory-store";
 
@@ -285,15 +285,123 @@ describe("iota engine", () => {
           ? { FailedEntryCount: entries.length, Entries: entries.map(() => ({ ErrorCode: "InternalFailure" })) }
           : { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `e${i}` })) },
       );
-      const week = 7 * 24 * 3600 * 1000;
+      const fifteenDays = 15 * 24 * 3600 * 1000;
       await iota(putEvents).withIota(command("quiet"), {}, { func: () => "no events" });
-      assert.equal(store.entry({ ...key, cloudeventId: "quiet" })?.expiresAt?.getTime(), now.getTime() + week);
+      assert.equal(store.entry({ ...key, cloudeventId: "quiet" })?.expiresAt?.getTime(), now.getTime() + fifteenDays, "15 days by default");
       await assert.rejects(iota(putEvents, { emitRetries: 0 }).withIota(command(), {}, { func: ({ rapids }) => void rapids.stage({ type: "fct.a.v0" }) }), UnsentEventsError);
       assert.equal(store.entry(key)?.expiresAt, undefined, "an entry with unsent events does not expire");
       failing = false;
       now = new Date(now.getTime() + 1000);
       assert.equal(await iota(putEvents, { retentionMs: 1000 }).withIota(command(), {}, { func: () => "never" }), SKIPPED);
       assert.equal(store.entry(key)?.expiresAt?.getTime(), now.getTime() + 1000);
+    });
+  });
+
+  describe("retention and old events", () => {
+    const DAY = 24 * 3600 * 1000;
+    const key = { cloudeventId: "evt-1", source: "tests", type: "cmd.record.create.v0", serviceId: "records.test" };
+    const at = (day: number) => new Date(Date.parse("2026-01-01T00:00:00Z") + day * DAY);
+    /** The command as its producer stamped it on day 0. */
+    const stamped = () => ({ ...command(), time: at(0).toISOString() });
+    let warnings: { message: string; details: Record<string, unknown> }[];
+    beforeEach(() => (warnings = []));
+    const engine = (putEvents: PutEvents, options: Partial<IotaOptions> = {}) => iota(putEvents, { warn: (message, details) => warnings.push({ message, details }), ...options });
+    const applyCount = () => store.collection("records").size;
+    const func = ({ mutation }: FuncContext<unknown>) => void mutation.stage({ action: CREATE, table: "records", props: { n: 1 } });
+
+    it("skips a duplicate redriven from the dead-letter queue on day 8, and on day 14: the entry outlives the queue", async () => {
+      const { putEvents } = recorder();
+      await engine(putEvents).withIota(stamped(), {}, { func });
+      for (const day of [8, 14]) {
+        now = at(day);
+        store.expire(now);
+        assert.equal(await engine(putEvents).withIota(stamped(), {}, { func }), SKIPPED, `day ${day}`);
+      }
+      assert.equal(applyCount(), 1, "applied once");
+      assert.deepEqual(warnings, []);
+    });
+
+    it("applies an event first delivered on day 14, from the dead-letter queue", async () => {
+      const { putEvents } = recorder();
+      now = at(14);
+      assert.notEqual(await engine(putEvents).withIota(stamped(), {}, { func }), SKIPPED);
+      assert.equal(applyCount(), 1);
+    });
+
+    it("refuses an event older than the retention as SKIPPED, with a log naming it and its age, once its entry may have expired", async () => {
+      const { putEvents } = recorder();
+      await engine(putEvents).withIota(stamped(), {}, { func });
+      now = at(16);
+      store.expire(now);
+      assert.equal(store.entry(key), undefined, "the TTL index removed the entry after 15 days");
+      store.calls.length = 0;
+      assert.equal(await engine(putEvents).withIota(stamped(), {}, { func }), SKIPPED);
+      assert.equal(applyCount(), 1, "not applied twice");
+      assert.deepEqual(store.calls, ["find"], "nothing is written for it");
+      assert.deepEqual(warnings, [
+        {
+          message: "cloudevent older than the journal's retention refused as SKIPPED: it may have been applied already",
+          details: { cloudeventId: "evt-1", source: "tests", type: "cmd.record.create.v0", serviceId: "records.test", ageDays: 16, retentionDays: 15 },
+        },
+      ]);
+    });
+
+    it("reads the age from the EventBridge envelope's time when the CloudEvent has none, and checks nothing when neither has one", async () => {
+      const { putEvents } = recorder();
+      now = at(20);
+      assert.equal(await engine(putEvents).withIota({ ...viaEventBridge(command()), time: at(0).toISOString() }, {}, { func }), SKIPPED);
+      assert.equal(warnings[0].details.ageDays, 20);
+      assert.notEqual(await engine(putEvents).withIota(command(), {}, { func }), SKIPPED);
+      assert.equal(applyCount(), 1);
+    });
+
+    it("still resends the unsent events of an old event whose entry is kept (an entry with unsent events never expires)", async () => {
+      let failing = true;
+      const { putEvents, calls } = recorder((entries) =>
+        failing
+          ? { FailedEntryCount: entries.length, Entries: entries.map(() => ({ ErrorCode: "InternalFailure" })) }
+          : { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `e${i}` })) },
+      );
+      await assert.rejects(engine(putEvents, { emitRetries: 0 }).withIota(stamped(), {}, { func: ({ rapids }) => void rapids.stage({ type: "fct.a.v0" }) }), UnsentEventsError);
+      failing = false;
+      calls.length = 0;
+      now = at(30);
+      store.expire(now);
+      assert.equal(await engine(putEvents).withIota(stamped(), {}, { func }), SKIPPED);
+      assert.deepEqual(calls.map((c) => c.map((e) => JSON.parse(e.Detail).type)), [["fct.a.v0"]]);
+      assert.deepEqual(warnings, []);
+    });
+  });
+
+  describe("unset attributes", () => {
+    const key = { cloudeventId: "evt-1", source: "tests", type: "cmd.record.create.v0", serviceId: "records.test" };
+
+    it("stores the event's unset attributes and its staged events' as null, as with-iota did, and sends them without", async () => {
+      let failing = true;
+      const { putEvents, calls } = recorder((entries) =>
+        failing
+          ? { FailedEntryCount: entries.length, Entries: entries.map(() => ({ ErrorCode: "InternalFailure" })) }
+          : { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `e${i}` })) },
+      );
+      const event = { ...command(), subject: undefined, actor: undefined };
+      await assert.rejects(
+        iota(putEvents, { emitRetries: 0 }).withIota(event, {}, { func: ({ rapids }) => void rapids.stage({ type: "fct.bare.v0" }) }),
+        UnsentEventsError,
+      );
+      const entry = store.entry(key)!;
+      assert.deepEqual(entry.cloudevent, { ...command(), subject: null, actor: null }, "the event as it came, undefined as null");
+      const [rapid] = entry.rapids!;
+      assert.deepEqual(Object.keys(rapid), [
+        "data", "datacontenttype", "dataschema", "id", "source", "specversion", "subject", "time", "type", "actor", "wschannelid", "originid", "originsource", "origintime", "origintype",
+      ]);
+      for (const name of ["data", "datacontenttype", "dataschema", "subject", "actor", "wschannelid"]) assert.equal(rapid[name], null, name);
+
+      const firstSend = JSON.parse(calls[0][0].Detail);
+      assert.deepEqual(Object.keys(firstSend).sort(), ["id", "originid", "originsource", "origintime", "origintype", "source", "specversion", "time", "type"]);
+      failing = false;
+      calls.length = 0;
+      assert.equal(await iota(putEvents).withIota(command(), {}, { func: () => "never" }), SKIPPED);
+      assert.deepEqual(JSON.parse(calls[0][0].Detail), firstSend, "resent from the journal as it was first sent");
     });
   });
 
@@ -497,7 +605,7 @@ describe("iota engine", () => {
         assert.equal(committed.length, 1);
         assert.notEqual(committed[0].service.endedAt, null);
         assert.deepEqual(committed[0].mutations?.map((m) => m.action), ["create", "increment", "increment", "increment", "set", "delete"]);
-        assert.equal(committed[0].rapids?.length, 2);
+        assertJournalNulls(committed[0]);
       }
       assert.ok(entries.filter((e) => e.cloudevent.id === "0").every((e) => e.service.endedAt === null), "event 0 leaves no committed entry");
     });

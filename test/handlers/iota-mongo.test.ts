@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { type Db, MongoClient } from "mongodb";
 import { Iota, type PutEvents, SKIPPED, UnsentEventsError } from "../../handlers/iota/engine";
 import { JOURNAL_KEY_INDEX, migrateJournal, MongoStore } from "../../handlers/iota/mongo-store";
-import { assertWithIotaE2eOutcome, runWithIotaE2e } from "../helpers/iota-e2e";
+import { assertJournalNulls, assertWithIotaE2eOutcome, runWithIotaE2e } from "../helpers/iota-e2e";
 import { REPO_ROOT } from "../../tooling/mock-engine";
 
 const uri = process.env.MONGODB_URI;
@@ -47,15 +47,16 @@ describe("iota with MongoDB", function () {
   afterEach(async () => db?.dropDatabase());
   after(async () => client?.close());
 
-  it("writes with-iota's journal document and index", async () => {
-    await iota().withIota(command("e1"), {}, {
+  it("writes with-iota's journal document and index, unset attributes as null", async () => {
+    await iota().withIota({ ...command("e1"), subject: undefined }, {}, {
       func: ({ mutation, rapids }) => {
         mutation.stage({ action: "increment", table: "companies", id: "c1", props: { recordCount: 1 } });
         rapids.stage({ type: "fct.one.v0", data: { a: 1 } });
       },
     });
     const entry = await journalEntry("e1");
-    assert.deepEqual(entry?.cloudevent, command("e1"));
+    assert.deepEqual(entry?.cloudevent, { ...command("e1"), subject: null });
+    assert.deepEqual([entry?.rapids[0].dataschema, entry?.rapids[0].subject, entry?.rapids[0].actor, entry?.rapids[0].wschannelid], [null, null, null, null]);
     assert.equal(entry?.service.id, "records.test");
     assert.equal(typeof entry?.service.startedAt, "string");
     assert.equal(typeof entry?.service.endedAt, "string");
@@ -112,6 +113,16 @@ describe("iota with MongoDB", function () {
     const entries = await db.collection(JOURNAL).find().toArray();
     assert.deepEqual(entries.filter((e) => e.service.endedAt !== null).map((e) => e.cloudevent.id).sort(), ["1", "2", "3", "4"]);
     assert.ok(entries.filter((e) => e.cloudevent.id === "0").every((e) => e.service.endedAt === null));
+    for (const entry of entries.filter((e) => e.service.endedAt !== null)) assertJournalNulls(entry as any);
+  });
+
+  it("refuses an event older than the journal's retention when no entry is left, writing nothing", async () => {
+    const warnings: string[] = [];
+    const engine = new Iota({ serviceId: "records.test", eventBusName: "bus", store: new MongoStore(client, db, JOURNAL), putEvents, warn: (message) => warnings.push(message) });
+    const old = { ...command("e-old"), time: new Date(Date.now() - 16 * 24 * 3600 * 1000).toISOString() };
+    assert.equal(await engine.withIota(old, {}, { func: () => "applied" }), SKIPPED);
+    assert.equal(await db.collection(JOURNAL).countDocuments(), 0);
+    assert.equal(warnings.length, 1);
   });
 
   it("resends only the unsent events after an emission failure, without applying anything again", async () => {

@@ -7,9 +7,13 @@
  *
  * A duplicate that finds the event in progress gets a retryable error here (with-iota
  * skipped it); it is retried as Lambda would retry it, until it is applied or skipped.
+ *
+ * The events are built as the e2e run built them, `{...new Cloudevent({...}), id}`: every
+ * attribute of @1mill/cloudevents v6 is there, the unset ones undefined.
  */
 import * as assert from "node:assert/strict";
-import { EventInProgressError, type Iota, MutationAction, SKIPPED } from "../../handlers/iota/engine";
+import { CLOUDEVENT_ATTRIBUTES } from "../../handlers/iota/cloudevents";
+import { EventInProgressError, type Iota, type JournalEntry, MutationAction, SKIPPED } from "../../handlers/iota/engine";
 
 export interface E2eOutcome {
   /** The result of each of the 20 invocations, once its retries are done. */
@@ -23,13 +27,24 @@ const EXPECTED_ERROR = "This error is expected and is testing the JournalState.e
 /** Runs the 20 invocations; `engine()` gives a new engine per invocation, as separate containers would have. */
 export async function runWithIotaE2e(engine: () => Iota, sent: string[]): Promise<E2eOutcome> {
   const invoke = async (i: number): Promise<unknown> => {
+    const time = new Date().toISOString();
     const cloudevent = {
+      data: JSON.stringify({ name: `FF#${i}` }),
+      datacontenttype: "application/json",
+      dataschema: undefined,
       id: (i % 5).toString(),
       source: "some-source",
-      type: "cmd.create-feature-flag.v0",
       specversion: "1.0",
-      datacontenttype: "application/json",
-      data: JSON.stringify({ name: `FF#${i}` }),
+      subject: undefined,
+      time,
+      type: "cmd.create-feature-flag.v0",
+      actor: undefined,
+      wschannelid: undefined,
+      // The Cloudevent's own id, before the run replaced it.
+      originid: `ce_e2e-${i}`,
+      originsource: "some-source",
+      origintime: time,
+      origintype: "cmd.create-feature-flag.v0",
     };
     for (let attempt = 1; ; attempt++) {
       try {
@@ -78,4 +93,18 @@ export function assertWithIotaE2eOutcome({ results, sent }: E2eOutcome): void {
   }
   // Each applied event staged two events, sent once each.
   assert.deepEqual([...sent].sort(), ["cmd.do-something.v0", "cmd.do-something.v0", "cmd.do-something.v0", "cmd.do-something.v0", "fct.feature-flag-created.v0", "fct.feature-flag-created.v0", "fct.feature-flag-created.v0", "fct.feature-flag-created.v0"]);
+}
+
+/** A committed entry of the run stores its event and its staged events as with-iota stored them: every attribute, unset ones null. */
+export function assertJournalNulls(entry: JournalEntry): void {
+  const unset = ["dataschema", "subject", "actor", "wschannelid"];
+  const sorted = [...CLOUDEVENT_ATTRIBUTES].sort();
+  assert.deepEqual(Object.keys(entry.cloudevent).sort(), sorted);
+  for (const name of unset) assert.equal(entry.cloudevent[name], null, `cloudevent.${name}`);
+  assert.equal(entry.rapids?.length, 2);
+  for (const rapid of entry.rapids ?? []) {
+    assert.deepEqual(Object.keys(rapid).sort(), sorted);
+    for (const name of unset) assert.equal(rapid[name], null, `rapids[].${name}`);
+    assert.equal(rapid.originid, entry.cloudevent.originid, "the chain's root passes on");
+  }
 }

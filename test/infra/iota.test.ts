@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import { findSecretLeaks, named, ofType, policyOf, type RunResult, stackRun, SECRET_MARK } from "../../tooling/mock-engine";
 import { STAGES } from "../../components/platform";
+import { variantConfigError } from "../helpers/stack-variant";
 
 describe("iota (IotaService)", () => {
   const runs: Record<string, RunResult> = {};
@@ -69,9 +70,15 @@ describe("iota (IotaService)", () => {
     assert.equal(env.MILL_IOTA_MONGO_URI_PARAM, parameter.state.name);
     assert.equal(env.MILL_IOTA_MONGO_URI, undefined);
     assert.equal(env.MILL_IOTA_MONGO_DB, "iota_staging");
-    assert.equal(env.MILL_IOTA_JOURNAL_RETENTION_DAYS, "7");
+    assert.equal(env.MILL_IOTA_JOURNAL_RETENTION_DAYS, "15");
     assert.equal(env.MILL_IOTA_SERVICE_ID, "records.tributary.staging");
     assert.deepEqual(findSecretLeaks(run), []);
+  });
+
+  it("keeps the journal at least as long as an event can come back (its DLQ's 14 days after a day of retries): a shorter retention fails, naming the key", async () => {
+    const err = await variantConfigError("dev", (config) => (config["tributary:iota"].journalRetentionDays = 7));
+    assert.deepEqual(err.problems.map((p) => p.key), ["tributary:iota.journalRetentionDays"]);
+    assert.match(err.problems[0].message, /at least 15: the dead-letter queue keeps an event 14 days, after up to 24 h of EventBridge's retries/);
   });
 
   it("exports the bus and the service functions", () => {

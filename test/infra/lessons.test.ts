@@ -1,10 +1,11 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { LESSON_EVENT_PATTERN, TRIGGER_MATCH } from "../../components/lessons/lesson-completion-sync";
 import { LESSONS_ENV } from "../../handlers/lib/env-names";
-import { findSecretLeaks, named, ofType, policyOf, type RunResult, stackRun, SECRET_MARK } from "../../tooling/mock-engine";
+import { findSecretLeaks, named, ofType, policyOf, REPO_ROOT, type RunResult, stackRun, SECRET_MARK } from "../../tooling/mock-engine";
 import { payloadPath } from "../helpers/fixtures";
-import { runVariant } from "../helpers/stack-variant";
+import { runVariant, stackSettings, variantConfigError } from "../helpers/stack-variant";
 
 const FIXTURE_PROJECT = JSON.parse(
   fs.readFileSync(payloadPath("atlas-trigger", "mongo_trigger_project_expr.json"), "utf8"),
@@ -157,7 +158,7 @@ describe("lessons (LessonCompletionSync)", () => {
       assert.equal(credentials.rawInputs.clientId, client.state.clientId);
       const grant = named(dev, "auth0:index/clientGrant:ClientGrant", "lessons-auth0-grant");
       assert.equal(grant.rawInputs.clientId, client.state.clientId);
-      assert.equal(grant.inputs.audience, "https://api.topcoder-dev.com/");
+      assert.equal(grant.inputs.audience, "https://m2m.topcoder-dev.com/");
       assert.deepEqual(grant.inputs.scopes, ["update:certification_progress"]);
     });
 
@@ -186,15 +187,16 @@ describe("lessons (LessonCompletionSync)", () => {
         "AUTH0_AUDIENCE",
         "AUTH0_CLIENT_ID",
         "AUTH0_CLIENT_SECRET_PARAM",
+        "AUTH0_TOKEN_REQUEST_FORMAT",
         "AUTH0_URL",
         "FAILED_EVENTS_QUEUE_URL",
         "LEARNING_PATHS_API_ENDPOINT",
         "LESSONS_CONCURRENCY",
-        "LESSONS_MAX_PER_EVENT",
         "POWERTOOLS_SERVICE_NAME",
       ]);
       assert.equal(env[LESSONS_ENV.auth0Url], "https://topcoder-dev.auth0.com/oauth/token");
-      assert.deepEqual([env.LESSONS_CONCURRENCY, env.LESSONS_MAX_PER_EVENT], ["1", "100"], "one lesson at a time, in order, by default");
+      assert.equal(env.LESSONS_CONCURRENCY, "1", "one lesson at a time, in order, by default");
+      assert.equal(env.AUTH0_TOKEN_REQUEST_FORMAT, "json", "the token request as the original made it");
       assert.equal(env.AUTH0_CLIENT_SECRET_PARAM, named(dev, "aws:ssm/parameter:Parameter", "lessons-auth0-secret").state.name);
       assert.equal(env.FAILED_EVENTS_QUEUE_URL, queue(dev).state.url);
       for (const [name, value] of Object.entries(fn(dev).inputs.environment.variables)) {
@@ -202,6 +204,34 @@ describe("lessons (LessonCompletionSync)", () => {
       }
       assert.deepEqual(findSecretLeaks(dev), []);
       assert.deepEqual(findSecretLeaks(prod), []);
+    });
+
+    it("asks for a token for the audience the original's configuration gives: dev and staging (the topcoder-dev tenant) https://m2m.topcoder-dev.com/", async () => {
+      for (const run of [dev, await stackRun("staging")]) {
+        assert.equal(fn(run).rawInputs.environment.variables.AUTH0_AUDIENCE, "https://m2m.topcoder-dev.com/");
+        assert.equal(fn(run).rawInputs.environment.variables.AUTH0_URL, "https://topcoder-dev.auth0.com/oauth/token");
+      }
+      // prod's is not in the original's repository: the stack file says it is a placeholder to confirm.
+      const prodFile = fs.readFileSync(path.join(REPO_ROOT, "Pulumi.prod.yaml"), "utf8");
+      assert.match(prodFile, /# PLACEHOLDER, to confirm: the original's prod audience .*\n(\s+#.*\n)*\s+audience: /);
+      assert.equal(fn(prod).rawInputs.environment.variables.AUTH0_AUDIENCE, stackSettings("prod")["tributary:lessons"].auth0.audience);
+    });
+
+    it("has no default audience: a stack without one fails, naming the key", async () => {
+      const err = await variantConfigError("dev", (config) => delete config["tributary:lessons"].auth0.audience);
+      assert.deepEqual(err.problems.map((p) => p.key), ["tributary:lessons.auth0.audience"]);
+    });
+
+    it("sends the token request form-encoded only when lessons.auth0.tokenRequestFormat says so, and refuses another format", async () => {
+      const form = await runVariant("dev", (config) => (config["tributary:lessons"].auth0.tokenRequestFormat = "form"));
+      assert.equal(fn(form).rawInputs.environment.variables.AUTH0_TOKEN_REQUEST_FORMAT, "form");
+      const err = await variantConfigError("dev", (config) => (config["tributary:lessons"].auth0.tokenRequestFormat = "xml"));
+      assert.deepEqual(err.problems.map((p) => p.key), ["tributary:lessons.auth0.tokenRequestFormat"]);
+    });
+
+    it("has no cap on the lessons of one update: maxLessonsPerEvent is no longer a setting", async () => {
+      const err = await variantConfigError("dev", (config) => (config["tributary:lessons"].maxLessonsPerEvent = 100));
+      assert.deepEqual(err.problems.map((p) => p.key), ["tributary:lessons.maxLessonsPerEvent"]);
     });
 
     it("sends to the endpoint the seed names, in every stack", async () => {

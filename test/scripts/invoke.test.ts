@@ -113,8 +113,8 @@ describe("npm run invoke", function () {
       assert.notEqual(sent[0].function_request_id, sent[1].function_request_id);
       const lines = result.stdout.trim().split("\n").map((l) => JSON.parse(l));
       assert.deepEqual(lines, [
-        { userId: "88778750", lessons: 1, completed: 1, refused: [], skipped: [] },
-        { userId: "88778750", lessons: 1, completed: 1, refused: [], skipped: [] },
+        { userId: "88778750", lessons: 1, completed: 1, refused: [], skipped: [], parked: [] },
+        { userId: "88778750", lessons: 1, completed: 1, refused: [], skipped: [], parked: [] },
       ]);
       assert.equal(tokens, 1, "one token for two events in one warm process");
       assert.equal(server.to("PUT", "/lp").length, 2);

@@ -54,6 +54,11 @@ export class MemoryStore implements IotaStore {
     this.journal.set(keyOf(key), copy(entry));
   }
 
+  /** What MongoDB's TTL monitor does: removes every entry whose `expiresAt` has passed by `now`. */
+  expire(now: Date): void {
+    for (const [k, entry] of this.journal) if (entry.expiresAt && entry.expiresAt <= now) this.journal.delete(k);
+  }
+
   async ensureIndexes() {
     this.indexCalls += 1;
   }
@@ -64,6 +69,12 @@ export class MemoryStore implements IotaStore {
     if (found) return copy(found);
     this.journal.set(keyOf(key), copy(entry));
     return undefined;
+  }
+
+  async find(key: JournalKey) {
+    this.calls.push("find");
+    const found = this.journal.get(keyOf(key));
+    return found && copy(found);
   }
 
   async takeOver(key: JournalKey, committed: boolean, lease: Lease, now: Date, foreignCutoff: Date) {

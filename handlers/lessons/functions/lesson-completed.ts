@@ -2,10 +2,12 @@
  * lesson-completed: an Atlas trigger reports an update of a freeCodeCamp user; every lesson
  * the update completed is marked complete in the Learning Paths API.
  *
- * - Lessons still failing after bounded retries (429, 5xx, network) fail the invocation,
- *   naming them, so that EventBridge retries the event and its DLQ finally keeps it.
- * - Lessons the API refuses for good (4xx) are not retried; the event is kept in the same
- *   queue with the refusals, so nothing is lost and nothing is only logged.
+ * - When no lesson could be sent (429, 5xx, network after bounded retries; no token; no
+ *   time left), the invocation fails, naming why, so that the event is retried whole and
+ *   its DLQ finally keeps it: nothing of it was sent.
+ * - Once some lessons were accepted, a retry of the whole event would send them again: the
+ *   lessons left, and those the API refused for good (4xx), are kept in the same queue as a
+ *   resumable record (resume-record.ts). Invoked with that record, it sends only those.
  */
 import { configFromEnv, createHandler } from "../handler";
 import { lambdaHandler } from "../../lib/logger";
