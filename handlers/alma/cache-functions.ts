@@ -157,7 +157,11 @@ function cacheHandler<S extends z.ZodMiniType>(fn: CacheFunction<S>): (clients: 
   return (clients) =>
     (async (event: unknown, context?: unknown) => {
       const budget = TimeBudget.fromContext(context, BUDGET_MARGIN_MS);
-      return isSqsEvent(event) ? (await applyBatch(fn, clients, event, budget)).response : applySnsEvent(fn, clients, event, budget);
+      if (!isSqsEvent(event)) return applySnsEvent(fn, clients, event, budget);
+      const { response, result } = await applyBatch(fn, clients, event, budget);
+      // One line per invocation with the outcome counts (stale events included), for Logs Insights.
+      logger.info("batch applied", { ...result });
+      return response;
     }) as CacheHandler;
 }
 

@@ -195,14 +195,16 @@ export function requestRecord({ user_request: request }: RequestMessage, nowMs: 
   return { id: String(request.request_id), userId: userOf(request.user_primary_id, "user_request.user_primary_id", notes), item, notes };
 }
 
-const utcSeconds = (y: string, mo: string, d: string, h = "0", mi = "0", s = "0", offsetMinutes = 0): number | undefined => {
+/** Unix seconds of a calendar date and time at a UTC offset (minutes), or undefined for one that does not exist. */
+function utcSeconds(y: string, mo: string, d: string, h = "0", mi = "0", s = "0", offsetMinutes = 0): number | undefined {
   const [year, month, day, hour, minute, second] = [y, mo, d, h, mi, s].map(Number);
-  const ms = Date.UTC(year, month - 1, day, hour, minute, second);
-  const date = new Date(ms);
-  // Date.UTC rolls 30 February over into March; moment refused it.
-  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) return undefined;
-  return ms / 1000 - offsetMinutes * 60;
-};
+  // Date.UTC would roll 30 February over into March; moment refused it. 24:00:00 is the next
+  // day's midnight, for both.
+  const named = new Date(Date.UTC(year, month - 1, day));
+  if (named.getUTCFullYear() !== year || named.getUTCMonth() !== month - 1 || named.getUTCDate() !== day) return undefined;
+  if ((hour > 23 && !(hour === 24 && minute === 0 && second === 0)) || minute > 59 || second > 59) return undefined;
+  return Date.UTC(year, month - 1, day, hour, minute, second) / 1000 - offsetMinutes * 60;
+}
 
 /**
  * Unix seconds of a due date in the forms Alma sends, read as LAG-Alma-Utils'

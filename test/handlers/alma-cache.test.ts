@@ -378,15 +378,19 @@ describe("alma cache handlers", function () {
       await dynamo.documents.send(new PutCommand({ TableName: clients.tables.loans, Item: { loan_id: LOAN, user_id: USER } }));
       const old = new Date(NOW_MS - 36 * DAY_MS).toISOString();
       const event = queuedSnsEvent([dated("loan_returned_event", old)]);
-      const { result, logs } = await captureLogs("WARN", () => loanReturned(clients)(event));
+      const { result, logs } = await captureLogs("INFO", () => loanReturned(clients)(event));
       assert.deepEqual(result, { batchItemFailures: [] }, "a stale event is not retried");
       assert.deepEqual(await dynamo.scan(clients.tables.tombstones), []);
       assert.equal((await loans()).length, 1);
       assert.deepEqual(dynamoRequests, []);
       assert.deepEqual(
         logs.map((l) => [l.level, l.message, l.messageId, l.loan_id, l.eventTime, l.reason]),
-        [["WARN", "stale event: nothing written", event.Records[0].messageId, LOAN, old, "the event is 36.0 days old, older than a tombstone lives (35 days)"]],
+        [
+          ["WARN", "stale event: nothing written", event.Records[0].messageId, LOAN, old, "the event is 36.0 days old, older than a tombstone lives (35 days)"],
+          ["INFO", "batch applied", undefined, undefined, undefined, undefined],
+        ],
       );
+      assert.deepEqual(logs[1], { ...logs[1], records: 1, stale: 1, failed: 0 }, "counted");
       const counted = await loanUpdated(clients)(snsEvent(dated("loan_created_event", old), dated("loan_created_event", new Date(NOW_MS - DAY_MS).toISOString())));
       assert.deepEqual(counted, { records: 2, ...none, stale: 1, unchanged: 1 });
     });
@@ -637,6 +641,7 @@ describe("alma cache handlers", function () {
       ["2018-02-23T14:10:06+0100", Date.parse("2018-02-23T13:10:06Z") / 1000, "as moment"],
       ["2018-02-23 14:10:06", Date.parse("2018-02-23T14:10:06Z") / 1000, "as moment"],
       ["2018-02-23T14:10Z", Date.parse("2018-02-23T14:10:00Z") / 1000, "as moment"],
+      ["2018-02-23T24:00:00Z", Date.parse("2018-02-24T00:00:00Z") / 1000, "as moment"],
       ["2018-02-23", Date.parse("2018-02-23T00:00:00Z") / 1000, "as moment"],
       ["2018-02-23Z", Date.parse("2018-02-23T00:00:00Z") / 1000, "as moment"],
       ["23/02/2018", Date.parse("2018-02-23T00:00:00Z") / 1000, "moment read 2023-02-20T18:00:00Z"],
