@@ -83,7 +83,7 @@ export async function applyMessage<S extends z.ZodMiniType>(
   const stale =
     tooOld(eventMs, nowMs) ?? (fn.change === "update" ? await putRecord(clients, ref, record.item, eventMs) : await closeRecord(clients, ref, eventMs));
   if (stale) {
-    logger.warn("stale event: nothing written", { ...log, eventTime: new Date(eventMs).toISOString(), reason: stale });
+    logger.warn("stale event: item and list left as they are", { ...log, eventTime: new Date(eventMs).toISOString(), reason: stale });
     return "stale";
   }
   if (record.userId === undefined) return "unlinkedRecord";

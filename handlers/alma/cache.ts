@@ -55,7 +55,8 @@ export type IdList = "loan_ids" | "request_ids";
  * - `queued`: the user is not cached, or has expired, and was sent to the bulk-update service;
  * - `unlinkedRecord`: the item was written or deleted, but the message names no user;
  * - `stale`: a newer event, or the item's return or closing, already won, or the event is
- *   older than a tombstone lives; nothing was written.
+ *   older than a tombstone lives; the item and the list are left as they are (a stale close
+ *   still leaves its tombstone).
  */
 export type Outcome = "linked" | "unlinked" | "unchanged" | "queued" | "unlinkedRecord" | "stale";
 
