@@ -5,15 +5,16 @@
  * here are noisy); request counts are counted, not timed. It runs on the functions' Node major
  * (node_modules/.bin/node, see package.json).
  *
- *   npm run bench                 everything (about 8 minutes, most of it npm test three times)
- *   npm run bench -- --quick      without timing npm test
+ *   npm run bench                      everything (about 8 minutes, most of it npm test three times)
+ *   npm run bench -- --quick           without timing npm test
+ *   npm run bench -- --alma-contention only the rows of simultaneous alma returns on one user (printed, not saved)
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { REPO_ROOT } from "../components/lambda/bundle";
 import { runStack } from "../tooling/mock-engine";
 import { coldStarts, coldStartSection } from "./bench/cold-start";
-import { requestsPerEvent, throughput } from "./bench/requests";
+import { almaContention, requestsPerEvent, throughput } from "./bench/requests";
 import { testLoopSection } from "./bench/test-loop";
 import { runMain } from "./lib/main";
 
@@ -23,6 +24,12 @@ async function main(argv: string[]): Promise<number> {
     lines.push(line);
     process.stdout.write(`${line}\n`);
   };
+  if (argv.includes("--alma-contention")) {
+    say("| scenario | DynamoDB | SQS | SNS | EventBridge | S3 | HTTP |");
+    say("|---|---:|---:|---:|---:|---:|---:|");
+    await almaContention(say);
+    return 0;
+  }
   say(`# tributary bench (${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${process.platform}/${process.arch})`);
   say();
   // The functions as prod deploys them: the components decide each bundle's build.

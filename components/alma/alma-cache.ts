@@ -128,7 +128,7 @@ const WEBHOOK_MAX_TIMEOUT_SECONDS = 29;
  */
 export class AlmaCache extends pulumi.ComponentResource {
   readonly tables: Record<AlmaTable, aws.dynamodb.Table>;
-  /** Returned loans and closed requests, for two weeks: this stack's own table. */
+  /** Returned loans and closed requests, for 35 days (TOMBSTONE_TTL_SECONDS): this stack's own table. */
   readonly tombstones: aws.dynamodb.Table;
   readonly topicArns: Record<AlmaEvent, pulumi.Output<string>>;
   readonly topics: Record<AlmaEvent, aws.sns.Topic>;

@@ -12,6 +12,6 @@ export const ALMA_TABLES = {
 
 /**
  * This stack's own table, read by no other service: a tombstone per returned loan and
- * closed request (`loan:<id>`, `request:<id>`), expiring after two weeks.
+ * closed request (`loan:<id>`, `request:<id>`), expiring after 35 days (handlers/alma/cache.ts).
  */
 export const TOMBSTONES_TABLE = { hashKey: "id", ttlAttribute: "expires_at" } as const satisfies TableSchema;

@@ -1,7 +1,10 @@
 /**
  * The four cache functions: each takes Alma messages and keeps the cache current. Every step
- * is idempotent and ordered by the event's time (see cache.ts), so a retried, duplicated or
- * late message converges.
+ * is idempotent and ordered by the event's time (Alma's `time`, or else when SNS received the
+ * message; see cache.ts), so a retried, duplicated or late message converges, and an event
+ * older than a tombstone lives is refused as stale. A message needs only its record's id:
+ * a record without a user is stored unlinked, and fields not stored as Alma sent them are
+ * logged.
  *
  * Two envelopes are accepted:
  * - SQS (deployed: each function reads its own queue, which its topics feed): the records are
@@ -14,11 +17,12 @@
  *   written, records are then handled in order, and a failure throws.
  */
 import type * as z from "zod/mini";
+import { BudgetExhaustedError, TimeBudget } from "../lib/budget";
 import { logger } from "../lib/logger";
 import { parseSnsMessages } from "../lib/sns";
 import { isSqsEvent, parseQueuedSnsMessages, type SqsBatchResponse } from "../lib/sqs";
-import { addToUser, type AlmaCacheClients, closeRecord, type Outcome, putRecord, removeFromUser } from "./cache";
-import { eventTimeMs, loanItem, loanMessage, requestItem, requestMessage } from "./schema";
+import { addToUser, type AlmaCacheClients, closeRecord, type IdList, type Outcome, putRecord, removeFromUser, tooOld } from "./cache";
+import { type CacheRecord, eventTimeMs, loanMessage, loanRecord, requestMessage, requestRecord } from "./schema";
 
 export type { SqsBatchResponse };
 
@@ -33,16 +37,58 @@ export interface CacheFunction<S extends z.ZodMiniType = z.ZodMiniType> {
   schema: S;
   /** The message, for errors: `Alma loan message`. */
   what: string;
-  apply: (clients: AlmaCacheClients, message: z.infer<S>) => Promise<Outcome>;
+  /** The record a message carries. */
+  record: (message: z.infer<S>, nowMs: number) => CacheRecord;
+  table: "loans" | "requests";
+  keyName: "loan_id" | "request_id";
+  list: IdList;
+  /** An update writes the item and links it to its user; a close deletes it and unlinks it. */
+  change: "update" | "close";
 }
 
 /** A handler: an SQS batch is answered with its failed records, an SNS event with its outcome counts. */
 export interface CacheHandler {
-  (event: { Records: { messageId: string; body: string }[] }): Promise<SqsBatchResponse>;
-  (event: unknown): Promise<CacheResult>;
+  (event: { Records: { messageId: string; body: string }[] }, context?: unknown): Promise<SqsBatchResponse>;
+  (event: unknown, context?: unknown): Promise<CacheResult>;
 }
 
-const emptyResult = (records: number): CacheResult => ({ records, linked: 0, unlinked: 0, unchanged: 0, queued: 0, stale: 0 });
+/** Kept back from the invocation's deadline, to answer the batch with the records that did not finish. */
+const BUDGET_MARGIN_MS = 2_000;
+
+const emptyResult = (records: number): CacheResult => ({ records, linked: 0, unlinked: 0, unchanged: 0, queued: 0, unlinkedRecord: 0, stale: 0 });
+
+/** Where a message came from: when SNS received it, and what its log lines name it by. */
+interface Delivery {
+  snsTimestamp?: string;
+  log: Record<string, unknown>;
+}
+
+/**
+ * Applies one message: its item (unless the event is stale), then its user's list. Fields not
+ * stored as Alma sent them, and a stale event with its reason, are logged.
+ */
+export async function applyMessage<S extends z.ZodMiniType>(
+  fn: CacheFunction<S>,
+  clients: AlmaCacheClients,
+  message: z.infer<S>,
+  delivery: Delivery,
+  budget: TimeBudget,
+): Promise<Outcome> {
+  const nowMs = clients.now();
+  const record = fn.record(message, nowMs);
+  const eventMs = eventTimeMs(message as { time?: unknown }, delivery.snsTimestamp, nowMs, record.notes);
+  const log = { ...delivery.log, [fn.keyName]: record.id };
+  if (record.notes.length > 0) logger.warn("fields not stored as Alma sent them", { ...log, fields: record.notes });
+  const ref = { table: clients.tables[fn.table], keyName: fn.keyName, id: record.id };
+  const stale =
+    tooOld(eventMs, nowMs) ?? (fn.change === "update" ? await putRecord(clients, ref, record.item, eventMs) : await closeRecord(clients, ref, eventMs));
+  if (stale) {
+    logger.warn("stale event: item and list left as they are", { ...log, eventTime: new Date(eventMs).toISOString(), reason: stale });
+    return "stale";
+  }
+  if (record.userId === undefined) return "unlinkedRecord";
+  return fn.change === "update" ? addToUser(clients, record.userId, fn.list, record.id) : removeFromUser(clients, record.userId, fn.list, record.id, budget);
+}
 
 /** Thrown when no record of a batch could be applied: the whole batch is retried, and the function's errors alarm sees it. */
 export class BatchFailedError extends Error {
@@ -54,12 +100,19 @@ export class BatchFailedError extends Error {
   }
 }
 
+const errorText = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+
 /**
  * Applies an SQS batch, record by record in order, and returns the answer Lambda expects
- * with the outcome counts beside it. Throws only when the envelope is invalid or every
- * record failed.
+ * with the outcome counts beside it. A record not started before `budget` ran out fails, to
+ * be handed out again. Throws only when the envelope is invalid or every record failed.
  */
-export async function applyBatch<S extends z.ZodMiniType>(fn: CacheFunction<S>, clients: AlmaCacheClients, event: unknown): Promise<{ response: SqsBatchResponse; result: BatchResult }> {
+export async function applyBatch<S extends z.ZodMiniType>(
+  fn: CacheFunction<S>,
+  clients: AlmaCacheClients,
+  event: unknown,
+  budget: TimeBudget = TimeBudget.unbounded(),
+): Promise<{ response: SqsBatchResponse; result: BatchResult }> {
   const records = parseQueuedSnsMessages(event, fn.schema, fn.what);
   const result: BatchResult = { ...emptyResult(records.length), failed: 0 };
   const failures: { messageId: string; error: string }[] = [];
@@ -70,11 +123,13 @@ export async function applyBatch<S extends z.ZodMiniType>(fn: CacheFunction<S>, 
       failures.push({ messageId: record.messageId, error: record.error.message });
       continue;
     }
+    const log = { ...where, topicArn: record.topicArn, snsMessageId: record.snsMessageId };
     try {
-      result[await fn.apply(clients, record.message)] += 1;
+      if (budget.exhausted()) throw new BudgetExhaustedError("the record could be started");
+      result[await applyMessage(fn, clients, record.message, { snsTimestamp: record.timestamp, log }, budget)] += 1;
     } catch (err) {
-      const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-      logger.error("message failed: it is retried, then kept in the failed-events queue", { ...where, topicArn: record.topicArn, snsMessageId: record.snsMessageId, error });
+      const error = errorText(err);
+      logger.error("message failed: it is retried, then kept in the failed-events queue", { ...log, error });
       failures.push({ messageId: record.messageId, error });
     }
   }
@@ -84,61 +139,39 @@ export async function applyBatch<S extends z.ZodMiniType>(fn: CacheFunction<S>, 
 }
 
 /** Applies an SNS event: all records validated first, then applied in order; any failure throws. */
-export async function applySnsEvent<S extends z.ZodMiniType>(fn: CacheFunction<S>, clients: AlmaCacheClients, event: unknown): Promise<CacheResult> {
+export async function applySnsEvent<S extends z.ZodMiniType>(
+  fn: CacheFunction<S>,
+  clients: AlmaCacheClients,
+  event: unknown,
+  budget: TimeBudget = TimeBudget.unbounded(),
+): Promise<CacheResult> {
   const messages = parseSnsMessages(event, fn.schema, fn.what);
   const result = emptyResult(messages.length);
-  for (const { message } of messages) result[await fn.apply(clients, message)] += 1;
+  for (const { message, messageId, timestamp, index } of messages) {
+    result[await applyMessage(fn, clients, message, { snsTimestamp: timestamp, log: { record: index, snsMessageId: messageId } }, budget)] += 1;
+  }
   return result;
 }
 
 function cacheHandler<S extends z.ZodMiniType>(fn: CacheFunction<S>): (clients: AlmaCacheClients) => CacheHandler {
   return (clients) =>
-    (async (event: unknown) => (isSqsEvent(event) ? (await applyBatch(fn, clients, event)).response : applySnsEvent(fn, clients, event))) as CacheHandler;
+    (async (event: unknown, context?: unknown) => {
+      const budget = TimeBudget.fromContext(context, BUDGET_MARGIN_MS);
+      if (!isSqsEvent(event)) return applySnsEvent(fn, clients, event, budget);
+      const { response, result } = await applyBatch(fn, clients, event, budget);
+      // One line per invocation with the outcome counts (stale events included), for Logs Insights.
+      logger.info("batch applied", { ...result });
+      return response;
+    }) as CacheHandler;
 }
 
-export const LOAN_UPDATED: CacheFunction<typeof loanMessage> = {
-  schema: loanMessage,
-  what: "Alma loan message",
-  async apply(clients, message) {
-    const { loan_id, user_id } = message.item_loan;
-    const ref = { table: clients.tables.loans, keyName: "loan_id" as const, id: loan_id };
-    if (!(await putRecord(clients, ref, loanItem(message), eventTimeMs(message)))) return "stale";
-    return addToUser(clients, user_id, "loan_ids", loan_id);
-  },
-};
+const LOANS = { schema: loanMessage, what: "Alma loan message", record: loanRecord, table: "loans", keyName: "loan_id", list: "loan_ids" } as const;
+const REQUESTS = { schema: requestMessage, what: "Alma request message", record: requestRecord, table: "requests", keyName: "request_id", list: "request_ids" } as const;
 
-export const LOAN_RETURNED: CacheFunction<typeof loanMessage> = {
-  schema: loanMessage,
-  what: "Alma loan message",
-  async apply(clients, message) {
-    const { loan_id, user_id } = message.item_loan;
-    const ref = { table: clients.tables.loans, keyName: "loan_id" as const, id: loan_id };
-    if (!(await closeRecord(clients, ref, eventTimeMs(message)))) return "stale";
-    return removeFromUser(clients, user_id, "loan_ids", loan_id);
-  },
-};
-
-export const REQUEST_UPDATED: CacheFunction<typeof requestMessage> = {
-  schema: requestMessage,
-  what: "Alma request message",
-  async apply(clients, message) {
-    const { request_id, user_primary_id } = message.user_request;
-    const ref = { table: clients.tables.requests, keyName: "request_id" as const, id: request_id };
-    if (!(await putRecord(clients, ref, requestItem(message, clients.now()), eventTimeMs(message)))) return "stale";
-    return addToUser(clients, user_primary_id, "request_ids", request_id);
-  },
-};
-
-export const REQUEST_CLOSED: CacheFunction<typeof requestMessage> = {
-  schema: requestMessage,
-  what: "Alma request message",
-  async apply(clients, message) {
-    const { request_id, user_primary_id } = message.user_request;
-    const ref = { table: clients.tables.requests, keyName: "request_id" as const, id: request_id };
-    if (!(await closeRecord(clients, ref, eventTimeMs(message)))) return "stale";
-    return removeFromUser(clients, user_primary_id, "request_ids", request_id);
-  },
-};
+export const LOAN_UPDATED: CacheFunction<typeof loanMessage> = { ...LOANS, change: "update" };
+export const LOAN_RETURNED: CacheFunction<typeof loanMessage> = { ...LOANS, change: "close" };
+export const REQUEST_UPDATED: CacheFunction<typeof requestMessage> = { ...REQUESTS, change: "update" };
+export const REQUEST_CLOSED: CacheFunction<typeof requestMessage> = { ...REQUESTS, change: "close" };
 
 export const loanUpdated = cacheHandler(LOAN_UPDATED);
 export const loanReturned = cacheHandler(LOAN_RETURNED);

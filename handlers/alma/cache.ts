@@ -5,16 +5,18 @@
  *
  * - The id lists are DynamoDB Lists of strings. An id is appended in one conditional update,
  *   only while the user is cached and valid and the list does not hold it yet; an id is
- *   removed by position, conditioned on that position still holding it, and retried when a
- *   concurrent change moved it. So concurrent events never lose or duplicate an id, and a
- *   redelivered event changes nothing.
+ *   removed by position, conditioned on that position still holding it, and retried after a
+ *   random pause when a concurrent removal moved it. So concurrent events never lose or
+ *   duplicate an id, and a redelivered event changes nothing.
  * - A loan or request is written only if no newer Alma event wrote it (the event's time is
- *   kept on the item), and a returned loan or closed request leaves a tombstone for two
- *   weeks, so that an older event cannot bring it back.
+ *   kept on the item), and a returned loan or closed request leaves a tombstone that lives
+ *   longer than any event can arrive late (older events are refused), so that an older event
+ *   cannot bring it back.
  */
 import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { BudgetExhaustedError, type TimeBudget } from "../lib/budget";
 import { requireEnv } from "../lib/env";
 import { ALMA_ENV } from "../lib/env-names";
 import { EVENT_TIME_ATTRIBUTE } from "./schema";
@@ -51,15 +53,40 @@ export type IdList = "loan_ids" | "request_ids";
  * - `linked`/`unlinked`: the id was added to or removed from the user's list;
  * - `unchanged`: the list already said so (a redelivery);
  * - `queued`: the user is not cached, or has expired, and was sent to the bulk-update service;
- * - `stale`: a newer event, or the item's return or closing, already won; nothing was written.
+ * - `unlinkedRecord`: the item was written or deleted, but the message names no user;
+ * - `stale`: a newer event, or the item's return or closing, already won, or the event is
+ *   older than a tombstone lives; the item and the list are left as they are (a stale close
+ *   still leaves its tombstone).
  */
-export type Outcome = "linked" | "unlinked" | "unchanged" | "queued" | "stale";
+export type Outcome = "linked" | "unlinked" | "unchanged" | "queued" | "unlinkedRecord" | "stale";
 
-/** How long a tombstone keeps an older event from bringing a returned loan or closed request back: longer than any retry or DLQ redrive. */
-export const TOMBSTONE_TTL_SECONDS = 14 * 24 * 3600;
+const DAY_SECONDS = 24 * 3600;
 
-/** Conditional writes that lose a race are retried this many times before the event fails (and is retried). */
-const MAX_ATTEMPTS = 5;
+/**
+ * How long a tombstone keeps an older event from bringing a returned loan or closed request
+ * back, and so how old an event may be and still be applied (older ones are refused as
+ * stale). The latest an event can arrive: 14 days in its function's queue (its retention; the
+ * failed-events queue keeps a message's first enqueue time, so it adds nothing), 14 more once
+ * `start-message-move-task` or a hand-sent body puts it back in the queue as a new message,
+ * and a week for a replay by hand (`npm run invoke`). A test ties it to the queues' retention.
+ */
+export const TOMBSTONE_TTL_SECONDS = (14 + 14 + 7) * DAY_SECONDS;
+
+/** Why an event is refused as stale, when it is older than a tombstone lives; undefined otherwise. */
+export function tooOld(eventMs: number, nowMs: number): string | undefined {
+  const ageSeconds = (nowMs - eventMs) / 1000;
+  if (ageSeconds <= TOMBSTONE_TTL_SECONDS) return undefined;
+  return `the event is ${(ageSeconds / DAY_SECONDS).toFixed(1)} days old, older than a tombstone lives (${TOMBSTONE_TTL_SECONDS / DAY_SECONDS} days)`;
+}
+
+/** Adding an id to a list that the user changed in between is retried this many times (an append never races another). */
+const MAX_ADD_ATTEMPTS = 5;
+/** A removal that a concurrent removal moved is retried after a random pause of up to this, doubling from the first... */
+const FIRST_BACKOFF_MS = 20;
+/** ...to at most this, for as long as the invocation's time budget lasts. */
+const MAX_BACKOFF_MS = 1_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function isConditionFailure(err: unknown): boolean {
   return err instanceof ConditionalCheckFailedException || (err as { name?: string })?.name === "ConditionalCheckFailedException";
@@ -77,53 +104,53 @@ const tombstoneId = (ref: RecordRef) => `${ref.keyName === "loan_id" ? "loan" : 
 /**
  * Writes a loan or request unless a newer event wrote it, then checks for its tombstone:
  * if the item was returned or closed by an event at least as new, the write is undone.
- * Returns false when nothing stays written.
+ * Returns why nothing stays written, or undefined when the item is written.
  */
-export async function putRecord(clients: AlmaCacheClients, ref: RecordRef, item: Record<string, unknown>, eventMs: number | undefined): Promise<boolean> {
+export async function putRecord(clients: AlmaCacheClients, ref: RecordRef, item: Record<string, unknown>, eventMs: number): Promise<string | undefined> {
   const { documents } = clients;
   const names = { "#time": EVENT_TIME_ATTRIBUTE };
   try {
     await documents.send(
       new PutCommand({
         TableName: ref.table,
-        Item: eventMs === undefined ? item : { ...item, [EVENT_TIME_ATTRIBUTE]: eventMs },
-        ...(eventMs === undefined
-          ? {}
-          : { ConditionExpression: "attribute_not_exists(#time) OR #time <= :time", ExpressionAttributeNames: names, ExpressionAttributeValues: { ":time": eventMs } }),
+        Item: { ...item, [EVENT_TIME_ATTRIBUTE]: eventMs },
+        ConditionExpression: "attribute_not_exists(#time) OR #time <= :time",
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ":time": eventMs },
       }),
     );
   } catch (err) {
-    if (isConditionFailure(err)) return false;
+    if (isConditionFailure(err)) return "a newer event wrote the item";
     throw err;
   }
   // After the write, not before: a return that lands between a check and the write would
   // otherwise be overwritten.
   const { Item: tombstone } = await documents.send(new GetCommand({ TableName: clients.tables.tombstones, Key: { id: tombstoneId(ref) }, ConsistentRead: true }));
-  if (!tombstone || (eventMs !== undefined && tombstone.closed_ms < eventMs)) return true;
+  if (!tombstone || tombstone.closed_ms < eventMs) return undefined;
   try {
     // Undo only this event's own write: a newer event's write stays.
     await documents.send(
       new DeleteCommand({
         TableName: ref.table,
         Key: { [ref.keyName]: ref.id },
-        ConditionExpression: eventMs === undefined ? "attribute_not_exists(#time)" : "#time = :time",
+        ConditionExpression: "#time = :time",
         ExpressionAttributeNames: names,
-        ...(eventMs === undefined ? {} : { ExpressionAttributeValues: { ":time": eventMs } }),
+        ExpressionAttributeValues: { ":time": eventMs },
       }),
     );
   } catch (err) {
     if (!isConditionFailure(err)) throw err;
   }
-  return false;
+  return "a return or close at least as new removed the item";
 }
 
 /**
- * Removes a returned loan or closed request: first a tombstone (kept two weeks), then the
- * item, unless a newer event wrote it. Returns false when a newer event keeps it.
+ * Removes a returned loan or closed request: first a tombstone (kept TOMBSTONE_TTL_SECONDS),
+ * then the item, unless a newer event wrote it. Returns why the item stays, or undefined
+ * when it is gone.
  */
-export async function closeRecord(clients: AlmaCacheClients, ref: RecordRef, eventMs: number | undefined): Promise<boolean> {
+export async function closeRecord(clients: AlmaCacheClients, ref: RecordRef, eventMs: number): Promise<string | undefined> {
   const { documents } = clients;
-  const closedMs = eventMs ?? clients.now();
   try {
     await documents.send(
       new UpdateCommand({
@@ -132,8 +159,8 @@ export async function closeRecord(clients: AlmaCacheClients, ref: RecordRef, eve
         UpdateExpression: "SET closed_ms = :closed, expires_at = :expires",
         ConditionExpression: "attribute_not_exists(closed_ms) OR closed_ms < :closed",
         ExpressionAttributeValues: {
-          ":closed": closedMs,
-          ":expires": Math.floor(Math.max(closedMs, clients.now()) / 1000) + TOMBSTONE_TTL_SECONDS,
+          ":closed": eventMs,
+          ":expires": Math.floor(Math.max(eventMs, clients.now()) / 1000) + TOMBSTONE_TTL_SECONDS,
         },
       }),
     );
@@ -146,18 +173,14 @@ export async function closeRecord(clients: AlmaCacheClients, ref: RecordRef, eve
       new DeleteCommand({
         TableName: ref.table,
         Key: { [ref.keyName]: ref.id },
-        ...(eventMs === undefined
-          ? {}
-          : {
-              ConditionExpression: "attribute_not_exists(#time) OR #time <= :time",
-              ExpressionAttributeNames: { "#time": EVENT_TIME_ATTRIBUTE },
-              ExpressionAttributeValues: { ":time": eventMs },
-            }),
+        ConditionExpression: "attribute_not_exists(#time) OR #time <= :time",
+        ExpressionAttributeNames: { "#time": EVENT_TIME_ATTRIBUTE },
+        ExpressionAttributeValues: { ":time": eventMs },
       }),
     );
-    return true;
+    return undefined;
   } catch (err) {
-    if (isConditionFailure(err)) return false;
+    if (isConditionFailure(err)) return "a newer event wrote the item";
     throw err;
   }
 }
@@ -188,7 +211,7 @@ const nowSeconds = (clients: AlmaCacheClients) => Math.floor(clients.now() / 100
  */
 export async function addToUser(clients: AlmaCacheClients, userId: string, list: IdList, id: string): Promise<Outcome> {
   const key = userId.toLowerCase();
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+  for (let attempt = 1; attempt <= MAX_ADD_ATTEMPTS; attempt++) {
     try {
       await clients.documents.send(
         new UpdateCommand({
@@ -212,17 +235,20 @@ export async function addToUser(clients: AlmaCacheClients, userId: string, list:
     if (Array.isArray(user[list]) && (user[list] as unknown[]).includes(id)) return "unchanged";
     // The user changed between the update and the read (it was just loaded): try again.
   }
-  throw new Error(`could not add ${id} to ${list} of user ${key}: the user kept changing (${MAX_ATTEMPTS} attempts)`);
+  throw new Error(`could not add ${id} to ${list} of user ${key}: the user kept changing (${MAX_ADD_ATTEMPTS} attempts)`);
 }
 
 /**
  * Removes every occurrence of `id` from the user's list: read the list, then remove those
  * positions, conditioned on each still holding `id`. A concurrent append does not move them;
- * a concurrent removal does, and the read is then repeated.
+ * a concurrent removal of an id before them does. Then the read and removal are repeated
+ * after a random pause (full jitter, doubling up to MAX_BACKOFF_MS), which spreads many
+ * removals on one user apart, for as long as `budget` lasts: past it, the message fails and
+ * SQS hands it out again.
  */
-export async function removeFromUser(clients: AlmaCacheClients, userId: string, list: IdList, id: string): Promise<Outcome> {
+export async function removeFromUser(clients: AlmaCacheClients, userId: string, list: IdList, id: string, budget: TimeBudget): Promise<Outcome> {
   const key = userId.toLowerCase();
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+  for (let attempt = 1; ; attempt++) {
     const user = await readUser(clients, key);
     if (!isValid(user, nowSeconds(clients))) {
       await queueUser(clients, userId);
@@ -247,8 +273,12 @@ export async function removeFromUser(clients: AlmaCacheClients, userId: string, 
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
     }
+    const pause = Math.random() * Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (attempt - 1));
+    if (budget.remainingMs() <= pause) {
+      throw new BudgetExhaustedError(`${id} could be removed from ${list} of user ${key}: the list kept changing (${attempt} attempts)`);
+    }
+    await sleep(pause);
   }
-  throw new Error(`could not remove ${id} from ${list} of user ${key}: the list kept changing (${MAX_ATTEMPTS} attempts)`);
 }
 
 /** Asks the bulk-update service to load a user the cache does not know (or knows too old): the id as Alma sent it, as the original did. */

@@ -2,8 +2,9 @@
  * The Alma cache's data contract, written down once: the items of the users, loans and
  * requests tables exactly as LAG-Alma-Utils v0.7 (dynamoose 0.8.7) stores them, because
  * LAG-bulk-update-cache writes the same tables and LAG-api-gateway reads them through those
- * schemas. The webhook and the cache functions validate Alma's messages with schemas derived
- * from the same attributes, so that the webhook refuses what the cache would.
+ * schemas. The webhook and the cache functions read Alma's messages with the same schemas:
+ * only a record's id is required, so the webhook refuses only what the cache could not store
+ * at all, and every other field is stored as dynamoose stored it, or left out and noted.
  *
  * dynamoose's rules, kept here: only the schema's attributes are stored; a String attribute
  * is stored as a string (numbers and booleans converted); booleans are native; null, undefined
@@ -83,40 +84,53 @@ export const REQUEST_TTL_SECONDS = 14 * 24 * 3600;
  */
 export const EVENT_TIME_ATTRIBUTE = "alma_event_time_ms";
 
-const isEmpty = (value: unknown) => value === undefined || value === null || value === "";
-
-/** A scalar as dynamoose stores it in a String attribute. */
-function asString(value: unknown, attribute: Attribute): string {
-  const text = String(value);
-  return attribute.lowercase ? text.toLowerCase() : text;
+/** A field of a message that is not stored as Alma sent it, and why: logged, never refused. */
+export interface FieldNote {
+  /** `item_loan.title` */
+  field: string;
+  note: string;
 }
 
-/** The item dynamoose would write for `values`: the schema's attributes only, with its types. */
-export function toItem(attributes: Attributes, values: Record<string, unknown>): Record<string, unknown> {
+const isEmpty = (value: unknown) => value === undefined || value === null || value === "";
+type Scalar = string | number | boolean;
+const isScalar = (value: unknown): value is Scalar => typeof value === "string" || typeof value === "number" || typeof value === "boolean";
+const kindOf = (value: unknown) => (Array.isArray(value) ? "a list" : typeof value === "object" ? "an object" : `a ${typeof value}`);
+
+/**
+ * The item dynamoose would write for `values`: the schema's attributes only, with its types.
+ * A scalar in a String attribute is stored as its text, as dynamoose's `toString()` stored it
+ * (`1` → `"1"`, `true` → `"true"`, `1e400` → `"Infinity"`). What dynamoose could not have
+ * stored usefully is left out and noted: a list or object in a String attribute (it wrote
+ * `"[object Object]"`), anything but a boolean in `renewable` (its save failed), a value/desc
+ * map that is not an object.
+ */
+export function toItem(attributes: Attributes, values: Record<string, unknown>, at = "", notes: FieldNote[] = []): Record<string, unknown> {
   const item: Record<string, unknown> = {};
+  const leftOut = (name: string, value: unknown, expected: string) =>
+    notes.push({ field: `${at}${name}`, note: `is ${kindOf(value)}, not ${expected}: left out` });
   for (const [name, attribute] of Object.entries(attributes)) {
     const value = values[name];
     if (isEmpty(value)) continue;
     switch (attribute.type) {
       case "string":
-        item[name] = asString(value, attribute);
+        if (!isScalar(value)) leftOut(name, value, "text, a number or a boolean");
+        else item[name] = attribute.lowercase ? String(value).toLowerCase() : String(value);
         break;
       case "number":
         item[name] = Number(value);
         break;
       case "boolean":
-        item[name] = value;
+        if (typeof value !== "boolean") leftOut(name, value, "a boolean");
+        else item[name] = value;
         break;
       case "stringList":
-        item[name] = (value as unknown[]).filter((v) => !isEmpty(v)).map((v) => String(v));
+        if (!Array.isArray(value)) leftOut(name, value, "a list");
+        else item[name] = value.filter(isScalar).filter((v) => !isEmpty(v)).map(String);
         break;
-      case "valueDescMap": {
-        const map = value as { value?: unknown; desc?: unknown };
-        const kept: Record<string, string> = {};
-        for (const key of ["value", "desc"] as const) if (!isEmpty(map[key])) kept[key] = String(map[key]);
-        item[name] = kept;
+      case "valueDescMap":
+        if (typeof value !== "object" || Array.isArray(value)) leftOut(name, value, "an object of value and desc");
+        else item[name] = toItem({ value: S, desc: S }, value as Record<string, unknown>, `${at}${name}.`, notes);
         break;
-      }
     }
   }
   return item;
@@ -124,93 +138,114 @@ export function toItem(attributes: Attributes, values: Record<string, unknown>):
 
 // ---------------------------------------------------------------------------------------------
 // The messages: Alma's webhook bodies, as the webhook receives them and SNS delivers them.
+// Only what makes a record storable at all is required: its id. Everything else is stored as
+// LAG-Alma-Utils stored it, or left out and noted.
 
-/** DynamoDB allows 2048 bytes in a key; Alma's ids are a few dozen characters. */
-export const MAX_ID_LENGTH = 256;
+/** DynamoDB's limit on a partition key, which the tombstone's key (`request:<id>`) must fit too. */
+export const MAX_ID_BYTES = 2048 - "request:".length;
 
-const id = z
-  .string()
-  .check(z.minLength(1, "must not be empty"), z.maxLength(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`));
-const finiteNumber = z.number().check(z.refine(Number.isFinite, "must be a finite number"));
-/** What a String attribute accepts: text, or a number or boolean that is stored as text. */
-const scalar = z.optional(
-  z.nullable(
-    z.custom<string | number | boolean>(
-      (v) => typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v)),
-      { error: (issue) => (typeof issue.input === "number" ? "must be a finite number" : "must be text, a number or a boolean") },
-    ),
-  ),
-);
-const FIELD_SCHEMAS = {
-  string: scalar,
-  number: z.optional(z.nullable(finiteNumber)),
-  boolean: z.optional(z.nullable(z.boolean())),
-  stringList: z.optional(z.nullable(z.array(z.string()))),
-  valueDescMap: z.optional(z.nullable(z.object({ value: scalar, desc: scalar }))),
-} satisfies Record<AttributeType, z.ZodMiniType>;
+/** A record id: text, or a number stored as its text (as dynamoose did). */
+const recordId = z
+  .custom<string | number>((v) => (typeof v === "string" && v !== "") || (typeof v === "number" && Number.isFinite(v)), {
+    error: (issue) => (issue.input === undefined || issue.input === null ? "is required" : issue.input === "" ? "must not be empty" : "must be text or a number"),
+  })
+  .check(z.refine((v) => Buffer.byteLength(String(v)) <= MAX_ID_BYTES, `must be at most ${MAX_ID_BYTES} bytes`));
 
-type RecordShape<A extends Attributes, Id extends keyof A, Computed extends keyof A> = {
-  [K in Exclude<keyof A, Computed>]: K extends Id ? typeof id : (typeof FIELD_SCHEMAS)[A[K]["type"]];
-};
-
-/** The part of a message that one record's attributes come from: required ids, and every other attribute checked by its type. */
-function recordSchema<A extends Attributes, Id extends keyof A & string, Computed extends keyof A & string>(
-  attributes: A,
-  ids: Id[],
-  computed: Computed[],
-) {
-  const shape: Record<string, z.ZodMiniType> = {};
-  for (const [name, attribute] of Object.entries(attributes)) {
-    if ((computed as string[]).includes(name)) continue;
-    shape[name] = (ids as string[]).includes(name) ? id : FIELD_SCHEMAS[attribute.type];
-  }
-  return z.object(shape as RecordShape<A, Id, Computed>);
-}
-
-/** An ISO 8601 time, such as Alma's event `time`. */
-const isoTime = z.string().check(z.refine((t) => !Number.isNaN(Date.parse(t)), "must be an ISO 8601 time"));
-
-/** A due date that moment's `YYYY-MM-DDTHH:mm:ssZ` would read. */
-const dueDate = z.optional(
-  z.nullable(z.string().check(z.refine((d) => d === "" || dueDateSeconds(d) !== undefined, "must be a date such as 2018-02-23T14:10:06Z"))),
-);
-
-export const loanMessage = z.object({
-  time: z.optional(isoTime),
-  item_loan: z.extend(recordSchema(LOAN_ATTRIBUTES, ["loan_id", "user_id"], ["expiry_date"]), { due_date: dueDate }),
-});
+export const loanMessage = z.object({ time: z.optional(z.unknown()), item_loan: z.looseObject({ loan_id: recordId }) });
 export type LoanMessage = z.infer<typeof loanMessage>;
 
-export const requestMessage = z.object({
-  time: z.optional(isoTime),
-  user_request: recordSchema(REQUEST_ATTRIBUTES, ["request_id", "user_primary_id"], ["record_expiry_date"]),
-});
+export const requestMessage = z.object({ time: z.optional(z.unknown()), user_request: z.looseObject({ request_id: recordId }) });
 export type RequestMessage = z.infer<typeof requestMessage>;
 
+/** What one message asks the cache to store. */
+export interface CacheRecord {
+  id: string;
+  /** The user as Alma sent it (the users queue gets it so); none when the message names no user. */
+  userId?: string;
+  item: Record<string, unknown>;
+  /** Fields not stored as Alma sent them. */
+  notes: FieldNote[];
+}
+
+/** The user a record links to: a scalar id, as text; otherwise none, and a note. */
+function userOf(value: unknown, field: string, notes: FieldNote[]): string | undefined {
+  if (isScalar(value) && value !== "") return String(value);
+  notes.push({ field, note: isEmpty(value) ? "is missing: stored without a user link" : `is ${kindOf(value)}: stored without a user link` });
+  return undefined;
+}
+
+/** The loan a message carries; its expiry is the due date in unix seconds, as LAG-Alma-Utils computed it, or 0. */
+export function loanRecord({ item_loan: loan }: LoanMessage): CacheRecord {
+  const notes: FieldNote[] = [];
+  const due = loan.due_date;
+  let expiry = 0;
+  if (isScalar(due) && due !== "") {
+    const seconds = dueDateSeconds(String(due));
+    if (seconds === undefined) notes.push({ field: "item_loan.due_date", note: `${JSON.stringify(due)} is not a date we read: expiry_date 0` });
+    expiry = seconds ?? 0;
+  }
+  const item = toItem(LOAN_ATTRIBUTES, { ...loan, expiry_date: expiry }, "item_loan.", notes);
+  return { id: String(loan.loan_id), userId: userOf(loan.user_id, "item_loan.user_id", notes), item, notes };
+}
+
+/** The request a message carries; it expires two weeks after it is written, as LAG-Alma-Utils has it. */
+export function requestRecord({ user_request: request }: RequestMessage, nowMs: number): CacheRecord {
+  const notes: FieldNote[] = [];
+  const item = toItem(REQUEST_ATTRIBUTES, { ...request, record_expiry_date: Math.floor(nowMs / 1000) + REQUEST_TTL_SECONDS }, "user_request.", notes);
+  return { id: String(request.request_id), userId: userOf(request.user_primary_id, "user_request.user_primary_id", notes), item, notes };
+}
+
+/** Unix seconds of a calendar date and time at a UTC offset (minutes), or undefined for one that does not exist. */
+function utcSeconds(y: string, mo: string, d: string, h = "0", mi = "0", s = "0", offsetMinutes = 0): number | undefined {
+  const [year, month, day, hour, minute, second] = [y, mo, d, h, mi, s].map(Number);
+  // Date.UTC would roll 30 February over into March; moment refused it. 24:00:00 is the next
+  // day's midnight, for both.
+  const named = new Date(Date.UTC(year, month - 1, day));
+  if (named.getUTCFullYear() !== year || named.getUTCMonth() !== month - 1 || named.getUTCDate() !== day) return undefined;
+  if ((hour > 23 && !(hour === 24 && minute === 0 && second === 0)) || minute > 59 || second > 59) return undefined;
+  return Date.UTC(year, month - 1, day, hour, minute, second) / 1000 - offsetMinutes * 60;
+}
+
 /**
- * Unix seconds of a due date, as `moment(due, 'YYYY-MM-DDTHH:mm:ssZ').unix()` gives them on
- * Lambda (UTC): a time without an offset is UTC; fractions of a second are dropped.
+ * Unix seconds of a due date in the forms Alma sends, read as LAG-Alma-Utils'
+ * `moment(due, 'YYYY-MM-DDTHH:mm:ssZ')` read them on Lambda (UTC):
+ * - ISO 8601 with or without a zone (`2018-02-23T14:10:06Z`, `…+01:00`, `…+0100`,
+ *   `2018-02-23T14:10:06`), minutes without seconds, a date alone (`2018-02-23`, `2018-02-23Z`);
+ * - `2018-02-23 14:10:06`;
+ * - `23/02/2018` (with an optional `HH:mm[:ss]`), which moment misread as 20 February 2023.
+ * A time without a zone is UTC; fractions of a second are dropped. Anything else (moment also
+ * took `2018` or `20180223`) is not read: undefined.
  */
 export function dueDateSeconds(due: string): number | undefined {
-  const match = /^(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2}(?::\d{2})?)(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/.exec(due.trim());
-  if (!match) return undefined;
-  const [, date, time = "00:00:00", , offset = "Z"] = match;
-  const ms = Date.parse(`${date}T${time.length === 5 ? `${time}:00` : time}${offset.length === 5 ? `${offset.slice(0, 3)}:${offset.slice(3)}` : offset}`);
-  return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000);
+  const text = due.trim();
+  const iso = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i.exec(text);
+  if (iso) {
+    const [, y, mo, d, h, mi, s, zone] = iso;
+    let offset = 0;
+    if (zone && zone.toUpperCase() !== "Z") {
+      const digits = zone.slice(1).replace(":", "");
+      offset = (zone[0] === "-" ? -1 : 1) * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || 0));
+    }
+    return utcSeconds(y, mo, d, h, mi, s, offset);
+  }
+  const dmy = /^(\d{1,2})\/(\d{1,2})\/(\d{4})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(text);
+  if (dmy) {
+    const [, d, mo, y, h, mi, s] = dmy;
+    return utcSeconds(y, mo, d, h, mi, s);
+  }
+  return undefined;
 }
 
-/** The Alma event's time in ms, when the message carries one. */
-export function eventTimeMs(message: { time?: string }): number | undefined {
-  return message.time === undefined ? undefined : Date.parse(message.time);
-}
-
-/** The loan item of a message: the schema's attributes, and the expiry LAG-Alma-Utils computes from the due date. */
-export function loanItem({ item_loan: loan }: LoanMessage): Record<string, unknown> {
-  const due = typeof loan.due_date === "string" && loan.due_date !== "" ? dueDateSeconds(loan.due_date) : undefined;
-  return toItem(LOAN_ATTRIBUTES, { ...loan, expiry_date: due ?? 0 });
-}
-
-/** The request item of a message; it expires two weeks after it is written, as LAG-Alma-Utils has it. */
-export function requestItem({ user_request: request }: RequestMessage, nowMs: number): Record<string, unknown> {
-  return toItem(REQUEST_ATTRIBUTES, { ...request, record_expiry_date: Math.floor(nowMs / 1000) + REQUEST_TTL_SECONDS });
+/**
+ * The time that orders an event (ms): Alma's `time`, or else when SNS received the message
+ * (its `Timestamp`), or else now, so that no event skips the ordering check.
+ */
+export function eventTimeMs(message: { time?: unknown }, snsTimestamp: string | undefined, nowMs: number, notes: FieldNote[] = []): number {
+  if (message.time !== undefined) {
+    const ms = typeof message.time === "string" ? Date.parse(message.time) : Number.NaN;
+    if (!Number.isNaN(ms)) return ms;
+    notes.push({ field: "time", note: `${JSON.stringify(message.time)} is not an ISO 8601 time: ordered by the SNS message's Timestamp` });
+  }
+  const sns = snsTimestamp === undefined ? Number.NaN : Date.parse(snsTimestamp);
+  return Number.isNaN(sns) ? nowMs : sns;
 }

@@ -1,9 +1,12 @@
 /**
  * The Alma webhook: `GET ?challenge=X` answers Alma's challenge; `POST` verifies
- * `X-Exl-Signature` (base64 HMAC-SHA256 of the raw body), checks the record with the schema
- * the cache functions use, and publishes the raw body to the SNS topic of its event. So a
- * delivery the cache would refuse gets a 4xx that Alma shows, instead of a DLQ entry.
- * Accepts HTTP API (payload 2.0) and REST API (1.0) events, at `/` and `/webhook` alike.
+ * `X-Exl-Signature` (base64 HMAC-SHA256 of the raw body) and publishes the raw body to the SNS
+ * topic of its event, as alma-webhook-handler did. Alma does not resend a delivery it got a
+ * 4xx for, so the only record refused (422) is one the cache could not store at all: no known
+ * event type, or no record id. Fields the cache will not store as Alma sent them (a request
+ * without a user, a due date it cannot read, a title that is an object) are logged, and the
+ * delivery is published. Accepts HTTP API (payload 2.0) and REST API (1.0) events, at `/` and
+ * `/webhook` alike.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
@@ -12,7 +15,8 @@ import { BudgetExhaustedError, TimeBudget } from "../lib/budget";
 import { ALMA_EVENTS, type AlmaEvent } from "../lib/env-names";
 import { fieldPath } from "../lib/events";
 import { type ApiResponse, jsonResponse } from "../lib/json-response";
-import { loanMessage, requestMessage } from "./schema";
+import { logger } from "../lib/logger";
+import { type CacheRecord, eventTimeMs, type FieldNote, loanMessage, loanRecord, requestMessage, requestRecord } from "./schema";
 
 export interface WebhookDependencies {
   sns: SNSClient;
@@ -24,37 +28,26 @@ export interface WebhookDependencies {
 
 /** SNS refuses messages over 256 KiB. */
 export const MAX_BODY_BYTES = 256 * 1024;
-/** Alma's bodies nest three levels deep; nothing the cache reads nests deeper than this. */
-export const MAX_BODY_DEPTH = 32;
 
-/** The schema of each event's record: the cache function's own. */
-const RECORD_SCHEMAS: Record<AlmaEvent, z.ZodMiniType> = {
-  LOAN_CREATED: loanMessage,
-  LOAN_RENEWED: loanMessage,
-  LOAN_DUE_DATE: loanMessage,
-  LOAN_RETURNED: loanMessage,
-  REQUEST_CREATED: requestMessage,
-  REQUEST_PLACED_ON_SHELF: requestMessage,
-  REQUEST_CLOSED: requestMessage,
-  REQUEST_CANCELED: requestMessage,
-};
-
-/** How deep a JSON text nests arrays and objects, counted without parsing it. */
-export function jsonDepth(text: string): number {
-  let depth = 0;
-  let deepest = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (inString) {
-      if (c === "\\") i++;
-      else if (c === '"') inString = false;
-    } else if (c === '"') inString = true;
-    else if (c === "{" || c === "[") deepest = Math.max(deepest, ++depth);
-    else if (c === "}" || c === "]") depth--;
-  }
-  return deepest;
+/** Reads a body's record as its cache function will: the record, or why it cannot be stored. */
+function reader<S extends z.ZodMiniType>(schema: S, record: (message: z.infer<S>, nowMs: number) => CacheRecord) {
+  return (payload: unknown, nowMs: number) => {
+    const checked = schema.safeParse(payload);
+    return checked.success ? { ok: true as const, record: record(checked.data, nowMs) } : { ok: false as const, issues: checked.error.issues };
+  };
 }
+const LOAN = reader(loanMessage, loanRecord);
+const REQUEST = reader(requestMessage, requestRecord);
+const READERS: Record<AlmaEvent, typeof LOAN> = {
+  LOAN_CREATED: LOAN,
+  LOAN_RENEWED: LOAN,
+  LOAN_DUE_DATE: LOAN,
+  LOAN_RETURNED: LOAN,
+  REQUEST_CREATED: REQUEST,
+  REQUEST_PLACED_ON_SHELF: REQUEST,
+  REQUEST_CLOSED: REQUEST,
+  REQUEST_CANCELED: REQUEST,
+};
 
 interface HttpRequest {
   method: string;
@@ -80,13 +73,19 @@ export function requestOf(event: unknown): HttpRequest {
   return { method, headers, query: asRecord(e.queryStringParameters), body };
 }
 
-/** Constant-time comparison of the signature Alma sent with the one the body should have. */
+/**
+ * Whether `signature` is the base64 HMAC-SHA256 of the body, exactly as Node writes it (the
+ * original compared the strings): trailing text, missing padding, base64url or spaces do not
+ * match. Compared in constant time.
+ */
 export function signatureMatches(body: string, signature: string | undefined, secret: string): boolean {
   if (!signature) return false;
-  const expected = createHmac("sha256", secret).update(body, "utf8").digest();
-  const given = Buffer.from(signature, "base64");
+  const expected = Buffer.from(createHmac("sha256", secret).update(body, "utf8").digest("base64"));
+  const given = Buffer.from(signature);
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
+
+const noteText = (note: FieldNote) => `${note.field}: ${note.note}`;
 
 /**
  * Answers one delivery. The publish must finish within `budget` (the invocation's time, less
@@ -107,9 +106,6 @@ export async function handleWebhook(event: unknown, deps: WebhookDependencies, b
   if (!signatureMatches(request.body, request.headers["x-exl-signature"], await deps.secret())) {
     return jsonResponse(401, { message: "header X-Exl-Signature does not match the body" });
   }
-  if (jsonDepth(request.body) > MAX_BODY_DEPTH) {
-    return jsonResponse(422, { message: `body nests deeper than ${MAX_BODY_DEPTH} levels` });
-  }
   let payload: unknown;
   try {
     payload = JSON.parse(request.body);
@@ -121,11 +117,14 @@ export async function handleWebhook(event: unknown, deps: WebhookDependencies, b
     return jsonResponse(422, { message: `event.value ${JSON.stringify(value ?? null)} is not one of ${ALMA_EVENTS.join(", ")}` });
   }
   const almaEvent = value as AlmaEvent;
-  const checked = RECORD_SCHEMAS[almaEvent].safeParse(payload);
-  if (!checked.success) {
-    const fields = checked.error.issues.map((issue) => `${fieldPath(issue.path)}: ${issue.message}`);
-    return jsonResponse(422, { message: `the ${almaEvent} record cannot be cached: ${fields.join("; ")}`, fields });
+  const read = READERS[almaEvent](payload, Date.now());
+  if (!read.ok) {
+    const fields = read.issues.map((issue) => `${fieldPath(issue.path)}: ${issue.message}`);
+    return jsonResponse(422, { message: `the ${almaEvent} record cannot be stored: ${fields.join("; ")}`, fields });
   }
+  const { id, notes } = read.record;
+  eventTimeMs(payload as { time?: unknown }, undefined, Date.now(), notes);
+  if (notes.length > 0) logger.warn("published with fields the cache will not store as Alma sent them", { event: almaEvent, id, fields: notes });
   const topicArn = deps.topicArns[almaEvent];
   if (!topicArn) throw new Error(`no topic is configured for ${almaEvent}`);
   // The raw body, exactly as signed, is what the cache functions receive. The SDK retries
@@ -136,5 +135,5 @@ export async function handleWebhook(event: unknown, deps: WebhookDependencies, b
     new PublishCommand({ TopicArn: topicArn, Message: request.body }),
     Number.isFinite(remaining) ? { abortSignal: AbortSignal.timeout(remaining) } : {},
   );
-  return jsonResponse(200, { event: almaEvent, messageId: MessageId });
+  return jsonResponse(200, { event: almaEvent, messageId: MessageId, ...(notes.length > 0 ? { notes: notes.map(noteText) } : {}) });
 }

@@ -20,7 +20,8 @@ function isLambdaContext(context: unknown): context is Context {
  * version, memory and ARN, and whether this is a cold start (Powertools' `addContext`).
  * Only for functions that log: the logger is about 20 KB of bundle, and a function that
  * reports failures only by throwing (iota) has Lambda log them with the request id. The alma
- * cache functions log: a record that fails inside a batch is answered, not thrown.
+ * cache functions log (a record that fails inside a batch is answered, not thrown), and so
+ * does the alma webhook (a delivery it publishes with fields the cache will not store as sent).
  */
 export function lambdaHandler<E, R>(handle: (event: E, context?: Context) => Promise<R>): (event: E, context?: unknown) => Promise<R> {
   return (event, context) => {

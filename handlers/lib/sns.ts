@@ -10,6 +10,7 @@ export const snsEvent = z.object({
         MessageId: z.optional(z.string()),
         TopicArn: z.optional(z.string()),
         Message: z.string(),
+        Timestamp: z.optional(z.string()),
       }),
     }),
   ).check(z.minLength(1, "must hold at least one record")),
@@ -19,6 +20,8 @@ export interface SnsMessage<T> {
   /** Position in Records, for error messages. */
   index: number;
   messageId?: string;
+  /** When SNS received the message (ISO 8601). */
+  timestamp?: string;
   /** The parsed, validated message. */
   message: T;
 }
@@ -37,6 +40,6 @@ export function parseSnsMessages<S extends z.ZodMiniType>(event: unknown, schema
     } catch {
       throw new InvalidEventError(what, [{ path: `Records[${index}].Sns.Message`, message: "is not JSON" }]);
     }
-    return { index, messageId: record.Sns.MessageId, message: parseEvent(schema, json, what, at) };
+    return { index, messageId: record.Sns.MessageId, timestamp: record.Sns.Timestamp, message: parseEvent(schema, json, what, at) };
   });
 }

@@ -54,7 +54,7 @@ export type QueuedMessage<T> = {
   index: number;
   /** How many times SQS has handed this message out, this time included. */
   receiveCount?: number;
-} & ({ ok: true; topicArn: string; snsMessageId: string; message: T } | { ok: false; error: InvalidEventError });
+} & ({ ok: true; topicArn: string; snsMessageId: string; /** When SNS received the message (ISO 8601). */ timestamp: string; message: T } | { ok: false; error: InvalidEventError });
 
 /**
  * Parses the envelope (an invalid one throws: no record of it can be reported), then each
@@ -74,7 +74,7 @@ export function parseQueuedSnsMessages<S extends z.ZodMiniType>(event: unknown, 
         throw new InvalidEventError(what, [{ path: `Records[${index}].body.Message`, message: `is ${bytes} bytes; at most ${MAX_EVENT_BYTES} are accepted` }]);
       }
       const message = parseEvent(schema, parseJson(notification.Message, `Records[${index}].body.Message`, what), what, ["Records", index, "body", "Message"]);
-      return { ...base, ok: true as const, topicArn: notification.TopicArn, snsMessageId: notification.MessageId, message };
+      return { ...base, ok: true as const, topicArn: notification.TopicArn, snsMessageId: notification.MessageId, timestamp: notification.Timestamp, message };
     } catch (err) {
       if (err instanceof InvalidEventError) return { ...base, ok: false as const, error: err };
       throw err;

@@ -51,9 +51,14 @@ export function deployedFunctions(run: RunResult): DeployedFunction[] {
 }
 
 const payload = (file: string) => JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "test", "fixtures", "payloads", file), "utf8"));
-/** An Alma delivery as a cache function's queue hands it over (an SQS record of its SNS notification). The captured request events have no user; they get one. */
+/**
+ * An Alma delivery as a cache function's queue hands it over (an SQS record of its SNS
+ * notification). The captured request events have no user; they get one. They date from
+ * 2018, older than a tombstone lives: they happen now, so that the first invocation writes.
+ */
 const almaQueued = (file: string) => () => {
   const message = JSON.parse(webhookBody(payload(`alma-webhook/${file}`)));
+  message.time = new Date().toISOString();
   if (message.user_request) message.user_request.user_primary_id ??= "LBAAJH";
   return queuedSnsEvent([JSON.stringify(message)]);
 };

@@ -22,6 +22,7 @@ import { createBrnDatabase } from "../../tooling/local/mysql";
 import { S3RVER_CREDENTIALS, startS3rver } from "../../tooling/local/s3";
 import { commitShaAnswer, zipball } from "../../tooling/local/zip";
 import { queuedSnsEvent } from "../events/wrap";
+import { contentionRow, simultaneousReturns } from "./contention";
 
 /** The real payloads the tests use (test/fixtures/payloads). */
 const PAYLOADS = path.join(REPO_ROOT, "test", "fixtures", "payloads");
@@ -49,8 +50,11 @@ export async function requestsPerEvent(say: (line?: string) => void): Promise<vo
       usersQueueUrl: sqs.queueUrl("users"),
       now: Date.now,
     };
+    // The fixtures date from 2018, older than a tombstone lives: every event here happened an hour ago.
+    const time = new Date(Date.now() - 3_600_000).toISOString();
     const message = (fixture: string, loanId?: string) => {
       const m = JSON.parse(JSON.parse(fs.readFileSync(path.join(PAYLOADS, "alma-webhook", `${fixture}.json`), "utf8")).body);
+      m.time = time;
       if (m.user_request) m.user_request.user_primary_id = "LBAAJH";
       if (loanId) m.item_loan.loan_id = loanId;
       return JSON.stringify(m);
@@ -78,6 +82,7 @@ export async function requestsPerEvent(say: (line?: string) => void): Promise<vo
     await count("alma request-closed, user present", batch(REQUEST_CLOSED, message("request_closed_event")));
     const ten = Array.from({ length: 10 }, (_, i) => message("loan_created_event", `bench-batch-${i}`));
     await count("alma loan-updated, a batch of 10 new loans of one user", batch(LOAN_UPDATED, ...ten));
+    await almaContention(say);
 
     // lesson-completed: token and API calls for 1 and for 10 events in one warm container.
     const api = await startStub((req) => (req.path === "/token" ? { body: { access_token: "t", expires_in: 3600 } } : { status: 200 }));
@@ -175,6 +180,26 @@ export async function requestsPerEvent(say: (line?: string) => void): Promise<vo
   say();
 }
 
+/**
+ * alma: N returns of one user's loans at once (1, 30, 100), as the event source mapping hands
+ * them out and as N single-record invocations, each against fresh tables. Every removal must
+ * converge: each row must read 0 failed invocations and 0 dangling ids.
+ */
+export async function almaContention(say: (line?: string) => void): Promise<void> {
+  const dynamo = await startDynalite();
+  const sqs = await startFakeSqs();
+  try {
+    for (const returns of [1, 30, 100]) {
+      for (const mode of ["batches", "singles"] as const) {
+        if (returns === 1 && mode === "singles") continue;
+        say(contentionRow(await simultaneousReturns(dynamo, sqs, returns, mode)));
+      }
+    }
+  } finally {
+    await Promise.all([dynamo.close(), sqs.close()]);
+  }
+}
+
 export async function throughput(say: (line?: string) => void): Promise<void> {
   say("## Throughput: alma loan-updated against dynalite");
   say();
@@ -222,3 +247,4 @@ export async function throughput(say: (line?: string) => void): Promise<void> {
   }
   say();
 }
+

@@ -25,7 +25,7 @@ import { CACHE_BATCH_SIZE, CACHE_FUNCTIONS, CACHE_QUEUE_MAX_RECEIVES, DEFAULT_MA
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../../components/alma/tables";
 import type { AlmaCacheClients } from "../../handlers/alma/cache";
 import { loanReturned, loanUpdated, requestClosed, requestUpdated } from "../../handlers/alma/cache-functions";
-import { loanItem, loanMessage, requestItem, requestMessage } from "../../handlers/alma/schema";
+import { loanMessage, loanRecord, requestMessage, requestRecord } from "../../handlers/alma/schema";
 import type { AlmaEvent } from "../../handlers/lib/env-names";
 import { snsEvent, snsNotification } from "../../scripts/events/wrap";
 import { localClientConfig } from "../../tooling/local/aws";
@@ -91,7 +91,8 @@ function requestEvent(event: AlmaEvent, user: string, id: string, timeMs: number
   return { event, timeMs, kind: "request", id, user, message: JSON.stringify(body) };
 }
 
-const T0 = Date.parse("2024-03-04T08:00:00Z");
+/** 08:00 two days ago: recent enough to be applied (older events are refused as stale), seeded times after it. */
+const T0 = (Math.floor(Date.now() / 86_400_000) - 2) * 86_400_000 + 8 * 3_600_000;
 const CACHED_USERS = Array.from({ length: 20 }, (_, i) => `U${String(i).padStart(2, "0")}`);
 /** Not in the users table: both generations queue it for the bulk-update service. */
 const UNCACHED_USER = "UX";
@@ -334,7 +335,7 @@ describe("alma cutover: old functions → paused queues → ours, against dynali
         continue;
       }
       const expected =
-        e.kind === "loan" ? loanItem(loanMessage.parse(JSON.parse(e.message))) : requestItem(requestMessage.parse(JSON.parse(e.message)), 0);
+        (e.kind === "loan" ? loanRecord(loanMessage.parse(JSON.parse(e.message))) : requestRecord(requestMessage.parse(JSON.parse(e.message)), 0)).item;
       delete expected.record_expiry_date;
       for (const [field, value] of Object.entries(expected)) {
         if (JSON.stringify(item[field]) !== JSON.stringify(value)) wrong.push(`${e.kind} ${e.id}.${field} is ${JSON.stringify(item[field])}, not ${JSON.stringify(value)} (${e.event})`);

@@ -3,12 +3,13 @@ import { createHmac } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { SNSClient } from "@aws-sdk/client-sns";
-import { handleWebhook, jsonDepth, MAX_BODY_BYTES, signatureMatches, type WebhookDependencies } from "../../handlers/alma/webhook";
+import { handleWebhook, MAX_BODY_BYTES, signatureMatches, type WebhookDependencies } from "../../handlers/alma/webhook";
 import { TimeBudget } from "../../handlers/lib/budget";
 import { ALMA_EVENTS } from "../../handlers/lib/env-names";
 import { localClientConfig } from "../../tooling/local/aws";
 import { type FakeSns, startFakeSns } from "../../tooling/local/fake-sns";
 import { payloadPath } from "../helpers/fixtures";
+import { captureLogs } from "../helpers/logs";
 
 const FIXTURES = payloadPath("alma-webhook");
 const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), "utf8"));
@@ -48,16 +49,19 @@ describe("alma webhook handler", function () {
   /** A signed POST of any body. */
   const post = (body: string) => ({ httpMethod: "POST", headers: { "X-Exl-Signature": sign(body) }, body });
 
-  // The expectations of alma-webhook-handler's tests: each of the eight events answers 200 and
-  // is published, exactly as its raw body, to the topic of its event.
+  // The expectations of alma-webhook-handler's tests: each of the eight events, as its own
+  // fixture captured it (the request fixtures without user_primary_id), answers 200 and is
+  // published, exactly as its raw body, to the topic of its event.
   for (const file of fs.readdirSync(FIXTURES).filter((f) => f.endsWith("_event.json"))) {
-    it(`publishes ${file} as its raw body to the topic of its event`, async () => {
-      const event = delivery(file);
+    it(`publishes ${file}, as captured, as its raw body to the topic of its event`, async () => {
+      const event = fixture(file);
       const value = JSON.parse(event.body).event.value;
       const response = await handleWebhook(event, deps);
       assert.equal(response.statusCode, 200, response.body);
       assert.equal(JSON.parse(response.body).event, value);
       assert.deepEqual(sns.published, [{ topicArn: topicArn(value), message: event.body }]);
+      const notes = value.startsWith("REQUEST_") ? ["user_request.user_primary_id: is missing: stored without a user link"] : undefined;
+      assert.deepEqual(JSON.parse(response.body).notes, notes);
     });
   }
 
@@ -66,14 +70,39 @@ describe("alma webhook handler", function () {
     assert.equal(signatureMatches("a message", "not a valid signature", SECRET), false);
   });
 
-  describe("records the cache functions would refuse: 422 naming the field, and nothing published", () => {
+  it("accepts only the canonical base64 of the HMAC, as the original's string comparison did: 401 for other text that decodes to it", async () => {
+    const { body } = fixture("loan_created_event.json");
+    const good = sign(body);
+    assert.match(good, /[+/].*=$/, "the fixture's signature has + or / and padding");
+    const variants: [string, string][] = [
+      ["trailing junk", `${good}AAAA`],
+      ["a trailing character", `${good}x`],
+      ["missing padding", good.replace(/=+$/, "")],
+      ["base64url", good.replace(/\+/g, "-").replace(/\//g, "_")],
+      ["an embedded space", `${good.slice(0, 10)} ${good.slice(10)}`],
+      ["an embedded newline", `${good.slice(0, 10)}\n${good.slice(10)}`],
+    ];
+    for (const [name, signature] of variants) {
+      assert.deepEqual(Buffer.from(signature, "base64"), Buffer.from(good, "base64"), `${name} decodes to the HMAC`);
+    }
+    for (const [name, signature] of variants) {
+      const response = await handleWebhook({ httpMethod: "POST", headers: { "X-Exl-Signature": signature }, body }, deps);
+      assert.equal(response.statusCode, 401, name);
+    }
+    assert.deepEqual(sns.published, []);
+    assert.equal((await handleWebhook({ httpMethod: "POST", headers: { "X-Exl-Signature": good }, body }, deps)).statusCode, 200);
+  });
+
+  describe("records that cannot be stored at all: 422 naming the field, and nothing published", () => {
     const cases: [string, () => unknown, RegExp][] = [
-      ["a REQUEST_* body without user_primary_id (the captured fixture)", () => fixture("request_created_event.json"), /user_request\.user_primary_id/],
-      ["a title nested 20,000 levels", () => post(JSON.stringify({ event: { value: "LOAN_CREATED" }, item_loan: { loan_id: "1", user_id: "u" } }).replace('"u"}', `"u","title":${"[".repeat(20_000)}${"]".repeat(20_000)}}`)), /nests deeper than 32 levels/],
-      ["a number too large for a double (1e400)", () => post(delivery("loan_created_event.json").body.replace('"mms_id":"9919045950001221"', '"mms_id":1e400')), /item_loan\.mms_id: must be a finite number/],
-      ["a 2,100-character id", () => delivery("loan_created_event.json", (b) => (b.item_loan.loan_id = "1".repeat(2100))), /item_loan\.loan_id: must be at most 256 characters/],
-      ["a loan event without item_loan", () => post(JSON.stringify({ event: { value: "LOAN_RETURNED" } })), /item_loan/],
-      ["a due date that is not a date", () => delivery("loan_renewed_event.json", (b) => (b.item_loan.due_date = "soon")), /item_loan\.due_date: must be a date/],
+      ["no event type", () => post(JSON.stringify({ item_loan: { loan_id: "1" } })), /event\.value null is not one of LOAN_CREATED/],
+      ["a loan event without item_loan", () => post(JSON.stringify({ event: { value: "LOAN_RETURNED" } })), /the LOAN_RETURNED record cannot be stored: item_loan: /],
+      ["a loan without loan_id", () => delivery("loan_created_event.json", (b) => delete b.item_loan.loan_id), /item_loan\.loan_id: is required/],
+      ["a null loan_id", () => delivery("loan_created_event.json", (b) => (b.item_loan.loan_id = null)), /item_loan\.loan_id: is required/],
+      ["an empty loan_id", () => delivery("loan_created_event.json", (b) => (b.item_loan.loan_id = "")), /item_loan\.loan_id: must not be empty/],
+      ["a loan_id that is an object", () => delivery("loan_created_event.json", (b) => (b.item_loan.loan_id = { id: 1 })), /item_loan\.loan_id: must be text or a number/],
+      ["an id too long for a DynamoDB key", () => delivery("loan_created_event.json", (b) => (b.item_loan.loan_id = "1".repeat(2100))), /item_loan\.loan_id: must be at most 2040 bytes/],
+      ["a request without request_id", () => delivery("request_closed_event.json", (b) => delete b.user_request.request_id), /the REQUEST_CLOSED record cannot be stored: user_request\.request_id: is required/],
     ];
     for (const [name, event, message] of cases) {
       it(name, async () => {
@@ -85,9 +114,38 @@ describe("alma webhook handler", function () {
     }
   });
 
-  it("counts nesting without parsing, ignoring brackets inside strings", () => {
-    assert.equal(jsonDepth('{"a":[1,{"b":"[[[{"}]}'), 3);
-    assert.equal(jsonDepth('"\\"[["'), 0);
+  describe("deliveries the original published, and the cache stores: 200, published as they came, the odd field logged", () => {
+    const cases: [string, () => { body: string; headers: Record<string, string> }, string[]][] = [
+      ["a loan without user_id", () => delivery("loan_returned_event.json", (b) => delete b.item_loan.user_id), ["item_loan.user_id: is missing: stored without a user link"]],
+      ["a due date of 2018-02-23 14:10:06", () => delivery("loan_renewed_event.json", (b) => (b.item_loan.due_date = "2018-02-23 14:10:06")), []],
+      ["a due date of 23/02/2018", () => delivery("loan_due_date_event.json", (b) => (b.item_loan.due_date = "23/02/2018")), []],
+      ["a due date that is not a date", () => delivery("loan_renewed_event.json", (b) => (b.item_loan.due_date = "soon")), ['item_loan.due_date: "soon" is not a date we read: expiry_date 0']],
+      ["a title that is a number", () => delivery("loan_created_event.json", (b) => (b.item_loan.title = 1984)), []],
+      ["a title that is an object", () => delivery("loan_created_event.json", (b) => (b.item_loan.title = { text: "Journey" })), ["item_loan.title: is an object, not text, a number or a boolean: left out"]],
+      [
+        "a title nested 20,000 levels",
+        () => post(JSON.stringify({ event: { value: "LOAN_CREATED" }, item_loan: { loan_id: "1", user_id: "u" } }).replace('"u"}', `"u","title":${"[".repeat(20_000)}${"]".repeat(20_000)}}`)),
+        ["item_loan.title: is a list, not text, a number or a boolean: left out"],
+      ],
+      ["a number too large for a double (1e400)", () => post(delivery("loan_created_event.json").body.replace('"mms_id":"9919045950001221"', '"mms_id":1e400')), []],
+      ["a renewable that is not a boolean", () => delivery("loan_created_event.json", (b) => (b.item_loan.renewable = "false")), ["item_loan.renewable: is a string, not a boolean: left out"]],
+      ["a time that is not a time", () => delivery("loan_created_event.json", (b) => (b.time = "yesterday")), [`time: "yesterday" is not an ISO 8601 time: ordered by the SNS message's Timestamp`]],
+      ["a loan_id that is a number", () => delivery("loan_created_event.json", (b) => (b.item_loan.loan_id = 18263808770001221)), []],
+    ];
+    for (const [name, event, notes] of cases) {
+      it(name, async () => {
+        const sent = event();
+        const { result: response, logs } = await captureLogs("WARN", () => handleWebhook(sent, deps));
+        assert.equal(response.statusCode, 200, response.body);
+        assert.deepEqual(JSON.parse(response.body).notes, notes.length > 0 ? notes : undefined);
+        assert.equal(sns.published.length, 1);
+        assert.equal(sns.published[0].message, sent.body);
+        assert.deepEqual(
+          logs.flatMap((l) => l.fields.map((f: { field: string; note: string }) => `${f.field}: ${f.note}`)),
+          notes,
+        );
+      });
+    }
   });
 
   it("answers 401 to a bad signature, 400 to a body that is not JSON and 422 to an unsupported event, publishing nothing", async () => {

@@ -186,9 +186,9 @@ describe("bad input and faults", function () {
       delete b.item_loan.loan_id;
       return JSON.stringify(b);
     };
-    const numericUser = () => {
+    const objectLoanId = () => {
       const b = loanBody();
-      b.item_loan.user_id = 12345;
+      b.item_loan.loan_id = { id: 12345 };
       return JSON.stringify(b);
     };
     const cases: BadInput[] = [
@@ -196,7 +196,7 @@ describe("bad input and faults", function () {
       { name: "EventBridge envelope where SNS is expected", event: fixture("atlas-trigger/user_update_event.json"), error: /Records/ },
       { name: "a record that is not SNS", event: { Records: [{ EventSource: "aws:sqs", body: "{}" }] }, error: /Records\[0\]\.EventSource/ },
       { name: "missing loan_id", event: sns(withoutLoanId()), error: /Records\[0\]\.Sns\.Message\.item_loan\.loan_id/ },
-      { name: "wrong type of user_id", event: sns(numericUser()), error: /Records\[0\]\.Sns\.Message\.item_loan\.user_id/ },
+      { name: "a loan_id that is an object", event: sns(objectLoanId()), error: /Records\[0\]\.Sns\.Message\.item_loan\.loan_id: must be text or a number/ },
       { name: "a message that is not JSON", event: sns("<xml/>"), error: /Records\[0\]\.Sns\.Message: is not JSON/ },
       { name: "a request event where a loan is expected", event: sns(fixture("alma-webhook/request_created_event.json").body), error: /item_loan/ },
       { name: "oversized payload", event: sns(JSON.stringify({ ...loanBody(), padding: OVERSIZED })), error: /at most 262144/ },
@@ -217,7 +217,7 @@ describe("bad input and faults", function () {
       { name: "a subscription confirmation", body: JSON.stringify({ ...snsNotification("x"), Type: "SubscriptionConfirmation" }), error: /Records\[0\]\.body\.Type/ },
       { name: "a Message that is not JSON", body: notified("<xml/>"), error: /Records\[0\]\.body\.Message: is not JSON/ },
       { name: "missing loan_id", body: notified(withoutLoanId()), error: /Records\[0\]\.body\.Message\.item_loan\.loan_id/ },
-      { name: "wrong type of user_id", body: notified(numericUser()), error: /Records\[0\]\.body\.Message\.item_loan\.user_id/ },
+      { name: "a loan_id that is an object", body: notified(objectLoanId()), error: /Records\[0\]\.body\.Message\.item_loan\.loan_id: must be text or a number/ },
       { name: "an oversized Message", body: notified(JSON.stringify({ ...loanBody(), padding: OVERSIZED })), error: /at most 262144/ },
     ];
     for (const c of sqsCases) {

@@ -15,7 +15,7 @@
  * kept on purpose. `pause` (between the read and the write) is where a test widens it.
  */
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
-import { type LoanMessage, loanItem, loanMessage, type RequestMessage, requestItem, requestMessage } from "../../handlers/alma/schema";
+import { type CacheRecord, type LoanMessage, loanMessage, loanRecord, type RequestMessage, requestMessage, requestRecord } from "../../handlers/alma/schema";
 
 export interface OldWriterOptions {
   documents: DynamoDBDocumentClient;
@@ -52,26 +52,23 @@ export class OldAlmaWriter {
   }
 
   async loanUpdated(message: LoanMessage): Promise<void> {
-    const { loan_id, user_id } = message.item_loan;
-    await Promise.all([this.put(this.options.tables.loans, loanItem(message)), this.changeUser(user_id, "loan_ids", loan_id, "add")]);
+    const { id, userId, item } = loanRecord(message);
+    await Promise.all([this.put(this.options.tables.loans, item), this.changeUser(userId, "loan_ids", id, "add")]);
   }
 
   async loanReturned(message: LoanMessage): Promise<void> {
-    const { loan_id, user_id } = message.item_loan;
-    await Promise.all([this.remove(this.options.tables.loans, { loan_id }), this.changeUser(user_id, "loan_ids", loan_id, "delete")]);
+    const { id, userId } = loanRecord(message);
+    await Promise.all([this.remove(this.options.tables.loans, { loan_id: id }), this.changeUser(userId, "loan_ids", id, "delete")]);
   }
 
   async requestUpdated(message: RequestMessage): Promise<void> {
-    const { request_id, user_primary_id } = message.user_request;
-    await Promise.all([
-      this.put(this.options.tables.requests, requestItem(message, this.options.now())),
-      this.changeUser(user_primary_id, "request_ids", request_id, "add"),
-    ]);
+    const { id, userId, item } = requestRecord(message, this.options.now());
+    await Promise.all([this.put(this.options.tables.requests, item), this.changeUser(userId, "request_ids", id, "add")]);
   }
 
   async requestClosed(message: RequestMessage): Promise<void> {
-    const { request_id, user_primary_id } = message.user_request;
-    await Promise.all([this.remove(this.options.tables.requests, { request_id }), this.changeUser(user_primary_id, "request_ids", request_id, "delete")]);
+    const { id, userId } = requestRecord(message, this.options.now());
+    await Promise.all([this.remove(this.options.tables.requests, { request_id: id }), this.changeUser(userId, "request_ids", id, "delete")]);
   }
 
   private async put(table: string, item: Record<string, unknown>): Promise<void> {
@@ -83,7 +80,9 @@ export class OldAlmaWriter {
   }
 
   /** getValid, then add or delete in memory, then save the whole user. */
-  private async changeUser(userId: string, list: IdList, id: string, change: "add" | "delete"): Promise<void> {
+  private async changeUser(userId: CacheRecord["userId"], list: IdList, id: string, change: "add" | "delete"): Promise<void> {
+    // getValid(undefined) fails the invocation, after the item's own write.
+    if (userId === undefined) throw new Error("the message names no user");
     const { Item: user } = await this.options.documents.send(new GetCommand({ TableName: this.options.tables.users, Key: { primary_id: userId.toLowerCase() } }));
     if (!user || !(typeof user.expiry_date === "number" && user.expiry_date >= Math.floor(this.options.now() / 1000))) {
       await this.options.queueUser(userId);

@@ -6,6 +6,7 @@ import { SNSClient } from "@aws-sdk/client-sns";
 import { handleWebhook } from "../webhook";
 import { TimeBudget } from "../../lib/budget";
 import { ALMA_ENV, ALMA_EVENTS, topicArnEnv } from "../../lib/env-names";
+import { lambdaHandler } from "../../lib/logger";
 import { readSecret } from "../../lib/secrets";
 
 const sns = new SNSClient({});
@@ -17,5 +18,7 @@ if (Object.keys(topicArns).length === 0) {
 /** Kept back from the deadline so that a publish that runs out of time fails cleanly, with a 5xx Alma retries. */
 const BUDGET_MARGIN_MS = 1_000;
 
-export const handler = (event: unknown, context?: unknown) =>
-  handleWebhook(event, { sns, secret: () => readSecret(ALMA_ENV.webhookSecret), topicArns }, TimeBudget.fromContext(context, BUDGET_MARGIN_MS));
+/** A delivery published with fields the cache will not store as sent is logged with the invocation. */
+export const handler = lambdaHandler((event: unknown, context?: unknown) =>
+  handleWebhook(event, { sns, secret: () => readSecret(ALMA_ENV.webhookSecret), topicArns }, TimeBudget.fromContext(context, BUDGET_MARGIN_MS)),
+);
