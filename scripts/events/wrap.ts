@@ -6,6 +6,9 @@
  *       to it: one SQS record each, whose body is the SNS notification its topic wrote there
  *   npm run --silent event -- sqs --message <file> [--message ...] [--topic <arn>] [--queue <arn>]
  *       files' text as the SNS Messages of those records
+ *   ... sqs|sns ... --now
+ *       each Alma message's `time` set to now: the captured deliveries date from 2018, older
+ *       than a tombstone lives, and a cache function refuses them as stale
  *   npm run --silent event -- sns --webhook <api-gateway-event.json> [--topic <arn>]
  *       the body of a captured webhook delivery, as SNS hands it to a subscribed function
  *   npm run --silent event -- sns --message <file> [--topic <arn>]
@@ -20,8 +23,8 @@ import * as fs from "node:fs";
 import { parseArgs } from "node:util";
 
 const USAGE = [
-  "usage: npm run --silent event -- sqs (--webhook <api-gateway-event.json> | --message <file>)... [--topic <arn>] [--queue <arn>]",
-  "       npm run --silent event -- sns (--webhook <api-gateway-event.json> | --message <file>) [--topic <arn>]",
+  "usage: npm run --silent event -- sqs (--webhook <api-gateway-event.json> | --message <file>)... [--topic <arn>] [--queue <arn>] [--now]",
+  "       npm run --silent event -- sns (--webhook <api-gateway-event.json> | --message <file>) [--topic <arn>] [--now]",
   "       npm run --silent event -- eventbridge --detail <file.json> [--source <source>] [--detail-type <type>] [--bus <name>]",
 ].join("\n");
 
@@ -116,6 +119,12 @@ export function webhookBody(apiGatewayEvent: unknown): string {
   return body;
 }
 
+/** An Alma message with its event `time` set to `now`, for captured deliveries older than a tombstone lives. */
+export function redated(message: string, now = new Date()): string {
+  const body = JSON.parse(message) as Record<string, unknown>;
+  return JSON.stringify({ ...body, time: now.toISOString() });
+}
+
 function readJson(file: string): unknown {
   try {
     return JSON.parse(fs.readFileSync(file, "utf8"));
@@ -139,6 +148,7 @@ export function main(argv: string[]): number {
         source: { type: "string", default: "local" },
         "detail-type": { type: "string", default: "local event" },
         bus: { type: "string" },
+        now: { type: "boolean", default: false },
       },
     });
   } catch (err) {
@@ -147,7 +157,10 @@ export function main(argv: string[]): number {
   }
   const { values, positionals } = parsed;
   let event: unknown;
-  const messages = () => [...values.webhook.map((file) => webhookBody(readJson(file))), ...values.message.map((file) => fs.readFileSync(file, "utf8"))];
+  const messages = () =>
+    [...values.webhook.map((file) => webhookBody(readJson(file))), ...values.message.map((file) => fs.readFileSync(file, "utf8"))].map((m) =>
+      values.now ? redated(m) : m,
+    );
   const count = values.webhook.length + values.message.length;
   if (positionals[0] === "sqs" && count >= 1 && count <= 10) {
     event = queuedSnsEvent(messages(), { topicArn: values.topic, queueArn: values.queue });
