@@ -7,6 +7,7 @@
 import * as path from "node:path";
 import { Client } from "@smithy/core/client";
 import type { MiddlewareStack } from "@smithy/types";
+import { handlerEntry } from "../../components/lambda/bundle";
 import { named, policyOf, REPO_ROOT, type RunResult } from "../../tooling/mock-engine";
 import { setEnv } from "../../tooling/local/aws";
 
@@ -77,7 +78,7 @@ export async function recordSdkActions(body: () => Promise<unknown>): Promise<st
 type Handler = (event: unknown) => Promise<unknown>;
 
 /**
- * Imports a handler entry (`handlers/<app>/functions/<name>.ts`) with `env` set, as its
+ * Imports a function's entry (`handlers/<app>/functions/<handler>.ts`) with `env` set, as its
  * function is deployed, calls it with each event in turn, and returns the IAM actions of its
  * SDK calls. The entry is imported once per process: its module-scope clients keep the
  * environment of the first import.
@@ -86,8 +87,7 @@ export async function actionsOfHandler(handler: string, env: Record<string, stri
   const restore = setEnv(env);
   try {
     return await recordSdkActions(async () => {
-      const app = handler.split("-")[0];
-      const entry = (await import(path.join(REPO_ROOT, "handlers", app, "functions", `${handler}.ts`))) as { handler: Handler };
+      const entry = (await import(path.join(REPO_ROOT, handlerEntry(handler)))) as { handler: Handler };
       for (const event of events) await entry.handler(event);
     });
   } finally {
