@@ -336,6 +336,13 @@ const almaSchema = z.strictObject({
   hardening: hardening(APP_IMPROVEMENTS.alma),
 });
 
+/** The hdoc API's routes; each reads the users table. */
+export const HDOC_ROUTE_KEYS = ["GET /user", "GET /users"] as const;
+/** The users table's key, which every answer keeps. */
+const HDOC_KEY = "github_username";
+/** What the original API answered but the public routes leave out by default: a user's e-mail address and Cognito identity. */
+export const HDOC_PRIVATE_ATTRIBUTES = ["email", "cognito_sub"] as const;
+
 const hdocSchema = z.strictObject({
   /** The existing users table, adopted; when absent, the stack creates one. */
   usersTableName: tableName.optional(),
@@ -355,18 +362,43 @@ const hdocSchema = z.strictObject({
   }),
   api: z
     .strictObject({
-      /** Allowed CORS origins; `*` only when listed here on purpose. */
-      corsOrigins: z.array(z.union([z.literal("*"), z.url()])).min(1),
+      /** Allowed CORS origins: any (`*`), as the original answered, unless origins are listed. */
+      corsOrigins: z.array(z.union([z.literal("*"), z.url()])).min(1).default(["*"]),
       throttling: z
         .strictObject({
           burstLimit: z.number().int().min(1).default(50),
           rateLimit: z.number().min(1).default(100),
         })
         .prefault({}),
-      /** Routes that require a Cognito JWT, for example "GET /users". */
-      protectedRoutes: z.array(z.enum(["GET /user", "GET /users"])).default([]),
+      /**
+       * Routes that require a Cognito JWT: none, or every route, since each reads the users
+       * (`GET /users?username=X` answers what `GET /user?username=X` does).
+       */
+      protectedRoutes: z
+        .array(z.enum(HDOC_ROUTE_KEYS))
+        .default([])
+        .superRefine((routes, ctx) => {
+          const open = HDOC_ROUTE_KEYS.filter((key) => !routes.includes(key));
+          if (routes.length > 0 && open.length > 0) {
+            ctx.addIssue({
+              code: "custom",
+              message: `protects ${routes.join(", ")} but not ${open.join(", ")}, which reads the same users (GET /users?username=X answers what GET /user?username=X does): list every route (${HDOC_ROUTE_KEYS.join(", ")}), or none`,
+            });
+          }
+        }),
+      /**
+       * The attributes of a user the routes answer with: `only` those listed, or all `except`
+       * those listed. The original answered every attribute, `email` and `cognito_sub` too.
+       */
+      publicAttributes: z
+        .strictObject({
+          only: z.array(z.string().min(1)).min(1).refine((names) => names.includes(HDOC_KEY), `must include ${HDOC_KEY}, the key a user is found by`).optional(),
+          except: z.array(z.string().min(1)).refine((names) => !names.includes(HDOC_KEY), `cannot leave out ${HDOC_KEY}, the key a user is found by`).optional(),
+        })
+        .refine((p) => (p.only === undefined) !== (p.except === undefined), "give either only (the attributes answered) or except (the attributes left out)")
+        .default({ except: [...HDOC_PRIVATE_ATTRIBUTES] }),
     })
-    .prefault({ corsOrigins: ["*"] }),
+    .prefault({}),
   frontend: z
     .strictObject({
       /** The frontend's existing bucket, adopted; when absent, the stack creates one. */

@@ -15,6 +15,7 @@ import * as path from "node:path";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../components/alma/tables";
 import { HDOC_USERS_TABLE } from "../components/hdoc/hdoc-backend";
 import { BUILD_DIR } from "../components/lambda/bundle";
+import { HDOC_PRIVATE_ATTRIBUTES } from "../config";
 import { ALMA_ENV, ALMA_EVENTS, HDOC_ENV, LESSONS_ENV, SKILLS_ENV, topicArnEnv } from "../handlers/lib/env-names";
 import { auth0TokenRoute } from "../tooling/local/auth0";
 import { localAwsEnv } from "../tooling/local/aws";
@@ -102,7 +103,11 @@ async function hdoc(): Promise<LocalApp> {
     await dynamo.documents.send(new PutCommand({ TableName: "users", Item: { github_username, days_completed, status: "active" } }));
   }
   return {
-    env: { ...localAwsEnv({ AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint }), [HDOC_ENV.usersTable]: "users" },
+    env: {
+      ...localAwsEnv({ AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint }),
+      [HDOC_ENV.usersTable]: "users",
+      [HDOC_ENV.publicAttributes]: JSON.stringify({ except: HDOC_PRIVATE_ATTRIBUTES }),
+    },
     close: () => dynamo.close(),
   };
 }

@@ -5,25 +5,28 @@ import { HttpApi } from "../http/http-api";
 import { type FunctionSizing, NodeFunction } from "../lambda/node-function";
 import type { Platform } from "../platform";
 
-/** The headers and methods the SAM template allowed; the origins come from config. */
+/** The headers and methods the original functions answered with; the origins come from config (`*` by default, as the original). */
 export const CORS_ALLOWED_HEADERS = ["Content-Type", "X-Amz-Date", "Authorization", "X-Api-Key", "x-requested-with"];
 export const CORS_ALLOWED_METHODS = ["GET", "POST", "OPTIONS"];
 
 
-/** The routes, their functions, and the one read each needs on the users table. */
+/** The routes, their functions, and the reads each needs on the users table. */
 export const HDOC_ROUTES = [
-  { routeKey: "GET /user", handler: "hdoc-get-user", action: "dynamodb:GetItem" },
-  { routeKey: "GET /users", handler: "hdoc-get-users", action: "dynamodb:Scan" },
+  { routeKey: "GET /user", handler: "hdoc-get-user", actions: ["dynamodb:GetItem"] },
+  // GET /users?username=X reads one user, as GET /user does.
+  { routeKey: "GET /users", handler: "hdoc-get-users", actions: ["dynamodb:Scan", "dynamodb:GetItem"] },
 ] as const;
 
 /** What config sets of the API. */
 export interface ApiSettings {
-  /** Allowed CORS origins; `*` only when listed on purpose. */
+  /** Allowed CORS origins; `*` allows any. */
   corsOrigins: string[];
   /** Default throttling of every route. */
   throttling: { burstLimit: number; rateLimit: number };
-  /** Routes that require a Cognito JWT, for example "GET /users". */
+  /** Routes that require a Cognito JWT: none, or every one (each reads the users). */
   protectedRoutes: string[];
+  /** The attributes of a user the routes answer with: `only` these, or all `except` these. */
+  publicAttributes: { only?: string[]; except?: string[] };
 }
 
 export interface ApiArgs {
@@ -43,6 +46,10 @@ export class Api extends pulumi.ComponentResource {
 
   constructor(name: string, args: ApiArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tributary:hdoc:Api", name, {}, opts);
+    const open = HDOC_ROUTES.filter((route) => !args.api.protectedRoutes.includes(route.routeKey));
+    if (open.length > 0 && open.length < HDOC_ROUTES.length) {
+      throw new Error(`protectedRoutes must list every route or none: each reads the users, and ${open.map((r) => r.routeKey).join(", ")} would answer them without a token`);
+    }
 
     for (const route of HDOC_ROUTES) {
       this.functions[route.handler] = new NodeFunction(
@@ -51,8 +58,8 @@ export class Api extends pulumi.ComponentResource {
           handler: route.handler,
           description: `100DaysOfCloud ${route.routeKey}`,
           ...args.function,
-          environment: { [HDOC_ENV.usersTable]: args.usersTable.name },
-          statements: [{ Sid: "ReadUsers", Action: [route.action], Resource: [args.usersTable.arn] }],
+          environment: { [HDOC_ENV.usersTable]: args.usersTable.name, [HDOC_ENV.publicAttributes]: JSON.stringify(args.api.publicAttributes) },
+          statements: [{ Sid: "ReadUsers", Action: [...route.actions], Resource: [args.usersTable.arn] }],
           platform: args.platform,
         },
         { parent: this },

@@ -1,60 +1,104 @@
 /**
- * The 100DaysOfCloud users API, as its frontend reads it (100DaysOfCloudBackend):
- * - `GET /user?username=X`: the user, or 404;
- * - `GET /users`: a JSON array of users, page by page: the next page's cursor is in the
- *   `Link` (`rel="next"`) and `X-Next-Cursor` headers, never in the body;
- * - `GET /users?username=X`: `[user]` or `[]`, as the backend's main branch answered it.
- * Pages are bounded: the endpoint never scans the whole table in one call.
+ * The 100DaysOfCloud users API, answering as 100DaysOfCloudBackend's functions did:
+ * - `GET /user?username=X` and `GET /users?username=X`: `get_user_by_id`: the user, or 404
+ *   with a plain-text message;
+ * - `GET /users`: dev's `get_users`: the JSON array of the users, every one of them (or the
+ *   first `limit`) up to what one Lambda response can carry; past that, the next page's
+ *   cursor is in the `Link` (`rel="next"`) and `X-Next-Cursor` headers, never in the body.
+ * Bodies are written as the originals' `simplejson.dumps(..., use_decimal=True)` wrote them
+ * (see simplejson.ts), with only the public attributes of each user.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import * as z from "zod/mini";
 import { HDOC_ENV, HDOC_PAGING_HEADERS } from "../lib/env-names";
-import { type ApiResponse, BadRequestError, jsonResponse } from "../lib/http-api";
+import { type ApiResponse, BadRequestError, textResponse } from "../lib/http-api";
 import { requireEnv } from "../lib/env";
+import { simplejsonText } from "./simplejson";
 
-export interface UsersApi {
-  documents: DynamoDBDocumentClient;
-  table: string;
-}
-
-/** The client and table from the function's environment, made once per container. */
-export function usersApiFromEnv(env: NodeJS.ProcessEnv = process.env): UsersApi {
-  return { documents: DynamoDBDocumentClient.from(new DynamoDBClient({})), table: requireEnv(HDOC_ENV.usersTable, env) };
-}
-
-export const DEFAULT_PAGE_SIZE = 25;
-export const MAX_PAGE_SIZE = 100;
 const KEY = "github_username";
+
+/** The original's 404 bodies: plain text, not JSON. */
+export const USER_NOT_FOUND = "ERROR: user not found!";
+export const USERNAME_MISSING = "username field in the body of the request is missing";
+
+/** Which top-level attributes of a user the routes return: a list of them, or all but some. */
+const publicAttributesSchema = z.union([z.strictObject({ only: z.array(z.string()) }), z.strictObject({ except: z.array(z.string()) })]);
+export type PublicAttributes = z.infer<typeof publicAttributesSchema>;
+
+/** Lambda's limit on a synchronous response: the whole JSON envelope, body escaped inside it. */
+export const LAMBDA_RESPONSE_LIMIT_BYTES = 6 * 1024 * 1024;
+/** Room left for the envelope and the paging headers (a cursor is at most a few kilobytes). */
+const ENVELOPE_MARGIN_BYTES = 64 * 1024;
 /** DynamoDB refuses a partition key over 2048 bytes: a longer name cannot be a user. */
 export const MAX_KEY_BYTES = 2048;
+/** DynamoDB reads Scan's `Limit` as a 32-bit integer; a larger `limit` is read page by page anyway. */
+const MAX_SCAN_LIMIT = 2 ** 31 - 1;
 
-/** The `username` parameter: required, trimmed, and short enough to be a key. */
-function usernameOf(query: Record<string, string | undefined>): string {
-  const raw: unknown = query.username;
-  const username = typeof raw === "string" ? raw.trim() : "";
-  if (!username) throw new BadRequestError("query parameter username is required");
-  if (Buffer.byteLength(username) > MAX_KEY_BYTES) throw new BadRequestError(`query parameter username is longer than ${MAX_KEY_BYTES} bytes`);
-  return username;
+export interface UsersApi {
+  /** Reads numbers as NumberValues (see `usersApi`). */
+  documents: DynamoDBDocumentClient;
+  table: string;
+  publicAttributes: PublicAttributes;
+  /** The most a response may weigh in Lambda's envelope; Lambda's limit less a margin by default. */
+  maxResponseBytes: number;
 }
 
-async function findUser(api: UsersApi, username: string): Promise<Record<string, unknown> | undefined> {
-  const { Item } = await api.documents.send(new GetCommand({ TableName: api.table, Key: { [KEY]: username } }));
-  return Item;
+export function usersApi(client: DynamoDBClient, table: string, publicAttributes: PublicAttributes, maxResponseBytes = LAMBDA_RESPONSE_LIMIT_BYTES - ENVELOPE_MARGIN_BYTES): UsersApi {
+  // wrapNumbers keeps each number's text: 2^53+1 and 0.123456789012345678901 stay exact.
+  const documents = DynamoDBDocumentClient.from(client, { unmarshallOptions: { wrapNumbers: true } });
+  return { documents, table, publicAttributes, maxResponseBytes };
 }
 
+/** The public-attributes setting from the function's environment, failing with the variable's name. */
+export function publicAttributesFromEnv(env: NodeJS.ProcessEnv = process.env): PublicAttributes {
+  const text = requireEnv(HDOC_ENV.publicAttributes, env);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  const parsed = publicAttributesSchema.safeParse(value);
+  if (!parsed.success) throw new Error(`environment variable ${HDOC_ENV.publicAttributes} must be {"only":[...]} or {"except":[...]} (got ${text})`);
+  return parsed.data;
+}
+
+/** The client, table and settings from the function's environment, made once per container. */
+export function usersApiFromEnv(env: NodeJS.ProcessEnv = process.env): UsersApi {
+  return usersApi(new DynamoDBClient({}), requireEnv(HDOC_ENV.usersTable, env), publicAttributesFromEnv(env));
+}
+
+function publicView(item: Record<string, unknown>, attributes: PublicAttributes): Record<string, unknown> {
+  const shown = "only" in attributes ? (name: string) => attributes.only.includes(name) : (name: string) => !attributes.except.includes(name);
+  return Object.fromEntries(Object.entries(item).filter(([name]) => shown(name)));
+}
+
+const jsonText = (statusCode: number, body: string) => textResponse(statusCode, body, "application/json");
+const plainText = (statusCode: number, body: string) => textResponse(statusCode, body, "text/plain; charset=utf-8");
+
+/**
+ * `get_user_by_id`: 200 with the user, 404 `ERROR: user not found!`, or 404 with the
+ * original's missing-username text when `username` is absent or empty (dev's version
+ * answered so for every failure; main's had the same text for an absent one).
+ */
 export async function getUser(api: UsersApi, query: Record<string, string | undefined>): Promise<ApiResponse> {
-  const user = await findUser(api, usernameOf(query));
-  return user ? jsonResponse(200, user) : jsonResponse(404, { message: "user not found" });
+  const username: unknown = query.username;
+  if (typeof username !== "string" || username === "") return plainText(404, USERNAME_MISSING);
+  if (Buffer.byteLength(username) > MAX_KEY_BYTES) throw new BadRequestError(`query parameter username is longer than ${MAX_KEY_BYTES} bytes`);
+  const { Item } = await api.documents.send(new GetCommand({ TableName: api.table, Key: { [KEY]: username } }));
+  return Item ? jsonText(200, simplejsonText(publicView(Item, api.publicAttributes))) : plainText(404, USER_NOT_FOUND);
 }
 
-/** `limit`: an integer from 1 to 100; absent means 25. */
-export function pageSize(raw: unknown): number {
-  if (raw === undefined || raw === "") return DEFAULT_PAGE_SIZE;
-  if (typeof raw !== "string") throw new BadRequestError(`query parameter limit must be an integer from 1 to ${MAX_PAGE_SIZE}`);
-  if (!/^\d+$/.test(raw)) throw new BadRequestError(`query parameter limit must be an integer from 1 to ${MAX_PAGE_SIZE}`);
-  const limit = Number(raw);
-  if (limit < 1 || limit > MAX_PAGE_SIZE) throw new BadRequestError(`query parameter limit must be an integer from 1 to ${MAX_PAGE_SIZE}`);
-  return limit;
+/**
+ * `limit`, as dev's `int(limit)` read it (spaces, a `+` and `_` between digits allowed),
+ * positive as Scan's `Limit` must be; absent means every user.
+ */
+export function limitOf(raw: unknown): number | undefined {
+  if (raw === undefined) return undefined;
+  const text = typeof raw === "string" ? raw.trim() : "";
+  if (!/^\+?\d+(?:_\d+)*$/.test(text) || !/[1-9]/.test(text)) throw new BadRequestError("query parameter limit must be a positive integer");
+  return Math.min(Number(text.replace(/[+_]/g, "")), Number.MAX_SAFE_INTEGER);
 }
 
 /**
@@ -85,22 +129,47 @@ export function decodeCursor(cursor: unknown): Record<string, string> | undefine
   return { [KEY]: entries[0][1] as string };
 }
 
+/** What a piece of the body weighs inside Lambda's JSON envelope, where the body is a JSON string. */
+const envelopeBytes = (text: string) => JSON.stringify(text).length - 2;
+
 /**
- * A page of users as a JSON array. `path` is the request's path, for the `Link` header's
- * relative URL of the next page.
+ * `GET /users`: with `username`, the user as `getUser` answers; otherwise the users as a JSON
+ * array, read Scan page by Scan page, until the table (or `limit`) is exhausted or the next
+ * user would not fit in the response. Then the headers carry the cursor of the rest; `path`
+ * is the request's path, for the `Link` header's relative URL.
  */
 export async function listUsers(api: UsersApi, query: Record<string, string | undefined>, path = "/users"): Promise<ApiResponse> {
-  if (query.username !== undefined) {
-    const user = await findUser(api, usernameOf(query));
-    return jsonResponse(200, user ? [user] : []);
-  }
-  const limit = pageSize(query.limit);
-  const start = decodeCursor(query.cursor);
-  const page = await api.documents.send(new ScanCommand({ TableName: api.table, Limit: limit, ExclusiveStartKey: start }));
-  const next = encodeCursor(page.LastEvaluatedKey);
-  const response = jsonResponse(200, page.Items ?? []);
+  if (query.username !== undefined) return getUser(api, query);
+  const limit = limitOf(query.limit);
+  let start: Record<string, unknown> | undefined = decodeCursor(query.cursor);
+  const texts: string[] = [];
+  let bytes = envelopeBytes("[]");
+  let lastKey: unknown;
+  let cutAfter: Record<string, unknown> | undefined;
+  do {
+    const Limit = limit === undefined ? undefined : Math.min(limit - texts.length, MAX_SCAN_LIMIT);
+    const page = await api.documents.send(new ScanCommand({ TableName: api.table, ExclusiveStartKey: start, Limit }));
+    for (const item of page.Items ?? []) {
+      const text = simplejsonText(publicView(item, api.publicAttributes));
+      const weight = envelopeBytes(text) + (texts.length > 0 ? envelopeBytes(", ") : 0);
+      // One user always fits (an item is at most 400 KB); the next one may not.
+      if (texts.length > 0 && bytes + weight > api.maxResponseBytes) {
+        cutAfter = { [KEY]: lastKey };
+        break;
+      }
+      texts.push(text);
+      bytes += weight;
+      lastKey = item[KEY];
+    }
+    start = page.LastEvaluatedKey;
+  } while (!cutAfter && start && (limit === undefined || texts.length < limit));
+
+  const response = jsonText(200, `[${texts.join(", ")}]`);
+  const next = encodeCursor(cutAfter ?? start);
   if (next) {
-    response.headers[HDOC_PAGING_HEADERS.link] = `<${path}?${new URLSearchParams({ cursor: next, limit: String(limit) })}>; rel="next"`;
+    const params = new URLSearchParams({ cursor: next });
+    if (query.limit !== undefined) params.set("limit", String(limit));
+    response.headers[HDOC_PAGING_HEADERS.link] = `<${path}?${params}>; rel="next"`;
     response.headers[HDOC_PAGING_HEADERS.nextCursor] = next;
   }
   return response;

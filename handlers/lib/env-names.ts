@@ -71,6 +71,8 @@ export function topicArnEnv(event: AlmaEvent): string {
 /** hdoc: the two API functions. */
 export const HDOC_ENV = {
   usersTable: "USERS_TABLE_NAME",
+  /** The attributes of a user the routes return: JSON, `{"only":[...]}` or `{"except":[...]}` (config's `hdoc.api.publicAttributes`). */
+  publicAttributes: "PUBLIC_ATTRIBUTES",
 } as const;
 
 /** The response headers of `GET /users` that carry the next page; the API exposes them to browsers (CORS). */

@@ -2,10 +2,10 @@
  * Responses for API Gateway HTTP API functions: JSON bodies, and errors that name the bad
  * parameter (400) or say nothing about internals (500).
  */
-import { type ApiResponse, jsonResponse } from "./json-response";
+import { type ApiResponse, jsonResponse, textResponse } from "./json-response";
 import { logger } from "./logger";
 
-export { type ApiResponse, jsonResponse };
+export { type ApiResponse, jsonResponse, textResponse };
 
 /** A request the client got wrong; its message is shown to the client. */
 export class BadRequestError extends Error {

@@ -6,5 +6,10 @@ export interface ApiResponse {
 }
 
 export function jsonResponse(statusCode: number, body: unknown): ApiResponse {
-  return { statusCode, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
+  return textResponse(statusCode, JSON.stringify(body), "application/json");
+}
+
+/** An answer whose body is already written, for example JSON written by hand or plain text. */
+export function textResponse(statusCode: number, body: string, contentType: string): ApiResponse {
+  return { statusCode, headers: { "content-type": contentType }, body };
 }

@@ -1,19 +1,24 @@
 import * as assert from "node:assert/strict";
-import { CORS_ALLOWED_HEADERS } from "../../components/hdoc/api";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import { parse as parseYaml, stringify as toYaml } from "yaml";
-import { childrenOf, named, ofType, policyOf, REPO_ROOT, type RunResult, runStack, stackRun } from "../../tooling/mock-engine";
-import { runVariant } from "../helpers/stack-variant";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import { CORS_ALLOWED_HEADERS, HDOC_ROUTES } from "../../components/hdoc/api";
+import { HDOC_USERS_TABLE } from "../../components/hdoc/hdoc-backend";
+import { HDOC_ROUTE_KEYS } from "../../config";
+import { HDOC_ENV } from "../../handlers/lib/env-names";
+import { localAwsEnv } from "../../tooling/local/aws";
+import { startDynalite } from "../../tooling/local/dynamo";
+import { childrenOf, named, ofType, policyOf, type RunResult, stackRun } from "../../tooling/mock-engine";
+import { actionsOfHandler, environmentOf, ungrantedActions } from "../helpers/sdk-actions";
+import { runVariant, variantConfigError } from "../helpers/stack-variant";
 
 describe("hdoc (HdocBackend)", () => {
   let dev: RunResult;
   let prod: RunResult;
+  let staging: RunResult;
   before(async function () {
     this.timeout(60_000);
     dev = await stackRun("dev");
     prod = await stackRun("prod");
+    staging = await stackRun("staging");
   });
 
   it("is made of the Auth, Api and Frontend components and the users table", () => {
@@ -78,6 +83,15 @@ describe("hdoc (HdocBackend)", () => {
       assert.deepEqual(cors.allowMethods, ["GET", "POST", "OPTIONS"]);
       assert.deepEqual(cors.allowOrigins, ["http://localhost:3000", "https://dev.100daysofcloud.example.com"]);
       assert.deepEqual(named(prod, "aws:apigatewayv2/api:Api", "hdoc-api").inputs.corsConfiguration.allowOrigins, ["https://100daysofcloud.example.com"]);
+      assert.deepEqual(named(staging, "aws:apigatewayv2/api:Api", "hdoc-api").inputs.corsConfiguration.allowOrigins, ["https://staging.100daysofcloud.example.com"]);
+    });
+
+    it("allows any origin (Access-Control-Allow-Origin: *), as the original answered, when config lists none", async function () {
+      this.timeout(60_000);
+      const run = await runVariant("dev", (config) => {
+        delete config["tributary:hdoc"].api;
+      });
+      assert.deepEqual(named(run, "aws:apigatewayv2/api:Api", "hdoc-api").inputs.corsConfiguration.allowOrigins, ["*"]);
     });
 
     it("logs access with the stage's retention and throttles by config", () => {
@@ -92,12 +106,61 @@ describe("hdoc (HdocBackend)", () => {
       });
     });
 
-    it("gives each function one read on the users table, and nothing more", () => {
-      const table = named(dev, "aws:dynamodb/table:Table", "hdoc-users").state.arn;
-      for (const [fn, action] of [["hdoc-api-get-user", "dynamodb:GetItem"], ["hdoc-api-get-users", "dynamodb:Scan"]]) {
+    it("gives each function the reads it makes on the users table, and nothing more", () => {
+      const table = named(dev, "aws:dynamodb/table:Table", "hdoc-users").state;
+      for (const [fn, actions] of [["hdoc-api-get-user", ["dynamodb:GetItem"]], ["hdoc-api-get-users", ["dynamodb:Scan", "dynamodb:GetItem"]]] as const) {
         const statements = policyOf(named(dev, "aws:iam/rolePolicy:RolePolicy", `${fn}-policy`)).Statement;
-        assert.deepEqual(statements.slice(1), [{ Effect: "Allow", Sid: "ReadUsers", Action: [action], Resource: [table] }]);
-        assert.equal(named(dev, "aws:lambda/function:Function", fn).rawInputs.environment.variables.USERS_TABLE_NAME, named(dev, "aws:dynamodb/table:Table", "hdoc-users").state.name);
+        assert.deepEqual(statements.slice(1), [{ Effect: "Allow", Sid: "ReadUsers", Action: actions, Resource: [table.arn] }]);
+        assert.deepEqual(environmentOf(dev, fn)[HDOC_ENV.usersTable], table.name);
+      }
+    });
+
+    it("allows every AWS call each handler makes, recorded while its entry serves every kind of request against dynalite", async function () {
+      this.timeout(60_000);
+      const dynamo = await startDynalite();
+      try {
+        const tableName = named(dev, "aws:dynamodb/table:Table", "hdoc-users").state.name;
+        await dynamo.createTable(tableName, HDOC_USERS_TABLE);
+        await dynamo.documents.send(new PutCommand({ TableName: tableName, Item: { github_username: "ada", day: 1 } }));
+        await dynamo.documents.send(new PutCommand({ TableName: tableName, Item: { github_username: "grace", day: 2 } }));
+        const event = (rawPath: string, queryStringParameters?: Record<string, string>) => ({ version: "2.0", rawPath, queryStringParameters });
+        const requests: Record<string, unknown[]> = {
+          "hdoc-get-user": [event("/user", { username: "ada" }), event("/user", { username: "nobody" }), event("/user")],
+          "hdoc-get-users": [event("/users"), event("/users", { limit: "1" }), event("/users", { username: "ada" }), event("/users", { username: "nobody" })],
+        };
+        const recorded: Record<string, string[]> = {};
+        for (const route of HDOC_ROUTES) {
+          const fn = `hdoc-api-${route.handler.replace(/^hdoc-/, "")}`;
+          const env = { ...localAwsEnv({ AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint }), ...environmentOf(dev, fn) };
+          recorded[route.handler] = await actionsOfHandler(route.handler, env, requests[route.handler]);
+          assert.deepEqual(ungrantedActions(dev, fn, recorded[route.handler]), [], `${fn}'s role lacks what its handler calls`);
+        }
+        assert.deepEqual(recorded, { "hdoc-get-user": ["dynamodb:GetItem"], "hdoc-get-users": ["dynamodb:GetItem", "dynamodb:Scan"] });
+        // And the check fails where a grant is missing (the role of GET /users once had only Scan).
+        assert.deepEqual(ungrantedActions(dev, "hdoc-api-get-user", ["dynamodb:Scan", "dynamodb:GetItem"]), ["dynamodb:Scan"]);
+      } finally {
+        await dynamo.close();
+      }
+    });
+
+    it("passes the public attributes to both functions: all but email and cognito_sub by default, or config's", async function () {
+      this.timeout(60_000);
+      for (const fn of ["hdoc-api-get-user", "hdoc-api-get-users"]) {
+        assert.equal(environmentOf(dev, fn)[HDOC_ENV.publicAttributes], '{"except":["email","cognito_sub"]}');
+      }
+      const run = await runVariant("dev", (config) => {
+        config["tributary:hdoc"].api.publicAttributes = { only: ["github_username", "days_completed"] };
+      });
+      assert.equal(environmentOf(run, "hdoc-api-get-users")[HDOC_ENV.publicAttributes], '{"only":["github_username","days_completed"]}');
+    });
+
+    it("refuses public attributes that would leave out the key, or give both lists, naming the key", async function () {
+      this.timeout(60_000);
+      for (const publicAttributes of [{ only: ["days_completed"] }, { except: ["github_username"] }, { only: ["github_username"], except: ["email"] }, {}]) {
+        const err = await variantConfigError("dev", (config) => {
+          config["tributary:hdoc"].api.publicAttributes = publicAttributes;
+        });
+        assert.ok(err.problems.some((p) => p.key.startsWith("tributary:hdoc.api.publicAttributes")), JSON.stringify(err.problems));
       }
     });
 
@@ -105,23 +168,30 @@ describe("hdoc (HdocBackend)", () => {
       for (const run of [dev, prod]) for (const key of ["GET /user", "GET /users"]) assert.equal(route(run, key).inputs.authorizationType, "NONE");
     });
 
-    it("protects the routes config marks with a Cognito JWT authorizer", async function () {
-      this.timeout(60_000);
-      const settings = parseYaml(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8"));
-      settings.config["tributary:hdoc"].api.protectedRoutes = ["GET /users"];
-      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "hdoc-")), "Pulumi.dev.yaml");
-      fs.writeFileSync(file, toYaml(settings));
-      const run = await runStack("dev", { settingsFile: file });
-      const authorizer = named(run, "aws:apigatewayv2/authorizer:Authorizer", "hdoc-api-jwt");
-      const pool = named(run, "aws:cognito/userPool:UserPool", "hdoc-auth");
+    it("protects every route with a Cognito JWT authorizer when config marks them (staging)", () => {
+      const authorizer = named(staging, "aws:apigatewayv2/authorizer:Authorizer", "hdoc-api-jwt");
+      const pool = named(staging, "aws:cognito/userPool:UserPool", "hdoc-auth");
       assert.equal(authorizer.inputs.authorizerType, "JWT");
       assert.deepEqual(authorizer.rawInputs.jwtConfiguration, {
         issuer: `https://${pool.state.endpoint}`,
-        audiences: [named(run, "aws:cognito/userPoolClient:UserPoolClient", "hdoc-auth-client").id],
+        audiences: [named(staging, "aws:cognito/userPoolClient:UserPoolClient", "hdoc-auth-client").id],
       });
-      assert.equal(route(run, "GET /users").inputs.authorizationType, "JWT");
-      assert.equal(route(run, "GET /users").rawInputs.authorizerId, authorizer.id);
-      assert.equal(route(run, "GET /user").inputs.authorizationType, "NONE");
+      assert.deepEqual(HDOC_ROUTES.map((r) => r.routeKey), [...HDOC_ROUTE_KEYS]);
+      for (const key of HDOC_ROUTE_KEYS) {
+        assert.equal(route(staging, key).inputs.authorizationType, "JWT", key);
+        assert.equal(route(staging, key).rawInputs.authorizerId, authorizer.id, key);
+      }
+    });
+
+    it("refuses to protect one route that reads the users and leave the other open, naming the key", async function () {
+      this.timeout(60_000);
+      for (const [only, open] of [["GET /users", "GET /user"], ["GET /user", "GET /users"]]) {
+        const err = await variantConfigError("dev", (config) => {
+          config["tributary:hdoc"].api.protectedRoutes = [only];
+        });
+        assert.deepEqual(err.problems.map((p) => p.key), ["tributary:hdoc.api.protectedRoutes"]);
+        assert.match(err.message, new RegExp(`protects ${only} but not ${open}, which reads the same users`));
+      }
     });
   });
 

@@ -1,6 +1,6 @@
 /** dynalite, a DynamoDB implementation on npm, on 127.0.0.1, with tables made from the components' key schemas. */
 import type { AddressInfo } from "node:net";
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import dynalite from "dynalite";
 import type { TableSchema } from "../../components/storage/table";
@@ -40,6 +40,8 @@ export async function startDynalite(): Promise<LocalDynamo> {
           })),
         }),
       );
+      // dynalite makes the table ACTIVE on a timer: a write that arrives first finds no table.
+      while ((await client.send(new DescribeTableCommand({ TableName: name }))).Table?.TableStatus !== "ACTIVE") await new Promise((r) => setTimeout(r, 5));
     },
     scan: (table) => scanAll(documents, table),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
