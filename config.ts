@@ -61,7 +61,7 @@ export const STAGE_DEFAULTS: Record<Stage, StageSettings> = {
     deletionProtection: false,
     retainOnDelete: true,
     eventArchiveRetentionDays: 7,
-    alarms: { lambdaErrorsThreshold: 5, deadLetterDepthThreshold: 1, periodSeconds: 300, evaluationPeriods: 1 },
+    alarms: { lambdaErrorsThreshold: 5, deadLetterDepthThreshold: 1, queueBacklogThreshold: 1000, apiServerErrorsThreshold: 5, periodSeconds: 300, evaluationPeriods: 1 },
   },
   staging: {
     logRetentionDays: 30,
@@ -69,7 +69,7 @@ export const STAGE_DEFAULTS: Record<Stage, StageSettings> = {
     deletionProtection: false,
     retainOnDelete: true,
     eventArchiveRetentionDays: 14,
-    alarms: { lambdaErrorsThreshold: 3, deadLetterDepthThreshold: 1, periodSeconds: 300, evaluationPeriods: 1 },
+    alarms: { lambdaErrorsThreshold: 3, deadLetterDepthThreshold: 1, queueBacklogThreshold: 1000, apiServerErrorsThreshold: 3, periodSeconds: 300, evaluationPeriods: 1 },
   },
   prod: {
     logRetentionDays: 90,
@@ -77,7 +77,7 @@ export const STAGE_DEFAULTS: Record<Stage, StageSettings> = {
     deletionProtection: true,
     retainOnDelete: true,
     eventArchiveRetentionDays: 30,
-    alarms: { lambdaErrorsThreshold: 1, deadLetterDepthThreshold: 1, periodSeconds: 60, evaluationPeriods: 1 },
+    alarms: { lambdaErrorsThreshold: 1, deadLetterDepthThreshold: 1, queueBacklogThreshold: 1000, apiServerErrorsThreshold: 1, periodSeconds: 60, evaluationPeriods: 1 },
   },
 };
 
@@ -427,6 +427,10 @@ const alarmsSchema = z
     topicArn: awsArn.optional(),
     lambdaErrorsThreshold: z.number().int().min(1).optional(),
     deadLetterDepthThreshold: z.number().int().min(1).optional(),
+    queueBacklogThreshold: z.number().int().min(1).optional(),
+    apiServerErrorsThreshold: z.number().int().min(1).optional(),
+    /** Where the alarms' descriptions link the runbook: docs/runbook.md as the team reads it (for example on GitHub). Default: its path in the repository. */
+    runbookUrl: httpsUrl.optional(),
   })
   .prefault({});
 
@@ -498,7 +502,7 @@ export interface TributaryConfig
   stage: Stage;
   /** Stage defaults with the stack's overrides applied. */
   settings: StageSettings;
-  alarms: { email?: string; topicArn?: string };
+  alarms: { email?: string; topicArn?: string; runbookUrl?: string };
   secrets: Secrets;
 }
 
@@ -811,6 +815,8 @@ export function resolveStageSettings(stage: Stage, raw: RawConfig): StageSetting
       ...defaults.alarms,
       lambdaErrorsThreshold: raw.alarms.lambdaErrorsThreshold ?? defaults.alarms.lambdaErrorsThreshold,
       deadLetterDepthThreshold: raw.alarms.deadLetterDepthThreshold ?? defaults.alarms.deadLetterDepthThreshold,
+      queueBacklogThreshold: raw.alarms.queueBacklogThreshold ?? defaults.alarms.queueBacklogThreshold,
+      apiServerErrorsThreshold: raw.alarms.apiServerErrorsThreshold ?? defaults.alarms.apiServerErrorsThreshold,
     },
   };
 }
@@ -869,7 +875,7 @@ export function loadConfig(): TributaryConfig {
     stack,
     stage,
     settings: resolveStageSettings(stage, raw),
-    alarms: { email: alarms.email, topicArn: alarms.topicArn },
+    alarms: { email: alarms.email, topicArn: alarms.topicArn, runbookUrl: alarms.runbookUrl },
     secrets,
   };
 }

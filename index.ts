@@ -9,10 +9,12 @@ import { HdocBackend } from "./components/hdoc/hdoc-backend";
 import { IotaEventBus } from "./components/iota/iota-event-bus";
 import { IotaService } from "./components/iota/iota-service";
 import { LessonCompletionSync } from "./components/lessons/lesson-completion-sync";
+import { RUNBOOK_PATH } from "./components/monitoring/alarms";
 import { AlertTopic } from "./components/monitoring/alert-topic";
+import { AppDashboard } from "./components/monitoring/app-dashboard";
 import type { Platform } from "./components/platform";
 import { SkillAppSync } from "./components/skills/skill-app-sync";
-import { functionSizing, loadConfig, secretOf } from "./config";
+import { functionSizing, loadConfig, PROJECT, secretOf } from "./config";
 
 const config = loadConfig();
 const { settings } = config;
@@ -44,7 +46,13 @@ const inRegion = (region: string | undefined): pulumi.ComponentResourceOptions =
 const alerts = new AlertTopic("alerts", { email: config.alarms.email, existingTopicArn: config.alarms.topicArn });
 const platform: Platform = {
   logRetentionDays: settings.logRetentionDays,
-  alarming: { settings: settings.alarms, actions: [alerts.arn] },
+  alarming: {
+    settings: settings.alarms,
+    actions: [alerts.arn],
+    stack: config.stack,
+    namePrefix: `${PROJECT}-${config.stack}`,
+    runbookUrl: config.alarms.runbookUrl ?? RUNBOOK_PATH,
+  },
   protection: {
     pointInTimeRecovery: settings.pointInTimeRecovery,
     deletionProtection: settings.deletionProtection,
@@ -171,6 +179,21 @@ const iotaServices = (iotaConfig?.services ?? []).map(
     }, inRegion(iotaConfig!.region)),
 );
 
+// The iota app is its bus and services, made here: so is its dashboard.
+const iotaDashboard =
+  iotaBus &&
+  new AppDashboard(
+    "iota-dashboard",
+    {
+      app: "iota",
+      functions: iotaServices.map((service) => service.function.monitoring),
+      queues: iotaServices.map((service) => service.failedEvents.monitoring),
+      apis: [],
+      alarming: platform.alarming,
+    },
+    inRegion(iotaConfig!.region),
+  );
+
 export const stage = config.stage;
 export const alertTopicArn = alerts.arn;
 export const lessonsSync = lessons?.outputs;
@@ -180,4 +203,5 @@ export const skillAppSync = skills?.outputs;
 export const iota = iotaBus && {
   eventBusName: iotaBus.name,
   functions: Object.fromEntries(iotaServices.map((service) => [service.serviceId, service.function.functionName])),
+  dashboard: iotaDashboard!.outputs,
 };

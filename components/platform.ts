@@ -11,24 +11,37 @@ import type * as pulumi from "@pulumi/pulumi";
 export const STAGES = ["dev", "staging", "prod"] as const;
 export type Stage = (typeof STAGES)[number];
 
-/** Alarm thresholds shared by every function and dead-letter queue of a stage. */
+/** Alarm thresholds shared by every function, queue and API of a stage. */
 export interface AlarmSettings {
   /** Lambda `Errors` sum over one period at or above which the errors alarm fires. */
   lambdaErrorsThreshold: number;
   /** Visible messages in a dead-letter queue at or above which its alarm fires. */
   deadLetterDepthThreshold: number;
+  /**
+   * Visible messages in a work queue (one a function or a neighbour consumes) at or above
+   * which its backlog alarm fires, when they stay there for QUEUE_BACKLOG_WINDOW (components/monitoring/alarms.ts).
+   */
+  queueBacklogThreshold: number;
+  /** HTTP API `5xx` sum over one period at or above which the API's alarm fires. */
+  apiServerErrorsThreshold: number;
   /** Length of one alarm period, in seconds. */
   periodSeconds: number;
   /** How many consecutive breaching periods fire the alarm. */
   evaluationPeriods: number;
 }
 
-/** Where alarms notify, with the stage's thresholds. */
+/** Where alarms notify, with the stage's thresholds, and how alarms and dashboards are named. */
 export interface Alarming {
   /** The stage's thresholds and periods. */
   settings: AlarmSettings;
   /** SNS topic ARNs notified when an alarm fires and when it recovers. */
   actions: pulumi.Input<string>[];
+  /** The stack's name: the commands that alarm names and the runbook give name it. */
+  stack: string;
+  /** Starts every alarm's and dashboard's name (`tributary-<stack>`), so that stacks sharing an account stay apart. */
+  namePrefix: string;
+  /** Where docs/runbook.md is read: its path in the repository, or its URL. Alarm descriptions link its entries. */
+  runbookUrl: string;
 }
 
 /** The stage's protection of stateful resources. */
@@ -45,7 +58,7 @@ export interface Protection {
 export interface Platform {
   /** Retention of every log group the stack creates, in days. */
   logRetentionDays: number;
-  /** The errors alarm of every function and the depth alarm of every dead-letter queue. */
+  /** The alarms of every function, queue and API, and the apps' dashboards. */
   alarming: Alarming;
   /** Protection of tables, queues, topics, buckets, repositories, user pools and buses. */
   protection: Protection;

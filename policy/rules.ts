@@ -74,6 +74,8 @@ const T = {
   eventSourceMapping: "aws:lambda/eventSourceMapping:EventSourceMapping",
   logGroup: "aws:cloudwatch/logGroup:LogGroup",
   alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+  dashboard: "aws:cloudwatch/dashboard:Dashboard",
+  httpApi: "aws:apigatewayv2/api:Api",
   eventTarget: "aws:cloudwatch/eventTarget:EventTarget",
   schedule: "aws:scheduler/schedule:Schedule",
   queue: "aws:sqs/queue:Queue",
@@ -212,6 +214,55 @@ const deadLetterRetentionAndAlarm: Rule = {
         (a) => a.props.namespace === "AWS/SQS" && a.props.metricName === "ApproximateNumberOfMessagesVisible" && a.props.dimensions?.QueueName === q.props.name,
       );
       if (!alarmed) out.push(violation(this.name, q, "has no alarm on its depth (ApproximateNumberOfMessagesVisible)"));
+    }
+    return out;
+  },
+};
+
+/** The metrics every function, queue and HTTP API has an alarm on, by namespace and the dimension naming the resource. */
+export const ALARMED_METRICS = {
+  function: { namespace: "AWS/Lambda", dimension: "FunctionName", metrics: ["Errors", "Throttles", "Duration"] },
+  queue: { namespace: "AWS/SQS", dimension: "QueueName", metrics: ["ApproximateAgeOfOldestMessage", "ApproximateNumberOfMessagesVisible"] },
+  httpApi: { namespace: "AWS/ApiGateway", dimension: "ApiId", metrics: ["5xx"] },
+} as const;
+
+/** What SQS keeps a message for when a queue sets nothing else. */
+const SQS_DEFAULT_RETENTION_SECONDS = 345_600;
+
+const resourceAlarms: Rule = {
+  name: "resource-alarms",
+  description:
+    "Every Lambda has errors, throttles and duration alarms (duration below its timeout), every SQS queue an age alarm (at most half its retention) and a depth alarm, every HTTP API a 5xx alarm, and every alarm notifies when it fires and when it recovers.",
+  enforcementLevel: "mandatory",
+  check(resources) {
+    const alarms = ofType(resources, T.alarm);
+    const out: Violation[] = [];
+    /** The alarms on one resource's metrics; undefined when its identifier is not known yet (a real preview of a new resource). */
+    const alarmsOf = (r: PolicyResource, watched: (typeof ALARMED_METRICS)[keyof typeof ALARMED_METRICS], id: unknown) => {
+      if (typeof id !== "string" || id === "") return undefined;
+      const on = alarms.filter((a) => a.props.namespace === watched.namespace && a.props.dimensions?.[watched.dimension] === id);
+      for (const metric of watched.metrics) {
+        if (!on.some((a) => a.props.metricName === metric)) out.push(violation(this.name, r, `has no alarm on ${watched.namespace} ${metric}`));
+      }
+      return on;
+    };
+    for (const fn of ofType(resources, T.function)) {
+      const duration = alarmsOf(fn, ALARMED_METRICS.function, fn.props.name)?.find((a) => a.props.metricName === "Duration");
+      const timeoutMs = (fn.props.timeout ?? 3) * 1000;
+      if (duration && typeof duration.props.threshold === "number" && duration.props.threshold >= timeoutMs) {
+        out.push(violation(this.name, fn, `its duration alarm fires at ${duration.props.threshold} ms, not before its ${timeoutMs} ms timeout`));
+      }
+    }
+    for (const q of ofType(resources, T.queue)) {
+      const age = alarmsOf(q, ALARMED_METRICS.queue, q.props.name)?.find((a) => a.props.metricName === "ApproximateAgeOfOldestMessage");
+      const retention = q.props.messageRetentionSeconds ?? SQS_DEFAULT_RETENTION_SECONDS;
+      if (age && typeof age.props.threshold === "number" && age.props.threshold > retention / 2) {
+        out.push(violation(this.name, q, `its age alarm fires at ${age.props.threshold} s, after half its ${retention} s retention`));
+      }
+    }
+    for (const api of ofType(resources, T.httpApi).filter((a) => a.props.protocolType === "HTTP")) alarmsOf(api, ALARMED_METRICS.httpApi, api.props.id);
+    for (const a of alarms) {
+      if (list(a.props.alarmActions).length === 0 || list(a.props.okActions).length === 0) out.push(violation(this.name, a, "notifies no one when it fires or when it recovers (alarmActions, okActions)"));
     }
     return out;
   },
@@ -384,6 +435,7 @@ export const NAME_LIMITS: Record<string, { property: string; max: number }> = {
   "aws:cognito/userPool:UserPool": { property: "name", max: 128 },
   "aws:cognito/userPoolDomain:UserPoolDomain": { property: "domain", max: 63 },
   [T.alarm]: { property: "name", max: 255 },
+  [T.dashboard]: { property: "dashboardName", max: 255 },
 };
 
 const nameLengths: Rule = {
@@ -425,6 +477,7 @@ export const RULES: Rule[] = [
   asyncFailureDestination,
   targetDeadLetter,
   deadLetterRetentionAndAlarm,
+  resourceAlarms,
   consumedQueueRedrive,
   subscriptionDeadLetter,
   queueVisibility,

@@ -236,6 +236,7 @@ const ARN_SHAPES: Record<string, ArnShape | undefined> = {
   "aws:iam/role:Role": (n, _r, a) => ({ arn: `arn:aws:iam::${a}:role/${n}` }),
   "aws:iam/policy:Policy": (n, _r, a) => ({ arn: `arn:aws:iam::${a}:policy/${n}` }),
   "aws:cloudwatch/logGroup:LogGroup": (n, r, a) => ({ arn: `arn:aws:logs:${r}:${a}:log-group:${n}` }),
+  "aws:cloudwatch/metricAlarm:MetricAlarm": (n, r, a) => ({ arn: `arn:aws:cloudwatch:${r}:${a}:alarm:${n}` }),
   "aws:lambda/function:Function": (n, r, a) => ({
     arn: `arn:aws:lambda:${r}:${a}:function:${n}`,
     invokeArn: `arn:aws:apigateway:${r}:lambda:path/2015-03-31/functions/arn:aws:lambda:${r}:${a}:function:${n}/invocations`,

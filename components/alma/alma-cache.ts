@@ -7,6 +7,8 @@ import { queueConsumerStatement, queueEventSource, visibilityTimeoutFor } from "
 import { subscribeQueue } from "../events/topic-subscription";
 import { HttpApi } from "../http/http-api";
 import { DEFAULT_TIMEOUT_SECONDS, type FunctionSizing, NodeFunction } from "../lambda/node-function";
+import { type QueueMonitoring, queueAlarms } from "../monitoring/alarms";
+import { AppDashboard } from "../monitoring/app-dashboard";
 import type { Platform } from "../platform";
 import { secureParameter } from "../secrets/secure-parameter";
 import { queueNameOf, statefulOptions, topicNameOf } from "../storage/stateful";
@@ -63,8 +65,9 @@ export const CACHE_QUEUE_RETENTION_SECONDS = 14 * 24 * 3600;
 export const CACHE_BATCH_SIZE = 10;
 /**
  * A message this old in a cache function's queue raises an alarm: the functions have been
- * paused, or failing, for a day, and the queue keeps it 14 days (a message that then moves to
- * the failed-events queue keeps its first enqueue time, so it has less time there too).
+ * paused, or failing, for a day. Earlier than half the queue's 14 days on purpose: a message
+ * that then moves to the failed-events queue keeps its first enqueue time, so the time it
+ * waits here is taken from the time left to replay it there.
  */
 export const CACHE_QUEUE_AGE_ALARM_SECONDS = 24 * 3600;
 /** Concurrent invocations of each cache function when `maximumConcurrency` is not given. */
@@ -142,6 +145,8 @@ export class AlmaCache extends pulumi.ComponentResource {
   /** Each cache function's event source mapping on its queue, by function. */
   readonly eventSources: Record<string, aws.lambda.EventSourceMapping> = {};
   readonly webhook: { function: NodeFunction; api: HttpApi; url: pulumi.Output<string> };
+  readonly dashboard: AppDashboard;
+  private readonly queueMonitoring: QueueMonitoring[] = [];
   /** The stack outputs of the app. */
   readonly outputs: Record<string, pulumi.Input<unknown>>;
 
@@ -176,8 +181,26 @@ export class AlmaCache extends pulumi.ComponentResource {
       { parent: this },
     );
     this.usersQueue = this.usersQueueOf(name, args);
+    // LAG-bulk-update-cache consumes it; the alarms only read its metrics.
+    const usersQueueMonitoring = queueAlarms(
+      `${name}-users`,
+      { queue: this.usersQueue, role: "work", holds: "users for LAG-bulk-update-cache to load" },
+      platform.alarming,
+      { parent: this },
+    );
     for (const spec of CACHE_FUNCTIONS) this.functions[spec.handler] = this.cacheFunction(name, spec, args);
     this.webhook = this.webhookOf(name, args);
+    this.dashboard = new AppDashboard(
+      `${name}-dashboard`,
+      {
+        app: "alma",
+        functions: [...Object.values(this.functions), this.webhook.function].map((fn) => fn.monitoring),
+        queues: [...this.queueMonitoring, usersQueueMonitoring, this.failedEvents.monitoring, this.usersDeadLetterQueue.monitoring],
+        apis: [this.webhook.api.monitoring],
+        alarming: platform.alarming,
+      },
+      { parent: this },
+    );
 
     this.outputs = {
       tables: Object.fromEntries(Object.entries(this.tables).map(([key, t]) => [key, { name: t.name, arn: t.arn }])),
@@ -185,6 +208,7 @@ export class AlmaCache extends pulumi.ComponentResource {
       topicArns: this.topicArns,
       cacheQueues: Object.fromEntries(Object.entries(this.queues).map(([handler, q]) => [handler, { url: q.url, arn: q.arn }])),
       webhookUrl: this.webhook.url,
+      dashboard: this.dashboard.outputs,
     };
     this.registerOutputs(this.outputs);
   }
@@ -286,24 +310,13 @@ export class AlmaCache extends pulumi.ComponentResource {
     spec.topics.forEach((event, i) => {
       subscribeQueue(`${name}-${short}-${slug(event)}`, { topicArn: topicArns[i], queue, deadLetterQueue: this.failedEvents }, { parent: this, dependsOn: [queuePolicy] });
     });
-    const { settings, actions } = args.platform.alarming;
-    new aws.cloudwatch.MetricAlarm(
-      `${name}-${short}-queue-age`,
-      {
-        alarmDescription: `Alma events have waited a day in the queue of ${spec.handler}: is it paused (alma.paused) or failing? The queue keeps them 14 days`,
-        namespace: "AWS/SQS",
-        metricName: "ApproximateAgeOfOldestMessage",
-        dimensions: { QueueName: queue.name },
-        statistic: "Maximum",
-        period: settings.periodSeconds,
-        evaluationPeriods: settings.evaluationPeriods,
-        threshold: CACHE_QUEUE_AGE_ALARM_SECONDS,
-        comparisonOperator: "GreaterThanOrEqualToThreshold",
-        treatMissingData: "notBreaching",
-        alarmActions: actions,
-        okActions: actions,
-      },
-      { parent: this },
+    this.queueMonitoring.push(
+      queueAlarms(
+        `${name}-${short}-queue`,
+        { queue, role: "work", holds: `Alma events for ${spec.handler}`, ageThresholdSeconds: CACHE_QUEUE_AGE_ALARM_SECONDS },
+        args.platform.alarming,
+        { parent: this },
+      ),
     );
     this.queues[spec.handler] = queue;
     this.eventSources[spec.handler] = queueEventSource(

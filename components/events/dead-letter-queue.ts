@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DEAD_LETTER_RETENTION_SECONDS, DEAD_LETTER_TAG } from "../../policy/rules";
 import { applies, type Hardening, keptUnless } from "../adoption";
 import { policyDocument } from "../iam";
+import { type QueueMonitoring, queueAlarms } from "../monitoring/alarms";
 import type { Platform } from "../platform";
 import { queueNameOf, statefulOptions } from "../storage/stateful";
 
@@ -22,11 +23,11 @@ export interface DeadLetterSender {
 }
 
 export interface DeadLetterQueueArgs {
-  /** The stage's alarm on the queue's depth, and its protection: the queue keeps events that must not be lost. */
+  /** The stage's alarms on the queue's depth and age, and its protection: the queue keeps events that must not be lost. */
   platform: Platform;
   /** Services allowed to send to the queue through its resource policy. Senders that use an IAM role (Lambda, Scheduler) need none. */
   senders?: DeadLetterSender[];
-  /** What ends up here, for the alarm's description. */
+  /** What ends up here, for the alarms' descriptions. */
   description: string;
   /**
    * An existing queue (its URL) to adopt in place. It keeps its tags, and its encryption
@@ -66,12 +67,17 @@ export function allowSenders(
 }
 
 /**
- * An encrypted SQS queue that keeps failed events for 14 days, with an alarm on its depth.
- * Every dead-letter queue in the program is one of these.
+ * An encrypted SQS queue that keeps failed events for 14 days, with alarms on its depth (any
+ * message) and on its oldest message's age (over 7 days, half its retention, while there is
+ * time to replay it). Every
+ * dead-letter queue in the program is one of these.
  */
 export class DeadLetterQueue extends pulumi.ComponentResource {
   readonly queue: aws.sqs.Queue;
   readonly depthAlarm: aws.cloudwatch.MetricAlarm;
+  readonly ageAlarm: aws.cloudwatch.MetricAlarm;
+  /** Its depth and age alarms, and what its app's dashboard shows of it. */
+  readonly monitoring: QueueMonitoring;
   readonly arn: pulumi.Output<string>;
   readonly url: pulumi.Output<string>;
 
@@ -100,25 +106,8 @@ export class DeadLetterQueue extends pulumi.ComponentResource {
 
     if (args.senders && args.senders.length > 0) allowSenders(`${name}-policy`, this.queue, args.senders, { parent: this });
 
-    const { settings, actions } = args.platform.alarming;
-    this.depthAlarm = new aws.cloudwatch.MetricAlarm(
-      `${name}-depth`,
-      {
-        alarmDescription: `Messages are waiting in a dead-letter queue: ${args.description}`,
-        namespace: "AWS/SQS",
-        metricName: "ApproximateNumberOfMessagesVisible",
-        dimensions: { QueueName: this.queue.name },
-        statistic: "Maximum",
-        period: settings.periodSeconds,
-        evaluationPeriods: settings.evaluationPeriods,
-        threshold: settings.deadLetterDepthThreshold,
-        comparisonOperator: "GreaterThanOrEqualToThreshold",
-        treatMissingData: "notBreaching",
-        alarmActions: actions,
-        okActions: actions,
-      },
-      { parent: this },
-    );
+    this.monitoring = queueAlarms(name, { queue: this.queue, role: "dead-letter", holds: args.description }, args.platform.alarming, { parent: this });
+    [this.ageAlarm, this.depthAlarm] = this.monitoring.alarms;
 
     this.registerOutputs({ arn: this.arn, url: this.url });
   }

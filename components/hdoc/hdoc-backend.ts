@@ -2,6 +2,7 @@ import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { Hardening } from "../adoption";
 import type { FunctionSizing } from "../lambda/node-function";
+import { AppDashboard } from "../monitoring/app-dashboard";
 import type { Platform } from "../platform";
 import { dynamoTable, type TableSchema } from "../storage/table";
 import { Api, type ApiSettings } from "./api";
@@ -39,6 +40,7 @@ export class HdocBackend extends pulumi.ComponentResource {
   readonly auth: Auth;
   readonly api: Api;
   readonly frontend: Frontend;
+  readonly dashboard: AppDashboard;
   /** The stack outputs of the app. */
   readonly outputs: Record<string, pulumi.Input<unknown>>;
 
@@ -76,6 +78,12 @@ export class HdocBackend extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    this.dashboard = new AppDashboard(
+      `${name}-dashboard`,
+      { app: "hdoc", functions: Object.values(this.api.functions).map((fn) => fn.monitoring), queues: [], apis: [this.api.http.monitoring], alarming: platform.alarming },
+      { parent: this },
+    );
+
     this.outputs = {
       apiUrl: this.api.url,
       userPoolId: this.auth.userPool.id,
@@ -84,6 +92,7 @@ export class HdocBackend extends pulumi.ComponentResource {
       bucketName: this.frontend.bucket.bucket,
       distributionDomain: this.frontend.distribution.domainName,
       ...(this.frontend.certificateValidationRecords ? { certificateValidationRecords: this.frontend.certificateValidationRecords } : {}),
+      dashboard: this.dashboard.outputs,
     };
     this.registerOutputs(this.outputs);
   }

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { type ApiMonitoring, apiAlarms } from "../monitoring/alarms";
 import type { Platform } from "../platform";
 
 /** One route of the API and the function that serves it. */
@@ -13,8 +14,8 @@ export interface HttpRoute {
 
 export interface HttpApiArgs {
   routes: HttpRoute[];
-  /** The stage's retention of the access log. */
-  platform: Pick<Platform, "logRetentionDays">;
+  /** The stage's retention of the access log, and its 5xx alarm. */
+  platform: Pick<Platform, "logRetentionDays" | "alarming">;
   /** Default throttling of every route. */
   throttling: { burstLimit: number; rateLimit: number };
   cors?: aws.types.input.apigatewayv2.ApiCorsConfiguration;
@@ -25,7 +26,8 @@ export interface HttpApiArgs {
 
 /**
  * An API Gateway HTTP API whose routes invoke Lambda functions (payload format 2.0), with
- * access logging, default throttling, and a Lambda permission per route scoped to it.
+ * access logging, default throttling, a Lambda permission per route scoped to it, and an
+ * alarm on its 5xx answers.
  */
 export class HttpApi extends pulumi.ComponentResource {
   readonly api: aws.apigatewayv2.Api;
@@ -34,6 +36,8 @@ export class HttpApi extends pulumi.ComponentResource {
   readonly authorizer?: aws.apigatewayv2.Authorizer;
   /** The base URL: the API's endpoint on the `$default` stage. */
   readonly url: pulumi.Output<string>;
+  /** Its 5xx alarm, and what its app's dashboard shows of it. */
+  readonly monitoring: ApiMonitoring;
 
   constructor(name: string, args: HttpApiArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tributary:http:HttpApi", name, {}, opts);
@@ -117,6 +121,7 @@ export class HttpApi extends pulumi.ComponentResource {
       { parent: this, dependsOn: routes },
     );
     this.url = this.api.apiEndpoint;
+    this.monitoring = apiAlarms(name, { apiId: this.api.id, stage: this.stage.name }, args.platform.alarming, { parent: this });
     this.registerOutputs({ url: this.url });
   }
 }

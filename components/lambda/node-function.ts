@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { COMMON_ENV } from "../../handlers/lib/env-names";
 import type { DeadLetterQueue } from "../events/dead-letter-queue";
+import { type FunctionMonitoring, functionAlarms } from "../monitoring/alarms";
 import { type PolicyStatement, policyDocument, trustPolicy } from "../iam";
 import type { Platform } from "../platform";
 import { BUNDLE_FILE, type Bundle, bundleSoon, LAMBDA_HANDLER } from "./bundle";
@@ -114,8 +115,8 @@ const TRACING_STATEMENT: PolicyStatement = {
 
 /**
  * The parts every Lambda of the program has, whatever its package type: its own role with
- * only the statements it is given, a log group with the stage's retention, an errors alarm,
- * and, for asynchronous invocations, retry bounds and a failure queue with a depth alarm.
+ * only the statements it is given, a log group with the stage's retention, errors, throttles
+ * and duration alarms, and, for asynchronous invocations, retry bounds and a failure queue.
  */
 abstract class LambdaComponent extends pulumi.ComponentResource {
   readonly function: aws.lambda.Function;
@@ -124,6 +125,8 @@ abstract class LambdaComponent extends pulumi.ComponentResource {
   readonly vpcAccess?: aws.iam.RolePolicyAttachment;
   readonly logGroup: aws.cloudwatch.LogGroup;
   readonly errorsAlarm: aws.cloudwatch.MetricAlarm;
+  /** Its errors, throttles and duration alarms, and what its app's dashboard shows of it. */
+  readonly monitoring: FunctionMonitoring;
   /** The queue that keeps events whose asynchronous invocation failed, when asyncInvocation is set. */
   readonly failureQueue?: DeadLetterQueue;
   readonly eventInvokeConfig?: aws.lambda.FunctionEventInvokeConfig;
@@ -174,6 +177,7 @@ abstract class LambdaComponent extends pulumi.ComponentResource {
       this.vpcAccess = new aws.iam.RolePolicyAttachment(`${name}-vpc-access`, { role: this.role.name, policyArn: VPC_ACCESS_POLICY_ARN }, { parent: this });
     }
 
+    const timeout = args.timeout ?? DEFAULT_TIMEOUT_SECONDS;
     const packageArgs: Partial<aws.lambda.FunctionArgs> =
       code.packageType === "Zip"
         ? { packageType: "Zip", code: code.code, handler: code.handler, runtime: LAMBDA_RUNTIME }
@@ -187,7 +191,7 @@ abstract class LambdaComponent extends pulumi.ComponentResource {
         role: this.role.arn,
         architectures: [LAMBDA_ARCHITECTURE],
         memorySize: args.memorySize ?? 256,
-        timeout: args.timeout ?? DEFAULT_TIMEOUT_SECONDS,
+        timeout,
         environment: {
           variables: { [COMMON_ENV.serviceName]: code.serviceName, ...args.environment },
         },
@@ -220,25 +224,8 @@ abstract class LambdaComponent extends pulumi.ComponentResource {
       );
     }
 
-    const { settings, actions } = args.platform.alarming;
-    this.errorsAlarm = new aws.cloudwatch.MetricAlarm(
-      `${name}-errors`,
-      {
-        alarmDescription: `The ${name} function is failing`,
-        namespace: "AWS/Lambda",
-        metricName: "Errors",
-        dimensions: { FunctionName: this.function.name },
-        statistic: "Sum",
-        period: settings.periodSeconds,
-        evaluationPeriods: settings.evaluationPeriods,
-        threshold: settings.lambdaErrorsThreshold,
-        comparisonOperator: "GreaterThanOrEqualToThreshold",
-        treatMissingData: "notBreaching",
-        alarmActions: actions,
-        okActions: actions,
-      },
-      { parent: this },
-    );
+    this.monitoring = functionAlarms(name, { functionName: this.function.name, timeoutSeconds: timeout }, args.platform.alarming, { parent: this });
+    this.errorsAlarm = this.monitoring.alarms[0];
   }
 }
 

@@ -7,6 +7,7 @@ import { DeadLetterQueue } from "../events/dead-letter-queue";
 import { FunctionRule } from "../events/function-rule";
 import { asyncRetryWithin, type FunctionSizing, NodeFunction } from "../lambda/node-function";
 import type { RetryBounds } from "../lambda/runtime";
+import { AppDashboard } from "../monitoring/app-dashboard";
 import type { Platform } from "../platform";
 import triggerMatch from "./trigger-match.json";
 import triggerProject from "./trigger-project.json";
@@ -84,6 +85,7 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
   readonly failedEvents: DeadLetterQueue;
   readonly function: NodeFunction;
   readonly rule: FunctionRule;
+  readonly dashboard: AppDashboard;
   /** The stack outputs of the app. */
   readonly outputs: Record<string, pulumi.Input<unknown>>;
 
@@ -173,6 +175,12 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    this.dashboard = new AppDashboard(
+      `${name}-dashboard`,
+      { app: "lessons", functions: [this.function.monitoring], queues: [this.failedEvents.monitoring], apis: [], alarming: args.platform.alarming },
+      { parent: this },
+    );
+
     this.outputs = {
       triggerId: this.trigger.triggerId,
       eventBusName: this.trigger.eventBusName,
@@ -183,6 +191,7 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
       eventBusArn: this.trigger.eventBus.arn,
       eventArchiveArn: this.trigger.archive.arn,
       ruleArn: this.rule.rule.arn,
+      dashboard: this.dashboard.outputs,
     };
     this.registerOutputs(this.outputs);
   }

@@ -10,6 +10,7 @@ import { imageContext } from "../lambda/image-context";
 import { imageRepository } from "../lambda/image-repository";
 import { asyncRetryWithin, type FunctionSizing, NodeImageFunction } from "../lambda/node-function";
 import type { RetryBounds } from "../lambda/runtime";
+import { AppDashboard } from "../monitoring/app-dashboard";
 import type { Platform } from "../platform";
 import { type SecureParameter, secureParameter } from "../secrets/secure-parameter";
 import { privateBucket } from "../storage/bucket";
@@ -69,6 +70,7 @@ export class SkillAppSync extends pulumi.ComponentResource {
   /** Runs the scheduler could not deliver, and runs that failed every retry. */
   readonly failedInvocations: DeadLetterQueue;
   readonly schedule: FunctionSchedule;
+  readonly dashboard: AppDashboard;
   /** The stack outputs of the app. */
   readonly outputs: Record<string, pulumi.Input<unknown>>;
 
@@ -144,6 +146,12 @@ export class SkillAppSync extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    this.dashboard = new AppDashboard(
+      `${name}-dashboard`,
+      { app: "skills", functions: [this.function.monitoring], queues: [this.failedInvocations.monitoring], apis: [], alarming: platform.alarming },
+      { parent: this },
+    );
+
     this.outputs = {
       functionName: this.function.functionName,
       templatesBucket: this.templatesBucket.bucket,
@@ -151,6 +159,7 @@ export class SkillAppSync extends pulumi.ComponentResource {
       repositoryUrl: this.repository.repositoryUrl,
       imageUri: this.image.imageUri,
       scheduleState: this.schedule.schedule.state,
+      dashboard: this.dashboard.outputs,
     };
     this.registerOutputs(this.outputs);
   }

@@ -21,13 +21,14 @@ describe("hdoc (HdocBackend)", () => {
     staging = await stackRun("staging");
   });
 
-  it("is made of the Auth, Api and Frontend components and the users table", () => {
+  it("is made of the Auth, Api and Frontend components, the users table and its dashboard", () => {
     const backend = named(dev, "tributary:hdoc:HdocBackend", "hdoc");
     assert.deepEqual(childrenOf(dev, backend).map((c) => `${c.type}::${c.name}`).sort(), [
       "aws:dynamodb/table:Table::hdoc-users",
       "tributary:hdoc:Api::hdoc-api",
       "tributary:hdoc:Auth::hdoc-auth",
       "tributary:hdoc:Frontend::hdoc-frontend",
+      "tributary:monitoring:AppDashboard::hdoc-dashboard",
     ]);
   });
 

@@ -82,6 +82,10 @@ describe("iota (IotaService)", () => {
   });
 
   it("exports the bus and the service functions", () => {
-    assert.deepEqual(runs.prod.outputs.iota, { eventBusName: "iota-prod", functions: { "records.tributary": fn(runs.prod).state.name } });
+    assert.deepEqual(runs.prod.outputs.iota, {
+      eventBusName: "iota-prod",
+      functions: { "records.tributary": fn(runs.prod).state.name },
+      dashboard: { name: "tributary-prod-iota", url: "https://eu-west-2.console.aws.amazon.com/cloudwatch/home?region=eu-west-2#dashboards/dashboard/tributary-prod-iota" },
+    });
   });
 });

@@ -183,7 +183,9 @@ describe("NodeFunction", () => {
       const children = childrenOf(run, component).map((c) => `${c.type}::${c.name}`).sort();
       assert.deepEqual(children, [
         "aws:cloudwatch/logGroup:LogGroup::echo-logs",
+        "aws:cloudwatch/metricAlarm:MetricAlarm::echo-duration",
         "aws:cloudwatch/metricAlarm:MetricAlarm::echo-errors",
+        "aws:cloudwatch/metricAlarm:MetricAlarm::echo-throttles",
         "aws:iam/role:Role::echo-role",
         "aws:iam/rolePolicy:RolePolicy::echo-policy",
         "aws:lambda/function:Function::echo",

@@ -20,7 +20,7 @@ function check(rule: string, resources: PolicyResource[], stage: "dev" | "prod" 
 
 describe("policy rules", () => {
   it("are all mandatory but the reminder about adopted resources, each with a description", () => {
-    assert.equal(RULES.length, 14);
+    assert.equal(RULES.length, 15);
     for (const rule of RULES) {
       assert.equal(rule.enforcementLevel, rule.name === "adopted-pending-hardening" ? "advisory" : "mandatory", rule.name);
       assert.ok(rule.description.length > 20);
@@ -111,6 +111,58 @@ describe("policy rules", () => {
       ]);
       // An adopted queue keeps its own tags: its source's redrive policy finds it.
       assert.deepEqual(check("dead-letter-retention-and-alarm", [{ ...dlq, ignoreChanges: ["tags", "tagsAll"] }, subscription, depthAlarm("untagged-dlq")]), []);
+    });
+  });
+
+  describe("resource-alarms", () => {
+    const actions = { alarmActions: ["arn:aws:sns:eu-west-2:1:alerts"], okActions: ["arn:aws:sns:eu-west-2:1:alerts"] };
+    const alarm = (namespace: string, metricName: string, dimensions: Record<string, string>, threshold: number, props: Record<string, any> = actions) =>
+      res("aws:cloudwatch/metricAlarm:MetricAlarm", `${Object.values(dimensions)[0]}-${metricName}`, { namespace, metricName, dimensions, threshold, ...props });
+    const fnAlarms = (name: string, durationMs = 24000) => [
+      alarm("AWS/Lambda", "Errors", { FunctionName: name }, 1),
+      alarm("AWS/Lambda", "Throttles", { FunctionName: name }, 1),
+      alarm("AWS/Lambda", "Duration", { FunctionName: name }, durationMs),
+    ];
+    const queueAlarms = (name: string, ageSeconds: number) => [
+      alarm("AWS/SQS", "ApproximateAgeOfOldestMessage", { QueueName: name }, ageSeconds),
+      alarm("AWS/SQS", "ApproximateNumberOfMessagesVisible", { QueueName: name }, 1000),
+    ];
+    const api = res("aws:apigatewayv2/api:Api", "api", { id: "abc123", protocolType: "HTTP" });
+    const api5xx = alarm("AWS/ApiGateway", "5xx", { ApiId: "abc123", Stage: "$default" }, 1);
+
+    it("refuses a function, a queue and an HTTP API without their alarms", () => {
+      assert.deepEqual(check("resource-alarms", [fn("f"), queue("q"), api]).map((m) => m.replace(/^\S+ /, "")), [
+        "f: has no alarm on AWS/Lambda Errors",
+        "f: has no alarm on AWS/Lambda Throttles",
+        "f: has no alarm on AWS/Lambda Duration",
+        "q: has no alarm on AWS/SQS ApproximateAgeOfOldestMessage",
+        "q: has no alarm on AWS/SQS ApproximateNumberOfMessagesVisible",
+        "api: has no alarm on AWS/ApiGateway 5xx",
+      ]);
+      // An alarm on another function's metrics does not count.
+      assert.equal(check("resource-alarms", [fn("f"), ...fnAlarms("g")]).length, 3);
+    });
+
+    it("refuses a duration alarm at or past the timeout, an age alarm past half the retention, and an alarm that notifies no one", () => {
+      assert.match(check("resource-alarms", [fn("f", { timeout: 30 }), ...fnAlarms("f", 30000)])[0], /fires at 30000 ms, not before its 30000 ms timeout/);
+      const q = queue("q", { messageRetentionSeconds: 1209600 });
+      assert.match(check("resource-alarms", [q, ...queueAlarms("q", 604801)])[0], /fires at 604801 s, after half its 1209600 s retention/);
+      // A queue that sets no retention keeps messages SQS's 4 days.
+      assert.match(check("resource-alarms", [queue("d"), ...queueAlarms("d", 172801)])[0], /after half its 345600 s retention/);
+      const silent = alarm("AWS/ApiGateway", "5xx", { ApiId: "abc123" }, 1, { alarmActions: [], okActions: ["arn:aws:sns:eu-west-2:1:alerts"] });
+      assert.match(check("resource-alarms", [api, silent])[0], /notifies no one when it fires or when it recovers/);
+    });
+
+    it("accepts each with its alarms, an age alarm earlier than half the retention, and skips what a preview does not know yet", () => {
+      const q = queue("q", { messageRetentionSeconds: 1209600 });
+      const cache = queue("cache", { messageRetentionSeconds: 1209600 });
+      assert.deepEqual(
+        check("resource-alarms", [fn("f", { timeout: 30 }), ...fnAlarms("f"), q, ...queueAlarms("q", 604800), cache, ...queueAlarms("cache", 86400), api, api5xx]),
+        [],
+      );
+      // A WebSocket API has no 5xx metric; a new resource's name or id is unknown in a real preview.
+      const websocket = res("aws:apigatewayv2/api:Api", "ws", { id: "ws1", protocolType: "WEBSOCKET" });
+      assert.deepEqual(check("resource-alarms", [websocket, fn("new", { name: undefined }), queue("new", { name: undefined }), res("aws:apigatewayv2/api:Api", "new", { protocolType: "HTTP" })]), []);
     });
   });
 
@@ -232,6 +284,6 @@ describe("policy rules", () => {
 
   it("lists mandatory violations first across rules", () => {
     const violations = checkStack([fn("f", { runtime: "nodejs18.x" })], { stage: "dev" });
-    assert.deepEqual(violations.map((v) => v.rule).sort(), ["lambda-log-retention", "lambda-runtime"]);
+    assert.deepEqual(violations.map((v) => v.rule).sort(), ["lambda-log-retention", "lambda-runtime", "resource-alarms", "resource-alarms", "resource-alarms"]);
   });
 });
