@@ -179,6 +179,14 @@ describe("stack config", () => {
       assert.equal(settings.logRetentionDays, 30);
       assert.equal(settings.alarms.lambdaErrorsThreshold, 2);
       assert.equal(settings.alarms.periodSeconds, STAGE_DEFAULTS.dev.alarms.periodSeconds);
+      const alarms = resolveStageSettings("prod", parseConfigValues("prod", { alarms: '{"queueBacklogThreshold":5000,"apiServerErrorsThreshold":10}' })).alarms;
+      assert.deepEqual(alarms, { ...STAGE_DEFAULTS.prod.alarms, queueBacklogThreshold: 5000, apiServerErrorsThreshold: 10 });
+    });
+
+    it("takes the runbook's address for the alarms as an https URL only", () => {
+      const err = configError(() => parseConfigValues("dev", { alarms: '{"runbookUrl":"docs/runbook.md"}' }));
+      assert.deepEqual(err.problems.map((p) => p.key), ["tributary:alarms.runbookUrl"]);
+      assert.equal(parseConfigValues("dev", { alarms: '{"runbookUrl":"https://example.com/runbook.md"}' }).alarms.runbookUrl, "https://example.com/runbook.md");
     });
   });
 

@@ -26,6 +26,11 @@ describe("README matches the code", () => {
     assert.ok(readme.includes(retention), retention);
     const errors = `| Lambda errors alarm threshold (per period) | ${STAGE_DEFAULTS.dev.alarms.lambdaErrorsThreshold} | ${STAGE_DEFAULTS.staging.alarms.lambdaErrorsThreshold} | ${STAGE_DEFAULTS.prod.alarms.lambdaErrorsThreshold} |`;
     assert.ok(readme.includes(errors), errors);
+    const { dev, staging, prod } = STAGE_DEFAULTS;
+    const backlog = `| work queue backlog alarm threshold (visible messages for 15 minutes) | ${dev.alarms.queueBacklogThreshold} | ${staging.alarms.queueBacklogThreshold} | ${prod.alarms.queueBacklogThreshold} |`;
+    assert.ok(readme.includes(backlog), backlog);
+    const api = `| HTTP API 5xx alarm threshold (per period) | ${dev.alarms.apiServerErrorsThreshold} | ${staging.alarms.apiServerErrorsThreshold} | ${prod.alarms.apiServerErrorsThreshold} |`;
+    assert.ok(readme.includes(api), api);
   });
 
   it("lists every improvement in docs/cutover.md with the apps that offer it", () => {
