@@ -43,22 +43,43 @@ const inRegion = (region: string | undefined): pulumi.ComponentResourceOptions =
   return provider ? { providers: { aws: provider } } : {};
 };
 
-const alerts = new AlertTopic("alerts", { email: config.alarms.email, existingTopicArn: config.alarms.topicArn });
-const platform: Platform = {
-  logRetentionDays: settings.logRetentionDays,
-  alarming: {
-    settings: settings.alarms,
-    actions: [alerts.arn],
-    stack: config.stack,
-    namePrefix: `${PROJECT}-${config.stack}`,
-    runbookUrl: config.alarms.runbookUrl ?? RUNBOOK_PATH,
-  },
-  protection: {
-    pointInTimeRecovery: settings.pointInTimeRecovery,
-    deletionProtection: settings.deletionProtection,
-    retainOnDelete: settings.retainOnDelete,
-  },
-};
+/**
+ * The stack's alert topics, one per region that has alarms: CloudWatch notifies only a topic
+ * in the alarm's own region. `alerts` is the stack region's (or the existing topic, in its
+ * region); another region's is `alerts-<region>`, with the same e-mail subscription.
+ */
+const stackRegion = awsConfig.get("region") ?? "";
+const alertTopics = new Map<string, AlertTopic>();
+function alertTopicIn(region: string | undefined): AlertTopic {
+  const key = region ?? stackRegion;
+  let topic = alertTopics.get(key);
+  if (!topic) {
+    const existingTopicArn = config.alarms.topicArn?.split(":")[3] === key ? config.alarms.topicArn : undefined;
+    topic = new AlertTopic(key === stackRegion ? "alerts" : `alerts-${key}`, { email: config.alarms.email, existingTopicArn }, inRegion(region));
+    alertTopics.set(key, topic);
+  }
+  return topic;
+}
+const alerts = alertTopicIn(undefined);
+
+/** What every component of an app takes: the stage's settings, with alarms notifying the alert topic of the app's region. */
+function platformIn(region: string | undefined): Platform {
+  return {
+    logRetentionDays: settings.logRetentionDays,
+    alarming: {
+      settings: settings.alarms,
+      actions: [alertTopicIn(region).arn],
+      stack: config.stack,
+      namePrefix: `${PROJECT}-${config.stack}`,
+      runbookUrl: config.alarms.runbookUrl ?? RUNBOOK_PATH,
+    },
+    protection: {
+      pointInTimeRecovery: settings.pointInTimeRecovery,
+      deletionProtection: settings.deletionProtection,
+      retainOnDelete: settings.retainOnDelete,
+    },
+  };
+}
 
 const lessons =
   config.lessons &&
@@ -94,7 +115,7 @@ const lessons =
     eventArchiveRetentionDays: settings.eventArchiveRetentionDays,
     paused: config.lessons.paused,
     hardening: config.lessons.hardening,
-    platform,
+    platform: platformIn(config.lessons.region),
   }, inRegion(config.lessons.region));
 
 const alma =
@@ -110,7 +131,7 @@ const alma =
     maximumConcurrency: config.alma.maximumConcurrency,
     webhookSecret: secretOf(config, "tributary:almaWebhookSecret"),
     hardening: config.alma.hardening,
-    platform,
+    platform: platformIn(config.alma.region),
   }, inRegion(config.alma.region));
 
 const hdoc =
@@ -131,7 +152,7 @@ const hdoc =
     certificateProvider: config.hdoc.frontend.domain && (config.hdoc.region ?? awsConfig.get("region")) !== "us-east-1" ? providerIn("us-east-1") : undefined,
     function: functionSizing(config.hdoc.function),
     hardening: config.hdoc.hardening,
-    platform,
+    platform: platformIn(config.hdoc.region),
   }, inRegion(config.hdoc.region));
 
 const skills =
@@ -157,12 +178,12 @@ const skills =
       GITHUB_TOKEN: config.secrets["tributary:githubToken"],
     },
     hardening: config.skills.hardening,
-    platform,
+    platform: platformIn(config.skills.region),
   }, inRegion(config.skills.region));
 
 // The iota services share one bus: the configured one, adopted, or a new one.
 const iotaConfig = config.iota;
-const iotaBus = iotaConfig && new IotaEventBus("iota-bus", { existingName: iotaConfig.eventBusName, protection: platform.protection }, inRegion(iotaConfig.region));
+const iotaBus = iotaConfig && new IotaEventBus("iota-bus", { existingName: iotaConfig.eventBusName, protection: platformIn(iotaConfig.region).protection }, inRegion(iotaConfig.region));
 const iotaServices = (iotaConfig?.services ?? []).map(
   (service) =>
     new IotaService(`iota-${service.handler.replace(/^iota-/, "")}`, {
@@ -175,7 +196,7 @@ const iotaServices = (iotaConfig?.services ?? []).map(
       mongoUri: secretOf(config, "tributary:iotaMongoUri"),
       function: functionSizing(service.function),
       delivery: service.delivery,
-      platform,
+      platform: platformIn(iotaConfig!.region),
     }, inRegion(iotaConfig!.region)),
 );
 
@@ -189,13 +210,15 @@ const iotaDashboard =
       functions: iotaServices.map((service) => service.function.monitoring),
       queues: iotaServices.map((service) => service.failedEvents.monitoring),
       apis: [],
-      alarming: platform.alarming,
+      alarming: platformIn(iotaConfig!.region).alarming,
     },
     inRegion(iotaConfig!.region),
   );
 
 export const stage = config.stage;
 export const alertTopicArn = alerts.arn;
+/** Every alert topic of the stack, by region. */
+export const alertTopicArns = Object.fromEntries([...alertTopics].map(([region, topic]) => [region, topic.arn]));
 export const lessonsSync = lessons?.outputs;
 export const almaCache = alma?.outputs;
 export const hdocBackend = hdoc?.outputs;

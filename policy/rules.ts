@@ -232,7 +232,7 @@ const SQS_DEFAULT_RETENTION_SECONDS = 345_600;
 const resourceAlarms: Rule = {
   name: "resource-alarms",
   description:
-    "Every Lambda has errors, throttles and duration alarms (duration below its timeout), every SQS queue an age alarm (at most half its retention) and a depth alarm, every HTTP API a 5xx alarm, and every alarm notifies when it fires and when it recovers.",
+    "Every Lambda has errors, throttles and duration alarms (duration below its timeout), every SQS queue an age alarm (at most half its retention) and a depth alarm, every HTTP API a 5xx alarm, and every alarm notifies a topic in its own region when it fires and when it recovers.",
   enforcementLevel: "mandatory",
   check(resources) {
     const alarms = ofType(resources, T.alarm);
@@ -261,8 +261,14 @@ const resourceAlarms: Rule = {
       }
     }
     for (const api of ofType(resources, T.httpApi).filter((a) => a.props.protocolType === "HTTP")) alarmsOf(api, ALARMED_METRICS.httpApi, api.props.id);
+    const regionOf = (arn: unknown) => (typeof arn === "string" && arn.startsWith("arn:") ? arn.split(":")[3] : undefined);
     for (const a of alarms) {
+      const actions = [...list<unknown>(a.props.alarmActions), ...list<unknown>(a.props.okActions)];
       if (list(a.props.alarmActions).length === 0 || list(a.props.okActions).length === 0) out.push(violation(this.name, a, "notifies no one when it fires or when it recovers (alarmActions, okActions)"));
+      // CloudWatch refuses an SNS action in another region than the alarm's.
+      const region = regionOf(a.props.arn);
+      const elsewhere = actions.filter((arn) => region && regionOf(arn) && regionOf(arn) !== region);
+      if (elsewhere.length > 0) out.push(violation(this.name, a, `is in ${region} but notifies ${[...new Set(elsewhere)].join(", ")}: CloudWatch notifies only a topic in the alarm's region`));
     }
     return out;
   },

@@ -9,7 +9,8 @@ export interface AlertTopicArgs {
 }
 
 /**
- * The SNS topic every alarm of the stack notifies. It is not encrypted on purpose: CloudWatch
+ * The SNS topic the stack's alarms in one region notify (CloudWatch notifies only a topic in
+ * the alarm's region: index.ts makes one per region that has alarms). It is not encrypted on purpose: CloudWatch
  * cannot publish to a topic encrypted with the AWS-managed SNS key, and alarm notifications
  * carry no data beyond metric names and thresholds.
  */

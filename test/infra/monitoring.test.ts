@@ -70,7 +70,6 @@ describe("alarms and dashboards", () => {
     describe(stack, () => {
       const run = () => runs.get(stack)!;
       const settings = STAGE_DEFAULTS[stack].alarms;
-      const alertTopic = () => named(run(), "aws:sns/topic:Topic", "alerts").state.arn;
 
       it("gives every function errors, throttles and p99 duration alarms at 80% of its timeout", () => {
         const functions = ofType(run(), "aws:lambda/function:Function");
@@ -140,15 +139,22 @@ describe("alarms and dashboards", () => {
         }
       });
 
-      it("has no other alarm, and every alarm notifies the alert topic when it fires and when it recovers", () => {
+      it("has no other alarm, and every alarm notifies the alert topic of its region when it fires and when it recovers", () => {
         const functions = ofType(run(), "aws:lambda/function:Function").length;
         const queues = ofType(run(), "aws:sqs/queue:Queue").length;
         const apis = ofType(run(), "aws:apigatewayv2/api:Api").length;
         const alarms = ofType(run(), ALARM);
         assert.equal(alarms.length, 3 * functions + 2 * queues + apis);
+        const regionOf = (arn: string) => arn.split(":")[3];
+        const topics = new Map(ofType(run(), "aws:sns/topic:Topic").filter((t) => t.name.startsWith("alerts")).map((t) => [regionOf(t.state.arn), t.state.arn]));
+        assert.deepEqual(Object.fromEntries(topics), run().outputs.alertTopicArns);
+        // CloudWatch notifies only a topic in the alarm's region: prod runs hdoc, lessons and skills in us-east-1, staging hdoc.
+        assert.deepEqual([...topics.keys()].sort(), stack === "dev" ? ["eu-west-2"] : ["eu-west-2", "us-east-1"]);
         for (const alarm of alarms) {
-          assert.deepEqual(alarm.rawInputs.alarmActions, [alertTopic()], alarm.name);
-          assert.deepEqual(alarm.rawInputs.okActions, [alertTopic()], alarm.name);
+          const topic = topics.get(regionOf(alarm.state.arn));
+          assert.ok(topic, alarm.name);
+          assert.deepEqual(alarm.rawInputs.alarmActions, [topic], alarm.name);
+          assert.deepEqual(alarm.rawInputs.okActions, [topic], alarm.name);
           assert.equal(alarm.inputs.treatMissingData, "notBreaching");
         }
       });
@@ -241,6 +247,19 @@ describe("alarms and dashboards", () => {
     const prod = runs.get("prod")!;
     assert.equal(dashboardRegion(prod, "hdoc"), "us-east-1");
     assert.equal(dashboardRegion(prod, "alma"), "eu-west-2");
+  });
+
+  it("notifies an existing topic in its own region, and a topic of its own in each other region", async function () {
+    this.timeout(60_000);
+    const existing = "arn:aws:sns:us-east-1:333333333333:oncall";
+    const run = await runVariant("prod", (config) => {
+      config["tributary:alarms"].topicArn = existing;
+    });
+    const home = named(run, "aws:sns/topic:Topic", "alerts").state.arn;
+    assert.deepEqual(run.outputs.alertTopicArns, { "eu-west-2": home, "us-east-1": existing });
+    assert.equal(ofType(run, "aws:sns/topic:Topic").filter((t) => t.name === "alerts-us-east-1").length, 0);
+    assert.deepEqual(named(run, ALARM, "hdoc-api-5xx").rawInputs.alarmActions, [existing]);
+    assert.deepEqual(named(run, ALARM, "alma-webhook-api-5xx").rawInputs.alarmActions, [home]);
   });
 
   it("links the runbook at the address the stack's config gives", async function () {

@@ -26,6 +26,16 @@ describe("stacks through index.ts", () => {
         assert.equal(subscription.inputs.protocol, "email");
         assert.match(subscription.inputs.endpoint, /@example\.com$/);
         assert.equal(run().outputs.alertTopicArn, topic.state.arn);
+        // An app in another region has its alarms notify a topic there, with the same subscription.
+        for (const [region, arn] of Object.entries<string>(run().outputs.alertTopicArns)) {
+          if (arn === topic.state.arn) continue;
+          const regional = named(run(), "aws:sns/topic:Topic", `alerts-${region}`);
+          assert.equal(regional.state.arn, arn);
+          assert.ok(arn.startsWith(`arn:aws:sns:${region}:`));
+          const email = named(run(), "aws:sns/topicSubscription:TopicSubscription", `alerts-${region}-email`);
+          assert.equal(email.rawInputs.topic, arn);
+          assert.equal(email.inputs.endpoint, subscription.inputs.endpoint);
+        }
       });
 
       it("shows no secret in clear in any input or output", () => {

@@ -151,6 +151,10 @@ describe("policy rules", () => {
       assert.match(check("resource-alarms", [queue("d"), ...queueAlarms("d", 172801)])[0], /after half its 345600 s retention/);
       const silent = alarm("AWS/ApiGateway", "5xx", { ApiId: "abc123" }, 1, { alarmActions: [], okActions: ["arn:aws:sns:eu-west-2:1:alerts"] });
       assert.match(check("resource-alarms", [api, silent])[0], /notifies no one when it fires or when it recovers/);
+      const abroad = alarm("AWS/ApiGateway", "5xx", { ApiId: "abc123" }, 1, { ...actions, arn: "arn:aws:cloudwatch:us-east-1:1:alarm:a" });
+      assert.deepEqual(check("resource-alarms", [api, abroad]), [
+        "aws:cloudwatch/metricAlarm:MetricAlarm abc123-5xx: is in us-east-1 but notifies arn:aws:sns:eu-west-2:1:alerts: CloudWatch notifies only a topic in the alarm's region",
+      ]);
     });
 
     it("accepts each with its alarms, an age alarm earlier than half the retention, and skips what a preview does not know yet", () => {
@@ -160,6 +164,7 @@ describe("policy rules", () => {
         check("resource-alarms", [fn("f", { timeout: 30 }), ...fnAlarms("f"), q, ...queueAlarms("q", 604800), cache, ...queueAlarms("cache", 86400), api, api5xx]),
         [],
       );
+      assert.deepEqual(check("resource-alarms", [api, { ...api5xx, props: { ...api5xx.props, arn: "arn:aws:cloudwatch:eu-west-2:1:alarm:a" } }]), []);
       // A WebSocket API has no 5xx metric; a new resource's name or id is unknown in a real preview.
       const websocket = res("aws:apigatewayv2/api:Api", "ws", { id: "ws1", protocolType: "WEBSOCKET" });
       assert.deepEqual(check("resource-alarms", [websocket, fn("new", { name: undefined }), queue("new", { name: undefined }), res("aws:apigatewayv2/api:Api", "new", { protocolType: "HTTP" })]), []);
