@@ -167,6 +167,7 @@ const iotaServices = (iotaConfig?.services ?? []).map(
       mongoUri: secretOf(config, "tributary:iotaMongoUri"),
       function: functionSizing(service.function),
       delivery: service.delivery,
+      hardening: iotaConfig!.hardening,
       platform,
     }, inRegion(iotaConfig!.region)),
 );
