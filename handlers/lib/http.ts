@@ -66,9 +66,10 @@ export function retryAfterMs(value: string | null, now: number = Date.now()): nu
 
 /**
  * What an error may tell of a non-2xx answer's body, which ends up in logs and in parked
- * records: `excerpt`, its first 200 characters with e-mail addresses masked and the request's
- * credentials left out; `oauthError`, for a token endpoint, whose answer may echo the client
- * secret it was sent, only the `error` field when it is one of OAuth 2.0's codes (RFC 6749).
+ * records: `excerpt`, its first 200 characters with e-mail addresses masked and nothing the
+ * request sent (its credentials, its body); `oauthError`, for a token endpoint, whose answer
+ * may echo the client secret in ways no redaction foresees, only the `error` field when it is
+ * one of OAuth 2.0's codes (RFC 6749).
  */
 export type AnswerDetail = "excerpt" | "oauthError";
 
@@ -85,10 +86,23 @@ export const OAUTH_ERROR_CODES = [
   "temporarily_unavailable",
 ];
 
-/** The credentials a request carries in its headers (the token of `Authorization: Bearer <token>`). */
-function credentialsOf(init: RequestInit): string[] {
-  const authorization = new Headers(init.headers).get("authorization") ?? undefined;
-  return authorization ? [authorization, authorization.replace(/^\S+\s+/, "")] : [];
+/**
+ * What a request sent that its answer must not repeat: its `Authorization` header (and the
+ * token in it), and its body, whole and each of its values (a JSON object's or a form's).
+ */
+function sentValues(init: RequestInit): string[] {
+  const values: string[] = [];
+  const authorization = new Headers(init.headers).get("authorization");
+  if (authorization) values.push(authorization, authorization.replace(/^\S+\s+/, ""));
+  if (typeof init.body === "string" && init.body !== "") {
+    values.push(init.body);
+    try {
+      values.push(...Object.values(JSON.parse(init.body) as Record<string, unknown>).filter((v): v is string => typeof v === "string"));
+    } catch {
+      values.push(...new URLSearchParams(init.body).values());
+    }
+  }
+  return values;
 }
 
 function describeAnswer(body: string, how: AnswerDetail, init: RequestInit): string | undefined {
@@ -101,7 +115,7 @@ function describeAnswer(body: string, how: AnswerDetail, init: RequestInit): str
     }
     return typeof code === "string" && OAUTH_ERROR_CODES.includes(code) ? code : undefined;
   }
-  const excerpt = maskEmails(withoutSecrets(body, credentialsOf(init)).slice(0, 200));
+  const excerpt = maskEmails(withoutSecrets(body, sentValues(init)).slice(0, 200));
   return excerpt || undefined;
 }
 
