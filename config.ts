@@ -128,10 +128,11 @@ export function functionSizing(settings: FunctionSettings): FunctionSizing {
 
 /** The improvements each app offers (see components/adoption.ts), in the order the README lists them. */
 export const APP_IMPROVEMENTS = {
-  lessons: ["triggerMatch"],
-  skills: ["encryption", "blockPublicAccess", "versioning", "immutableImageTags", "scanImagesOnPush", "imageLifecycle", "imagePullPolicy"],
-  alma: ["encryption", "pointInTimeRecovery", "deletionProtection", "onDemandCapacity", "queueSettings"],
-  hdoc: ["encryption", "pointInTimeRecovery", "deletionProtection", "onDemandCapacity", "blockPublicAccess", "versioning", "preventUserExistenceErrors", "exclusiveBucketPolicy"],
+  lessons: ["triggerMatch", "tlsOnly"],
+  skills: ["encryption", "blockPublicAccess", "versioning", "immutableImageTags", "scanImagesOnPush", "imageLifecycle", "imagePullPolicy", "tlsOnly"],
+  iota: ["tlsOnly"],
+  alma: ["encryption", "pointInTimeRecovery", "deletionProtection", "onDemandCapacity", "queueSettings", "tlsOnly"],
+  hdoc: ["encryption", "pointInTimeRecovery", "deletionProtection", "onDemandCapacity", "blockPublicAccess", "versioning", "preventUserExistenceErrors", "exclusiveBucketPolicy", "tlsOnly"],
 } as const satisfies Record<string, readonly Improvement[]>;
 
 /**
@@ -310,6 +311,7 @@ const iotaSchema = z.strictObject({
     )
     .min(1),
   region: awsRegion,
+  hardening: hardening(APP_IMPROVEMENTS.iota),
 });
 
 const almaSchema = z.strictObject({

@@ -196,6 +196,7 @@ const iotaServices = (iotaConfig?.services ?? []).map(
       mongoUri: secretOf(config, "tributary:iotaMongoUri"),
       function: functionSizing(service.function),
       delivery: service.delivery,
+      hardening: iotaConfig!.hardening,
       platform: platformIn(iotaConfig!.region),
     }, inRegion(iotaConfig!.region)),
 );

@@ -9,6 +9,7 @@
  * adopts, and switched on for adopted resources in a later `up`, once the cutover is done.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { TLS_ONLY_SID } from "./iam";
 
 /** The improvements an app may apply, each with what it changes on an adopted resource. */
 export const IMPROVEMENTS = {
@@ -29,9 +30,17 @@ export const IMPROVEMENTS = {
   imagePullPolicy: "a repository policy that lets Lambda pull images for this account's functions; it replaces the repository's whole policy",
   triggerMatch:
     "the trigger's $match, so that only updates that completed a lesson are sent (the original sends every update and its handler skips the rest)",
+  tlsOnly:
+    "a policy statement on buckets and queues that denies every request not made over TLS (aws:SecureTransport false): a queue without a policy gets one, a bucket's or queue's own statements are kept beside it; a client that calls S3 or SQS over plain HTTP is refused",
 } as const;
 
 export type Improvement = keyof typeof IMPROVEMENTS;
+
+/**
+ * Policy statements (by Sid) that an improvement adds to a resource policy: added to an
+ * adopted resource's policy, each is a change to opt in to, not a harmless addition.
+ */
+export const IMPROVEMENT_STATEMENTS: Record<string, Improvement> = { [TLS_ONLY_SID]: "tlsOnly" };
 
 /**
  * An app's choice per improvement: `true` applies it to everything the app has, `false` to

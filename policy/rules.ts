@@ -82,6 +82,8 @@ const T = {
   subscription: "aws:sns/topicSubscription:TopicSubscription",
   table: "aws:dynamodb/table:Table",
   bucket: "aws:s3/bucket:Bucket",
+  bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
+  queuePolicy: "aws:sqs/queuePolicy:QueuePolicy",
   publicAccessBlock: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
   rolePolicy: "aws:iam/rolePolicy:RolePolicy",
   policy: "aws:iam/policy:Policy",
@@ -112,9 +114,27 @@ function violation(rule: string, resource: PolicyResource, message: string): Vio
   return { rule, urn: resource.urn, message: `${resource.type} ${resource.name}: ${message}` };
 }
 
+/**
+ * Whether a policy statement is the TLS-only deny: `Deny` of every `service` action (`s3:*`,
+ * `sqs:*`) to anyone, on the condition `aws:SecureTransport` false and no other.
+ */
+export function isTlsOnlyDeny(statement: any, service: "s3" | "sqs"): boolean {
+  const principal = statement?.Principal;
+  const anyone = principal === "*" || (list<string>(principal?.AWS).length === 1 && list<string>(principal?.AWS)[0] === "*");
+  const condition = statement?.Condition;
+  const onlyTransport =
+    Object.keys(condition ?? {}).length === 1 && Object.keys(condition?.Bool ?? {}).length === 1 && String(condition?.Bool?.["aws:SecureTransport"]) === "false";
+  const actions = list<string>(statement?.Action);
+  return statement?.Effect === "Deny" && anyone && onlyTransport && actions.length === 1 && actions[0] === `${service}:*` && statement.NotAction === undefined && statement.NotResource === undefined;
+}
+
+/** The resource policies the rules read, with the service of their actions. */
+const RESOURCE_POLICIES: Record<string, "s3" | "sqs"> = { [T.bucketPolicy]: "s3", [T.queuePolicy]: "sqs" };
+
 const iamNoWildcards: Rule = {
   name: "iam-no-wildcards",
-  description: 'No IAM statement allows Action "*", a "service:*" action, or Resource "*" (except the allow-listed actions).',
+  description:
+    'No IAM statement allows Action "*", a "service:*" action, or Resource "*" (except the allow-listed actions); in bucket and queue policies, no statement names Principal "*" or a wildcard action but the TLS-only deny.',
   enforcementLevel: "mandatory",
   check(resources) {
     const out: Violation[] = [];
@@ -131,6 +151,20 @@ const iamNoWildcards: Rule = {
         if (list<string>(s.Resource).includes("*") && !actions.every((a) => a in STAR_RESOURCE_ALLOW_LIST)) {
           out.push(violation(this.name, r, `${where} allows Resource "*" for ${actions.filter((a) => !(a in STAR_RESOURCE_ALLOW_LIST)).join(", ")}`));
         }
+      }
+    }
+    // A resource policy names who it applies to: anyone ("*") only in the TLS-only deny.
+    for (const r of resources.filter((x) => x.type in RESOURCE_POLICIES)) {
+      const document = parse(r.props.policy);
+      for (const [i, s] of list<any>(document?.Statement).entries()) {
+        if (isTlsOnlyDeny(s, RESOURCE_POLICIES[r.type])) continue;
+        const where = `statement ${s.Sid ?? i}`;
+        const principals = s.Principal === "*" ? ["*"] : list<string>(s.Principal?.AWS);
+        if (principals.includes("*")) out.push(violation(this.name, r, `${where} names Principal "*": only the TLS-only deny may`));
+        for (const action of list<string>(s.Action)) {
+          if (action === "*" || /:\*$/.test(action)) out.push(violation(this.name, r, `${where} names the wildcard action ${action}: only the TLS-only deny may`));
+        }
+        if (s.NotAction !== undefined || s.NotPrincipal !== undefined) out.push(violation(this.name, r, `${where} uses NotAction/NotPrincipal`));
       }
     }
     return out;
@@ -372,6 +406,7 @@ const adoptedPendingHardening: Rule = {
     for (const r of resources.filter(isAdopted)) {
       const pending = Object.entries(PENDING_IMPROVEMENTS[r.type] ?? {}).filter(([property]) => keeps(r, property)).map(([, improvement]) => improvement);
       if (r.type === T.bucket && !hasPublicAccessBlock(resources, r)) pending.push("blockPublicAccess");
+      if ((r.type === T.bucket || r.type === T.queue) && !deniesInsecureTransport(resources, r)) pending.push("tlsOnly");
       if (pending.length > 0) out.push(violation(this.name, r, `is adopted and keeps its original's settings: opt in to ${[...new Set(pending)].join(", ")} in its app's hardening after the cutover`));
     }
     return out;
@@ -399,6 +434,35 @@ const s3PublicAccessBlock: Rule = {
       const open = flags.filter((f) => block.props[f] !== true);
       return open.length > 0 ? [violation(this.name, b, `its public access block leaves ${open.join(", ")} off`)] : [];
     });
+  },
+};
+
+/** The policies that apply to a bucket or queue: its own `policy` and the BucketPolicy/QueuePolicy resources that name it. */
+function policiesOf(resources: PolicyResource[], r: PolicyResource): unknown[] {
+  const attached =
+    r.type === T.bucket
+      ? ofType(resources, T.bucketPolicy).filter((p) => p.props.bucket !== undefined && (p.props.bucket === r.props.id || p.props.bucket === r.props.bucket))
+      : ofType(resources, T.queuePolicy).filter((p) => p.props.queueUrl !== undefined && (p.props.queueUrl === r.props.url || p.props.queueUrl === r.props.id));
+  return [r.props.policy, ...attached.map((p) => p.props.policy)].map(parse).filter((d) => d);
+}
+
+/** Whether a bucket's or queue's policies deny every request to it that is not made over TLS. */
+export function deniesInsecureTransport(resources: PolicyResource[], r: PolicyResource): boolean {
+  const service = r.type === T.bucket ? "s3" : "sqs";
+  const needed = r.type === T.bucket ? [r.props.arn, `${r.props.arn}/*`] : [r.props.arn];
+  return policiesOf(resources, r).some((document: any) =>
+    list<any>(document.Statement).some((s) => isTlsOnlyDeny(s, service) && needed.every((arn) => list<string>(s.Resource).some((covered) => covered === arn || covered === "*"))),
+  );
+}
+
+const tlsOnlyTransport: Rule = {
+  name: "tls-only-transport",
+  description: "Every S3 bucket and SQS queue the stack creates denies requests not made over TLS (aws:SecureTransport); an adopted one once its tlsOnly improvement applies.",
+  enforcementLevel: "mandatory",
+  check(resources) {
+    return [...ofType(resources, T.bucket), ...ofType(resources, T.queue)]
+      .filter((r) => !isAdopted(r) && !deniesInsecureTransport(resources, r))
+      .map((r) => violation(this.name, r, `its policy has no statement denying ${r.type === T.bucket ? "s3" : "sqs"}:* to anyone when aws:SecureTransport is false`));
   },
 };
 
@@ -490,6 +554,7 @@ export const RULES: Rule[] = [
   lambdaLogRetention,
   dynamoEncryptionAndRecovery,
   s3PublicAccessBlock,
+  tlsOnlyTransport,
   noSecretInEnvironment,
   nameLengths,
   lambdaRuntime,

@@ -9,7 +9,7 @@
  * the app opts in to the improvement that makes it. Adding statements to a policy while
  * keeping the original's is an addition, which leaves what the neighbours use untouched.
  */
-import { type Improvement, IMPROVEMENTS } from "../components/adoption";
+import { type Improvement, IMPROVEMENT_STATEMENTS, IMPROVEMENTS } from "../components/adoption";
 import { type OriginalResource, type OriginalSetting, type OriginalsApp, originalOf, sourceOf } from "../components/originals";
 import { PROJECT } from "../config";
 import type { RecordedResource, RunResult } from "./mock-engine";
@@ -134,8 +134,8 @@ function changesOf(resource: RecordedResource, app: OriginalsApp, original: Orig
   const changes: AdoptionChange[] = [];
   const kept = new Set(resource.options.ignoreChanges);
   const hardening = hardeningOf(run, app);
-  const change = (setting: string, spec: OriginalSetting | undefined, planned: unknown, extra: Pick<Partial<AdoptionChange>, "kind" | "note"> = {}) => {
-    const improvement = spec?.improvement;
+  const change = (setting: string, spec: OriginalSetting | undefined, planned: unknown, extra: Pick<Partial<AdoptionChange>, "kind" | "note" | "improvement"> = {}) => {
+    const improvement = extra.improvement ?? spec?.improvement;
     changes.push({
       resource: resource.name,
       type: resource.type,
@@ -177,8 +177,12 @@ function changesOf(resource: RecordedResource, app: OriginalsApp, original: Orig
       const after = statements(attachment.rawInputs.policy);
       const keepsAll = [...before].every(([sid, statement]) => after.has(sid) && matches(statement, after.get(sid)));
       const added = [...after.keys()].filter((sid) => !before.has(sid));
-      if (keepsAll && added.length === 0) continue;
-      change(attachment.type, spec, planned, keepsAll ? { kind: "addition", note: `keeps the original's statements and adds ${added.join(", ")}` } : {});
+      // A statement an improvement adds (a deny) changes what the neighbours may do: it needs its opt-in.
+      const improving = added.filter((sid) => sid in IMPROVEMENT_STATEMENTS);
+      const plain = added.filter((sid) => !(sid in IMPROVEMENT_STATEMENTS));
+      for (const sid of improving) change(attachment.type, spec, planned, { improvement: IMPROVEMENT_STATEMENTS[sid] });
+      if (!keepsAll) change(attachment.type, spec, planned);
+      else if (plain.length > 0) change(attachment.type, spec, planned, { kind: "addition", note: `keeps the original's statements and adds ${plain.join(", ")}` });
     } else {
       change(attachment.type, spec, planned);
     }

@@ -464,7 +464,16 @@ export async function runProgram(program: () => unknown, options: RunOptions): P
         unmocked.push(args.token);
         throw new Error(`unmocked provider call: ${args.token}`);
       }
-      return withProvider(providerRegions, args.provider, () => mock(args.inputs)) as Record<string, any>;
+      // The engine hands a program a failed call's `details` as the error's message, as a provider's answer.
+      const failed = (err: unknown) => {
+        throw Object.assign(err instanceof Error ? err : new Error(String(err)), { details: err instanceof Error ? err.message : String(err) });
+      };
+      try {
+        const answer = withProvider(providerRegions, args.provider, () => mock(args.inputs));
+        return (answer instanceof Promise ? answer.catch(failed) : answer) as Record<string, any>;
+      } catch (err) {
+        return failed(err);
+      }
     },
   };
 

@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ALMA_ENV, ALMA_EVENTS, type AlmaEvent, secretParamEnv, topicArnEnv } from "../../handlers/lib/env-names";
 import { applies, type Hardening, keptUnless } from "../adoption";
-import { allowSenders, DeadLetterQueue } from "../events/dead-letter-queue";
+import { DeadLetterQueue, queuePolicy } from "../events/dead-letter-queue";
 import { queueConsumerStatement, queueEventSource, visibilityTimeoutFor } from "../events/queue-event-source";
 import { subscribeQueue } from "../events/topic-subscription";
 import { HttpApi } from "../http/http-api";
@@ -167,6 +167,7 @@ export class AlmaCache extends pulumi.ComponentResource {
         description: "Alma events that a cache function could not apply",
         // SNS puts a message here when it cannot deliver it to a function's queue at all.
         senders: ALMA_EVENTS.map((event) => ({ service: "sns.amazonaws.com", sourceArn: this.topicArns[event] })),
+        hardening,
       },
       { parent: this },
     );
@@ -232,12 +233,13 @@ export class AlmaCache extends pulumi.ComponentResource {
   private usersQueueOf(name: string, args: AlmaCacheArgs): aws.sqs.Queue {
     const adopted = args.usersQueueUrl !== undefined;
     const encrypted = applies(args.hardening, "encryption", adopted);
+    const tlsOnly = applies(args.hardening, "tlsOnly", adopted);
     const queueSettings = applies(args.hardening, "queueSettings", adopted);
     // The consumer must finish a message before it becomes visible again: 6 times its
     // timeout leaves room for its own retries.
     const visibility =
       args.usersQueueConsumerTimeoutSeconds !== undefined ? 6 * args.usersQueueConsumerTimeoutSeconds : DEFAULT_VISIBILITY_TIMEOUT_SECONDS;
-    return new aws.sqs.Queue(
+    const queue = new aws.sqs.Queue(
       `${name}-users`,
       {
         name: args.usersQueueUrl && queueNameOf(args.usersQueueUrl),
@@ -256,6 +258,9 @@ export class AlmaCache extends pulumi.ComponentResource {
           : undefined,
       ),
     );
+    // The cache functions send with their roles, and LAG-bulk-update-cache reads with its own: no sender needs the policy.
+    if (tlsOnly) queuePolicy(`${name}-users-policy`, queue, { senders: [], tlsOnly }, { parent: this });
+    return queue;
   }
 
   /**
@@ -276,10 +281,10 @@ export class AlmaCache extends pulumi.ComponentResource {
       },
       statefulOptions(args.platform.protection, { parent: this }),
     );
-    const queuePolicy = allowSenders(
+    const policy = queuePolicy(
       `${name}-${short}-queue-policy`,
       queue,
-      topicArns.map((sourceArn) => ({ service: "sns.amazonaws.com", sourceArn })),
+      { senders: topicArns.map((sourceArn) => ({ service: "sns.amazonaws.com", sourceArn })), tlsOnly: applies(args.hardening, "tlsOnly", false) },
       { parent: this },
     );
     const fn = new NodeFunction(
@@ -308,7 +313,7 @@ export class AlmaCache extends pulumi.ComponentResource {
     );
     // SNS can send only once the queue's policy lets it.
     spec.topics.forEach((event, i) => {
-      subscribeQueue(`${name}-${short}-${slug(event)}`, { topicArn: topicArns[i], queue, deadLetterQueue: this.failedEvents }, { parent: this, dependsOn: [queuePolicy] });
+      subscribeQueue(`${name}-${short}-${slug(event)}`, { topicArn: topicArns[i], queue, deadLetterQueue: this.failedEvents }, { parent: this, dependsOn: [policy] });
     });
     this.queueMonitoring.push(
       queueAlarms(

@@ -46,7 +46,8 @@ async function call<T>(
   operation: string,
   method: string,
   path: string,
-  options: { token?: string; body?: unknown; allow404?: boolean } = {},
+  /** `secret`: a credential the request carries, which its answer may echo: it is never told, nor any text of the answer but Atlas's error fields. */
+  options: { token?: string; body?: unknown; allow404?: boolean; secret?: string } = {},
 ): Promise<T | undefined> {
   const response = await fetch(`${baseUrl.replace(/\/+$/, "")}${path}`, {
     method,
@@ -61,14 +62,14 @@ async function call<T>(
   if (response.status === 404 && options.allow404) return undefined;
   const text = await response.text();
   if (!response.ok) {
-    let detail = text.slice(0, 300);
+    let detail = options.secret ? "" : text.slice(0, 300);
     try {
       const parsed = JSON.parse(text) as { error?: string; error_code?: string };
       if (parsed.error) detail = parsed.error_code ? `${parsed.error} (${parsed.error_code})` : parsed.error;
     } catch {
-      // Not JSON: keep the text.
+      // Not JSON: keep the text, unless the request carried a secret.
     }
-    throw adminApiError(response.status, operation, detail);
+    throw adminApiError(response.status, operation, options.secret ? detail.split(options.secret).join("[redacted]") : detail);
   }
   return (text ? JSON.parse(text) : {}) as T;
 }
@@ -77,6 +78,7 @@ async function call<T>(
 export async function login(baseUrl: string, key: AdminApiKey): Promise<string> {
   const body = await call<{ access_token?: string }>(baseUrl, "log in", "POST", "/auth/providers/mongodb-cloud/login", {
     body: { username: key.publicKey, apiKey: key.privateKey },
+    secret: key.privateKey,
   });
   if (!body?.access_token) throw adminApiError(200, "log in", "no access_token in the answer");
   return body.access_token;

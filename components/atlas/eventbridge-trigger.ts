@@ -38,7 +38,7 @@ export interface AtlasEventBridgeTriggerArgs {
   project: Record<string, unknown>;
   /** Days the bus's archive keeps events for replay. */
   archiveRetentionDays: number;
-  /** The stage's protection of the partner event bus. */
+  /** The stage's protection of the partner event bus and its archive. */
   protection: Protection;
   /**
    * An existing trigger of `existingApp` to adopt in place, with the partner bus named after
@@ -153,7 +153,8 @@ export class AtlasEventBridgeTrigger extends pulumi.ComponentResource {
         retentionDays: args.archiveRetentionDays,
         description: "Every event of the partner bus, for replay after an outage",
       },
-      { parent: this },
+      // The only copy of events that arrived while the rule was paused or failing.
+      statefulOptions(args.protection, { parent: this }, undefined, true),
     );
 
     this.registerOutputs({ triggerId: this.triggerId, eventBusName: this.eventBusName, appId: this.appId });

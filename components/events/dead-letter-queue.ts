@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DEAD_LETTER_RETENTION_SECONDS, DEAD_LETTER_TAG } from "../../policy/rules";
 import { applies, type Hardening, keptUnless } from "../adoption";
-import { policyDocument } from "../iam";
+import { policyDocument, tlsOnlyStatement } from "../iam";
 import { type QueueMonitoring, queueAlarms } from "../monitoring/alarms";
 import type { Platform } from "../platform";
 import { queueNameOf, statefulOptions } from "../storage/stateful";
@@ -34,33 +34,41 @@ export interface DeadLetterQueueArgs {
    * until the app's `encryption` improvement applies; its retention must be 14 days already.
    */
   existingUrl?: string;
-  /** The app's improvements; encryption applies to a queue the stack creates unless switched off. */
+  /** The app's improvements; encryption and tlsOnly apply to a queue the stack creates unless switched off. */
   hardening?: Hardening;
+  /**
+   * A FunctionRule sends here and writes the queue's one policy, with its rule among the
+   * senders and the TLS-only deny: the queue then makes none of its own.
+   */
+  policyByRule?: boolean;
+}
+
+/** What a queue's policy holds: the services that may send to it, and whether it refuses requests not made over TLS. */
+export interface QueuePolicyArgs {
+  senders: DeadLetterSender[];
+  tlsOnly: boolean;
 }
 
 /**
- * The queue policy that lets AWS services send to `queue` (failed events to a dead-letter
+ * The queue's one policy: AWS services may send to `queue` (failed events to a dead-letter
  * queue, a topic's messages to its subscribed queue), each only on behalf of its own resource
- * (`aws:SourceArn`). A queue has one policy: list every sender here.
+ * (`aws:SourceArn`), and, with `tlsOnly`, nobody may use it except over TLS. A queue has one
+ * policy: list every sender here.
  */
-export function allowSenders(
-  name: string,
-  queue: aws.sqs.Queue,
-  senders: DeadLetterSender[],
-  opts: pulumi.CustomResourceOptions,
-): aws.sqs.QueuePolicy {
+export function queuePolicy(name: string, queue: aws.sqs.Queue, args: QueuePolicyArgs, opts: pulumi.CustomResourceOptions): aws.sqs.QueuePolicy {
   return new aws.sqs.QueuePolicy(
     name,
     {
       queueUrl: queue.url,
-      policy: policyDocument(
-        senders.map((sender) => ({
+      policy: policyDocument([
+        ...args.senders.map((sender) => ({
           Principal: { Service: sender.service },
           Action: "sqs:SendMessage",
           Resource: queue.arn,
           Condition: { ArnEquals: { "aws:SourceArn": sender.sourceArn } },
         })),
-      ),
+        ...(args.tlsOnly ? [tlsOnlyStatement("sqs", [queue.arn])] : []),
+      ]),
     },
     opts,
   );
@@ -80,12 +88,18 @@ export class DeadLetterQueue extends pulumi.ComponentResource {
   readonly monitoring: QueueMonitoring;
   readonly arn: pulumi.Output<string>;
   readonly url: pulumi.Output<string>;
+  /** Whether the queue's policy refuses requests not made over TLS (the `tlsOnly` improvement). */
+  readonly tlsOnly: boolean;
+  /** Whether a FunctionRule writes the queue's policy (see DeadLetterQueueArgs.policyByRule). */
+  readonly policyByRule: boolean;
 
   constructor(name: string, args: DeadLetterQueueArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tributary:events:DeadLetterQueue", name, {}, opts);
 
     const adopted = args.existingUrl !== undefined;
     const encrypted = applies(args.hardening ?? {}, "encryption", adopted);
+    this.tlsOnly = applies(args.hardening ?? {}, "tlsOnly", adopted);
+    this.policyByRule = args.policyByRule ?? false;
     this.queue = new aws.sqs.Queue(
       name,
       {
@@ -104,7 +118,8 @@ export class DeadLetterQueue extends pulumi.ComponentResource {
     this.arn = this.queue.arn;
     this.url = this.queue.url;
 
-    if (args.senders && args.senders.length > 0) allowSenders(`${name}-policy`, this.queue, args.senders, { parent: this });
+    const senders = args.senders ?? [];
+    if (!this.policyByRule && (senders.length > 0 || this.tlsOnly)) queuePolicy(`${name}-policy`, this.queue, { senders, tlsOnly: this.tlsOnly }, { parent: this });
 
     this.monitoring = queueAlarms(name, { queue: this.queue, role: "dead-letter", holds: args.description }, args.platform.alarming, { parent: this });
     [this.ageAlarm, this.depthAlarm] = this.monitoring.alarms;

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { type RetryBounds, targetRetryPolicy } from "../lambda/runtime";
-import { allowSenders, type DeadLetterQueue } from "./dead-letter-queue";
+import { type DeadLetterQueue, queuePolicy } from "./dead-letter-queue";
 
 export interface FunctionRuleArgs {
   /** The bus the rule listens on. */
@@ -17,7 +17,8 @@ export interface FunctionRuleArgs {
   enabled?: boolean;
   /**
    * Where events go that EventBridge could not deliver: the app's failure queue, which also
-   * keeps the function's own failures. The rule adds itself to the queue's senders.
+   * keeps the function's own failures. The rule writes the queue's policy, with itself as
+   * the sender: the queue is made with `policyByRule`.
    */
   deadLetterQueue: DeadLetterQueue;
 }
@@ -46,9 +47,14 @@ export class FunctionRule extends pulumi.ComponentResource {
       { parent: this },
     );
     this.deadLetterQueue = args.deadLetterQueue;
-    allowSenders(`${name}-dlq-policy`, args.deadLetterQueue.queue, [{ service: "events.amazonaws.com", sourceArn: this.rule.arn }], {
-      parent: this,
-    });
+    // A queue has one policy: a second writer would replace the first one's statements.
+    if (!args.deadLetterQueue.policyByRule) throw new Error(`${name}: its dead-letter queue must be made with policyByRule, so that the rule writes the queue's one policy`);
+    queuePolicy(
+      `${name}-dlq-policy`,
+      args.deadLetterQueue.queue,
+      { senders: [{ service: "events.amazonaws.com", sourceArn: this.rule.arn }], tlsOnly: args.deadLetterQueue.tlsOnly },
+      { parent: this },
+    );
     this.permission = new aws.lambda.Permission(
       `${name}-invoke`,
       { action: "lambda:InvokeFunction", function: args.function.name, principal: "events.amazonaws.com", sourceArn: this.rule.arn },

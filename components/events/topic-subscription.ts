@@ -5,7 +5,7 @@ import type { DeadLetterQueue } from "./dead-letter-queue";
 export interface QueueSubscriptionArgs {
   /** The topic to subscribe to. */
   topicArn: pulumi.Input<string>;
-  /** The queue SNS sends each message to. Its policy must let this topic send (see `allowSenders`). */
+  /** The queue SNS sends each message to. Its policy must let this topic send (see `queuePolicy`). */
   queue: { arn: pulumi.Input<string> };
   /**
    * Where SNS puts a message it could not deliver to the queue at all. The queue must let

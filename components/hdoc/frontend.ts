@@ -1,8 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { applies, type Hardening } from "../adoption";
-import { type PolicyStatement, policyDocument } from "../iam";
-import { privateBucket } from "../storage/bucket";
+import type { PolicyStatement } from "../iam";
+import { bucketPolicy, privateBucket } from "../storage/bucket";
 import type { Protection } from "../storage/stateful";
 
 /** AWS's managed "CachingOptimized" cache policy. */
@@ -119,20 +119,20 @@ export class Frontend extends pulumi.ComponentResource {
       Resource: pulumi.interpolate`${bucket.arn}/*`,
       Condition: { StringEquals: { "AWS:SourceArn": this.distribution.arn } },
     };
-    new aws.s3.BucketPolicy(
+    bucketPolicy(
       `${name}-site-policy`,
+      bucket,
       {
-        bucket: bucket.id,
-        policy:
-          // An adopted bucket's own statements (the old distribution's grant) keep the old site
-          // serving through the cutover, until exclusiveBucketPolicy applies.
-          !applies(args.hardening, "exclusiveBucketPolicy", adopted)
-            ? keptStatementsWith(args.existingBucketName!, readByDistribution, { parent: this })
-            : policyDocument([readByDistribution]),
+        statements: [readByDistribution],
+        tlsOnly: applies(args.hardening, "tlsOnly", adopted),
+        // An adopted bucket's own statements (the old distribution's grant) keep the old site
+        // serving through the cutover, until exclusiveBucketPolicy applies.
+        keepExisting: applies(args.hardening, "exclusiveBucketPolicy", adopted) ? undefined : { bucketName: args.existingBucketName! },
+        adopted,
+        // The public-access block must be in place first: it allows this non-public policy.
+        dependsOn: publicAccessBlock ? [publicAccessBlock] : [],
       },
-      // The public-access block must be in place first: it allows this non-public policy. The
-      // policy of an adopted bucket holds statements that are not ours: it is never deleted.
-      { parent: this, dependsOn: publicAccessBlock ? [publicAccessBlock] : [], retainOnDelete: adopted },
+      { parent: this },
     );
 
     this.registerOutputs({ bucketName: bucket.bucket, distributionDomain: this.distribution.domainName });
@@ -174,19 +174,4 @@ export class Frontend extends pulumi.ComponentResource {
     );
     return { certificate, certificateArn: validation.certificateArn, records };
   }
-}
-
-/**
- * The adopted bucket's policy as it is, with the distribution's statement in place of any
- * earlier one of the same Sid: the old distribution's grant keeps serving the site until the
- * domain moves. The policy is read when the program runs: the original's frontend template
- * gives the bucket one (S3 answers NoSuchBucketPolicy for a bucket without, which stops the run).
- */
-function keptStatementsWith(bucket: string, statement: PolicyStatement, opts: pulumi.InvokeOptions): pulumi.Output<string> {
-  const existing = aws.s3.getBucketPolicyOutput({ bucket }, opts);
-  return pulumi.all([existing.policy, policyDocument([statement])]).apply(([current, ours]) => {
-    const document = JSON.parse(current);
-    const kept = (document.Statement as { Sid?: string }[]).filter((s) => s.Sid !== DISTRIBUTION_READ_SID);
-    return JSON.stringify({ ...document, Statement: [...kept, ...JSON.parse(ours).Statement] });
-  });
 }

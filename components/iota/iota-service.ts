@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { Hardening } from "../adoption";
 import { CLOUDEVENT_DETAIL_TYPE, IOTA_ENV, secretParamEnv } from "../../handlers/lib/env-names";
 import { DeadLetterQueue } from "../events/dead-letter-queue";
 import { FunctionRule } from "../events/function-rule";
@@ -24,6 +25,8 @@ export interface IotaServiceArgs {
   function: FunctionSizing;
   /** Retry bounds of the rule's target before its DLQ keeps an event. */
   delivery: RetryBounds;
+  /** The app's improvements (see components/adoption.ts): its queues are the stack's own. */
+  hardening: Hardening;
   platform: Platform;
 }
 
@@ -51,7 +54,7 @@ export class IotaService extends pulumi.ComponentResource {
 
     this.failedEvents = new DeadLetterQueue(
       `${name}-failed-events`,
-      { platform: args.platform, description: `CloudEvents the iota service ${args.serviceId} could not apply` },
+      { platform: args.platform, description: `CloudEvents the iota service ${args.serviceId} could not apply`, hardening: args.hardening, policyByRule: true },
       { parent: this },
     );
 

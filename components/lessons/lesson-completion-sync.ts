@@ -131,7 +131,7 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
     // (lessons not sent yet, lessons refused) that the function writes itself.
     this.failedEvents = new DeadLetterQueue(
       `${name}-failed-events`,
-      { platform: args.platform, description: "lesson updates that could not be synced" },
+      { platform: args.platform, description: "lesson updates that could not be synced", hardening: args.hardening, policyByRule: true },
       { parent: this },
     );
 

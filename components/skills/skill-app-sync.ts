@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
-import type { Hardening } from "../adoption";
+import { applies, type Hardening } from "../adoption";
 import { secretParamEnv, SKILLS_BUCKET_PREFIXES, SKILLS_ENV, type SkillsSecret } from "../../handlers/lib/env-names";
 import { DeadLetterQueue } from "../events/dead-letter-queue";
 import { FunctionSchedule } from "../events/function-schedule";
@@ -13,7 +13,7 @@ import type { RetryBounds } from "../lambda/runtime";
 import { AppDashboard } from "../monitoring/app-dashboard";
 import type { Platform } from "../platform";
 import { type SecureParameter, secureParameter } from "../secrets/secure-parameter";
-import { privateBucket } from "../storage/bucket";
+import { bucketPolicy, privateBucket } from "../storage/bucket";
 
 export interface SkillAppSyncArgs {
   /** The Airtable base and table that hold the assessments. */
@@ -78,11 +78,28 @@ export class SkillAppSync extends pulumi.ComponentResource {
     super("tributary:skills:SkillAppSync", name, {}, opts);
     const { platform, hardening } = args;
 
-    this.templatesBucket = privateBucket(
+    const templates = privateBucket(
       `${name}-templates`,
       { protection: platform.protection, hardening, existingName: args.templatesBucketName },
       { parent: this },
-    ).bucket;
+    );
+    this.templatesBucket = templates.bucket;
+    const adopted = args.templatesBucketName !== undefined;
+    if (applies(hardening, "tlsOnly", adopted)) {
+      // The bot's bucket keeps what its owner granted in its policy, if it has one.
+      bucketPolicy(
+        `${name}-templates-policy`,
+        this.templatesBucket,
+        {
+          statements: [],
+          tlsOnly: true,
+          keepExisting: adopted ? { bucketName: args.templatesBucketName!, orNone: true } : undefined,
+          adopted,
+          dependsOn: templates.publicAccessBlock ? [templates.publicAccessBlock] : [],
+        },
+        { parent: this },
+      );
+    }
     this.templatesReadPolicy = templatesReadPolicy(`${name}-templates-read`, this.templatesBucket, { parent: this });
 
     this.repository = imageRepository(
@@ -107,7 +124,7 @@ export class SkillAppSync extends pulumi.ComponentResource {
     const secrets = secretParameters(name, args.secrets, { parent: this });
     this.failedInvocations = new DeadLetterQueue(
       `${name}-failed-invocations`,
-      { platform, description: "Skill App syncs that failed every retry" },
+      { platform, description: "Skill App syncs that failed every retry", hardening },
       { parent: this },
     );
     this.function = new NodeImageFunction(

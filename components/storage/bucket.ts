@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import { applies } from "../adoption";
+import { type PolicyStatement, policyDocument, tlsOnlyStatement } from "../iam";
 import { statefulOptions } from "./stateful";
 import type { StatefulArgs } from "./table";
 
@@ -52,4 +53,55 @@ export function privateBucket(name: string, args: StatefulArgs, opts: pulumi.Cus
     new aws.s3.BucketVersioning(`${name}-versioning`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, opts);
   }
   return { bucket, publicAccessBlock };
+}
+
+export interface BucketPolicyArgs {
+  /** Our statements (each with a Sid, which replaces an adopted policy's statement of the same Sid). */
+  statements: PolicyStatement[];
+  /** Add the deny of every request not made over TLS (the `tlsOnly` improvement). */
+  tlsOnly: boolean;
+  /**
+   * An adopted bucket whose own policy is kept beside ours: it is read when the program runs.
+   * `orNone` when the bucket may have no policy at all (S3 answers NoSuchBucketPolicy).
+   */
+  keepExisting?: { bucketName: string; orNone?: boolean };
+  /** The bucket is adopted: its policy may hold statements that are not ours, so it is never deleted. */
+  adopted: boolean;
+  /** Resources that must be in place first (the public-access block that allows the policy). */
+  dependsOn?: pulumi.Resource[];
+}
+
+/** The bucket's one policy: `statements` and, with `tlsOnly`, the TLS-only deny. */
+export function bucketPolicy(name: string, bucket: aws.s3.Bucket, args: BucketPolicyArgs, opts: pulumi.CustomResourceOptions): aws.s3.BucketPolicy {
+  const statements = [...args.statements, ...(args.tlsOnly ? [tlsOnlyStatement("s3", [bucket.arn, pulumi.interpolate`${bucket.arn}/*`])] : [])];
+  return new aws.s3.BucketPolicy(
+    name,
+    { bucket: bucket.id, policy: args.keepExisting ? keptStatementsWith(args.keepExisting, statements, opts) : policyDocument(statements) },
+    { ...opts, dependsOn: args.dependsOn ?? [], retainOnDelete: args.adopted },
+  );
+}
+
+/** What S3 (through the provider) answers for a bucket without a policy. */
+const NO_BUCKET_POLICY = /NoSuchBucketPolicy|couldn't find resource/;
+
+/**
+ * The adopted bucket's policy as it is, with our statements in place of any earlier ones of
+ * the same Sid: what its owner granted (the old distribution's read grant, the bot's
+ * readers) keeps working. The policy is read when the program runs.
+ */
+function keptStatementsWith(existing: { bucketName: string; orNone?: boolean }, statements: PolicyStatement[], opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+  const current = aws.s3.getBucketPolicy({ bucket: existing.bucketName }, { parent: opts.parent, provider: opts.provider }).then(
+    (found) => found.policy,
+    (err: unknown) => {
+      if (existing.orNone && NO_BUCKET_POLICY.test(String(err))) return undefined;
+      throw err;
+    },
+  );
+  return pulumi.all([current, policyDocument(statements)]).apply(([policy, ours]) => {
+    const document = policy ? JSON.parse(policy) : { Version: "2012-10-17", Statement: [] };
+    const added = JSON.parse(ours).Statement as { Sid?: string }[];
+    const sids = new Set(added.map((s) => s.Sid));
+    const kept = (document.Statement as { Sid?: string }[]).filter((s) => s.Sid === undefined || !sids.has(s.Sid));
+    return JSON.stringify({ ...document, Statement: [...kept, ...added] });
+  });
 }

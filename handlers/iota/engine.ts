@@ -26,6 +26,7 @@
  *    there, it is refused as SKIPPED, with a log (with-iota kept every entry forever).
  */
 import { v7 as uuidv7 } from "uuid";
+import { maskEmails } from "../lib/mask";
 import {
   buildRapid,
   type CloudEvent,
@@ -225,7 +226,8 @@ export function eventTime(event: unknown, cloudevent: CloudEvent): number | unde
   return undefined;
 }
 
-const warnAsJson = (message: string, details: Record<string, unknown>) => console.warn(JSON.stringify({ level: "WARN", message, ...details }));
+/** A log line as the logger writes one, e-mail addresses masked, without the logger's weight in iota's bundle. */
+const warnAsJson = (message: string, details: Record<string, unknown>) => console.warn(maskEmails(JSON.stringify({ level: "WARN", message, ...details })));
 
 /** The key with-iota's unique index is on. */
 export function journalKey(cloudevent: CloudEvent, serviceId: string): JournalKey {

@@ -11,6 +11,7 @@
  * required variable fails the cold start with its name.
  */
 import { IOTA_ENV } from "../lib/env-names";
+import { maskedError } from "../lib/mask";
 import { readSecret } from "../lib/secrets";
 import { connectIota, iotaConfigFromEnv } from "./config";
 import type { Iota, IotaFunc, SKIPPED } from "./engine";
@@ -24,12 +25,20 @@ export { connectIota, iotaConfigFromEnv, type IotaEnvConfig } from "./config";
 const config = iotaConfigFromEnv();
 let engine: Promise<Iota> | undefined;
 
-/** Applies the event once; returns `func`'s value, or 'SKIPPED' if the event was already applied. */
+/**
+ * Applies the event once; returns `func`'s value, or 'SKIPPED' if the event was already
+ * applied. A failure is thrown with its e-mail addresses masked: Lambda logs it, and keeps it
+ * in the invocation record (the event itself is kept whole, for the retry).
+ */
 export async function withIota<Ctx, R>(event: unknown, ctx: Ctx, options: { func: IotaFunc<Ctx, R> }): Promise<R | typeof SKIPPED> {
   if (!engine) {
     engine = readSecret(IOTA_ENV.mongoUri).then((uri) => connectIota(config, uri));
     // A failed connection is not kept: the next invocation tries again.
     engine.catch(() => (engine = undefined));
   }
-  return (await engine).withIota(event, ctx, options);
+  try {
+    return await (await engine).withIota(event, ctx, options);
+  } catch (err) {
+    throw maskedError(err);
+  }
 }

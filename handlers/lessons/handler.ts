@@ -6,7 +6,7 @@ import { requireEnv, wholeNumberEnv } from "../lib/env";
 import { LESSONS_ENV, TOKEN_REQUEST_FORMATS, type TokenRequestFormat } from "../lib/env-names";
 import { parseEvent } from "../lib/events";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../lib/http";
-import { logger, maskEmail } from "../lib/logger";
+import { logger, maskEmail, maskEmails } from "../lib/logger";
 import { readSecret } from "../lib/secrets";
 import { completedLessons, markLessonsComplete, type SkippedLesson, userIdFrom, userUpdateEvent } from "./lesson-sync";
 import { buildResumeRecord, isResumeRecord, RESUME_KIND, type ResumeRecord, resumeRecord } from "./resume-record";
@@ -108,14 +108,17 @@ export function createHandler(config: LessonHandlerConfig) {
 
     // Nothing was accepted or refused: the event source's retry sends it all again, and no lesson twice.
     if (result.completed.length === 0 && result.refused.length === 0) {
-      throw new Error(`no lesson marked complete for user ${userId}, so the event is retried whole: ${result.stopped}`);
+      throw new Error(maskEmails(`no lesson marked complete for user ${userId}, so the event is retried whole: ${result.stopped}`));
     }
     // Some were: a retry of the whole event would send them again. What is left is kept to be resumed instead.
     if (result.remaining.length > 0 || result.refused.length > 0) {
-      const reason = [
-        ...(result.remaining.length > 0 ? [`${result.remaining.length} lesson(s) not sent: ${result.stopped}`] : []),
-        ...(result.refused.length > 0 ? [`${result.refused.length} lesson(s) refused by the Learning Paths API`] : []),
-      ].join("; ");
+      // The record keeps the event whole (a replay needs its e-mail address for the PUT); its reason masks any.
+      const reason = maskEmails(
+        [
+          ...(result.remaining.length > 0 ? [`${result.remaining.length} lesson(s) not sent: ${result.stopped}`] : []),
+          ...(result.refused.length > 0 ? [`${result.refused.length} lesson(s) refused by the Learning Paths API`] : []),
+        ].join("; "),
+      );
       // A replayed record's refusals stay in the record that follows it.
       await park(buildResumeRecord(source, { reason, remaining: result.remaining, refused: [...refusedBefore, ...result.refused] }));
       logger.warn("lessons kept in the failed-events queue as a resumable record", { ...log, remaining: result.remaining, refused: result.refused, reason });

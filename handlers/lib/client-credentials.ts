@@ -4,6 +4,8 @@
  * invocation. Concurrent callers share one request (and its retries). The client
  * authenticates with `client_secret_post`: its id and secret are fields of the body, sent as
  * JSON (as tc-core-library-js's m2m sends them to Auth0) or form-encoded (RFC 6749's form).
+ * Nothing of the endpoint's answer reaches an error but its status and a standard OAuth error
+ * code: a token endpoint may echo the request, client secret included.
  */
 import { TimeBudget } from "./budget";
 import type { TokenRequestFormat } from "./env-names";
@@ -82,10 +84,15 @@ export class ClientCredentialsToken {
       },
       this.options.retry ?? DEFAULT_RETRY_POLICY,
       budget,
+      "oauthError",
     );
-    const body = (await response.json()) as { access_token?: unknown; expires_in?: unknown };
-    if (typeof body.access_token !== "string" || body.access_token === "") {
-      throw new Error(`token endpoint ${new URL(tokenUrl).origin} answered without an access_token`);
+    const endpoint = `token endpoint ${new URL(tokenUrl).origin}`;
+    // JSON.parse's own error quotes the text it could not read.
+    const body = (await response.json().catch(() => {
+      throw new Error(`${endpoint} answered HTTP ${response.status} with a body that is not JSON`);
+    })) as { access_token?: unknown; expires_in?: unknown } | null;
+    if (typeof body?.access_token !== "string" || body.access_token === "") {
+      throw new Error(`${endpoint} answered HTTP ${response.status} without an access_token`);
     }
     const lifetimeMs = (expiresInSeconds(body.expires_in) ?? 3600) * 1000;
     // A short-lived token is still reused: the margin is never more than half its life.

@@ -7,6 +7,7 @@
  */
 import pRetry, { AbortError } from "p-retry";
 import { BudgetExhaustedError, TimeBudget } from "./budget";
+import { maskEmails, withoutSecrets } from "./mask";
 
 export interface RetryPolicy {
   /** Retries after the first attempt. */
@@ -29,17 +30,20 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   requestTimeoutMs: 5_000,
 };
 
-/** A response that was not 2xx. `url` never includes the query, which may hold personal data. */
+/**
+ * A response that was not 2xx. `url` never includes the query, which may hold personal data,
+ * and `detail` is what may be told of the body (see AnswerDetail), never the body itself.
+ */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly method: string,
     readonly url: string,
-    readonly body: string,
+    readonly detail: string | undefined,
     /** How long the server asked to wait before trying again (`Retry-After`), in ms. */
     readonly retryAfterMs?: number,
   ) {
-    super(`${method} ${url} answered HTTP ${status}${body ? `: ${body.slice(0, 200)}` : ""}`);
+    super(`${method} ${url} answered HTTP ${status}${detail ? `: ${detail}` : ""}`);
     this.name = "HttpError";
   }
 
@@ -60,6 +64,61 @@ export function retryAfterMs(value: string | null, now: number = Date.now()): nu
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
+/**
+ * What an error may tell of a non-2xx answer's body, which ends up in logs and in parked
+ * records: `excerpt`, its first 200 characters with e-mail addresses masked and nothing the
+ * request sent (its credentials, its body); `oauthError`, for a token endpoint, whose answer
+ * may echo the client secret in ways no redaction foresees, only the `error` field when it is
+ * one of OAuth 2.0's codes (RFC 6749).
+ */
+export type AnswerDetail = "excerpt" | "oauthError";
+
+/** OAuth 2.0's error codes (RFC 6749 4.1.2.1 and 5.2): fixed words, safe to log. */
+export const OAUTH_ERROR_CODES = [
+  "invalid_request",
+  "invalid_client",
+  "invalid_grant",
+  "unauthorized_client",
+  "unsupported_grant_type",
+  "invalid_scope",
+  "access_denied",
+  "server_error",
+  "temporarily_unavailable",
+];
+
+/**
+ * What a request sent that its answer must not repeat: its `Authorization` header (and the
+ * token in it), and its body, whole and each of its values (a JSON object's or a form's).
+ */
+function sentValues(init: RequestInit): string[] {
+  const values: string[] = [];
+  const authorization = new Headers(init.headers).get("authorization");
+  if (authorization) values.push(authorization, authorization.replace(/^\S+\s+/, ""));
+  if (typeof init.body === "string" && init.body !== "") {
+    values.push(init.body);
+    try {
+      values.push(...Object.values(JSON.parse(init.body) as Record<string, unknown>).filter((v): v is string => typeof v === "string"));
+    } catch {
+      values.push(...new URLSearchParams(init.body).values());
+    }
+  }
+  return values;
+}
+
+function describeAnswer(body: string, how: AnswerDetail, init: RequestInit): string | undefined {
+  if (how === "oauthError") {
+    let code: unknown;
+    try {
+      code = (JSON.parse(body) as { error?: unknown } | null)?.error;
+    } catch {
+      code = undefined;
+    }
+    return typeof code === "string" && OAUTH_ERROR_CODES.includes(code) ? code : undefined;
+  }
+  const excerpt = maskEmails(withoutSecrets(body, sentValues(init)).slice(0, 200));
+  return excerpt || undefined;
+}
+
 function withoutQuery(url: string): string {
   const parsed = new URL(url);
   return `${parsed.origin}${parsed.pathname}`;
@@ -69,13 +128,15 @@ function withoutQuery(url: string): string {
  * Fetches `url`, retrying transient failures within `policy` and `budget`. Resolves with a
  * 2xx response; rejects with an HttpError for any other status (at once when it is
  * permanent, or when `Retry-After` asks for more time than is left), with a
- * BudgetExhaustedError, or with the last network error.
+ * BudgetExhaustedError, or with the last network error. `answerDetail` decides what the
+ * HttpError tells of the answer's body.
  */
 export async function fetchWithRetry(
   url: string,
   init: RequestInit = {},
   policy: RetryPolicy = DEFAULT_RETRY_POLICY,
   budget: TimeBudget = TimeBudget.unbounded(),
+  answerDetail: AnswerDetail = "excerpt",
 ): Promise<Response> {
   const method = init.method ?? "GET";
   const started = Date.now();
@@ -86,7 +147,7 @@ export async function fetchWithRetry(
       const response = await fetch(url, { ...init, signal: AbortSignal.timeout(Math.min(policy.requestTimeoutMs, remaining)) });
       if (response.ok) return response;
       const body = await response.text().catch(() => "");
-      const error = new HttpError(response.status, method, withoutQuery(url), body, retryAfterMs(response.headers.get("retry-after")));
+      const error = new HttpError(response.status, method, withoutQuery(url), describeAnswer(body, answerDetail, init), retryAfterMs(response.headers.get("retry-after")));
       throw error.transient ? error : new AbortError(error);
     },
     {

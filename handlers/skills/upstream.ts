@@ -55,7 +55,7 @@ export interface BadgrCredentials {
   grantType: string;
 }
 
-/** A Badgr access token: `POST /o/token/` with the form fields the original sent. */
+/** A Badgr access token: `POST /o/token/` with the form fields the original sent. Its errors tell nothing of the answer but its status and OAuth error code. */
 export async function badgrToken(
   baseUrl: string,
   credentials: BadgrCredentials,
@@ -77,9 +77,13 @@ export async function badgrToken(
     },
     retry,
     budget,
+    // The answer may echo the user name and password it was sent.
+    "oauthError",
   );
-  const body = (await response.json()) as { access_token?: unknown };
-  if (typeof body.access_token !== "string" || !body.access_token) throw new Error("Badgr answered without an access_token");
+  const body = (await response.json().catch(() => {
+    throw new Error(`Badgr's token endpoint answered HTTP ${response.status} with a body that is not JSON`);
+  })) as { access_token?: unknown } | null;
+  if (typeof body?.access_token !== "string" || !body.access_token) throw new Error("Badgr answered without an access_token");
   return body.access_token;
 }
 

@@ -148,6 +148,15 @@ describe("alma webhook handler", function () {
     }
   });
 
+  it("masks an e-mail address in what it logs of a delivery, and publishes the delivery as it came", async () => {
+    const sent = delivery("loan_renewed_event.json", (b) => (b.item_loan.due_date = "ask jane.doe@lancaster.ac.uk"));
+    const { result: response, logs } = await captureLogs("WARN", () => handleWebhook(sent, deps));
+    assert.equal(response.statusCode, 200, response.body);
+    assert.deepEqual(logs[0].fields, [{ field: "item_loan.due_date", note: '"ask j***@lancaster.ac.uk" is not a date we read: expiry_date 0' }]);
+    assert.ok(!JSON.stringify(logs).includes("jane.doe@lancaster.ac.uk"));
+    assert.equal(sns.published[0].message, sent.body, "the cache's contract: the raw body, address and all");
+  });
+
   it("answers 401 to a bad signature, 400 to a body that is not JSON and 422 to an unsupported event, publishing nothing", async () => {
     const cases: [string, number, RegExp][] = [
       ["invalid-signature.json", 401, /X-Exl-Signature/],

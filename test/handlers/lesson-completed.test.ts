@@ -3,12 +3,13 @@ import * as fs from "node:fs";
 import { configFromEnv, createHandler } from "../../handlers/lessons/handler";
 import { buildResumeRecord, MAX_RECORD_BYTES, RESUME_KIND, type ResumeRecord } from "../../handlers/lessons/resume-record";
 import { InvalidEventError } from "../../handlers/lib/events";
-import { logger } from "../../handlers/lib/logger";
+import { lambdaHandler, logger } from "../../handlers/lib/logger";
 import { auth0TokenRoute } from "../../tooling/local/auth0";
 import { localAwsEnv, setEnv } from "../../tooling/local/aws";
 import { type FakeSqs, startFakeSqs } from "../../tooling/local/fake-sqs";
 import { FAST_RETRY, type HttpStub, type RecordedRequest, type StubResponse, startStub } from "../../tooling/local/http-stub";
 import { payloadPath } from "../helpers/fixtures";
+import { captureLogs } from "../helpers/logs";
 
 const FIXTURE = payloadPath("atlas-trigger", "user_update_event.json");
 const realEvent = () => JSON.parse(fs.readFileSync(FIXTURE, "utf8"));
@@ -276,7 +277,11 @@ describe("lesson-completed handler", function () {
     });
 
     it("gets no token for an audience the tenant does not have (dev's former https://api.topcoder-dev.com/), sends nothing, and fails so that the event is retried", async () => {
-      await assert.rejects(newHandler({ audience: "https://api.topcoder-dev.com/" })(realEvent()), /no token: POST .* HTTP 403: .*Service not found: https:\/\/api\.topcoder-dev\.com\//);
+      // Auth0's answer is told by its status and OAuth error code alone: its description stays out of logs and records.
+      await assert.rejects(newHandler({ audience: "https://api.topcoder-dev.com/" })(realEvent()), (err: Error) => {
+        assert.match(err.message, /no token: POST http:\/\/127\.0\.0\.1:\d+\/oauth\/token answered HTTP 403: access_denied$/);
+        return true;
+      });
       assert.equal(server.to("POST", "/oauth/token").length, 1, "a 403 is not retried");
       assert.equal(puts().length, 0);
       assert.equal(sqs.messages.length, 0);
@@ -487,6 +492,85 @@ describe("lesson-completed handler", function () {
     await assert.rejects(newHandler()(eventWith({}, "auth0|")), /detail\.fullDocument\.externalId: has no user id/);
     await assert.rejects(newHandler()({}), /invalid Atlas trigger event: detail-type: .*; source: .*; detail: /);
     assert.equal(server.requests.length, 0);
+  });
+
+  describe("a token endpoint that echoes its request", () => {
+    const EMAIL = "chris.mccann@topcoder.com";
+    const SECRET = "client-secret-value";
+    /** Auth0 for the first token; afterwards it answers `status` with the request it got, as some endpoints' errors do. */
+    const echoAfterFirst = (status: number, body: (req: RecordedRequest) => unknown = (req) => ({ error: "access_denied", request: req.body, contact: EMAIL })) => {
+      const auth0 = tokenAnswer;
+      let n = 0;
+      tokenAnswer = (req) => (++n === 1 ? auth0(req) : { status, body: body(req) });
+    };
+    /** Everything the invocation left where people read: log lines, the thrown error as Lambda logs it, the queue's records. */
+    const run = async (event: unknown) => {
+      const handler = lambdaHandler(newHandler());
+      const { result, logs } = await captureLogs("DEBUG", () => handler(event).then((r) => ({ ok: r }), (err: Error) => ({ err })));
+      return { result, logged: JSON.stringify(logs), thrown: "err" in result ? `${result.err.message}\n${result.err.stack}` : "", records: sqs.messages.map((m) => m.body) };
+    };
+
+    it("keeps its answer out of every log line and parked record, and masks the e-mail address in every log line", async () => {
+      // lesson-1's 401 makes the handler renew its token; the endpoint then echoes the request (with the secret) and an address.
+      let refused = false;
+      api = (req) => (req.query.get("lessonId") === "lesson-1" && !refused ? ((refused = true), { status: 401 }) : { status: 200 });
+      echoAfterFirst(401);
+      const event = eventWith({ "completedChallenges.0": { id: "lesson-0" }, "completedChallenges.1": { id: "lesson-1" }, "completedChallenges.2": { id: "lesson-2" } });
+      const { result, logged, records } = await run(event);
+
+      assert.deepEqual(result, { ok: { userId: "88778750", lessons: 3, completed: 1, refused: [], skipped: [], parked: ["lesson-1", "lesson-2"] } });
+      assert.equal(server.to("POST", "/oauth/token").length, 2, "the renewal was asked for, and refused");
+      assert.equal(records.length, 1);
+      const record: ResumeRecord = JSON.parse(records[0]);
+      assert.match(record.reason, /^2 lesson\(s\) not sent: lesson lesson-1 failed after retries: POST http:\/\/127\.0\.0\.1:\d+\/oauth\/token answered HTTP 401: access_denied$/);
+      for (const text of [logged, records[0]]) assert.ok(!text.includes(SECRET), `the secret in ${text}`);
+      assert.ok(!record.reason.includes(EMAIL));
+      assert.ok(!logged.includes(EMAIL), "a log line holds the address");
+      assert.ok(logged.includes("c***@topcoder.com"), "the masked address is logged");
+      // The record keeps the event whole: the replay's PUT needs the user's address, as the original sent it.
+      assert.equal((record.event as { detail: { fullDocument: { email: string } } }).detail.fullDocument.email, EMAIL);
+      tokenAnswer = auth0TokenRoute({ clients: { "m2m-client": SECRET }, audiences: [AUDIENCE] });
+      const replay = await newHandler()(record);
+      assert.deepEqual([replay.completed, replay.parked], [2, []]);
+      assert.deepEqual(puts().slice(-2).map((p) => p.query.get("email")), [EMAIL, EMAIL]);
+    });
+
+    it("keeps it out of the error Lambda logs and keeps, whether it fails (5xx, retried), answers 200 without a token, or answers what is not JSON", async () => {
+      const echoes: [number, (req: RecordedRequest) => unknown][] = [
+        [503, (req) => ({ error: "temporarily_unavailable", request: req.body, contact: EMAIL })],
+        [200, (req) => ({ request: req.body, contact: EMAIL })],
+        [200, (req) => `${req.body} ${EMAIL}`],
+        [400, (req) => ({ error: `${req.body} ${EMAIL}` })],
+      ];
+      for (const [status, body] of echoes) {
+        tokensIssued = 0;
+        tokenAnswer = () => ({ status, body: body(server.requests.at(-1)!) });
+        const { result, logged, thrown, records } = await run(eventWith({ "completedChallenges.0": { id: "lesson-0" } }));
+        assert.ok("err" in result, `HTTP ${status}: the event is retried whole`);
+        assert.match(thrown, /^no lesson marked complete for user 88778750, so the event is retried whole: no token: /);
+        assert.deepEqual(records, [], "nothing was sent, so nothing is parked");
+        for (const text of [logged, thrown]) {
+          assert.ok(!text.includes(SECRET), `HTTP ${status}: the secret in ${text}`);
+          assert.ok(!text.includes(EMAIL), `HTTP ${status}: the address in ${text}`);
+          assert.ok(!text.includes("request"), `HTTP ${status}: the echo in ${text}`);
+        }
+      }
+      assert.equal(puts().length, 0);
+    });
+
+    it("keeps an API answer's e-mail address and the bearer token it echoes out of the record's reason and the logs", async () => {
+      api = (req) =>
+        req.query.get("lessonId") === "lesson-1"
+          ? { status: 503, body: `PUT ${req.path}?email=${req.query.get("email")} with ${req.headers.authorization} failed for ${EMAIL}` }
+          : { status: 200 };
+      const { logged, records } = await run(eventWith({ "completedChallenges.0": { id: "lesson-0" }, "completedChallenges.1": { id: "lesson-1" } }));
+      const record: ResumeRecord = JSON.parse(records[0]);
+      assert.match(record.reason, /answered HTTP 503: PUT \/v5\/.*\?email=c\*\*\*@topcoder\.com with \[redacted\] failed for c\*\*\*@topcoder\.com$/);
+      for (const text of [logged, record.reason]) {
+        assert.ok(!text.includes("token-1"), `the token in ${text}`);
+        assert.ok(!text.includes(EMAIL), `the address in ${text}`);
+      }
+    });
   });
 
   it("logs no token, no secret and no full e-mail address", async () => {

@@ -2,10 +2,12 @@ import * as assert from "node:assert/strict";
 import { DeleteObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { createConnection, type Pool, type PoolConnection } from "mysql2/promise";
 import { TimeBudget } from "../../handlers/lib/budget";
+import { lambdaHandler } from "../../handlers/lib/logger";
 import { brnPool, runSync, S3_CLIENT_DEFAULTS, type SkillSyncConfig, SyncFailedError, type SyncSummary } from "../../handlers/skills/sync";
 import { FAST_RETRY, type HttpStub, type StubResponse, startStub } from "../../tooling/local/http-stub";
 import { type BrnDatabase, createBrnDatabase } from "../../tooling/local/mysql";
 import { type LocalS3, S3RVER_CREDENTIALS, startS3rver } from "../../tooling/local/s3";
+import { captureLogs } from "../helpers/logs";
 import { commitShaAnswer, corruptData, patchDeclaredSize, patchName, zipball, zipballCommit } from "../../tooling/local/zip";
 
 interface Upstream {
@@ -24,6 +26,8 @@ interface Upstream {
   /** The archive whose commit GitHub names for a tag, when it is not the one the zipball gives (a tag that moves between the two requests). */
   tagged?: Record<string, Buffer>;
   badgrDown: boolean;
+  /** Badgr's token endpoint answers with this status and what it was sent (the password among it), and an e-mail address. */
+  badgrTokenEcho?: number;
 }
 
 const OB = "https://api.badgr.io/public/assertions/A1";
@@ -61,6 +65,7 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
       if (req.path.startsWith("/badgr/")) {
         if (upstream.badgrDown) return { status: 503, body: "maintenance" };
         if (req.path === "/badgr/o/token/") {
+          if (upstream.badgrTokenEcho) return { status: upstream.badgrTokenEcho, body: { error: "invalid_grant", request: req.body, contact: "badgr.admin@example.org" } };
           const form = new URLSearchParams(req.body);
           const ok =
             form.get("grant_type") === "password" &&
@@ -371,6 +376,24 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
       assert.equal((await db.query("SELECT * FROM badges")).length, 0);
       assert.equal(server.to("POST", "/badgr/o/token/").length, FAST_RETRY.retries + 1, "the token request was retried within bounds");
     });
+  });
+
+  describe("a Badgr token endpoint that echoes its request", () => {
+    for (const status of [400, 503]) {
+      it(`keeps the password and the e-mail address out of the summary, the log and the thrown error (HTTP ${status})`, async () => {
+        upstream.badgrTokenEcho = status;
+        const handler = lambdaHandler(() => runSync(config));
+        const { result, logs } = await captureLogs("DEBUG", () => handler({}).then(() => assert.fail("the sync should fail"), (err: Error) => err));
+        assert.ok(result instanceof SyncFailedError);
+        assert.equal(result.summary.badges.errors[0], `POST ${server.url}/badgr/o/token/ answered HTTP ${status}: invalid_grant`);
+        const printed = [JSON.stringify(logs), JSON.stringify(result.summary), result.message, String(result.stack)];
+        for (const text of printed) {
+          assert.ok(!text.includes("badgr-pass"), `the password in ${text}`);
+          assert.ok(!text.includes("badgr.admin@example.org"), `the address in ${text}`);
+        }
+        assert.ok(JSON.stringify(logs).includes("skill sync finished"));
+      });
+    }
   });
 
   describe("values longer than their column: stored cut to fit, as the original's were on RDS (sql_mode NO_ENGINE_SUBSTITUTION), and reported", () => {

@@ -134,30 +134,31 @@ describe("alma (AlmaCache)", () => {
       assert.deepEqual(named(dev, "aws:cloudwatch/metricAlarm:MetricAlarm", "alma-failed-events-depth").rawInputs.dimensions, { QueueName: failed.state.name });
     });
 
-    it("lets SNS send to a queue only from that function's topics", () => {
+    it("lets SNS send to a queue only from that function's topics, and nobody use it except over TLS", () => {
       for (const [handler, events] of Object.entries(SUBSCRIPTIONS)) {
         const q = queue(dev, `${handler}-queue`);
         const policy = named(dev, "aws:sqs/queuePolicy:QueuePolicy", `${handler}-queue-policy`);
         assert.equal(policy.rawInputs.queueUrl, q.state.url);
-        assert.deepEqual(
-          policyOf(policy).Statement,
-          events.map((e) => ({
+        assert.deepEqual(policyOf(policy).Statement, [
+          ...events.map((e) => ({
             Effect: "Allow",
             Principal: { Service: "sns.amazonaws.com" },
             Action: "sqs:SendMessage",
             Resource: q.state.arn,
             Condition: { ArnEquals: { "aws:SourceArn": topicArn(dev, e) } },
           })),
-        );
+          { Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "sqs:*", Resource: [q.state.arn], Condition: { Bool: { "aws:SecureTransport": "false" } } },
+        ]);
       }
     });
 
     it("lets SNS put what it cannot deliver to any of the eight topics' subscribers in alma-failed-events", () => {
       const policy = policyOf(named(dev, "aws:sqs/queuePolicy:QueuePolicy", "alma-failed-events-policy"));
       assert.deepEqual(
-        policy.Statement.map((s: any) => [s.Principal.Service, s.Condition.ArnEquals["aws:SourceArn"]]),
+        policy.Statement.filter((s: any) => s.Effect === "Allow").map((s: any) => [s.Principal.Service, s.Condition.ArnEquals["aws:SourceArn"]]),
         ALMA_EVENTS.map((e) => ["sns.amazonaws.com", topicArn(dev, e)]),
       );
+      assert.deepEqual(policy.Statement.filter((s: any) => s.Effect !== "Allow").map((s: any) => s.Sid), ["DenyInsecureTransport"]);
     });
 
     it("alarms when a message has waited a day in a queue, well before its 14 days are up", () => {

@@ -14,6 +14,9 @@ async function fakeAdminApi() {
   const route = (req: RecordedRequest): StubResponse => {
     if (req.method === "POST" && req.path === "/api/admin/v3.0/auth/providers/mongodb-cloud/login") {
       const { username, apiKey } = JSON.parse(req.body);
+      // A login endpoint that echoes what it was sent, in its error and as text.
+      if (apiKey === "echoed-private-key") return { status: 401, body: { error: `invalid key in ${req.body}`, error_code: "InvalidPassword" } };
+      if (apiKey === "echoed-as-text") return { status: 500, body: `cannot read ${req.body}` };
       return username === "pub" && apiKey === "priv"
         ? { body: { access_token: "admin-token", refresh_token: "r", user_id: "u", device_id: "d" } }
         : { status: 401, body: { error: "invalid username/password", error_code: "InvalidPassword" } };
@@ -123,6 +126,16 @@ describe("Atlas App Services app (dynamic provider)", () => {
       assert.ok(!err.message.includes("wrong-private-key"));
       return true;
     });
+  });
+
+  it("never shows the key when the login endpoint echoes it: in its error field, or as text", async () => {
+    for (const privateKey of ["echoed-private-key", "echoed-as-text"]) {
+      await assert.rejects(provider.create({ ...inputs, privateKey }), (err: Error) => {
+        assert.ok(!err.message.includes(privateKey), err.message);
+        assert.match(err.message, /log in answered HTTP (401: invalid key in .*\[redacted\].* \(InvalidPassword\)|500)$/);
+        return true;
+      });
+    }
   });
 
   it("keeps Atlas's error text once Pulumi has serialized the provider, as `pulumi up` runs it", async function () {

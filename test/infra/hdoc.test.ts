@@ -212,6 +212,19 @@ describe("hdoc (HdocBackend)", () => {
       assert.deepEqual(statement.Condition, { StringEquals: { "AWS:SourceArn": distribution.state.arn } });
     });
 
+    it("versions the site bucket it creates, so that an overwritten or deleted file can be brought back; an adopted one once versioning is opted in", async function () {
+      this.timeout(60_000);
+      const versioning = (run: RunResult) => ofType(run, "aws:s3/bucketVersioning:BucketVersioning").filter((v) => v.rawInputs.bucket === named(run, "aws:s3/bucket:Bucket", "hdoc-frontend-site").id);
+      const [created] = versioning(dev);
+      assert.equal(created.name, "hdoc-frontend-site-versioning");
+      assert.deepEqual(created.inputs.versioningConfiguration, { status: "Enabled" });
+      assert.deepEqual(versioning(prod), [], "the adopted bucket keeps its own versioning");
+      const optedIn = await runVariant("prod", (config) => {
+        config["tributary:hdoc"].hardening = { versioning: true };
+      });
+      assert.deepEqual(versioning(optedIn).map((v) => v.inputs.versioningConfiguration), [{ status: "Enabled" }]);
+    });
+
     it("serves over HTTPS through origin access control, with index.html for the root and for 403 and 404", () => {
       const d = named(dev, "aws:cloudfront/distribution:Distribution", "hdoc-frontend-cdn").rawInputs;
       const oac = named(dev, "aws:cloudfront/originAccessControl:OriginAccessControl", "hdoc-frontend-oac");

@@ -90,6 +90,14 @@ describe("lessons (LessonCompletionSync)", () => {
       assert.equal(named(prod, "aws:cloudwatch/eventArchive:EventArchive", "lessons-trigger-archive").inputs.retentionDays, 30);
     });
 
+    it("keeps its archive, the only copy of what arrived while the rule was paused: protected in prod, retained on delete in every stage", () => {
+      const archive = (run: typeof dev) => named(run, "aws:cloudwatch/eventArchive:EventArchive", "lessons-trigger-archive").options;
+      assert.deepEqual([archive(prod).protect, archive(prod).retainOnDelete], [true, true]);
+      assert.deepEqual([archive(dev).protect, archive(dev).retainOnDelete], [false, true]);
+      // The archive has no tags: nothing of an adopted resource's is kept on it.
+      assert.deepEqual([archive(prod).import, archive(prod).ignoreChanges], [undefined, []]);
+    });
+
     it("routes Atlas updates to the function with a retry policy and a dead-letter queue", () => {
       const bus = named(dev, "aws:cloudwatch/eventBus:EventBus", "lessons-trigger-bus");
       const rule = named(dev, "aws:cloudwatch/eventRule:EventRule", "lessons-rule");
@@ -115,6 +123,14 @@ describe("lessons (LessonCompletionSync)", () => {
           Action: "sqs:SendMessage",
           Resource: queue(dev).state.arn,
           Condition: { ArnEquals: { "aws:SourceArn": rule.state.arn } },
+        },
+        {
+          Sid: "DenyInsecureTransport",
+          Effect: "Deny",
+          Principal: "*",
+          Action: "sqs:*",
+          Resource: [queue(dev).state.arn],
+          Condition: { Bool: { "aws:SecureTransport": "false" } },
         },
       ]);
       const permission = named(dev, "aws:lambda/permission:Permission", "lessons-rule-invoke");

@@ -4,18 +4,33 @@ import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { REPO_ROOT } from "../../tooling/mock-engine";
 
-const workflow = (name: string) => parseYaml(fs.readFileSync(path.join(REPO_ROOT, ".github", "workflows", name), "utf8"));
+const workflowText = (name: string) => fs.readFileSync(path.join(REPO_ROOT, ".github", "workflows", name), "utf8");
+const workflow = (name: string) => parseYaml(workflowText(name));
+const readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
 const pulumiStep = (job: any) => job.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions"));
 const roleOf = (job: any) => job.steps.find((s: any) => String(s.uses).startsWith("aws-actions/configure-aws-credentials"))?.with["role-to-assume"];
 
 describe("GitHub workflows", () => {
   const pr = workflow("pull-request.yml");
+  const prText = workflowText("pull-request.yml");
   const deploy = workflow("deploy.yml");
 
   it("previews pull requests in <stack>-preview environments with the read-only preview role", () => {
     assert.equal(pr.jobs.preview.environment, "${{ matrix.stack }}-preview");
     assert.equal(roleOf(pr.jobs.preview), "${{ vars.AWS_PREVIEW_ROLE_ARN }}");
     assert.equal(pulumiStep(pr.jobs.preview).with.command, "preview");
+  });
+
+  it("previews prod only in prod-preview, which the README and the workflow require to have reviewers, and never for forks", () => {
+    assert.ok(pr.jobs.preview.strategy.matrix.stack.includes("prod"), "prod is previewed, once approved");
+    assert.equal(pr.jobs.preview.environment.replace("${{ matrix.stack }}", "prod"), "prod-preview");
+    assert.equal(pulumiStep(pr.jobs.preview).env.PULUMI_ACCESS_TOKEN, "${{ secrets.PULUMI_ACCESS_TOKEN }}", "the token is the environment's own secret");
+    assert.equal(pr.jobs.preview.if, "github.event.pull_request.head.repo.full_name == github.repository");
+    const row = readme.split("\n").find((line) => line.startsWith("  | `prod-preview` |"));
+    assert.match(row ?? "", /\*\*required reviewers\*\*, with "prevent self-review"/, "the README's environment table");
+    assert.match(readme, /The other way, a token that cannot decrypt prod, leaves no real prod preview at all/, "the README says why");
+    assert.match(prText, /the `prod-preview` environment MUST have required reviewers/);
+    assert.match(prText, /prod's PULUMI_ACCESS_TOKEN is a secret of that environment alone/);
   });
 
   it("deploys with the deploy role, in the stack's own environment, and never shares it with previews", () => {

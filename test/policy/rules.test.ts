@@ -49,6 +49,33 @@ describe("policy rules", () => {
     });
   });
 
+  describe("iam-no-wildcards in bucket and queue policies", () => {
+    const queuePolicy = (statements: unknown[]) => res("aws:sqs/queuePolicy:QueuePolicy", "qp", { queueUrl: "u", policy: JSON.stringify({ Version: "2012-10-17", Statement: statements }) });
+    const bucketPolicy = (statements: unknown[]) => res("aws:s3/bucketPolicy:BucketPolicy", "bp", { bucket: "b", policy: JSON.stringify({ Version: "2012-10-17", Statement: statements }) });
+    const tlsDeny = (service: string, extra: Record<string, unknown> = {}) => ({
+      Sid: "DenyInsecureTransport",
+      Effect: "Deny",
+      Principal: "*",
+      Action: `${service}:*`,
+      Resource: ["arn:aws:sqs:eu-west-2:1:q"],
+      Condition: { Bool: { "aws:SecureTransport": "false" } },
+      ...extra,
+    });
+
+    it("allows Principal \"*\" and a service:* action in exactly the TLS-only deny, beside grants to named services", () => {
+      const sender = { Effect: "Allow", Principal: { Service: "sns.amazonaws.com" }, Action: "sqs:SendMessage", Resource: "arn:aws:sqs:eu-west-2:1:q" };
+      assert.deepEqual(check("iam-no-wildcards", [queuePolicy([sender, tlsDeny("sqs")]), bucketPolicy([tlsDeny("s3", { Principal: { AWS: "*" } })])]), []);
+    });
+
+    it("refuses Principal \"*\" or a wildcard action anywhere else: an Allow, a deny of another service or on another condition", () => {
+      assert.match(check("iam-no-wildcards", [queuePolicy([{ Effect: "Allow", Principal: "*", Action: "sqs:SendMessage", Resource: "arn:aws:sqs:eu-west-2:1:q" }])])[0], /names Principal "\*"/);
+      assert.match(check("iam-no-wildcards", [queuePolicy([{ Effect: "Allow", Principal: { Service: "sns.amazonaws.com" }, Action: "sqs:*", Resource: "arn:aws:sqs:eu-west-2:1:q" }])])[0], /wildcard action sqs:\*/);
+      assert.equal(check("iam-no-wildcards", [queuePolicy([tlsDeny("s3")])]).length, 2, "an s3:* deny in a queue policy is not the TLS-only deny");
+      assert.equal(check("iam-no-wildcards", [bucketPolicy([tlsDeny("s3", { Condition: { Bool: { "aws:SecureTransport": "false" }, IpAddress: { "aws:SourceIp": "10.0.0.0/8" } } })])]).length, 2);
+      assert.equal(check("iam-no-wildcards", [bucketPolicy([tlsDeny("s3", { Effect: "Allow" })])]).length, 2);
+    });
+  });
+
   describe("async-lambda-failure-destination", () => {
     const permission = (f: PolicyResource, principal: string) =>
       res("aws:lambda/permission:Permission", "invoke", { principal, function: f.props.name, sourceArn: "arn:aws:sns:eu-west-2:1:t" });
@@ -256,6 +283,54 @@ describe("policy rules", () => {
       assert.deepEqual(check("s3-public-access-block", [adopted]), []);
       assert.match(check("adopted-pending-hardening", [adopted])[0], /opt in to blockPublicAccess/);
       assert.match(check("s3-public-access-block", [adopted, block({ ignorePublicAcls: false })])[0], /leaves ignorePublicAcls off/);
+    });
+  });
+
+  describe("tls-only-transport", () => {
+    const ARN = "arn:aws:s3:::b-name";
+    const bucket = () => res("aws:s3/bucket:Bucket", "b", { id: "b-name", bucket: "b-name", arn: ARN });
+    const q = () => queue("q", { id: "https://sqs.eu-west-2.amazonaws.com/1/q", url: "https://sqs.eu-west-2.amazonaws.com/1/q" });
+    const deny = (service: string, resources: string[], extra: Record<string, unknown> = {}) => ({
+      Sid: "DenyInsecureTransport",
+      Effect: "Deny",
+      Principal: "*",
+      Action: `${service}:*`,
+      Resource: resources,
+      Condition: { Bool: { "aws:SecureTransport": "false" } },
+      ...extra,
+    });
+    const bucketPolicy = (statements: unknown[]) => res("aws:s3/bucketPolicy:BucketPolicy", "bp", { bucket: "b-name", policy: JSON.stringify({ Version: "2012-10-17", Statement: statements }) });
+    const queuePolicy = (statements: unknown[]) =>
+      res("aws:sqs/queuePolicy:QueuePolicy", "qp", { queueUrl: "https://sqs.eu-west-2.amazonaws.com/1/q", policy: JSON.stringify({ Version: "2012-10-17", Statement: statements }) });
+
+    it("refuses a bucket or queue the stack creates without a policy that denies requests not made over TLS", () => {
+      assert.deepEqual(check("tls-only-transport", [bucket(), q()]), [
+        "aws:s3/bucket:Bucket b: its policy has no statement denying s3:* to anyone when aws:SecureTransport is false",
+        "aws:sqs/queue:Queue q: its policy has no statement denying sqs:* to anyone when aws:SecureTransport is false",
+      ]);
+      const grantOnly = { Effect: "Allow", Principal: { Service: "sns.amazonaws.com" }, Action: "sqs:SendMessage", Resource: "arn:aws:sqs:eu-west-2:1:q" };
+      assert.equal(check("tls-only-transport", [q(), queuePolicy([grantOnly])]).length, 1);
+    });
+
+    it("refuses a deny that leaves part of the resource, another resource, or a condition other than the transport", () => {
+      assert.equal(check("tls-only-transport", [bucket(), bucketPolicy([deny("s3", [ARN])])]).length, 1, "the bucket's objects are left out");
+      assert.equal(check("tls-only-transport", [q(), queuePolicy([deny("sqs", ["arn:aws:sqs:eu-west-2:1:other"])])]).length, 1);
+      assert.equal(check("tls-only-transport", [q(), queuePolicy([deny("sqs", ["arn:aws:sqs:eu-west-2:1:q"], { Condition: { Bool: { "aws:SecureTransport": "true" } } })])]).length, 1);
+      assert.equal(check("tls-only-transport", [q(), queuePolicy([deny("sqs", ["arn:aws:sqs:eu-west-2:1:q"], { Action: "sqs:SendMessage" })])]).length, 1);
+      assert.equal(check("tls-only-transport", [q(), queuePolicy([deny("sqs", ["arn:aws:sqs:eu-west-2:1:q"], { Principal: { Service: "sns.amazonaws.com" } })])]).length, 1);
+    });
+
+    it("accepts the deny in the resource's policy, beside other statements, or in the resource's own policy property", () => {
+      assert.deepEqual(check("tls-only-transport", [bucket(), bucketPolicy([{ Sid: "Read", Effect: "Allow", Principal: { Service: "cloudfront.amazonaws.com" }, Action: "s3:GetObject", Resource: `${ARN}/*` }, deny("s3", [ARN, `${ARN}/*`])])]), []);
+      assert.deepEqual(check("tls-only-transport", [q(), queuePolicy([deny("sqs", ["arn:aws:sqs:eu-west-2:1:q"], { Principal: { AWS: "*" }, Condition: { Bool: { "aws:SecureTransport": false } } })])]), []);
+      assert.deepEqual(check("tls-only-transport", [queue("inline", { policy: JSON.stringify({ Statement: [deny("sqs", ["arn:aws:sqs:eu-west-2:1:inline"])] }) })]), []);
+    });
+
+    it("leaves an adopted bucket or queue to the advisory reminder until tlsOnly applies, and then sees its deny", () => {
+      const adopted = { ...q(), ignoreChanges: ["tags", "tagsAll"] };
+      assert.deepEqual(check("tls-only-transport", [adopted]), []);
+      assert.match(check("adopted-pending-hardening", [adopted])[0], /opt in to tlsOnly/);
+      assert.deepEqual(check("adopted-pending-hardening", [adopted, queuePolicy([deny("sqs", ["arn:aws:sqs:eu-west-2:1:q"])])]), []);
     });
   });
 
