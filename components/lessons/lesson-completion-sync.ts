@@ -3,7 +3,7 @@ import { applies, type Hardening } from "../adoption";
 import { LESSONS_ENV, secretParamEnv, type TokenRequestFormat } from "../../handlers/lib/env-names";
 import { AtlasEventBridgeTrigger } from "../atlas/eventbridge-trigger";
 import { MachineToMachineClient } from "../auth0/m2m-client";
-import { DeadLetterQueue } from "../events/dead-letter-queue";
+import { DeadLetterQueue, type DeadLetterQueueOutput } from "../events/dead-letter-queue";
 import { FunctionRule } from "../events/function-rule";
 import { asyncRetryWithin, type FunctionSizing, NodeFunction } from "../lambda/node-function";
 import type { RetryBounds } from "../lambda/runtime";
@@ -86,6 +86,8 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
   readonly rule: FunctionRule;
   /** The stack outputs of the app. */
   readonly outputs: Record<string, pulumi.Input<unknown>>;
+  /** The app's dead-letter queue, for the stack's `deadLetterQueues` output (the replay command). */
+  readonly deadLetterQueues: DeadLetterQueueOutput[];
 
   constructor(name: string, args: LessonCompletionSyncArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tributary:lessons:LessonCompletionSync", name, {}, opts);
@@ -172,6 +174,9 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+
+    // The function's resumable records name no function: they go back to this one.
+    this.deadLetterQueues = [this.failedEvents.forReplay("lessons", { functionName: this.function.functionName })];
 
     this.outputs = {
       triggerId: this.trigger.triggerId,
