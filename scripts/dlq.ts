@@ -261,7 +261,7 @@ async function show(sel: Selection, messageId: string, io: Io): Promise<number> 
         : { format: parked.format, reason: parked.reason, target: parked.target, keys: parked.keys, replay: { ...parked.replay, how: replayText(parked.replay) } }),
       message: { body, attributes: message.Attributes, messageAttributes: message.MessageAttributes },
     };
-    io.out(maskEmails(JSON.stringify(document, null, 2)));
+    io.out(JSON.stringify(document, null, 2));
     return parked instanceof UnreadableMessage ? 1 : failed > 0 ? 1 : 0;
   }
   io.err(`message ${messageId} is not in ${sel.queues.map((q) => q.name).join(", ")} (or another reader holds it: try again in a minute)`);
@@ -363,6 +363,9 @@ export async function main(argv: string[], io: Io = { out: (l) => void process.s
     return 2;
   }
   const { values, positionals } = parsed;
+  // Records carry users' e-mail addresses: none is printed in clear.
+  const printed = io;
+  io = { out: (line) => printed.out(maskEmails(line)), err: (line) => printed.err(maskEmails(line)) };
   if (values.help) {
     io.out(USAGE);
     return 0;

@@ -81,7 +81,7 @@ export async function startFakeSqs(options: StubOptions = {}): Promise<FakeSqs> 
   };
   const store = (queueUrl: string, body: string, messageAttributes: MessageAttributes, extra: Partial<StoredMessage> = {}): string => {
     const messageId = extra.messageId ?? randomUUID();
-    queueOf(queueUrl, true)!.push({ messageId, body, messageAttributes, systemAttributes: {}, sentTimestamp: Date.now(), receiveCount: 0, visibleAt: 0, ...extra });
+    queueOf(queueUrl, true)!.push({ systemAttributes: {}, receiveCount: 0, visibleAt: 0, ...extra, messageId, body, messageAttributes, sentTimestamp: extra.sentTimestamp ?? Date.now() });
     return messageId;
   };
   const byHandle = (queue: StoredMessage[], handle: string) => queue.find((m) => m.receiptHandle === handle);
