@@ -43,16 +43,18 @@ export interface QueueEntry {
   reconciles?: boolean;
 }
 
-export type Format =
-  | "sqs-redrive"
-  | "sns-undelivered"
-  | "lambda-on-failure"
-  | "eventbridge-dlq"
-  | "scheduler-dlq"
-  | "lambda-dlq"
-  | "lessons-resume"
-  | "lessons-refused"
-  | "users-queue";
+export const FORMATS = [
+  "sqs-redrive",
+  "sns-undelivered",
+  "lambda-on-failure",
+  "eventbridge-dlq",
+  "scheduler-dlq",
+  "lambda-dlq",
+  "lessons-resume",
+  "lessons-refused",
+  "users-queue",
+] as const;
+export type Format = (typeof FORMATS)[number];
 
 /** How a message goes back. */
 export type Replay =
@@ -256,7 +258,7 @@ export function unwrap(message: Message, queue: QueueEntry, options: UnwrapOptio
     const target = lambdaTarget(attribute("TARGET_ARN") ?? "", "TARGET_ARN", messageId);
     // A Lambda target without an input gets an empty object.
     const payload = (message.Body ?? "").trim() === "" ? {} : parseBody(message);
-    const reason = `Scheduler could not run ${nameOfArn(attribute("SCHEDULE_ARN")!)}: ${attribute("ERROR_CODE") ?? "?"}${attribute("ERROR_MESSAGE") ? `: ${attribute("ERROR_MESSAGE")}` : ""}`;
+    const reason = `Scheduler could not run ${nameOfArn(attribute("SCHEDULE_ARN")!).replace(/^schedule\//, "")}: ${attribute("ERROR_CODE") ?? "?"}${attribute("ERROR_MESSAGE") ? `: ${attribute("ERROR_MESSAGE")}` : ""}`;
     return parked("scheduler-dlq", reason, invoke(target.functionName, payload, false, target.region), payload);
   }
 
