@@ -67,11 +67,7 @@ export function queuesFromOutputs(json: unknown, where: string): QueueEntry[] {
   if (typeof document === "object" && document !== null && !("deadLetterQueues" in document)) {
     throw new Error(`${where} has no deadLetterQueues output: the stack was deployed before it existed (run \`pulumi up\`), or give --queue <url>`);
   }
-  try {
-    return parseEvent(outputsSchema, document, `stack outputs (${where})`, [], Number.MAX_SAFE_INTEGER).deadLetterQueues;
-  } catch (err) {
-    throw new Error((err as Error).message);
-  }
+  return parseEvent(outputsSchema, document, `stack outputs (${where})`, [], Number.MAX_SAFE_INTEGER).deadLetterQueues;
 }
 
 function readOutputs(values: { stack?: string; outputs?: string }): QueueEntry[] {
@@ -292,16 +288,18 @@ async function replay(sel: Selection, dryRun: boolean, io: Io): Promise<number> 
           return "kept";
         }
         if (reconciled && parked.sentAt && parked.sentAt.getTime() < reconciled.at) {
-          totals.covered += 1;
           if (dryRun) {
+            totals.covered += 1;
             io.out(`  would drop ${what}: covered by the run replayed from ${reconciled.messageId}`);
             return "kept";
           }
           const problem = await deleteMessage(sel.clients, queue, message);
+          totals[problem ? "failed" : "covered"] += 1;
           io.out(problem ? `  FAILED     ${what}: covered by ${reconciled.messageId}, but not deleted: ${problem}` : `  covered    ${what}: by the run replayed from ${reconciled.messageId}; deleted`);
           return problem ? "kept" : "deleted";
         }
         if (dryRun) {
+          totals.replayed += 1;
           io.out(`  would replay ${what}: ${replayText(parked.replay)}`);
           if (queue.reconciles) reconciled = { at: Date.now(), messageId: parked.messageId };
           return "kept";

@@ -128,7 +128,11 @@ export async function visitMessages(
       } catch (err) {
         throw queueFailure(queue, err);
       }
-      if (messages.length === 0) break;
+      // Nothing new: the queue is read (what comes back is what this run holds already, its visibility run out).
+      if (messages.every((m) => seen.has(m.MessageId ?? ""))) {
+        held.push(...messages);
+        break;
+      }
       for (const message of messages) {
         // Seen already (its visibility ran out during a long replay), or past the limit: held, untouched.
         if (stop || visited >= options.limit || seen.has(message.MessageId ?? "")) {

@@ -39,6 +39,7 @@ import { createRecord } from "../../handlers/iota/records";
 import { RESUME_KIND } from "../../handlers/lessons/resume-record";
 import { ALMA_ENV, type AlmaEvent, LESSONS_ENV } from "../../handlers/lib/env-names";
 import { main } from "../../scripts/dlq";
+import { Clients, visitMessages } from "../../scripts/dlq/run";
 import { eventBridgeEvent, snsNotification } from "../../scripts/events/wrap";
 import { auth0TokenRoute } from "../../tooling/local/auth0";
 import { localAwsEnv, localClientConfig, setEnv } from "../../tooling/local/aws";
@@ -336,6 +337,7 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
       assert.equal(dry.code, 0);
       assert.equal(sqs.held("users-dlq-2").length, 2, "a dry run changes nothing");
       assert.match(dry.out, /would replay .* user=abc123: sent back to .*users-2/);
+      assert.match(dry.out, /dry run: 2 would be replayed, 0 covered by a reconciling run, 0 failed/);
       const { code, out } = await dlq("replay", "--outputs", outputs);
       assert.equal(code, 0, out);
       assert.deepEqual(sqs.held("users-2").map((m) => m.body).sort(), ["abc123", "def456"]);
@@ -599,6 +601,25 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
       const limited = await dlq("replay", "--outputs", outputs, "--limit", "1", "--dry-run");
       assert.equal((limited.out.match(/^ {2}(would replay|unreadable|FAILED|kept)/gm) ?? []).length, 1);
       assert.equal(sqs.held("bad-input-dlq").filter((m) => m.visibleAt <= Date.now()).length, 3, "a dry run changes nothing");
+    });
+  });
+
+  // -------------------------------------------------------------------------------------------
+  describe("reading a queue", () => {
+    it("visits each message once and stops, even when messages come back visible during the run", async () => {
+      const url = sqs.createQueue("visit-once");
+      const ids = ["a", "b", "c"].map((body) => sqs.put(url, { body }));
+      const visited: string[] = [];
+      const clients = new Clients();
+      // Visibility 0: every receive hands the same messages out again.
+      const result = await visitMessages(clients, { app: "-", name: "visit-once", url }, { limit: 100, visibilitySeconds: 0, waitSeconds: 0 }, async (m) => {
+        visited.push(m.MessageId!);
+        return "kept";
+      });
+      clients.destroy();
+      assert.deepEqual(visited.sort(), [...ids].sort());
+      assert.equal(result.visited, 3);
+      assert.equal(sqs.held(url).length, 3);
     });
   });
 
