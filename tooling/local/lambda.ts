@@ -11,7 +11,9 @@
  *
  * Every function of one stand-in runs in one process and shares its environment: each
  * function's variables are set when its bundle loads and when it is invoked, so functions
- * that run at once must agree on the variables they share (the AWS endpoints do).
+ * that run at once must agree on the variables they share (the AWS endpoints do). A bundle
+ * loads once per process, as a warm container keeps it: what its module reads at load (table
+ * names, clients) stays as the first load found it.
  */
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
