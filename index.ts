@@ -224,6 +224,16 @@ export const lessonsSync = lessons?.outputs;
 export const almaCache = alma?.outputs;
 export const hdocBackend = hdoc?.outputs;
 export const skillAppSync = skills?.outputs;
+/**
+ * Every dead-letter queue of the stack, with what a replay needs (where each message goes
+ * back to): what `npm run dlq` reads (scripts/dlq.ts).
+ */
+export const deadLetterQueues = [
+  ...(lessons?.deadLetterQueues ?? []),
+  ...(alma?.deadLetterQueues ?? []),
+  ...(skills?.deadLetterQueues ?? []),
+  ...iotaServices.flatMap((service) => service.deadLetterQueues),
+];
 export const iota = iotaBus && {
   eventBusName: iotaBus.name,
   functions: Object.fromEntries(iotaServices.map((service) => [service.serviceId, service.function.functionName])),

@@ -15,12 +15,12 @@
  * this script resolves the machine's own default chain (AWS_PROFILE, SSO, ~/.aws, a
  * credential process) and passes the result to the handler in those variables.
  */
-import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { bundleHandler, listHandlers } from "../components/lambda/bundle";
+import { lambdaContext, lambdaEnvironment, loadHandler } from "../tooling/local/lambda";
 import { runMain } from "./lib/main";
 
 const USAGE = [
@@ -28,30 +28,6 @@ const USAGE = [
   "       npm run invoke -- --list",
   "       npm run invoke -- --entry <file.ts> --event <file>",
 ].join("\n");
-
-type Handler = (event: unknown, context: unknown) => Promise<unknown>;
-
-/** The memory a local invocation reports: NodeFunction's default. */
-const LOCAL_MEMORY_MB = 256;
-
-/** The parts of the Lambda context that handlers and Powertools read. */
-function lambdaContext(functionName: string, timeoutSeconds: number) {
-  const deadline = Date.now() + timeoutSeconds * 1000;
-  return {
-    functionName,
-    functionVersion: "$LATEST",
-    invokedFunctionArn: `arn:aws:lambda:${process.env.AWS_REGION ?? "eu-west-2"}:000000000000:function:${functionName}`,
-    memoryLimitInMB: String(LOCAL_MEMORY_MB),
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: "local",
-    callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
 
 /** Puts this machine's AWS credentials where a bundle looks for them: the environment. */
 async function exportCredentials(): Promise<void> {
@@ -122,17 +98,12 @@ async function main(argv: string[]): Promise<number> {
   await exportCredentials();
   // What Lambda sets in every function's environment, before the handler's module loads.
   const timeout = Number(values.timeout);
-  process.env.AWS_LAMBDA_FUNCTION_NAME ||= name;
-  process.env.AWS_LAMBDA_FUNCTION_VERSION ||= "$LATEST";
-  process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ||= String(LOCAL_MEMORY_MB);
-  process.env.AWS_LAMBDA_LOG_GROUP_NAME ||= `/aws/lambda/${name}`;
-  process.env.AWS_LAMBDA_INITIALIZATION_TYPE ||= "on-demand";
+  for (const [key, value] of Object.entries(lambdaEnvironment(name))) process.env[key] ||= value;
 
   // stdout carries only results; everything the handler writes goes to stderr.
   const writeResult = process.stdout.write.bind(process.stdout);
   process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
-  const handler = (require(bundle.file) as { handler?: Handler }).handler;
-  if (typeof handler !== "function") throw new Error(`${bundle.file} exports no handler function`);
+  const handler = loadHandler(bundle.file);
 
   for (const event of events) {
     const result = await handler(event, lambdaContext(name, timeout));

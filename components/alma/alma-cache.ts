@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ALMA_ENV, ALMA_EVENTS, type AlmaEvent, secretParamEnv, topicArnEnv } from "../../handlers/lib/env-names";
 import { applies, type Hardening, keptUnless } from "../adoption";
-import { DeadLetterQueue, queuePolicy } from "../events/dead-letter-queue";
+import { DeadLetterQueue, type DeadLetterQueueOutput, queuePolicy } from "../events/dead-letter-queue";
 import { queueConsumerStatement, queueEventSource, visibilityTimeoutFor } from "../events/queue-event-source";
 import { subscribeQueue } from "../events/topic-subscription";
 import { HttpApi } from "../http/http-api";
@@ -149,6 +149,8 @@ export class AlmaCache extends pulumi.ComponentResource {
   private readonly queueMonitoring: QueueMonitoring[] = [];
   /** The stack outputs of the app. */
   readonly outputs: Record<string, pulumi.Input<unknown>>;
+  /** The app's dead-letter queues, for the stack's `deadLetterQueues` output (the replay command). */
+  readonly deadLetterQueues: DeadLetterQueueOutput[];
 
   constructor(name: string, args: AlmaCacheArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tributary:alma:AlmaCache", name, {}, opts);
@@ -202,6 +204,17 @@ export class AlmaCache extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    this.deadLetterQueues = [
+      // A message here came from a function's queue (SQS's redrive) or from a topic (SNS could not deliver it to the queue).
+      this.failedEvents.forReplay("alma", {
+        sources: CACHE_FUNCTIONS.flatMap((spec) => [
+          { arn: this.queues[spec.handler].arn, functionName: this.functions[spec.handler].functionName },
+          ...spec.topics.map((event) => ({ arn: this.topicArns[event], functionName: this.functions[spec.handler].functionName })),
+        ]),
+      }),
+      // LAG-bulk-update-cache reads the users queue: a replay puts the user back there.
+      this.usersDeadLetterQueue.forReplay("alma", { sendBackTo: { url: this.usersQueue.url, arn: this.usersQueue.arn } }),
+    ];
 
     this.outputs = {
       tables: Object.fromEntries(Object.entries(this.tables).map(([key, t]) => [key, { name: t.name, arn: t.arn }])),

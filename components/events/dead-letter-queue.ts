@@ -75,10 +75,37 @@ export function queuePolicy(name: string, queue: aws.sqs.Queue, args: QueuePolic
 }
 
 /**
+ * What a replay needs to know of a dead-letter queue: one entry of the stack's
+ * `deadLetterQueues` output, which `npm run dlq` reads (see scripts/dlq.ts).
+ */
+export interface DeadLetterQueueOutput {
+  /** The app (its config key). */
+  app: string;
+  /** The queue's logical name, `alma-failed-events`: what `--queue` selects it by. */
+  name: string;
+  url: pulumi.Input<string>;
+  arn: pulumi.Input<string>;
+  /** The function a message is replayed to when the message itself names none (the app's records, SQS-redriven messages of unknown source). */
+  functionName?: pulumi.Input<string>;
+  /**
+   * Where messages come from that name no function: a queue that SQS's redrive moved them
+   * from, or a topic whose subscription could not deliver them; each with the function that
+   * consumes what it carries.
+   */
+  sources?: { arn: pulumi.Input<string>; functionName: pulumi.Input<string> }[];
+  /** The queue a message goes back to, when its consumer is outside the stack. */
+  sendBackTo?: { url: pulumi.Input<string>; arn: pulumi.Input<string> };
+  /** The function reconciles everything on each run: one successful replay stands for every older message. */
+  reconciles?: boolean;
+}
+
+/** How a queue's messages are replayed: the parts of DeadLetterQueueOutput that the app knows. */
+export type ReplayTo = Pick<DeadLetterQueueOutput, "functionName" | "sources" | "sendBackTo" | "reconciles">;
+
+/**
  * An encrypted SQS queue that keeps failed events for 14 days, with alarms on its depth (any
  * message) and on its oldest message's age (over 7 days, half its retention, while there is
- * time to replay it). Every
- * dead-letter queue in the program is one of these.
+ * time to replay it). Every dead-letter queue in the program is one of these.
  */
 export class DeadLetterQueue extends pulumi.ComponentResource {
   readonly queue: aws.sqs.Queue;
@@ -92,9 +119,12 @@ export class DeadLetterQueue extends pulumi.ComponentResource {
   readonly tlsOnly: boolean;
   /** Whether a FunctionRule writes the queue's policy (see DeadLetterQueueArgs.policyByRule). */
   readonly policyByRule: boolean;
+  /** The logical name: the queue's name in the `deadLetterQueues` output. */
+  readonly logicalName: string;
 
   constructor(name: string, args: DeadLetterQueueArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tributary:events:DeadLetterQueue", name, {}, opts);
+    this.logicalName = name;
 
     const adopted = args.existingUrl !== undefined;
     const encrypted = applies(args.hardening ?? {}, "encryption", adopted);
@@ -125,5 +155,10 @@ export class DeadLetterQueue extends pulumi.ComponentResource {
     [this.ageAlarm, this.depthAlarm] = this.monitoring.alarms;
 
     this.registerOutputs({ arn: this.arn, url: this.url });
+  }
+
+  /** The queue's entry in the stack's `deadLetterQueues` output. */
+  forReplay(app: string, replay: ReplayTo): DeadLetterQueueOutput {
+    return { app, name: this.logicalName, url: this.url, arn: this.arn, ...replay };
   }
 }

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Hardening } from "../adoption";
 import { CLOUDEVENT_DETAIL_TYPE, IOTA_ENV, secretParamEnv } from "../../handlers/lib/env-names";
-import { DeadLetterQueue } from "../events/dead-letter-queue";
+import { DeadLetterQueue, type DeadLetterQueueOutput } from "../events/dead-letter-queue";
 import { FunctionRule } from "../events/function-rule";
 import { asyncRetryWithin, type FunctionSizing, NodeFunction } from "../lambda/node-function";
 import type { RetryBounds } from "../lambda/runtime";
@@ -41,6 +41,8 @@ export class IotaService extends pulumi.ComponentResource {
   readonly failedEvents: DeadLetterQueue;
   /** The service id: the `source` of its events. */
   readonly serviceId: string;
+  /** The service's dead-letter queue, for the stack's `deadLetterQueues` output (the replay command). */
+  readonly deadLetterQueues: DeadLetterQueueOutput[];
 
   constructor(name: string, args: IotaServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tributary:iota:IotaService", name, {}, opts);
@@ -96,6 +98,7 @@ export class IotaService extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    this.deadLetterQueues = [this.failedEvents.forReplay("iota", { functionName: this.function.functionName })];
     this.registerOutputs({ functionName: this.function.functionName });
   }
 }

@@ -3,7 +3,7 @@ import { applies, type Hardening } from "../adoption";
 import { LESSONS_ENV, secretParamEnv, type TokenRequestFormat } from "../../handlers/lib/env-names";
 import { AtlasEventBridgeTrigger } from "../atlas/eventbridge-trigger";
 import { MachineToMachineClient } from "../auth0/m2m-client";
-import { DeadLetterQueue } from "../events/dead-letter-queue";
+import { DeadLetterQueue, type DeadLetterQueueOutput } from "../events/dead-letter-queue";
 import { FunctionRule } from "../events/function-rule";
 import { asyncRetryWithin, type FunctionSizing, NodeFunction } from "../lambda/node-function";
 import type { RetryBounds } from "../lambda/runtime";
@@ -88,6 +88,8 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
   readonly dashboard: AppDashboard;
   /** The stack outputs of the app. */
   readonly outputs: Record<string, pulumi.Input<unknown>>;
+  /** The app's dead-letter queue, for the stack's `deadLetterQueues` output (the replay command). */
+  readonly deadLetterQueues: DeadLetterQueueOutput[];
 
   constructor(name: string, args: LessonCompletionSyncArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tributary:lessons:LessonCompletionSync", name, {}, opts);
@@ -180,6 +182,8 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
       { app: "lessons", functions: [this.function.monitoring], queues: [this.failedEvents.monitoring], apis: [], alarming: args.platform.alarming },
       { parent: this },
     );
+    // The function's resumable records name no function: they go back to this one.
+    this.deadLetterQueues = [this.failedEvents.forReplay("lessons", { functionName: this.function.functionName })];
 
     this.outputs = {
       triggerId: this.trigger.triggerId,

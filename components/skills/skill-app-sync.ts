@@ -3,7 +3,7 @@ import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
 import { applies, type Hardening } from "../adoption";
 import { secretParamEnv, SKILLS_BUCKET_PREFIXES, SKILLS_ENV, type SkillsSecret } from "../../handlers/lib/env-names";
-import { DeadLetterQueue } from "../events/dead-letter-queue";
+import { DeadLetterQueue, type DeadLetterQueueOutput } from "../events/dead-letter-queue";
 import { FunctionSchedule } from "../events/function-schedule";
 import { type PolicyStatement, policyDocument } from "../iam";
 import { imageContext } from "../lambda/image-context";
@@ -73,6 +73,8 @@ export class SkillAppSync extends pulumi.ComponentResource {
   readonly dashboard: AppDashboard;
   /** The stack outputs of the app. */
   readonly outputs: Record<string, pulumi.Input<unknown>>;
+  /** The app's dead-letter queue, for the stack's `deadLetterQueues` output (the replay command). */
+  readonly deadLetterQueues: DeadLetterQueueOutput[];
 
   constructor(name: string, args: SkillAppSyncArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tributary:skills:SkillAppSync", name, {}, opts);
@@ -168,6 +170,8 @@ export class SkillAppSync extends pulumi.ComponentResource {
       { app: "skills", functions: [this.function.monitoring], queues: [this.failedInvocations.monitoring], apis: [], alarming: platform.alarming },
       { parent: this },
     );
+    // Each sync reconciles everything: one that succeeds stands for every failed one before it.
+    this.deadLetterQueues = [this.failedInvocations.forReplay("skills", { functionName: this.function.functionName, reconciles: true })];
 
     this.outputs = {
       functionName: this.function.functionName,

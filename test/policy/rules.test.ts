@@ -20,7 +20,7 @@ function check(rule: string, resources: PolicyResource[], stage: "dev" | "prod" 
 
 describe("policy rules", () => {
   it("are all mandatory but the reminder about adopted resources, each with a description", () => {
-    assert.equal(RULES.length, 15);
+    assert.equal(RULES.length, 16);
     for (const rule of RULES) {
       assert.equal(rule.enforcementLevel, rule.name === "adopted-pending-hardening" ? "advisory" : "mandatory", rule.name);
       assert.ok(rule.description.length > 20);
