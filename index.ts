@@ -50,6 +50,7 @@ const platform: Platform = {
     deletionProtection: settings.deletionProtection,
     retainOnDelete: settings.retainOnDelete,
   },
+  secretsMaxAgeSeconds: config.secretsMaxAgeSeconds,
 };
 
 const lessons =
@@ -101,6 +102,7 @@ const alma =
     paused: config.alma.paused,
     maximumConcurrency: config.alma.maximumConcurrency,
     webhookSecret: secretOf(config, "tributary:almaWebhookSecret"),
+    webhookSecretRotationWindowHours: config.alma.webhookSecretRotationWindowHours,
     hardening: config.alma.hardening,
     platform,
   }, inRegion(config.alma.region));
