@@ -94,6 +94,9 @@ function sourceFailure(err: unknown): SourceSummary {
   return { ...emptySummary(), failed: 1, errors: [message(err)] };
 }
 
+/** MySQL's ER_ACCESS_DENIED_ERROR (1045): the user name or password is wrong. */
+export const accessDenied = (err: unknown) => (err as { errno?: unknown })?.errno === 1045;
+
 /**
  * The BRN database for one run. Once its connection fails, the writes that have not started
  * are not attempted: they report that, with the first error, instead of failing one by one
@@ -131,9 +134,6 @@ class BrnWriter {
     }
   }
 }
-
-/** MySQL's ER_ACCESS_DENIED_ERROR (1045): the user name or password is wrong. */
-export const accessDenied = (err: unknown) => (err as { errno?: unknown })?.errno === 1045;
 
 /** Assessments from Airtable into the table; the rows listed, for the templates, even when the write failed. */
 async function syncAssessments(config: SkillSyncConfig, brn: BrnWriter, budget: TimeBudget): Promise<{ summary: SourceSummary; rows?: Row[]; listingError?: string }> {

@@ -424,6 +424,32 @@ describe("secret rotation", function () {
         await airtable.close();
       }
     });
+    it("asks Badgr for a token once more with a password read again after its invalid_grant", async () => {
+      let accepted = "badgr-1";
+      const passwords: string[] = [];
+      const badgr = await startStub((req) => {
+        if (req.path === "/o/token/") {
+          const password = new URLSearchParams(req.body).get("password")!;
+          passwords.push(password);
+          return password === accepted ? { body: { access_token: "t" } } : { status: 400, body: { error: "invalid_grant", error_description: "Invalid credentials given." } };
+        }
+        return { body: { result: [] } };
+      });
+      try {
+        const parameter = localParameterName("BADGR_PASSWORD");
+        await ssm.send(new PutParameterCommand({ Name: parameter, Value: "badgr-1", Overwrite: true }));
+        await ssm.send(new PutParameterCommand({ Name: localParameterName("BRN_DATABASE_URL"), Value: brnUrl.toString(), Overwrite: true }));
+        const config = skillsConfigFromEnv(process.env);
+        const run = () => runSync({ ...config, badgr: { ...config.badgr, baseUrl: badgr.url }, retry: FAST_RETRY });
+        await run();
+        accepted = "badgr-2";
+        await ssm.send(new PutParameterCommand({ Name: parameter, Value: "badgr-2", Overwrite: true }));
+        await run();
+        assert.deepEqual(passwords, ["badgr-1", "badgr-1", "badgr-2"]);
+      } finally {
+        await badgr.close();
+      }
+    });
   });
 
   describe("iota: MongoDB refuses the old password (a fake client factory)", () => {
