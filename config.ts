@@ -20,7 +20,7 @@ import type { FunctionSizing } from "./components/lambda/node-function";
 import { MINIMUM_EVENT_AGE_SECONDS, type RetryBounds, SQS_MAXIMUM_CONCURRENCY_LIMITS, TARGET_RETRY_LIMITS } from "./components/lambda/runtime";
 import { type AlarmSettings, STAGES, type Stage } from "./components/platform";
 import { ORIGINALS, type OriginalsApp, originalOf, sourceOf } from "./components/originals";
-import { ALMA_EVENTS, TOKEN_REQUEST_FORMATS } from "./handlers/lib/env-names";
+import { ALMA_EVENTS, DEFAULT_SECRETS_MAX_AGE_SECONDS, DEFAULT_WEBHOOK_SECRET_ROTATION_WINDOW_HOURS, TOKEN_REQUEST_FORMATS } from "./handlers/lib/env-names";
 import { DEAD_LETTER_RETENTION_SECONDS } from "./policy/rules";
 
 export const PROJECT = "tributary";
@@ -334,6 +334,12 @@ const almaSchema = z.strictObject({
   paused: z.boolean().default(false),
   /** Concurrent invocations of each cache function at most, reading its queue (SQS allows 2 to 1000). */
   maximumConcurrency: z.number().int().min(SQS_MAXIMUM_CONCURRENCY_LIMITS.min).max(SQS_MAXIMUM_CONCURRENCY_LIMITS.max).default(5),
+  /**
+   * Hours after a rotation of `almaWebhookSecret` during which the webhook still accepts
+   * deliveries signed with the previous secret, so that Alma can be switched over within them
+   * (0: only the current secret). See "Rotating secrets" in the README.
+   */
+  webhookSecretRotationWindowHours: z.number().int().min(0).max(720).default(DEFAULT_WEBHOOK_SECRET_ROTATION_WINDOW_HOURS),
   region: awsRegion,
   hardening: hardening(APP_IMPROVEMENTS.alma),
 });
@@ -450,6 +456,12 @@ export const configSchema = z.strictObject({
   /** Overrides the stage's `retainOnDelete` for the resources this stack creates (adopted ones are always kept). */
   retainStatefulResources: z.boolean().optional(),
   eventArchiveRetentionDays: z.number().int().min(1).max(3650).optional(),
+  /**
+   * How long a function uses a secret it read from SSM before reading it again, in seconds:
+   * a rotated secret reaches warm containers within this time, or at once where the old one
+   * fails. At least 10 (SSM's GetParameter throughput is shared by the account).
+   */
+  secretsMaxAgeSeconds: z.number().int().min(10).max(3600).default(DEFAULT_SECRETS_MAX_AGE_SECONDS),
   alarms: alarmsSchema,
   lessons: lessonsSchema.optional(),
   skills: skillsSchema.optional(),

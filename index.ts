@@ -78,6 +78,7 @@ function platformIn(region: string | undefined): Platform {
       deletionProtection: settings.deletionProtection,
       retainOnDelete: settings.retainOnDelete,
     },
+    secretsMaxAgeSeconds: config.secretsMaxAgeSeconds,
   };
 }
 
@@ -130,6 +131,7 @@ const alma =
     paused: config.alma.paused,
     maximumConcurrency: config.alma.maximumConcurrency,
     webhookSecret: secretOf(config, "tributary:almaWebhookSecret"),
+    webhookSecretRotationWindowHours: config.alma.webhookSecretRotationWindowHours,
     hardening: config.alma.hardening,
     platform: platformIn(config.alma.region),
   }, inRegion(config.alma.region));

@@ -62,4 +62,9 @@ export interface Platform {
   alarming: Alarming;
   /** Protection of tables, queues, topics, buckets, repositories, user pools and buses. */
   protection: Protection;
+  /**
+   * How long a function uses a secret it read from SSM before reading it again, in seconds
+   * (config's `secretsMaxAgeSeconds`); absent, the handlers' default (300).
+   */
+  secretsMaxAgeSeconds?: number;
 }

@@ -5,7 +5,8 @@
  *   npm run local -- <alma|lessons|hdoc|skills>
  *
  * It starts the servers the app's functions talk to on 127.0.0.1 (dynalite, s3rver, and
- * small stand-ins for SQS, SNS, Auth0, the Learning Paths API, Airtable, Badgr and GitHub),
+ * small stand-ins for SQS, SNS, SSM, Auth0, the Learning Paths API, Airtable, Badgr and
+ * GitHub; the app's secrets are in the SSM stand-in, as a deployed function finds them),
  * writes the environment that points the functions at them to `.build/local/<app>.env`, logs
  * every request the stand-ins receive to stderr, and runs until it is stopped (Ctrl-C).
  * In another terminal: `source .build/local/<app>.env`, then `npm run invoke -- ...`.
@@ -16,12 +17,13 @@ import { ALMA_TABLES, TOMBSTONES_TABLE } from "../components/alma/tables";
 import { HDOC_USERS_TABLE } from "../components/hdoc/hdoc-backend";
 import { BUILD_DIR } from "../components/lambda/bundle";
 import { HDOC_PRIVATE_ATTRIBUTES } from "../config";
-import { ALMA_ENV, ALMA_EVENTS, HDOC_ENV, LESSONS_ENV, SKILLS_ENV, topicArnEnv } from "../handlers/lib/env-names";
+import { ALMA_ENV, ALMA_EVENTS, HDOC_ENV, LESSONS_ENV, SKILLS_ENV, secretParamEnv, topicArnEnv } from "../handlers/lib/env-names";
 import { auth0TokenRoute } from "../tooling/local/auth0";
 import { localAwsEnv } from "../tooling/local/aws";
 import { startDynalite } from "../tooling/local/dynamo";
 import { startFakeSns } from "../tooling/local/fake-sns";
 import { startFakeSqs } from "../tooling/local/fake-sqs";
+import { type FakeSsm, startFakeSsm } from "../tooling/local/fake-ssm";
 import { type RecordedRequest, type StubResponse, startStub } from "../tooling/local/http-stub";
 import { createBrnDatabase } from "../tooling/local/mysql";
 import { S3RVER_CREDENTIALS, startS3rver } from "../tooling/local/s3";
@@ -43,7 +45,31 @@ export interface LocalOptions {
 }
 
 const logger = (options: LocalOptions) => (server: string) =>
-  options.quiet ? undefined : (req: RecordedRequest) => process.stderr.write(`[${server}] ${req.method} ${req.path}${req.query.size ? `?${req.query}` : ""}\n`);
+  options.quiet
+    ? undefined
+    : (req: RecordedRequest) => {
+        const target = req.headers["x-amz-target"];
+        process.stderr.write(`[${server}] ${req.method} ${req.path}${req.query.size ? `?${req.query}` : ""}${target ? ` ${target}` : ""}\n`);
+      };
+
+/** Where `npm run local` keeps the secret `name` in the SSM stand-in. */
+export const localParameterName = (name: string) => `/tributary/local/${name}`;
+
+/**
+ * The SSM stand-in with the app's secrets, and the environment that reads them from it as a
+ * deployed function does (`<NAME>_PARAM`). A rotation: `aws ssm put-parameter --endpoint-url
+ * "$AWS_ENDPOINT_URL_SSM" --name <parameter> --value <new> --overwrite`.
+ */
+async function secretsInSsm(secrets: Record<string, string>, options: LocalOptions): Promise<{ ssm: FakeSsm; env: Record<string, string> }> {
+  const ssm = await startFakeSsm({
+    parameters: Object.fromEntries(Object.entries(secrets).map(([name, value]) => [localParameterName(name), value])),
+    onRequest: logger(options)("ssm"),
+  });
+  return {
+    ssm,
+    env: { AWS_ENDPOINT_URL_SSM: ssm.url, ...Object.fromEntries(Object.keys(secrets).map((name) => [secretParamEnv(name), localParameterName(name)])) },
+  };
+}
 
 /** The alma functions: dynalite with the three tables, SQS for the users queue, SNS for the webhook. */
 async function alma(options: LocalOptions = {}): Promise<LocalApp> {
@@ -52,18 +78,19 @@ async function alma(options: LocalOptions = {}): Promise<LocalApp> {
   for (const [name, schema] of Object.entries({ ...ALMA_TABLES, tombstones: TOMBSTONES_TABLE })) await dynamo.createTable(name, schema);
   const sqs = await startFakeSqs({ onRequest: log("sqs") });
   const sns = await startFakeSns({ onRequest: log("sns") });
+  const secrets = await secretsInSsm({ [ALMA_ENV.webhookSecret]: FIXTURE_WEBHOOK_SECRET }, options);
   return {
     env: {
       ...localAwsEnv({ AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ENDPOINT_URL_SQS: sqs.url, AWS_ENDPOINT_URL_SNS: sns.url }),
+      ...secrets.env,
       [ALMA_ENV.usersTable]: "users",
       [ALMA_ENV.loansTable]: "loans",
       [ALMA_ENV.requestsTable]: "requests",
       [ALMA_ENV.usersQueueUrl]: sqs.queueUrl("users"),
       [ALMA_ENV.tombstonesTable]: "tombstones",
-      [ALMA_ENV.webhookSecret]: FIXTURE_WEBHOOK_SECRET,
       ...Object.fromEntries(ALMA_EVENTS.map((event) => [topicArnEnv(event), `arn:aws:sns:eu-west-2:000000000000:alma-${event}`])),
     },
-    close: async () => void (await Promise.all([dynamo.close(), sqs.close(), sns.close()])),
+    close: async () => void (await Promise.all([dynamo.close(), sqs.close(), sns.close(), secrets.ssm.close()])),
   };
 }
 
@@ -81,16 +108,17 @@ async function lessons(options: LocalOptions = {}): Promise<LocalApp> {
     }
     return { status: 404, body: { message: "not a route of the local stand-in" } };
   }, { onRequest: log("lessons") });
+  const secrets = await secretsInSsm({ [LESSONS_ENV.auth0ClientSecret]: "local-secret" }, options);
   return {
     env: {
       ...localAwsEnv({}),
+      ...secrets.env,
       [LESSONS_ENV.auth0Url]: `${server.url}/oauth/token`,
       [LESSONS_ENV.auth0Audience]: LOCAL_AUDIENCE,
       [LESSONS_ENV.auth0ClientId]: "local-client",
-      [LESSONS_ENV.auth0ClientSecret]: "local-secret",
       [LESSONS_ENV.learningPathsApiEndpoint]: `${server.url}/v5/learning-paths/certification-progresses/complete-lesson-via-mongo-trigger`,
     },
-    close: () => server.close(),
+    close: async () => void (await Promise.all([server.close(), secrets.ssm.close()])),
   };
 }
 
@@ -150,12 +178,16 @@ async function skills(options: LocalOptions = {}): Promise<LocalApp> {
     if (req.path === "/github/repos/brn-local/python-basics/commits/v1.0.0") return commitShaAnswer(archive, req.headers["if-none-match"]);
     return { status: 404, body: { message: "not a route of the local stand-in" } };
   }, { onRequest: log("upstream") });
+  const secrets = await secretsInSsm(
+    { BRN_DATABASE_URL: db.url, AIRTABLE_TOKEN: "local-airtable-token", BADGR_USERNAME: "local-user", BADGR_PASSWORD: "local-password", BADGR_CLIENT_ID: "local-client" },
+    options,
+  );
   return {
     env: {
       ...localAwsEnv({ AWS_ENDPOINT_URL_S3: s3.endpoint }),
+      ...secrets.env,
       AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-      BRN_DATABASE_URL: db.url,
       [SKILLS_ENV.templatesBucket]: "templates",
       [SKILLS_ENV.airtableApiUrl]: `${server.url}/airtable`,
       [SKILLS_ENV.airtableBaseId]: "appLOCALBASE000001",
@@ -163,12 +195,8 @@ async function skills(options: LocalOptions = {}): Promise<LocalApp> {
       [SKILLS_ENV.badgrIssuerId]: "LOCALISSUER",
       [SKILLS_ENV.githubApiUrl]: `${server.url}/github`,
       [SKILLS_ENV.githubOrg]: "brn-local",
-      AIRTABLE_TOKEN: "local-airtable-token",
-      BADGR_USERNAME: "local-user",
-      BADGR_PASSWORD: "local-password",
-      BADGR_CLIENT_ID: "local-client",
     },
-    close: async () => void (await Promise.all([db.drop(), s3.close(), server.close()])),
+    close: async () => void (await Promise.all([db.drop(), s3.close(), server.close(), secrets.ssm.close()])),
   };
 }
 

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ALMA_ENV, ALMA_EVENTS, type AlmaEvent, secretParamEnv, topicArnEnv } from "../../handlers/lib/env-names";
+import { ALMA_ENV, ALMA_EVENTS, type AlmaEvent, topicArnEnv } from "../../handlers/lib/env-names";
 import { applies, type Hardening, keptUnless } from "../adoption";
 import { DeadLetterQueue, type DeadLetterQueueOutput, queuePolicy } from "../events/dead-letter-queue";
 import { queueConsumerStatement, queueEventSource, visibilityTimeoutFor } from "../events/queue-event-source";
@@ -10,7 +10,7 @@ import { DEFAULT_TIMEOUT_SECONDS, type FunctionSizing, NodeFunction } from "../l
 import { type QueueMonitoring, queueAlarms } from "../monitoring/alarms";
 import { AppDashboard } from "../monitoring/app-dashboard";
 import type { Platform } from "../platform";
-import { secureParameter } from "../secrets/secure-parameter";
+import { secretsEnvironment, secureParameter } from "../secrets/secure-parameter";
 import { queueNameOf, statefulOptions, topicNameOf } from "../storage/stateful";
 import { dynamoTable } from "../storage/table";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "./tables";
@@ -111,6 +111,8 @@ export interface AlmaCacheArgs {
   maximumConcurrency?: number;
   /** The webhook signing secret (a config secret), kept in SSM. */
   webhookSecret: pulumi.Input<string>;
+  /** Hours after a rotation of the signing secret during which the webhook still accepts the previous one (0: never). Default 24. */
+  webhookSecretRotationWindowHours?: number;
   /** Default throttling of the webhook API. */
   webhookThrottling?: { burstLimit: number; rateLimit: number };
   platform: Platform;
@@ -363,7 +365,10 @@ export class AlmaCache extends pulumi.ComponentResource {
         timeout: Math.min(args.function.timeout ?? WEBHOOK_MAX_TIMEOUT_SECONDS, WEBHOOK_MAX_TIMEOUT_SECONDS),
         environment: {
           ...Object.fromEntries(ALMA_EVENTS.map((event) => [topicArnEnv(event), this.topicArns[event]])),
-          [secretParamEnv(ALMA_ENV.webhookSecret)]: secret.name,
+          ...secretsEnvironment({ [ALMA_ENV.webhookSecret]: secret }, args.platform),
+          ...(args.webhookSecretRotationWindowHours === undefined
+            ? {}
+            : { [ALMA_ENV.webhookSecretRotationWindowHours]: String(args.webhookSecretRotationWindowHours) }),
         },
         statements: [{ Sid: "PublishAlmaEvents", Action: ["sns:Publish"], Resource: ALMA_EVENTS.map((event) => this.topicArns[event]) }, secret.readStatement],
         platform: args.platform,

@@ -1,12 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Hardening } from "../adoption";
-import { CLOUDEVENT_DETAIL_TYPE, IOTA_ENV, secretParamEnv } from "../../handlers/lib/env-names";
+import { CLOUDEVENT_DETAIL_TYPE, IOTA_ENV } from "../../handlers/lib/env-names";
 import { DeadLetterQueue, type DeadLetterQueueOutput } from "../events/dead-letter-queue";
 import { FunctionRule } from "../events/function-rule";
 import { asyncRetryWithin, type FunctionSizing, NodeFunction } from "../lambda/node-function";
 import type { RetryBounds } from "../lambda/runtime";
 import type { Platform } from "../platform";
-import { secureParameter } from "../secrets/secure-parameter";
+import { secretsEnvironment, secureParameter } from "../secrets/secure-parameter";
 
 export interface IotaServiceArgs {
   /** Service id: the `source` of its events and part of its journal key. */
@@ -69,7 +69,7 @@ export class IotaService extends pulumi.ComponentResource {
         // than 550 KB that resolve the runtime's SDK file by file (npm run bench; see the README).
         ...args.function,
         environment: {
-          [secretParamEnv(IOTA_ENV.mongoUri)]: mongoUri.name,
+          ...secretsEnvironment({ [IOTA_ENV.mongoUri]: mongoUri }, args.platform),
           [IOTA_ENV.mongoDb]: args.mongoDatabase,
           [IOTA_ENV.journalRetentionDays]: String(args.journalRetentionDays),
           [IOTA_ENV.serviceId]: args.serviceId,

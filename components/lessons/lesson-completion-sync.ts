@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { applies, type Hardening } from "../adoption";
-import { LESSONS_ENV, secretParamEnv, type TokenRequestFormat } from "../../handlers/lib/env-names";
+import { LESSONS_ENV, type TokenRequestFormat } from "../../handlers/lib/env-names";
 import { AtlasEventBridgeTrigger } from "../atlas/eventbridge-trigger";
 import { MachineToMachineClient } from "../auth0/m2m-client";
 import { DeadLetterQueue, type DeadLetterQueueOutput } from "../events/dead-letter-queue";
@@ -9,6 +9,7 @@ import { asyncRetryWithin, type FunctionSizing, NodeFunction } from "../lambda/n
 import type { RetryBounds } from "../lambda/runtime";
 import { AppDashboard } from "../monitoring/app-dashboard";
 import type { Platform } from "../platform";
+import { secretsEnvironment } from "../secrets/secure-parameter";
 import triggerMatch from "./trigger-match.json";
 import triggerProject from "./trigger-project.json";
 
@@ -152,7 +153,7 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
           [LESSONS_ENV.auth0Audience]: args.auth0.audience,
           [LESSONS_ENV.auth0ClientId]: this.auth0Client.clientId,
           [LESSONS_ENV.auth0TokenRequestFormat]: args.auth0.tokenRequestFormat,
-          [secretParamEnv(LESSONS_ENV.auth0ClientSecret)]: this.auth0Client.secret.name,
+          ...secretsEnvironment({ [LESSONS_ENV.auth0ClientSecret]: this.auth0Client.secret }, args.platform),
           [LESSONS_ENV.learningPathsApiEndpoint]: args.learningPathsApiEndpoint,
           [LESSONS_ENV.failedEventsQueueUrl]: this.failedEvents.url,
           [LESSONS_ENV.concurrency]: String(args.sending.concurrency),

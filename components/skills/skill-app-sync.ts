@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
 import { applies, type Hardening } from "../adoption";
-import { secretParamEnv, SKILLS_BUCKET_PREFIXES, SKILLS_ENV, type SkillsSecret } from "../../handlers/lib/env-names";
+import { SKILLS_BUCKET_PREFIXES, SKILLS_ENV, type SkillsSecret } from "../../handlers/lib/env-names";
 import { DeadLetterQueue, type DeadLetterQueueOutput } from "../events/dead-letter-queue";
 import { FunctionSchedule } from "../events/function-schedule";
 import { type PolicyStatement, policyDocument } from "../iam";
@@ -12,7 +12,7 @@ import { asyncRetryWithin, type FunctionSizing, NodeImageFunction } from "../lam
 import type { RetryBounds } from "../lambda/runtime";
 import { AppDashboard } from "../monitoring/app-dashboard";
 import type { Platform } from "../platform";
-import { type SecureParameter, secureParameter } from "../secrets/secure-parameter";
+import { type SecureParameter, secretsEnvironment, secureParameter } from "../secrets/secure-parameter";
 import { bucketPolicy, privateBucket } from "../storage/bucket";
 
 export interface SkillAppSyncArgs {
@@ -230,7 +230,7 @@ function syncEnvironment(args: SkillAppSyncArgs, bucket: aws.s3.Bucket, secrets:
     [SKILLS_ENV.badgrMaxPages]: String(args.badgr.maxPages),
     [SKILLS_ENV.githubApiUrl]: args.github.apiUrl,
     [SKILLS_ENV.githubOrg]: args.github.org,
-    ...Object.fromEntries(secrets.map(({ secret, parameter }) => [secretParamEnv(secret), parameter.name])),
+    ...secretsEnvironment(Object.fromEntries(secrets.map(({ secret, parameter }) => [secret, parameter])), args.platform),
   };
 }
 

@@ -6,7 +6,8 @@
  * event type, or no record id. Fields the cache will not store as Alma sent them (a request
  * without a user, a due date it cannot read, a title that is an object) are logged, and the
  * delivery is published. Accepts HTTP API (payload 2.0) and REST API (1.0) events, at `/` and
- * `/webhook` alike.
+ * `/webhook` alike. During a rotation of the signing key, the previous key is accepted too
+ * (signedWithAcceptedKey).
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
@@ -16,12 +17,60 @@ import { ALMA_EVENTS, type AlmaEvent } from "../lib/env-names";
 import { fieldPath } from "../lib/events";
 import { type ApiResponse, jsonResponse } from "../lib/json-response";
 import { logger } from "../lib/logger";
+import { MIN_REFRESH_INTERVAL_MS, type SecretReader } from "../lib/secrets";
 import { type CacheRecord, eventTimeMs, type FieldNote, loanMessage, loanRecord, requestMessage, requestRecord } from "./schema";
+
+/** The keys a delivery may be signed with (see signingKeys for the deployed ones). */
+export interface SigningKeys {
+  current(): Promise<string>;
+  /** The key before the current one, while the current one is younger than the rotation window. */
+  previous(): Promise<string | undefined>;
+  /** Reads the current key again, after no key matched; false when no read was made (rate-limited) or the key did not change. */
+  refresh(): Promise<boolean>;
+}
+
+/**
+ * The deployed keys: the secret `name`, whose previous version is accepted while the current
+ * one was written less than `rotationWindowMs` ago.
+ */
+export function signingKeys(reader: SecretReader, name: string, rotationWindowMs: number): SigningKeys {
+  /** The previous version's value: read once, as a version never changes; after a failed read, again after the refresh interval. */
+  let previous: { version: number; value: Promise<string | undefined>; retryAt?: number } | undefined;
+  const readPrevious = (version: number) => {
+    const entry: NonNullable<typeof previous> = {
+      version,
+      value: reader.read(name, version).then(
+        (found) => found.value,
+        (err: Error) => {
+          // SSM keeps a parameter's last 100 versions: an older one is gone for good.
+          if (err.name !== "ParameterVersionNotFound") {
+            logger.warn("the previous signing key could not be read; only the current one is accepted for now", { version, error: err.message });
+            entry.retryAt = Date.now() + MIN_REFRESH_INTERVAL_MS;
+          }
+          return undefined;
+        },
+      ),
+    };
+    return entry;
+  };
+  return {
+    current: () => reader.get(name),
+    async previous() {
+      const { version, lastModified } = await reader.read(name);
+      if (!version || version <= 1 || !lastModified || Date.now() - lastModified.getTime() >= rotationWindowMs) return undefined;
+      if (previous?.version !== version - 1 || Date.now() >= (previous.retryAt ?? Infinity)) previous = readPrevious(version - 1);
+      return previous.value;
+    },
+    async refresh() {
+      const before = await reader.get(name);
+      return (await reader.refresh(name)) !== before;
+    },
+  };
+}
 
 export interface WebhookDependencies {
   sns: SNSClient;
-  /** The signing key, read once per container. */
-  secret: () => Promise<string>;
+  keys: SigningKeys;
   /** Topic ARN per event. */
   topicArns: Partial<Record<AlmaEvent, string>>;
 }
@@ -85,6 +134,18 @@ export function signatureMatches(body: string, signature: string | undefined, se
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
+/**
+ * Whether the delivery is signed with the current key or, during a rotation, the previous
+ * one. When neither matches, the current key is read again (Alma may already sign with a key
+ * this container has not read yet) and both are tried once more.
+ */
+export async function signedWithAcceptedKey(body: string, signature: string | undefined, keys: SigningKeys): Promise<boolean> {
+  if (!signature) return false;
+  const matches = (key: string | undefined) => key !== undefined && signatureMatches(body, signature, key);
+  const anyKey = async () => matches(await keys.current()) || matches(await keys.previous());
+  return (await anyKey()) || ((await keys.refresh()) && (await anyKey()));
+}
+
 const noteText = (note: FieldNote) => `${note.field}: ${note.note}`;
 
 /**
@@ -103,7 +164,7 @@ export async function handleWebhook(event: unknown, deps: WebhookDependencies, b
   if (Buffer.byteLength(request.body, "utf8") > MAX_BODY_BYTES) {
     return jsonResponse(413, { message: `body is larger than ${MAX_BODY_BYTES} bytes` });
   }
-  if (!signatureMatches(request.body, request.headers["x-exl-signature"], await deps.secret())) {
+  if (!(await signedWithAcceptedKey(request.body, request.headers["x-exl-signature"], deps.keys))) {
     return jsonResponse(401, { message: "header X-Exl-Signature does not match the body" });
   }
   let payload: unknown;

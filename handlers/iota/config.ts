@@ -2,6 +2,7 @@
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { MongoClient } from "mongodb";
 import { IOTA_ENV, secretParamEnv } from "../lib/env-names";
+import type { ConnectedIota } from "./connection";
 import { Iota, MIN_RETENTION_DAYS } from "./engine";
 import { MongoStore } from "./mongo-store";
 
@@ -51,16 +52,17 @@ export function iotaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): IotaEnv
   };
 }
 
-/** The engine for a configuration, connecting to MongoDB once. */
-export async function connectIota(config: IotaEnvConfig, mongoUri: string): Promise<Iota> {
+/** The engine for a configuration, over a MongoDB client connected to `mongoUri`. */
+export async function connectIota(config: IotaEnvConfig, mongoUri: string): Promise<ConnectedIota> {
   const client = await MongoClient.connect(mongoUri);
   const events = new EventBridgeClient(config.aws);
-  return new Iota({
+  const engine = new Iota({
     serviceId: config.serviceId,
     eventBusName: config.eventBusName,
     store: new MongoStore(client, client.db(config.mongoDb), config.journalName),
     retentionMs: config.retentionMs,
     putEvents: (entries) => events.send(new PutEventsCommand({ Entries: entries })),
   });
+  return { engine, close: () => client.close() };
 }
 

@@ -12,9 +12,10 @@
  */
 import { IOTA_ENV } from "../lib/env-names";
 import { maskedError } from "../lib/mask";
-import { readSecret } from "../lib/secrets";
+import { SecretReader } from "../lib/secrets";
 import { connectIota, iotaConfigFromEnv } from "./config";
-import type { Iota, IotaFunc, SKIPPED } from "./engine";
+import { IotaConnection } from "./connection";
+import type { IotaFunc, SKIPPED } from "./engine";
 
 export { CREATE, DELETE, INCREMENT, MutationAction, MutationVersion, SET, SKIPPED, Iota, EventInProgressError, UnsentEventsError } from "./engine";
 export type { FuncContext, IotaFunc, Mutation, MutationInput } from "./engine";
@@ -23,21 +24,24 @@ export { connectIota, iotaConfigFromEnv, type IotaEnvConfig } from "./config";
 
 // Read at import, so that a missing variable fails the cold start.
 const config = iotaConfigFromEnv();
-let engine: Promise<Iota> | undefined;
+const secrets = new SecretReader();
+const connection = new IotaConnection({
+  uri: () => secrets.get(IOTA_ENV.mongoUri),
+  refreshUri: () => secrets.refresh(IOTA_ENV.mongoUri),
+  connect: (uri) => connectIota(config, uri),
+});
 
 /**
  * Applies the event once; returns `func`'s value, or 'SKIPPED' if the event was already
- * applied. A failure is thrown with its e-mail addresses masked: Lambda logs it, and keeps it
- * in the invocation record (the event itself is kept whole, for the retry).
+ * applied. When MongoDB refuses the credentials of a URI since rotated, the call is made once
+ * more with the new one. (An attempt refused before its claim left nothing behind; one
+ * refused after it holds the event until its lease ends, and the event's retry takes over.)
+ * A failure is thrown with its e-mail addresses masked: Lambda logs it, and keeps it in the
+ * invocation record (the event itself is kept whole, for the retry).
  */
 export async function withIota<Ctx, R>(event: unknown, ctx: Ctx, options: { func: IotaFunc<Ctx, R> }): Promise<R | typeof SKIPPED> {
-  if (!engine) {
-    engine = readSecret(IOTA_ENV.mongoUri).then((uri) => connectIota(config, uri));
-    // A failed connection is not kept: the next invocation tries again.
-    engine.catch(() => (engine = undefined));
-  }
   try {
-    return await (await engine).withIota(event, ctx, options);
+    return await connection.run((engine) => engine.withIota(event, ctx, options));
   } catch (err) {
     throw maskedError(err);
   }

@@ -7,7 +7,7 @@ import { LESSONS_ENV, TOKEN_REQUEST_FORMATS, type TokenRequestFormat } from "../
 import { parseEvent } from "../lib/events";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../lib/http";
 import { logger, maskEmail, maskEmails } from "../lib/logger";
-import { readSecret } from "../lib/secrets";
+import { SecretReader } from "../lib/secrets";
 import { completedLessons, markLessonsComplete, type SkippedLesson, userIdFrom, userUpdateEvent } from "./lesson-sync";
 import { buildResumeRecord, isResumeRecord, RESUME_KIND, type ResumeRecord, resumeRecord } from "./resume-record";
 
@@ -19,6 +19,8 @@ export interface LessonHandlerConfig {
   audience: string;
   clientId: string;
   clientSecret: () => Promise<string>;
+  /** The client secret read again after Auth0 refused it (401), so that a rotated secret needs no cold start. */
+  refreshClientSecret?: () => Promise<string>;
   /** How the token request's body is encoded (default `json`, as the original's tc-core-library-js sent it). */
   tokenRequestFormat?: TokenRequestFormat;
   endpoint: string;
@@ -66,6 +68,7 @@ export function createHandler(config: LessonHandlerConfig) {
     tokenUrl: config.tokenUrl,
     clientId: config.clientId,
     clientSecret: config.clientSecret,
+    refreshClientSecret: config.refreshClientSecret,
     audience: config.audience,
     bodyFormat: config.tokenRequestFormat ?? "json",
     // tc-core-library-js's m2m, which the original used, sends the token URL in the body too.
@@ -130,11 +133,13 @@ export function createHandler(config: LessonHandlerConfig) {
 
 /** Configuration from the function's environment; a missing variable fails at cold start. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): LessonHandlerConfig {
+  const secrets = new SecretReader({ env });
   return {
     tokenUrl: requireEnv(LESSONS_ENV.auth0Url, env),
     audience: requireEnv(LESSONS_ENV.auth0Audience, env),
     clientId: requireEnv(LESSONS_ENV.auth0ClientId, env),
-    clientSecret: () => readSecret(LESSONS_ENV.auth0ClientSecret, env),
+    clientSecret: () => secrets.get(LESSONS_ENV.auth0ClientSecret),
+    refreshClientSecret: () => secrets.refresh(LESSONS_ENV.auth0ClientSecret),
     tokenRequestFormat: tokenRequestFormatFromEnv(env),
     endpoint: requireEnv(LESSONS_ENV.learningPathsApiEndpoint, env),
     failedEventsQueueUrl: env[LESSONS_ENV.failedEventsQueueUrl] || undefined,

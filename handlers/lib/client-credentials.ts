@@ -9,7 +9,7 @@
  */
 import { TimeBudget } from "./budget";
 import type { TokenRequestFormat } from "./env-names";
-import { DEFAULT_RETRY_POLICY, fetchWithRetry, type RetryPolicy } from "./http";
+import { DEFAULT_RETRY_POLICY, fetchWithRetry, HttpError, type RetryPolicy } from "./http";
 
 export interface ClientCredentialsOptions {
   /** The token endpoint, for example https://tenant.auth0.com/oauth/token. */
@@ -17,6 +17,11 @@ export interface ClientCredentialsOptions {
   clientId: string;
   /** Read lazily, so that the secret is fetched only when a token is needed. */
   clientSecret: () => Promise<string>;
+  /**
+   * The secret read again, after the token endpoint refused the one it had (401): when it
+   * differs (the secret was rotated), the token is asked for once more with it.
+   */
+  refreshClientSecret?: () => Promise<string>;
   audience: string;
   /** How the body is encoded (default `json`). */
   bodyFormat?: TokenRequestFormat;
@@ -64,13 +69,22 @@ export class ClientCredentialsToken {
   }
 
   private async request(budget: TimeBudget): Promise<CachedToken> {
+    const secret = await this.options.clientSecret();
+    return this.requestWith(secret, budget).catch(async (err: unknown) => {
+      const renewed = err instanceof HttpError && err.status === 401 && (await this.options.refreshClientSecret?.());
+      if (!renewed || renewed === secret) throw err;
+      return this.requestWith(renewed, budget);
+    });
+  }
+
+  private async requestWith(clientSecret: string, budget: TimeBudget): Promise<CachedToken> {
     const { tokenUrl, clientId, audience } = this.options;
     const startedAt = (this.options.now ?? Date.now)();
     this.requests += 1;
     const fields = {
       grant_type: "client_credentials",
       client_id: clientId,
-      client_secret: await this.options.clientSecret(),
+      client_secret: clientSecret,
       audience,
       ...this.options.extraFields,
     };

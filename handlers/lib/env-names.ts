@@ -10,7 +10,15 @@ export const COMMON_ENV = {
   logLevel: "POWERTOOLS_LOG_LEVEL",
   /** Stage the function runs in: dev, staging or prod. */
   stage: "TRIBUTARY_STAGE",
+  /**
+   * How long a secret read from SSM is used before it is read again, in seconds (config's
+   * `secretsMaxAgeSeconds`; default 300). A secret that fails is read again at once.
+   */
+  secretsMaxAgeSeconds: "TRIBUTARY_SECRETS_MAX_AGE_SECONDS",
 } as const;
+
+/** How long a secret read is used when TRIBUTARY_SECRETS_MAX_AGE_SECONDS is not set, in seconds. */
+export const DEFAULT_SECRETS_MAX_AGE_SECONDS = 300;
 
 /** Deployed functions get `<SECRET>_PARAM` (an SSM parameter name); local runs may set `<SECRET>` itself. */
 export function secretParamEnv(secret: string): string {
@@ -61,7 +69,15 @@ export const ALMA_ENV = {
   tombstonesTable: "TOMBSTONES_TABLE_NAME",
   /** The webhook's signing key: `ALMA_WEBHOOK_SECRET_PARAM` when deployed, `ALMA_WEBHOOK_SECRET` locally. */
   webhookSecret: "ALMA_WEBHOOK_SECRET",
+  /**
+   * Hours after a rotation during which the previous signing key is still accepted
+   * (`alma.webhookSecretRotationWindowHours`; default 24, 0 accepts only the current key).
+   */
+  webhookSecretRotationWindowHours: "ALMA_WEBHOOK_SECRET_ROTATION_WINDOW_HOURS",
 } as const;
+
+/** The webhook's rotation window when ALMA_WEBHOOK_SECRET_ROTATION_WINDOW_HOURS is not set, in hours. */
+export const DEFAULT_WEBHOOK_SECRET_ROTATION_WINDOW_HOURS = 24;
 
 /** `TOPIC_ARN_LOAN_CREATED`: where the webhook publishes each event. */
 export function topicArnEnv(event: AlmaEvent): string {

@@ -10,9 +10,9 @@ import { createPool, type Pool } from "mysql2/promise";
 import { TimeBudget } from "../lib/budget";
 import { requireEnv, wholeNumberEnv } from "../lib/env";
 import { SKILLS_ENV, type SkillsSecret } from "../lib/env-names";
-import type { RetryPolicy } from "../lib/http";
+import { HttpError, type RetryPolicy } from "../lib/http";
 import { logger } from "../lib/logger";
-import { readSecret } from "../lib/secrets";
+import { SecretReader } from "../lib/secrets";
 import { ASSERTIONS, ASSESSMENTS, BADGES, type BrnTable } from "./brn-schema";
 import { assertionRow, assessmentRow, badgeRow, type RowResult } from "./rows";
 import { DatabaseConnectionError, emptySummary, type Row, type SourceSummary, syncRows } from "./store";
@@ -20,8 +20,15 @@ import { type ArchiveBounds, markerKey, syncedReleases, syncTemplate } from "./t
 import { badgrList, badgrToken, listAirtableRecords } from "./upstream";
 
 export interface SkillSyncConfig {
-  /** The BRN database (MySQL). */
+  /** The BRN database (MySQL): the pool for the URL its secret holds now. */
   db: () => Promise<Pool>;
+  /**
+   * After MySQL refused the credentials of `refused` (ER_ACCESS_DENIED_ERROR): reads the URL
+   * again; true when `db` now gives a pool for another URL, so that the write is tried once more.
+   */
+  renewDb?: (refused: Pool) => Promise<boolean>;
+  /** Ends the pools `db` replaced during the run (called when the run is over). */
+  endReplacedPools?: () => Promise<void>;
   bucket: string;
   airtable: { apiUrl: string; baseId: string; table: string; maxPages: number };
   badgr: { baseUrl: string; issuerId: string; scope: string; grantType: string; maxPages: number };
@@ -29,6 +36,8 @@ export interface SkillSyncConfig {
   templates: ArchiveBounds;
   /** Reads a secret; an optional one (GITHUB_TOKEN) may resolve to undefined. */
   secret: (name: SkillsSecret) => Promise<string | undefined>;
+  /** Reads a secret again, after the upstream refused it; absent, a refusal fails its source at once. */
+  refreshSecret?: (name: SkillsSecret) => Promise<string | undefined>;
   s3: S3Client;
   retry?: RetryPolicy;
 }
@@ -57,11 +66,36 @@ async function required(config: SkillSyncConfig, name: SkillsSecret): Promise<st
   return value;
 }
 
+/**
+ * The upstream refused the credentials: 401, or the 400 `invalid_grant` an OAuth2 password
+ * grant (Badgr's token endpoint) answers to a wrong user name or password.
+ */
+const refusedCredentials = (err: unknown) => err instanceof HttpError && (err.status === 401 || (err.status === 400 && (err.detail ?? "").includes("invalid_grant")));
+
+/**
+ * Runs `use` with the secrets `names`; when the upstream refuses them and a secret read
+ * again differs (it was rotated since it was read), runs it once more with the new values.
+ */
+async function withSecrets<T>(config: SkillSyncConfig, names: SkillsSecret[], use: (values: string[]) => Promise<T>): Promise<T> {
+  const values = await Promise.all(names.map((name) => required(config, name)));
+  try {
+    return await use(values);
+  } catch (err) {
+    if (!refusedCredentials(err) || !config.refreshSecret) throw err;
+    const renewed = await Promise.all(names.map((name) => config.refreshSecret!(name)));
+    if (renewed.every((value, i) => value === values[i])) throw err;
+    return use(await Promise.all(names.map((name) => required(config, name))));
+  }
+}
+
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 function sourceFailure(err: unknown): SourceSummary {
   return { ...emptySummary(), failed: 1, errors: [message(err)] };
 }
+
+/** MySQL's ER_ACCESS_DENIED_ERROR (1045): the user name or password is wrong. */
+export const accessDenied = (err: unknown) => (err as { errno?: unknown })?.errno === 1045;
 
 /**
  * The BRN database for one run. Once its connection fails, the writes that have not started
@@ -73,19 +107,28 @@ class BrnWriter {
 
   constructor(private readonly config: SkillSyncConfig) {}
 
-  /** Writes the rows that could be made; the records that could not count as failed. */
-  async write(table: BrnTable, results: RowResult[]): Promise<SourceSummary> {
+  /**
+   * Writes the rows that could be made; the records that could not count as failed. When
+   * MySQL refuses the password (it was rotated), the URL is read again and the write tried
+   * once more.
+   */
+  async write(table: BrnTable, results: RowResult[], renewed = false): Promise<SourceSummary> {
     const rows = results.flatMap((r) => ("row" in r ? [r.row] : []));
     const errors = results.flatMap((r) => ("error" in r ? [r.error] : []));
     if (this.failure) return sourceFailure(`${table.name} not written: the database connection failed earlier in this run: ${this.failure.message}`);
+    let pool: Pool | undefined;
     try {
-      const pool = await this.config.db().catch((err: unknown) => {
+      pool = await this.config.db().catch((err: unknown) => {
         throw new DatabaseConnectionError(err);
       });
       const summary = await syncRows(pool, table, rows);
       for (const t of summary.truncated) logger.warn("value truncated to its column", { ...t });
       return { ...summary, failed: summary.failed + errors.length, errors: [...errors, ...summary.errors] };
     } catch (err) {
+      if (!renewed && pool && err instanceof DatabaseConnectionError && accessDenied(err.first) && (await this.config.renewDb?.(pool))) {
+        logger.warn("the database refused the password; its URL was read again and the write is tried once more", { table: table.name });
+        return this.write(table, results, true);
+      }
       if (err instanceof DatabaseConnectionError) this.failure ??= err;
       return sourceFailure(err instanceof DatabaseConnectionError ? `the database connection failed: ${err.message}` : err);
     }
@@ -96,7 +139,7 @@ class BrnWriter {
 async function syncAssessments(config: SkillSyncConfig, brn: BrnWriter, budget: TimeBudget): Promise<{ summary: SourceSummary; rows?: Row[]; listingError?: string }> {
   let results: RowResult[];
   try {
-    const records = await listAirtableRecords({ ...config.airtable, token: await required(config, "AIRTABLE_TOKEN") }, config.retry, budget);
+    const records = await withSecrets(config, ["AIRTABLE_TOKEN"], ([token]) => listAirtableRecords({ ...config.airtable, token }, config.retry, budget));
     results = records.map(assessmentRow);
   } catch (err) {
     return { summary: sourceFailure(err), listingError: message(err) };
@@ -110,17 +153,8 @@ async function syncBadgr(config: SkillSyncConfig, brn: BrnWriter, budget: TimeBu
   let token: string;
   let badges: Record<string, unknown>[];
   try {
-    token = await badgrToken(
-      config.badgr.baseUrl,
-      {
-        username: await required(config, "BADGR_USERNAME"),
-        password: await required(config, "BADGR_PASSWORD"),
-        clientId: await required(config, "BADGR_CLIENT_ID"),
-        scope: config.badgr.scope,
-        grantType: config.badgr.grantType,
-      },
-      config.retry,
-      budget,
+    token = await withSecrets(config, ["BADGR_USERNAME", "BADGR_PASSWORD", "BADGR_CLIENT_ID"], ([username, password, clientId]) =>
+      badgrToken(config.badgr.baseUrl, { username, password, clientId, scope: config.badgr.scope, grantType: config.badgr.grantType }, config.retry, budget),
     );
     badges = await badgrList(config.badgr.baseUrl, `/v2/issuers/${issuer}/badgeclasses`, token, config.badgr.maxPages, config.retry, budget);
   } catch (err) {
@@ -140,7 +174,8 @@ async function syncBadgr(config: SkillSyncConfig, brn: BrnWriter, budget: TimeBu
 
 async function syncTemplates(config: SkillSyncConfig, assessments: Row[], budget: TimeBudget): Promise<SourceSummary> {
   const summary = emptySummary();
-  const token = await config.secret("GITHUB_TOKEN");
+  let token = await config.secret("GITHUB_TOKEN");
+  let tokenRenewed = false;
   const recorded = await syncedReleases(config.s3, config.bucket);
   const done = new Set<string>();
   for (const assessment of assessments) {
@@ -156,12 +191,25 @@ async function syncTemplates(config: SkillSyncConfig, assessments: Row[], budget
       summary.errors.push(`${what}: not started before the time budget ran out`);
       continue;
     }
-    try {
-      const result = await syncTemplate(config.s3, config.bucket, { ...config.github, repo, release, token }, config.templates, {
+    const sync = () =>
+      syncTemplate(config.s3, config.bucket, { ...config.github, repo, release, token }, config.templates, {
         recorded: recorded.has(markerKey(repo, release)),
         retry: config.retry,
         budget,
       });
+    try {
+      let result: Awaited<ReturnType<typeof syncTemplate>>;
+      try {
+        result = await sync();
+      } catch (err) {
+        // A token rotated during the run: read it again once, and try this template with it.
+        if (!(token && refusedCredentials(err) && config.refreshSecret && !tokenRenewed)) throw err;
+        tokenRenewed = true;
+        const renewed = await config.refreshSecret("GITHUB_TOKEN");
+        if (renewed === token) throw err;
+        token = renewed;
+        result = await sync();
+      }
       summary[result.outcome] += 1;
       summary.skipped.push(...result.skipped.map((s) => `${what}: skipped ${s}`));
       if (result.outcome !== "unchanged") logger.info("template synced", { assessment: id, repo, release, commit: result.commit, outcome: result.outcome, put: result.put.length, deleted: result.deleted.length, skipped: result.skipped.length });
@@ -179,7 +227,7 @@ async function syncTemplates(config: SkillSyncConfig, assessments: Row[], budget
  */
 export async function runSync(config: SkillSyncConfig, budget: TimeBudget = TimeBudget.unbounded()): Promise<SyncSummary> {
   const brn = new BrnWriter(config);
-  const [assessments, badgr] = await Promise.all([syncAssessments(config, brn, budget), syncBadgr(config, brn, budget)]);
+  const [assessments, badgr] = await Promise.all([syncAssessments(config, brn, budget), syncBadgr(config, brn, budget)]).finally(() => config.endReplacedPools?.());
   const summary: SyncSummary = {
     assessments: assessments.summary,
     badges: badgr.badges,
@@ -200,18 +248,55 @@ export function brnPool(url: string): Pool {
 }
 
 
+/**
+ * The BRN database's pool for the URL its secret holds now. The pool lives as long as the
+ * container; a new URL (a rotation, seen once the secret's maxAge has passed or after MySQL
+ * refused the password) gets a new pool, and the one it replaces is ended after the run.
+ */
+export class BrnPools {
+  private current?: { url: string; pool: Pool };
+  private replaced: Pool[] = [];
+
+  constructor(
+    private readonly url: () => Promise<string>,
+    private readonly refreshUrl: () => Promise<string>,
+  ) {}
+
+  async pool(): Promise<Pool> {
+    const url = await this.url();
+    if (this.current?.url !== url) {
+      if (this.current) this.replaced.push(this.current.pool);
+      this.current = { url, pool: brnPool(url) };
+    }
+    return this.current.pool;
+  }
+
+  /** After MySQL refused `refused`'s password: true when the URL read again differs, or a newer pool already exists. */
+  async renew(refused: Pool): Promise<boolean> {
+    if (this.current && this.current.pool !== refused) return true;
+    const used = this.current?.url;
+    return (await this.refreshUrl()) !== used;
+  }
+
+  async endReplaced(): Promise<void> {
+    await Promise.all(this.replaced.splice(0).map((pool) => pool.end().catch(() => undefined)));
+  }
+}
+
 /** Configuration from the function's environment, with the upstream services' real defaults. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SkillSyncConfig {
-  const secret = (name: SkillsSecret) =>
-    name === "GITHUB_TOKEN" && !env.GITHUB_TOKEN && !env.GITHUB_TOKEN_PARAM ? Promise.resolve(undefined) : readSecret(name, env);
-  // Made once per container, when the first sync needs it; a failed connection is tried again next time.
-  let pool: Promise<Pool> | undefined;
+  const secrets = new SecretReader({ env });
+  const absent = (name: SkillsSecret) => name === "GITHUB_TOKEN" && !env.GITHUB_TOKEN && !env.GITHUB_TOKEN_PARAM;
+  const secret = (name: SkillsSecret) => (absent(name) ? Promise.resolve(undefined) : secrets.get(name));
+  const pools = new BrnPools(
+    () => secrets.get("BRN_DATABASE_URL"),
+    () => secrets.refresh("BRN_DATABASE_URL"),
+  );
   return {
-    db: () => {
-      pool ??= (secret("BRN_DATABASE_URL") as Promise<string>).then(brnPool);
-      pool.catch(() => (pool = undefined));
-      return pool;
-    },
+    db: () => pools.pool(),
+    renewDb: (refused) => pools.renew(refused),
+    endReplacedPools: () => pools.endReplaced(),
+    refreshSecret: (name) => (absent(name) ? Promise.resolve(undefined) : secrets.refresh(name)),
     bucket: requireEnv(SKILLS_ENV.templatesBucket, env),
     airtable: {
       apiUrl: env[SKILLS_ENV.airtableApiUrl] || "https://api.airtable.com/v0",

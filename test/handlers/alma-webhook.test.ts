@@ -26,7 +26,7 @@ describe("alma webhook handler", function () {
     sns = await startFakeSns();
     deps = {
       sns: new SNSClient(localClientConfig(sns.url)),
-      secret: async () => SECRET,
+      keys: { current: async () => SECRET, previous: async () => undefined, refresh: async () => false },
       topicArns: Object.fromEntries(ALMA_EVENTS.map((e) => [e, topicArn(e)])),
     };
   });

@@ -308,7 +308,7 @@ describe("bad input and faults", function () {
   describe("alma webhook", () => {
     const deps = () => ({
       sns: new SNSClient(localClientConfig(sns.url)),
-      secret: async () => "secretkey",
+      keys: { current: async () => "secretkey", previous: async () => undefined, refresh: async () => false },
       topicArns: Object.fromEntries(ALMA_EVENTS.map((e) => [e, `arn:aws:sns:eu-west-2:1:${e}`])),
     });
     const cases: [string, unknown, number, RegExp][] = [

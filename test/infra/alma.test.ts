@@ -323,12 +323,24 @@ describe("alma (AlmaCache)", () => {
       assert.equal(parameter.inputs.value, SECRET_MARK);
       assert.equal(env.ALMA_WEBHOOK_SECRET_PARAM, parameter.state.name);
       assert.equal(env.ALMA_WEBHOOK_SECRET, undefined);
+      assert.equal(env.TRIBUTARY_SECRETS_MAX_AGE_SECONDS, "300", "the secret is read again every 5 minutes by default");
+      assert.equal(env.ALMA_WEBHOOK_SECRET_ROTATION_WINDOW_HOURS, "24", "the previous secret is accepted for a day after a rotation by default");
       const own = statements(dev, "alma-webhook").filter((s: any) => s.Sid !== "WriteOwnLogs");
       assert.deepEqual(own, [
         { Effect: "Allow", Sid: "PublishAlmaEvents", Action: ["sns:Publish"], Resource: ALMA_EVENTS.map((e) => topicArn(dev, e)) },
         { Effect: "Allow", Sid: "ReadOwnSecret", Action: ["ssm:GetParameter"], Resource: [parameter.state.arn] },
       ]);
       assert.deepEqual(findSecretLeaks(dev), []);
+    });
+
+    it("takes the rotation window and how long a secret is used from config", async () => {
+      const run = await runVariant("dev", (config) => {
+        config["tributary:alma"].webhookSecretRotationWindowHours = 0;
+        config["tributary:secretsMaxAgeSeconds"] = 60;
+      });
+      const env = fn(run, "alma-webhook").rawInputs.environment.variables;
+      assert.equal(env.ALMA_WEBHOOK_SECRET_ROTATION_WINDOW_HOURS, "0");
+      assert.equal(env.TRIBUTARY_SECRETS_MAX_AGE_SECONDS, "60");
     });
 
     it("is served in every stack, adopted topics included, so that Alma's URL can move to it", () => {

@@ -8,7 +8,8 @@ import { type Bundle, bundleHandler, listHandlers } from "../../components/lambd
 import { ofType, stackRun } from "../../tooling/mock-engine";
 
 /** Zip bundles, with the AWS SDK. */
-const ZIP_BUDGET_BYTES = 310 * 1024;
+// Raised from 310 KB when secret rotation and masking joined the functions that read secrets.
+const ZIP_BUDGET_BYTES = 320 * 1024;
 /** Zip bundles that also carry the mongodb driver (about 430 KB on its own): the iota services. */
 const MONGODB_ZIP_BUDGET_BYTES = 820 * 1024;
 

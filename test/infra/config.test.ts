@@ -157,6 +157,20 @@ describe("stack config", () => {
       assert.deepEqual(notBoolean.problems.map((p) => p.key), ["tributary:alma.paused"]);
     });
 
+    it("bounds how long a secret is used (10 s to an hour) and the webhook's rotation window (0 to 720 hours), with defaults of 5 minutes and a day", () => {
+      const raw = parseConfigValues("dev", { alma: minimalAlma });
+      assert.equal(raw.secretsMaxAgeSeconds, 300);
+      assert.equal(raw.alma?.webhookSecretRotationWindowHours, 24);
+      for (const value of ["0", "9", "3601", "60.5"]) {
+        assert.deepEqual(configError(() => parseConfigValues("dev", { secretsMaxAgeSeconds: value })).problems.map((p) => p.key), ["tributary:secretsMaxAgeSeconds"], value);
+      }
+      for (const hours of [-1, 721, 1.5]) {
+        const err = configError(() => parseConfigValues("dev", { alma: JSON.stringify({ webhookSecretRotationWindowHours: hours }) }));
+        assert.deepEqual(err.problems.map((p) => p.key), ["tributary:alma.webhookSecretRotationWindowHours"], String(hours));
+      }
+      assert.equal(parseConfigValues("dev", { alma: JSON.stringify({ webhookSecretRotationWindowHours: 0 }) }).alma?.webhookSecretRotationWindowHours, 0);
+    });
+
     it("fills an app block's defaults", () => {
       const raw = parseConfigValues("dev", { alma: minimalAlma });
       assert.deepEqual(raw.alma?.topicArns, {});

@@ -209,7 +209,9 @@ describe("lessons (LessonCompletionSync)", () => {
         "LEARNING_PATHS_API_ENDPOINT",
         "LESSONS_CONCURRENCY",
         "POWERTOOLS_SERVICE_NAME",
+        "TRIBUTARY_SECRETS_MAX_AGE_SECONDS",
       ]);
+      assert.equal(env.TRIBUTARY_SECRETS_MAX_AGE_SECONDS, "300", "the client secret is read again every 5 minutes by default");
       assert.equal(env[LESSONS_ENV.auth0Url], "https://topcoder-dev.auth0.com/oauth/token");
       assert.equal(env.LESSONS_CONCURRENCY, "1", "one lesson at a time, in order, by default");
       assert.equal(env.AUTH0_TOKEN_REQUEST_FORMAT, "json", "the token request as the original made it");

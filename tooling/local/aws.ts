@@ -1,4 +1,4 @@
-/** How AWS SDK clients talk to the local stand-ins (dynalite, s3rver, the fake SQS and SNS). */
+/** How AWS SDK clients talk to the local stand-ins (dynalite, s3rver, the fake SQS, SNS and SSM). */
 import { ConfiguredRetryStrategy } from "@smithy/core/retry";
 
 export const LOCAL_REGION = "eu-west-2";
