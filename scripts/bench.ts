@@ -8,6 +8,8 @@
  *   npm run bench                      everything (about 8 minutes, most of it npm test three times)
  *   npm run bench -- --quick           without timing npm test
  *   npm run bench -- --alma-contention only the rows of simultaneous alma returns on one user (printed, not saved)
+ *   npm run bench -- --skills-scale    only skill-sync at 1×, 5× and 20× its data (printed, not saved);
+ *                                      --skills-scale=1,5 picks the scales, --runs=N repeats each
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -15,6 +17,7 @@ import { REPO_ROOT } from "../components/lambda/bundle";
 import { runStack } from "../tooling/mock-engine";
 import { coldStarts, coldStartSection } from "./bench/cold-start";
 import { almaContention, requestsPerEvent, throughput } from "./bench/requests";
+import { skillsScaleSection } from "./bench/skills-scale";
 import { testLoopSection } from "./bench/test-loop";
 import { runMain } from "./lib/main";
 
@@ -30,6 +33,13 @@ async function main(argv: string[]): Promise<number> {
     await almaContention(say);
     return 0;
   }
+  const skillsScale = argv.find((a) => a.startsWith("--skills-scale"));
+  if (skillsScale) {
+    const scales = skillsScale.includes("=") ? skillsScale.split("=")[1].split(",").map(Number) : undefined;
+    const runs = Number(argv.find((a) => a.startsWith("--runs="))?.split("=")[1] ?? 1);
+    await skillsScaleSection(say, { scales, runs });
+    return 0;
+  }
   say(`# tributary bench (${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${process.platform}/${process.arch})`);
   say();
   // The functions as prod deploys them: the components decide each bundle's build.
@@ -37,6 +47,7 @@ async function main(argv: string[]): Promise<number> {
   for (const line of coldStartSection(await coldStarts(prod))) say(line);
   await requestsPerEvent(say);
   await throughput(say);
+  await skillsScaleSection(say);
   for (const line of await testLoopSection({ withTests: !argv.includes("--quick") })) say(line);
   fs.mkdirSync(path.join(REPO_ROOT, "bench"), { recursive: true });
   fs.writeFileSync(path.join(REPO_ROOT, "bench", "results.md"), `${lines.join("\n")}\n`);

@@ -6,10 +6,7 @@
  * string to a DATETIME column, the row holds NULL and a parsed date instead.
  */
 import { ASSESSMENTS } from "./brn-schema";
-import type { Row } from "./store";
-
-/** A row, or why the upstream record cannot become one. */
-export type RowResult = { row: Row } | { error: string };
+import type { Row, RowResult } from "./store";
 
 /** `2022-06-09T18:28:32Z` → `2022-06-09 18:28:32` (UTC), the DATETIME the column holds; undefined if it is not a time. */
 export function mysqlDateTime(iso: unknown): string | undefined {

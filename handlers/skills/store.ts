@@ -1,15 +1,21 @@
 /**
- * Writes a source's rows to its BRN table in MySQL: rows are compared with what the table
- * holds, and only new or changed rows are written, in batches, inside one transaction per
- * table. A batch that fails is retried row by row, so one bad row is reported and does not
- * hold back the others. A value longer than its column is cut to fit and reported.
+ * Writes a source's rows to its BRN table in MySQL as its upstream pages arrive: chunk by
+ * chunk, the rows are compared with what the table holds of them (a digest of each stored
+ * row, computed by MySQL), and only new or changed rows are written, in batches, inside one
+ * transaction per table. Memory holds one chunk, whatever the size of the table. A batch that
+ * fails is retried row by row, so one bad row is reported and does not hold back the others.
+ * A value longer than its column is cut to fit and reported.
  */
+import { createHash } from "node:crypto";
 import type { EventEmitter } from "node:events";
 import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
 import { type BrnTable, type Column, type ColumnKind, writtenColumns } from "./brn-schema";
 
 /** One row, by column name: text, numbers (ints, 0/1 booleans), DATETIME as `YYYY-MM-DD HH:MM:SS` (UTC), or NULL. */
 export type Row = Record<string, string | number | null>;
+
+/** A row, or why the upstream record cannot become one. */
+export type RowResult = { row: Row } | { error: string };
 
 export interface SourceSummary {
   created: number;
@@ -48,6 +54,8 @@ export class DatabaseConnectionError extends Error {
 }
 
 export const BATCH_SIZE = 100;
+/** Rows compared at a time: one SELECT reads the digests of those the table holds. */
+export const CHUNK_SIZE = 500;
 
 /** Table and column names are quoted, never interpolated raw. */
 const quote = (identifier: string) => `\`${identifier.replace(/`/g, "``")}\``;
@@ -115,10 +123,43 @@ function storable(table: BrnTable, row: Row): { row: Row; truncated: Truncation[
   return { row: fitted, truncated: cuts };
 }
 
-/** Every row the table holds, keyed by its primary key. */
-export async function readRows(db: Pool | PoolConnection, table: BrnTable): Promise<Map<string, Row>> {
-  const [rows] = await db.query<RowDataPacket[]>(`SELECT ${Object.keys(table.columns).map(quote).join(", ")} FROM ${quote(table.name)}`);
-  return new Map(rows.map((row) => [String(row[table.key]), row as Row]));
+/** Code points of a string, as CHAR_LENGTH counts them (a lone surrogate is stored as one U+FFFD). */
+function codePoints(text: string): number {
+  if (!/[\uD800-\uDFFF]/.test(text)) return text.length;
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
+/**
+ * The digest of a row's written columns: SHA-256 of each value as `{code points}:{text}`,
+ * or `-` for NULL, one after another. MySQL computes the same of a stored row (storedDigests),
+ * in UTF-8 whatever the table's character set.
+ */
+export function rowDigest(table: BrnTable, columns: string[], row: Row): string {
+  const hash = createHash("sha256");
+  for (const column of columns) {
+    const value = normalized(table.columns[column].kind, row[column]);
+    if (value === null) {
+      hash.update("-");
+    } else {
+      const text = String(value);
+      hash.update(`${codePoints(text)}:`);
+      hash.update(text);
+    }
+  }
+  return hash.digest("hex");
+}
+
+/** The digests of the rows the table holds among `keys`, by key. */
+async function storedDigests(connection: PoolConnection, table: BrnTable, columns: string[], keys: (string | number)[]): Promise<Map<string, string>> {
+  if (keys.length === 0) return new Map();
+  const values = columns.map((c) => `IFNULL(CONCAT(CHAR_LENGTH(${quote(c)}), ':', ${quote(c)}), '-')`).join(", ");
+  const [rows] = await connection.query<RowDataPacket[]>(
+    `SELECT ${quote(table.key)} AS k, SHA2(CONVERT(CONCAT(${values}) USING utf8mb4), 256) AS d FROM ${quote(table.name)} WHERE ${quote(table.key)} IN (?)`,
+    [keys],
+  );
+  return new Map(rows.map((row) => [String(row.k), String(row.d)]));
 }
 
 /**
@@ -126,7 +167,7 @@ export async function readRows(db: Pool | PoolConnection, table: BrnTable): Prom
  * KEY UPDATE: a clash on another unique index (a badge's name) would silently update the
  * other row instead of failing.
  */
-async function write(connection: PoolConnection, table: BrnTable, columns: string[], rows: Row[], stored: Map<string, Row>): Promise<void> {
+async function write(connection: PoolConnection, table: BrnTable, columns: string[], rows: Row[], stored: Map<string, string>): Promise<void> {
   const inserts = rows.filter((row) => !stored.has(String(row[table.key])));
   if (inserts.length > 0) {
     const placeholders = `(${columns.map(() => "?").join(", ")})`;
@@ -147,14 +188,16 @@ async function write(connection: PoolConnection, table: BrnTable, columns: strin
 const isFatal = (err: unknown) => (err as { fatal?: unknown })?.fatal === true;
 
 /**
- * Brings `table` in line with `rows`: writes what is new or changed, counts what is
- * unchanged. Rows that vanished upstream are kept, as the original sync kept them. Values
+ * Brings `table` in line with the rows of `pages`, read as they come: writes what is new or
+ * changed, counts what is unchanged, and counts the records that could not become rows as
+ * failed. Rows that vanished upstream are kept, as the original sync kept them. Values
  * longer than their column are stored cut to fit, and listed in the summary.
  *
- * When the connection cannot be made, or is lost, nothing of the table is committed and a
- * DatabaseConnectionError names the first error.
+ * The connection is made before the first page is read. When it cannot be made, or is lost,
+ * nothing of the table is committed and a DatabaseConnectionError names the first error. When
+ * the pages fail (the upstream listing), nothing is committed either, and their error is thrown.
  */
-export async function syncRows(pool: Pool, table: BrnTable, rows: Row[]): Promise<SourceSummary> {
+export async function syncRows(pool: Pool, table: BrnTable, pages: AsyncIterable<RowResult[]>): Promise<SourceSummary> {
   const summary = emptySummary();
   const columns = writtenColumns(table);
   const connection = await pool.getConnection().catch((err: unknown) => {
@@ -171,24 +214,23 @@ export async function syncRows(pool: Pool, table: BrnTable, rows: Row[]): Promis
     connection.query(`ROLLBACK TO SAVEPOINT ${savepoint}`).catch(() => {
       throw lost(cause);
     });
-  try {
-    await connection.beginTransaction();
-    const stored = await readRows(connection, table);
-    const changed: Row[] = [];
-    for (const upstream of rows) {
-      const fitted = storable(table, upstream);
+
+  /** Compares a chunk of rows with the table's, and writes the new and changed ones. */
+  const syncChunk = async (results: RowResult[]) => {
+    const rows: Row[] = [];
+    for (const result of results) {
+      const fitted = "row" in result ? storable(table, result.row) : result;
       if ("error" in fitted) {
         summary.failed += 1;
-        summary.errors.push(`${table.name} ${upstream[table.key] ?? "(no key)"}: ${fitted.error}`);
+        summary.errors.push("row" in result ? `${table.name} ${result.row[table.key] ?? "(no key)"}: ${fitted.error}` : fitted.error);
         continue;
       }
-      const row = fitted.row;
       summary.truncated.push(...fitted.truncated);
-      const previous = stored.get(String(row[table.key]));
-      const same = previous && columns.every((c) => normalized(table.columns[c].kind, previous[c]) === normalized(table.columns[c].kind, row[c]));
-      if (same) summary.unchanged += 1;
-      else changed.push(row);
+      rows.push(fitted.row);
     }
+    const stored = await storedDigests(connection, table, columns, rows.map((row) => row[table.key] as string | number));
+    const changed = rows.filter((row) => stored.get(String(row[table.key])) !== rowDigest(table, columns, row));
+    summary.unchanged += rows.length - changed.length;
     const count = (row: Row) => (stored.has(String(row[table.key])) ? (summary.updated += 1) : (summary.created += 1));
     for (let i = 0; i < changed.length; i += BATCH_SIZE) {
       const batch = changed.slice(i, i + BATCH_SIZE);
@@ -214,6 +256,18 @@ export async function syncRows(pool: Pool, table: BrnTable, rows: Row[]): Promis
         }
       }
     }
+  };
+
+  try {
+    await connection.beginTransaction();
+    let pending: RowResult[] = [];
+    for await (const page of pages) {
+      pending = pending.length > 0 ? pending.concat(page) : page;
+      let start = 0;
+      for (; pending.length - start >= CHUNK_SIZE; start += CHUNK_SIZE) await syncChunk(pending.slice(start, start + CHUNK_SIZE));
+      pending = pending.slice(start);
+    }
+    if (pending.length > 0) await syncChunk(pending);
     await connection.commit();
     return summary;
   } catch (err) {

@@ -14,10 +14,10 @@ import { HttpError, type RetryPolicy } from "../lib/http";
 import { logger } from "../lib/logger";
 import { SecretReader } from "../lib/secrets";
 import { ASSERTIONS, ASSESSMENTS, BADGES, type BrnTable } from "./brn-schema";
-import { assertionRow, assessmentRow, badgeRow, type RowResult } from "./rows";
-import { DatabaseConnectionError, emptySummary, type Row, type SourceSummary, syncRows } from "./store";
+import { assertionRow, assessmentRow, badgeRow } from "./rows";
+import { DatabaseConnectionError, emptySummary, type Row, type RowResult, type SourceSummary, syncRows } from "./store";
 import { type ArchiveBounds, markerKey, syncedReleases, syncTemplate } from "./templates";
-import { badgrList, badgrToken, listAirtableRecords } from "./upstream";
+import { airtablePages, badgrPages, badgrToken } from "./upstream";
 
 export interface SkillSyncConfig {
   /** The BRN database (MySQL): the pool for the URL its secret holds now. */
@@ -73,19 +73,73 @@ async function required(config: SkillSyncConfig, name: SkillsSecret): Promise<st
 const refusedCredentials = (err: unknown) => err instanceof HttpError && (err.status === 401 || (err.status === 400 && (err.detail ?? "").includes("invalid_grant")));
 
 /**
- * Runs `use` with the secrets `names`; when the upstream refuses them and a secret read
- * again differs (it was rotated since it was read), runs it once more with the new values.
+ * Runs requests with the secrets `names`; when the upstream refuses them and a secret read
+ * again differs (it was rotated since it was read), the refused request is sent once more
+ * with the new values, and the requests after it use them. Secrets are read again once a run.
  */
-async function withSecrets<T>(config: SkillSyncConfig, names: SkillsSecret[], use: (values: string[]) => Promise<T>): Promise<T> {
-  const values = await Promise.all(names.map((name) => required(config, name)));
-  try {
-    return await use(values);
-  } catch (err) {
-    if (!refusedCredentials(err) || !config.refreshSecret) throw err;
-    const renewed = await Promise.all(names.map((name) => config.refreshSecret!(name)));
-    if (renewed.every((value, i) => value === values[i])) throw err;
-    return use(await Promise.all(names.map((name) => required(config, name))));
+function secretsFor(config: SkillSyncConfig, names: SkillsSecret[]): <T>(use: (values: string[]) => Promise<T>) => Promise<T> {
+  let values: Promise<string[]> | undefined;
+  let renewed = false;
+  return async (use) => {
+    values ??= Promise.all(names.map((name) => required(config, name)));
+    const current = await values;
+    try {
+      return await use(current);
+    } catch (err) {
+      if (renewed || !refusedCredentials(err) || !config.refreshSecret) throw err;
+      renewed = true;
+      const fresh = await Promise.all(names.map((name) => config.refreshSecret!(name)));
+      if (fresh.every((value, i) => value === current[i])) throw err;
+      values = Promise.all(names.map((name) => required(config, name)));
+      return use(await values);
+    }
+  };
+}
+
+/**
+ * An upstream list, read page by page and once. It remembers whether the upstream failed,
+ * and can be read to its end without its pages being written, for what reading them records
+ * (the templates, the badges' names) when the write stopped early.
+ */
+class Listing<T> implements AsyncIterable<T[]> {
+  failure?: unknown;
+  private ended = false;
+  private readonly pages: AsyncIterator<T[]>;
+
+  constructor(pages: AsyncIterable<T[]>) {
+    this.pages = pages[Symbol.asyncIterator]();
   }
+
+  private async next(): Promise<T[] | undefined> {
+    if (this.ended) return undefined;
+    let page: IteratorResult<T[]>;
+    try {
+      page = await this.pages.next();
+    } catch (err) {
+      this.ended = true;
+      this.failure = err;
+      throw err;
+    }
+    if (page.done) this.ended = true;
+    return page.done ? undefined : page.value;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<T[]> {
+    for (let page = await this.next(); page; page = await this.next()) yield page;
+  }
+
+  /** Reads the pages left; an upstream failure is kept in `failure`. */
+  async drain(): Promise<void> {
+    try {
+      while (await this.next());
+    } catch {
+      // Kept in `failure`.
+    }
+  }
+}
+
+async function* mapPages<T, U>(pages: AsyncIterable<T[]>, map: (item: T) => U): AsyncGenerator<U[]> {
+  for await (const page of pages) yield page.map(map);
 }
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -107,27 +161,29 @@ class BrnWriter {
 
   constructor(private readonly config: SkillSyncConfig) {}
 
+  get failed(): boolean {
+    return this.failure !== undefined;
+  }
+
   /**
-   * Writes the rows that could be made; the records that could not count as failed. When
-   * MySQL refuses the password (it was rotated), the URL is read again and the write tried
-   * once more.
+   * Writes the rows of `pages` as they come; the records that could not become rows count as
+   * failed. When MySQL refuses the password (it was rotated), the URL is read again and the
+   * write tried once more: the connection is made before the first page is read.
    */
-  async write(table: BrnTable, results: RowResult[], renewed = false): Promise<SourceSummary> {
-    const rows = results.flatMap((r) => ("row" in r ? [r.row] : []));
-    const errors = results.flatMap((r) => ("error" in r ? [r.error] : []));
+  async write(table: BrnTable, pages: AsyncIterable<RowResult[]>, renewed = false): Promise<SourceSummary> {
     if (this.failure) return sourceFailure(`${table.name} not written: the database connection failed earlier in this run: ${this.failure.message}`);
     let pool: Pool | undefined;
     try {
       pool = await this.config.db().catch((err: unknown) => {
         throw new DatabaseConnectionError(err);
       });
-      const summary = await syncRows(pool, table, rows);
+      const summary = await syncRows(pool, table, pages);
       for (const t of summary.truncated) logger.warn("value truncated to its column", { ...t });
-      return { ...summary, failed: summary.failed + errors.length, errors: [...errors, ...summary.errors] };
+      return summary;
     } catch (err) {
       if (!renewed && pool && err instanceof DatabaseConnectionError && accessDenied(err.first) && (await this.config.renewDb?.(pool))) {
         logger.warn("the database refused the password; its URL was read again and the write is tried once more", { table: table.name });
-        return this.write(table, results, true);
+        return this.write(table, pages, true);
       }
       if (err instanceof DatabaseConnectionError) this.failure ??= err;
       return sourceFailure(err instanceof DatabaseConnectionError ? `the database connection failed: ${err.message}` : err);
@@ -135,56 +191,68 @@ class BrnWriter {
   }
 }
 
-/** Assessments from Airtable into the table; the rows listed, for the templates, even when the write failed. */
-async function syncAssessments(config: SkillSyncConfig, brn: BrnWriter, budget: TimeBudget): Promise<{ summary: SourceSummary; rows?: Row[]; listingError?: string }> {
-  let results: RowResult[];
-  try {
-    const records = await withSecrets(config, ["AIRTABLE_TOKEN"], ([token]) => listAirtableRecords({ ...config.airtable, token }, config.retry, budget));
-    results = records.map(assessmentRow);
-  } catch (err) {
-    return { summary: sourceFailure(err), listingError: message(err) };
-  }
-  return { summary: await brn.write(ASSESSMENTS, results), rows: results.flatMap((r) => ("row" in r ? [r.row] : [])) };
+/** A release an assessment names: the first assessment to name it is the one reported. */
+interface TemplateRelease {
+  id: Row[string];
+  repo: string;
+  release: string;
+}
+
+/** Assessments from Airtable into the table; the releases they name, for the templates, even when the write failed. */
+async function syncAssessments(config: SkillSyncConfig, brn: BrnWriter, budget: TimeBudget): Promise<{ summary: SourceSummary; releases?: TemplateRelease[]; listingError?: string }> {
+  const token = secretsFor(config, ["AIRTABLE_TOKEN"]);
+  const releases = new Map<string, TemplateRelease>();
+  const records = airtablePages(config.airtable, (send) => token(([value]) => send(value)), config.retry, budget);
+  const listing = new Listing(
+    mapPages(records, (record) => {
+      const result = assessmentRow(record);
+      const { template_repo: repo, latest_release: release, id } = "row" in result ? result.row : {};
+      // Assessments that share a release share its files.
+      if (typeof repo === "string" && typeof release === "string" && !releases.has(markerKey(repo, release))) releases.set(markerKey(repo, release), { id, repo, release });
+      return result;
+    }),
+  );
+  const summary = await brn.write(ASSESSMENTS, listing);
+  // The templates follow what Airtable lists, whether or not the database took it.
+  await listing.drain();
+  if (listing.failure) return { summary, listingError: message(listing.failure) };
+  return { summary, releases: [...releases.values()] };
 }
 
 /** Badge classes, then assertions (which take their badge's name), from Badgr. */
 async function syncBadgr(config: SkillSyncConfig, brn: BrnWriter, budget: TimeBudget): Promise<Pick<SyncSummary, "badges" | "assertions">> {
   const issuer = encodeURIComponent(config.badgr.issuerId);
+  const notListed = (err: unknown) => sourceFailure(`assertions not listed: the badge classes, which name them, could not be listed: ${message(err)}`);
   let token: string;
-  let badges: Record<string, unknown>[];
   try {
-    token = await withSecrets(config, ["BADGR_USERNAME", "BADGR_PASSWORD", "BADGR_CLIENT_ID"], ([username, password, clientId]) =>
+    token = await secretsFor(config, ["BADGR_USERNAME", "BADGR_PASSWORD", "BADGR_CLIENT_ID"])(([username, password, clientId]) =>
       badgrToken(config.badgr.baseUrl, { username, password, clientId, scope: config.badgr.scope, grantType: config.badgr.grantType }, config.retry, budget),
     );
-    badges = await badgrList(config.badgr.baseUrl, `/v2/issuers/${issuer}/badgeclasses`, token, config.badgr.maxPages, config.retry, budget);
   } catch (err) {
-    return { badges: sourceFailure(err), assertions: sourceFailure(`assertions not listed: the badge classes, which name them, could not be listed: ${message(err)}`) };
+    return { badges: sourceFailure(err), assertions: notListed(err) };
   }
-  const badgeSummary = await brn.write(BADGES, badges.map(badgeRow));
-  let assertions: SourceSummary;
-  try {
-    const names = new Map(badges.map((b) => [String(b.entityId), String(b.name ?? "")]));
-    const list = await badgrList(config.badgr.baseUrl, `/v2/issuers/${issuer}/assertions`, token, config.badgr.maxPages, config.retry, budget);
-    assertions = await brn.write(ASSERTIONS, list.map((a) => assertionRow(a, names)));
-  } catch (err) {
-    assertions = sourceFailure(err);
-  }
-  return { badges: badgeSummary, assertions };
+  const names = new Map<string, string>();
+  const badges = new Listing(
+    mapPages(badgrPages(config.badgr.baseUrl, `/v2/issuers/${issuer}/badgeclasses`, token, config.badgr.maxPages, config.retry, budget), (badge) => {
+      if (badge && typeof badge === "object") names.set(String(badge.entityId), String(badge.name ?? ""));
+      return badgeRow(badge);
+    }),
+  );
+  const badgeSummary = await brn.write(BADGES, badges);
+  // Every badge class names its assertions, whether or not the database took it.
+  if (!brn.failed) await badges.drain();
+  if (badges.failure) return { badges: badgeSummary, assertions: notListed(badges.failure) };
+  const list = badgrPages(config.badgr.baseUrl, `/v2/issuers/${issuer}/assertions`, token, config.badgr.maxPages, config.retry, budget);
+  return { badges: badgeSummary, assertions: await brn.write(ASSERTIONS, mapPages(list, (assertion) => assertionRow(assertion, names))) };
 }
 
-async function syncTemplates(config: SkillSyncConfig, assessments: Row[], budget: TimeBudget): Promise<SourceSummary> {
+async function syncTemplates(config: SkillSyncConfig, releases: TemplateRelease[], budget: TimeBudget): Promise<SourceSummary> {
   const summary = emptySummary();
   let token = await config.secret("GITHUB_TOKEN");
   let tokenRenewed = false;
   const recorded = await syncedReleases(config.s3, config.bucket);
-  const done = new Set<string>();
-  for (const assessment of assessments) {
-    const { template_repo: repo, latest_release: release, id } = assessment;
-    if (typeof repo !== "string" || typeof release !== "string") continue;
+  for (const { id, repo, release } of releases) {
     const what = `assessment ${id} (${repo}@${release})`;
-    // Assessments that share a release share its files.
-    if (done.has(markerKey(repo, release))) continue;
-    done.add(markerKey(repo, release));
     if (budget.exhausted()) {
       // Started templates finish; the rest wait for the next run, and this one is reported failed.
       summary.failed += 1;
@@ -233,8 +301,8 @@ export async function runSync(config: SkillSyncConfig, budget: TimeBudget = Time
     badges: badgr.badges,
     assertions: badgr.assertions,
     // The templates follow what Airtable lists, whether or not the database took it.
-    templates: assessments.rows
-      ? await syncTemplates(config, assessments.rows, budget).catch(sourceFailure)
+    templates: assessments.releases
+      ? await syncTemplates(config, assessments.releases, budget).catch(sourceFailure)
       : sourceFailure(`no template checked: the assessments could not be listed: ${assessments.listingError}`),
   };
   logger.info("skill sync finished", { summary });

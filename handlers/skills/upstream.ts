@@ -12,33 +12,39 @@ export interface AirtableRecord {
   fields: Record<string, unknown>;
 }
 
-/** Follows a paged list: `next` gives the cursor of the following page, or undefined at the end. */
-async function paged<T>(what: string, maxPages: number, fetchPage: (cursor: string | undefined) => Promise<{ items: T[]; next?: string }>): Promise<T[]> {
-  const items: T[] = [];
+/** The token a request is sent with: `send` may be called again with a token read anew. */
+export type WithToken = <T>(send: (token: string) => Promise<T>) => Promise<T>;
+
+/**
+ * Follows a paged list, yielding each page's items as it arrives (the pages are never all
+ * held at once): `next` gives the cursor of the following page, or undefined at the end.
+ */
+async function* paged<T>(what: string, maxPages: number, fetchPage: (cursor: string | undefined) => Promise<{ items: T[]; next?: string }>): AsyncGenerator<T[]> {
   const seen = new Set<string>();
   let cursor: string | undefined;
   for (let page = 1; ; page++) {
     const result = await fetchPage(cursor);
-    items.push(...result.items);
-    if (!result.next) return items;
-    if (seen.has(result.next)) throw new Error(`${what}: page ${page} repeats the cursor ${JSON.stringify(result.next)} of an earlier page; stopped instead of looping`);
-    if (page >= maxPages) throw new Error(`${what}: more than ${maxPages} pages; stopped at the page cap`);
+    if (result.next && seen.has(result.next)) throw new Error(`${what}: page ${page} repeats the cursor ${JSON.stringify(result.next)} of an earlier page; stopped instead of looping`);
+    if (result.next && page >= maxPages) throw new Error(`${what}: more than ${maxPages} pages; stopped at the page cap`);
+    yield result.items;
+    if (!result.next) return;
     seen.add(result.next);
     cursor = result.next;
   }
 }
 
-/** Every record of an Airtable table, following `offset` from page to page. */
-export function listAirtableRecords(
-  options: { apiUrl: string; baseId: string; table: string; token: string; maxPages: number },
+/** The records of an Airtable table, page by page, following `offset`. */
+export function airtablePages(
+  options: { apiUrl: string; baseId: string; table: string; maxPages: number },
+  withToken: WithToken,
   retry: RetryPolicy = DEFAULT_RETRY_POLICY,
   budget: TimeBudget = TimeBudget.unbounded(),
-): Promise<AirtableRecord[]> {
+): AsyncGenerator<AirtableRecord[]> {
   return paged(`Airtable ${options.table}`, options.maxPages, async (offset) => {
     const url = new URL(`${options.apiUrl.replace(/\/+$/, "")}/${options.baseId}/${encodeURIComponent(options.table)}`);
     url.searchParams.set("pageSize", "100");
     if (offset) url.searchParams.set("offset", offset);
-    const response = await fetchWithRetry(url.toString(), { headers: { authorization: `Bearer ${options.token}` } }, retry, budget);
+    const response = await withToken((token) => fetchWithRetry(url.toString(), { headers: { authorization: `Bearer ${token}` } }, retry, budget));
     const page = (await response.json()) as { records?: AirtableRecord[]; offset?: string };
     if (!Array.isArray(page.records)) throw new Error("Airtable answered a page without records");
     return { items: page.records, next: page.offset };
@@ -87,15 +93,15 @@ export async function badgrToken(
   return body.access_token;
 }
 
-/** The `result` list of a Badgr v2 endpoint, following `Link: <…>; rel="next"` pages. */
-export function badgrList(
+/** The `result` list of a Badgr v2 endpoint, page by page, following `Link: <…>; rel="next"`. */
+export function badgrPages(
   baseUrl: string,
   path: string,
   token: string,
   maxPages: number,
   retry: RetryPolicy = DEFAULT_RETRY_POLICY,
   budget: TimeBudget = TimeBudget.unbounded(),
-): Promise<Record<string, unknown>[]> {
+): AsyncGenerator<Record<string, unknown>[]> {
   return paged(`Badgr ${path}`, maxPages, async (next) => {
     const response = await fetchWithRetry(next ?? `${baseUrl.replace(/\/+$/, "")}${path}`, { headers: { authorization: `Bearer ${token}`, accept: "application/json" } }, retry, budget);
     const body = (await response.json()) as { result?: Record<string, unknown>[] };
