@@ -55,7 +55,7 @@ export class DatabaseConnectionError extends Error {
 
 export const BATCH_SIZE = 100;
 /** Rows compared at a time: one SELECT reads the digests of those the table holds. */
-export const CHUNK_SIZE = 500;
+export const CHUNK_SIZE = 100;
 
 /** Table and column names are quoted, never interpolated raw. */
 const quote = (identifier: string) => `\`${identifier.replace(/`/g, "``")}\``;
