@@ -6,6 +6,7 @@
  *
  *   node child.js '{"dbUrl": …, "upstreamUrl": …, "s3Endpoint": …, "bucket": …, "badgrMaxPages": …}'
  */
+import * as fs from "node:fs";
 import { S3Client } from "@aws-sdk/client-s3";
 import type { Pool, PoolConnection } from "mysql2/promise";
 import { brnPool, runSync, S3_CLIENT_DEFAULTS, type SkillSyncConfig, SyncFailedError } from "../../handlers/skills/sync";
@@ -21,9 +22,9 @@ export interface ChildInput {
 export interface ChildReport {
   wallMs: number;
   cpuMs: number;
-  /** process.resourceUsage().maxRSS, in KB. */
+  /** The process's peak RSS (VmHWM), in KB. */
   maxRssKb: number;
-  /** When the templates began (the first S3 request), after the tables: ms from the start, and maxRSS then. */
+  /** When the templates began (the first S3 request), after the tables: ms from the start, and the peak RSS then. */
   tablesDone?: { ms: number; maxRssKb: number };
   /** Statements sent, by their first word (`START TRANSACTION` and `ROLLBACK TO` as such). */
   statements: Record<string, number>;
@@ -31,6 +32,14 @@ export interface ChildReport {
   /** created/updated/unchanged/failed per source. */
   summary: Record<string, [number, number, number, number]>;
   errors: string[];
+}
+
+/**
+ * The peak RSS of this process, in KB: VmHWM, which starts anew at exec. Not getrusage's
+ * maxRSS, which a spawned process inherits from its parent's RSS at the fork.
+ */
+export function peakRssKb(): number {
+  return Number(/^VmHWM:\s*(\d+) kB/m.exec(fs.readFileSync("/proc/self/status", "utf8"))?.[1]);
 }
 
 /** The statement's kind: its first word, or two where one would not tell. */
@@ -82,7 +91,7 @@ async function main(input: ChildInput): Promise<ChildReport> {
   let tablesDone: ChildReport["tablesDone"];
   config.s3.middlewareStack.add(
     (next) => (args) => {
-      tablesDone ??= { ms: Number(process.hrtime.bigint() - start) / 1e6, maxRssKb: process.resourceUsage().maxRSS };
+      tablesDone ??= { ms: Number(process.hrtime.bigint() - start) / 1e6, maxRssKb: peakRssKb() };
       return next(args);
     },
     { step: "initialize", name: "benchTablesDone" },
@@ -102,7 +111,7 @@ async function main(input: ChildInput): Promise<ChildReport> {
   return {
     wallMs,
     cpuMs: (used.user + used.system) / 1000,
-    maxRssKb: process.resourceUsage().maxRSS,
+    maxRssKb: peakRssKb(),
     tablesDone,
     statements,
     rowsWritten,

@@ -233,9 +233,9 @@ export async function syncTwice(bundle: string, scale: number): Promise<[SyncRun
   });
 }
 
-/** Bare `node -e 0`: its peak RSS (KB) and wall time, the floor beside every figure. */
+/** Bare `node -e 0` (reading its VmHWM): its peak RSS (KB) and wall time, the floor beside every figure. */
 export async function nodeFloor(): Promise<{ maxRssKb: number; wallMs: number }> {
-  const { stdout, wallMs } = await runProcess(process.execPath, ["-e", "process.stdout.write(String(process.resourceUsage().maxRSS))"]);
+  const { stdout, wallMs } = await runProcess(process.execPath, ["-e", `process.stdout.write(/VmHWM:\\s*(\\d+)/.exec(require("fs").readFileSync("/proc/self/status", "utf8"))[1])`]);
   return { maxRssKb: Number(stdout), wallMs };
 }
 
@@ -255,11 +255,11 @@ export async function skillsScaleSection(say: (line?: string) => void, options: 
   say("## skill-sync at scale (memory flat in the data's size)");
   say();
   say(
-    `1× is ${BASE_SIZE.assessments} assessments, ${BASE_SIZE.templates} template releases, ${BASE_SIZE.badges} badge classes and ${BASE_SIZE.assertions.toLocaleString("en")} assertions. Each sync runs in a fresh \`node\` process (the sync bundled as its function is) against stand-ins generating Airtable's and Badgr's pages (${PAGE_SIZE} a page), GitHub's release archives, s3rver and a fresh database on MariaDB. Wall and CPU are the sync's own (process start excluded); peak RSS is the process's maxRSS. ${runs > 1 ? `Medians of ${runs} runs, with the interquartile range.` : "One run each."} Goals: peak RSS at 20× ≤ 1.5× the peak at 1×.`,
+    `1× is ${BASE_SIZE.assessments} assessments, ${BASE_SIZE.templates} template releases, ${BASE_SIZE.badges} badge classes and ${BASE_SIZE.assertions.toLocaleString("en")} assertions. Each sync runs in a fresh \`node\` process (the sync bundled as its function is) against stand-ins generating Airtable's and Badgr's pages (${PAGE_SIZE} a page), GitHub's release archives, s3rver and a fresh database on MariaDB. Wall and CPU are the sync's own (process start excluded); peak RSS is the process's VmHWM (getrusage's maxRSS would start from the parent's RSS at the fork), at the end and when the tables were done (the templates' first S3 request). ${runs > 1 ? `Medians of ${runs} runs, with the interquartile range.` : "One run each."} Goals: peak RSS at 20× ≤ 1.5× the peak at 1×.`,
   );
   say();
-  say("| scale | sync | wall | CPU | peak RSS (MB) | MySQL statements | rows written | HTTP requests | node -e 0: wall, peak RSS |");
-  say("|---|---|---:|---:|---:|---|---:|---:|---|");
+  say("| scale | sync | wall | CPU | peak RSS (MB) | peak RSS by the tables' end (MB) | MySQL statements | rows written | HTTP requests | node -e 0: wall, peak RSS |");
+  say("|---|---|---:|---:|---:|---:|---|---:|---:|---|");
   const peaks: Record<string, number[]> = {};
   for (const scale of scales) {
     const results: [SyncRun[], SyncRun[]] = [[], []];
@@ -285,6 +285,9 @@ export async function skillsScaleSection(say: (line?: string) => void, options: 
           (v) => `${v.toFixed(0)} ms`,
         )} | ${spread(
           rs.map((r) => r.maxRssKb),
+          mb,
+        )} | ${spread(
+          rs.map((r) => r.tablesDone?.maxRssKb ?? 0),
           mb,
         )} | ${statementsLine(rs[0].statements)} | ${rs[0].rowsWritten} | ${rs[0].requests} | ${median(floors.map((f) => f.wallMs)).toFixed(0)} ms, ${mb(median(floors.map((f) => f.maxRssKb)))} MB |`,
       );
