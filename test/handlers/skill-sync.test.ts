@@ -22,6 +22,10 @@ interface Upstream {
   assertions: Record<string, unknown>[];
   /** A `Link: rel="next"` Badgr keeps sending for assertions. */
   assertionsNext?: string;
+  /** Assertions in pages (`?page=N`, linked with `rel="next"`), instead of `assertions` in one. */
+  assertionPages?: Record<string, unknown>[][];
+  /** Answers the assertions' page N with this instead (every time). */
+  assertionPageFault?: { page: number; answer: StubResponse };
   releases: Record<string, Buffer>;
   /** The archive whose commit GitHub names for a tag, when it is not the one the zipball gives (a tag that moves between the two requests). */
   tagged?: Record<string, Buffer>;
@@ -77,6 +81,12 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
         }
         if (req.headers.authorization !== "Bearer badgr-token") return { status: 401 };
         if (req.path === "/badgr/v2/issuers/ISSUER1/badgeclasses") return { body: { status: { success: true }, result: upstream.badges } };
+        if (req.path === "/badgr/v2/issuers/ISSUER1/assertions" && upstream.assertionPages) {
+          const page = Number(req.query.get("page") ?? 0);
+          if (upstream.assertionPageFault?.page === page) return upstream.assertionPageFault.answer;
+          const next: Record<string, string> = page + 1 < upstream.assertionPages.length ? { link: `<${server.url}${req.path}?page=${page + 1}>; rel="next"` } : {};
+          return { headers: next, body: { status: { success: true }, result: upstream.assertionPages[page] } };
+        }
         if (req.path === "/badgr/v2/issuers/ISSUER1/assertions") {
           return {
             headers: upstream.assertionsNext ? { link: `<${upstream.assertionsNext}>; rel="next"` } : {},
@@ -363,6 +373,85 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
       assert.equal(summary.assessments.failed, 1);
       assert.deepEqual(summary.assessments.errors, ["assessments 2: Duplicate entry 'Same name' for key 'name'"]);
       assert.deepEqual((await db.query<{ id: number }>("SELECT id FROM assessments ORDER BY id")).map((r) => r.id), [1, 3, 4]);
+    });
+
+    describe("page by page: what memory holds does not grow with the tables", () => {
+      /** 250 assertions of badge B1 in pages of 100, as Badgr pages them. */
+      const pagedAssertions = () => {
+        const all = Array.from({ length: 250 }, (_, i) => ({ ...upstream.assertions[0], entityId: `P${String(i).padStart(3, "0")}`, openBadgeId: `${OB}-${i}` }));
+        upstream.assertionPages = [all.slice(0, 100), all.slice(100, 200), all.slice(200)];
+      };
+      const assertionPagesAsked = () => server.to("GET", "/badgr/v2/issuers/ISSUER1/assertions").length;
+
+      it("writes each page's rows before it asks for the next page", async () => {
+        withoutMalformed();
+        pagedAssertions();
+        const asked: number[] = [];
+        beforeQuery = async (sql) => {
+          if (sql.startsWith("INSERT INTO `assertions`")) asked.push(assertionPagesAsked());
+        };
+        const summary = await runSync(config);
+        assert.equal(summary.assertions.created, 250);
+        assert.deepEqual(asked, [1, 2, 3], "the INSERT of each page was sent while only the pages up to it had been asked for");
+        assert.deepEqual(inserts.filter((i) => i.table === "assertions").map((i) => i.rows), [100, 100, 50]);
+      });
+
+      it("reads what the table holds one chunk of keys at a time, and writes 0 rows on a re-sync", async () => {
+        withoutMalformed();
+        pagedAssertions();
+        await runSync(config);
+        const selects: string[] = [];
+        beforeQuery = async (sql) => {
+          if (sql.startsWith("SELECT")) selects.push(sql);
+        };
+        inserts.length = 0;
+        const summary = await runSync(config);
+        assert.equal(rowsWritten(), 0);
+        assert.equal(summary.assertions.unchanged, 250);
+        const onAssertions = selects.filter((sql) => / FROM `assertions` WHERE `entityId` IN \(/.test(sql));
+        assert.equal(onAssertions.length, 3, "one SELECT per chunk of 100");
+        assert.ok(onAssertions.every((sql) => (sql.match(/'P\d{3}'/g) ?? []).length <= 100));
+        assert.equal(selects.filter((sql) => !/ WHERE `(entityId|id)` IN \(/.test(sql)).length, 0, "no SELECT reads a whole table");
+      });
+
+      it("notices a stored row that differs in any kind of column, and writes back only those rows", async () => {
+        withoutMalformed();
+        pagedAssertions();
+        await runSync(config);
+        const changes = [
+          "UPDATE assertions SET narrative = 'edited' WHERE entityId = 'P001'", // NULL → text
+          "UPDATE assertions SET acceptance = NULL WHERE entityId = 'P002'", // text → NULL
+          "UPDATE assertions SET createdAt = '2022-06-09 18:28:33' WHERE entityId = 'P003'", // DATETIME
+          "UPDATE assertions SET revoked = 1 WHERE entityId = 'P004'", // BOOL
+          "UPDATE assertions SET recipient_salt = 's4lT' WHERE entityId = 'P005'", // case only
+          "UPDATE assertions SET embed_badge_html = CONCAT(embed_badge_html, ' ') WHERE entityId = 'P006'", // a trailing space in TEXT
+          "UPDATE assessments SET review_required = 0 WHERE id = 1", // BOOL
+          "UPDATE badges SET tags = '[''R'']' WHERE entityId = 'B1'",
+        ];
+        for (const sql of changes) await db.query(sql);
+        inserts.length = 0;
+        const summary = await runSync(config);
+        assert.deepEqual(
+          [summary.assertions.updated, summary.assertions.unchanged, summary.assessments.updated, summary.badges.updated],
+          [6, 244, 1, 1],
+        );
+        assert.equal(rowsWritten(), 8);
+        const rows = await db.query<Record<string, unknown>>("SELECT entityId, narrative, acceptance, revoked, recipient_salt FROM assertions WHERE entityId IN ('P001', 'P002', 'P004', 'P005') ORDER BY entityId");
+        assert.deepEqual(rows.map((r) => [r.narrative, r.acceptance, r.revoked, r.recipient_salt]), Array(4).fill([null, "Accepted", 0, "s4lt"]));
+      });
+
+      it("commits none of a table's rows when its listing fails on a later page, and converges on the next run", async () => {
+        withoutMalformed();
+        pagedAssertions();
+        upstream.assertionPageFault = { page: 2, answer: { status: 500, body: "down" } };
+        const summary = await syncExpectingFailure();
+        assert.match(summary.assertions.errors[0], /HTTP 500/);
+        assert.equal(summary.assertions.failed, 1);
+        assert.deepEqual([summary.badges.created, summary.assessments.created], [2, 3], "the other tables are committed");
+        assert.equal((await db.query("SELECT entityId FROM assertions")).length, 0, "pages 1 and 2 were written but not committed");
+        upstream.assertionPageFault = undefined;
+        assert.equal((await runSync(config)).assertions.created, 250);
+      });
     });
 
     it("keeps syncing Airtable while Badgr is down, and throws with the summary", async () => {
