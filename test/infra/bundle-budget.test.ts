@@ -13,17 +13,20 @@ const ZIP_BUDGET_BYTES = 320 * 1024;
 /** Zip bundles that also carry the mongodb driver (about 430 KB on its own): the iota services. */
 const MONGODB_ZIP_BUDGET_BYTES = 820 * 1024;
 
-/** The AWS SDK clients each handler uses; any other client in its bundle is dead weight. */
+/**
+ * The AWS SDK clients each handler uses; any other client in its bundle is dead weight. Zip
+ * functions read secrets through the Parameters and Secrets extension, without an SSM client.
+ */
 const CLIENTS: Record<string, string[]> = {
-  "lesson-completed": ["client-sqs", "client-ssm"],
+  "lesson-completed": ["client-sqs"],
   "alma-loan-updated": ["client-dynamodb", "client-sqs"],
   "alma-loan-returned": ["client-dynamodb", "client-sqs"],
   "alma-request-updated": ["client-dynamodb", "client-sqs"],
   "alma-request-closed": ["client-dynamodb", "client-sqs"],
-  "alma-webhook": ["client-sns", "client-ssm"],
+  "alma-webhook": ["client-sns"],
   "hdoc-get-user": ["client-dynamodb"],
   "hdoc-get-users": ["client-dynamodb"],
-  "iota-records": ["client-eventbridge", "client-ssm"],
+  "iota-records": ["client-eventbridge"],
   "skill-sync": ["client-s3", "client-ssm"],
 };
 

@@ -168,6 +168,20 @@ describe("NodeFunction", () => {
       assert.equal(fn.inputs.reservedConcurrentExecutions, undefined);
     });
 
+    it("reads secrets through AWS's Parameters and Secrets extension: its arm64 layer for the platform's region, its cache off", async () => {
+      const fn = (run: RunResult) => named(run, "aws:lambda/function:Function", "echo");
+      const london = fn(await build({ readsSecrets: true, environment: { TOKEN_PARAM: "/app/token" } }));
+      assert.deepEqual(london.inputs.layers, ["arn:aws:lambda:eu-west-2:133256977650:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:99"]);
+      assert.deepEqual(london.inputs.environment.variables, { POWERTOOLS_SERVICE_NAME: "echo", PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED: "FALSE", TOKEN_PARAM: "/app/token" });
+      const virginia = fn(await build({ readsSecrets: true, platform: { ...TEST_PLATFORM, region: "us-east-1" } }));
+      assert.deepEqual(virginia.inputs.layers, ["arn:aws:lambda:us-east-1:177933569100:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:99"]);
+      assert.equal(fn(await build()).inputs.layers, undefined, "no layer for a function that reads no secret");
+      assert.throws(
+        () => new NodeFunction("far", { ...baseArgs, readsSecrets: true, platform: { ...TEST_PLATFORM, region: "ap-southeast-9" } }),
+        /no AWS Parameters and Secrets Lambda Extension layer \(arm64\) is known for region "ap-southeast-9": add its ARN to SECRETS_EXTENSION_LAYERS in components\/lambda\/secrets-extension\.ts \(https:\/\/docs\.aws\.amazon\.com\//,
+      );
+    });
+
     it("has tracing and reserved concurrency as options", async () => {
       const run = await build({ tracing: true, reservedConcurrency: 5 });
       const fn = named(run, "aws:lambda/function:Function", "echo");
