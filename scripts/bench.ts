@@ -8,6 +8,7 @@
  *   npm run bench                      everything (about 8 minutes, most of it npm test three times)
  *   npm run bench -- --quick           without timing npm test
  *   npm run bench -- --alma-contention only the rows of simultaneous alma returns on one user (printed, not saved)
+ *   npm run bench -- --cold-start      only the bundles and cold starts (printed, not saved)
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -30,9 +31,13 @@ async function main(argv: string[]): Promise<number> {
     await almaContention(say);
     return 0;
   }
+  // The functions as prod deploys them: the components decide each bundle's build.
+  if (argv.includes("--cold-start")) {
+    for (const line of coldStartSection(await coldStarts(await runStack("prod")))) say(line);
+    return 0;
+  }
   say(`# tributary bench (${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${process.platform}/${process.arch})`);
   say();
-  // The functions as prod deploys them: the components decide each bundle's build.
   const prod = await runStack("prod");
   for (const line of coldStartSection(await coldStarts(prod))) say(line);
   await requestsPerEvent(say);
