@@ -155,7 +155,7 @@ export function buildOptions(options: { runtimeAwsSdk?: boolean } = {}): esbuild
     legalComments: "none",
     charset: "utf8",
     // `import("node:http")` (the SDK's HTTP handler loads it lazily) would start Node's ES module
-    // loader in a CommonJS bundle, and its facade of node:http loads undici: about 12 ms of CPU
+    // loader in a CommonJS bundle, and its facade of node:http loads undici: about 10 ms of CPU
     // on the first request. As `require`, the module is simply loaded.
     supported: { "dynamic-import": false },
     external: [...OPTIONAL_NATIVE_MODULES, ...(options.runtimeAwsSdk ? RUNTIME_PROVIDED : [])],
