@@ -65,6 +65,7 @@ const alerts = alertTopicIn(undefined);
 /** What every component of an app takes: the stage's settings, with alarms notifying the alert topic of the app's region. */
 function platformIn(region: string | undefined): Platform {
   return {
+    region: region ?? stackRegion,
     logRetentionDays: settings.logRetentionDays,
     alarming: {
       settings: settings.alarms,

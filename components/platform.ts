@@ -56,6 +56,8 @@ export interface Protection {
 
 /** The settings every component takes as one argument. */
 export interface Platform {
+  /** The region the app's resources are created in (its provider's): regional AWS-managed resources, such as a layer's ARN, are picked by it. */
+  region: string;
   /** Retention of every log group the stack creates, in days. */
   logRetentionDays: number;
   /** The alarms of every function, queue and API, and the apps' dashboards. */

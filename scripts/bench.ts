@@ -10,6 +10,7 @@
  *   npm run bench -- --alma-contention only the rows of simultaneous alma returns on one user (printed, not saved)
  *   npm run bench -- --skills-scale    only skill-sync at 1×, 5× and 20× its data (printed, not saved);
  *                                      --skills-scale=1,5 picks the scales, --runs=N repeats each
+ *   npm run bench -- --cold-start      only the bundles and cold starts (printed, not saved)
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -40,9 +41,13 @@ async function main(argv: string[]): Promise<number> {
     await skillsScaleSection(say, { scales, runs });
     return 0;
   }
+  // The functions as prod deploys them: the components decide each bundle's build.
+  if (argv.includes("--cold-start")) {
+    for (const line of coldStartSection(await coldStarts(await runStack("prod")))) say(line);
+    return 0;
+  }
   say(`# tributary bench (${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${process.platform}/${process.arch})`);
   say();
-  // The functions as prod deploys them: the components decide each bundle's build.
   const prod = await runStack("prod");
   for (const line of coldStartSection(await coldStarts(prod))) say(line);
   await requestsPerEvent(say);

@@ -17,7 +17,7 @@ import { ALMA_TABLES, TOMBSTONES_TABLE } from "../components/alma/tables";
 import { HDOC_USERS_TABLE } from "../components/hdoc/hdoc-backend";
 import { BUILD_DIR } from "../components/lambda/bundle";
 import { HDOC_PRIVATE_ATTRIBUTES } from "../config";
-import { ALMA_ENV, ALMA_EVENTS, HDOC_ENV, LESSONS_ENV, SKILLS_ENV, secretParamEnv, topicArnEnv } from "../handlers/lib/env-names";
+import { ALMA_ENV, ALMA_EVENTS, HDOC_ENV, LESSONS_ENV, SECRETS_EXTENSION_ENV, SKILLS_ENV, secretParamEnv, topicArnEnv } from "../handlers/lib/env-names";
 import { auth0TokenRoute } from "../tooling/local/auth0";
 import { localAwsEnv } from "../tooling/local/aws";
 import { startDynalite } from "../tooling/local/dynamo";
@@ -52,22 +52,31 @@ const logger = (options: LocalOptions) => (server: string) =>
         process.stderr.write(`[${server}] ${req.method} ${req.path}${req.query.size ? `?${req.query}` : ""}${target ? ` ${target}` : ""}\n`);
       };
 
+/** The session token local runs give the extension's API (Lambda gives a function its own). */
+export const LOCAL_SESSION_TOKEN = "local-session-token";
+
 /** Where `npm run local` keeps the secret `name` in the SSM stand-in. */
 export const localParameterName = (name: string) => `/tributary/local/${name}`;
 
 /**
  * The SSM stand-in with the app's secrets, and the environment that reads them from it as a
- * deployed function does (`<NAME>_PARAM`). A rotation: `aws ssm put-parameter --endpoint-url
+ * deployed function does (`<NAME>_PARAM`): zip functions through the Parameters and Secrets
+ * extension's API, which the stand-in serves (it needs a session token, any will do), the
+ * container image through SSM's own API. A rotation: `aws ssm put-parameter --endpoint-url
  * "$AWS_ENDPOINT_URL_SSM" --name <parameter> --value <new> --overwrite`.
  */
-async function secretsInSsm(secrets: Record<string, string>, options: LocalOptions): Promise<{ ssm: FakeSsm; env: Record<string, string> }> {
+async function secretsInSsm(secrets: Record<string, string>, options: LocalOptions & { extension: boolean }): Promise<{ ssm: FakeSsm; env: Record<string, string> }> {
   const ssm = await startFakeSsm({
     parameters: Object.fromEntries(Object.entries(secrets).map(([name, value]) => [localParameterName(name), value])),
     onRequest: logger(options)("ssm"),
   });
   return {
     ssm,
-    env: { AWS_ENDPOINT_URL_SSM: ssm.url, ...Object.fromEntries(Object.keys(secrets).map((name) => [secretParamEnv(name), localParameterName(name)])) },
+    env: {
+      AWS_ENDPOINT_URL_SSM: ssm.url,
+      ...(options.extension ? { [SECRETS_EXTENSION_ENV.httpPort]: ssm.extensionPort, AWS_SESSION_TOKEN: LOCAL_SESSION_TOKEN } : {}),
+      ...Object.fromEntries(Object.keys(secrets).map((name) => [secretParamEnv(name), localParameterName(name)])),
+    },
   };
 }
 
@@ -78,7 +87,7 @@ async function alma(options: LocalOptions = {}): Promise<LocalApp> {
   for (const [name, schema] of Object.entries({ ...ALMA_TABLES, tombstones: TOMBSTONES_TABLE })) await dynamo.createTable(name, schema);
   const sqs = await startFakeSqs({ onRequest: log("sqs") });
   const sns = await startFakeSns({ onRequest: log("sns") });
-  const secrets = await secretsInSsm({ [ALMA_ENV.webhookSecret]: FIXTURE_WEBHOOK_SECRET }, options);
+  const secrets = await secretsInSsm({ [ALMA_ENV.webhookSecret]: FIXTURE_WEBHOOK_SECRET }, { ...options, extension: true });
   return {
     env: {
       ...localAwsEnv({ AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ENDPOINT_URL_SQS: sqs.url, AWS_ENDPOINT_URL_SNS: sns.url }),
@@ -108,7 +117,7 @@ async function lessons(options: LocalOptions = {}): Promise<LocalApp> {
     }
     return { status: 404, body: { message: "not a route of the local stand-in" } };
   }, { onRequest: log("lessons") });
-  const secrets = await secretsInSsm({ [LESSONS_ENV.auth0ClientSecret]: "local-secret" }, options);
+  const secrets = await secretsInSsm({ [LESSONS_ENV.auth0ClientSecret]: "local-secret" }, { ...options, extension: true });
   return {
     env: {
       ...localAwsEnv({}),
@@ -180,7 +189,7 @@ async function skills(options: LocalOptions = {}): Promise<LocalApp> {
   }, { onRequest: log("upstream") });
   const secrets = await secretsInSsm(
     { BRN_DATABASE_URL: db.url, AIRTABLE_TOKEN: "local-airtable-token", BADGR_USERNAME: "local-user", BADGR_PASSWORD: "local-password", BADGR_CLIENT_ID: "local-client" },
-    options,
+    { ...options, extension: false },
   );
   return {
     env: {

@@ -371,6 +371,7 @@ export class AlmaCache extends pulumi.ComponentResource {
             : { [ALMA_ENV.webhookSecretRotationWindowHours]: String(args.webhookSecretRotationWindowHours) }),
         },
         statements: [{ Sid: "PublishAlmaEvents", Action: ["sns:Publish"], Resource: ALMA_EVENTS.map((event) => this.topicArns[event]) }, secret.readStatement],
+        readsSecrets: true,
         platform: args.platform,
       },
       { parent: this },

@@ -79,6 +79,7 @@ export class IotaService extends pulumi.ComponentResource {
           { Sid: "EmitToOwnBus", Action: ["events:PutEvents"], Resource: [args.eventBus.arn] },
           mongoUri.readStatement,
         ],
+        readsSecrets: true,
         platform: args.platform,
         asyncInvocation: asyncRetryWithin(args.delivery, this.failedEvents),
       },

@@ -7,6 +7,7 @@ import { type PolicyStatement, policyDocument, trustPolicy } from "../iam";
 import type { Platform } from "../platform";
 import { BUNDLE_FILE, type Bundle, bundleSoon, LAMBDA_HANDLER } from "./bundle";
 import { LAMBDA_ARCHITECTURE, LAMBDA_ASYNC_RETRY_LIMITS, LAMBDA_RUNTIME, type RetryBounds } from "./runtime";
+import { SECRETS_EXTENSION_ENVIRONMENT, secretsExtensionLayer } from "./secrets-extension";
 
 /** How Lambda retries an asynchronous invocation (SNS, S3) and where the event goes when it gives up. */
 export interface AsyncInvocationArgs extends RetryBounds {
@@ -80,6 +81,12 @@ export interface NodeFunctionArgs extends FunctionSettingsArgs {
    * smaller zip that loads slower, for a function whose bundle would pass Lambda's limits.
    */
   runtimeAwsSdk?: boolean;
+  /**
+   * The function reads secrets from SSM (handlers/lib/secrets.ts): it runs with the AWS
+   * Parameters and Secrets Lambda Extension's layer for the platform's region, with the
+   * extension's cache off. The read permissions come with `statements`, as for any action.
+   */
+  readsSecrets?: boolean;
 }
 
 export interface NodeImageFunctionArgs extends FunctionSettingsArgs {
@@ -90,7 +97,7 @@ export interface NodeImageFunctionArgs extends FunctionSettingsArgs {
 }
 
 type FunctionCode =
-  | { packageType: "Zip"; code: pulumi.Input<pulumi.asset.Archive>; handler: string; serviceName: string }
+  | { packageType: "Zip"; code: pulumi.Input<pulumi.asset.Archive>; handler: string; serviceName: string; layers?: string[]; environment?: Record<string, string> }
   | { packageType: "Image"; imageUri: pulumi.Input<string>; serviceName: string };
 
 /** The statements that let a function write to its own log group, and nothing else. */
@@ -180,7 +187,7 @@ abstract class LambdaComponent extends pulumi.ComponentResource {
     const timeout = args.timeout ?? DEFAULT_TIMEOUT_SECONDS;
     const packageArgs: Partial<aws.lambda.FunctionArgs> =
       code.packageType === "Zip"
-        ? { packageType: "Zip", code: code.code, handler: code.handler, runtime: LAMBDA_RUNTIME }
+        ? { packageType: "Zip", code: code.code, handler: code.handler, runtime: LAMBDA_RUNTIME, layers: code.layers }
         : { packageType: "Image", imageUri: code.imageUri };
 
     this.function = new aws.lambda.Function(
@@ -193,7 +200,7 @@ abstract class LambdaComponent extends pulumi.ComponentResource {
         memorySize: args.memorySize ?? 256,
         timeout,
         environment: {
-          variables: { [COMMON_ENV.serviceName]: code.serviceName, ...args.environment },
+          variables: { [COMMON_ENV.serviceName]: code.serviceName, ...(code.packageType === "Zip" ? code.environment : {}), ...args.environment },
         },
         loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name },
         tracingConfig: args.tracing ? { mode: "Active" } : undefined,
@@ -246,6 +253,7 @@ export class NodeFunction extends LambdaComponent {
         code: file.apply((f) => new pulumi.asset.AssetArchive({ [BUNDLE_FILE]: new pulumi.asset.FileAsset(f) })),
         handler: LAMBDA_HANDLER,
         serviceName: args.handler,
+        ...(args.readsSecrets ? { layers: [secretsExtensionLayer(args.platform.region)], environment: { ...SECRETS_EXTENSION_ENVIRONMENT } } : {}),
       },
       opts,
     );

@@ -160,6 +160,7 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
         },
         // Sending to the failed-events queue is granted with the async failure queue.
         statements: [this.auth0Client.secret.readStatement],
+        readsSecrets: true,
       },
       { parent: this },
     );

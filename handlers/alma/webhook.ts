@@ -42,11 +42,10 @@ export function signingKeys(reader: SecretReader, name: string, rotationWindowMs
       value: reader.read(name, version).then(
         (found) => found.value,
         (err: Error) => {
-          // SSM keeps a parameter's last 100 versions: an older one is gone for good.
-          if (err.name !== "ParameterVersionNotFound") {
-            logger.warn("the previous signing key could not be read; only the current one is accepted for now", { version, error: err.message });
-            entry.retryAt = Date.now() + MIN_REFRESH_INTERVAL_MS;
-          }
+          // The Parameters and Secrets extension answers every failed read alike, a version
+          // SSM no longer keeps (it keeps 100) included: each is tried again after the interval.
+          logger.warn("the previous signing key could not be read; only the current one is accepted for now", { version, error: err.message });
+          entry.retryAt = Date.now() + MIN_REFRESH_INTERVAL_MS;
           return undefined;
         },
       ),

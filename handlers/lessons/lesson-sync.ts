@@ -9,7 +9,7 @@ import * as z from "zod/mini";
 import { BudgetExhaustedError, type TimeBudget } from "../lib/budget";
 import type { ClientCredentialsToken } from "../lib/client-credentials";
 import { eventBridgeEvent, InvalidEventError } from "../lib/events";
-import { fetchWithRetry, HttpError, type RetryPolicy } from "../lib/http";
+import { HttpError, requestWithRetry, type RetryPolicy } from "../lib/http";
 
 /** An update of `freecodecamp.user` as the Atlas trigger delivers it, after its project expression. */
 export const userUpdateEvent = eventBridgeEvent(
@@ -104,8 +104,7 @@ export interface SyncResult {
 }
 
 async function putLesson(url: string, token: string, deps: SyncDependencies): Promise<void> {
-  const response = await fetchWithRetry(url, { method: "PUT", headers: { authorization: `Bearer ${token}` } }, deps.retry, deps.budget);
-  await response.body?.cancel();
+  await requestWithRetry(url, { method: "PUT", headers: { authorization: `Bearer ${token}` } }, deps.retry, deps.budget);
 }
 
 /**

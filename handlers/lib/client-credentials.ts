@@ -9,7 +9,7 @@
  */
 import { TimeBudget } from "./budget";
 import type { TokenRequestFormat } from "./env-names";
-import { DEFAULT_RETRY_POLICY, fetchWithRetry, HttpError, type RetryPolicy } from "./http";
+import { DEFAULT_RETRY_POLICY, HttpError, requestWithRetry, type RetryPolicy } from "./http";
 
 export interface ClientCredentialsOptions {
   /** The token endpoint, for example https://tenant.auth0.com/oauth/token. */
@@ -89,7 +89,7 @@ export class ClientCredentialsToken {
       ...this.options.extraFields,
     };
     const form = this.options.bodyFormat === "form";
-    const response = await fetchWithRetry(
+    const answer = await requestWithRetry(
       tokenUrl,
       {
         method: "POST",
@@ -101,12 +101,15 @@ export class ClientCredentialsToken {
       "oauthError",
     );
     const endpoint = `token endpoint ${new URL(tokenUrl).origin}`;
-    // JSON.parse's own error quotes the text it could not read.
-    const body = (await response.json().catch(() => {
-      throw new Error(`${endpoint} answered HTTP ${response.status} with a body that is not JSON`);
-    })) as { access_token?: unknown; expires_in?: unknown } | null;
+    let body: { access_token?: unknown; expires_in?: unknown } | null;
+    try {
+      body = JSON.parse(answer.body);
+    } catch {
+      // JSON.parse's own error quotes the text it could not read.
+      throw new Error(`${endpoint} answered HTTP ${answer.status} with a body that is not JSON`);
+    }
     if (typeof body?.access_token !== "string" || body.access_token === "") {
-      throw new Error(`${endpoint} answered HTTP ${response.status} without an access_token`);
+      throw new Error(`${endpoint} answered HTTP ${answer.status} without an access_token`);
     }
     const lifetimeMs = (expiresInSeconds(body.expires_in) ?? 3600) * 1000;
     // A short-lived token is still reused: the margin is never more than half its life.

@@ -20,6 +20,17 @@ export const COMMON_ENV = {
 /** How long a secret read is used when TRIBUTARY_SECRETS_MAX_AGE_SECONDS is not set, in seconds. */
 export const DEFAULT_SECRETS_MAX_AGE_SECONDS = 300;
 
+/**
+ * The AWS Parameters and Secrets Lambda Extension, which zip functions read their secrets
+ * through (handlers/lib/secrets.ts): its documented settings.
+ */
+export const SECRETS_EXTENSION_ENV = {
+  /** The port it listens on, on localhost (default 2773). Local runs point it at the SSM stand-in. */
+  httpPort: "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
+  /** TRUE or FALSE: whether it caches what it read. Off: the function keeps its own cache (see secrets.ts). */
+  cacheEnabled: "PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED",
+} as const;
+
 /** Deployed functions get `<SECRET>_PARAM` (an SSM parameter name); local runs may set `<SECRET>` itself. */
 export function secretParamEnv(secret: string): string {
   return `${secret}_PARAM`;

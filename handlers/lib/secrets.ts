@@ -9,13 +9,19 @@
  * once per MIN_REFRESH_INTERVAL_MS per secret, so that failures an outsider can provoke (bad
  * signatures) cannot turn every request into an SSM call. Concurrent callers share one read.
  *
+ * Zip functions read through the AWS Parameters and Secrets Lambda Extension (a layer that
+ * NodeFunction adds): an HTTP GET on localhost answered with GetParameter's JSON, so that no
+ * SSM client is bundled, loaded or set up on the first request. Its own cache is off
+ * (PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED=FALSE): every read here reaches SSM, as
+ * `refresh` must. The container-image function reads with the SDK (ssm-fetcher.ts).
+ *
  * Powertools Parameters (`getParameter` with `maxAge` and `forceFetch`) would give `get` and
  * `refresh`, but not a parameter's version and modification date, which the webhook's
- * rotation window needs; `ssmFetcher` is the one function that talks to SSM.
+ * rotation window needs.
  */
-import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { get } from "node:http";
 import { wholeNumberEnv } from "./env";
-import { COMMON_ENV, DEFAULT_SECRETS_MAX_AGE_SECONDS, secretParamEnv } from "./env-names";
+import { COMMON_ENV, DEFAULT_SECRETS_MAX_AGE_SECONDS, SECRETS_EXTENSION_ENV, secretParamEnv } from "./env-names";
 /** The shortest time between two reads that `refresh` forces, per secret. */
 export const MIN_REFRESH_INTERVAL_MS = 10_000;
 
@@ -28,18 +34,83 @@ export interface SecretVersion {
   lastModified?: Date;
 }
 
-/** Reads one version of a parameter: `name` (the current one) or `name:<version>`. */
-export type ParameterFetcher = (selector: string) => Promise<SecretVersion>;
+/** Reads a parameter, decrypted: its current version, or `version`. */
+export type ParameterFetcher = (name: string, version?: number) => Promise<SecretVersion>;
 
-/** GetParameter, decrypted, with the SDK's default client (AWS_ENDPOINT_URL_SSM points it at a stand-in). */
-export function ssmFetcher(client?: SSMClient): ParameterFetcher {
-  let ssm = client;
-  return async (selector) => {
-    ssm ??= new SSMClient({});
-    const { Parameter } = await ssm.send(new GetParameterCommand({ Name: selector, WithDecryption: true }));
-    if (Parameter?.Value === undefined) throw new Error(`SSM parameter ${selector} has no value`);
-    return { value: Parameter.Value, version: Parameter.Version, lastModified: Parameter.LastModifiedDate };
-  };
+/** Where the extension listens when PARAMETERS_SECRETS_EXTENSION_HTTP_PORT is not set. */
+export const DEFAULT_EXTENSION_PORT = 2773;
+/**
+ * The extension's address: AWS's examples say `localhost`, which in Lambda is IPv4's loopback
+ * (functions have no IPv6). Naming it skips a lookup on the first read (about 4 ms of CPU: it
+ * starts libuv's thread pool) and an attempt at ::1 where `localhost` resolves to both.
+ */
+const EXTENSION_HOST = "127.0.0.1";
+/** A read the extension has not answered by then fails, rather than the invocation's whole time. */
+const EXTENSION_TIMEOUT_MS = 10_000;
+
+/** A read the extension refused or could not make; `status` is its HTTP status, if it answered. */
+export class SecretReadError extends Error {
+  constructor(message: string, readonly status?: number) {
+    super(message);
+    this.name = "SecretReadError";
+  }
+}
+
+function extensionError(status: number | undefined, body: string): string {
+  try {
+    const { error } = JSON.parse(body);
+    if (typeof error === "string") return error;
+  } catch {
+    // Not the extension's JSON: its text is shown as it is.
+  }
+  return `${status} ${body.slice(0, 300)}`;
+}
+
+/**
+ * GetParameter through the Parameters and Secrets Lambda Extension:
+ * `GET http://127.0.0.1:<port>/systemsmanager/parameters/get?name=…&version=…&withDecryption=true`
+ * with the function's session token in `X-Aws-Parameters-Secrets-Token`. The extension takes
+ * requests only during an invocation, not while the module loads: readers read lazily.
+ */
+export function extensionFetcher(env: NodeJS.ProcessEnv = process.env): ParameterFetcher {
+  return (name, version) =>
+    new Promise((resolve, reject) => {
+      const port = env[SECRETS_EXTENSION_ENV.httpPort] || DEFAULT_EXTENSION_PORT;
+      const token = env.AWS_SESSION_TOKEN;
+      if (!token) return reject(new SecretReadError(`${name} cannot be read: AWS_SESSION_TOKEN, which the Parameters and Secrets extension requires, is not set`));
+      const query = new URLSearchParams({ name, ...(version ? { version: String(version) } : {}), withDecryption: "true" });
+      const fail = (why: string, status?: number) => reject(new SecretReadError(`${version ? `${name}:${version}` : name} was not read through the Parameters and Secrets extension (${EXTENSION_HOST}:${port}): ${why}`, status));
+      const request = get(
+        `http://${EXTENSION_HOST}:${port}/systemsmanager/parameters/get?${query}`,
+        { headers: { "X-Aws-Parameters-Secrets-Token": token }, timeout: EXTENSION_TIMEOUT_MS },
+        (response) => {
+          let body = "";
+          response.setEncoding("utf8");
+          response.on("data", (chunk: string) => (body += chunk));
+          response.on("error", (err) => fail(err.message));
+          response.on("end", () => {
+            // An answer other than 200 holds the extension's error (`{"error": "400 Bad Request: …"}`), never a value.
+            if (response.statusCode !== 200) return fail(extensionError(response.statusCode, body), response.statusCode);
+            let parameter: { Value?: unknown; Version?: unknown; LastModifiedDate?: unknown } | undefined;
+            try {
+              parameter = JSON.parse(body).Parameter;
+            } catch {
+              return fail("its answer is not JSON", response.statusCode);
+            }
+            if (typeof parameter?.Value !== "string") return fail("its answer has no value", response.statusCode);
+            const modified = parameter.LastModifiedDate;
+            resolve({
+              value: parameter.Value,
+              version: typeof parameter.Version === "number" ? parameter.Version : undefined,
+              // The extension writes the date as ISO 8601; SSM's own protocol as epoch seconds.
+              lastModified: typeof modified === "string" ? new Date(modified) : typeof modified === "number" ? new Date(modified * 1000) : undefined,
+            });
+          });
+        },
+      );
+      request.on("timeout", () => request.destroy(new Error(`no answer within ${EXTENSION_TIMEOUT_MS} ms`)));
+      request.on("error", (err) => fail(err.message));
+    });
 }
 
 export interface SecretReaderOptions {
@@ -72,7 +143,7 @@ export class SecretReader {
   constructor(private readonly options: SecretReaderOptions = {}) {
     this.env = options.env ?? process.env;
     this.maxAgeMs = options.maxAgeMs ?? wholeNumberEnv(COMMON_ENV.secretsMaxAgeSeconds, DEFAULT_SECRETS_MAX_AGE_SECONDS, this.env) * 1000;
-    this.fetch = options.fetch ?? ssmFetcher();
+    this.fetch = options.fetch ?? extensionFetcher(this.env);
   }
 
   /** The secret's value, from the cache while it is younger than maxAge. */
@@ -88,7 +159,7 @@ export class SecretReader {
   async read(name: string, version?: number): Promise<SecretVersion> {
     const source = this.source(name);
     if ("value" in source) return source;
-    if (version) return this.fetch(`${source.parameter}:${version}`);
+    if (version) return this.fetch(source.parameter, version);
     const entry = this.entry(source.parameter);
     return entry.current && this.clock() < entry.freshUntil ? entry.current : this.fetchCurrent(source.parameter, entry);
   }

@@ -13,6 +13,7 @@ import { SKILLS_ENV, type SkillsSecret } from "../lib/env-names";
 import { HttpError, type RetryPolicy } from "../lib/http";
 import { logger } from "../lib/logger";
 import { SecretReader } from "../lib/secrets";
+import { ssmFetcher } from "../lib/ssm-fetcher";
 import { ASSERTIONS, ASSESSMENTS, BADGES, type BrnTable } from "./brn-schema";
 import { assertionRow, assessmentRow, badgeRow } from "./rows";
 import { DatabaseConnectionError, emptySummary, type Row, type RowResult, type SourceSummary, syncRows } from "./store";
@@ -353,7 +354,8 @@ export class BrnPools {
 
 /** Configuration from the function's environment, with the upstream services' real defaults. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SkillSyncConfig {
-  const secrets = new SecretReader({ env });
+  // An image takes no layer, so no Parameters and Secrets extension: the SDK reads SSM.
+  const secrets = new SecretReader({ env, fetch: ssmFetcher() });
   const absent = (name: SkillsSecret) => name === "GITHUB_TOKEN" && !env.GITHUB_TOKEN && !env.GITHUB_TOKEN_PARAM;
   const secret = (name: SkillsSecret) => (absent(name) ? Promise.resolve(undefined) : secrets.get(name));
   const pools = new BrnPools(

@@ -4,8 +4,13 @@
  *
  * A cold start is a fresh `node` process that loads the deployed bundle and runs its first
  * invocation against the app's local stand-ins (`npm run local`): credentials, endpoint
- * resolution and the first connection included. Each is timed in pairs with bare `node -e 0`,
- * alternating which runs first, and reported as the median per-pair ratio with its spread.
+ * resolution, the first connection and the secrets read through the Parameters and Secrets
+ * extension's API (the SSM stand-in serves it) included. Each is timed in pairs with the
+ * floor, a bare `node -e` that only prints its CPU time, alternating which runs first, and
+ * reported as medians with their interquartile range: wall time, and the CPU time each
+ * process reports, which moves far less when other work shares the machine.
+ *
+ *   npm run bench -- --cold-start     only this section (printed, not saved)
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -15,14 +20,14 @@ import { BUNDLE_FILE, BUILD_DIR, REPO_ROOT } from "../../components/lambda/bundl
 import { ofType, type RunResult } from "../../tooling/mock-engine";
 import { queuedSnsEvent, webhookBody } from "../events/wrap";
 import { type LocalApp, LOCAL_APPS } from "../local";
-import { kb, median, ms, ratioWithSpread, timeCommand, timePairs } from "./stats";
+import { kb, median, msWithSpread, ratioWithSpread, type TimedRun, timeRun, timeRunPairs } from "./stats";
 
 /** Pairs per measurement: enough for a median and quartiles that hold still. */
 export const PAIRS = 21;
-/** The goal for a zip function's first invocation, against bare node. */
-export const FIRST_INVOCATION_GOAL = 1.8;
-/** The goal for a zip bundle's size. */
-export const ZIP_GOAL_BYTES = 300 * 1024;
+/** The goal for loading a bundle alone, against the floor (wall time). */
+export const LOAD_GOAL = 2;
+/** The goal for a zip bundle's size (test/infra/bundle-budget.test.ts enforces it). */
+export const ZIP_GOAL_BYTES = 250 * 1024;
 
 export interface DeployedFunction {
   handler: string;
@@ -64,7 +69,7 @@ const almaQueued = (file: string) => () => {
 };
 
 /** Each function's first event: real payloads where the repository has them. */
-const FIRST_EVENTS: Record<string, () => unknown> = {
+export const FIRST_EVENTS: Record<string, () => unknown> = {
   "alma-loan-updated": almaQueued("loan_created_event.json"),
   "alma-loan-returned": almaQueued("loan_returned_event.json"),
   "alma-request-updated": almaQueued("request_created_event.json"),
@@ -76,32 +81,58 @@ const FIRST_EVENTS: Record<string, () => unknown> = {
 };
 
 /**
- * The environment of apps that have no stand-in here, so that their bundles load: iota's
- * MongoDB (nothing listens there; only loading is timed).
+ * Apps whose first invocation cannot run here, why, and the environment that lets their
+ * bundles load (nothing listens at that MongoDB address: only loading is timed).
  */
-const LOAD_ONLY_ENV: Record<string, Record<string, string>> = {
-  iota: { MILL_IOTA_MONGO_URI: "mongodb://127.0.0.1:9/bench", MILL_IOTA_MONGO_DB: "bench", MILL_IOTA_SERVICE_ID: "bench", MILL_IOTA_AWS_REGION: "eu-west-2" },
+const LOAD_ONLY: Record<string, { why: string; env: Record<string, string> }> = {
+  iota: {
+    why: "its first invocation needs a MongoDB replica set and EventBridge, neither of which runs here",
+    env: { MILL_IOTA_MONGO_URI: "mongodb://127.0.0.1:9/bench", MILL_IOTA_MONGO_DB: "bench", MILL_IOTA_SERVICE_ID: "bench", MILL_IOTA_AWS_REGION: "eu-west-2" },
+  },
 };
+
+/** What no figure here holds, and why: said under the table. */
+export const NOT_MEASURED = [
+  "TLS: the stand-ins speak plain HTTP, so the handshakes a deployed function makes on its first request (to DynamoDB, SNS, SQS, Auth0, the Learning Paths API) are not in these figures; the SDK loads node:https at load either way.",
+  "The Parameters and Secrets extension's own start in Lambda: it starts beside the function, during its init; here the SSM stand-in answers its API at once.",
+  "The Lambda runtime's own start, and the container's: the floor stands in for them.",
+  "The originals: their code cannot live in this repository, so the ratios to their cold starts are measured outside it (the README's \"Cold starts\" gives them, with the method).",
+];
+
+const CPU_LINE = 'const c = process.cpuUsage(); process.stdout.write("\\ncpu " + (c.user + c.system) / 1000 + "\\n");';
+
+/** The floor: bare `node -e`, printing only its CPU time. */
+const FLOOR_SCRIPT = CPU_LINE;
 
 /** Loads the bundle and, given an event file, runs one invocation with a Lambda-like context; a 5xx answer, or a failed record of a batch, fails. */
 const RUNNER = `
+const report = () => { ${CPU_LINE} process.exit(0); };
 const { handler } = require(process.env.BENCH_BUNDLE);
-if (!process.env.BENCH_EVENT) process.exit(0);
+if (!process.env.BENCH_EVENT) report();
 const event = JSON.parse(require("fs").readFileSync(process.env.BENCH_EVENT, "utf8"));
 const deadline = Date.now() + 30000;
 const context = { awsRequestId: "00000000-0000-4000-8000-000000000000", functionName: process.env.AWS_LAMBDA_FUNCTION_NAME, functionVersion: "$LATEST",
   invokedFunctionArn: "arn:aws:lambda:eu-west-2:000000000000:function:bench", memoryLimitInMB: "256", getRemainingTimeInMillis: () => deadline - Date.now() };
 Promise.resolve(handler(event, context)).then(
-  (result) => process.exit(result && (result.statusCode >= 500 || (result.batchItemFailures || []).length > 0) ? 2 : 0),
+  (result) => (result && (result.statusCode >= 500 || (result.batchItemFailures || []).length > 0) ? process.exit(2) : report()),
   (err) => { console.error(err); process.exit(1); });
 `;
+
+/** One measurement: the function's runs, the floor's beside them, and the per-pair ratios. */
+export interface Timed {
+  subject: TimedRun[];
+  floor: TimedRun[];
+  wallRatios: number[];
+  cpuRatios: number[];
+}
 
 export interface ColdStart {
   fn: DeployedFunction;
   gzipBytes: number;
-  /** Undefined when the function has no local stand-in here (iota needs MongoDB). */
-  firstInvocation?: { median: number; baseline: number; ratios: number[] };
-  loadOnly: { median: number; baseline: number; ratios: number[] };
+  loadOnly: Timed;
+  /** Undefined when the first invocation cannot run here: `notMeasured` says why. */
+  firstInvocation?: Timed;
+  notMeasured?: string;
 }
 
 /** Times every zip function of the run: load only, and load plus first invocation. */
@@ -115,32 +146,32 @@ export async function coldStarts(run: RunResult): Promise<ColdStart[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-events-"));
   try {
     const node = process.execPath;
-    const bare = () => timeCommand(node, ["-e", "0"]);
+    const floor = () => timeRun(node, ["-e", FLOOR_SCRIPT]);
     const results: ColdStart[] = [];
     for (const fn of functions) {
       const env = {
         ...process.env,
-        ...(apps.get(fn.app)?.env ?? LOAD_ONLY_ENV[fn.app]),
+        ...(apps.get(fn.app)?.env ?? LOAD_ONLY[fn.app]?.env),
         POWERTOOLS_LOG_LEVEL: "INFO",
         POWERTOOLS_SERVICE_NAME: fn.handler,
         AWS_LAMBDA_FUNCTION_NAME: fn.handler,
         AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
         BENCH_BUNDLE: fn.file,
       };
-      const load = await timePairs(PAIRS, () => timeCommand(node, ["-e", RUNNER], { env }), bare);
+      const loadOnly = await timed(() => timeRun(node, ["-e", RUNNER], { env }), floor);
       const event = apps.has(fn.app) ? FIRST_EVENTS[fn.handler] : undefined;
-      let firstInvocation: ColdStart["firstInvocation"];
+      let firstInvocation: Timed | undefined;
       if (event) {
         const eventFile = path.join(dir, `${fn.handler}.json`);
         fs.writeFileSync(eventFile, JSON.stringify(event()));
-        const first = await timePairs(PAIRS, () => timeCommand(node, ["-e", RUNNER], { env: { ...env, BENCH_EVENT: eventFile } }), bare);
-        firstInvocation = { median: median(first.subject), baseline: median(first.baseline), ratios: first.ratios };
+        firstInvocation = await timed(() => timeRun(node, ["-e", RUNNER], { env: { ...env, BENCH_EVENT: eventFile } }), floor);
       }
       results.push({
         fn,
         gzipBytes: gzipSync(fs.readFileSync(fn.file)).byteLength,
+        loadOnly,
         firstInvocation,
-        loadOnly: { median: median(load.subject), baseline: median(load.baseline), ratios: load.ratios },
+        notMeasured: event ? undefined : (LOAD_ONLY[fn.app]?.why ?? `there is no first event or local stand-in for ${fn.app}`),
       });
     }
     return results;
@@ -150,28 +181,42 @@ export async function coldStarts(run: RunResult): Promise<ColdStart[]> {
   }
 }
 
+async function timed(subject: () => Promise<TimedRun>, floor: () => Promise<TimedRun>): Promise<Timed> {
+  const runs = await timeRunPairs(PAIRS, subject, floor);
+  return { subject: runs.subject, floor: runs.baseline, wallRatios: runs.wallRatios, cpuRatios: runs.cpuRatios };
+}
+
+const wall = (t: Timed) => t.subject.map((r) => r.wallMs);
+const cpu = (t: Timed) => t.subject.map((r) => r.cpuMs!);
+const figure = (t: Timed) => `${msWithSpread(wall(t))}, ${ratioWithSpread(t.wallRatios)}; CPU ${median(cpu(t)).toFixed(0)} ms, ${ratioWithSpread(t.cpuRatios)}`;
+const floorOf = (t: Timed) => `${median(t.floor.map((r) => r.wallMs)).toFixed(0)} ms; CPU ${median(t.floor.map((r) => r.cpuMs!)).toFixed(0)} ms`;
+
 /** The markdown section. */
 export function coldStartSection(results: ColdStart[]): string[] {
   const lines = [
     "## Zip bundles and cold starts",
     "",
-    `Each function as prod deploys it (its NodeFunction's bundle). Cold start: a fresh \`node\` that loads the bundle and runs one invocation against the app's local stand-ins (\`npm run local\`), against bare \`node -e 0\`, in ${PAIRS} alternated pairs; the ratio is the median of the per-pair ratios, with the interquartile range. Load only: the same without the invocation. Goals: ≤ ${kb(ZIP_GOAL_BYTES)} and a first invocation ≤ ${FIRST_INVOCATION_GOAL}×.`,
+    `Each function as prod deploys it (its NodeFunction's bundle). Load only: a fresh \`node\` that loads the bundle. Cold start: the same, then one invocation against the app's local stand-ins (\`npm run local\`). Each is timed in ${PAIRS} pairs with the floor, a bare \`node -e\` that only prints its CPU time, alternating which runs first: the median wall time with its interquartile range, the median of the per-pair ratios with theirs, and the same for the CPU time each process reports. The floor is given beside each measurement. Goals: ≤ ${kb(ZIP_GOAL_BYTES)}, and loading alone ≤ ${LOAD_GOAL}× the floor.`,
     "",
-    "| function | SDK | minified | gzip | cold start | node -e 0 | ratio (IQR) | load only, ratio (IQR) | first invocation adds |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    "| function | SDK | minified | gzip | load only: wall (IQR), ratio (IQR); CPU, ratio (IQR) | floor | cold start: wall (IQR), ratio (IQR); CPU, ratio (IQR) | floor | first invocation adds |",
+    "|---|---|---:|---:|---|---|---|---|---:|",
   ];
   for (const r of results) {
     const first = r.firstInvocation;
     lines.push(
-      `| ${r.fn.handler} | ${r.fn.runtimeAwsSdk ? "runtime's" : "bundled"} | ${kb(r.fn.bytes)} | ${kb(r.gzipBytes)} | ${first ? ms(first.median) : "–"} | ${first ? ms(first.baseline) : ms(r.loadOnly.baseline)} | ${first ? ratioWithSpread(first.ratios) : "– (needs MongoDB)"} | ${ratioWithSpread(r.loadOnly.ratios)} | ${first ? ms(first.median - r.loadOnly.median) : "–"} |`,
+      `| ${r.fn.handler} | ${r.fn.runtimeAwsSdk ? "runtime's" : "bundled"} | ${kb(r.fn.bytes)} | ${kb(r.gzipBytes)} | ${figure(r.loadOnly)} | ${floorOf(r.loadOnly)} | ${first ? figure(first) : "not measured"} | ${first ? floorOf(first) : "–"} | ${first ? `${(median(wall(first)) - median(wall(r.loadOnly))).toFixed(0)} ms` : "–"} |`,
     );
   }
-  const measured = results.filter((r) => r.firstInvocation);
   const overSize = results.filter((r) => r.fn.bytes > ZIP_GOAL_BYTES).map((r) => `${r.fn.handler} (${kb(r.fn.bytes)})`);
-  const overTime = measured.filter((r) => median(r.firstInvocation!.ratios) > FIRST_INVOCATION_GOAL).map((r) => `${r.fn.handler} (${median(r.firstInvocation!.ratios).toFixed(2)}×)`);
+  const overLoad = results.filter((r) => median(r.loadOnly.wallRatios) > LOAD_GOAL).map((r) => `${r.fn.handler} (${median(r.loadOnly.wallRatios).toFixed(2)}×)`);
   lines.push(
     "",
-    `Over ${kb(ZIP_GOAL_BYTES)}: ${overSize.join(", ") || "none"}. First invocation over ${FIRST_INVOCATION_GOAL}×: ${overTime.join(", ") || "none"} (of ${measured.length} measured).`,
+    `Over ${kb(ZIP_GOAL_BYTES)}: ${overSize.join(", ") || "none"}. Loading over ${LOAD_GOAL}× the floor: ${overLoad.join(", ") || "none"}.`,
+    "",
+    "Not measured here:",
+    "",
+    ...results.filter((r) => r.notMeasured).map((r) => `- ${r.fn.handler}'s cold start: ${r.notMeasured}.`),
+    ...NOT_MEASURED.map((line) => `- ${line}`),
     "",
   );
   return lines;

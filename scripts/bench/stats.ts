@@ -61,3 +61,55 @@ export async function timePairs(pairs: number, subject: () => Promise<number>, b
   }
   return result;
 }
+
+/** One run of a process: its wall time from spawn to exit, and the CPU time it reported, in ms. */
+export interface TimedRun {
+  wallMs: number;
+  /** User + system CPU from the process's start to its last line `cpu <ms>` on stdout; undefined when it printed none. */
+  cpuMs?: number;
+}
+
+/**
+ * timeCommand, with the CPU time the command reports: a process that ends its stdout with
+ * `cpu <ms>` (its own process.cpuUsage()) gets it back. CPU time moves far less than wall
+ * time when other work shares the machine.
+ */
+export function timeRun(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<TimedRun> {
+  return new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    const child = spawn(command, args, { env: options.env, stdio: ["ignore", "pipe", "pipe"], timeout: options.timeoutMs ?? 600_000 });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
+      if (code !== 0) {
+        const detail = stderr.split("\n").filter((l) => /Error\b/.test(l) && l.length < 400).slice(0, 3).join("\n");
+        return reject(new Error(`${command} ${args.join(" ").slice(0, 120)} exited ${code ?? signal}: ${detail}`));
+      }
+      const cpu = /(?:^|\n)cpu (\d+(?:\.\d+)?)\s*$/.exec(stdout);
+      resolve({ wallMs, cpuMs: cpu ? Number(cpu[1]) : undefined });
+    });
+  });
+}
+
+/** timePairs for TimedRun: each side's runs, alternating which goes first, with per-pair wall and CPU ratios. */
+export async function timeRunPairs(pairs: number, subject: () => Promise<TimedRun>, baseline: () => Promise<TimedRun>) {
+  const result = { subject: [] as TimedRun[], baseline: [] as TimedRun[] };
+  for (let i = 0; i < pairs; i++) {
+    const [first, second] = i % 2 === 0 ? [baseline, subject] : [subject, baseline];
+    const a = await first();
+    const b = await second();
+    result.subject.push(i % 2 === 0 ? b : a);
+    result.baseline.push(i % 2 === 0 ? a : b);
+  }
+  const ratios = (of: (r: TimedRun) => number | undefined) => result.subject.map((s, i) => of(s)! / of(result.baseline[i])!);
+  return { ...result, wallRatios: ratios((r) => r.wallMs), cpuRatios: result.subject.every((r) => r.cpuMs !== undefined) ? ratios((r) => r.cpuMs) : [] };
+}
+
+/** `93 ms (88–97)`: the median and its interquartile range. */
+export function msWithSpread(values: number[]): string {
+  return `${median(values).toFixed(0)} ms (${quantile(values, 0.25).toFixed(0)}–${quantile(values, 0.75).toFixed(0)})`;
+}

@@ -16,9 +16,10 @@ import { Iota } from "../../handlers/iota/engine";
 import { createRecord } from "../../handlers/iota/records";
 import { configFromEnv as lessonsConfigFromEnv, createHandler } from "../../handlers/lessons/handler";
 import { ClientCredentialsToken } from "../../handlers/lib/client-credentials";
-import { ALMA_ENV, ALMA_EVENTS, IOTA_ENV, LESSONS_ENV, topicArnEnv } from "../../handlers/lib/env-names";
+import { ALMA_ENV, ALMA_EVENTS, IOTA_ENV, LESSONS_ENV, SECRETS_EXTENSION_ENV, topicArnEnv } from "../../handlers/lib/env-names";
 import { HttpError } from "../../handlers/lib/http";
-import { MIN_REFRESH_INTERVAL_MS, SecretReader, ssmFetcher } from "../../handlers/lib/secrets";
+import { extensionFetcher, MIN_REFRESH_INTERVAL_MS, SecretReader } from "../../handlers/lib/secrets";
+import { ssmFetcher } from "../../handlers/lib/ssm-fetcher";
 import { BrnPools, configFromEnv as skillsConfigFromEnv, runSync } from "../../handlers/skills/sync";
 import { localParameterName, LOCAL_APPS, type LocalApp } from "../../scripts/local";
 import { auth0TokenRoute } from "../../tooling/local/auth0";
@@ -31,6 +32,8 @@ import { MYSQL_URL } from "../../tooling/local/mysql";
 import { payloadPath } from "../helpers/fixtures";
 
 const HOUR_MS = 3600 * 1000;
+/** What a zip function reads its secrets with: the extension's API, served by the SSM stand-in. */
+const extensionEnv = (ssm: FakeSsm) => ({ [SECRETS_EXTENSION_ENV.httpPort]: ssm.extensionPort, AWS_SESSION_TOKEN: "session-token" });
 const sign = (key: string, body: string) => createHmac("sha256", key).update(body).digest("base64");
 
 /** Date.now moved forward by `offsetMs`, for what a warm container reads from the clock (maxAge, the rotation window). */
@@ -52,7 +55,7 @@ describe("secret rotation", function () {
     let now: number;
     const PARAM = "/tributary/test/secret";
     const reader = (options: ConstructorParameters<typeof SecretReader>[0] = {}) =>
-      new SecretReader({ env: { TOKEN_PARAM: PARAM }, fetch: ssmFetcher(new SSMClient(localClientConfig(ssm.url))), now: () => now, ...options });
+      new SecretReader({ env: { TOKEN_PARAM: PARAM }, fetch: extensionFetcher(extensionEnv(ssm)), now: () => now, ...options });
 
     beforeEach(async () => {
       ssm = await startFakeSsm({ parameters: { [PARAM]: "v1" } });
@@ -119,7 +122,12 @@ describe("secret rotation", function () {
         console.warn = warn;
       }
       assert.deepEqual(warnings.map((line) => JSON.parse(line)), [
-        { level: "WARN", message: "secret not read again: the value read before is kept", parameter: PARAM, error: "injected failure" },
+        {
+          level: "WARN",
+          message: "secret not read again: the value read before is kept",
+          parameter: PARAM,
+          error: `${PARAM} was not read through the Parameters and Secrets extension (127.0.0.1:${ssm.extensionPort}): 400 injected failure`,
+        },
       ]);
       const failedReads = ssm.gets.length;
       assert.equal(await secrets.get("TOKEN"), "v1", "no new read right after a failed one");
@@ -158,6 +166,47 @@ describe("secret rotation", function () {
       }
     });
 
+    it("reads through the extension's API: the session token in its header, a version by `version=`, dates as the extension writes them", async () => {
+      ssm.put(PARAM, "v2");
+      const fetch = extensionFetcher(extensionEnv(ssm));
+      const current = await fetch(PARAM);
+      assert.equal(current.value, "v2");
+      assert.equal(current.version, 2);
+      assert.ok(current.lastModified instanceof Date && Math.abs(current.lastModified.getTime() - Date.now()) < 60_000);
+      assert.equal((await fetch(PARAM, 1)).value, "v1");
+      assert.deepEqual(ssm.gets, [PARAM, `${PARAM}:1`]);
+      const requests = ssm.stub.to("GET", "/systemsmanager/parameters/get");
+      assert.deepEqual(requests.map((r) => r.headers["x-aws-parameters-secrets-token"]), ["session-token", "session-token"]);
+      assert.deepEqual(requests.map((r) => Object.fromEntries(r.query)), [
+        { name: PARAM, withDecryption: "true" },
+        { name: PARAM, version: "1", withDecryption: "true" },
+      ]);
+    });
+
+    it("names the parameter, the extension and its answer when a read fails; never reads without a session token", async () => {
+      const fetch = extensionFetcher(extensionEnv(ssm));
+      await assert.rejects(fetch("/no/such/parameter"), (err: Error & { status?: number }) => {
+        assert.equal(err.status, 400);
+        assert.equal(err.message, `/no/such/parameter was not read through the Parameters and Secrets extension (127.0.0.1:${ssm.extensionPort}): 400 Bad Request: an unexpected error occurred while executing request`);
+        return true;
+      });
+      await assert.rejects(fetch(PARAM, 7), /\/tributary\/test\/secret:7 was not read .*: 400 Bad Request/);
+      await assert.rejects(extensionFetcher({ ...extensionEnv(ssm), AWS_SESSION_TOKEN: "" })(PARAM), /AWS_SESSION_TOKEN, which the Parameters and Secrets extension requires, is not set/);
+      const closed = await startFakeSsm();
+      await closed.close();
+      await assert.rejects(extensionFetcher(extensionEnv(closed))(PARAM), new RegExp(`127\\.0\\.0\\.1:${closed.extensionPort}\\): .*ECONNREFUSED`));
+      assert.deepEqual(ssm.gets, ["/no/such/parameter", `${PARAM}:7`]);
+    });
+
+    it("the SDK's fetcher (the container image's) reads the same versions through SSM's own API", async () => {
+      ssm.put(PARAM, "v2");
+      const fetch = ssmFetcher(new SSMClient(localClientConfig(ssm.url)));
+      assert.deepEqual({ ...(await fetch(PARAM)), lastModified: undefined }, { value: "v2", version: 2, lastModified: undefined });
+      assert.equal((await fetch(PARAM, 1)).value, "v1");
+      assert.deepEqual(ssm.gets, [PARAM, `${PARAM}:1`]);
+      assert.equal(ssm.stub.to("GET", "/systemsmanager/parameters/get").length, 0);
+    });
+
     it("reads a secret from the environment as before: no SSM, no previous version", async () => {
       const secrets = reader({ env: { TOKEN: "inline" } });
       assert.equal(await secrets.get("TOKEN"), "inline");
@@ -182,7 +231,8 @@ describe("secret rotation", function () {
       ssm = await startFakeSsm({ parameters: { [PARAM]: "old-key" } });
       sns = await startFakeSns();
       restoreEnv = setEnv({
-        ...localAwsEnv({ AWS_ENDPOINT_URL_SNS: sns.url, AWS_ENDPOINT_URL_SSM: ssm.url }),
+        ...localAwsEnv({ AWS_ENDPOINT_URL_SNS: sns.url }),
+        ...extensionEnv(ssm),
         [`${ALMA_ENV.webhookSecret}_PARAM`]: PARAM,
         [ALMA_ENV.webhookSecret]: undefined,
         [ALMA_ENV.webhookSecretRotationWindowHours]: undefined,
@@ -244,7 +294,7 @@ describe("secret rotation", function () {
 
     before(async () => {
       ssm = await startFakeSsm({ parameters: { [PARAM]: "secret-1" } });
-      restoreEnv = setEnv(localAwsEnv({ AWS_ENDPOINT_URL_SSM: ssm.url }));
+      restoreEnv = setEnv({ ...localAwsEnv({}), ...extensionEnv(ssm) });
     });
     after(async () => {
       restoreEnv();
@@ -333,7 +383,7 @@ describe("secret rotation", function () {
       local = await LOCAL_APPS.skills({ quiet: true });
       restoreEnv = setEnv(local.env);
       ssm = new SSMClient(localClientConfig(local.env.AWS_ENDPOINT_URL_SSM));
-      brnUrl = new URL((await new SecretReader({ env: local.env }).get("BRN_DATABASE_URL")));
+      brnUrl = new URL(await new SecretReader({ env: local.env, fetch: ssmFetcher(ssm) }).get("BRN_DATABASE_URL"));
       const database = brnUrl.pathname.slice(1);
       const root = await admin();
       try {
@@ -499,7 +549,7 @@ describe("secret rotation", function () {
       closed = [];
       const secrets = new SecretReader({
         env: { [`${IOTA_ENV.mongoUri}_PARAM`]: PARAM },
-        fetch: ssmFetcher(new SSMClient(localClientConfig(ssm.url))),
+        fetch: extensionFetcher(extensionEnv(ssm)),
         maxAgeMs: 300_000,
         now: () => now,
       });

@@ -4,6 +4,7 @@ import { STAGE_DEFAULTS } from "../../config";
 
 /** The dev stage's settings, with alarms notifying one placeholder topic. */
 export const TEST_PLATFORM: Platform = {
+  region: "eu-west-2",
   logRetentionDays: STAGE_DEFAULTS.dev.logRetentionDays,
   alarming: {
     settings: STAGE_DEFAULTS.dev.alarms,

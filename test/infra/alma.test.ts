@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { CACHE_FUNCTIONS } from "../../components/alma/alma-cache";
+import { SECRETS_EXTENSION_LAYERS } from "../../components/lambda/secrets-extension";
 import { ALMA_EVENTS } from "../../handlers/lib/env-names";
 import { findSecretLeaks, named, ofType, policyOf, type RecordedResource, REPO_ROOT, type RunResult, runStack, stackRun, SECRET_MARK } from "../../tooling/mock-engine";
 import { runVariant, stackSettings } from "../helpers/stack-variant";
@@ -330,6 +331,9 @@ describe("alma (AlmaCache)", () => {
         { Effect: "Allow", Sid: "PublishAlmaEvents", Action: ["sns:Publish"], Resource: ALMA_EVENTS.map((e) => topicArn(dev, e)) },
         { Effect: "Allow", Sid: "ReadOwnSecret", Action: ["ssm:GetParameter"], Resource: [parameter.state.arn] },
       ]);
+      assert.deepEqual(webhook.inputs.layers, [SECRETS_EXTENSION_LAYERS["eu-west-2"]], "read through the Parameters and Secrets extension");
+      assert.equal(env.PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED, "FALSE", "every read reaches SSM: the rotation window needs what SSM has now");
+      for (const { handler } of CACHE_FUNCTIONS) assert.equal(fn(dev, handler).inputs.layers, undefined, `${handler} reads no secret`);
       assert.deepEqual(findSecretLeaks(dev), []);
     });
 

@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
 import { findSecretLeaks, named, ofType, policyOf, type RunResult, stackRun, SECRET_MARK } from "../../tooling/mock-engine";
+import { SECRETS_EXTENSION_LAYERS } from "../../components/lambda/secrets-extension";
 import { STAGES } from "../../components/platform";
 import { variantConfigError } from "../helpers/stack-variant";
 
@@ -72,6 +73,8 @@ describe("iota (IotaService)", () => {
     assert.equal(env.MILL_IOTA_MONGO_DB, "iota_staging");
     assert.equal(env.MILL_IOTA_JOURNAL_RETENTION_DAYS, "15");
     assert.equal(env.MILL_IOTA_SERVICE_ID, "records.tributary.staging");
+    assert.deepEqual(fn(run).inputs.layers, [SECRETS_EXTENSION_LAYERS["eu-west-2"]], "the URI is read through the Parameters and Secrets extension");
+    assert.equal(env.PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED, "FALSE");
     assert.deepEqual(findSecretLeaks(run), []);
   });
 

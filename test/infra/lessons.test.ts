@@ -2,6 +2,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LESSON_EVENT_PATTERN, TRIGGER_MATCH } from "../../components/lessons/lesson-completion-sync";
+import { SECRETS_EXTENSION_LAYERS } from "../../components/lambda/secrets-extension";
 import { LESSONS_ENV } from "../../handlers/lib/env-names";
 import { findSecretLeaks, named, ofType, policyOf, REPO_ROOT, type RunResult, stackRun, SECRET_MARK } from "../../tooling/mock-engine";
 import { payloadPath } from "../helpers/fixtures";
@@ -208,6 +209,7 @@ describe("lessons (LessonCompletionSync)", () => {
         "FAILED_EVENTS_QUEUE_URL",
         "LEARNING_PATHS_API_ENDPOINT",
         "LESSONS_CONCURRENCY",
+        "PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED",
         "POWERTOOLS_SERVICE_NAME",
         "TRIBUTARY_SECRETS_MAX_AGE_SECONDS",
       ]);
@@ -222,6 +224,12 @@ describe("lessons (LessonCompletionSync)", () => {
       }
       assert.deepEqual(findSecretLeaks(dev), []);
       assert.deepEqual(findSecretLeaks(prod), []);
+    });
+
+    it("reads its secret through the Parameters and Secrets extension of its region, with the extension's cache off", () => {
+      assert.deepEqual(fn(prod).inputs.layers, [SECRETS_EXTENSION_LAYERS["us-east-1"]], "prod's lessons run in us-east-1");
+      assert.deepEqual(fn(dev).inputs.layers, [SECRETS_EXTENSION_LAYERS["eu-west-2"]]);
+      assert.equal(fn(prod).rawInputs.environment.variables.PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED, "FALSE");
     });
 
     it("asks for a token for the audience the original's configuration gives: dev and staging (the topcoder-dev tenant) https://m2m.topcoder-dev.com/", async () => {

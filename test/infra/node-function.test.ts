@@ -6,6 +6,9 @@ import * as path from "node:path";
 import { buildOptions, bundleCounters, bundleHandler } from "../../components/lambda/bundle";
 import { type AsyncInvocationArgs, NodeFunction, NodeImageFunction, type NodeFunctionArgs } from "../../components/lambda/node-function";
 import { DEAD_LETTER_RETENTION_SECONDS, DeadLetterQueue } from "../../components/events/dead-letter-queue";
+import { eventStreamSerdeProvider } from "../../components/lambda/shims/event-streams";
+import { Crc32Js, Sha256Js } from "../../components/lambda/shims/js-hash";
+import LRUCache from "../../components/lambda/shims/lru-cache";
 import { TEST_PLATFORM } from "../helpers/platform";
 import { childrenOf, named, ofType, policyOf, type RunResult, runProgram } from "../../tooling/mock-engine";
 
@@ -65,6 +68,31 @@ describe("NodeFunction", () => {
       const inputs = Object.keys(bundle.metafile.inputs);
       assert.ok(inputs.some((i) => i.includes("node_modules/@aws-sdk/client-ssm/")));
       assert.ok(inputs.every((i) => !path.isAbsolute(i)), "metafile paths are relative, so the build does not depend on where the repo is");
+    });
+
+    it("leaves out the SDK's parts no function runs (event streams, endpoint discovery's LRU, hash fallbacks), keeping them where a client streams", async () => {
+      const alma = Object.keys((await bundleHandler({ handler: "alma-loan-updated" })).metafile.inputs);
+      assert.ok(!alma.some((i) => i.includes("/@smithy/core/dist-es/submodules/event-streams/")), "no event streams");
+      assert.ok(!alma.some((i) => i.includes("/mnemonist/")), "no mnemonist");
+      assert.ok(!alma.some((i) => /\/checksum\/(sha256\/Sha256Js|md5\/Md5Js|crc32\/Crc32Js)\.js$/.test(i)), "no JavaScript hashes");
+      for (const shim of ["event-streams", "lru-cache", "js-hash"]) assert.ok(alma.includes(`components/lambda/shims/${shim}.ts`), shim);
+      // S3's client sets up its streaming operations with the real module.
+      const s3 = Object.keys((await bundleHandler({ handler: "skill-sync" })).metafile.inputs);
+      assert.ok(s3.some((i) => i.includes("/@smithy/core/dist-es/submodules/event-streams/")));
+    });
+
+    it("stands in for what it leaves out: an LRU that keeps the most recent, and errors that say why where a trimmed part would run", async () => {
+      const cache = new LRUCache<string, number>(2);
+      cache.set("a", 1).set("b", 2);
+      assert.equal(cache.get("a"), 1, "a is now the most recent");
+      assert.equal(cache.peek("b"), 2, "peek does not make b recent");
+      cache.set("c", 3);
+      assert.deepEqual([cache.has("a"), cache.has("b"), cache.has("c"), cache.size], [true, false, true, 2]);
+      cache.clear();
+      assert.equal(cache.size, 0);
+      assert.throws(() => eventStreamSerdeProvider(), /AWS SDK event streams are not bundled/);
+      assert.throws(() => new Sha256Js(), /no native SHA-256, and the SDK's JavaScript SHA-256 is not bundled/);
+      assert.throws(() => new Crc32Js(), /CRC32/);
     });
 
     it("takes credentials from the environment only, as Lambda gives them: the rest of the default chain is left out", async () => {
@@ -166,6 +194,20 @@ describe("NodeFunction", () => {
       assert.deepEqual(fn.inputs.environment.variables, { POWERTOOLS_SERVICE_NAME: "echo", TABLE_NAME: "users" });
       assert.equal(fn.inputs.tracingConfig, undefined);
       assert.equal(fn.inputs.reservedConcurrentExecutions, undefined);
+    });
+
+    it("reads secrets through AWS's Parameters and Secrets extension: its arm64 layer for the platform's region, its cache off", async () => {
+      const fn = (run: RunResult) => named(run, "aws:lambda/function:Function", "echo");
+      const london = fn(await build({ readsSecrets: true, environment: { TOKEN_PARAM: "/app/token" } }));
+      assert.deepEqual(london.inputs.layers, ["arn:aws:lambda:eu-west-2:133256977650:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:99"]);
+      assert.deepEqual(london.inputs.environment.variables, { POWERTOOLS_SERVICE_NAME: "echo", PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED: "FALSE", TOKEN_PARAM: "/app/token" });
+      const virginia = fn(await build({ readsSecrets: true, platform: { ...TEST_PLATFORM, region: "us-east-1" } }));
+      assert.deepEqual(virginia.inputs.layers, ["arn:aws:lambda:us-east-1:177933569100:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:99"]);
+      assert.equal(fn(await build()).inputs.layers, undefined, "no layer for a function that reads no secret");
+      assert.throws(
+        () => new NodeFunction("far", { ...baseArgs, readsSecrets: true, platform: { ...TEST_PLATFORM, region: "ap-southeast-9" } }),
+        /no AWS Parameters and Secrets Lambda Extension layer \(arm64\) is known for region "ap-southeast-9": add its ARN to SECRETS_EXTENSION_LAYERS in components\/lambda\/secrets-extension\.ts \(https:\/\/docs\.aws\.amazon\.com\//,
+      );
     });
 
     it("has tracing and reserved concurrency as options", async () => {

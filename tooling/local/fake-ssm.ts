@@ -1,9 +1,16 @@
 /**
- * A local stand-in for SSM Parameter Store's JSON protocol, for the functions' secrets and
- * their rotation: GetParameter (by name, or `name:<version>`) and PutParameter (a new
- * version; an existing name needs Overwrite). Every version is kept with its
- * LastModifiedDate. Errors are SSM's: ParameterNotFound, ParameterVersionNotFound,
- * ParameterAlreadyExists. Labels and ARNs as names are not supported.
+ * A local stand-in for SSM Parameter Store, for the functions' secrets and their rotation,
+ * in both the ways functions read it:
+ * - SSM's JSON protocol: GetParameter (by name, or `name:<version>`) and PutParameter (a new
+ *   version; an existing name needs Overwrite). Errors are SSM's: ParameterNotFound,
+ *   ParameterVersionNotFound, ParameterAlreadyExists.
+ * - the AWS Parameters and Secrets Lambda Extension's HTTP API, as the extension serves it on
+ *   localhost with its cache off (every request is a GetParameter): `GET
+ *   /systemsmanager/parameters/get?name=…[&version=…][&withDecryption=true]` with the
+ *   `X-Aws-Parameters-Secrets-Token` header, answered with GetParameter's JSON
+ *   (LastModifiedDate in ISO 8601, Selector, ResultMetadata). The extension answers any
+ *   failed GetParameter with a 400 that does not say which: so does this stand-in.
+ * Every version is kept with its LastModifiedDate. Labels and ARNs as names are not supported.
  */
 import { type HttpStub, type StubOptions, type StubResponse, startStub } from "./http-stub";
 
@@ -24,8 +31,10 @@ export interface FakeSsm {
   url: string;
   /** Writes a new version, as PutParameter with Overwrite does; returns its number. */
   put(name: string, value: string): number;
-  /** Every GetParameter request, failed ones too, by the name asked for (`name` or `name:3`), in order. */
+  /** Every GetParameter request, through either API, failed ones too, by the name asked for (`name` or `name:3`), in order. */
   gets: string[];
+  /** The port the extension's API is on: PARAMETERS_SECRETS_EXTENSION_HTTP_PORT for the functions. */
+  extensionPort: string;
   /** Make the next `n` requests fail with this status (500 by default). */
   failNext(n: number, status?: number): void;
   stub: HttpStub;
@@ -87,7 +96,32 @@ export async function startFakeSsm(options: FakeSsmOptions = {}): Promise<FakeSs
     return { body: { Version: put(name, input.Value, input.Type ?? existing!.at(-1)!.type), Tier: "Standard" } };
   }
 
+  /** The extension's answer: GetParameter's JSON, dates in ISO 8601, its own 400 for any SSM error. */
+  function extensionGet(query: URLSearchParams, token: unknown): StubResponse {
+    const name = query.get("name") ?? "";
+    const version = query.get("version");
+    const asked = version ? `${name}:${version}` : name;
+    gets.push(asked);
+    if (!token) return { status: 401, body: { error: "401 Unauthorized: the X-Aws-Parameters-Secrets-Token header is missing" } };
+    if (failures > 0) {
+      failures -= 1;
+      return { status: failureStatus, body: { error: `${failureStatus} injected failure` } };
+    }
+    const answer = getParameter({ Name: asked, WithDecryption: query.get("withDecryption") === "true" });
+    if (answer.status) return { status: 400, body: { error: "400 Bad Request: an unexpected error occurred while executing request" } };
+    const { Parameter } = answer.body as { Parameter: Record<string, unknown> & { LastModifiedDate: number } };
+    return {
+      body: {
+        Parameter: { ...Parameter, LastModifiedDate: new Date(Parameter.LastModifiedDate * 1000).toISOString(), Selector: Parameter.Selector ?? null, SourceResult: null },
+        ResultMetadata: {},
+      },
+    };
+  }
+
   const stub = await startStub((req) => {
+    if (req.method === "GET" && req.path.replace(/\/$/, "") === "/systemsmanager/parameters/get") {
+      return extensionGet(req.query, req.headers["x-aws-parameters-secrets-token"]);
+    }
     const target = String(req.headers["x-amz-target"] ?? "");
     const input = req.body ? JSON.parse(req.body) : {};
     if (target === "AmazonSSM.GetParameter") gets.push(String(input.Name ?? ""));
@@ -106,6 +140,7 @@ export async function startFakeSsm(options: FakeSsmOptions = {}): Promise<FakeSs
   }, options);
   return {
     url: stub.url,
+    extensionPort: new URL(stub.url).port,
     put: (name, value) => put(name, value, parameters.get(name)?.at(-1)?.type),
     gets,
     failNext(n, status = 500) {
