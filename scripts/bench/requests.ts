@@ -4,10 +4,11 @@ import * as path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../../components/alma/tables";
 import { REPO_ROOT } from "../../components/lambda/bundle";
 import type { AlmaCacheClients } from "../../handlers/alma/cache";
+import { documentsOf } from "../../handlers/lib/dynamodb";
 import { applyBatch, type BatchResult, type CacheFunction, LOAN_RETURNED, LOAN_UPDATED, REQUEST_CLOSED, REQUEST_UPDATED } from "../../handlers/alma/cache-functions";
 import { Iota } from "../../handlers/iota/engine";
 import { createHandler } from "../../handlers/lessons/handler";
@@ -42,9 +43,7 @@ export async function requestsPerEvent(say: (line?: string) => void): Promise<vo
     // ReceiveMessage and DeleteMessageBatch are Lambda's, one each per batch.
     for (const [name, schema] of Object.entries({ ...ALMA_TABLES, tombstones: TOMBSTONES_TABLE })) await dynamo.createTable(`bench-${name}`, schema);
     const clients: AlmaCacheClients = {
-      documents: DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(proxy.url)), {
-        marshallOptions: { removeUndefinedValues: true },
-      }),
+      documents: documentsOf(new DynamoDBClient(localClientConfig(proxy.url))),
       sqs: new SQSClient(localClientConfig(sqs.url)),
       tables: { users: "bench-users", loans: "bench-loans", requests: "bench-requests", tombstones: "bench-tombstones" },
       usersQueueUrl: sqs.queueUrl("users"),
@@ -213,7 +212,7 @@ export async function throughput(say: (line?: string) => void): Promise<void> {
     for (const [name, schema] of Object.entries({ ...ALMA_TABLES, tombstones: TOMBSTONES_TABLE })) await dynamo.createTable(`tp-${name}`, schema);
     await dynamo.documents.send(new PutCommand({ TableName: "tp-users", Item: { primary_id: "lbaajh", expiry_date: 2e9 } }));
     const clients: AlmaCacheClients = {
-      documents: DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(dynamo.endpoint))),
+      documents: documentsOf(new DynamoDBClient(localClientConfig(dynamo.endpoint))),
       sqs: new SQSClient(localClientConfig(sqs.url)),
       tables: { users: "tp-users", loans: "tp-loans", requests: "tp-requests", tombstones: "tp-tombstones" },
       usersQueueUrl: sqs.queueUrl("users"),

@@ -1,0 +1,166 @@
+/**
+ * DynamoDB's JSON protocol, sent with the SDK's own parts (its client's endpoint, signer,
+ * HTTP handler and retry strategy, resolved once per container) but without its per-request
+ * middleware stack, whose resolution, schema serde and a dozen async steps cost more CPU than
+ * the request itself (see bench/results.md, "Warm cost"). The bodies are the API's own
+ * DynamoDB JSON, so what is sent is what the SDK sends; what comes back is parsed once.
+ *
+ * Errors are the SDK's: a DynamoDBServiceException named after the error's type
+ * (`ConditionalCheckFailedException`, ...) with `$fault` and `$metadata`, or the HTTP
+ * handler's own (timeouts, resets). They are classified and retried as the SDK's retry
+ * middleware does, with the client's retry strategy.
+ *
+ * `documents()` adds lib-dynamodb's translation (JS values in, JS values out) for the few
+ * operations the handlers use.
+ */
+import { DynamoDBClient, DynamoDBServiceException, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import type { DeleteCommandInput, GetCommandInput, PutCommandInput, UpdateCommandInput } from "@aws-sdk/lib-dynamodb";
+import { marshall, type marshallOptions, unmarshall, type unmarshallOptions } from "@aws-sdk/util-dynamodb";
+import { getEndpointFromInstructions } from "@smithy/core/endpoints";
+import { isServerError, isThrottlingError, isTransientError } from "@smithy/core/retry";
+import { HttpRequest } from "@smithy/core/transport";
+import type { AttributeValue } from "@aws-sdk/client-dynamodb";
+import type { HttpResponse, RequestSigner, RetryErrorType, RetryStrategyV2 } from "@smithy/types";
+
+type Json = Record<string, any>;
+
+/** What a request needs that does not change between requests: resolved from the client once. */
+interface Resolved {
+  url: URL;
+  signer: RequestSigner;
+  retry: RetryStrategyV2;
+}
+
+const TARGET_PREFIX = "DynamoDB_20120810.";
+
+export class DynamoDBJson {
+  private resolved?: Promise<Resolved>;
+
+  constructor(readonly client: DynamoDBClient) {}
+
+  private resolve(): Promise<Resolved> {
+    return (this.resolved ??= (async () => {
+      const config = this.client.config as DynamoDBClient["config"] & { signer: (scheme?: unknown) => Promise<Resolved["signer"]> };
+      // The endpoint as the SDK's endpoint middleware resolves it (AWS_ENDPOINT_URL_DYNAMODB
+      // included). It depends on the table only for a table ARN, which nothing here uses.
+      const endpoint = await getEndpointFromInstructions({ TableName: "t" }, GetItemCommand, config as never);
+      const retry = await config.retryStrategy();
+      if (!("acquireInitialRetryToken" in retry)) throw new Error("DynamoDBJson needs a retry strategy of the SDK's current kind");
+      const region = await config.region();
+      return { url: endpoint.url, signer: await config.signer({ name: "sigv4", signingName: "dynamodb", signingRegion: region, properties: {} }), retry };
+    })().catch((err) => {
+      this.resolved = undefined;
+      throw err;
+    }));
+  }
+
+  /** One operation (`GetItem`, `PutItem`, ...), its input and output in DynamoDB JSON, retried as the SDK retries. */
+  async call<T = Json>(operation: string, input: Json): Promise<T> {
+    const { url, signer, retry } = await this.resolve();
+    const body = JSON.stringify(input);
+    let token = await retry.acquireInitialRetryToken("");
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const output = await this.attempt(url, signer, operation, body);
+        retry.recordSuccess(token);
+        return output as T;
+      } catch (err) {
+        const error = err as Error & { $metadata?: { attempts?: number } };
+        try {
+          token = await retry.refreshRetryTokenForRetry(token, { error: error as never, errorType: retryErrorType(error) });
+        } catch {
+          if (error.$metadata) error.$metadata.attempts = attempt;
+          throw error;
+        }
+        const delay = token.getRetryDelay();
+        if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  private async attempt(url: URL, signer: Resolved["signer"], operation: string, body: string): Promise<Json> {
+    const headers: Record<string, string> = {
+      host: url.host,
+      "content-type": "application/x-amz-json-1.0",
+      "x-amz-target": TARGET_PREFIX + operation,
+      "content-length": String(Buffer.byteLength(body)),
+    };
+    // Lambda's trace header, as the SDK's recursion-detection middleware passes it on.
+    const traceId = process.env._X_AMZN_TRACE_ID;
+    if (traceId && process.env.AWS_LAMBDA_FUNCTION_NAME) headers["x-amzn-trace-id"] = traceId;
+    const request = new HttpRequest({ protocol: url.protocol, hostname: url.hostname, port: url.port ? Number(url.port) : undefined, method: "POST", path: url.pathname, headers, body });
+    const { response } = await this.client.config.requestHandler.handle(await signer.sign(request));
+    const text = await bodyText(response);
+    if (response.statusCode >= 300) throw serviceError(response, text);
+    return text === "" ? {} : JSON.parse(text);
+  }
+
+  /** The JS-value translation of lib-dynamodb's DocumentClient, for the operations the handlers use. */
+  documents(options: { marshall?: marshallOptions; unmarshall?: unmarshallOptions } = {}): DynamoDBDocuments {
+    const toAttributes = (values: Json | undefined) => (values === undefined ? undefined : marshall(values, options.marshall));
+    const toItem = (item: Record<string, AttributeValue> | undefined) => (item === undefined ? undefined : unmarshall(item, options.unmarshall));
+    const expressions = (input: { ExpressionAttributeValues?: Json }) =>
+      input.ExpressionAttributeValues === undefined ? {} : { ExpressionAttributeValues: toAttributes(input.ExpressionAttributeValues) };
+    return {
+      get: async (input) => toItem((await this.call<{ Item?: Record<string, AttributeValue> }>("GetItem", { ...input, Key: toAttributes(input.Key) })).Item),
+      put: async (input) => void (await this.call("PutItem", { ...input, Item: toAttributes(input.Item), ...expressions(input) })),
+      update: async (input) => void (await this.call("UpdateItem", { ...input, Key: toAttributes(input.Key), ...expressions(input) })),
+      delete: async (input) => void (await this.call("DeleteItem", { ...input, Key: toAttributes(input.Key), ...expressions(input) })),
+    };
+  }
+}
+
+/** The DocumentClient operations the handlers use: JS values in, JS values out. */
+export interface DynamoDBDocuments {
+  /** The item, or undefined when there is none. */
+  get(input: GetCommandInput): Promise<Record<string, any> | undefined>;
+  put(input: PutCommandInput): Promise<void>;
+  update(input: UpdateCommandInput): Promise<void>;
+  delete(input: DeleteCommandInput): Promise<void>;
+}
+
+/** The lib-dynamodb translation over a client, as the alma cache functions use it (undefined attributes left out). */
+export function documentsOf(client: DynamoDBClient): DynamoDBDocuments {
+  return new DynamoDBJson(client).documents({ marshall: { removeUndefinedValues: true } });
+}
+
+function bodyText(response: HttpResponse): Promise<string> {
+  const stream = response.body as NodeJS.ReadableStream | undefined;
+  if (!stream || typeof stream.on !== "function") return Promise.resolve("");
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+    stream.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    stream.on("error", reject);
+  });
+}
+
+/** The error of a DynamoDB answer, as the SDK's JSON protocol deserializes an unmodelled one. */
+function serviceError(response: HttpResponse, text: string): DynamoDBServiceException {
+  let parsed: Json = {};
+  try {
+    parsed = text === "" ? {} : JSON.parse(text);
+  } catch {
+    parsed = {};
+  }
+  const header = response.headers["x-amzn-errortype"] ?? "";
+  const type = String(header.split(":")[0] || parsed.__type || parsed.code || "");
+  const name = type.slice(type.lastIndexOf("#") + 1) || `Http${response.statusCode}Error`;
+  const error = new DynamoDBServiceException({
+    name,
+    message: parsed.message ?? parsed.Message ?? `DynamoDB answered ${response.statusCode}`,
+    $fault: response.statusCode >= 500 ? "server" : "client",
+    $metadata: { httpStatusCode: response.statusCode, requestId: response.headers["x-amzn-requestid"] },
+  });
+  Object.assign(error, parsed, { name });
+  delete (error as Json).__type;
+  return error;
+}
+
+/** How the SDK's retry middleware classifies an error for its retry strategy. */
+function retryErrorType(error: Error): RetryErrorType {
+  if (isThrottlingError(error as never)) return "THROTTLING";
+  if (isTransientError(error as never)) return "TRANSIENT";
+  if (isServerError(error as never)) return "SERVER_ERROR";
+  return "CLIENT_ERROR";
+}

@@ -1,0 +1,306 @@
+/**
+ * Warm cost of the alma cache functions: a function's bundle, as prod deploys it, loaded once
+ * in a process of its own (a warm container) and fed events at concurrency 1, 16 and 64,
+ * against dynalite in the bench's process. The function process measures its own CPU
+ * (`process.cpuUsage`, user + system) around each run, so that dynalite's CPU is not counted;
+ * DynamoDB requests are counted by a proxy in a separate, untimed pass.
+ *
+ * Every run gets fresh users and loans (a realistic spread: each user gains a few loans), and
+ * the subjects alternate within each round so that drift on a noisy machine falls on all of
+ * them alike. The floor is the same process and events with a handler that does nothing.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { type ChildProcess, spawn } from "node:child_process";
+import { BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
+import { ALMA_TABLES, TOMBSTONES_TABLE } from "../../components/alma/tables";
+import { REPO_ROOT } from "../../components/lambda/bundle";
+import { ALMA_ENV } from "../../handlers/lib/env-names";
+import { type RunResult } from "../../tooling/mock-engine";
+import { startFaultProxy } from "../../tooling/local/fault-proxy";
+import { localAwsEnv } from "../../tooling/local/aws";
+import { type LocalDynamo, startDynalite } from "../../tooling/local/dynamo";
+import { startFakeSqs } from "../../tooling/local/fake-sqs";
+import { queuedSnsEvent, snsEvent, webhookBody } from "../events/wrap";
+import { deployedFunctions } from "./cold-start";
+import { median, quantile, timeCommand } from "./stats";
+
+/** The concurrencies the issue asks for. */
+export const CONCURRENCIES = [1, 16, 64];
+/** Rounds of alternated runs per concurrency: enough for a median and quartiles. */
+export const ROUNDS = 7;
+/** Users per run: each gains events / USERS loans. */
+const USERS = 100;
+
+/**
+ * The function process: loads a handler once, then runs each batch of events it is sent at
+ * the given concurrency, with a Lambda-like context, and reports its own CPU and wall time.
+ * A handler that takes a callback (Node's older Lambda style) is called with one.
+ */
+const WORKER = `
+const mod = require(process.env.WARM_MODULE);
+const fn = process.env.WARM_NOOP ? async () => ({ batchItemFailures: [] }) : mod[process.env.WARM_EXPORT || "handler"];
+const invoke = fn.length >= 3
+  ? (event, context) => new Promise((resolve, reject) => { fn(event, context, (err, result) => (err ? reject(err) : resolve(result))); })
+  : async (event, context) => fn(event, context);
+let invocation = 0;
+process.on("message", async ({ events, concurrency }) => {
+  const failures = [];
+  let next = 0;
+  const cpu = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < events.length) {
+      const event = events[next++];
+      const deadline = Date.now() + 30000;
+      const context = { awsRequestId: "00000000-0000-4000-8000-" + String(++invocation).padStart(12, "0"), functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+        functionVersion: "$LATEST", invokedFunctionArn: "arn:aws:lambda:eu-west-2:000000000000:function:bench", memoryLimitInMB: "256",
+        getRemainingTimeInMillis: () => deadline - Date.now() };
+      try {
+        const result = await invoke(event, context);
+        for (const f of (result && result.batchItemFailures) || []) failures.push("failed record " + f.itemIdentifier);
+      } catch (err) {
+        failures.push(String(err && err.message || err));
+      }
+    }
+  }));
+  const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
+  const used = process.cpuUsage(cpu);
+  process.send({ cpuMs: (used.user + used.system) / 1000, systemMs: used.system / 1000, wallMs, failures: failures.length, firstFailure: failures[0] });
+});
+process.on("disconnect", () => process.exit(0));
+process.send({ ready: true });
+`;
+
+export interface RunStats {
+  events: number;
+  cpuMs: number;
+  /** Of which in the kernel: on this machine's VMs, mostly sending on loopback sockets. */
+  systemMs: number;
+  wallMs: number;
+}
+
+/** A warm function: its module, the export Lambda calls, and the environment it runs with. */
+export interface WarmSubject {
+  label: string;
+  module: string;
+  exportName?: string;
+  env: Record<string, string>;
+  /** How a run's events are wrapped into invocations. */
+  invocations: (messages: string[]) => unknown[];
+  /** The same process and events, with a handler that does nothing. */
+  noop?: boolean;
+}
+
+/** One warm container of a subject. */
+export class FunctionProcess {
+  private constructor(
+    private readonly child: ChildProcess,
+    private stderr: string[],
+  ) {}
+
+  static async start(subject: WarmSubject, execArgv: string[] = []): Promise<FunctionProcess> {
+    const child = spawn(process.execPath, [...execArgv, "-e", WORKER], {
+      env: {
+        PATH: process.env.PATH,
+        ...subject.env,
+        WARM_MODULE: subject.module,
+        ...(subject.exportName ? { WARM_EXPORT: subject.exportName } : {}),
+        ...(subject.noop ? { WARM_NOOP: "1" } : {}),
+      },
+      // The function's logs go where Lambda's would not be read here: nowhere.
+      stdio: ["ignore", "ignore", "pipe", "ipc"],
+    });
+    const stderr: string[] = [];
+    child.stderr!.on("data", (d) => stderr.push(String(d)));
+    await new Promise<void>((resolve, reject) => {
+      child.once("message", () => resolve());
+      child.once("exit", (code) => reject(new Error(`${subject.label}: the function process exited ${code}: ${stderr.join("").slice(0, 2000)}`)));
+    });
+    return new FunctionProcess(child, stderr);
+  }
+
+  async run(invocations: unknown[], events: number, concurrency: number): Promise<RunStats> {
+    const answer = new Promise<{ cpuMs: number; systemMs: number; wallMs: number; failures: number; firstFailure?: string }>((resolve, reject) => {
+      this.child.once("message", resolve as (m: unknown) => void);
+      this.child.once("exit", (code) => reject(new Error(`the function process exited ${code}: ${this.stderr.join("").slice(0, 2000)}`)));
+    });
+    this.child.send({ events: invocations, concurrency });
+    const { cpuMs, systemMs, wallMs, failures, firstFailure } = await answer;
+    if (failures > 0) throw new Error(`${failures} invocations or records failed; the first: ${firstFailure}`);
+    return { events, cpuMs, systemMs, wallMs };
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.child.exitCode !== null) return resolve();
+      this.child.once("exit", () => resolve());
+      // Disconnecting lets it exit on its own, so that --cpu-prof writes its profile.
+      this.child.disconnect();
+    });
+  }
+}
+
+/** The tables (named as the local stand-ins name them) and the loan messages of the runs. */
+export class AlmaStand {
+  private run = 0;
+  private readonly base: Record<string, unknown>;
+
+  private constructor(
+    readonly dynamo: LocalDynamo,
+    readonly env: Record<string, string>,
+    private readonly closeAll: () => Promise<void>,
+  ) {
+    const fixture = path.join(REPO_ROOT, "test", "fixtures", "payloads", "alma-webhook", "loan_created_event.json");
+    this.base = JSON.parse(webhookBody(JSON.parse(fs.readFileSync(fixture, "utf8"))));
+  }
+
+  static async start(): Promise<AlmaStand> {
+    const dynamo = await startDynalite();
+    for (const [name, schema] of Object.entries({ ...ALMA_TABLES, tombstones: TOMBSTONES_TABLE })) await dynamo.createTable(name, schema);
+    const sqs = await startFakeSqs();
+    const env = {
+      ...localAwsEnv({ AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ENDPOINT_URL_SQS: sqs.url }),
+      [ALMA_ENV.usersTable]: "users",
+      [ALMA_ENV.loansTable]: "loans",
+      [ALMA_ENV.requestsTable]: "requests",
+      [ALMA_ENV.tombstonesTable]: "tombstones",
+      [ALMA_ENV.usersQueueUrl]: sqs.queueUrl("users"),
+    };
+    return new AlmaStand(dynamo, env, async () => void (await Promise.all([dynamo.close(), sqs.close()])));
+  }
+
+  /**
+   * `events` loan-created messages for fresh loans of USERS fresh, cached users, each as Alma
+   * sent it an hour ago (a captured delivery, re-dated and re-keyed).
+   */
+  async messages(events: number): Promise<string[]> {
+    const run = ++this.run;
+    const users = Array.from({ length: Math.min(USERS, events) }, (_, i) => `BENCH${run}U${i}`);
+    const expiry = Math.floor(Date.now() / 1000) + 86_400;
+    for (let i = 0; i < users.length; i += 25) {
+      const puts = users.slice(i, i + 25).map((id) => ({ PutRequest: { Item: { primary_id: id.toLowerCase(), loan_ids: [], request_ids: [], fee_ids: [], expiry_date: expiry } } }));
+      await this.dynamo.documents.send(new BatchWriteCommand({ RequestItems: { users: puts } }));
+    }
+    const time = new Date(Date.now() - 3_600_000).toISOString();
+    const loan = this.base.item_loan as Record<string, unknown>;
+    return Array.from({ length: events }, (_, i) =>
+      JSON.stringify({ ...this.base, time, item_loan: { ...loan, loan_id: `${run}0000${i}`, user_id: users[i % users.length] } }),
+    );
+  }
+
+  close(): Promise<void> {
+    return this.closeAll();
+  }
+}
+
+/** SQS batches of `size`, as the event source mapping hands them out (each body the SNS notification). */
+export const sqsBatches = (size: number) => (messages: string[]) => {
+  const batches: unknown[] = [];
+  for (let i = 0; i < messages.length; i += size) batches.push(queuedSnsEvent(messages.slice(i, i + size)));
+  return batches;
+};
+
+/** One SNS event per message, as SNS hands it to a subscribed function. */
+export const snsEvents = (messages: string[]) => messages.map((m) => snsEvent(m));
+
+/** Events per run at a concurrency: every lane gets several invocations of 10. */
+export const eventsAt = (concurrency: number) => Math.max(200, concurrency * 20);
+
+export interface WarmFigures {
+  label: string;
+  concurrency: number;
+  cpuPerEventMs: number[];
+  systemPerEventMs: number[];
+  eventsPerSecond: number[];
+}
+
+/**
+ * Runs every subject at `concurrency`, `rounds` times, alternating their order (forwards,
+ * then backwards), each run on fresh users and loans, after one untimed warm-up run each.
+ */
+export async function measureWarm(stand: AlmaStand, subjects: WarmSubject[], concurrency: number, rounds = ROUNDS): Promise<WarmFigures[]> {
+  const processes = await Promise.all(subjects.map((s) => FunctionProcess.start(s)));
+  const figures = subjects.map((s) => ({ label: s.label, concurrency, cpuPerEventMs: [] as number[], systemPerEventMs: [] as number[], eventsPerSecond: [] as number[] }));
+  try {
+    const events = eventsAt(concurrency);
+    for (let round = -1; round < rounds; round++) {
+      const order = subjects.map((_, i) => i);
+      if (round % 2 === 1) order.reverse();
+      for (const i of order) {
+        const messages = await stand.messages(events);
+        const stats = await processes[i].run(subjects[i].invocations(messages), events, concurrency);
+        if (round < 0) continue;
+        figures[i].cpuPerEventMs.push(stats.cpuMs / events);
+        figures[i].systemPerEventMs.push(stats.systemMs / events);
+        figures[i].eventsPerSecond.push(events / (stats.wallMs / 1000));
+      }
+    }
+  } finally {
+    await Promise.all(processes.map((p) => p.close()));
+  }
+  return figures;
+}
+
+/** DynamoDB requests per event of a subject, counted by a proxy in front of dynalite (untimed). */
+export async function requestsPerEvent(stand: AlmaStand, subject: WarmSubject, events = 20): Promise<number> {
+  const proxy = await startFaultProxy(stand.dynamo.endpoint);
+  const counted = { ...subject, env: { ...subject.env, AWS_ENDPOINT_URL_DYNAMODB: proxy.url } };
+  const fn = await FunctionProcess.start(counted);
+  try {
+    // The first invocation's requests (a cold start's) are not a warm event's.
+    await fn.run(subject.invocations(await stand.messages(1)), 1, 1);
+    const before = proxy.requests;
+    await fn.run(subject.invocations(await stand.messages(events)), events, 1);
+    return (proxy.requests - before) / events;
+  } finally {
+    await fn.close();
+    await proxy.close();
+  }
+}
+
+/** `1.23 (1.10–1.40)`: a median and its interquartile range. */
+export const withSpread = (values: number[], digits = 2) =>
+  `${median(values).toFixed(digits)} (${quantile(values, 0.25).toFixed(digits)}–${quantile(values, 0.75).toFixed(digits)})`;
+
+/** Our alma loan-updated as prod deploys it, as batches of 10 (as deployed) and of 1 (like for like), with the floor. */
+export function almaSubjects(run: RunResult, stand: AlmaStand): WarmSubject[] {
+  const fn = deployedFunctions(run).find((f) => f.handler === "alma-loan-updated");
+  if (!fn) throw new Error("the stack deploys no alma-loan-updated");
+  const env = { ...stand.env, POWERTOOLS_SERVICE_NAME: fn.handler, AWS_LAMBDA_FUNCTION_NAME: fn.handler };
+  return [
+    { label: "alma-loan-updated, batches of 10", module: fn.file, env, invocations: sqsBatches(10) },
+    { label: "alma-loan-updated, batches of 1", module: fn.file, env, invocations: sqsBatches(1) },
+    { label: "floor: a handler that does nothing, batches of 1", module: fn.file, env, invocations: sqsBatches(1), noop: true },
+  ];
+}
+
+/** The markdown section. */
+export async function warmSection(run: RunResult, say: (line?: string) => void): Promise<void> {
+  say("## Warm cost: alma loan-updated against dynalite");
+  say();
+  say(
+    `The bundle as prod deploys it, loaded once in a process of its own (a warm container), fed loan-created messages of ${USERS} cached users (each gains a few new loans) at each concurrency, in one process: concurrent invocations share it, as they never do on Lambda. CPU is the function process's own (user + system, per event); dynalite runs in the bench's process. ${ROUNDS} rounds, the subjects alternated; medians (IQR). The floor is the same process and events with a handler that does nothing.`,
+  );
+  say();
+  const stand = await AlmaStand.start();
+  try {
+    const subjects = almaSubjects(run, stand);
+    say("| subject | DynamoDB requests per event | concurrency | events per run | CPU per event, ms | events/s |");
+    say("|---|---:|---:|---:|---:|---:|");
+    const requests = new Map<string, number>();
+    for (const s of subjects) requests.set(s.label, s.noop ? 0 : await requestsPerEvent(stand, s));
+    for (const concurrency of CONCURRENCIES) {
+      for (const f of await measureWarm(stand, subjects, concurrency)) {
+        say(`| ${f.label} | ${requests.get(f.label)!.toFixed(1)} | ${f.concurrency} | ${eventsAt(concurrency)} | ${withSpread(f.cpuPerEventMs, 3)} | ${withSpread(f.eventsPerSecond, 0)} |`);
+      }
+    }
+    const bare = [] as number[];
+    for (let i = 0; i < ROUNDS; i++) bare.push(await timeCommand(process.execPath, ["-e", "0"]));
+    say();
+    say(`Bare \`node -e 0\` in the same run: ${withSpread(bare, 0)} ms.`);
+  } finally {
+    await stand.close();
+  }
+  say();
+}
