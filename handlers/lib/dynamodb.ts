@@ -13,6 +13,8 @@
  * `documents()` adds lib-dynamodb's translation (JS values in, JS values out) for the few
  * operations the handlers use.
  */
+import * as http from "node:http";
+import * as https from "node:https";
 import { DynamoDBClient, DynamoDBServiceException, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import type { DeleteCommandInput, GetCommandInput, PutCommandInput, UpdateCommandInput } from "@aws-sdk/lib-dynamodb";
 import { marshall, type marshallOptions, unmarshall, type unmarshallOptions } from "@aws-sdk/util-dynamodb";
@@ -20,7 +22,7 @@ import { getEndpointFromInstructions } from "@smithy/core/endpoints";
 import { isServerError, isThrottlingError, isTransientError } from "@smithy/core/retry";
 import { HttpRequest } from "@smithy/core/transport";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import type { HttpResponse, RequestSigner, RetryErrorType, RetryStrategyV2 } from "@smithy/types";
+import type { RequestSigner, RetryErrorType, RetryStrategyV2 } from "@smithy/types";
 
 type Json = Record<string, any>;
 
@@ -89,10 +91,10 @@ export class DynamoDBJson {
     const traceId = process.env._X_AMZN_TRACE_ID;
     if (traceId && process.env.AWS_LAMBDA_FUNCTION_NAME) headers["x-amzn-trace-id"] = traceId;
     const request = new HttpRequest({ protocol: url.protocol, hostname: url.hostname, port: url.port ? Number(url.port) : undefined, method: "POST", path: url.pathname, headers, body });
-    const { response } = await this.client.config.requestHandler.handle(await signer.sign(request));
-    const text = await bodyText(response);
-    if (response.statusCode >= 300) throw serviceError(response, text);
-    return text === "" ? {} : JSON.parse(text);
+    const signed = await signer.sign(request);
+    const response = await send(url, signed.headers as Record<string, string>, body);
+    if (response.statusCode >= 300) throw serviceError(response, response.text);
+    return response.text === "" ? {} : JSON.parse(response.text);
   }
 
   /** The JS-value translation of lib-dynamodb's DocumentClient, for the operations the handlers use. */
@@ -124,19 +126,24 @@ export function documentsOf(client: DynamoDBClient): DynamoDBDocuments {
   return new DynamoDBJson(client).documents({ marshall: { removeUndefinedValues: true } });
 }
 
-function bodyText(response: HttpResponse): Promise<string> {
-  const stream = response.body as NodeJS.ReadableStream | undefined;
-  if (!stream || typeof stream.on !== "function") return Promise.resolve("");
+const agents = { "http:": new http.Agent({ keepAlive: true, maxSockets: 50 }), "https:": new https.Agent({ keepAlive: true, maxSockets: 50 }) };
+
+function send(url: URL, headers: Record<string, string>, body: string): Promise<{ statusCode: number; headers: Record<string, string>; text: string }> {
+  const isSsl = url.protocol === "https:";
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-    stream.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    stream.on("error", reject);
+    const req = (isSsl ? https : http).request({ host: url.hostname, port: url.port || undefined, method: "POST", path: url.pathname, headers, agent: agents[isSsl ? "https:" : "http:"] }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => resolve({ statusCode: res.statusCode ?? -1, headers: res.headers as Record<string, string>, text: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(body);
   });
 }
 
 /** The error of a DynamoDB answer, as the SDK's JSON protocol deserializes an unmodelled one. */
-function serviceError(response: HttpResponse, text: string): DynamoDBServiceException {
+function serviceError(response: { statusCode: number; headers: Record<string, string> }, text: string): DynamoDBServiceException {
   let parsed: Json = {};
   try {
     parsed = text === "" ? {} : JSON.parse(text);

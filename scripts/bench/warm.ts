@@ -14,8 +14,10 @@ import * as path from "node:path";
 import { type ChildProcess, spawn } from "node:child_process";
 import { BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../../components/alma/tables";
+import { HDOC_USERS_TABLE } from "../../components/hdoc/hdoc-backend";
+import { HDOC_PRIVATE_ATTRIBUTES } from "../../config";
 import { REPO_ROOT } from "../../components/lambda/bundle";
-import { ALMA_ENV } from "../../handlers/lib/env-names";
+import { ALMA_ENV, HDOC_ENV } from "../../handlers/lib/env-names";
 import { type RunResult } from "../../tooling/mock-engine";
 import { startFaultProxy } from "../../tooling/local/fault-proxy";
 import { localAwsEnv } from "../../tooling/local/aws";
@@ -59,6 +61,7 @@ process.on("message", async ({ events, concurrency }) => {
       try {
         const result = await invoke(event, context);
         for (const f of (result && result.batchItemFailures) || []) failures.push("failed record " + f.itemIdentifier);
+        if (result && result.statusCode >= 300) failures.push("answered " + result.statusCode + ": " + String(result.body).slice(0, 200));
       } catch (err) {
         failures.push(String(err && err.message || err));
       }
@@ -300,6 +303,120 @@ export async function warmSection(run: RunResult, say: (line?: string) => void):
     say();
     say(`Bare \`node -e 0\` in the same run: ${withSpread(bare, 0)} ms.`);
   } finally {
+    await stand.close();
+  }
+  say();
+}
+
+// ---------------------------------------------------------------------------------------------
+// hdoc: the full listing of GET /users, warm.
+
+/** Users in the listing, each a few hundred bytes as the 100DaysOfCloud site stores them. */
+export const HDOC_USERS = 1_000;
+
+/** A user as the site's sign-up and progress updates leave it (about 450 bytes of DynamoDB JSON). */
+export function hdocUser(i: number): Record<string, unknown> {
+  const day = (n: number) => new Date(Date.UTC(2021, 0, 1) + n * 86_400_000).toISOString();
+  return {
+    github_username: `cloud-learner-${String(i).padStart(4, "0")}`,
+    name: `Learner Number ${i}`,
+    email: `learner${i}@example.org`,
+    cognito_sub: `0f1e2d3c-4b5a-4968-8776-${String(i).padStart(12, "0")}`,
+    days_completed: i % 101,
+    current_streak: i % 17,
+    longest_streak: (i % 17) + 3,
+    status: i % 5 === 0 ? "completed" : "active",
+    country: ["United Kingdom", "India", "Nigeria", "Brazil", "Canada"][i % 5],
+    bio: "Learning AWS one day at a time: serverless, networking and infrastructure as code.",
+    twitter_username: `learner_${i}`,
+    website: `https://learner${i}.example.org/blog`,
+    created_at: day(i % 365),
+    updated_at: day((i % 365) + 30),
+    badges: ["day-1", "day-10", ...(i % 3 === 0 ? ["day-50"] : [])],
+  };
+}
+
+/** dynalite with the users table of HDOC_USERS users, and the environment of hdoc-get-users. */
+export async function hdocStand(): Promise<{ dynamo: LocalDynamo; env: Record<string, string>; close: () => Promise<void> }> {
+  const dynamo = await startDynalite();
+  await dynamo.createTable("users", HDOC_USERS_TABLE);
+  for (let i = 0; i < HDOC_USERS; i += 25) {
+    const puts = Array.from({ length: Math.min(25, HDOC_USERS - i) }, (_, j) => ({ PutRequest: { Item: hdocUser(i + j) } }));
+    await dynamo.documents.send(new BatchWriteCommand({ RequestItems: { users: puts } }));
+  }
+  const env = {
+    ...localAwsEnv({ AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint }),
+    [HDOC_ENV.usersTable]: "users",
+    [HDOC_ENV.publicAttributes]: JSON.stringify({ except: HDOC_PRIVATE_ATTRIBUTES }),
+  };
+  return { dynamo, env, close: () => dynamo.close() };
+}
+
+/** `GET /users` as the HTTP API hands it to the function (payload 2.0), with its query. */
+export const listingEvent = (query?: Record<string, string>) => ({
+  version: "2.0",
+  routeKey: "GET /users",
+  rawPath: "/users",
+  rawQueryString: query ? new URLSearchParams(query).toString() : "",
+  headers: { host: "api.example.org" },
+  ...(query ? { queryStringParameters: query } : {}),
+  requestContext: { http: { method: "GET", path: "/users" } },
+  isBase64Encoded: false,
+});
+
+/** Listings per run; each run's time and CPU are divided by it. */
+export const LISTINGS_PER_RUN = 10;
+
+export async function hdocSection(run: RunResult, say: (line?: string) => void): Promise<void> {
+  say("## Warm cost: hdoc full listing (GET /users)");
+  say();
+  const fn = deployedFunctions(run).find((f) => f.handler === "hdoc-get-users");
+  if (!fn) throw new Error("the stack deploys no hdoc-get-users");
+  const stand = await hdocStand();
+  const proxy = await startFaultProxy(stand.dynamo.endpoint);
+  try {
+    const env = { ...stand.env, POWERTOOLS_SERVICE_NAME: fn.handler, AWS_LAMBDA_FUNCTION_NAME: fn.handler };
+    // Requests and size of one listing, counted through a proxy.
+    const counted = await FunctionProcess.start({ label: "count", module: fn.file, env: { ...env, AWS_ENDPOINT_URL_DYNAMODB: proxy.url }, invocations: () => [] });
+    await counted.run([listingEvent()], 1, 1);
+    const before = proxy.requests;
+    await counted.run([listingEvent()], 1, 1);
+    const scans = proxy.requests - before;
+    await counted.close();
+    say(
+      `The bundle as prod deploys it, warm, listing ${HDOC_USERS} users of about 450 bytes each (all of them: one invocation, ${scans} Scan page${scans === 1 ? "" : "s"} of up to 1 MB). Each run is ${LISTINGS_PER_RUN} listings one after another; ${ROUNDS} runs, alternated with the floor (the same process with a handler that does nothing); medians (IQR).`,
+    );
+    say();
+    const subject: WarmSubject = { label: "hdoc-get-users, full listing", module: fn.file, env, invocations: () => [] };
+    const floor: WarmSubject = { ...subject, label: "floor: a handler that does nothing", noop: true };
+    const [ours, none] = [await FunctionProcess.start(subject), await FunctionProcess.start(floor)];
+    const rows = new Map<string, { ms: number[]; cpu: number[] }>([
+      [subject.label, { ms: [], cpu: [] }],
+      [floor.label, { ms: [], cpu: [] }],
+    ]);
+    try {
+      const events = Array.from({ length: LISTINGS_PER_RUN }, () => listingEvent());
+      for (let round = -1; round < ROUNDS; round++) {
+        const order: [string, FunctionProcess][] = [
+          [subject.label, ours],
+          [floor.label, none],
+        ];
+        if (round % 2 === 1) order.reverse();
+        for (const [label, p] of order) {
+          const stats = await p.run(events, LISTINGS_PER_RUN, 1);
+          if (round < 0) continue;
+          rows.get(label)!.ms.push(stats.wallMs / LISTINGS_PER_RUN);
+          rows.get(label)!.cpu.push(stats.cpuMs / LISTINGS_PER_RUN);
+        }
+      }
+    } finally {
+      await Promise.all([ours.close(), none.close()]);
+    }
+    say("| subject | invocations per listing | Scan requests | ms per listing | CPU ms per listing |");
+    say("|---|---:|---:|---:|---:|");
+    for (const [label, r] of rows) say(`| ${label} | ${label === floor.label ? "–" : 1} | ${label === floor.label ? "–" : scans} | ${withSpread(r.ms, 1)} | ${withSpread(r.cpu, 1)} |`);
+  } finally {
+    await proxy.close();
     await stand.close();
   }
   say();
