@@ -8,13 +8,15 @@
  *   npm run bench                      everything (about 8 minutes, most of it npm test three times)
  *   npm run bench -- --quick           without timing npm test
  *   npm run bench -- --alma-contention only the rows of simultaneous alma returns on one user (printed, not saved)
+ *   npm run bench -- --warm            only the warm cost of alma loan-updated and the hdoc listing (printed, not saved)
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { REPO_ROOT } from "../components/lambda/bundle";
 import { runStack } from "../tooling/mock-engine";
 import { coldStarts, coldStartSection } from "./bench/cold-start";
-import { almaContention, requestsPerEvent, throughput } from "./bench/requests";
+import { almaContention, requestsPerEvent } from "./bench/requests";
+import { hdocSection, warmSection } from "./bench/warm";
 import { testLoopSection } from "./bench/test-loop";
 import { runMain } from "./lib/main";
 
@@ -30,13 +32,20 @@ async function main(argv: string[]): Promise<number> {
     await almaContention(say);
     return 0;
   }
+  if (argv.includes("--warm")) {
+    const prod = await runStack("prod");
+    await warmSection(prod, say);
+    await hdocSection(prod, say);
+    return 0;
+  }
   say(`# tributary bench (${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${process.platform}/${process.arch})`);
   say();
   // The functions as prod deploys them: the components decide each bundle's build.
   const prod = await runStack("prod");
   for (const line of coldStartSection(await coldStarts(prod))) say(line);
   await requestsPerEvent(say);
-  await throughput(say);
+  await warmSection(prod, say);
+  await hdocSection(prod, say);
   for (const line of await testLoopSection({ withTests: !argv.includes("--quick") })) say(line);
   fs.mkdirSync(path.join(REPO_ROOT, "bench"), { recursive: true });
   fs.writeFileSync(path.join(REPO_ROOT, "bench", "results.md"), `${lines.join("\n")}\n`);
