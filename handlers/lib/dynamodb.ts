@@ -1,13 +1,14 @@
 /**
- * DynamoDB's JSON protocol, sent with the SDK's own parts (its client's endpoint, signer,
- * HTTP handler and retry strategy, resolved once per container) but without its per-request
- * middleware stack, whose resolution, schema serde and a dozen async steps cost more CPU than
- * the request itself (see bench/results.md, "Warm cost"). The bodies are the API's own
- * DynamoDB JSON, so what is sent is what the SDK sends; what comes back is parsed once.
+ * DynamoDB's JSON protocol, with the SDK client's own parts (its endpoint, SigV4 signer and
+ * retry strategy, resolved once per container) but without its per-request middleware stack
+ * and HTTP handler, whose dozen async steps, schema serde and timers cost more CPU than the
+ * request itself (README, "Bench"). Each request is one POST over a keep-alive agent, as the
+ * SDK's handler sends it; its body is the API's own DynamoDB JSON, as the SDK writes it, and
+ * the answer is parsed once.
  *
  * Errors are the SDK's: a DynamoDBServiceException named after the error's type
- * (`ConditionalCheckFailedException`, ...) with `$fault` and `$metadata`, or the HTTP
- * handler's own (timeouts, resets). They are classified and retried as the SDK's retry
+ * (`ConditionalCheckFailedException`, ...) with `$fault` and `$metadata`, or Node's own
+ * (resets, refused connections). They are classified and retried as the SDK's retry
  * middleware does, with the client's retry strategy.
  *
  * `documents()` adds lib-dynamodb's translation (JS values in, JS values out) for the few
@@ -15,13 +16,12 @@
  */
 import * as http from "node:http";
 import * as https from "node:https";
-import { DynamoDBClient, DynamoDBServiceException, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { type AttributeValue, DynamoDBClient, DynamoDBServiceException, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import type { DeleteCommandInput, GetCommandInput, PutCommandInput, UpdateCommandInput } from "@aws-sdk/lib-dynamodb";
 import { marshall, type marshallOptions, unmarshall, type unmarshallOptions } from "@aws-sdk/util-dynamodb";
 import { getEndpointFromInstructions } from "@smithy/core/endpoints";
 import { isServerError, isThrottlingError, isTransientError } from "@smithy/core/retry";
 import { HttpRequest } from "@smithy/core/transport";
-import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import type { RequestSigner, RetryErrorType, RetryStrategyV2 } from "@smithy/types";
 
 type Json = Record<string, any>;
@@ -126,6 +126,7 @@ export function documentsOf(client: DynamoDBClient): DynamoDBDocuments {
   return new DynamoDBJson(client).documents({ marshall: { removeUndefinedValues: true } });
 }
 
+/** As the SDK's NodeHttpHandler keeps them: keep-alive, 50 sockets. */
 const agents = { "http:": new http.Agent({ keepAlive: true, maxSockets: 50 }), "https:": new https.Agent({ keepAlive: true, maxSockets: 50 }) };
 
 function send(url: URL, headers: Record<string, string>, body: string): Promise<{ statusCode: number; headers: Record<string, string>; text: string }> {

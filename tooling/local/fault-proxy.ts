@@ -12,10 +12,11 @@ export type Fault =
   | { kind: "slow"; delayMs: number }
   | { kind: "reset" };
 
-/** A request as the proxy sees it: its operation (`PutItem`, from X-Amz-Target) and its body. */
+/** A request as the proxy sees it: its operation (`PutItem`, from X-Amz-Target), body and headers. */
 export interface ProxiedRequest {
   operation: string;
   body: string;
+  headers: http.IncomingHttpHeaders;
 }
 
 export interface FaultProxyOptions {
@@ -52,7 +53,7 @@ export async function startFaultProxy(target: string, options: FaultProxyOptions
       const amzTarget = String(req.headers["x-amz-target"] ?? "");
       const operation = amzTarget.slice(amzTarget.lastIndexOf(".") + 1);
       operations.push(operation);
-      const intercepted = options.intercept?.({ operation, body: Buffer.concat(chunks).toString("utf8") });
+      const intercepted = options.intercept?.({ operation, body: Buffer.concat(chunks).toString("utf8"), headers: req.headers });
       const fault = intercepted ?? (pending && pending.times > 0 && (!pending.target || pending.target.test(amzTarget)) ? pending.fault : undefined);
       if (intercepted) state.faulted += 1;
       else if (fault && pending) {
