@@ -1,10 +1,10 @@
 /**
- * DynamoDB's JSON protocol, with the SDK client's own parts (its endpoint, SigV4 signer and
- * retry strategy, resolved once per container) but without its per-request middleware stack
- * and HTTP handler, whose dozen async steps, schema serde and timers cost more CPU than the
- * request itself (README, "Bench"). Each request is one POST over a keep-alive agent, as the
- * SDK's handler sends it; its body is the API's own DynamoDB JSON, as the SDK writes it, and
- * the answer is parsed once.
+ * DynamoDB's JSON protocol, with the SDK client's own parts (its endpoint, credentials,
+ * region and retry strategy, resolved once per container) but without its per-request
+ * middleware stack and HTTP handler, whose dozen async steps, schema serde and timers cost
+ * more CPU than the request itself (README, "Bench"). Each request is one POST over a
+ * keep-alive agent, as the SDK's handler sends it, signed as the SDK's SignatureV4 signs it;
+ * its body is the API's own DynamoDB JSON, as the SDK writes it, and the answer is parsed once.
  *
  * Errors are the SDK's: a DynamoDBServiceException named after the error's type
  * (`ConditionalCheckFailedException`, ...) with `$fault` and `$metadata`, or Node's own
@@ -14,6 +14,7 @@
  * `documents()` adds lib-dynamodb's translation (JS values in, JS values out) for the few
  * operations the handlers use.
  */
+import { createHash, createHmac } from "node:crypto";
 import * as http from "node:http";
 import * as https from "node:https";
 import { type AttributeValue, DynamoDBClient, DynamoDBServiceException, GetItemCommand } from "@aws-sdk/client-dynamodb";
@@ -21,15 +22,14 @@ import type { DeleteCommandInput, GetCommandInput, PutCommandInput, UpdateComman
 import { marshall, type marshallOptions, unmarshall, type unmarshallOptions } from "@aws-sdk/util-dynamodb";
 import { getEndpointFromInstructions } from "@smithy/core/endpoints";
 import { isServerError, isThrottlingError, isTransientError } from "@smithy/core/retry";
-import { HttpRequest } from "@smithy/core/transport";
-import type { RequestSigner, RetryErrorType, RetryStrategyV2 } from "@smithy/types";
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, RetryErrorType, RetryStrategyV2 } from "@smithy/types";
 
 type Json = Record<string, any>;
 
 /** What a request needs that does not change between requests: resolved from the client once. */
 interface Resolved {
   url: URL;
-  signer: RequestSigner;
+  signer: DynamoDBSigner;
   retry: RetryStrategyV2;
 }
 
@@ -42,14 +42,13 @@ export class DynamoDBJson {
 
   private resolve(): Promise<Resolved> {
     return (this.resolved ??= (async () => {
-      const config = this.client.config as DynamoDBClient["config"] & { signer: (scheme?: unknown) => Promise<Resolved["signer"]> };
+      const config = this.client.config;
       // The endpoint as the SDK's endpoint middleware resolves it (AWS_ENDPOINT_URL_DYNAMODB
       // included). It depends on the table only for a table ARN, which nothing here uses.
       const endpoint = await getEndpointFromInstructions({ TableName: "t" }, GetItemCommand, config as never);
       const retry = await config.retryStrategy();
       if (!("acquireInitialRetryToken" in retry)) throw new Error("DynamoDBJson needs a retry strategy of the SDK's current kind");
-      const region = await config.region();
-      return { url: endpoint.url, signer: await config.signer({ name: "sigv4", signingName: "dynamodb", signingRegion: region, properties: {} }), retry };
+      return { url: endpoint.url, signer: new DynamoDBSigner(config.credentials, await config.region()), retry };
     })().catch((err) => {
       this.resolved = undefined;
       throw err;
@@ -80,7 +79,7 @@ export class DynamoDBJson {
     }
   }
 
-  private async attempt(url: URL, signer: Resolved["signer"], operation: string, body: string): Promise<Json> {
+  private async attempt(url: URL, signer: DynamoDBSigner, operation: string, body: string): Promise<Json> {
     const headers: Record<string, string> = {
       host: url.host,
       "content-type": "application/x-amz-json-1.0",
@@ -90,9 +89,8 @@ export class DynamoDBJson {
     // Lambda's trace header, as the SDK's recursion-detection middleware passes it on.
     const traceId = process.env._X_AMZN_TRACE_ID;
     if (traceId && process.env.AWS_LAMBDA_FUNCTION_NAME) headers["x-amzn-trace-id"] = traceId;
-    const request = new HttpRequest({ protocol: url.protocol, hostname: url.hostname, port: url.port ? Number(url.port) : undefined, method: "POST", path: url.pathname, headers, body });
-    const signed = await signer.sign(request);
-    const response = await send(url, signed.headers as Record<string, string>, body);
+    await signer.sign(headers, url.pathname, body);
+    const response = await send(url, headers, body);
     if (response.statusCode >= 300) throw serviceError(response, response.text);
     return response.text === "" ? {} : JSON.parse(response.text);
   }
@@ -124,6 +122,50 @@ export interface DynamoDBDocuments {
 /** The lib-dynamodb translation over a client, as the alma cache functions use it (undefined attributes left out). */
 export function documentsOf(client: DynamoDBClient): DynamoDBDocuments {
   return new DynamoDBJson(client).documents({ marshall: { removeUndefinedValues: true } });
+}
+
+/**
+ * SigV4 for DynamoDB's JSON POSTs, signed as the SDK's SignatureV4 signs them (the tests
+ * compare the two): every header but the trace header signed, the payload's SHA-256 in
+ * `x-amz-content-sha256`, the session token in `x-amz-security-token`, the signing key kept
+ * for its day. SignatureV4 is generic (query strings, presigning, streams, other hashes) and
+ * costs about four times the CPU per request.
+ */
+export class DynamoDBSigner {
+  private key?: { id: string; value: Buffer };
+
+  constructor(
+    private readonly credentials: AwsCredentialIdentityProvider,
+    private readonly region: string,
+  ) {}
+
+  /** Adds the date, token, payload hash and Authorization headers to `headers` (lower-case names). */
+  async sign(headers: Record<string, string>, path: string, body: string, now = new Date()): Promise<void> {
+    const credentials = await this.credentials();
+    if (typeof credentials?.accessKeyId !== "string" || typeof credentials.secretAccessKey !== "string") throw new Error("DynamoDB credentials are not resolved");
+    const amzDate = now.toISOString().replace(/[:-]|\.\d{3}/g, "");
+    const scope = `${amzDate.slice(0, 8)}/${this.region}/dynamodb/aws4_request`;
+    const payloadHash = createHash("sha256").update(body).digest("hex");
+    headers["x-amz-date"] = amzDate;
+    if (credentials.sessionToken) headers["x-amz-security-token"] = credentials.sessionToken;
+    headers["x-amz-content-sha256"] = payloadHash;
+    const names = Object.keys(headers).filter((name) => name !== "x-amzn-trace-id").sort();
+    const canonicalHeaders = names.map((name) => `${name}:${headers[name].replace(/[\r\n]/g, " ").replace(/[ \t]+/g, " ").replace(/^ | $/g, "")}\n`).join("");
+    const canonicalRequest = `POST\n${path}\n\n${canonicalHeaders}\n${names.join(";")}\n${payloadHash}`;
+    const stringToSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${createHash("sha256").update(canonicalRequest).digest("hex")}`;
+    const signature = createHmac("sha256", this.signingKey(credentials, scope)).update(stringToSign).digest("hex");
+    headers.authorization = `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${names.join(";")}, Signature=${signature}`;
+  }
+
+  private signingKey(credentials: AwsCredentialIdentity, scope: string): Buffer {
+    const id = `${credentials.secretAccessKey}/${scope}`;
+    if (this.key?.id !== id) {
+      const hmac = (key: string | Buffer, data: string) => createHmac("sha256", key).update(data).digest();
+      const value = scope.split("/").reduce((key: string | Buffer, part) => hmac(key, part), `AWS4${credentials.secretAccessKey}`) as Buffer;
+      this.key = { id, value };
+    }
+    return this.key.value;
+  }
 }
 
 /** As the SDK's NodeHttpHandler keeps them: keep-alive, 50 sockets. */

@@ -5,7 +5,8 @@
 import * as assert from "node:assert/strict";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { DynamoDBJson, documentsOf } from "../../handlers/lib/dynamodb";
+import { HttpRequest } from "@smithy/core/transport";
+import { DynamoDBJson, DynamoDBSigner, documentsOf } from "../../handlers/lib/dynamodb";
 import { localAwsEnv, localClientConfig, setEnv } from "../../tooling/local/aws";
 import { type LocalDynamo, startDynalite } from "../../tooling/local/dynamo";
 import { type FaultProxy, type ProxiedRequest, startFaultProxy } from "../../tooling/local/fault-proxy";
@@ -104,6 +105,33 @@ describe("DynamoDB's JSON protocol without the SDK's middleware (handlers/lib/dy
       assert.match(String(seen[0].headers.authorization), /^AWS4-HMAC-SHA256 Credential=local\/\d{8}\/eu-west-2\/dynamodb\/aws4_request, SignedHeaders=[^,]*x-amz-target[^,]*, Signature=[0-9a-f]{64}$/);
     } finally {
       restore();
+    }
+  });
+
+  it("signs as the SDK's SignatureV4 signs: the same headers, byte for byte", async () => {
+    const cases = [
+      { credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" }, region: "eu-west-2", date: "2024-03-05T06:07:08.123Z" },
+      { credentials: { accessKeyId: "ASIAEXAMPLE", secretAccessKey: "secret", sessionToken: "token/with+chars==" }, region: "us-east-1", date: "2024-03-05T23:59:59.999Z" },
+      { credentials: { accessKeyId: "ASIAEXAMPLE", secretAccessKey: "secret", sessionToken: "token/with+chars==" }, region: "us-east-1", date: "2024-03-06T00:00:00.000Z" },
+    ];
+    for (const { credentials, region, date } of cases) {
+      const sdkSigner = await (new DynamoDBClient({ region, credentials }).config as unknown as { signer: (s: unknown) => Promise<{ sign: (r: HttpRequest, o: unknown) => Promise<HttpRequest> }> }).signer({
+        name: "sigv4",
+        signingName: "dynamodb",
+        signingRegion: region,
+        properties: {},
+      });
+      const ours = new DynamoDBSigner(async () => credentials, region);
+      for (const [body, trace] of [
+        ['{"TableName":"t","Key":{"id":{"S":"é ☃"}}}', undefined],
+        ["{}", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"],
+      ] as const) {
+        const headers: Record<string, string> = { host: `dynamodb.${region}.amazonaws.com`, "content-type": "application/x-amz-json-1.0", "x-amz-target": "DynamoDB_20120810.GetItem", "content-length": String(Buffer.byteLength(body)) };
+        if (trace) headers["x-amzn-trace-id"] = trace;
+        const sdk = await sdkSigner.sign(new HttpRequest({ protocol: "https:", hostname: headers.host, method: "POST", path: "/", headers: { ...headers }, body }), { signingDate: new Date(date) });
+        await ours.sign(headers, "/", body, new Date(date));
+        assert.deepEqual(headers, sdk.headers, `${region} ${date} ${body}`);
+      }
     }
   });
 });
