@@ -8,7 +8,7 @@
  *   npm run bench                      everything (about 8 minutes, most of it npm test three times)
  *   npm run bench -- --quick           without timing npm test
  *   npm run bench -- --alma-contention only the rows of simultaneous alma returns on one user (printed, not saved)
- *   npm run bench -- --warm            only the warm cost of alma loan-updated and the hdoc listing (printed, not saved)
+ *   npm run bench -- --warm            only the warm cost of alma loan-updated and loan-returned and the hdoc listing (printed, not saved)
  */
 import * as fs from "node:fs";
 import * as path from "node:path";

@@ -111,6 +111,8 @@ export interface RunStats {
 /** A warm function: its module, the export Lambda calls, and the environment it runs with. */
 export interface WarmSubject {
   label: string;
+  /** The messages it takes (new loans by default). */
+  loanEvent?: LoanEvent;
   module: string;
   exportName?: string;
   env: Record<string, string>;
@@ -179,17 +181,20 @@ export class FunctionProcess {
 }
 
 /** The tables (named as the local stand-ins name them) and the loan messages of the runs. */
+/** Which loan messages a subject takes: LOAN_CREATED (alma-loan-updated) or LOAN_RETURNED (alma-loan-returned). */
+export type LoanEvent = "created" | "returned";
+
 export class AlmaStand {
   private run = 0;
-  private readonly base: Record<string, unknown>;
+  private readonly base: Record<LoanEvent, Record<string, unknown>>;
 
   private constructor(
     readonly dynamo: LocalDynamo,
     readonly env: Record<string, string>,
     private readonly closeAll: () => Promise<void>,
   ) {
-    const fixture = path.join(REPO_ROOT, "test", "fixtures", "payloads", "alma-webhook", "loan_created_event.json");
-    this.base = JSON.parse(webhookBody(JSON.parse(fs.readFileSync(fixture, "utf8"))));
+    const fixture = (name: string) => JSON.parse(webhookBody(JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "test", "fixtures", "payloads", "alma-webhook", `${name}.json`), "utf8"))));
+    this.base = { created: fixture("loan_created_event"), returned: fixture("loan_returned_event") };
   }
 
   static async start(): Promise<AlmaStand> {
@@ -208,22 +213,27 @@ export class AlmaStand {
   }
 
   /**
-   * `events` loan-created messages for fresh loans of USERS fresh, cached users, each as Alma
-   * sent it an hour ago (a captured delivery, re-dated and re-keyed).
+   * `events` loan messages of USERS fresh, cached users, each as Alma sent it an hour ago (a
+   * captured delivery, re-dated and re-keyed): new loans, or returns of loans the users hold
+   * (cached, and in their `loan_ids`).
    */
-  async messages(events: number): Promise<string[]> {
+  async messages(events: number, kind: LoanEvent = "created"): Promise<string[]> {
     const run = ++this.run;
     const users = Array.from({ length: Math.min(USERS, events) }, (_, i) => `BENCH${run}U${i}`);
+    const loanIds = Array.from({ length: events }, (_, i) => `${run}0000${i}`);
+    const held = (u: number) => (kind === "returned" ? loanIds.filter((_, i) => i % users.length === u) : []);
     const expiry = Math.floor(Date.now() / 1000) + 86_400;
-    for (let i = 0; i < users.length; i += 25) {
-      const puts = users.slice(i, i + 25).map((id) => ({ PutRequest: { Item: { primary_id: id.toLowerCase(), loan_ids: [], request_ids: [], fee_ids: [], expiry_date: expiry } } }));
-      await this.dynamo.documents.send(new BatchWriteCommand({ RequestItems: { users: puts } }));
-    }
+    const write = async (table: string, items: Record<string, unknown>[]) => {
+      for (let i = 0; i < items.length; i += 25) {
+        await this.dynamo.documents.send(new BatchWriteCommand({ RequestItems: { [table]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) } }));
+      }
+    };
+    await write("users", users.map((id, u) => ({ primary_id: id.toLowerCase(), loan_ids: held(u), request_ids: [], fee_ids: [], expiry_date: expiry })));
+    if (kind === "returned") await write("loans", loanIds.map((loan_id, i) => ({ loan_id, user_id: users[i % users.length].toLowerCase() })));
     const time = new Date(Date.now() - 3_600_000).toISOString();
-    const loan = this.base.item_loan as Record<string, unknown>;
-    return Array.from({ length: events }, (_, i) =>
-      JSON.stringify({ ...this.base, time, item_loan: { ...loan, loan_id: `${run}0000${i}`, user_id: users[i % users.length] } }),
-    );
+    const base = this.base[kind];
+    const loan = base.item_loan as Record<string, unknown>;
+    return loanIds.map((loan_id, i) => JSON.stringify({ ...base, time, item_loan: { ...loan, loan_id, user_id: users[i % users.length] } }));
   }
 
   close(): Promise<void> {
@@ -267,7 +277,7 @@ export async function measureWarm(stand: AlmaStand, subjects: WarmSubject[], con
   const processes = await Promise.all(subjects.map((s) => FunctionProcess.start(s)));
   const figures: WarmFigures[] = [];
   try {
-    for (const [i, p] of processes.entries()) await p.run(subjects[i].invocations(await stand.messages(WARMUP_EVENTS)), WARMUP_EVENTS, 16);
+    for (const [i, p] of processes.entries()) await p.run(subjects[i].invocations(await stand.messages(WARMUP_EVENTS, subjects[i].loanEvent)), WARMUP_EVENTS, 16);
     for (const concurrency of concurrencies) {
       const rows = subjects.map((s) => ({ label: s.label, concurrency, cpuPerEventMs: [] as number[], systemPerEventMs: [] as number[], eventsPerSecond: [] as number[] }));
       const events = eventsAt(concurrency);
@@ -275,7 +285,7 @@ export async function measureWarm(stand: AlmaStand, subjects: WarmSubject[], con
         const order = subjects.map((_, i) => i);
         if (round % 2 === 1) order.reverse();
         for (const i of order) {
-          const messages = await stand.messages(events);
+          const messages = await stand.messages(events, subjects[i].loanEvent);
           const stats = await processes[i].run(subjects[i].invocations(messages), events, concurrency);
           rows[i].cpuPerEventMs.push(stats.cpuMs / events);
           rows[i].systemPerEventMs.push(stats.systemMs / events);
@@ -297,9 +307,9 @@ export async function requestsPerEvent(stand: AlmaStand, subject: WarmSubject, e
   const fn = await FunctionProcess.start(counted);
   try {
     // The first invocation's requests (a cold start's) are not a warm event's.
-    await fn.run(subject.invocations(await stand.messages(1)), 1, 1);
+    await fn.run(subject.invocations(await stand.messages(1, subject.loanEvent)), 1, 1);
     const before = proxy.requests;
-    await fn.run(subject.invocations(await stand.messages(events)), events, 1);
+    await fn.run(subject.invocations(await stand.messages(events, subject.loanEvent)), events, 1);
     return (proxy.requests - before) / events;
   } finally {
     await fn.close();
@@ -311,16 +321,28 @@ export async function requestsPerEvent(stand: AlmaStand, subject: WarmSubject, e
 export const withSpread = (values: number[], digits = 2) =>
   `${median(values).toFixed(digits)} (${quantile(values, 0.25).toFixed(digits)}–${quantile(values, 0.75).toFixed(digits)})`;
 
-/** Our alma loan-updated as prod deploys it, as batches of 10 (as deployed) and of 1 (like for like), with the floor. */
+/**
+ * alma-loan-updated and alma-loan-returned as prod deploys them, as batches of 10 (as
+ * deployed) and of 1 (like for like with the original's one SNS record per invocation), and
+ * the floors of their 3 and 4 requests per event.
+ */
 export function almaSubjects(run: RunResult, stand: AlmaStand): WarmSubject[] {
-  const fn = deployedFunctions(run).find((f) => f.handler === "alma-loan-updated");
-  if (!fn) throw new Error("the stack deploys no alma-loan-updated");
-  const env = { ...stand.env, POWERTOOLS_SERVICE_NAME: fn.handler, AWS_LAMBDA_FUNCTION_NAME: fn.handler };
-  return [
-    { label: "alma-loan-updated, batches of 10", module: fn.file, env, invocations: sqsBatches(10) },
-    { label: "alma-loan-updated, batches of 1", module: fn.file, env, invocations: sqsBatches(1) },
-    { label: "floor: 3 bare GetItem requests per record, batches of 1", module: fn.file, env, invocations: sqsBatches(1), floor: { requests: 3, table: "tombstones" } },
-  ];
+  const deployed = deployedFunctions(run);
+  const subjects: WarmSubject[] = [];
+  for (const [handler, loanEvent, requests] of [
+    ["alma-loan-updated", "created", 3],
+    ["alma-loan-returned", "returned", 4],
+  ] as const) {
+    const fn = deployed.find((f) => f.handler === handler);
+    if (!fn) throw new Error(`the stack deploys no ${handler}`);
+    const env = { ...stand.env, POWERTOOLS_SERVICE_NAME: fn.handler, AWS_LAMBDA_FUNCTION_NAME: fn.handler };
+    subjects.push(
+      { label: `${handler}, batches of 10`, module: fn.file, env, loanEvent, invocations: sqsBatches(10) },
+      { label: `${handler}, batches of 1`, module: fn.file, env, loanEvent, invocations: sqsBatches(1) },
+      { label: `floor: ${requests} bare requests per record`, module: fn.file, env, loanEvent, invocations: sqsBatches(1), floor: { requests, table: "tombstones" } },
+    );
+  }
+  return subjects;
 }
 
 /** What this section cannot measure, and why: said beside its figures. */
@@ -329,10 +351,10 @@ const NOT_MEASURED =
 
 /** The markdown section. */
 export async function warmSection(run: RunResult, say: (line?: string) => void): Promise<void> {
-  say("## Warm cost: alma loan-updated against dynalite");
+  say("## Warm cost: alma loan-updated and loan-returned against dynalite");
   say();
   say(
-    `The bundle as prod deploys it, in a process of its own (a container), warmed with ${WARMUP_EVENTS} events, then fed loan-created messages of ${USERS} cached users (each gains a few new loans) at each concurrency in that one process. CPU is the function process's own (user + system, per event); dynalite runs in the bench's process and is not counted. ${ROUNDS} runs per row, the subjects alternated; medians (IQR). The floor is the same process fed the same single-record batches with a handler that only sends 3 bare requests per record (unsigned GetItems whose answers it does not read) over a keep-alive connection: the part no code of ours can cut. ${NOT_MEASURED}`,
+    `The bundle as prod deploys it, in a process of its own (a container), warmed with ${WARMUP_EVENTS} events, then fed loan messages of ${USERS} cached users at each concurrency in that one process: new loans (each user gains a few), or returns of loans the users hold. CPU is the function process's own (user + system, per event); dynalite runs in the bench's process and is not counted. ${ROUNDS} runs per row, the subjects alternated; medians (IQR). The floor is the same process fed the same single-record batches with a handler that only sends as many bare requests per record as the function does (unsigned GetItems whose answers it does not read) over a keep-alive connection: the part no code of ours can cut. ${NOT_MEASURED}`,
   );
   say();
   const stand = await AlmaStand.start();
@@ -343,8 +365,10 @@ export async function warmSection(run: RunResult, say: (line?: string) => void):
     const figures = await measureWarm(stand, subjects);
     say("| subject | DynamoDB requests per event | concurrency | events per run | CPU per event, ms | floor | events/s | floor |");
     say("|---|---:|---:|---:|---:|---:|---:|---:|");
+    const floors = new Map(subjects.filter((s) => s.floor).map((s) => [s.floor!.requests, s.label]));
     for (const f of figures.filter((g) => requests.has(g.label))) {
-      const floor = figures.find((g) => !requests.has(g.label) && g.concurrency === f.concurrency)!;
+      const floorLabel = floors.get(Math.round(requests.get(f.label)!)) ?? [...floors.values()][0];
+      const floor = figures.find((g) => g.label === floorLabel && g.concurrency === f.concurrency)!;
       say(
         `| ${f.label} | ${requests.get(f.label)!.toFixed(1)} | ${f.concurrency} | ${eventsAt(f.concurrency)} | ${withSpread(f.cpuPerEventMs, 3)} | ${withSpread(floor.cpuPerEventMs, 3)} | ${withSpread(f.eventsPerSecond, 0)} | ${withSpread(floor.eventsPerSecond, 0)} |`,
       );
