@@ -11,14 +11,16 @@
  *   npm run bench -- --skills-scale    only skill-sync at 1×, 5× and 20× its data (printed, not saved);
  *                                      --skills-scale=1,5 picks the scales, --runs=N repeats each
  *   npm run bench -- --cold-start      only the bundles and cold starts (printed, not saved)
+ *   npm run bench -- --warm            only the warm cost of alma loan-updated and loan-returned and the hdoc listing (printed, not saved)
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { REPO_ROOT } from "../components/lambda/bundle";
 import { runStack } from "../tooling/mock-engine";
 import { coldStarts, coldStartSection } from "./bench/cold-start";
-import { almaContention, requestsPerEvent, throughput } from "./bench/requests";
+import { almaContention, requestsPerEvent } from "./bench/requests";
 import { skillsScaleSection } from "./bench/skills-scale";
+import { hdocSection, warmSection } from "./bench/warm";
 import { testLoopSection } from "./bench/test-loop";
 import { runMain } from "./lib/main";
 
@@ -46,12 +48,19 @@ async function main(argv: string[]): Promise<number> {
     for (const line of coldStartSection(await coldStarts(await runStack("prod")))) say(line);
     return 0;
   }
+  if (argv.includes("--warm")) {
+    const prod = await runStack("prod");
+    await warmSection(prod, say);
+    await hdocSection(prod, say);
+    return 0;
+  }
   say(`# tributary bench (${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${process.platform}/${process.arch})`);
   say();
   const prod = await runStack("prod");
   for (const line of coldStartSection(await coldStarts(prod))) say(line);
   await requestsPerEvent(say);
-  await throughput(say);
+  await warmSection(prod, say);
+  await hdocSection(prod, say);
   await skillsScaleSection(say);
   for (const line of await testLoopSection({ withTests: !argv.includes("--quick") })) say(line);
   fs.mkdirSync(path.join(REPO_ROOT, "bench"), { recursive: true });

@@ -13,16 +13,17 @@
  *   longer than any event can arrive late (older events are refused), so that an older event
  *   cannot bring it back.
  */
-import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { BudgetExhaustedError, type TimeBudget } from "../lib/budget";
+import { documentsOf, type DynamoDBDocuments } from "../lib/dynamodb";
 import { requireEnv } from "../lib/env";
 import { ALMA_ENV } from "../lib/env-names";
 import { EVENT_TIME_ATTRIBUTE } from "./schema";
 
 export interface AlmaCacheClients {
-  documents: DynamoDBDocumentClient;
+  /** The tables, through `documentsOf(client)`. */
+  documents: DynamoDBDocuments;
   sqs: SQSClient;
   tables: { users: string; loans: string; requests: string; tombstones: string };
   usersQueueUrl: string;
@@ -33,7 +34,7 @@ export interface AlmaCacheClients {
 /** Clients and names from the function's environment; a missing variable fails at cold start. */
 export function clientsFromEnv(env: NodeJS.ProcessEnv = process.env): AlmaCacheClients {
   return {
-    documents: DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } }),
+    documents: documentsOf(new DynamoDBClient({})),
     sqs: new SQSClient({}),
     tables: {
       users: requireEnv(ALMA_ENV.usersTable, env),
@@ -89,7 +90,7 @@ const MAX_BACKOFF_MS = 1_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function isConditionFailure(err: unknown): boolean {
-  return err instanceof ConditionalCheckFailedException || (err as { name?: string })?.name === "ConditionalCheckFailedException";
+  return (err as { name?: string })?.name === "ConditionalCheckFailedException";
 }
 
 /** A record's table and key, and the tombstone key it leaves when it closes. */
@@ -110,34 +111,30 @@ export async function putRecord(clients: AlmaCacheClients, ref: RecordRef, item:
   const { documents } = clients;
   const names = { "#time": EVENT_TIME_ATTRIBUTE };
   try {
-    await documents.send(
-      new PutCommand({
-        TableName: ref.table,
-        Item: { ...item, [EVENT_TIME_ATTRIBUTE]: eventMs },
-        ConditionExpression: "attribute_not_exists(#time) OR #time <= :time",
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: { ":time": eventMs },
-      }),
-    );
+    await documents.put({
+      TableName: ref.table,
+      Item: { ...item, [EVENT_TIME_ATTRIBUTE]: eventMs },
+      ConditionExpression: "attribute_not_exists(#time) OR #time <= :time",
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: { ":time": eventMs },
+    });
   } catch (err) {
     if (isConditionFailure(err)) return "a newer event wrote the item";
     throw err;
   }
   // After the write, not before: a return that lands between a check and the write would
   // otherwise be overwritten.
-  const { Item: tombstone } = await documents.send(new GetCommand({ TableName: clients.tables.tombstones, Key: { id: tombstoneId(ref) }, ConsistentRead: true }));
+  const tombstone = await documents.get({ TableName: clients.tables.tombstones, Key: { id: tombstoneId(ref) }, ConsistentRead: true });
   if (!tombstone || tombstone.closed_ms < eventMs) return undefined;
   try {
     // Undo only this event's own write: a newer event's write stays.
-    await documents.send(
-      new DeleteCommand({
-        TableName: ref.table,
-        Key: { [ref.keyName]: ref.id },
-        ConditionExpression: "#time = :time",
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: { ":time": eventMs },
-      }),
-    );
+    await documents.delete({
+      TableName: ref.table,
+      Key: { [ref.keyName]: ref.id },
+      ConditionExpression: "#time = :time",
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: { ":time": eventMs },
+    });
   } catch (err) {
     if (!isConditionFailure(err)) throw err;
   }
@@ -152,32 +149,28 @@ export async function putRecord(clients: AlmaCacheClients, ref: RecordRef, item:
 export async function closeRecord(clients: AlmaCacheClients, ref: RecordRef, eventMs: number): Promise<string | undefined> {
   const { documents } = clients;
   try {
-    await documents.send(
-      new UpdateCommand({
-        TableName: clients.tables.tombstones,
-        Key: { id: tombstoneId(ref) },
-        UpdateExpression: "SET closed_ms = :closed, expires_at = :expires",
-        ConditionExpression: "attribute_not_exists(closed_ms) OR closed_ms < :closed",
-        ExpressionAttributeValues: {
-          ":closed": eventMs,
-          ":expires": Math.floor(Math.max(eventMs, clients.now()) / 1000) + TOMBSTONE_TTL_SECONDS,
-        },
-      }),
-    );
+    await documents.update({
+      TableName: clients.tables.tombstones,
+      Key: { id: tombstoneId(ref) },
+      UpdateExpression: "SET closed_ms = :closed, expires_at = :expires",
+      ConditionExpression: "attribute_not_exists(closed_ms) OR closed_ms < :closed",
+      ExpressionAttributeValues: {
+        ":closed": eventMs,
+        ":expires": Math.floor(Math.max(eventMs, clients.now()) / 1000) + TOMBSTONE_TTL_SECONDS,
+      },
+    });
   } catch (err) {
     // A tombstone at least as new is already there: a redelivery.
     if (!isConditionFailure(err)) throw err;
   }
   try {
-    await documents.send(
-      new DeleteCommand({
-        TableName: ref.table,
-        Key: { [ref.keyName]: ref.id },
-        ConditionExpression: "attribute_not_exists(#time) OR #time <= :time",
-        ExpressionAttributeNames: { "#time": EVENT_TIME_ATTRIBUTE },
-        ExpressionAttributeValues: { ":time": eventMs },
-      }),
-    );
+    await documents.delete({
+      TableName: ref.table,
+      Key: { [ref.keyName]: ref.id },
+      ConditionExpression: "attribute_not_exists(#time) OR #time <= :time",
+      ExpressionAttributeNames: { "#time": EVENT_TIME_ATTRIBUTE },
+      ExpressionAttributeValues: { ":time": eventMs },
+    });
     return undefined;
   } catch (err) {
     if (isConditionFailure(err)) return "a newer event wrote the item";
@@ -193,8 +186,7 @@ interface CachedUser {
 }
 
 async function readUser(clients: AlmaCacheClients, key: string): Promise<CachedUser | undefined> {
-  const { Item } = await clients.documents.send(new GetCommand({ TableName: clients.tables.users, Key: { primary_id: key }, ConsistentRead: true }));
-  return Item as CachedUser | undefined;
+  return (await clients.documents.get({ TableName: clients.tables.users, Key: { primary_id: key }, ConsistentRead: true })) as CachedUser | undefined;
 }
 
 /** Valid as LAG-Alma-Utils' getValid has it: cached, and `expiry_date` not yet passed (inclusive). */
@@ -213,16 +205,14 @@ export async function addToUser(clients: AlmaCacheClients, userId: string, list:
   const key = userId.toLowerCase();
   for (let attempt = 1; attempt <= MAX_ADD_ATTEMPTS; attempt++) {
     try {
-      await clients.documents.send(
-        new UpdateCommand({
-          TableName: clients.tables.users,
-          Key: { primary_id: key },
-          UpdateExpression: "SET #list = list_append(if_not_exists(#list, :empty), :ids)",
-          ConditionExpression: "attribute_exists(primary_id) AND expiry_date >= :now AND NOT contains(#list, :id)",
-          ExpressionAttributeNames: { "#list": list },
-          ExpressionAttributeValues: { ":empty": [], ":ids": [id], ":id": id, ":now": nowSeconds(clients) },
-        }),
-      );
+      await clients.documents.update({
+        TableName: clients.tables.users,
+        Key: { primary_id: key },
+        UpdateExpression: "SET #list = list_append(if_not_exists(#list, :empty), :ids)",
+        ConditionExpression: "attribute_exists(primary_id) AND expiry_date >= :now AND NOT contains(#list, :id)",
+        ExpressionAttributeNames: { "#list": list },
+        ExpressionAttributeValues: { ":empty": [], ":ids": [id], ":id": id, ":now": nowSeconds(clients) },
+      });
       return "linked";
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
@@ -258,17 +248,15 @@ export async function removeFromUser(clients: AlmaCacheClients, userId: string, 
     const positions = ids.flatMap((value, i) => (value === id ? [i] : []));
     if (positions.length === 0) return "unchanged";
     try {
-      await clients.documents.send(
-        new UpdateCommand({
-          TableName: clients.tables.users,
-          Key: { primary_id: key },
-          // Highest position first: each removal then leaves the positions still to remove where they were.
-          UpdateExpression: `REMOVE ${[...positions].reverse().map((i) => `#list[${i}]`).join(", ")}`,
-          ConditionExpression: [...positions.map((i) => `#list[${i}] = :id`), "expiry_date >= :now"].join(" AND "),
-          ExpressionAttributeNames: { "#list": list },
-          ExpressionAttributeValues: { ":id": id, ":now": nowSeconds(clients) },
-        }),
-      );
+      await clients.documents.update({
+        TableName: clients.tables.users,
+        Key: { primary_id: key },
+        // Highest position first: each removal then leaves the positions still to remove where they were.
+        UpdateExpression: `REMOVE ${[...positions].reverse().map((i) => `#list[${i}]`).join(", ")}`,
+        ConditionExpression: [...positions.map((i) => `#list[${i}] = :id`), "expiry_date >= :now"].join(" AND "),
+        ExpressionAttributeNames: { "#list": list },
+        ExpressionAttributeValues: { ":id": id, ":now": nowSeconds(clients) },
+      });
       return "unlinked";
     } catch (err) {
       if (!isConditionFailure(err)) throw err;

@@ -2,13 +2,13 @@
  * JSON text of a DynamoDB item as the original API wrote it: boto3 read numbers as Python
  * Decimals and `simplejson.dumps(item, use_decimal=True)` wrote them, with simplejson's
  * defaults (", " and ": " separators, every character outside printable ASCII escaped).
- * Numbers keep their exact digits: the item must be read with lib-dynamodb's
- * `wrapNumbers: true`, so that each arrives as a NumberValue holding DynamoDB's text.
+ * The item is written straight from DynamoDB JSON (the API's AttributeValues), so that each
+ * number keeps DynamoDB's exact digits and nothing is converted twice.
  *
  * Where simplejson failed (a set, a binary value: "is not JSON serializable"), this writes
  * what DynamoDB JSON holds instead: sets as lists, binary values as base64 strings.
  */
-import { NumberValue } from "@aws-sdk/lib-dynamodb";
+import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 
 /** `str(Decimal(text))`: Python's to-scientific-string of a DynamoDB number. */
 export function decimalText(text: string): string {
@@ -35,17 +35,25 @@ export function stringText(value: string): string {
   return `"${value.replace(/["\\]|[^ -~]/g, (c) => SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)}"`;
 }
 
-/** The JSON text of an unmarshalled DynamoDB value (read with `wrapNumbers: true`). */
-export function simplejsonText(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "boolean") return value ? "true" : "false";
-  if (typeof value === "string") return stringText(value);
-  if (value instanceof NumberValue) return decimalText(value.value);
-  if (value instanceof Uint8Array) return stringText(Buffer.from(value).toString("base64"));
-  if (Array.isArray(value) || value instanceof Set) return `[${[...value].map(simplejsonText).join(", ")}]`;
-  if (typeof value === "object" && [Object.prototype, null].includes(Object.getPrototypeOf(value))) {
-    return `{${Object.entries(value).map(([k, v]) => `${stringText(k)}: ${simplejsonText(v)}`).join(", ")}}`;
-  }
-  // A JS number would have lost digits: only NumberValues come from a wrapNumbers read.
-  throw new TypeError(`cannot write a ${typeof value} as an exact DynamoDB value`);
+/** The JSON text of one AttributeValue, as DynamoDB's JSON protocol carries it. */
+export function attributeText(value: AttributeValue): string {
+  if (value.S !== undefined) return stringText(value.S);
+  if (value.N !== undefined) return decimalText(value.N);
+  if (value.BOOL !== undefined) return value.BOOL ? "true" : "false";
+  if (value.NULL !== undefined) return "null";
+  if (value.M !== undefined) return itemText(value.M);
+  if (value.L !== undefined) return `[${value.L.map(attributeText).join(", ")}]`;
+  if (value.SS !== undefined) return `[${value.SS.map(stringText).join(", ")}]`;
+  if (value.NS !== undefined) return `[${value.NS.map(decimalText).join(", ")}]`;
+  // The JSON protocol carries binary values as base64 text already.
+  if (value.B !== undefined) return stringText(value.B as unknown as string);
+  if (value.BS !== undefined) return `[${(value.BS as unknown as string[]).map(stringText).join(", ")}]`;
+  throw new TypeError(`not a DynamoDB value: ${JSON.stringify(value).slice(0, 100)}`);
+}
+
+/** The JSON text of an item (or map), with only the attributes `shown` lets through. */
+export function itemText(item: Record<string, AttributeValue>, shown: (name: string) => boolean = () => true): string {
+  const parts: string[] = [];
+  for (const name in item) if (shown(name)) parts.push(`${stringText(name)}: ${attributeText(item[name])}`);
+  return `{${parts.join(", ")}}`;
 }

@@ -6,15 +6,17 @@
  *   first `limit`) up to what one Lambda response can carry; past that, the next page's
  *   cursor is in the `Link` (`rel="next"`) and `X-Next-Cursor` headers, never in the body.
  * Bodies are written as the originals' `simplejson.dumps(..., use_decimal=True)` wrote them
- * (see simplejson.ts), with only the public attributes of each user.
+ * (see simplejson.ts), with only the public attributes of each user, straight from the
+ * DynamoDB JSON that GetItem and Scan answer.
  */
+import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, GetCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod/mini";
+import { DynamoDBJson } from "../lib/dynamodb";
 import { HDOC_ENV, HDOC_PAGING_HEADERS } from "../lib/env-names";
 import { type ApiResponse, BadRequestError, textResponse } from "../lib/http-api";
 import { requireEnv } from "../lib/env";
-import { simplejsonText } from "./simplejson";
+import { itemText } from "./simplejson";
 
 const KEY = "github_username";
 
@@ -35,9 +37,10 @@ export const MAX_KEY_BYTES = 2048;
 /** DynamoDB reads Scan's `Limit` as a 32-bit integer; a larger `limit` is read page by page anyway. */
 const MAX_SCAN_LIMIT = 2 ** 31 - 1;
 
+type Item = Record<string, AttributeValue>;
+
 export interface UsersApi {
-  /** Reads numbers as NumberValues (see `usersApi`). */
-  documents: DynamoDBDocumentClient;
+  dynamodb: DynamoDBJson;
   table: string;
   publicAttributes: PublicAttributes;
   /** The most a response may weigh in Lambda's envelope; Lambda's limit less a margin by default. */
@@ -45,9 +48,7 @@ export interface UsersApi {
 }
 
 export function usersApi(client: DynamoDBClient, table: string, publicAttributes: PublicAttributes, maxResponseBytes = LAMBDA_RESPONSE_LIMIT_BYTES - ENVELOPE_MARGIN_BYTES): UsersApi {
-  // wrapNumbers keeps each number's text: 2^53+1 and 0.123456789012345678901 stay exact.
-  const documents = DynamoDBDocumentClient.from(client, { unmarshallOptions: { wrapNumbers: true } });
-  return { documents, table, publicAttributes, maxResponseBytes };
+  return { dynamodb: new DynamoDBJson(client), table, publicAttributes, maxResponseBytes };
 }
 
 /** The public-attributes setting from the function's environment, failing with the variable's name. */
@@ -69,9 +70,9 @@ export function usersApiFromEnv(env: NodeJS.ProcessEnv = process.env): UsersApi 
   return usersApi(new DynamoDBClient({}), requireEnv(HDOC_ENV.usersTable, env), publicAttributesFromEnv(env));
 }
 
-function publicView(item: Record<string, unknown>, attributes: PublicAttributes): Record<string, unknown> {
-  const shown = "only" in attributes ? (name: string) => attributes.only.includes(name) : (name: string) => !attributes.except.includes(name);
-  return Object.fromEntries(Object.entries(item).filter(([name]) => shown(name)));
+/** A user's JSON text with its public attributes only; each number with DynamoDB's digits (2^53+1 stays exact). */
+function publicText(item: Item, attributes: PublicAttributes): string {
+  return itemText(item, "only" in attributes ? (name) => attributes.only.includes(name) : (name) => !attributes.except.includes(name));
 }
 
 const jsonText = (statusCode: number, body: string) => textResponse(statusCode, body, "application/json");
@@ -86,8 +87,8 @@ export async function getUser(api: UsersApi, query: Record<string, string | unde
   const username: unknown = query.username;
   if (typeof username !== "string" || username === "") return plainText(404, USERNAME_MISSING);
   if (Buffer.byteLength(username) > MAX_KEY_BYTES) throw new BadRequestError(`query parameter username is longer than ${MAX_KEY_BYTES} bytes`);
-  const { Item } = await api.documents.send(new GetCommand({ TableName: api.table, Key: { [KEY]: username } }));
-  return Item ? jsonText(200, simplejsonText(publicView(Item, api.publicAttributes))) : plainText(404, USER_NOT_FOUND);
+  const { Item } = await api.dynamodb.call<{ Item?: Item }>("GetItem", { TableName: api.table, Key: { [KEY]: { S: username } } });
+  return Item ? jsonText(200, publicText(Item, api.publicAttributes)) : plainText(404, USER_NOT_FOUND);
 }
 
 /**
@@ -141,16 +142,17 @@ const envelopeBytes = (text: string) => JSON.stringify(text).length - 2;
 export async function listUsers(api: UsersApi, query: Record<string, string | undefined>, path = "/users"): Promise<ApiResponse> {
   if (query.username !== undefined) return getUser(api, query);
   const limit = limitOf(query.limit);
-  let start: Record<string, unknown> | undefined = decodeCursor(query.cursor);
+  const cursor = decodeCursor(query.cursor);
+  let start: Item | undefined = cursor && { [KEY]: { S: cursor[KEY] } };
   const texts: string[] = [];
   let bytes = envelopeBytes("[]");
-  let lastKey: unknown;
+  let lastKey: string | undefined;
   let cutAfter: Record<string, unknown> | undefined;
   do {
     const Limit = limit === undefined ? undefined : Math.min(limit - texts.length, MAX_SCAN_LIMIT);
-    const page = await api.documents.send(new ScanCommand({ TableName: api.table, ExclusiveStartKey: start, Limit }));
+    const page = await api.dynamodb.call<{ Items?: Item[]; LastEvaluatedKey?: Item }>("Scan", { TableName: api.table, ExclusiveStartKey: start, Limit });
     for (const item of page.Items ?? []) {
-      const text = simplejsonText(publicView(item, api.publicAttributes));
+      const text = publicText(item, api.publicAttributes);
       const weight = envelopeBytes(text) + (texts.length > 0 ? envelopeBytes(", ") : 0);
       // One user always fits (an item is at most 400 KB); the next one may not.
       if (texts.length > 0 && bytes + weight > api.maxResponseBytes) {
@@ -159,13 +161,13 @@ export async function listUsers(api: UsersApi, query: Record<string, string | un
       }
       texts.push(text);
       bytes += weight;
-      lastKey = item[KEY];
+      lastKey = item[KEY].S;
     }
     start = page.LastEvaluatedKey;
   } while (!cutAfter && start && (limit === undefined || texts.length < limit));
 
   const response = jsonText(200, `[${texts.join(", ")}]`);
-  const next = encodeCursor(cutAfter ?? start);
+  const next = encodeCursor(cutAfter ?? (start && { [KEY]: start[KEY].S }));
   if (next) {
     const params = new URLSearchParams({ cursor: next });
     if (query.limit !== undefined) params.set("limit", String(limit));

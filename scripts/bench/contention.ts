@@ -10,13 +10,15 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../../components/alma/tables";
 import { REPO_ROOT } from "../../components/lambda/bundle";
 import type { AlmaCacheClients } from "../../handlers/alma/cache";
+import { documentsOf } from "../../handlers/lib/dynamodb";
 import { loanReturned } from "../../handlers/alma/cache-functions";
 import { localClientConfig } from "../../tooling/local/aws";
 import type { LocalDynamo } from "../../tooling/local/dynamo";
+import { startFaultProxy } from "../../tooling/local/fault-proxy";
 import type { FakeSqs } from "../../tooling/local/fake-sqs";
 import { queuedSnsEvent } from "../events/wrap";
 
@@ -47,11 +49,10 @@ export async function simultaneousReturns(dynamo: LocalDynamo, sqs: FakeSqs, ret
   runs += 1;
   const tables = { users: `c${runs}-users`, loans: `c${runs}-loans`, requests: `c${runs}-requests`, tombstones: `c${runs}-tombstones` };
   for (const [key, schema] of Object.entries({ ...ALMA_TABLES, tombstones: TOMBSTONES_TABLE })) await dynamo.createTable(tables[key as keyof typeof tables], schema);
-  const client = new DynamoDBClient(localClientConfig(dynamo.endpoint));
-  let dynamoRequests = 0;
-  client.middlewareStack.add((next) => (args) => (dynamoRequests++, next(args)), { step: "initialize", name: "countRequests" });
+  // The handlers' requests go through a proxy that counts them.
+  const proxy = await startFaultProxy(dynamo.endpoint);
   const clients: AlmaCacheClients = {
-    documents: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
+    documents: documentsOf(new DynamoDBClient(localClientConfig(proxy.url))),
     sqs: new SQSClient(localClientConfig(sqs.url)),
     tables,
     usersQueueUrl: sqs.queueUrl("users"),
@@ -80,7 +81,7 @@ export async function simultaneousReturns(dynamo: LocalDynamo, sqs: FakeSqs, ret
   };
   const batches = mode === "singles" ? messages.map((m) => [m]) : Array.from({ length: Math.ceil(returns / BATCH_SIZE) }, (_, i) => messages.slice(i * BATCH_SIZE, (i + 1) * BATCH_SIZE));
   const concurrency = mode === "singles" ? batches.length : MAXIMUM_CONCURRENCY;
-  dynamoRequests = 0;
+  const before = proxy.requests;
   const start = process.hrtime.bigint();
   let next = 0;
   await Promise.all(
@@ -89,7 +90,8 @@ export async function simultaneousReturns(dynamo: LocalDynamo, sqs: FakeSqs, ret
     }),
   );
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  const requests = dynamoRequests;
+  const requests = proxy.requests - before;
+  await proxy.close();
   const user = (await dynamo.documents.send(new GetCommand({ TableName: tables.users, Key: { primary_id: "lbaajh" }, ConsistentRead: true }))).Item;
   const finalIds: string[] = user?.loan_ids ?? [];
   return {

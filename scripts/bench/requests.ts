@@ -1,13 +1,14 @@
-/** Requests per event, counted against local servers, and the alma cache's throughput against dynalite. */
+/** Requests per event, counted against local servers (the alma cache's warm cost and throughput: warm.ts). */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../../components/alma/tables";
 import { REPO_ROOT } from "../../components/lambda/bundle";
 import type { AlmaCacheClients } from "../../handlers/alma/cache";
+import { documentsOf } from "../../handlers/lib/dynamodb";
 import { applyBatch, type BatchResult, type CacheFunction, LOAN_RETURNED, LOAN_UPDATED, REQUEST_CLOSED, REQUEST_UPDATED } from "../../handlers/alma/cache-functions";
 import { Iota } from "../../handlers/iota/engine";
 import { createHandler } from "../../handlers/lessons/handler";
@@ -42,9 +43,7 @@ export async function requestsPerEvent(say: (line?: string) => void): Promise<vo
     // ReceiveMessage and DeleteMessageBatch are Lambda's, one each per batch.
     for (const [name, schema] of Object.entries({ ...ALMA_TABLES, tombstones: TOMBSTONES_TABLE })) await dynamo.createTable(`bench-${name}`, schema);
     const clients: AlmaCacheClients = {
-      documents: DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(proxy.url)), {
-        marshallOptions: { removeUndefinedValues: true },
-      }),
+      documents: documentsOf(new DynamoDBClient(localClientConfig(proxy.url))),
       sqs: new SQSClient(localClientConfig(sqs.url)),
       tables: { users: "bench-users", loans: "bench-loans", requests: "bench-requests", tombstones: "bench-tombstones" },
       usersQueueUrl: sqs.queueUrl("users"),
@@ -199,52 +198,3 @@ export async function almaContention(say: (line?: string) => void): Promise<void
     await Promise.all([dynamo.close(), sqs.close()]);
   }
 }
-
-export async function throughput(say: (line?: string) => void): Promise<void> {
-  say("## Throughput: alma loan-updated against dynalite");
-  say();
-  say("Batches of 10 queued messages, as the event source mapping hands them out, by 1 and by 5 (alma.maximumConcurrency's default) concurrent invocations, and single messages by 16.");
-  say();
-  say("| concurrency | batch | events | seconds | events/s |");
-  say("|---:|---:|---:|---:|---:|");
-  const dynamo = await startDynalite();
-  const sqs = await startFakeSqs();
-  try {
-    for (const [name, schema] of Object.entries({ ...ALMA_TABLES, tombstones: TOMBSTONES_TABLE })) await dynamo.createTable(`tp-${name}`, schema);
-    await dynamo.documents.send(new PutCommand({ TableName: "tp-users", Item: { primary_id: "lbaajh", expiry_date: 2e9 } }));
-    const clients: AlmaCacheClients = {
-      documents: DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(dynamo.endpoint))),
-      sqs: new SQSClient(localClientConfig(sqs.url)),
-      tables: { users: "tp-users", loans: "tp-loans", requests: "tp-requests", tombstones: "tp-tombstones" },
-      usersQueueUrl: sqs.queueUrl("users"),
-      now: Date.now,
-    };
-    const base = JSON.parse(JSON.parse(fs.readFileSync(path.join(PAYLOADS, "alma-webhook", "loan_created_event.json"), "utf8")).body);
-    const events = 300;
-    for (const [concurrency, batchSize] of [
-      [1, 10],
-      [5, 10],
-      [16, 1],
-    ]) {
-      let next = 0;
-      const start = process.hrtime.bigint();
-      await Promise.all(
-        Array.from({ length: concurrency }, async () => {
-          while (next < events) {
-            const first = next;
-            next = Math.min(events, next + batchSize);
-            const messages = Array.from({ length: next - first }, (_, i) => JSON.stringify({ ...base, item_loan: { ...base.item_loan, loan_id: `tp-${concurrency}-${batchSize}-${first + i}` } }));
-            const { result } = await applyBatch(LOAN_UPDATED, clients, queuedSnsEvent(messages));
-            if (result.failed > 0) throw new Error(`${result.failed} records failed`);
-          }
-        }),
-      );
-      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      say(`| ${concurrency} | ${batchSize} | ${events} | ${seconds.toFixed(2)} | ${(events / seconds).toFixed(0)} |`);
-    }
-  } finally {
-    await Promise.all([dynamo.close(), sqs.close()]);
-  }
-  say();
-}
-

@@ -2,17 +2,19 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type AttributeValue, DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { CACHE_QUEUE_RETENTION_SECONDS } from "../../components/alma/alma-cache";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../../components/alma/tables";
 import { DEAD_LETTER_RETENTION_SECONDS } from "../../components/events/dead-letter-queue";
 import { type AlmaCacheClients, TOMBSTONE_TTL_SECONDS } from "../../handlers/alma/cache";
+import { documentsOf } from "../../handlers/lib/dynamodb";
 import { BatchFailedError, loanReturned, loanUpdated, requestClosed, requestUpdated } from "../../handlers/alma/cache-functions";
 import { EVENT_TIME_ATTRIBUTE, LOAN_ATTRIBUTES, REQUEST_ATTRIBUTES, REQUEST_TTL_SECONDS, USER_ATTRIBUTES } from "../../handlers/alma/schema";
 import { InvalidEventError } from "../../handlers/lib/events";
 import { localClientConfig } from "../../tooling/local/aws";
 import { type LocalDynamo, startDynalite } from "../../tooling/local/dynamo";
+import { type FaultProxy, startFaultProxy } from "../../tooling/local/fault-proxy";
 import { type FakeSqs, startFakeSqs } from "../../tooling/local/fake-sqs";
 import { simultaneousReturns } from "../../scripts/bench/contention";
 import { queuedSnsEvent, snsNotification, sqsEvent } from "../../scripts/events/wrap";
@@ -46,6 +48,8 @@ const withoutEventTime = ({ [EVENT_TIME_ATTRIBUTE]: _, ...item }: Record<string,
 describe("alma cache handlers", function () {
   this.timeout(30_000);
   let dynamo: LocalDynamo;
+  /** In front of dynalite: it sees the handlers' requests, not the tests' own reads and writes. */
+  let proxy: FaultProxy;
   let sqs: FakeSqs;
   let clients: AlmaCacheClients;
   let dynamoRequests: string[];
@@ -53,9 +57,11 @@ describe("alma cache handlers", function () {
 
   before(async () => {
     dynamo = await startDynalite();
+    proxy = await startFaultProxy(dynamo.endpoint);
     sqs = await startFakeSqs();
   });
   after(async () => {
+    await proxy.close();
     await dynamo.close();
     await sqs.close();
   });
@@ -66,20 +72,12 @@ describe("alma cache handlers", function () {
     const tables = { users: `users-${run}`, loans: `loans-${run}`, requests: `requests-${run}`, tombstones: `tombstones-${run}` };
     for (const [key, schema] of Object.entries(ALMA_TABLES)) await dynamo.createTable(tables[key as keyof typeof ALMA_TABLES], schema);
     await dynamo.createTable(tables.tombstones, TOMBSTONES_TABLE);
-    // A client of its own per test, counting every request it sends.
-    const client = new DynamoDBClient(localClientConfig(dynamo.endpoint));
-    const documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-    dynamoRequests = [];
-    client.middlewareStack.add(
-      (next, context) => (args) => {
-        dynamoRequests.push(String(context.commandName).replace(/Command$/, ""));
-        return next(args);
-      },
-      { step: "initialize", name: "countRequests" },
-    );
+    // A client of its own per test; the proxy records every request it sends.
+    proxy.operations.length = 0;
+    dynamoRequests = proxy.operations;
     sqs.messages.length = 0;
     clients = {
-      documents,
+      documents: documentsOf(new DynamoDBClient(localClientConfig(proxy.url))),
       sqs: new SQSClient(localClientConfig(sqs.url)),
       tables,
       usersQueueUrl: sqs.queueUrl("users"),

@@ -24,12 +24,14 @@ import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { CACHE_BATCH_SIZE, CACHE_FUNCTIONS, CACHE_QUEUE_MAX_RECEIVES, DEFAULT_MAXIMUM_CONCURRENCY } from "../../components/alma/alma-cache";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../../components/alma/tables";
 import type { AlmaCacheClients } from "../../handlers/alma/cache";
+import { documentsOf } from "../../handlers/lib/dynamodb";
 import { loanReturned, loanUpdated, requestClosed, requestUpdated } from "../../handlers/alma/cache-functions";
 import { loanMessage, loanRecord, requestMessage, requestRecord } from "../../handlers/alma/schema";
 import type { AlmaEvent } from "../../handlers/lib/env-names";
 import { snsEvent, snsNotification } from "../../scripts/events/wrap";
 import { localClientConfig } from "../../tooling/local/aws";
 import { type LocalDynamo, startDynalite } from "../../tooling/local/dynamo";
+import { type Fault, type FaultProxy, type ProxiedRequest, startFaultProxy } from "../../tooling/local/fault-proxy";
 import { type FakeSqs, startFakeSqs } from "../../tooling/local/fake-sqs";
 import { payloadPath } from "../helpers/fixtures";
 import { type OldFunction, OldAlmaWriter } from "../helpers/old-alma-writer";
@@ -184,20 +186,26 @@ describe("alma cutover: old functions → paused queues → ours, against dynali
   let dynamo: LocalDynamo;
   let usersQueue: FakeSqs;
   let run = 0;
+  /** In front of dynalite for our functions; `outage` decides which of their requests fail. */
+  let proxy: FaultProxy;
+  let outage: (request: ProxiedRequest) => Fault | undefined = () => undefined;
 
   before(async () => {
     dynamo = await startDynalite();
+    proxy = await startFaultProxy(dynamo.endpoint, { intercept: (request) => outage(request) });
     usersQueue = await startFakeSqs();
   });
   after(async () => {
+    await proxy.close();
     await dynamo.close();
     await usersQueue.close();
   });
 
   /**
    * Fresh tables, cached users (as LAG-bulk-update-cache loads them), and each generation's
-   * clients. Our DynamoDB client fails its first write of each loan in `failFirstWriteOf`, as
-   * an outage would: the event source mapping then retries that record.
+   * clients. Our functions' first write of each loan in `failFirstWriteOf` fails (at the
+   * proxy, through every retry), as an outage would: the event source mapping then retries
+   * that record.
    */
   async function world(users: string[], failFirstWriteOf: Set<string> = new Set()) {
     run += 1;
@@ -210,23 +218,20 @@ describe("alma cutover: old functions → paused queues → ours, against dynali
     }
     const sqs = new SQSClient(localClientConfig(usersQueue.url));
     const usersQueueUrl = usersQueue.queueUrl("users");
-    const documents = (client: DynamoDBClient) => DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-    const ourClient = new DynamoDBClient(localClientConfig(dynamo.endpoint));
     const failed = new Set<string>();
-    ourClient.middlewareStack.add(
-      (next, context) => (args) => {
-        // The key as the document client passes it (a string) or as DynamoDB takes it ({ S }).
-        const input = args.input as { TableName?: string; Item?: { loan_id?: unknown }; Key?: { loan_id?: unknown } };
-        const key = input.Item?.loan_id ?? input.Key?.loan_id;
-        const loanId = input.TableName !== tables.loans ? undefined : typeof key === "string" ? key : (key as { S?: string } | undefined)?.S;
-        if (loanId && failOnce(loanId)) throw Object.assign(new Error(`injected outage: ${context.commandName} of ${loanId}`), { name: "ServiceUnavailable" });
-        return next(args);
-      },
-      { step: "initialize", name: "injectOutage" },
-    );
-    const failOnce = (loanId: string) => failFirstWriteOf.has(loanId) && !failed.has(loanId) && Boolean(failed.add(loanId));
-    const ours: AlmaCacheClients = { documents: documents(ourClient), sqs, tables, usersQueueUrl, now: Date.now };
-    const oldDocuments = documents(new DynamoDBClient(localClientConfig(dynamo.endpoint)));
+    // The outage outlasts the SDK's retries (localClientConfig: 3 attempts) of the loan's first write.
+    const attempts = new Map<string, number>();
+    outage = ({ operation, body }) => {
+      if (operation !== "PutItem" && operation !== "DeleteItem") return undefined;
+      const input = JSON.parse(body) as { TableName?: string; Item?: { loan_id?: { S?: string } }; Key?: { loan_id?: { S?: string } } };
+      const loanId = input.TableName === tables.loans ? (input.Item?.loan_id ?? input.Key?.loan_id)?.S : undefined;
+      if (!loanId || !failFirstWriteOf.has(loanId) || (attempts.get(loanId) ?? 0) >= 3) return undefined;
+      attempts.set(loanId, (attempts.get(loanId) ?? 0) + 1);
+      failed.add(loanId);
+      return { kind: "status", status: 503, body: JSON.stringify({ __type: "com.amazonaws.dynamodb.v20120810#ServiceUnavailable", message: `injected outage of ${loanId}` }) };
+    };
+    const ours: AlmaCacheClients = { documents: documentsOf(new DynamoDBClient(localClientConfig(proxy.url))), sqs, tables, usersQueueUrl, now: Date.now };
+    const oldDocuments = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(dynamo.endpoint)), { marshallOptions: { removeUndefinedValues: true } });
     const queueUser = async (id: string) => void (await sqs.send(new SendMessageCommand({ QueueUrl: usersQueueUrl, MessageBody: id })));
     return { tables, ours, oldDocuments, queueUser, failed };
   }

@@ -11,11 +11,12 @@ import * as path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../../components/alma/tables";
 import { HDOC_USERS_TABLE } from "../../components/hdoc/hdoc-backend";
 import { createHandler } from "../../handlers/lessons/handler";
 import type { AlmaCacheClients } from "../../handlers/alma/cache";
+import { documentsOf } from "../../handlers/lib/dynamodb";
 import { loanUpdated, requestUpdated } from "../../handlers/alma/cache-functions";
 import { handleWebhook } from "../../handlers/alma/webhook";
 import { ALMA_EVENTS } from "../../handlers/lib/env-names";
@@ -172,7 +173,7 @@ describe("bad input and faults", function () {
       // Through the fault proxy, with the SDK's own retry settings.
       const client = new DynamoDBClient(localClientConfig(proxy.url));
       clients = {
-        documents: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
+        documents: documentsOf(client),
         sqs: new SQSClient(localClientConfig(sqs.url)),
         tables,
         usersQueueUrl: sqs.queueUrl("users"),

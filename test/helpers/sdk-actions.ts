@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { Client } from "@smithy/core/client";
 import type { MiddlewareStack } from "@smithy/types";
 import { handlerEntry } from "../../components/lambda/bundle";
+import { DynamoDBJson } from "../../handlers/lib/dynamodb";
 import { named, policyOf, REPO_ROOT, type RunResult } from "../../tooling/mock-engine";
 import { setEnv } from "../../tooling/local/aws";
 
@@ -44,7 +45,8 @@ let recording = false;
  * Runs `body` and returns the IAM actions of every command an SDK client sent meanwhile,
  * however the client was made (module-scope clients of handler entries included). The
  * lib-dynamodb document client shares its client's middleware, so `GetCommand` is recorded
- * as the `GetItemCommand` it sends.
+ * as the `GetItemCommand` it sends. DynamoDBJson sends without the SDK's middleware: its
+ * operations are recorded as it sends them.
  */
 export async function recordSdkActions(body: () => Promise<unknown>): Promise<string[]> {
   if (recording) throw new Error("recordSdkActions does not nest");
@@ -65,10 +67,16 @@ export async function recordSdkActions(body: () => Promise<unknown>): Promise<st
     }
     return (send as (...a: any[]) => any).apply(this, args);
   } as typeof send;
+  const call = DynamoDBJson.prototype.call;
+  DynamoDBJson.prototype.call = function (this: DynamoDBJson, operation: string, input: Record<string, any>) {
+    actions.add(iamActionOf("DynamoDBClient", operation));
+    return call.call(this, operation, input);
+  } as typeof call;
   try {
     await body();
   } finally {
     Client.prototype.send = send;
+    DynamoDBJson.prototype.call = call;
     for (const stack of stacks) stack.remove(RECORDER);
     recording = false;
   }

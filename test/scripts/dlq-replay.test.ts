@@ -28,10 +28,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { CACHE_BATCH_SIZE, CACHE_FUNCTIONS, CACHE_QUEUE_MAX_RECEIVES } from "../../components/alma/alma-cache";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../../components/alma/tables";
 import type { AlmaCacheClients } from "../../handlers/alma/cache";
+import { documentsOf } from "../../handlers/lib/dynamodb";
 import { loanReturned, loanUpdated, requestClosed, requestUpdated } from "../../handlers/alma/cache-functions";
 import { CLOUDEVENT_DETAIL_TYPE } from "../../handlers/iota/cloudevents";
 import { Iota, type PutEventsResult, sortKeys } from "../../handlers/iota/engine";
@@ -238,7 +239,7 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
       // Without faults: the handlers' source, in this process, straight to dynalite.
       const free = await tablesFor("free");
       const freeClients: AlmaCacheClients = {
-        documents: DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(dynamo.endpoint)), { marshallOptions: { removeUndefinedValues: true } }),
+        documents: documentsOf(new DynamoDBClient(localClientConfig(dynamo.endpoint))),
         sqs: new SQSClient(localClientConfig(sqs.url)),
         tables: free,
         usersQueueUrl: sqs.queueUrl("alma-users"),

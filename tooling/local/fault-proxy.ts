@@ -12,11 +12,25 @@ export type Fault =
   | { kind: "slow"; delayMs: number }
   | { kind: "reset" };
 
+/** A request as the proxy sees it: its operation (`PutItem`, from X-Amz-Target), body and headers. */
+export interface ProxiedRequest {
+  operation: string;
+  body: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+export interface FaultProxyOptions {
+  /** Decides a request's fault, before any injected one: a test's own outage. */
+  intercept?: (request: ProxiedRequest) => Fault | undefined;
+}
+
 export interface FaultProxy {
   url: string;
   /** Injects `fault` into the next `times` requests (optionally only those whose X-Amz-Target matches). */
   inject(fault: Fault, times: number, target?: RegExp): void;
   requests: number;
+  /** The operation of every request, in order (the caller may empty it). */
+  operations: string[];
   faulted: number;
   close(): Promise<void>;
 }
@@ -26,18 +40,23 @@ const THROTTLED = JSON.stringify({
   message: "The level of configured provisioned throughput for the table was exceeded (injected)",
 });
 
-export async function startFaultProxy(target: string): Promise<FaultProxy> {
+export async function startFaultProxy(target: string, options: FaultProxyOptions = {}): Promise<FaultProxy> {
   const upstream = new URL(target);
   let pending: { fault: Fault; times: number; target?: RegExp } | undefined;
   const state = { requests: 0, faulted: 0 };
+  const operations: string[] = [];
   const server = http.createServer((req, res) => {
     state.requests += 1;
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const amzTarget = String(req.headers["x-amz-target"] ?? "");
-      const fault = pending && pending.times > 0 && (!pending.target || pending.target.test(amzTarget)) ? pending.fault : undefined;
-      if (fault && pending) {
+      const operation = amzTarget.slice(amzTarget.lastIndexOf(".") + 1);
+      operations.push(operation);
+      const intercepted = options.intercept?.({ operation, body: Buffer.concat(chunks).toString("utf8"), headers: req.headers });
+      const fault = intercepted ?? (pending && pending.times > 0 && (!pending.target || pending.target.test(amzTarget)) ? pending.fault : undefined);
+      if (intercepted) state.faulted += 1;
+      else if (fault && pending) {
         pending.times -= 1;
         state.faulted += 1;
       }
@@ -72,6 +91,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     get requests() {
       return state.requests;
     },
+    operations,
     get faulted() {
       return state.faulted;
     },
