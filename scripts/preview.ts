@@ -1,12 +1,7 @@
 /**
  * Offline preview: runs the real program with a stack's real config under Pulumi's mock
  * engine (no cloud credentials, no Pulumi CLI) and shows what `pulumi up` would deploy.
- *
- *   npm run preview -- --stack dev            resource tree, outputs, Mermaid diagram
- *   npm run --silent preview -- --stack dev --json
- *                                             one JSON document: {stack, resources, outputs}
- *   npm run preview -- --stack dev --config my.yaml
- *                                             try another settings file as that stack's
+ * `npm run preview -- --help` gives the options (PREVIEW_COMMAND in scripts/lib/preview.ts).
  */
 import { runMain } from "./lib/main";
 import { preview } from "./lib/preview";
