@@ -8,12 +8,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { REPO_ROOT } from "../components/lambda/bundle";
-import { type RunResult, runStack } from "../tooling/mock-engine";
-import { coldStarts, coldStartSection } from "./bench/cold-start";
-import { almaContention, requestsPerEvent } from "./bench/requests";
-import { skillsScaleSection } from "./bench/skills-scale";
-import { testLoopSection } from "./bench/test-loop";
-import { hdocSection, warmSection } from "./bench/warm";
+import type { RunResult } from "../tooling/mock-engine";
 import { type CommandOutput, defineCommand, parseCommandLine, processOutput, usageError } from "./lib/cli";
 import { runMain } from "./lib/main";
 
@@ -96,8 +91,14 @@ export interface BenchSections {
   skillsScale(say: Say, options: { scales?: number[]; runs: number }): Promise<void>;
 }
 
-/** The real measurements. */
+/** The real measurements, loaded only when a bench runs: --help and a usage error answer at once. */
 function measuredSections(): BenchSections {
+  const { runStack } = require("../tooling/mock-engine") as typeof import("../tooling/mock-engine");
+  const { coldStarts, coldStartSection } = require("./bench/cold-start") as typeof import("./bench/cold-start");
+  const { almaContention, requestsPerEvent } = require("./bench/requests") as typeof import("./bench/requests");
+  const { skillsScaleSection } = require("./bench/skills-scale") as typeof import("./bench/skills-scale");
+  const { testLoopSection } = require("./bench/test-loop") as typeof import("./bench/test-loop");
+  const { hdocSection, warmSection } = require("./bench/warm") as typeof import("./bench/warm");
   // The functions as prod deploys them: the components decide each bundle's build.
   const coldStart = async (say: Say, prod?: RunResult) => {
     for (const line of coldStartSection(await coldStarts(prod ?? (await runStack("prod"))))) say(line);

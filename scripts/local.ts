@@ -14,9 +14,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../components/alma/tables";
-import { HDOC_USERS_TABLE } from "../components/hdoc/hdoc-backend";
 import { REPO_ROOT } from "../components/lambda/bundle";
-import { HDOC_PRIVATE_ATTRIBUTES } from "../config";
 import { ALMA_ENV, ALMA_EVENTS, HDOC_ENV, LESSONS_ENV, SECRETS_EXTENSION_ENV, SKILLS_ENV, secretParamEnv, topicArnEnv } from "../handlers/lib/env-names";
 import { auth0TokenRoute } from "../tooling/local/auth0";
 import { localAwsEnv } from "../tooling/local/aws";
@@ -25,8 +23,6 @@ import { startFakeSns } from "../tooling/local/fake-sns";
 import { startFakeSqs } from "../tooling/local/fake-sqs";
 import { type FakeSsm, startFakeSsm } from "../tooling/local/fake-ssm";
 import { type RecordedRequest, type StubResponse, startStub } from "../tooling/local/http-stub";
-import { createBrnDatabase } from "../tooling/local/mysql";
-import { S3RVER_CREDENTIALS, startS3rver } from "../tooling/local/s3";
 import { commitShaAnswer, zipball } from "../tooling/local/zip";
 import { defineCommand, parseCommandLine, usageError } from "./lib/cli";
 import { LOCAL_APP_NAMES, type LocalAppName, localEnvFile } from "./lib/local-apps";
@@ -135,6 +131,9 @@ async function lessons(options: LocalOptions = {}): Promise<LocalApp> {
 
 /** The hdoc API functions: dynalite with the users table and three users. */
 async function hdoc(): Promise<LocalApp> {
+  // Loaded when used: they bring in the Pulumi SDK, which the other apps and --help do without.
+  const { HDOC_USERS_TABLE } = require("../components/hdoc/hdoc-backend") as typeof import("../components/hdoc/hdoc-backend");
+  const { HDOC_PRIVATE_ATTRIBUTES } = require("../config") as typeof import("../config");
   const dynamo = await startDynalite();
   await dynamo.createTable("users", HDOC_USERS_TABLE);
   const { PutCommand } = await import("@aws-sdk/lib-dynamodb");
@@ -159,6 +158,9 @@ async function hdoc(): Promise<LocalApp> {
  */
 async function skills(options: LocalOptions = {}): Promise<LocalApp> {
   const log = logger(options);
+  // Loaded when used: s3rver and the MySQL driver are most of this script's start.
+  const { createBrnDatabase } = require("../tooling/local/mysql") as typeof import("../tooling/local/mysql");
+  const { S3RVER_CREDENTIALS, startS3rver } = require("../tooling/local/s3") as typeof import("../tooling/local/s3");
   const db = await createBrnDatabase("tributary_local");
   const s3 = await startS3rver(["templates"]);
   const archive = await zipball({ "README.md": "# Template\n", "src/main.py": "print('hello')\n" });
