@@ -16,13 +16,13 @@ export const RESULTS_FILE = path.join(REPO_ROOT, "bench", "results.md");
 
 export const BENCH_COMMAND = defineCommand({
   command: "npm run bench",
-  help: `Usage: npm run bench [-- --write] [-- --quick]
+  help: `Usage: npm run bench [-- [--quick] [--write]]
        npm run bench -- --cold-start | --warm | --alma-contention | --skills-scale[=1,5,20] [--runs=N]
 
 Measures the deployed functions on this machine and prints the report as markdown on stdout:
 bundle sizes and cold starts, requests per event, the warm cost of the hot paths, skill-sync
 at 1x, 5x and 20x its data, and the test loop (npm test three times). The whole run takes about
-8 minutes; a section alone, a minute or two. Times are medians beside a baseline measured in
+8 minutes; a section alone, one to three. Times are medians beside a baseline measured in
 the same run. Nothing is written unless --write is given.
 
 Options:
