@@ -88,7 +88,7 @@ const nonEmpty = z.string().trim().min(1, "must not be empty");
 const httpsUrl = z.url({ protocol: /^https$/, error: "must be an https:// URL" });
 const awsArn = z.string().regex(/^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$/, "must be an AWS ARN");
 const snsTopicArn = z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, "must be an SNS topic ARN");
-/** Names of existing resources to adopt (see "Moving from the old deployment" in the README). */
+/** Names of existing resources to adopt (see docs/cutover.md). */
 const tableName = z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, "must be a DynamoDB table name");
 const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name");
 const queueUrl = z
@@ -126,7 +126,7 @@ export function functionSizing(settings: FunctionSettings): FunctionSizing {
   };
 }
 
-/** The improvements each app offers (see components/adoption.ts), in the order the README lists them. */
+/** The improvements each app offers (see components/adoption.ts), in the order docs/cutover.md lists them. */
 export const APP_IMPROVEMENTS = {
   lessons: ["triggerMatch", "tlsOnly"],
   skills: ["encryption", "blockPublicAccess", "versioning", "immutableImageTags", "scanImagesOnPush", "imageLifecycle", "imagePullPolicy", "tlsOnly"],
@@ -208,7 +208,7 @@ const lessonsSchema = z.strictObject({
   function: functionSettings({ memoryMb: 256, timeoutSeconds: 60 }),
   /** Retry bounds of the EventBridge target (up to 185 attempts, 24 h). */
   delivery: asyncRetry(TARGET_RETRY_LIMITS, TARGET_RETRY_LIMITS),
-  /** The cutover switch: the rule stays disabled and the bus's archive keeps the events for a replay (README: cutover). */
+  /** The cutover switch: the rule stays disabled and the bus's archive keeps the events for a replay (docs/cutover.md, lessons). */
   paused: z.boolean().default(false),
   region: awsRegion,
   hardening: hardening(APP_IMPROVEMENTS.lessons),
@@ -328,8 +328,7 @@ const almaSchema = z.strictObject({
   function: functionSettings({ memoryMb: 256, timeoutSeconds: 30 }),
   /**
    * The cutover switch: while true, the four cache functions do not read their queues, and
-   * every event waits there (up to 14 days) until it is set back to false. See "Moving from
-   * the old deployment" in the README.
+   * every event waits there (up to 14 days) until it is set back to false. See docs/cutover.md.
    */
   paused: z.boolean().default(false),
   /** Concurrent invocations of each cache function at most, reading its queue (SQS allows 2 to 1000). */
@@ -337,7 +336,7 @@ const almaSchema = z.strictObject({
   /**
    * Hours after a rotation of `almaWebhookSecret` during which the webhook still accepts
    * deliveries signed with the previous secret, so that Alma can be switched over within them
-   * (0: only the current secret). See "Rotating secrets" in the README.
+   * (0: only the current secret). See docs/deploy.md, "Rotating secrets".
    */
   webhookSecretRotationWindowHours: z.number().int().min(0).max(720).default(DEFAULT_WEBHOOK_SECRET_ROTATION_WINDOW_HOURS),
   region: awsRegion,

@@ -11,7 +11,7 @@
  * a function is invoked synchronously with the event it originally received, and the message
  * is deleted only when that invocation succeeded. A message that cannot be read or replayed
  * stays in its queue, with its id and the reason printed, and the command exits 1.
- * See the README, "Parked events: list and replay".
+ * See docs/runbook.md, "Parked events: list and replay".
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";

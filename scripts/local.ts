@@ -256,7 +256,7 @@ async function main(argv: string[]): Promise<number> {
   if (extra.length > 0) return usageError(LOCAL_COMMAND, `one app at a time (got ${parsed.positionals.join(", ")})`);
   const start = LOCAL_APPS[name];
   if (!start) {
-    const iota = name === "iota" ? " (iota needs a MongoDB replica set instead: set MILL_IOTA_MONGO_URI to one, see README.md)" : "";
+    const iota = name === "iota" ? " (iota needs a MongoDB replica set instead: set MILL_IOTA_MONGO_URI to one, see docs/local.md)" : "";
     return usageError(LOCAL_COMMAND, `no local stand-ins for "${name}"${iota}; the apps are ${LOCAL_APP_NAMES.join(", ")}`);
   }
   const app = await start();

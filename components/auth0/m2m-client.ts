@@ -18,7 +18,7 @@ export interface MachineToMachineClientArgs {
   existing?: { clientId: string; grantId: string };
 }
 
-/** The Management API scopes the Auth0 provider needs for this component: read them in the README too. */
+/** The Management API scopes the Auth0 provider needs for this component: docs/apps/lessons.md and docs/cutover.md list them too. */
 export const MANAGEMENT_API_SCOPES = [
   "read:clients",
   "create:clients",

@@ -66,7 +66,7 @@ export class IotaService extends pulumi.ComponentResource {
         handler: args.handler,
         description: `iota service ${args.serviceId}`,
         // The AWS SDK is bundled, not the runtime's: a bundle of 800 KB loads a third faster
-        // than 550 KB that resolve the runtime's SDK file by file (npm run bench; see the README).
+        // than 550 KB that resolve the runtime's SDK file by file (npm run bench; see docs/bench.md).
         ...args.function,
         environment: {
           ...secretsEnvironment({ [IOTA_ENV.mongoUri]: mongoUri }, args.platform),

@@ -193,7 +193,7 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
       functionName: this.function.functionName,
       auth0ClientId: this.auth0Client.clientId,
       failedEventsQueueUrl: this.failedEvents.url,
-      // For a replay from the archive into the rule (README: cutover).
+      // For a replay from the archive into the rule (docs/cutover.md, lessons).
       eventBusArn: this.trigger.eventBus.arn,
       eventArchiveArn: this.trigger.archive.arn,
       ruleArn: this.rule.rule.arn,

@@ -2,7 +2,7 @@
  * DynamoDB's JSON protocol, with the SDK client's own parts (its endpoint, credentials,
  * region and retry strategy, resolved once per container) but without its per-request
  * middleware stack and HTTP handler, whose dozen async steps, schema serde and timers cost
- * more CPU than the request itself (README, "Bench"). Each request is one POST over a
+ * more CPU than the request itself (docs/bench.md). Each request is one POST over a
  * keep-alive agent, as the SDK's handler sends it, signed as the SDK's SignatureV4 signs it;
  * its body is the API's own DynamoDB JSON, as the SDK writes it, and the answer is parsed once.
  *

@@ -96,7 +96,7 @@ export const NOT_MEASURED = [
   "TLS: the stand-ins speak plain HTTP, so the handshakes a deployed function makes on its first request (to DynamoDB, SNS, SQS, Auth0, the Learning Paths API) are not in these figures; the SDK loads node:https at load either way.",
   "The Parameters and Secrets extension's own start in Lambda: it starts beside the function, during its init; here the SSM stand-in answers its API at once.",
   "The Lambda runtime's own start, and the container's: the floor stands in for them.",
-  "The originals: their code cannot live in this repository, so the ratios to their cold starts are measured outside it (the README's \"Cold starts\" gives them, with the method).",
+  "The originals: their code cannot live in this repository, so the ratios to their cold starts are measured outside it (docs/bench.md, \"Cold starts\", gives them, with the method).",
 ];
 
 const CPU_LINE = 'const c = process.cpuUsage(); process.stdout.write("\\ncpu " + (c.user + c.system) / 1000 + "\\n");';

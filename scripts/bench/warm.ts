@@ -347,7 +347,7 @@ export function almaSubjects(run: RunResult, stand: AlmaStand): WarmSubject[] {
 
 /** What this section cannot measure, and why: said beside its figures. */
 const NOT_MEASURED =
-  "Not measured here: the originals (LAG-sns-update-cache, 100DaysOfCloudBackend's get_users), whose code stays out of the repository (their figures, measured the same way, are in README.md, \"Bench\"); TLS, which the plain-HTTP stand-ins do not speak; and the Lambda runtime's own work around an invocation (reading the event, shipping the logs).";
+  "Not measured here: the originals (LAG-sns-update-cache, 100DaysOfCloudBackend's get_users), whose code stays out of the repository (their figures, measured the same way, are in docs/bench.md); TLS, which the plain-HTTP stand-ins do not speak; and the Lambda runtime's own work around an invocation (reading the event, shipping the logs).";
 
 /** The markdown section. */
 export async function warmSection(run: RunResult, say: (line?: string) => void): Promise<void> {

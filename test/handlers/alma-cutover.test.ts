@@ -1,5 +1,5 @@
 /**
- * The alma cutover (README, "Moving from the old deployment"), run step by step against
+ * The alma cutover (docs/cutover.md, "alma"), run step by step against
  * dynalite, with Alma events arriving throughout every step:
  *
  *   0. before: the old functions alone, subscribed to the topics;
@@ -357,7 +357,7 @@ describe("alma cutover: old functions → paused queues → ours, against dynali
     return wrong;
   }
 
-  it("never lets the two generations write at once, and applies every event: the README's steps", async () => {
+  it("never lets the two generations write at once, and applies every event: the steps of docs/cutover.md", async () => {
     const random = mulberry32(20240304);
     const { steps, deliveries } = makeHistory(random);
     const history = steps.flat();

@@ -1,7 +1,7 @@
 /**
  * The iota engine against a real MongoDB replica set (transactions need one). Runs when
  * MONGODB_URI is set — the GitHub workflow starts a `mongo` container — and reports itself
- * as skipped otherwise. See the README for running it locally.
+ * as skipped otherwise. See docs/development.md for running it locally.
  */
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";

@@ -95,7 +95,7 @@ describe("the scripts' command lines", function () {
       ["invoke", ["alma-webhook"], "at least one --event <file> is required"],
       ["event", ["sqs"], "sqs wraps 1 to 10 --webhook or --message files (got 0)"],
       ["local", [], "say which app: alma, lessons, hdoc, skills"],
-      ["local", ["iota"], 'no local stand-ins for "iota" (iota needs a MongoDB replica set instead: set MILL_IOTA_MONGO_URI to one, see README.md); the apps are alma, lessons, hdoc, skills'],
+      ["local", ["iota"], 'no local stand-ins for "iota" (iota needs a MongoDB replica set instead: set MILL_IOTA_MONGO_URI to one, see docs/local.md); the apps are alma, lessons, hdoc, skills'],
       ["urns:record", ["dev"], "unexpected argument dev"],
     ];
     const results = await Promise.all(cases.map(([script, args]) => runScript(SCRIPT_FILES[script], args)));
