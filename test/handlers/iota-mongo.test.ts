@@ -1,7 +1,7 @@
 /**
  * The iota engine against a real MongoDB replica set (transactions need one). Runs when
  * MONGODB_URI is set — the GitHub workflow starts a `mongo` container — and reports itself
- * as skipped otherwise. See the README for running it locally.
+ * as skipped otherwise, saying why (test/helpers/mongodb.ts). See the README for running it locally.
  */
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -10,14 +10,15 @@ import { type Db, MongoClient } from "mongodb";
 import { Iota, type PutEvents, SKIPPED, UnsentEventsError } from "../../handlers/iota/engine";
 import { JOURNAL_KEY_INDEX, migrateJournal, MongoStore } from "../../handlers/iota/mongo-store";
 import { assertJournalNulls, assertWithIotaE2eOutcome, runWithIotaE2e } from "../helpers/iota-e2e";
+import { mongoSuite, requireMongo } from "../helpers/mongodb";
 import { REPO_ROOT } from "../../tooling/mock-engine";
 
-const uri = process.env.MONGODB_URI;
 const JOURNAL = "iotaJournalEntries";
 const WITH_IOTA_INDEX_NAME = "cloudevent.id_1_cloudevent.source_1_cloudevent.type_1_service.id_1";
 
-describe("iota with MongoDB", function () {
+describe(mongoSuite("iota with MongoDB"), function () {
   this.timeout(60_000);
+  let uri: string;
   let client: MongoClient;
   let db: Db;
   const sent: string[] = [];
@@ -33,8 +34,8 @@ describe("iota with MongoDB", function () {
   const journalEntry = (id: string) => db.collection(JOURNAL).findOne({ "cloudevent.id": id });
 
   before(async function () {
-    if (!uri) this.skip();
-    client = await MongoClient.connect(uri!, { serverSelectionTimeoutMS: 10_000 });
+    uri = requireMongo(this);
+    client = await MongoClient.connect(uri, { serverSelectionTimeoutMS: 10_000 });
   });
   beforeEach(async () => {
     db = client.db(`iota_test_${process.pid}_${Date.now()}`);
@@ -166,7 +167,7 @@ describe("iota with MongoDB", function () {
 
     const script = spawnSync(
       path.join(REPO_ROOT, "node_modules", ".bin", "tsx"),
-      [path.join(REPO_ROOT, "scripts", "iota-migrate.ts"), "--uri", uri!, "--db", db.databaseName],
+      [path.join(REPO_ROOT, "scripts", "iota-migrate.ts"), "--uri", uri, "--db", db.databaseName],
       { cwd: REPO_ROOT, encoding: "utf8", timeout: 30_000 },
     );
     assert.equal(script.status, 0, script.stderr);
