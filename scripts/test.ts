@@ -16,8 +16,10 @@ import * as path from "node:path";
 
 const ROOT = path.resolve(path.dirname(process.argv[1]), "..");
 const DEFAULT_SPEC = "test/**/*.test.ts";
-/** Where the incremental type check keeps what it knows between runs (`.build/` is git-ignored). */
+/** Where the type check keeps what it knows between runs: tsconfig.json's outDir (`.build/` is git-ignored). */
 const TSBUILDINFO = ".build/tsc/tsconfig.tsbuildinfo";
+/** Rewritten by every `npm ci` or `npm install`. */
+const INSTALL_STAMP = "node_modules/.package-lock.json";
 
 const MYSQL_URL_DEFAULT = "mysql://root@127.0.0.1:3306/test";
 /** How long the MySQL server may take to greet us before we call it absent. */
@@ -28,7 +30,8 @@ const USAGE = `usage: npm test -- [<file|directory|glob>...] [--grep <pattern>] 
   (no files)        every ${DEFAULT_SPEC}
   <file>...         only these test files (directories: every *.test.ts under them)
   --grep <pattern>  only the tests whose full title matches (mocha's -g; --fgrep for a plain string)
-  --no-typecheck    skip \`tsc --noEmit\` (incremental, ${TSBUILDINFO}): tsx runs the tests without it
+  --no-typecheck    skip the type check (\`tsc --build --noEmit\`: it keeps ${TSBUILDINFO} and
+                    takes half a second when no file changed since it passed)
   --help            this text
 
 Other flags go to mocha as they are (\`npx mocha --help\` lists them); .mocharc.json holds its settings.
@@ -152,6 +155,11 @@ function mysqlMissingMessage(files: string[], url: string, problem: string): str
   ].join("\n");
 }
 
+/** A file's modification time in ms, 0 when it does not exist. */
+function mtime(file: string): number {
+  return fs.statSync(path.join(ROOT, file), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+}
+
 /** Runs a command with this terminal; resolves to its exit code (1 when a signal ended it). */
 function run(command: string, args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -191,8 +199,13 @@ async function main(argv: string[]): Promise<number> {
   }
 
   if (invocation.typecheck) {
-    const tsc = path.join(ROOT, "node_modules", "typescript", "bin", "tsc");
-    const code = await run(process.execPath, [tsc, "--noEmit", "-p", "tsconfig.json", "--incremental", "--tsBuildInfoFile", TSBUILDINFO]);
+    // `tsc --build` skips the check when no file of the project is newer than its last
+    // check, which it re-runs while that one had errors; `--incremental` alone re-reads all
+    // 5,800 files every time (12 s here). It dates the project's own files only: after an
+    // install, whose type definitions may have changed, check everything.
+    const tsc = [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "--build", "tsconfig.json", "--noEmit", "--incremental"];
+    if (mtime(INSTALL_STAMP) >= mtime(TSBUILDINFO)) tsc.push("--force");
+    const code = await run(process.execPath, tsc);
     if (code !== 0) {
       process.stderr.write("the type check failed (above); fix it, or run the tests without it: npm test -- --no-typecheck\n");
       return code;
