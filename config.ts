@@ -559,6 +559,19 @@ function setCommand(stack: string, key: string, opts: { secret?: boolean; path?:
   return `pulumi config set ${flags ? flags + " " : ""}${quoted} <value> --stack ${stack}`;
 }
 
+/**
+ * The command that stores a declared secret (full key, `namespace:name`) encrypted. Every fix
+ * that sets a secret uses it: without `--secret`, Pulumi writes the value in clear.
+ */
+export function secretSetCommand(stack: string, key: string): string {
+  return setCommand(stack, key, { secret: true });
+}
+
+/** The declared secret with this full key, or this name in the `tributary` namespace. */
+function secretNamed(key: string): SecretDeclaration | undefined {
+  return SECRETS.find((s) => s.key === key || s.key === `${PROJECT}:${key}`);
+}
+
 /** Edit distance between two keys, for "did you mean" suggestions. */
 function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -601,12 +614,15 @@ function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] 
 /** How to get rid of an unknown key, naming the known key it most likely meant. */
 function unknownKeyProblem(stack: string, key: string, name: string, known: readonly string[], nested: boolean): ConfigProblem {
   const near = nearestKey(name, known);
+  // A secret's value must be set again with --secret, or Pulumi stores it in clear.
+  const secret = !nested && near !== undefined ? secretNamed(near) : undefined;
+  const setNear = secret ? secretSetCommand(stack, secret.key) : `pulumi config set ${PROJECT}:${near} <value> --stack ${stack}`;
   return {
     key,
-    message: `unknown key; remove it${near ? `, or rename it to the known key "${near}"` : ""} (nothing reads "${name}")`,
+    message: `unknown key; remove it${near ? `, or rename it to the known ${secret ? `secret (${secret.description})` : "key"} "${near}"` : ""} (nothing reads "${name}")`,
     fix: nested
       ? `pulumi config rm --path '${key}' --stack ${stack}, then set the right key with pulumi config set --path`
-      : `pulumi config rm ${key} --stack ${stack}${near ? `, then pulumi config set ${PROJECT}:${near} <value> --stack ${stack}` : ""}`,
+      : `pulumi config rm ${key} --stack ${stack}${near ? `, then ${setNear}` : ""}`,
   };
 }
 
@@ -793,7 +809,7 @@ export function secretsInClear(stack: string, allKeys: readonly string[], isSecr
   return SECRETS.filter((s) => allKeys.includes(s.key) && !isSecret(s.key)).map((s) => ({
     key: s.key,
     message: `is a secret (${s.description}) but is written in clear; store it encrypted instead`,
-    fix: setCommand(stack, s.key.startsWith(`${PROJECT}:`) ? s.key.slice(PROJECT.length + 1) : s.key, { secret: true }),
+    fix: secretSetCommand(stack, s.key),
   }));
 }
 
@@ -872,11 +888,10 @@ export function loadConfig(): TributaryConfig {
     try {
       secrets[declared.key] = bag.requireSecret(name);
     } catch {
-      const key = namespace === PROJECT ? name : declared.key;
       missing.push({
         key: declared.key,
         message: `missing secret (${declared.description}), needed by the ${declared.app} app`,
-        fix: setCommand(stack, key, { secret: true }),
+        fix: secretSetCommand(stack, declared.key),
       });
     }
   }

@@ -15,37 +15,60 @@
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import { parseArgs } from "node:util";
 import type { Message } from "@aws-sdk/client-sqs";
 import * as z from "zod/mini";
 import { parseEvent } from "../handlers/lib/events";
 import { maskEmails, type Parked, type QueueEntry, type Replay, UnreadableMessage, type UnwrapOptions } from "./dlq/formats";
 import { Clients, deleteMessage, QueueError, queueStats, READ_VISIBILITY_SECONDS, read, REPLAY_VISIBILITY_SECONDS, replayMessage, regionOf, visitMessages } from "./dlq/run";
+import { defineCommand, parseCommandLine, usageError } from "./lib/cli";
 import { runMain } from "./lib/main";
 
-export const USAGE = [
-  "usage: npm run dlq -- list [selection] [--limit <n>] [--json]",
-  "       npm run dlq -- show <message-id> [selection]",
-  "       npm run dlq -- replay [selection] [--limit <n>] [--dry-run] [--resend-refused]",
-  "",
-  "  list      every message parked in the stack's dead-letter queues: age, reason, function, keys",
-  "  show      one message in full: its record and what a replay sends (e-mail addresses masked)",
-  "  replay    sends each message back to the function or queue it came from, and deletes it",
-  "            once that succeeded; what fails stays in its queue",
-  "",
-  "selection (the stack's deadLetterQueues output, or queues given):",
-  "  --stack <stack>        read `pulumi stack output --json --stack <stack>` (default: the selected stack)",
-  "  --outputs <file>       read a saved copy of that JSON instead",
-  "  --queue <name|url>     only this queue (repeatable); a URL that the outputs do not list is read as given",
-  "  --app <app>            only this app's queues (lessons, alma, skills, iota)",
-  "  --function <name>      where a message that names no function goes (a --queue URL's own records)",
-  "options:",
-  "  --limit <n>            messages handled at most (default: all)",
-  "  --dry-run              replay: say what would be sent where, change nothing",
-  "  --resend-refused       replay: send the lessons the Learning Paths API refused again (once the cause is fixed)",
-  "  --json                 list: JSON",
-  "  --help                 this text",
-].join("\n");
+export const DLQ_COMMAND = defineCommand({
+  command: "npm run dlq",
+  help: [
+    "Usage: npm run dlq -- list [selection] [--limit <n>] [--json]",
+    "       npm run dlq -- show <message-id> [selection]",
+    "       npm run dlq -- replay [selection] [--limit <n>] [--dry-run] [--resend-refused]",
+    "",
+    "The events a stack's functions could not handle are parked in its dead-letter queues, with",
+    "their reason. This reads them with this machine's AWS credentials and the Pulumi CLI.",
+    "",
+    "  list      every message parked in the stack's dead-letter queues: age, reason, function, keys",
+    "  show      one message in full: its record and what a replay sends (e-mail addresses masked)",
+    "  replay    sends each message back to the function or queue it came from, and deletes it",
+    "            once that succeeded; what fails stays in its queue",
+    "",
+    "Selection (the stack's deadLetterQueues output, or queues given):",
+    "  --stack <stack>        read `pulumi stack output --json --stack <stack>` (default: the selected stack)",
+    "  --outputs <file>       read a saved copy of that JSON instead",
+    "  --queue <name|url>     only this queue (repeatable); a URL that the outputs do not list is read as given",
+    "  --app <app>            only this app's queues (lessons, alma, skills, iota)",
+    "  --function <name>      where a message that names no function goes (a --queue URL's own records)",
+    "Options:",
+    "  --limit <n>            messages handled at most (default: all)",
+    "  --dry-run              replay: say what would be sent where, change nothing",
+    "  --resend-refused       replay: send the lessons the Learning Paths API refused again (once the cause is fixed)",
+    "  --json                 list: JSON",
+    "  -h, --help             print this help and exit",
+    "",
+    "Examples:",
+    "  npm run dlq -- list --stack prod",
+    "  npm run dlq -- replay --stack prod --app alma --dry-run",
+    "",
+  ].join("\n"),
+  options: {
+    stack: { type: "string" },
+    outputs: { type: "string" },
+    queue: { type: "string", multiple: true, default: [] },
+    app: { type: "string" },
+    function: { type: "string" },
+    limit: { type: "string" },
+    "dry-run": { type: "boolean", default: false },
+    "resend-refused": { type: "boolean", default: false },
+    json: { type: "boolean", default: false },
+  },
+  allowPositionals: true,
+});
 
 class UsageError extends Error {}
 
@@ -338,41 +361,15 @@ async function replay(sel: Selection, dryRun: boolean, io: Io): Promise<number> 
 
 /** The command, with its output and the environment's clients; returns the exit code. */
 export async function main(argv: string[], io: Io = { out: (l) => void process.stdout.write(`${l}\n`), err: (l) => void process.stderr.write(`${l}\n`) }): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        stack: { type: "string" },
-        outputs: { type: "string" },
-        queue: { type: "string", multiple: true, default: [] },
-        app: { type: "string" },
-        function: { type: "string" },
-        limit: { type: "string" },
-        "dry-run": { type: "boolean", default: false },
-        "resend-refused": { type: "boolean", default: false },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
-    });
-  } catch (err) {
-    io.err(`${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
   // Records carry users' e-mail addresses: none is printed in clear.
   const printed = io;
   io = { out: (line) => printed.out(maskEmails(line)), err: (line) => printed.err(maskEmails(line)) };
-  if (values.help) {
-    io.out(USAGE);
-    return 0;
-  }
+  const lines = { stdout: (text: string) => io.out(text.replace(/\n$/, "")), stderr: (text: string) => io.err(text.replace(/\n$/, "")) };
+  const parsed = parseCommandLine(argv, DLQ_COMMAND, lines);
+  if (typeof parsed === "number") return parsed;
+  const { values, positionals } = parsed;
   const [command, ...rest] = positionals;
-  const usage = (problem: string) => {
-    io.err(`${problem}\n${USAGE}`);
-    return 2;
-  };
+  const usage = (problem: string) => usageError(DLQ_COMMAND, problem, lines);
   if (!command) return usage("a command is required: list, show or replay");
   if (!["list", "show", "replay"].includes(command)) return usage(`unknown command "${command}"`);
   if (command === "show" ? rest.length !== 1 : rest.length !== 0) return usage(command === "show" ? "show takes one message id" : `${command} takes no arguments`);

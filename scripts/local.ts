@@ -14,9 +14,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../components/alma/tables";
-import { HDOC_USERS_TABLE } from "../components/hdoc/hdoc-backend";
-import { BUILD_DIR } from "../components/lambda/bundle";
-import { HDOC_PRIVATE_ATTRIBUTES } from "../config";
+import { REPO_ROOT } from "../components/lambda/bundle";
 import { ALMA_ENV, ALMA_EVENTS, HDOC_ENV, LESSONS_ENV, SECRETS_EXTENSION_ENV, SKILLS_ENV, secretParamEnv, topicArnEnv } from "../handlers/lib/env-names";
 import { auth0TokenRoute } from "../tooling/local/auth0";
 import { localAwsEnv } from "../tooling/local/aws";
@@ -25,9 +23,9 @@ import { startFakeSns } from "../tooling/local/fake-sns";
 import { startFakeSqs } from "../tooling/local/fake-sqs";
 import { type FakeSsm, startFakeSsm } from "../tooling/local/fake-ssm";
 import { type RecordedRequest, type StubResponse, startStub } from "../tooling/local/http-stub";
-import { createBrnDatabase } from "../tooling/local/mysql";
-import { S3RVER_CREDENTIALS, startS3rver } from "../tooling/local/s3";
 import { commitShaAnswer, zipball } from "../tooling/local/zip";
+import { defineCommand, parseCommandLine, usageError } from "./lib/cli";
+import { LOCAL_APP_NAMES, type LocalAppName, localEnvFile } from "./lib/local-apps";
 import { runMain } from "./lib/main";
 
 /** The key the webhook fixtures are signed with (test/fixtures/payloads/README.md). */
@@ -133,6 +131,9 @@ async function lessons(options: LocalOptions = {}): Promise<LocalApp> {
 
 /** The hdoc API functions: dynalite with the users table and three users. */
 async function hdoc(): Promise<LocalApp> {
+  // Loaded when used: they bring in the Pulumi SDK, which the other apps and --help do without.
+  const { HDOC_USERS_TABLE } = require("../components/hdoc/hdoc-backend") as typeof import("../components/hdoc/hdoc-backend");
+  const { HDOC_PRIVATE_ATTRIBUTES } = require("../config") as typeof import("../config");
   const dynamo = await startDynalite();
   await dynamo.createTable("users", HDOC_USERS_TABLE);
   const { PutCommand } = await import("@aws-sdk/lib-dynamodb");
@@ -157,6 +158,9 @@ async function hdoc(): Promise<LocalApp> {
  */
 async function skills(options: LocalOptions = {}): Promise<LocalApp> {
   const log = logger(options);
+  // Loaded when used: s3rver and the MySQL driver are most of this script's start.
+  const { createBrnDatabase } = require("../tooling/local/mysql") as typeof import("../tooling/local/mysql");
+  const { S3RVER_CREDENTIALS, startS3rver } = require("../tooling/local/s3") as typeof import("../tooling/local/s3");
   const db = await createBrnDatabase("tributary_local");
   const s3 = await startS3rver(["templates"]);
   const archive = await zipball({ "README.md": "# Template\n", "src/main.py": "print('hello')\n" });
@@ -209,7 +213,33 @@ async function skills(options: LocalOptions = {}): Promise<LocalApp> {
   };
 }
 
-export const LOCAL_APPS: Record<string, (options?: LocalOptions) => Promise<LocalApp>> = { alma, lessons, hdoc, skills };
+type StartLocal = (options?: LocalOptions) => Promise<LocalApp>;
+export const LOCAL_APPS: Record<string, StartLocal> = { alma, lessons, hdoc, skills } satisfies Record<LocalAppName, StartLocal>;
+
+export const LOCAL_COMMAND = defineCommand({
+  command: "npm run local",
+  help: `Usage: npm run local -- <${LOCAL_APP_NAMES.join("|")}>
+
+Starts, on 127.0.0.1, everything an app's functions talk to: dynalite, s3rver and small
+stand-ins for SQS, SNS, SSM Parameter Store (and the Parameters and Secrets extension's API,
+holding the app's secrets), Auth0, the Learning Paths API, Airtable, Badgr and GitHub, as the
+app needs. It writes the environment that points the functions at them to
+${localEnvFile("<app>")}, logs every request the stand-ins receive to stderr, and runs until
+Ctrl-C, which stops them and removes that file. skills keeps its BRN database on the MySQL
+server at MYSQL_URL (default mysql://root@127.0.0.1:3306/test). iota has no stand-ins: it needs
+a MongoDB replica set (set MILL_IOTA_MONGO_URI to one).
+
+Options:
+  -h, --help   print this help and exit
+
+Example:
+  npm run local -- alma                  # in one terminal; then, in another:
+  source ${localEnvFile("alma")}
+  npm run invoke -- alma-webhook --event test/fixtures/payloads/alma-webhook/loan_created_event.json
+`,
+  options: {},
+  allowPositionals: true,
+});
 
 /** `export NAME='value'` lines, for `source`. */
 export function envFile(env: Record<string, string>): string {
@@ -219,17 +249,18 @@ export function envFile(env: Record<string, string>): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const name = argv[0];
-  const start = name ? LOCAL_APPS[name] : undefined;
+  const parsed = parseCommandLine(argv, LOCAL_COMMAND);
+  if (typeof parsed === "number") return parsed;
+  const [name, ...extra] = parsed.positionals;
+  if (!name) return usageError(LOCAL_COMMAND, `say which app: ${LOCAL_APP_NAMES.join(", ")}`);
+  if (extra.length > 0) return usageError(LOCAL_COMMAND, `one app at a time (got ${parsed.positionals.join(", ")})`);
+  const start = LOCAL_APPS[name];
   if (!start) {
-    process.stderr.write(
-      `usage: npm run local -- <${Object.keys(LOCAL_APPS).join("|")}>\n` +
-        "(iota needs a MongoDB replica set: set MILL_IOTA_MONGO_URI to one, see README.md)\n",
-    );
-    return 2;
+    const iota = name === "iota" ? " (iota needs a MongoDB replica set instead: set MILL_IOTA_MONGO_URI to one, see README.md)" : "";
+    return usageError(LOCAL_COMMAND, `no local stand-ins for "${name}"${iota}; the apps are ${LOCAL_APP_NAMES.join(", ")}`);
   }
   const app = await start();
-  const file = path.join(BUILD_DIR, "local", `${name}.env`);
+  const file = path.join(REPO_ROOT, localEnvFile(name));
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, envFile(app.env));
   process.stdout.write(`local stand-ins for ${name} are up; in another terminal:\n  source ${path.relative(process.cwd(), file)}\n`);

@@ -1,17 +1,17 @@
 /**
  * Offline preview: runs the real program with a stack's real config under Pulumi's mock
  * engine (no cloud credentials, no Pulumi CLI) and shows what `pulumi up` would deploy.
- *
- *   npm run preview -- --stack dev            resource tree, outputs, Mermaid diagram
- *   npm run --silent preview -- --stack dev --json
- *                                             one JSON document: {stack, resources, outputs}
- *   npm run preview -- --stack dev --config my.yaml
- *                                             try another settings file as that stack's
+ * `npm run preview -- --help` gives the options (PREVIEW_COMMAND in scripts/lib/preview.ts).
  */
+import { parseCommandLine, processOutput } from "./lib/cli";
 import { runMain } from "./lib/main";
-import { preview } from "./lib/preview";
+import { PREVIEW_COMMAND } from "./lib/preview-command";
 
-runMain(
-  () => preview(process.argv.slice(2), { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) }),
-  (err) => err.stack ?? err.message,
-);
+runMain(async () => {
+  const argv = process.argv.slice(2);
+  // --help and a wrong option are answered before the program and the Pulumi SDK load.
+  const parsed = parseCommandLine(argv, PREVIEW_COMMAND);
+  if (typeof parsed === "number") return parsed;
+  const { preview } = require("./lib/preview") as typeof import("./lib/preview");
+  return preview(argv, processOutput);
+}, (err) => err.stack ?? err.message);

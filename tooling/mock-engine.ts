@@ -15,9 +15,9 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml, YAMLParseError } from "yaml";
 import { originalOf } from "../components/originals";
-import { PROJECT, parseConfigValues, requiredSecrets } from "../config";
+import { PROJECT, parseConfigValues, requiredSecrets, type SecretDeclaration, secretSetCommand } from "../config";
 import { REPO_ROOT } from "../components/lambda/bundle";
 import { type PolicyResource, SECRET_MARK } from "../policy/rules";
 
@@ -93,6 +93,8 @@ export interface RunResult {
   outputs: Record<string, any>;
   /** The config the program ran with (`namespace:key` → string; secrets are placeholders). */
   config: Record<string, string>;
+  /** A stack's run (runStack): the secrets its settings file lacks, which ran with placeholders, and the ESC environments it imports. */
+  settings?: Pick<StackConfig, "missingSecrets" | "environments" | "file">;
 }
 
 export class UnmockedCallError extends Error {
@@ -369,22 +371,98 @@ export function knownStacks(): string[] {
     .sort();
 }
 
-/**
- * Reads `Pulumi.<stack>.yaml` as Pulumi hands config to a program. Encrypted values and the
- * secrets that the enabled apps declare (see SECRETS in config.ts) get placeholder values.
- */
-export function loadStackConfig(
-  stack: string,
-  settingsFile = path.join(REPO_ROOT, `Pulumi.${stack}.yaml`),
-): { config: Record<string, string>; secretKeys: string[] } {
-  const file = settingsFile;
-  if (!fs.existsSync(file)) {
-    throw new Error(`unknown stack "${stack}": there is no ${path.relative(REPO_ROOT, file)} (known stacks: ${knownStacks().join(", ")})`);
+/** A settings file that cannot be used: missing, unreadable, or not valid YAML. The message names the file. */
+export class SettingsFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SettingsFileError";
   }
-  const settings = (parseYaml(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+}
+
+/** A path as a user would recognise it: relative to the working directory when it is inside it. */
+function shownPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative && !relative.startsWith("..") && !path.isAbsolute(relative) ? relative : file;
+}
+
+const READ_FAILURES: Record<string, string> = {
+  ENOENT: "there is no such file",
+  EISDIR: "it is a directory, not a file",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  ENOTDIR: "a folder in its path is a file",
+};
+
+/**
+ * The `config:` map of a settings file and the Pulumi ESC environments it imports; every
+ * failure names the file, and a YAML error its line and column.
+ */
+function readSettingsFile(file: string): { config: Record<string, unknown>; environments: string[] } {
+  const shown = shownPath(file);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "";
+    throw new SettingsFileError(`cannot read the settings file ${shown}: ${READ_FAILURES[code] ?? (err as Error).message}`);
+  }
+  let settings: unknown;
+  try {
+    settings = parseYaml(text);
+  } catch (err) {
+    if (!(err instanceof YAMLParseError)) throw err;
+    const at = err.linePos?.[0];
+    // The parser's message ends with "at line L, column C:" and a snippet of the lines around it.
+    const [reason, snippet = ""] = err.message.split(/ at line \d+, column \d+:\n/);
+    const excerpt = snippet.replace(/^\n+|\n+$/g, "").split("\n").map((line) => `    ${line}`).join("\n");
+    throw new SettingsFileError(`${shown}${at ? `:${at.line}:${at.col}` : ""}: not valid YAML: ${reason}${excerpt ? `\n${excerpt}` : ""}`);
+  }
+  if (settings === null || settings === undefined) return { config: {}, environments: [] };
+  const { config, environment } = settings as { config?: unknown; environment?: unknown };
+  if (typeof settings !== "object" || Array.isArray(settings) || (config !== undefined && (typeof config !== "object" || config === null || Array.isArray(config)))) {
+    throw new SettingsFileError(`${shown}: not a stack settings file: its keys go under a \`config:\` mapping, as in Pulumi.dev.yaml`);
+  }
+  // `environment:` is a list of names, or (newer CLIs) `imports:` with that list.
+  const imports = Array.isArray(environment) ? environment : (environment as { imports?: unknown } | undefined)?.imports;
+  const environments = Array.isArray(imports) ? imports.map((e) => (typeof e === "string" ? e : JSON.stringify(e))) : environment ? [String(environment)] : [];
+  return { config: (config ?? {}) as Record<string, unknown>, environments };
+}
+
+/** A secret the stack's enabled apps need that its settings file does not hold: the preview ran with a placeholder. */
+export interface MissingSecret {
+  /** Full config key, `namespace:name`. */
+  key: string;
+  app: string;
+  description: string;
+  /** The command that stores it, encrypted. */
+  command: string;
+}
+
+export interface StackConfig {
+  config: Record<string, string>;
+  secretKeys: string[];
+  /** The needed secrets that got a placeholder because the file does not have them. */
+  missingSecrets: MissingSecret[];
+  /** The Pulumi ESC environments the file imports, which may give those secrets. */
+  environments: string[];
+  /** The settings file read. */
+  file: string;
+}
+
+/**
+ * Reads `Pulumi.<stack>.yaml` (or `settingsFile`) as Pulumi hands config to a program.
+ * Encrypted values and the secrets that the enabled apps declare (see SECRETS in config.ts)
+ * get placeholder values.
+ */
+export function loadStackConfig(stack: string, settingsFile?: string): StackConfig {
+  const file = settingsFile ?? path.join(REPO_ROOT, `Pulumi.${stack}.yaml`);
+  if (settingsFile === undefined && !fs.existsSync(file)) {
+    throw new SettingsFileError(`unknown stack "${stack}": there is no ${path.relative(REPO_ROOT, file)} (known stacks: ${knownStacks().join(", ")})`);
+  }
+  const settings = readSettingsFile(file);
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
-  for (const [key, value] of Object.entries(settings.config ?? {})) {
+  for (const [key, value] of Object.entries(settings.config)) {
     if (typeof value === "object" && value !== null && "secure" in value) {
       config[key] = `${SECRET_PLACEHOLDER_PREFIX}${key}`;
       secretKeys.push(key);
@@ -398,22 +476,21 @@ export function loadStackConfig(
   for (const [key, value] of Object.entries(config)) {
     if (key.startsWith(`${PROJECT}:`)) projectValues[key.slice(PROJECT.length + 1)] = value;
   }
-  let declared: string[] = [];
+  let declared: SecretDeclaration[] = [];
   try {
     // Optional secrets stay unset, as on a stack that does not use them.
-    declared = requiredSecrets(parseConfigValues(stack, projectValues))
-      .filter((s) => !s.optional)
-      .map((s) => s.key);
+    declared = requiredSecrets(parseConfigValues(stack, projectValues)).filter((s) => !s.optional);
   } catch {
     declared = [];
   }
-  for (const key of declared) {
-    if (config[key] === undefined) {
-      config[key] = `${SECRET_PLACEHOLDER_PREFIX}${key}`;
-      secretKeys.push(key);
-    }
+  const missingSecrets: MissingSecret[] = [];
+  for (const secret of declared) {
+    if (config[secret.key] !== undefined) continue;
+    config[secret.key] = `${SECRET_PLACEHOLDER_PREFIX}${secret.key}`;
+    secretKeys.push(secret.key);
+    missingSecrets.push({ key: secret.key, app: secret.app, description: secret.description, command: secretSetCommand(stack, secret.key) });
   }
-  return { config, secretKeys };
+  return { config, secretKeys, missingSecrets, environments: settings.environments, file };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -563,12 +640,13 @@ export interface StackRunOptions extends Omit<RunOptions, "stack" | "config" | "
 
 /** Runs `index.ts` for a stack with its real config, as `pulumi up` would (under mocks). */
 export async function runStack(stack: string, options: StackRunOptions = {}): Promise<RunResult> {
-  const { config, secretKeys } = loadStackConfig(stack, options.settingsFile);
-  return runProgram(() => {
+  const { config, secretKeys, missingSecrets, environments, file } = loadStackConfig(stack, options.settingsFile);
+  const run = await runProgram(() => {
     // index.ts runs its program when it is loaded, so each run loads it afresh.
     delete require.cache[require.resolve(INDEX)];
     return require(INDEX);
   }, { ...options, stack, config, secretKeys });
+  return { ...run, settings: { missingSecrets, environments, file } };
 }
 
 const stackRuns = new Map<string, Promise<RunResult>>();

@@ -67,6 +67,15 @@ export interface TimedRun {
   wallMs: number;
   /** User + system CPU from the process's start to its last line `cpu <ms>` on stdout; undefined when it printed none. */
   cpuMs?: number;
+  /** What the process measured itself and printed as lines `<name> <ms>` (`cpu` included), by name. */
+  reported: Record<string, number>;
+}
+
+/** The `<name> <number>` lines of a process's stdout, by name (the last one wins). */
+export function reportedFigures(stdout: string): Record<string, number> {
+  const figures: Record<string, number> = {};
+  for (const [, name, value] of stdout.matchAll(/^([a-z][a-z-]*) (\d+(?:\.\d+)?)$/gm)) figures[name] = Number(value);
+  return figures;
 }
 
 /**
@@ -90,7 +99,7 @@ export function timeRun(command: string, args: string[], options: { env?: NodeJS
         return reject(new Error(`${command} ${args.join(" ").slice(0, 120)} exited ${code ?? signal}: ${detail}`));
       }
       const cpu = /(?:^|\n)cpu (\d+(?:\.\d+)?)\s*$/.exec(stdout);
-      resolve({ wallMs, cpuMs: cpu ? Number(cpu[1]) : undefined });
+      resolve({ wallMs, cpuMs: cpu ? Number(cpu[1]) : undefined, reported: reportedFigures(stdout) });
     });
   });
 }

@@ -1,32 +1,57 @@
 /**
- * Wraps a body in the envelope its event source delivers it in, for `npm run invoke`:
- *
- *   npm run --silent event -- sqs --webhook <api-gateway-event.json> [--webhook ...] [--topic <arn>] [--queue <arn>]
- *       the bodies of captured webhook deliveries, as an alma cache function's queue hands them
- *       to it: one SQS record each, whose body is the SNS notification its topic wrote there
- *   npm run --silent event -- sqs --message <file> [--message ...] [--topic <arn>] [--queue <arn>]
- *       files' text as the SNS Messages of those records
- *   ... sqs|sns ... --now
- *       each Alma message's `time` set to now: the captured deliveries date from 2018, older
- *       than a tombstone lives, and a cache function refuses them as stale
- *   npm run --silent event -- sns --webhook <api-gateway-event.json> [--topic <arn>]
- *       the body of a captured webhook delivery, as SNS hands it to a subscribed function
- *   npm run --silent event -- sns --message <file> [--topic <arn>]
- *       a file's text as the SNS Message
- *   npm run --silent event -- eventbridge --detail <file.json> [--source <s>] [--detail-type <t>] [--bus <name>]
- *       a JSON detail as EventBridge hands it to a rule's target
- *
- * The event is printed as JSON on stdout.
+ * Wraps a body in the envelope its event source delivers it in, for `npm run invoke`
+ * (EVENT_COMMAND's help gives the command line). The tests and the bench build their events
+ * with the same functions.
  */
 import { createHash, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
-import { parseArgs } from "node:util";
+import { defineCommand, parseCommandLine, usageError } from "../lib/cli";
 
-const USAGE = [
-  "usage: npm run --silent event -- sqs (--webhook <api-gateway-event.json> | --message <file>)... [--topic <arn>] [--queue <arn>] [--now]",
-  "       npm run --silent event -- sns (--webhook <api-gateway-event.json> | --message <file>) [--topic <arn>] [--now]",
-  "       npm run --silent event -- eventbridge --detail <file.json> [--source <source>] [--detail-type <type>] [--bus <name>]",
-].join("\n");
+export const EVENT_COMMAND = defineCommand({
+  command: "npm run event",
+  help: `Usage: npm run --silent event -- sqs (--webhook <api-gateway-event.json> | --message <file>)... [--topic <arn>] [--queue <arn>] [--now]
+       npm run --silent event -- sns (--webhook <api-gateway-event.json> | --message <file>) [--topic <arn>] [--now]
+       npm run --silent event -- eventbridge --detail <file.json> [--source <source>] [--detail-type <type>] [--bus <name>]
+
+Wraps a body in the envelope its event source delivers it in and prints the event as JSON on
+stdout, for \`npm run invoke -- <function> --event <file>\` (--silent keeps npm's own lines out
+of the file).
+
+  sqs           a batch as an alma cache function's queue hands it over: one SQS record per
+                body (1 to 10), each the SNS notification its topic wrote into the queue
+  sns           one message as SNS hands it to a subscribed function (alma-webhook's topics)
+  eventbridge   a JSON detail as EventBridge hands it to a rule's target (lessons, iota)
+
+Options:
+  --webhook <file>      a captured webhook delivery (an API Gateway event): its body is the message
+  --message <file>      a file whose text is the message
+  --now                 set each Alma message's \`time\` to now (captured deliveries date from 2018,
+                        older than a tombstone lives: a cache function refuses them as stale)
+  --topic <arn>         the SNS topic (default: a local one)
+  --queue <arn>         the SQS queue (default: a local one)
+  --detail <file.json>  eventbridge: the event's detail
+  --source <source>     eventbridge: its source (default "local")
+  --detail-type <type>  eventbridge: its detail-type (default "local event")
+  --bus <name>          eventbridge: the bus it came through
+  -h, --help            print this help and exit
+
+Example:
+  npm run --silent event -- sqs --webhook test/fixtures/payloads/alma-webhook/loan_created_event.json --now > /tmp/loan-created.sqs.json
+  npm run invoke -- alma-loan-updated --event /tmp/loan-created.sqs.json
+`,
+  options: {
+    webhook: { type: "string", multiple: true, default: [] },
+    message: { type: "string", multiple: true, default: [] },
+    topic: { type: "string" },
+    queue: { type: "string" },
+    detail: { type: "string" },
+    source: { type: "string", default: "local" },
+    "detail-type": { type: "string", default: "local event" },
+    bus: { type: "string" },
+    now: { type: "boolean", default: false },
+  },
+  allowPositionals: true,
+});
 
 const ACCOUNT = "000000000000";
 const REGION = process.env.AWS_REGION ?? "eu-west-2";
@@ -134,28 +159,10 @@ function readJson(file: string): unknown {
 }
 
 export function main(argv: string[]): number {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        webhook: { type: "string", multiple: true, default: [] },
-        message: { type: "string", multiple: true, default: [] },
-        topic: { type: "string" },
-        queue: { type: "string" },
-        detail: { type: "string" },
-        source: { type: "string", default: "local" },
-        "detail-type": { type: "string", default: "local event" },
-        bus: { type: "string" },
-        now: { type: "boolean", default: false },
-      },
-    });
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
+  const parsed = parseCommandLine(argv, EVENT_COMMAND);
+  if (typeof parsed === "number") return parsed;
   const { values, positionals } = parsed;
+  if (positionals.length > 1) return usageError(EVENT_COMMAND, `one envelope at a time (got ${positionals.join(", ")})`);
   let event: unknown;
   const messages = () =>
     [...values.webhook.map((file) => webhookBody(readJson(file))), ...values.message.map((file) => fs.readFileSync(file, "utf8"))].map((m) =>
@@ -169,8 +176,11 @@ export function main(argv: string[]): number {
   } else if (positionals[0] === "eventbridge" && values.detail !== undefined) {
     event = eventBridgeEvent(readJson(values.detail), { source: values.source, detailType: values["detail-type"], bus: values.bus });
   } else {
-    process.stderr.write(`${USAGE}\n`);
-    return 2;
+    const [kind] = positionals;
+    if (!kind) return usageError(EVENT_COMMAND, "say which envelope: sqs, sns or eventbridge");
+    if (!["sqs", "sns", "eventbridge"].includes(kind)) return usageError(EVENT_COMMAND, `unknown envelope "${kind}": sqs, sns or eventbridge`);
+    if (kind === "eventbridge") return usageError(EVENT_COMMAND, "eventbridge needs --detail <file.json>");
+    return usageError(EVENT_COMMAND, kind === "sns" ? `sns wraps one --webhook or --message (got ${count})` : `sqs wraps 1 to 10 --webhook or --message files (got ${count})`);
   }
   process.stdout.write(`${JSON.stringify(event, null, 2)}\n`);
   return 0;

@@ -5,16 +5,13 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { BUILD_DIR } from "../../components/lambda/bundle";
-import { STAGES } from "../../components/platform";
-import { ConfigError } from "../../config";
 import { checkStack, RULES, type Stage } from "../../policy/rules";
 import { type AdoptionReport, adoptionReport, renderChange, unapprovedChanges } from "../../tooling/adoption-report";
-import { policyResources, type RecordedResource, type ResourceOptionsRecord, type RunResult, runStack } from "../../tooling/mock-engine";
+import { type MissingSecret, policyResources, type RecordedResource, type ResourceOptionsRecord, type RunResult, runStack, SettingsFileError } from "../../tooling/mock-engine";
+import { type CommandOutput, parseCommandLine, usageError } from "./cli";
+import { PREVIEW_COMMAND } from "./preview-command";
 import { buildDiagram } from "./diagram";
-
-export const USAGE = `usage: npm run preview -- --stack <${STAGES.join("|")}> [--json] [--config <settings.yaml>] [--diagram <file.mmd>]`;
 
 export interface PreviewDocument {
   stack: string;
@@ -30,6 +27,8 @@ export interface PreviewDocument {
   outputs: Record<string, unknown>;
   /** The adopted resources, and what the first `up` would change on them (see tooling/adoption-report.ts). */
   adoption: AdoptionReport;
+  /** The secrets the enabled apps need that the settings file lacks: the preview used a placeholder for each. */
+  missingSecrets: MissingSecret[];
 }
 
 /** What `--json` prints: every resource with its inputs (secrets as "[secret]") and options, the outputs, and the adoption report. */
@@ -39,6 +38,7 @@ export function toDocument(run: RunResult, adoption = adoptionReport(run)): Prev
     resources: run.resources.map((r) => ({ urn: r.urn, type: r.type, name: r.name, parent: r.parent ?? null, inputs: r.inputs, options: r.options })),
     outputs: run.outputs,
     adoption,
+    missingSecrets: run.settings?.missingSecrets ?? [],
   };
 }
 
@@ -99,14 +99,82 @@ export function policyViolations(run: RunResult, stack: string): CheckedViolatio
   return checkStack(policyResources(run), { stage });
 }
 
-/** The human-readable report: tree, outputs, adoption, where the diagram went, and the policy summary. */
-export function renderReport(run: RunResult, diagramFile: string, violations: CheckedViolation[], adoption = adoptionReport(run)): string {
+/** The diagram could not be written: the message names the file and why, on one line. */
+export class DiagramWriteError extends Error {}
+
+const WRITE_FAILURES: Record<string, string> = {
+  ENOTDIR: "a folder in its path is a file",
+  EEXIST: "a folder in its path is a file",
+  EISDIR: "it is a folder",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EROFS: "the file system is read-only",
+  ENOSPC: "no space left on the device",
+};
+
+const shownPath = (file: string) => (path.relative(process.cwd(), file).startsWith("..") ? file : path.relative(process.cwd(), file));
+
+function writeFailure(file: string, err: unknown): DiagramWriteError {
+  const code = (err as NodeJS.ErrnoException).code ?? "";
+  return new DiagramWriteError(`cannot write the diagram to ${shownPath(file)}: ${WRITE_FAILURES[code] ?? (err as Error).message}`);
+}
+
+/**
+ * Why the diagram cannot be written to `file`, found before the stack runs (a run takes
+ * seconds): a folder on its path that is a file, the file a folder, or no write permission.
+ */
+export function diagramTargetProblem(file: string): DiagramWriteError | undefined {
+  let existing = file;
+  while (!fs.existsSync(existing)) existing = path.dirname(existing);
+  const stat = fs.statSync(existing);
+  if (existing === file) {
+    if (stat.isDirectory()) return writeFailure(file, Object.assign(new Error(), { code: "EISDIR" }));
+  } else if (!stat.isDirectory()) {
+    return new DiagramWriteError(`cannot write the diagram to ${shownPath(file)}: ${shownPath(existing)} is a file, not a folder`);
+  }
+  try {
+    fs.accessSync(existing, fs.constants.W_OK);
+  } catch (err) {
+    return writeFailure(file, err);
+  }
+  return undefined;
+}
+
+/** Writes the run's Mermaid diagram to `file`; a failure is a DiagramWriteError. */
+export function writeDiagram(run: RunResult, file: string): { functions: number; edges: number } {
   const diagram = buildDiagram(run);
-  fs.mkdirSync(path.dirname(diagramFile), { recursive: true });
-  fs.writeFileSync(diagramFile, diagram.mermaid);
-  const custom = run.resources.filter((r) => !r.read && /^(aws|mongodbatlas|auth0|pulumi-nodejs):/.test(r.type));
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, diagram.mermaid);
+  } catch (err) {
+    throw writeFailure(file, err);
+  }
+  return diagram;
+}
+
+/**
+ * The secrets the settings file lacks, one `pulumi config set --secret` command each. Not an
+ * error: the preview ran with placeholders, and `pulumi up` would stop on them.
+ */
+export function renderMissingSecrets(run: RunResult): string[] {
+  const missing = run.settings?.missingSecrets ?? [];
+  if (missing.length === 0) return [];
+  const file = shownPath(run.settings!.file);
+  const esc = run.settings!.environments.length > 0 ? ` (unless the ESC environment ${run.settings!.environments.join(", ")} gives them)` : "";
+  const width = Math.max(...missing.map((m) => m.command.length));
   return [
-    `Stack ${run.stack}: ${run.resources.length} resources (${custom.length} cloud resources)`,
+    `Missing secrets: ${missing.length} that the enabled apps need are not in ${file}${esc}. The preview used a placeholder for each; \`pulumi up\` needs them set:`,
+    ...missing.map((m) => `  ${m.command.padEnd(width)}  # ${m.app}: ${m.description}`),
+  ];
+}
+
+/** The human-readable report: tree, outputs, adoption, where the diagram went, the policy summary and the missing secrets. */
+export function renderReport(run: RunResult, diagramFile: string, violations: CheckedViolation[], adoption = adoptionReport(run)): string {
+  const diagram = writeDiagram(run, diagramFile);
+  const custom = run.resources.filter((r) => !r.read && /^(aws|mongodbatlas|auth0|pulumi-nodejs):/.test(r.type));
+  const missing = renderMissingSecrets(run);
+  return [
+    `Stack ${run.stack}: ${run.resources.length} resources (${custom.length} cloud resources)${missing.length > 0 ? `; ${run.settings!.missingSecrets.length} secrets missing, listed at the end` : ""}`,
     "",
     renderTree(run),
     "",
@@ -117,41 +185,27 @@ export function renderReport(run: RunResult, diagramFile: string, violations: Ch
     "",
     `Diagram (${diagram.functions} functions, ${diagram.edges} edges): ${path.relative(process.cwd(), diagramFile)}`,
     `Policy: ${violations.length} violations of ${RULES.length} rules`,
+    ...(missing.length > 0 ? ["", ...missing] : []),
     "",
   ].join("\n");
 }
 
 /** Where the preview writes: stdout carries only the report (or the JSON document). */
-export interface PreviewOutput {
-  stdout(text: string): void;
-  stderr(text: string): void;
-}
+export type PreviewOutput = CommandOutput;
 
 /** Runs the preview for a command line and returns its exit code. */
 export async function preview(argv: string[], out: PreviewOutput): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      options: {
-        stack: { type: "string" },
-        json: { type: "boolean", default: false },
-        config: { type: "string" },
-        diagram: { type: "string" },
-        help: { type: "boolean", default: false },
-      },
-    }).values;
-  } catch (err) {
-    out.stderr(`${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (args.help) {
-    out.stdout(`${USAGE}\n`);
-    return 0;
-  }
-  if (!args.stack) {
-    out.stderr(`--stack is required\n${USAGE}\n`);
-    return 2;
+  const parsed = parseCommandLine(argv, PREVIEW_COMMAND, out);
+  if (typeof parsed === "number") return parsed;
+  const args = parsed.values;
+  if (!args.stack) return usageError(PREVIEW_COMMAND, "--stack is required", out);
+  const diagramFile = path.resolve(args.diagram ?? path.join(BUILD_DIR, "preview", `${args.stack}.mmd`));
+  if (!args.json) {
+    const problem = diagramTargetProblem(diagramFile);
+    if (problem) {
+      out.stderr(`${problem.message}\n`);
+      return 1;
+    }
   }
 
   // Only the JSON document may reach stdout in --json mode; the SDK's own messages go to stderr.
@@ -161,9 +215,12 @@ export async function preview(argv: string[], out: PreviewOutput): Promise<numbe
   try {
     run = await runStack(args.stack, { settingsFile: args.config && path.resolve(args.config) });
   } catch (err) {
-    // A ConfigError's message names every bad key and its fix; other errors show their message.
-    const message = err instanceof ConfigError || err instanceof Error ? err.message : String(err);
-    out.stderr(`preview failed for stack "${args.stack}":\n${message}\n`);
+    // A settings file that cannot be read names itself; a ConfigError names every bad key and its fix.
+    if (err instanceof SettingsFileError) {
+      out.stderr(`${err.message}\n`);
+      return 1;
+    }
+    out.stderr(`preview failed for stack "${args.stack}":\n${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   } finally {
     console.log = log;
@@ -195,6 +252,14 @@ export async function preview(argv: string[], out: PreviewOutput): Promise<numbe
     out.stdout(JSON.stringify(toDocument(run, adoption), null, 2) + "\n");
     return 0;
   }
-  out.stdout(renderReport(run, path.resolve(args.diagram ?? path.join(BUILD_DIR, "preview", `${args.stack}.mmd`)), violations, adoption));
+  let report: string;
+  try {
+    report = renderReport(run, diagramFile, violations, adoption);
+  } catch (err) {
+    if (!(err instanceof DiagramWriteError)) throw err;
+    out.stderr(`${err.message}\n`);
+    return 1;
+  }
+  out.stdout(report);
   return 0;
 }

@@ -12,6 +12,8 @@ import {
   requiredSecrets,
   resolveStageSettings,
   SECRETS,
+  secretSetCommand,
+  secretsInClear,
   STAGE_DEFAULTS,
   type TributaryConfig,
 } from "../../config";
@@ -91,6 +93,42 @@ describe("stack config", () => {
       assert.match(err.message, /fix: pulumi config rm tributary:hdocs --stack dev, then pulumi config set tributary:hdoc <value> --stack dev/);
       // The app's secrets live in the namespace too: they are known keys, not typos.
       assert.doesNotThrow(() => parseConfigValues("dev", { almaWebhookSecret: "x" }));
+    });
+
+    it("renames a typo'd secret key with --secret, so that its value is not stored in clear", () => {
+      const err = configError(() => parseConfigValues("dev", { almaWebhookSecrt: "x" }));
+      assert.deepEqual(err.problems.map((p) => p.key), ["tributary:almaWebhookSecrt"]);
+      assert.match(err.problems[0].message, /rename it to the known secret \(Alma webhook signing secret\) "almaWebhookSecret"/);
+      assert.equal(
+        err.problems[0].fix,
+        "pulumi config rm tributary:almaWebhookSecrt --stack dev, then pulumi config set --secret tributary:almaWebhookSecret <value> --stack dev",
+      );
+      assert.ok(!err.message.includes('"x"'), "the message never repeats the value");
+      // Every secret of the namespace, one letter off: its fix sets it with --secret.
+      for (const { key } of SECRETS.filter((s) => s.key.startsWith("tributary:"))) {
+        const name = key.slice("tributary:".length);
+        const typo = configError(() => parseConfigValues("prod", { [name.slice(0, -1)]: "x" }));
+        assert.match(typo.problems[0].fix, new RegExp(`, then pulumi config set --secret ${key} <value> --stack prod$`), name);
+      }
+      // A key that is not a secret is set as it was.
+      const plain = configError(() => parseConfigValues("dev", { logRetentionDay: "14" }));
+      assert.equal(plain.problems[0].fix, "pulumi config rm tributary:logRetentionDay --stack dev, then pulumi config set tributary:logRetentionDays <value> --stack dev");
+    });
+
+    it("sets every secret it names in a fix with --secret, by its full key", async () => {
+      const inClear = secretsInClear("dev", ["tributary:iotaMongoUri", "mongodbatlas:privateKey"], () => false);
+      assert.deepEqual(inClear.map((p) => p.fix), [
+        "pulumi config set --secret mongodbatlas:privateKey <value> --stack dev",
+        "pulumi config set --secret tributary:iotaMongoUri <value> --stack dev",
+      ]);
+      const lessons = fs.readFileSync(path.join(REPO_ROOT, "test/fixtures/config/lessons.json"), "utf8");
+      const missing = await loadConfigError({ stack: "dev", config: { "tributary:lessons": lessons, "auth0:domain": "tenant.auth0.com" } });
+      assert.deepEqual(missing.problems.map((p) => p.fix), [
+        "pulumi config set --secret mongodbatlas:publicKey <value> --stack dev",
+        "pulumi config set --secret mongodbatlas:privateKey <value> --stack dev",
+        "pulumi config set --secret auth0:clientSecret <value> --stack dev",
+      ]);
+      assert.equal(secretSetCommand("prod", "tributary:almaWebhookSecret"), "pulumi config set --secret tributary:almaWebhookSecret <value> --stack prod");
     });
 
     it("needs the app of an adopted trigger and the pool of an adopted client", () => {
@@ -214,7 +252,7 @@ describe("stack config", () => {
       const caught = await loadConfigError({ stack: "staging", config: { "tributary:alma": minimalAlma, "tributary:almaWebhookSecret": "in-clear" } });
       assert.deepEqual(caught.problems.map((p) => p.key), ["tributary:almaWebhookSecret"]);
       assert.match(caught.message, /is a secret \(Alma webhook signing secret\) but is written in clear/);
-      assert.match(caught.message, /fix: pulumi config set --secret almaWebhookSecret <value> --stack staging/);
+      assert.match(caught.message, /fix: pulumi config set --secret tributary:almaWebhookSecret <value> --stack staging/);
       assert.ok(!caught.message.includes("in-clear"), "the message never repeats the secret");
     });
 
@@ -241,7 +279,7 @@ describe("stack config", () => {
     it("fails on a missing secret with the --secret command for that stack", async () => {
       const caught = await loadConfigError({ stack: "dev", config: { "tributary:alma": minimalAlma } });
       assert.match(caught.message, /tributary:almaWebhookSecret: missing secret \(Alma webhook signing secret\), needed by the alma app/);
-      assert.match(caught.message, /fix: pulumi config set --secret almaWebhookSecret <value> --stack dev/);
+      assert.match(caught.message, /fix: pulumi config set --secret tributary:almaWebhookSecret <value> --stack dev/);
     });
 
     it("reads secrets as secret Outputs", async () => {

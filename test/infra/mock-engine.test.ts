@@ -1,7 +1,10 @@
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { loadStackConfig, named, runProgram, SECRET_MARK, SECRET_PLACEHOLDER_PREFIX, findSecretLeaks, UnmockedCallError } from "../../tooling/mock-engine";
+import { loadStackConfig, named, runProgram, SECRET_MARK, SECRET_PLACEHOLDER_PREFIX, SettingsFileError, findSecretLeaks, UnmockedCallError } from "../../tooling/mock-engine";
 
 describe("mock-engine harness", () => {
   it("fails a run that makes an unmocked provider call, naming its token", async () => {
@@ -106,5 +109,40 @@ describe("mock-engine harness", () => {
 
   it("refuses an unknown stack, naming the known ones", () => {
     assert.throws(() => loadStackConfig("qa"), /unknown stack "qa": there is no Pulumi.qa.yaml \(known stacks: dev, prod, staging\)/);
+  });
+
+  it("names a settings file it cannot read, and the line and column of a YAML error, as SettingsFileErrors", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "settings-"));
+    try {
+      const missing = path.join(dir, "nope.yaml");
+      assert.throws(() => loadStackConfig("dev", missing), (err: Error) => err instanceof SettingsFileError && err.message === `cannot read the settings file ${missing}: there is no such file`);
+      const broken = path.join(dir, "broken.yaml");
+      fs.writeFileSync(broken, "config:\n  aws:region: eu-west-2\n\taws:profile: x\n");
+      assert.throws(() => loadStackConfig("dev", broken), (err: Error) => err instanceof SettingsFileError && err.message.startsWith(`${broken}:3:1: not valid YAML: Tabs are not allowed as indentation`));
+      const list = path.join(dir, "list.yaml");
+      fs.writeFileSync(list, "config:\n  - aws:region\n");
+      assert.throws(() => loadStackConfig("dev", list), /list\.yaml: not a stack settings file: its keys go under a `config:` mapping/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("lists the needed secrets the file lacks, each with the command that stores it encrypted", () => {
+    const { missingSecrets, environments } = loadStackConfig("dev");
+    assert.deepEqual(environments, []);
+    const webhook = missingSecrets.find((m) => m.key === "tributary:almaWebhookSecret");
+    assert.deepEqual(webhook, { key: "tributary:almaWebhookSecret", app: "alma", description: "Alma webhook signing secret", command: "pulumi config set --secret tributary:almaWebhookSecret <value> --stack dev" });
+    assert.ok(!missingSecrets.some((m) => m.key === "tributary:githubToken"), "optional: not needed");
+    // What the file holds encrypted is not missing.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "settings-"));
+    try {
+      const file = path.join(dir, "Pulumi.dev.yaml");
+      fs.writeFileSync(file, "config:\n  tributary:alma: {}\n  tributary:almaWebhookSecret:\n    secure: AAABAA==\n");
+      assert.deepEqual(loadStackConfig("dev", file).missingSecrets, []);
+      fs.writeFileSync(file, "config:\n  tributary:alma: {}\n");
+      assert.deepEqual(loadStackConfig("dev", file).missingSecrets.map((m) => m.key), ["tributary:almaWebhookSecret"]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

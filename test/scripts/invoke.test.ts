@@ -4,7 +4,9 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { listHandlers } from "../../components/lambda/bundle";
+import { bundleHandler, listHandlers } from "../../components/lambda/bundle";
+import { ALMA_ENV, HDOC_ENV } from "../../handlers/lib/env-names";
+import { callsAws } from "../../scripts/invoke";
 import { startStub } from "../../tooling/local/http-stub";
 import { LOCAL_APPS } from "../../scripts/local";
 import { payloadPath } from "../helpers/fixtures";
@@ -167,5 +169,82 @@ describe("npm run invoke", function () {
     const result = await runScript("invoke", ["no-such-function", "--event", eventFile({})]);
     assert.equal(result.code, 2);
     assert.match(result.stderr, /unknown function "no-such-function"/);
+  });
+
+  describe("what it checks, in order: the function, the events, the function's environment, and AWS credentials last", () => {
+    const NO_CREDENTIALS = "no AWS credentials found";
+    /** A machine with no AWS credentials anywhere: none in the environment, no ~/.aws, no instance metadata. */
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "invoke-home-"));
+    const noCredentials: NodeJS.ProcessEnv = {
+      HOME: home,
+      AWS_ACCESS_KEY_ID: undefined,
+      AWS_SECRET_ACCESS_KEY: undefined,
+      AWS_SESSION_TOKEN: undefined,
+      AWS_PROFILE: undefined,
+      AWS_CONFIG_FILE: path.join(home, "config"),
+      AWS_SHARED_CREDENTIALS_FILE: path.join(home, "credentials"),
+      AWS_WEB_IDENTITY_TOKEN_FILE: undefined,
+      AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: undefined,
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: undefined,
+      AWS_EC2_METADATA_DISABLED: "true",
+      AWS_REGION: "eu-west-2",
+    };
+    /** The alma cache functions' variables, all unset. */
+    const noAlmaEnv = Object.fromEntries(
+      [...Object.values(ALMA_ENV), ...Object.values(HDOC_ENV)].map((name) => [name, undefined]),
+    ) as NodeJS.ProcessEnv;
+    after(() => fs.rmSync(home, { recursive: true, force: true }));
+
+    it("a missing variable the function reads when it loads: named, with where to get it, before any word about credentials", async () => {
+      const result = await runScript("invoke", ["alma-loan-updated", "--event", eventFile({ Records: [] })], { ...noCredentials, ...noAlmaEnv });
+      assert.equal(result.code, 1);
+      assert.equal(result.stdout, "");
+      assert.equal(
+        result.stderr,
+        "alma-loan-updated cannot start: environment variable USERS_TABLE_NAME is not set (to run it against local stand-ins: npm run local -- alma, then in this shell source .build/local/alma.env)\n",
+      );
+    });
+
+    it("an event file that is missing or not JSON: named, before the function loads or credentials are looked for", async () => {
+      const missing = path.join(home, "no-such-event.json");
+      const result = await runScript("invoke", ["alma-loan-updated", "--event", eventFile({}), "--event", missing], { ...noCredentials, ...noAlmaEnv });
+      assert.equal(result.code, 1);
+      assert.equal(result.stderr, `cannot read event file ${missing}: there is no such file\n`);
+      const notJson = path.join(home, "event.txt");
+      fs.writeFileSync(notJson, "Records: []");
+      const bad = await runScript("invoke", ["alma-loan-updated", "--event", notJson], { ...noCredentials, ...noAlmaEnv });
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, new RegExp(`^event file ${notJson} is not JSON: .*\n$`));
+    });
+
+    it("credentials are looked for once the function has loaded, and said missing then", async () => {
+      const result = await runScript("invoke", ["hdoc-get-users", "--event", eventFile({ version: "2.0", rawPath: "/users" })], {
+        ...noCredentials,
+        ...noAlmaEnv,
+        [HDOC_ENV.usersTable]: "users",
+        [HDOC_ENV.publicAttributes]: JSON.stringify({ except: [] }),
+        // Nothing listens there: the request never gets as far as the network.
+        AWS_ENDPOINT_URL_DYNAMODB: "http://127.0.0.1:9",
+      });
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, new RegExp(`^${NO_CREDENTIALS} \\(`));
+      assert.equal(JSON.parse(result.stdout).statusCode, 500);
+    });
+
+    it("a function that calls no AWS service is run without looking for credentials", async () => {
+      const entry = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "invoke-entry-")), "plain", "index.ts");
+      fs.mkdirSync(path.dirname(entry));
+      fs.writeFileSync(entry, "export const handler = async (event: { n: number }) => ({ doubled: event.n * 2 });\n");
+      const result = await runScript("invoke", ["--entry", entry, "--event", eventFile({ n: 21 })], noCredentials);
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(JSON.parse(result.stdout), { doubled: 42 });
+      assert.doesNotMatch(result.stderr, new RegExp(NO_CREDENTIALS));
+      fs.rmSync(path.dirname(path.dirname(entry)), { recursive: true, force: true });
+    });
+
+    it("knows which bundles call AWS: those that hold the SDK's credential provider", async () => {
+      assert.equal(callsAws(await bundleHandler({ handler: "alma-webhook" })), true);
+      assert.equal(callsAws({ metafile: { inputs: { "handlers/x.ts": { bytes: 1, imports: [] } }, outputs: {} } }), false);
+    });
   });
 });

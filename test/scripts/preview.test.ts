@@ -7,13 +7,18 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { RULES } from "../../policy/rules";
-import { preview, renderReport, toDocument } from "../../scripts/lib/preview";
+import { DiagramWriteError, diagramTargetProblem, preview, renderMissingSecrets, renderReport, toDocument, writeDiagram } from "../../scripts/lib/preview";
 import { ORIGINALS } from "../../components/originals";
-import { REPO_ROOT, SECRET_PLACEHOLDER_PREFIX, stackRun } from "../../tooling/mock-engine";
+import { parseConfigValues, PROJECT, requiredSecrets } from "../../config";
+import { loadStackConfig, REPO_ROOT, SECRET_PLACEHOLDER_PREFIX, stackRun } from "../../tooling/mock-engine";
 import { runScript } from "../helpers/run-script";
 import { STAGES } from "../../components/platform";
 
 const STACKS = STAGES;
+
+/** The `tributary` namespace of a run's config, as the program's loader reads it. */
+const projectValues = (config: Record<string, string>) =>
+  Object.fromEntries(Object.entries(config).filter(([k]) => k.startsWith(`${PROJECT}:`)).map(([k, v]) => [k.slice(PROJECT.length + 1), v]));
 
 /** Runs the preview in this process, collecting what it writes. */
 async function previewHere(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -39,7 +44,7 @@ describe("npm run preview", function () {
       const run = await stackRun(stack);
       const text = JSON.stringify(toDocument(run), null, 2);
       const doc = JSON.parse(text);
-      assert.deepEqual(Object.keys(doc), ["stack", "resources", "outputs", "adoption"]);
+      assert.deepEqual(Object.keys(doc), ["stack", "resources", "outputs", "adoption", "missingSecrets"]);
       assert.equal(doc.stack, stack);
       assert.ok(doc.resources.length > 0);
       for (const r of doc.resources) {
@@ -117,7 +122,117 @@ describe("npm run preview", function () {
     assert.match(unknown.stderr, /unknown stack "qa"/);
     const missing = await previewHere([]);
     assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /--stack is required\nusage: npm run preview/);
+    assert.equal(missing.stderr, "npm run preview: --stack is required; see npm run preview -- --help\n");
+  });
+
+  describe("a settings file given with --config", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "preview-config-"));
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("that does not exist, or is a folder: names the file and why, not an unknown stack", async () => {
+      const missing = path.join(dir, "Pulumi.mine.yaml");
+      const result = await previewHere(["--stack", "dev", "--config", missing]);
+      assert.equal(result.code, 1);
+      assert.equal(result.stdout, "");
+      assert.equal(result.stderr, `cannot read the settings file ${missing}: there is no such file\n`);
+      const folder = await previewHere(["--stack", "dev", "--config", dir]);
+      assert.equal(folder.code, 1);
+      assert.equal(folder.stderr, `cannot read the settings file ${dir}: it is a directory, not a file\n`);
+    });
+
+    it("that is not valid YAML: names the file, the line and the column", async () => {
+      const file = path.join(dir, "Pulumi.broken.yaml");
+      // A second block for the same app, as a newcomer pasting an example might add.
+      fs.writeFileSync(file, "config:\n  aws:region: eu-west-2\n  tributary:alma:\n    paused: true\n  tributary:alma:\n    paused: false\n");
+      const result = await previewHere(["--stack", "dev", "--config", file]);
+      assert.equal(result.code, 1);
+      assert.equal(result.stdout, "");
+      assert.match(result.stderr, new RegExp(`^${file.replace(/[.]/g, "\\.")}:5:3: not valid YAML: Map keys must be unique\n`));
+      assert.match(result.stderr, /\n {6}tributary:alma:\n {6}\^\n$/, "the lines around it, with a caret under the column");
+      assert.doesNotMatch(result.stderr, /unknown stack|at \w+ \(/, "no stack trace");
+    });
+  });
+
+  describe("a --diagram that cannot be written", () => {
+    it("names the path and why on one line, exit 1, before the stack runs (no stack trace)", async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "preview-diagram-"));
+      try {
+        const file = path.join(dir, "a-file");
+        fs.writeFileSync(file, "");
+        const result = await runScript("preview", ["--stack", "dev", "--diagram", path.join(file, "dev.mmd")]);
+        assert.equal(result.code, 1);
+        assert.equal(result.stdout, "");
+        assert.equal(result.stderr, `cannot write the diagram to ${path.join(file, "dev.mmd")}: ${file} is a file, not a folder\n`);
+        const folder = await previewHere(["--stack", "dev", "--diagram", dir]);
+        assert.equal(folder.code, 1);
+        assert.equal(folder.stderr, `cannot write the diagram to ${dir}: it is a folder\n`);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("or fails when it is written: the same one line", async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "preview-diagram-"));
+      try {
+        // The folder is replaced by a file between the check and the write.
+        const target = path.join(dir, "gone", "dev.mmd");
+        assert.equal(diagramTargetProblem(target), undefined);
+        fs.writeFileSync(path.join(dir, "gone"), "");
+        const run = await stackRun("dev");
+        assert.throws(() => writeDiagram(run, target), (err: Error) => {
+          assert.ok(err instanceof DiagramWriteError);
+          assert.match(err.message, new RegExp(`^cannot write the diagram to ${target.replace(/[.]/g, "\\.")}: a folder in its path is a file$`));
+          return true;
+        });
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe("secrets the settings file lacks", () => {
+    it("are listed at the end of the report, one `pulumi config set --secret` each, and the exit code stays 0", async () => {
+      const run = await stackRun("dev");
+      const needed = requiredSecrets(parseConfigValues("dev", projectValues(run.config))).filter((s) => !s.optional);
+      assert.ok(needed.length >= 10, "dev enables every app");
+      const lines = renderMissingSecrets(run);
+      assert.equal(lines[0], `Missing secrets: ${needed.length} that the enabled apps need are not in Pulumi.dev.yaml. The preview used a placeholder for each; \`pulumi up\` needs them set:`);
+      assert.deepEqual(
+        lines.slice(1).map((l) => l.replace(/ +#.*$/, "").trim()),
+        needed.map((s) => `pulumi config set --secret ${s.key} <value> --stack dev`),
+      );
+      assert.match(lines.find((l) => l.includes("almaWebhookSecret"))!, /# alma: Alma webhook signing secret$/);
+      const report = renderReport(run, path.join(fs.mkdtempSync(path.join(os.tmpdir(), "preview-")), "dev.mmd"), []);
+      assert.match(report, new RegExp(`^Stack dev: \\d+ resources \\(\\d+ cloud resources\\); ${needed.length} secrets missing, listed at the end$`, "m"));
+      assert.ok(report.trimEnd().endsWith(lines.at(-1)!), "the last lines of the report");
+    });
+
+    it("are in the --json document as missingSecrets: key, app, description and command", async () => {
+      const doc = JSON.parse(JSON.stringify(toDocument(await stackRun("staging"))));
+      const webhook = doc.missingSecrets.find((m: { key: string }) => m.key === "tributary:almaWebhookSecret");
+      assert.deepEqual(webhook, {
+        key: "tributary:almaWebhookSecret",
+        app: "alma",
+        description: "Alma webhook signing secret",
+        command: "pulumi config set --secret tributary:almaWebhookSecret <value> --stack staging",
+      });
+      assert.ok(!doc.missingSecrets.some((m: { key: string }) => m.key === "tributary:githubToken"), "an optional secret is not missing");
+    });
+
+    it("leave out what the file holds (encrypted), and say so when an ESC environment may give the rest", () => {
+      const file = settingsWith("dev", "tributary:almaWebhookSecret:\n    secure: AAABAKx0cGxhY2Vob2xkZXI=");
+      fs.writeFileSync(file, `environment:\n  - tributary/dev-secrets\n${fs.readFileSync(file, "utf8")}`);
+      const settings = loadStackConfig("dev", file);
+      const keys = settings.missingSecrets.map((m) => m.key);
+      assert.ok(!keys.includes("tributary:almaWebhookSecret"));
+      assert.ok(keys.includes("tributary:iotaMongoUri"));
+      const run = { stack: "dev", resources: [], calls: [], outputs: {}, config: settings.config, settings };
+      assert.match(renderMissingSecrets(run)[0], /not in .*Pulumi\.dev\.yaml \(unless the ESC environment tributary\/dev-secrets gives them\)\./);
+    });
+
+    it("none missing, nothing said", () => {
+      assert.deepEqual(renderMissingSecrets({ stack: "dev", resources: [], calls: [], outputs: {}, config: {}, settings: { missingSecrets: [], environments: [], file: "Pulumi.dev.yaml" } }), []);
+    });
   });
 
   it("runs as a command whose whole --json document survives a pipe", async () => {
