@@ -8,6 +8,8 @@
  * Node runs this file itself, stripping its types (no tsx): it starts in tens of
  * milliseconds, so that a missing MySQL server is reported within the first second, before
  * the type check and before mocha loads any suite. It imports nothing but Node's modules.
+ * mocha's settings stay in .mocharc.json, which names no files: `npx mocha <file>` runs
+ * that file alone.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -150,7 +152,7 @@ function mysqlMissingMessage(files: string[], url: string, problem: string): str
     `${which} a MySQL server at MYSQL_URL=${shown(url)}${process.env.MYSQL_URL ? "" : " (the default)"}, and none answers: ${problem}.`,
     "Start one (it accepts connections after about 30 s), or set MYSQL_URL to yours:",
     "  docker run -d --name tributary-mysql -p 3306:3306 -e MYSQL_ALLOW_EMPTY_PASSWORD=yes -e MYSQL_DATABASE=test mysql:8",
-    "  (or, on Debian/Ubuntu: sudo apt-get install -y mariadb-server)",
+    "  (or, on Debian/Ubuntu: sudo apt-get install -y mariadb-server, then README.md \"Prerequisites\" for its user)",
     "Test files that need no MySQL server run without one: name them, e.g. npm test -- test/infra/alma.test.ts",
   ].join("\n");
 }

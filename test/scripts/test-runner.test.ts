@@ -72,7 +72,7 @@ describe("npm test (scripts/test.ts)", function () {
     assert.ok(run.seconds < 2, `it took ${run.seconds} s`);
     assert.match(run.stderr, new RegExp(`^test/handlers/skill-sync\\.test\\.ts needs a MySQL server at MYSQL_URL=${noMysql.MYSQL_URL!.replace(/[.]/g, "\\.")}, and none answers: connect ECONNREFUSED`));
     assert.ok(run.stderr.includes(`  ${DOCKER}\n`), run.stderr);
-    assert.ok(run.stderr.includes(`(or, on Debian/Ubuntu: ${APT})`), run.stderr);
+    assert.ok(run.stderr.includes(`(or, on Debian/Ubuntu: ${APT}, then README.md "Prerequisites" for its user)`), run.stderr);
     assert.equal(run.stderr.match(/MYSQL_URL=/g)?.length, 1, "one message");
     assert.doesNotMatch(run.stdout + run.stderr, /passing|failing/, "mocha never started");
   });
