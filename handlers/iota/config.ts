@@ -2,11 +2,13 @@
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { MongoClient } from "mongodb";
 import { IOTA_ENV, secretParamEnv } from "../lib/env-names";
-import type { ConnectedIota } from "./connection";
+import { type ConnectedIota, mongoClientOptions } from "./connection";
 import { Iota, MIN_RETENTION_DAYS } from "./engine";
 import { MongoStore } from "./mongo-store";
 
 export interface IotaEnvConfig {
+  /** Where the MongoDB URI comes from, for messages: the variable, or the SSM parameter. */
+  mongoUriFrom: string;
   mongoDb: string;
   serviceId: string;
   journalName: string;
@@ -37,7 +39,9 @@ export function iotaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): IotaEnv
   }
   const accessKeyId = awsSetting(env, "ACCESS_KEY_ID");
   const secretAccessKey = awsSetting(env, "SECRET_ACCESS_KEY");
+  const parameter = env[secretParamEnv(IOTA_ENV.mongoUri)];
   return {
+    mongoUriFrom: parameter ? `the SSM parameter ${parameter} (${secretParamEnv(IOTA_ENV.mongoUri)})` : IOTA_ENV.mongoUri,
     mongoDb: env[IOTA_ENV.mongoDb]!,
     serviceId: env[IOTA_ENV.serviceId]!,
     journalName: env[IOTA_ENV.journalName] || "iotaJournalEntries",
@@ -54,7 +58,7 @@ export function iotaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): IotaEnv
 
 /** The engine for a configuration, over a MongoDB client connected to `mongoUri`. */
 export async function connectIota(config: IotaEnvConfig, mongoUri: string): Promise<ConnectedIota> {
-  const client = await MongoClient.connect(mongoUri);
+  const client = await MongoClient.connect(mongoUri, mongoClientOptions(mongoUri));
   const events = new EventBridgeClient(config.aws);
   const engine = new Iota({
     serviceId: config.serviceId,

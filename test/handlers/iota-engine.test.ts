@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { CLOUDEVENT_DETAIL_TYPE, IotaInputError, MAX_ENTRY_BYTES } from "../../handlers/iota/cloudevents";
+import { CLOUDEVENT_DETAIL_TYPE, cloudEventOf, IotaInputError, MAX_ENTRY_BYTES } from "../../handlers/iota/cloudevents";
 import {
   CREATE,
   decide,
@@ -22,6 +22,8 @@ import {
 import { assertJournalNulls, assertWithIotaE2eOutcome, runWithIotaE2e } from "../helpers/iota-e2e";
 import { createRecord } from "../../handlers/iota/records";
 import { MemoryStore } from "../../tooling/local/iota-memory-store";
+import { payloadPath, readPayload } from "../helpers/fixtures";
+import { runScript } from "../helpers/run-script";
 
 const command = (id = "evt-1", data: unknown = { companyId: "c1", name: "r" }) => ({
   specversion: "1.0",
@@ -636,5 +638,34 @@ describe("iota-records service", () => {
     assert.equal(announced.type, "fct.record.created.v0");
     assert.deepEqual(JSON.parse(announced.data), { id, companyId: "acme", name: "Q3 report" });
     await assert.rejects(engine.withIota({ ...event, id: "cmd-2", data: JSON.stringify({ name: "x" }) }, {}, { func: createRecord }), /companyId/);
+  });
+
+  it("accepts the sample command payloads/iota/record-created.json as it is, and as `npm run event -- eventbridge` wraps it", async () => {
+    const fixture = readPayload("iota", "record-created.json");
+    // The handler's schema: a CloudEvent (id, source, type), and the command's data.
+    assert.equal(cloudEventOf(fixture).type, "cmd.record.create.v0");
+    assert.equal(fixture.time, undefined, "no time: an event older than the retention is refused, and the sample must never age");
+    const wrapped = await runScript("events/wrap", ["eventbridge", "--detail", payloadPath("iota", "record-created.json"), "--detail-type", CLOUDEVENT_DETAIL_TYPE]);
+    assert.equal(wrapped.code, 0, wrapped.stderr);
+    for (const event of [fixture, JSON.parse(wrapped.stdout)]) {
+      const store = new MemoryStore();
+      // An increment changes a company that exists only, as MongoDB's updateOne does.
+      store.collection("companies").set("acme", { id: "acme", recordCount: 0 });
+      const sent: { type: string; data: string; originid: string }[] = [];
+      const engine = new Iota({
+        serviceId: "records.local",
+        eventBusName: "bus",
+        store,
+        putEvents: async (entries) => {
+          sent.push(...entries.map((e) => JSON.parse(e.Detail)));
+          return { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `e${i}` })) };
+        },
+      });
+      const { id } = (await engine.withIota(event, {}, { func: createRecord })) as { id: string };
+      assert.deepEqual(store.collection("records").get(id), { companyId: "acme", name: "Q3 report", id });
+      assert.equal(store.collection("companies").get("acme")?.recordCount, 1);
+      assert.deepEqual(sent.map((e) => [e.type, JSON.parse(e.data), e.originid]), [["fct.record.created.v0", { id, companyId: "acme", name: "Q3 report" }, fixture.id]]);
+      assert.equal(await engine.withIota(event, {}, { func: createRecord }), SKIPPED, "the same command again is skipped");
+    }
   });
 });

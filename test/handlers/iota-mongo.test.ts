@@ -1,23 +1,29 @@
 /**
  * The iota engine against a real MongoDB replica set (transactions need one). Runs when
  * MONGODB_URI is set — the GitHub workflow starts a `mongo` container — and reports itself
- * as skipped otherwise. See docs/development.md for running it locally.
+ * as skipped otherwise, saying why (test/helpers/mongodb.ts). See docs/development.md for running it locally.
  */
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { type Db, MongoClient } from "mongodb";
 import { Iota, type PutEvents, SKIPPED, UnsentEventsError } from "../../handlers/iota/engine";
 import { JOURNAL_KEY_INDEX, migrateJournal, MongoStore } from "../../handlers/iota/mongo-store";
+import { CLOUDEVENT_DETAIL_TYPE } from "../../handlers/iota/cloudevents";
+import { payloadPath, readPayload } from "../helpers/fixtures";
 import { assertJournalNulls, assertWithIotaE2eOutcome, runWithIotaE2e } from "../helpers/iota-e2e";
+import { mongoSuite, requireMongo } from "../helpers/mongodb";
+import { runScript } from "../helpers/run-script";
 import { REPO_ROOT } from "../../tooling/mock-engine";
 
-const uri = process.env.MONGODB_URI;
 const JOURNAL = "iotaJournalEntries";
 const WITH_IOTA_INDEX_NAME = "cloudevent.id_1_cloudevent.source_1_cloudevent.type_1_service.id_1";
 
-describe("iota with MongoDB", function () {
+describe(mongoSuite("iota with MongoDB"), function () {
   this.timeout(60_000);
+  let uri: string;
   let client: MongoClient;
   let db: Db;
   const sent: string[] = [];
@@ -33,8 +39,8 @@ describe("iota with MongoDB", function () {
   const journalEntry = (id: string) => db.collection(JOURNAL).findOne({ "cloudevent.id": id });
 
   before(async function () {
-    if (!uri) this.skip();
-    client = await MongoClient.connect(uri!, { serverSelectionTimeoutMS: 10_000 });
+    uri = requireMongo(this);
+    client = await MongoClient.connect(uri, { serverSelectionTimeoutMS: 10_000 });
   });
   beforeEach(async () => {
     db = client.db(`iota_test_${process.pid}_${Date.now()}`);
@@ -152,6 +158,53 @@ describe("iota with MongoDB", function () {
     assert.deepEqual(names, [{ id: "c1" }]);
   });
 
+  it("applies the sample command payloads/iota/record-created.json once with `npm run invoke -- iota-records`, and announces the record", async () => {
+    await db.collection("companies").insertOne({ id: "acme", recordCount: 0 });
+    // EventBridge's PutEvents (JSON 1.1), recorded.
+    const puts: { target: unknown; request: { Entries: { EventBusName: string; DetailType: string; Detail: string }[] } }[] = [];
+    const eventBridge = http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk) => (body += chunk));
+      req.on("end", () => {
+        const request = JSON.parse(body);
+        puts.push({ target: req.headers["x-amz-target"], request });
+        res.setHeader("content-type", "application/x-amz-json-1.1");
+        res.end(JSON.stringify({ FailedEntryCount: 0, Entries: request.Entries.map((_: unknown, i: number) => ({ EventId: `eb-${i}` })) }));
+      });
+    });
+    await new Promise<void>((resolve) => eventBridge.listen(0, "127.0.0.1", resolve));
+    try {
+      const fixture = payloadPath("iota", "record-created.json");
+      const result = await runScript("invoke", ["iota-records", "--event", fixture, "--event", fixture], {
+        MILL_IOTA_MONGO_URI: uri,
+        MILL_IOTA_MONGO_URI_PARAM: "",
+        MILL_IOTA_MONGO_DB: db.databaseName,
+        MILL_IOTA_SERVICE_ID: "records.local",
+        MILL_IOTA_EVENTBUS_NAME: "local-bus",
+        MILL_IOTA_AWS_ENDPOINT: `http://127.0.0.1:${(eventBridge.address() as AddressInfo).port}`,
+        MILL_IOTA_AWS_REGION: "eu-west-2",
+        AWS_ACCESS_KEY_ID: "local",
+        AWS_SECRET_ACCESS_KEY: "local",
+      });
+      assert.equal(result.code, 0, result.stderr);
+      const [created, again] = result.stdout.trim().split("\n").map((line) => JSON.parse(line));
+      assert.match(created.id, /^rn_/);
+      assert.equal(again, SKIPPED, "the same command twice is applied once");
+      assert.deepEqual(await db.collection("records").findOne({ id: created.id }, { projection: { _id: 0 } }), { companyId: "acme", name: "Q3 report", id: created.id });
+      assert.equal((await db.collection("companies").findOne({ id: "acme" }))?.recordCount, 1);
+      assert.equal(puts.length, 1);
+      assert.equal(puts[0].target, "AWSEvents.PutEvents");
+      const [entry] = puts[0].request.Entries;
+      assert.deepEqual([entry.EventBusName, entry.DetailType], ["local-bus", CLOUDEVENT_DETAIL_TYPE]);
+      const announced = JSON.parse(entry.Detail);
+      assert.equal(announced.type, "fct.record.created.v0");
+      assert.deepEqual(JSON.parse(announced.data), { id: created.id, companyId: "acme", name: "Q3 report" });
+      assert.equal(announced.originid, readPayload("iota", "record-created.json").id);
+    } finally {
+      await new Promise((resolve) => eventBridge.close(resolve));
+    }
+  });
+
   it("migrates a journal with-iota left: indexes, and an expiry for its committed entries (npm run iota:migrate)", async () => {
     await db.collection(JOURNAL).insertMany([
       { cloudevent: command("a"), service: { id: "s", startedAt: "2025-06-01T00:00:00.000Z", endedAt: "2025-06-01T00:00:01.000Z" }, mutations: [], rapids: [] },
@@ -166,7 +219,7 @@ describe("iota with MongoDB", function () {
 
     const script = spawnSync(
       path.join(REPO_ROOT, "node_modules", ".bin", "tsx"),
-      [path.join(REPO_ROOT, "scripts", "iota-migrate.ts"), "--uri", uri!, "--db", db.databaseName],
+      [path.join(REPO_ROOT, "scripts", "iota-migrate.ts"), "--uri", uri, "--db", db.databaseName],
       { cwd: REPO_ROOT, encoding: "utf8", timeout: 30_000 },
     );
     assert.equal(script.status, 0, script.stderr);

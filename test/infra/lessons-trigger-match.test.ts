@@ -12,6 +12,7 @@ import { MongoClient } from "mongodb";
 import { TRIGGER_MATCH, TRIGGER_PROJECT } from "../../components/lessons/lesson-completion-sync";
 import { userUpdateEvent } from "../../handlers/lessons/lesson-sync";
 import { payloadPath } from "../helpers/fixtures";
+import { mongoSuite, requireMongo } from "../helpers/mongodb";
 
 const fixture = JSON.parse(fs.readFileSync(payloadPath("atlas-trigger", "user_update_event.json"), "utf8"));
 /** The original's test event, already trimmed by the project expression. */
@@ -63,14 +64,12 @@ describe("lessons trigger expressions (mingo)", () => {
   });
 });
 
-describe("lessons trigger expressions (MongoDB)", function () {
+describe(mongoSuite("lessons trigger expressions (MongoDB)"), function () {
   this.timeout(30_000);
-  const uri = process.env.MONGODB_URI;
   let client: MongoClient | undefined;
 
   before(async function () {
-    if (!uri) this.skip();
-    client = await MongoClient.connect(uri!, { serverSelectionTimeoutMS: 10_000 });
+    client = await MongoClient.connect(requireMongo(this), { serverSelectionTimeoutMS: 10_000 });
   });
   after(async () => client?.close());
 
