@@ -147,13 +147,14 @@ function probeMysql(url: string, timeoutMs = MYSQL_PROBE_MS): Promise<string | u
 }
 
 function mysqlMissingMessage(files: string[], url: string, problem: string): string {
-  const which = files.length === 1 ? `${files[0]} needs` : `${files.length} of the selected test files need (${files.join(", ")})`;
+  const which = files.length === 1 ? `${files[0]} needs` : `${files.length} of the selected test files need`;
+  const listed = files.length === 1 ? "" : ` (${files.join(", ")})`;
   return [
-    `${which} a MySQL server at MYSQL_URL=${shown(url)}${process.env.MYSQL_URL ? "" : " (the default)"}, and none answers: ${problem}.`,
+    `${which} a MySQL server at MYSQL_URL=${shown(url)}${process.env.MYSQL_URL ? "" : " (the default)"}, and none answers: ${problem}${listed}.`,
     "Start one (it accepts connections after about 30 s), or set MYSQL_URL to yours:",
     "  docker run -d --name tributary-mysql -p 3306:3306 -e MYSQL_ALLOW_EMPTY_PASSWORD=yes -e MYSQL_DATABASE=test mysql:8",
     "  (or, on Debian/Ubuntu: sudo apt-get install -y mariadb-server, then README.md \"Prerequisites\" for its user)",
-    "Test files that need no MySQL server run without one: name them, e.g. npm test -- test/infra/alma.test.ts",
+    "Test files that need no MySQL server run without one: name them, e.g. npm test -- test/handlers/hdoc.test.ts",
   ].join("\n");
 }
 
