@@ -17,10 +17,20 @@ import { z } from "zod";
 const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
 import type { Improvement } from "./components/adoption";
 import type { FunctionSizing } from "./components/lambda/node-function";
-import { MINIMUM_EVENT_AGE_SECONDS, type RetryBounds, SQS_MAXIMUM_CONCURRENCY_LIMITS, TARGET_RETRY_LIMITS } from "./components/lambda/runtime";
+import {
+  MINIMUM_EVENT_AGE_SECONDS,
+  type RetryBounds,
+  SQS_MAXIMUM_CONCURRENCY_LIMITS,
+  TARGET_RETRY_LIMITS,
+} from "./components/lambda/runtime";
 import { type AlarmSettings, STAGES, type Stage } from "./components/platform";
 import { ORIGINALS, type OriginalsApp, originalOf, sourceOf } from "./components/originals";
-import { ALMA_EVENTS, DEFAULT_SECRETS_MAX_AGE_SECONDS, DEFAULT_WEBHOOK_SECRET_ROTATION_WINDOW_HOURS, TOKEN_REQUEST_FORMATS } from "./handlers/lib/env-names";
+import {
+  ALMA_EVENTS,
+  DEFAULT_SECRETS_MAX_AGE_SECONDS,
+  DEFAULT_WEBHOOK_SECRET_ROTATION_WINDOW_HOURS,
+  TOKEN_REQUEST_FORMATS,
+} from "./handlers/lib/env-names";
 import { DEAD_LETTER_RETENTION_SECONDS } from "./policy/rules";
 
 export const PROJECT = "tributary";
@@ -61,7 +71,14 @@ export const STAGE_DEFAULTS: Record<Stage, StageSettings> = {
     deletionProtection: false,
     retainOnDelete: true,
     eventArchiveRetentionDays: 7,
-    alarms: { lambdaErrorsThreshold: 5, deadLetterDepthThreshold: 1, queueBacklogThreshold: 1000, apiServerErrorsThreshold: 5, periodSeconds: 300, evaluationPeriods: 1 },
+    alarms: {
+      lambdaErrorsThreshold: 5,
+      deadLetterDepthThreshold: 1,
+      queueBacklogThreshold: 1000,
+      apiServerErrorsThreshold: 5,
+      periodSeconds: 300,
+      evaluationPeriods: 1,
+    },
   },
   staging: {
     logRetentionDays: 30,
@@ -69,7 +86,14 @@ export const STAGE_DEFAULTS: Record<Stage, StageSettings> = {
     deletionProtection: false,
     retainOnDelete: true,
     eventArchiveRetentionDays: 14,
-    alarms: { lambdaErrorsThreshold: 3, deadLetterDepthThreshold: 1, queueBacklogThreshold: 1000, apiServerErrorsThreshold: 3, periodSeconds: 300, evaluationPeriods: 1 },
+    alarms: {
+      lambdaErrorsThreshold: 3,
+      deadLetterDepthThreshold: 1,
+      queueBacklogThreshold: 1000,
+      apiServerErrorsThreshold: 3,
+      periodSeconds: 300,
+      evaluationPeriods: 1,
+    },
   },
   prod: {
     logRetentionDays: 90,
@@ -77,7 +101,14 @@ export const STAGE_DEFAULTS: Record<Stage, StageSettings> = {
     deletionProtection: true,
     retainOnDelete: true,
     eventArchiveRetentionDays: 30,
-    alarms: { lambdaErrorsThreshold: 1, deadLetterDepthThreshold: 1, queueBacklogThreshold: 1000, apiServerErrorsThreshold: 1, periodSeconds: 60, evaluationPeriods: 1 },
+    alarms: {
+      lambdaErrorsThreshold: 1,
+      deadLetterDepthThreshold: 1,
+      queueBacklogThreshold: 1000,
+      apiServerErrorsThreshold: 1,
+      periodSeconds: 60,
+      evaluationPeriods: 1,
+    },
   },
 };
 
@@ -93,10 +124,16 @@ const tableName = z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, "must be a DynamoD
 const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name");
 const queueUrl = z
   .string()
-  .regex(/^https:\/\/sqs\.[a-z0-9-]+\.amazonaws\.com\/\d{12}\/[A-Za-z0-9_-]{1,80}(\.fifo)?$/, "must be an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)");
+  .regex(
+    /^https:\/\/sqs\.[a-z0-9-]+\.amazonaws\.com\/\d{12}\/[A-Za-z0-9_-]{1,80}(\.fifo)?$/,
+    "must be an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)",
+  );
 const eventBusName = z.string().regex(/^[A-Za-z0-9._\-/]{1,256}$/, "must be an EventBridge bus name");
 /** An app's own region, when its resources are not in the stack's `aws:region` (the originals of hdoc, lessons and skills run in us-east-1). */
-const awsRegion = z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, "must be an AWS region such as us-east-1").optional();
+const awsRegion = z
+  .string()
+  .regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, "must be an AWS region such as us-east-1")
+  .optional();
 const atlasId = (what: string) => z.string().regex(/^[0-9a-f]{24}$/, `must be a 24-character ${what}`);
 /** CloudEvent types and similar dotted identifiers. */
 const eventType = z.string().regex(/^[A-Za-z0-9._:-]+$/, "must be a dotted event type such as fct.record.created");
@@ -129,10 +166,29 @@ export function functionSizing(settings: FunctionSettings): FunctionSizing {
 /** The improvements each app offers (see components/adoption.ts), in the order docs/cutover.md lists them. */
 export const APP_IMPROVEMENTS = {
   lessons: ["triggerMatch", "tlsOnly"],
-  skills: ["encryption", "blockPublicAccess", "versioning", "immutableImageTags", "scanImagesOnPush", "imageLifecycle", "imagePullPolicy", "tlsOnly"],
+  skills: [
+    "encryption",
+    "blockPublicAccess",
+    "versioning",
+    "immutableImageTags",
+    "scanImagesOnPush",
+    "imageLifecycle",
+    "imagePullPolicy",
+    "tlsOnly",
+  ],
   iota: ["tlsOnly"],
   alma: ["encryption", "pointInTimeRecovery", "deletionProtection", "onDemandCapacity", "queueSettings", "tlsOnly"],
-  hdoc: ["encryption", "pointInTimeRecovery", "deletionProtection", "onDemandCapacity", "blockPublicAccess", "versioning", "preventUserExistenceErrors", "exclusiveBucketPolicy", "tlsOnly"],
+  hdoc: [
+    "encryption",
+    "pointInTimeRecovery",
+    "deletionProtection",
+    "onDemandCapacity",
+    "blockPublicAccess",
+    "versioning",
+    "preventUserExistenceErrors",
+    "exclusiveBucketPolicy",
+    "tlsOnly",
+  ],
 } as const satisfies Record<string, readonly Improvement[]>;
 
 /**
@@ -140,7 +196,11 @@ export const APP_IMPROVEMENTS = {
  * false to nothing; absent, to what the stack creates and not to what it adopts.
  */
 const hardening = (improvements: readonly Improvement[]) =>
-  z.strictObject(Object.fromEntries(improvements.map((i) => [i, z.boolean().optional()])) as Record<Improvement, z.ZodOptional<z.ZodBoolean>>).prefault({});
+  z
+    .strictObject(
+      Object.fromEntries(improvements.map((i) => [i, z.boolean().optional()])) as Record<Improvement, z.ZodOptional<z.ZodBoolean>>,
+    )
+    .prefault({});
 
 /** Retry bounds of an asynchronous delivery (event invoke config, EventBridge or Scheduler target), within the service's limits. */
 const asyncRetry = (defaults: RetryBounds, limits: RetryBounds) =>
@@ -193,9 +253,15 @@ const lessonsSchema = z.strictObject({
     /** Scopes granted to the machine-to-machine client it creates (default update:certification_progress); an adopted grant keeps its own. */
     scopes: z.array(nonEmpty).min(1).optional(),
     /** The existing M2M application the original handler uses (its client id), adopted with its grant; needs `grantId`. */
-    clientId: z.string().regex(/^[A-Za-z0-9]{16,64}$/, "must be an Auth0 client id").optional(),
+    clientId: z
+      .string()
+      .regex(/^[A-Za-z0-9]{16,64}$/, "must be an Auth0 client id")
+      .optional(),
     /** The existing grant of that application on `audience` (cgr_…), adopted. */
-    grantId: z.string().regex(/^cgr_[A-Za-z0-9]+$/, "must be an Auth0 client grant id (cgr_…)").optional(),
+    grantId: z
+      .string()
+      .regex(/^cgr_[A-Za-z0-9]+$/, "must be an Auth0 client grant id (cgr_…)")
+      .optional(),
   }),
   /** The Learning Paths API endpoint that marks a lesson complete (PUT), as the seed names it: `…/v5/learning-paths/certification-progresses/complete-lesson-via-mongo-trigger`. */
   learningPathsApiEndpoint: httpsUrl,
@@ -240,7 +306,12 @@ const skillsSchema = z.strictObject({
       /** The bot's existing templates bucket, adopted; when absent, the stack creates one. */
       bucketName: bucketName.optional(),
       /** Uncompressed bytes one release archive may expand to. */
-      maxBytes: z.number().int().min(1).max(10 * 1024 * 1024 * 1024).default(100 * 1024 * 1024),
+      maxBytes: z
+        .number()
+        .int()
+        .min(1)
+        .max(10 * 1024 * 1024 * 1024)
+        .default(100 * 1024 * 1024),
       /** Entries one release archive may hold. */
       maxEntries: z.number().int().min(1).max(1_000_000).default(5_000),
     })
@@ -257,7 +328,10 @@ const skillsSchema = z.strictObject({
     })
     .optional(),
   /** The existing ECR repository of the sync's image, adopted; when absent, the stack creates one. */
-  repositoryName: z.string().regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/, "must be an ECR repository name").optional(),
+  repositoryName: z
+    .string()
+    .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/, "must be an ECR repository name")
+    .optional(),
   schedule: z
     .strictObject({
       /** Switch the schedule off (for example, paused in dev) without removing it. */
@@ -293,7 +367,10 @@ const iotaSchema = z.strictObject({
   journalRetentionDays: z
     .number()
     .int()
-    .min(MIN_JOURNAL_RETENTION_DAYS, `must be at least ${MIN_JOURNAL_RETENTION_DAYS}: the dead-letter queue keeps an event 14 days, after up to 24 h of EventBridge's retries`)
+    .min(
+      MIN_JOURNAL_RETENTION_DAYS,
+      `must be at least ${MIN_JOURNAL_RETENTION_DAYS}: the dead-letter queue keeps an event 14 days, after up to 24 h of EventBridge's retries`,
+    )
     .max(3650)
     .default(MIN_JOURNAL_RETENTION_DAYS),
   services: z
@@ -358,9 +435,15 @@ const hdocSchema = z.strictObject({
      * Existing Cognito user pool, adopted with its own settings (attributes, triggers, e-mail)
      * and its hosted-UI domain, which must then be `domainPrefix`.
      */
-    userPoolId: z.string().regex(/^[a-z]{2}-[a-z]+-\d_[A-Za-z0-9]{1,55}$/, "must be a Cognito user pool id such as eu-west-2_AbCdEf123").optional(),
+    userPoolId: z
+      .string()
+      .regex(/^[a-z]{2}-[a-z]+-\d_[A-Za-z0-9]{1,55}$/, "must be a Cognito user pool id such as eu-west-2_AbCdEf123")
+      .optional(),
     /** Existing app client of that pool, adopted (the frontend knows its id); needs `userPoolId`. */
-    clientId: z.string().regex(/^[a-z0-9]{1,128}$/, "must be a Cognito app client id").optional(),
+    clientId: z
+      .string()
+      .regex(/^[a-z0-9]{1,128}$/, "must be a Cognito app client id")
+      .optional(),
     /** Prefix of the Cognito hosted-UI domain (<prefix>.auth.<region>.amazoncognito.com). */
     domainPrefix: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, "must be lower-case letters, digits and dashes"),
     /** Where the hosted UI may return to: needed when the client is created; an adopted client keeps its own. */
@@ -370,7 +453,10 @@ const hdocSchema = z.strictObject({
   api: z
     .strictObject({
       /** Allowed CORS origins: any (`*`), as the original answered, unless origins are listed. */
-      corsOrigins: z.array(z.union([z.literal("*"), z.url()])).min(1).default(["*"]),
+      corsOrigins: z
+        .array(z.union([z.literal("*"), z.url()]))
+        .min(1)
+        .default(["*"]),
       throttling: z
         .strictObject({
           burstLimit: z.number().int().min(1).default(50),
@@ -399,10 +485,20 @@ const hdocSchema = z.strictObject({
        */
       publicAttributes: z
         .strictObject({
-          only: z.array(z.string().min(1)).min(1).refine((names) => names.includes(HDOC_KEY), `must include ${HDOC_KEY}, the key a user is found by`).optional(),
-          except: z.array(z.string().min(1)).refine((names) => !names.includes(HDOC_KEY), `cannot leave out ${HDOC_KEY}, the key a user is found by`).optional(),
+          only: z
+            .array(z.string().min(1))
+            .min(1)
+            .refine((names) => names.includes(HDOC_KEY), `must include ${HDOC_KEY}, the key a user is found by`)
+            .optional(),
+          except: z
+            .array(z.string().min(1))
+            .refine((names) => !names.includes(HDOC_KEY), `cannot leave out ${HDOC_KEY}, the key a user is found by`)
+            .optional(),
         })
-        .refine((p) => (p.only === undefined) !== (p.except === undefined), "give either only (the attributes answered) or except (the attributes left out)")
+        .refine(
+          (p) => (p.only === undefined) !== (p.except === undefined),
+          "give either only (the attributes answered) or except (the attributes left out)",
+        )
         .default({ except: [...HDOC_PRIVATE_ATTRIBUTES] }),
     })
     .prefault({}),
@@ -414,9 +510,14 @@ const hdocSchema = z.strictObject({
       domain: z
         .strictObject({
           /** Host names of the site; the first is the certificate's subject. */
-          names: z.array(z.string().regex(/^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a lower-case host name")).min(1),
+          names: z
+            .array(z.string().regex(/^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a lower-case host name"))
+            .min(1),
           /** A Route 53 hosted zone for the names: the certificate's validation records are written there. */
-          hostedZoneId: z.string().regex(/^Z[A-Z0-9]{1,32}$/, "must be a Route 53 hosted zone id").optional(),
+          hostedZoneId: z
+            .string()
+            .regex(/^Z[A-Z0-9]{1,32}$/, "must be a Route 53 hosted zone id")
+            .optional(),
         })
         .optional(),
     })
@@ -510,7 +611,10 @@ export type Secrets = Record<string, pulumi.Output<string> | undefined>;
 
 /** The loaded configuration: validated blocks, resolved stage settings and the secrets. */
 export interface TributaryConfig
-  extends Omit<RawConfig, "stage" | "logRetentionDays" | "pointInTimeRecovery" | "retainStatefulResources" | "eventArchiveRetentionDays" | "alarms"> {
+  extends Omit<
+    RawConfig,
+    "stage" | "logRetentionDays" | "pointInTimeRecovery" | "retainStatefulResources" | "eventArchiveRetentionDays" | "alarms"
+  > {
   stack: string;
   stage: Stage;
   /** Stage defaults with the stack's overrides applied. */
@@ -541,8 +645,7 @@ export class ConfigError extends pulumi.RunError {
     readonly problems: ConfigProblem[],
   ) {
     super(
-      `Invalid configuration for stack "${stack}":\n` +
-        problems.map((p) => `  - ${p.key}: ${p.message}\n    fix: ${p.fix}`).join("\n"),
+      `Invalid configuration for stack "${stack}":\n${problems.map((p) => `  - ${p.key}: ${p.message}\n    fix: ${p.fix}`).join("\n")}`,
     );
     this.name = "ConfigError";
   }
@@ -555,7 +658,7 @@ function isStage(name: string): name is Stage {
 function setCommand(stack: string, key: string, opts: { secret?: boolean; path?: boolean } = {}): string {
   const flags = [opts.secret ? "--secret" : "", opts.path ? "--path" : ""].filter(Boolean).join(" ");
   const quoted = opts.path ? `'${key}'` : key;
-  return `pulumi config set ${flags ? flags + " " : ""}${quoted} <value> --stack ${stack}`;
+  return `pulumi config set ${flags ? `${flags} ` : ""}${quoted} <value> --stack ${stack}`;
 }
 
 /**
@@ -650,9 +753,13 @@ function dependencyProblems(stack: string, raw: RawConfig): ConfigProblem[] {
   if (raw.lessons) {
     const { appId, clusterServiceId, triggerId } = raw.lessons.atlas;
     if ((appId === undefined) !== (clusterServiceId === undefined)) {
-      need(`${PROJECT}:lessons.atlas.${appId === undefined ? "appId" : "clusterServiceId"}`, "appId and clusterServiceId are given together or not at all");
+      need(
+        `${PROJECT}:lessons.atlas.${appId === undefined ? "appId" : "clusterServiceId"}`,
+        "appId and clusterServiceId are given together or not at all",
+      );
     }
-    if (triggerId !== undefined && appId === undefined) need(`${PROJECT}:lessons.atlas.appId`, "an adopted trigger (triggerId) needs the app that holds it");
+    if (triggerId !== undefined && appId === undefined)
+      need(`${PROJECT}:lessons.atlas.appId`, "an adopted trigger (triggerId) needs the app that holds it");
   }
   if (raw.hdoc?.auth.clientId !== undefined && raw.hdoc.auth.userPoolId === undefined) {
     need(`${PROJECT}:hdoc.auth.userPoolId`, "an adopted app client (clientId) needs the user pool that holds it");
@@ -664,7 +771,10 @@ function dependencyProblems(stack: string, raw: RawConfig): ConfigProblem[] {
   }
   const auth0 = raw.lessons?.auth0;
   if (auth0 && (auth0.clientId === undefined) !== (auth0.grantId === undefined)) {
-    need(`${PROJECT}:lessons.auth0.${auth0.clientId === undefined ? "clientId" : "grantId"}`, "an adopted Auth0 client (clientId) is adopted with its grant (grantId)");
+    need(
+      `${PROJECT}:lessons.auth0.${auth0.clientId === undefined ? "clientId" : "grantId"}`,
+      "an adopted Auth0 client (clientId) is adopted with its grant (grantId)",
+    );
   }
   return problems;
 }
@@ -725,7 +835,13 @@ function adoptionConflicts(stack: string, raw: RawConfig, given: Record<string, 
 export function adoptsOriginals(app: OriginalsApp, raw: RawConfig): boolean {
   switch (app) {
     case "alma":
-      return !!raw.alma && (Object.keys(raw.alma.topicArns).length > 0 || Object.keys(raw.alma.tableNames).length > 0 || !!raw.alma.usersQueueUrl || !!raw.alma.usersDeadLetterQueueUrl);
+      return (
+        !!raw.alma &&
+        (Object.keys(raw.alma.topicArns).length > 0 ||
+          Object.keys(raw.alma.tableNames).length > 0 ||
+          !!raw.alma.usersQueueUrl ||
+          !!raw.alma.usersDeadLetterQueueUrl)
+      );
     case "hdoc":
       return !!raw.hdoc && !!(raw.hdoc.usersTableName || raw.hdoc.auth.userPoolId || raw.hdoc.frontend.bucketName);
     case "skills":
@@ -762,7 +878,10 @@ export function regionProblems(stack: string, raw: RawConfig, stackRegion: strin
  * Pulumi hands the program), with JSON values parsed the way `Config.getObject` does. Every
  * key the schema does not know is a problem, named with the nearest known key.
  */
-export function validateConfigValues(stack: string, values: Record<string, string | undefined>): { raw?: RawConfig; problems: ConfigProblem[] } {
+export function validateConfigValues(
+  stack: string,
+  values: Record<string, string | undefined>,
+): { raw?: RawConfig; problems: ConfigProblem[] } {
   const raw: Record<string, unknown> = {};
   const problems: ConfigProblem[] = [];
   const schemaKeys = Object.keys(configSchema.shape);
@@ -819,7 +938,9 @@ export function secretsInClear(stack: string, allKeys: readonly string[], isSecr
 export function auth0Problems(stack: string, raw: RawConfig, provider: { domain?: string; audience?: string }): ConfigProblem[] {
   if (!raw.lessons) return [];
   if (!provider.domain) {
-    return [{ key: "auth0:domain", message: "the Auth0 tenant's domain is needed by the lessons app", fix: setCommand(stack, "auth0:domain") }];
+    return [
+      { key: "auth0:domain", message: "the Auth0 tenant's domain is needed by the lessons app", fix: setCommand(stack, "auth0:domain") },
+    ];
   }
   if (/\.auth0\.com$/.test(provider.domain) || provider.audience) return [];
   return [
@@ -871,7 +992,11 @@ export function loadConfig(): TributaryConfig {
   for (const [key, value] of Object.entries(all)) if (key.startsWith(`${PROJECT}:`)) values[key.slice(PROJECT.length + 1)] = value;
   const { raw, problems } = validateConfigValues(stack, values);
   problems.push(...secretsInClear(stack, Object.keys(all), isConfigSecret));
-  if (raw) problems.push(...auth0Problems(stack, raw, { domain: all["auth0:domain"], audience: all["auth0:audience"] }), ...regionProblems(stack, raw, all["aws:region"]));
+  if (raw)
+    problems.push(
+      ...auth0Problems(stack, raw, { domain: all["auth0:domain"], audience: all["auth0:audience"] }),
+      ...regionProblems(stack, raw, all["aws:region"]),
+    );
   if (!raw || problems.length > 0) throw new ConfigError(stack, problems);
 
   const secrets: Secrets = {};
@@ -881,7 +1006,7 @@ export function loadConfig(): TributaryConfig {
     const bag = new pulumi.Config(namespace);
     if (declared.optional) {
       // Only the key's presence is looked at here; the value is read with getSecret.
-      if (Object.prototype.hasOwnProperty.call(all, declared.key)) secrets[declared.key] = bag.requireSecret(name);
+      if (Object.hasOwn(all, declared.key)) secrets[declared.key] = bag.requireSecret(name);
       continue;
     }
     try {
@@ -897,7 +1022,14 @@ export function loadConfig(): TributaryConfig {
   if (missing.length > 0) throw new ConfigError(stack, missing);
 
   const stage = raw.stage ?? (stack as Stage);
-  const { logRetentionDays: _l, pointInTimeRecovery: _p, retainStatefulResources: _r, eventArchiveRetentionDays: _e, alarms, ...apps } = raw;
+  const {
+    logRetentionDays: _l,
+    pointInTimeRecovery: _p,
+    retainStatefulResources: _r,
+    eventArchiveRetentionDays: _e,
+    alarms,
+    ...apps
+  } = raw;
   return {
     ...apps,
     stack,

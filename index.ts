@@ -55,7 +55,11 @@ function alertTopicIn(region: string | undefined): AlertTopic {
   let topic = alertTopics.get(key);
   if (!topic) {
     const existingTopicArn = config.alarms.topicArn?.split(":")[3] === key ? config.alarms.topicArn : undefined;
-    topic = new AlertTopic(key === stackRegion ? "alerts" : `alerts-${key}`, { email: config.alarms.email, existingTopicArn }, inRegion(region));
+    topic = new AlertTopic(
+      key === stackRegion ? "alerts" : `alerts-${key}`,
+      { email: config.alarms.email, existingTopicArn },
+      inRegion(region),
+    );
     alertTopics.set(key, topic);
   }
   return topic;
@@ -85,123 +89,156 @@ function platformIn(region: string | undefined): Platform {
 
 const lessons =
   config.lessons &&
-  new LessonCompletionSync("lessons", {
-    atlas: {
-      projectId: config.lessons.atlas.projectId,
-      clusterName: config.lessons.atlas.clusterName,
-      existingApp: config.lessons.atlas.appId && config.lessons.atlas.clusterServiceId
-        ? { appId: config.lessons.atlas.appId, clusterServiceId: config.lessons.atlas.clusterServiceId }
-        : undefined,
-      triggerId: config.lessons.atlas.triggerId,
-      adminApiUrl: config.lessons.atlas.adminApiUrl,
-      database: config.lessons.atlas.database,
-      collection: config.lessons.atlas.collection,
+  new LessonCompletionSync(
+    "lessons",
+    {
+      atlas: {
+        projectId: config.lessons.atlas.projectId,
+        clusterName: config.lessons.atlas.clusterName,
+        existingApp:
+          config.lessons.atlas.appId && config.lessons.atlas.clusterServiceId
+            ? { appId: config.lessons.atlas.appId, clusterServiceId: config.lessons.atlas.clusterServiceId }
+            : undefined,
+        triggerId: config.lessons.atlas.triggerId,
+        adminApiUrl: config.lessons.atlas.adminApiUrl,
+        database: config.lessons.atlas.database,
+        collection: config.lessons.atlas.collection,
+      },
+      atlasApiKey: {
+        publicKey: secretOf(config, "mongodbatlas:publicKey"),
+        privateKey: secretOf(config, "mongodbatlas:privateKey"),
+      },
+      appName: `tributary-lessons-${config.stack}`,
+      auth0: {
+        tokenUrl: config.lessons.auth0.tokenUrl,
+        audience: config.lessons.auth0.audience,
+        tokenRequestFormat: config.lessons.auth0.tokenRequestFormat,
+        existing:
+          config.lessons.auth0.clientId && config.lessons.auth0.grantId
+            ? { clientId: config.lessons.auth0.clientId, grantId: config.lessons.auth0.grantId }
+            : undefined,
+        // A grant the stack creates gets the one scope the endpoint needs unless config names others.
+        scopes: config.lessons.auth0.scopes ?? (config.lessons.auth0.grantId ? undefined : ["update:certification_progress"]),
+      },
+      learningPathsApiEndpoint: config.lessons.learningPathsApiEndpoint,
+      sending: { concurrency: config.lessons.concurrency },
+      function: functionSizing(config.lessons.function),
+      delivery: config.lessons.delivery,
+      eventArchiveRetentionDays: settings.eventArchiveRetentionDays,
+      paused: config.lessons.paused,
+      hardening: config.lessons.hardening,
+      platform: platformIn(config.lessons.region),
     },
-    atlasApiKey: {
-      publicKey: secretOf(config, "mongodbatlas:publicKey"),
-      privateKey: secretOf(config, "mongodbatlas:privateKey"),
-    },
-    appName: `tributary-lessons-${config.stack}`,
-    auth0: {
-      tokenUrl: config.lessons.auth0.tokenUrl,
-      audience: config.lessons.auth0.audience,
-      tokenRequestFormat: config.lessons.auth0.tokenRequestFormat,
-      existing: config.lessons.auth0.clientId && config.lessons.auth0.grantId ? { clientId: config.lessons.auth0.clientId, grantId: config.lessons.auth0.grantId } : undefined,
-      // A grant the stack creates gets the one scope the endpoint needs unless config names others.
-      scopes: config.lessons.auth0.scopes ?? (config.lessons.auth0.grantId ? undefined : ["update:certification_progress"]),
-    },
-    learningPathsApiEndpoint: config.lessons.learningPathsApiEndpoint,
-    sending: { concurrency: config.lessons.concurrency },
-    function: functionSizing(config.lessons.function),
-    delivery: config.lessons.delivery,
-    eventArchiveRetentionDays: settings.eventArchiveRetentionDays,
-    paused: config.lessons.paused,
-    hardening: config.lessons.hardening,
-    platform: platformIn(config.lessons.region),
-  }, inRegion(config.lessons.region));
+    inRegion(config.lessons.region),
+  );
 
 const alma =
   config.alma &&
-  new AlmaCache("alma", {
-    topicArns: config.alma.topicArns,
-    tableNames: config.alma.tableNames,
-    usersQueueUrl: config.alma.usersQueueUrl,
-    usersDeadLetterQueueUrl: config.alma.usersDeadLetterQueueUrl,
-    usersQueueConsumerTimeoutSeconds: config.alma.usersQueueConsumerTimeoutSeconds,
-    function: functionSizing(config.alma.function),
-    paused: config.alma.paused,
-    maximumConcurrency: config.alma.maximumConcurrency,
-    webhookSecret: secretOf(config, "tributary:almaWebhookSecret"),
-    webhookSecretRotationWindowHours: config.alma.webhookSecretRotationWindowHours,
-    hardening: config.alma.hardening,
-    platform: platformIn(config.alma.region),
-  }, inRegion(config.alma.region));
+  new AlmaCache(
+    "alma",
+    {
+      topicArns: config.alma.topicArns,
+      tableNames: config.alma.tableNames,
+      usersQueueUrl: config.alma.usersQueueUrl,
+      usersDeadLetterQueueUrl: config.alma.usersDeadLetterQueueUrl,
+      usersQueueConsumerTimeoutSeconds: config.alma.usersQueueConsumerTimeoutSeconds,
+      function: functionSizing(config.alma.function),
+      paused: config.alma.paused,
+      maximumConcurrency: config.alma.maximumConcurrency,
+      webhookSecret: secretOf(config, "tributary:almaWebhookSecret"),
+      webhookSecretRotationWindowHours: config.alma.webhookSecretRotationWindowHours,
+      hardening: config.alma.hardening,
+      platform: platformIn(config.alma.region),
+    },
+    inRegion(config.alma.region),
+  );
 
 const hdoc =
   config.hdoc &&
-  new HdocBackend("hdoc", {
-    usersTableName: config.hdoc.usersTableName,
-    auth: {
-      domainPrefix: config.hdoc.auth.domainPrefix,
-      callbackUrls: config.hdoc.auth.callbackUrls,
-      logoutUrls: config.hdoc.auth.logoutUrls,
-      existingUserPoolId: config.hdoc.auth.userPoolId,
-      existingClientId: config.hdoc.auth.clientId,
+  new HdocBackend(
+    "hdoc",
+    {
+      usersTableName: config.hdoc.usersTableName,
+      auth: {
+        domainPrefix: config.hdoc.auth.domainPrefix,
+        callbackUrls: config.hdoc.auth.callbackUrls,
+        logoutUrls: config.hdoc.auth.logoutUrls,
+        existingUserPoolId: config.hdoc.auth.userPoolId,
+        existingClientId: config.hdoc.auth.clientId,
+      },
+      api: config.hdoc.api,
+      frontendBucketName: config.hdoc.frontend.bucketName,
+      frontendDomain: config.hdoc.frontend.domain,
+      // CloudFront reads certificates in us-east-1 only.
+      certificateProvider:
+        config.hdoc.frontend.domain && (config.hdoc.region ?? awsConfig.get("region")) !== "us-east-1"
+          ? providerIn("us-east-1")
+          : undefined,
+      function: functionSizing(config.hdoc.function),
+      hardening: config.hdoc.hardening,
+      platform: platformIn(config.hdoc.region),
     },
-    api: config.hdoc.api,
-    frontendBucketName: config.hdoc.frontend.bucketName,
-    frontendDomain: config.hdoc.frontend.domain,
-    // CloudFront reads certificates in us-east-1 only.
-    certificateProvider: config.hdoc.frontend.domain && (config.hdoc.region ?? awsConfig.get("region")) !== "us-east-1" ? providerIn("us-east-1") : undefined,
-    function: functionSizing(config.hdoc.function),
-    hardening: config.hdoc.hardening,
-    platform: platformIn(config.hdoc.region),
-  }, inRegion(config.hdoc.region));
+    inRegion(config.hdoc.region),
+  );
 
 const skills =
   config.skills &&
-  new SkillAppSync("skills", {
-    airtable: config.skills.airtable,
-    badgr: config.skills.badgr,
-    github: config.skills.github,
-    templates: config.skills.templates,
-    vpc: config.skills.vpc,
-    schedule: config.skills.schedule,
-    keepImages: config.skills.keepImages,
-    repositoryName: config.skills.repositoryName,
-    templatesBucketName: config.skills.templates.bucketName,
-    function: functionSizing(config.skills.function),
-    delivery: config.skills.delivery,
-    secrets: {
-      BRN_DATABASE_URL: secretOf(config, "tributary:brnDatabaseUrl"),
-      AIRTABLE_TOKEN: secretOf(config, "tributary:airtableToken"),
-      BADGR_USERNAME: secretOf(config, "tributary:badgrUsername"),
-      BADGR_PASSWORD: secretOf(config, "tributary:badgrPassword"),
-      BADGR_CLIENT_ID: secretOf(config, "tributary:badgrClientId"),
-      GITHUB_TOKEN: config.secrets["tributary:githubToken"],
+  new SkillAppSync(
+    "skills",
+    {
+      airtable: config.skills.airtable,
+      badgr: config.skills.badgr,
+      github: config.skills.github,
+      templates: config.skills.templates,
+      vpc: config.skills.vpc,
+      schedule: config.skills.schedule,
+      keepImages: config.skills.keepImages,
+      repositoryName: config.skills.repositoryName,
+      templatesBucketName: config.skills.templates.bucketName,
+      function: functionSizing(config.skills.function),
+      delivery: config.skills.delivery,
+      secrets: {
+        BRN_DATABASE_URL: secretOf(config, "tributary:brnDatabaseUrl"),
+        AIRTABLE_TOKEN: secretOf(config, "tributary:airtableToken"),
+        BADGR_USERNAME: secretOf(config, "tributary:badgrUsername"),
+        BADGR_PASSWORD: secretOf(config, "tributary:badgrPassword"),
+        BADGR_CLIENT_ID: secretOf(config, "tributary:badgrClientId"),
+        GITHUB_TOKEN: config.secrets["tributary:githubToken"],
+      },
+      hardening: config.skills.hardening,
+      platform: platformIn(config.skills.region),
     },
-    hardening: config.skills.hardening,
-    platform: platformIn(config.skills.region),
-  }, inRegion(config.skills.region));
+    inRegion(config.skills.region),
+  );
 
 // The iota services share one bus: the configured one, adopted, or a new one.
 const iotaConfig = config.iota;
-const iotaBus = iotaConfig && new IotaEventBus("iota-bus", { existingName: iotaConfig.eventBusName, protection: platformIn(iotaConfig.region).protection }, inRegion(iotaConfig.region));
+const iotaBus =
+  iotaConfig &&
+  new IotaEventBus(
+    "iota-bus",
+    { existingName: iotaConfig.eventBusName, protection: platformIn(iotaConfig.region).protection },
+    inRegion(iotaConfig.region),
+  );
 const iotaServices = (iotaConfig?.services ?? []).map(
   (service) =>
-    new IotaService(`iota-${service.handler.replace(/^iota-/, "")}`, {
-      serviceId: service.id,
-      handler: service.handler,
-      consumes: service.consumes,
-      eventBus: iotaBus!,
-      mongoDatabase: iotaConfig!.mongoDatabase,
-      journalRetentionDays: iotaConfig!.journalRetentionDays,
-      mongoUri: secretOf(config, "tributary:iotaMongoUri"),
-      function: functionSizing(service.function),
-      delivery: service.delivery,
-      hardening: iotaConfig!.hardening,
-      platform: platformIn(iotaConfig!.region),
-    }, inRegion(iotaConfig!.region)),
+    new IotaService(
+      `iota-${service.handler.replace(/^iota-/, "")}`,
+      {
+        serviceId: service.id,
+        handler: service.handler,
+        consumes: service.consumes,
+        eventBus: iotaBus!,
+        mongoDatabase: iotaConfig!.mongoDatabase,
+        journalRetentionDays: iotaConfig!.journalRetentionDays,
+        mongoUri: secretOf(config, "tributary:iotaMongoUri"),
+        function: functionSizing(service.function),
+        delivery: service.delivery,
+        hardening: iotaConfig!.hardening,
+        platform: platformIn(iotaConfig!.region),
+      },
+      inRegion(iotaConfig!.region),
+    ),
 );
 
 // The iota app is its bus and services, made here: so is its dashboard.

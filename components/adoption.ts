@@ -18,8 +18,10 @@ export const IMPROVEMENTS = {
   pointInTimeRecovery: "point-in-time recovery on tables (35 days of continuous backups, billed per GB)",
   deletionProtection: "deletion protection on tables and user pools: they cannot be deleted until it is turned off",
   onDemandCapacity: "on-demand (PAY_PER_REQUEST) billing instead of provisioned capacity on tables",
-  queueSettings: "the users queue's visibility timeout from its consumer's timeout (usersQueueConsumerTimeoutSeconds); its consumer must then finish within it",
-  blockPublicAccess: "every public-access block on buckets, and object ownership enforced (ACLs disabled: an ACL that grants anyone fails the update until it is removed)",
+  queueSettings:
+    "the users queue's visibility timeout from its consumer's timeout (usersQueueConsumerTimeoutSeconds); its consumer must then finish within it",
+  blockPublicAccess:
+    "every public-access block on buckets, and object ownership enforced (ACLs disabled: an ACL that grants anyone fails the update until it is removed)",
   versioning: "object versioning on buckets; once on, it can only be suspended, never removed",
   preventUserExistenceErrors: "sign-in errors that do not reveal whether a user exists, on the Cognito app client",
   exclusiveBucketPolicy:
@@ -27,7 +29,8 @@ export const IMPROVEMENTS = {
   immutableImageTags: "immutable image tags on the ECR repository: pushing an existing tag again fails",
   scanImagesOnPush: "a vulnerability scan of every image pushed to the ECR repository",
   imageLifecycle: "a lifecycle policy that expires all but the newest `keepImages` images",
-  imagePullPolicy: "a repository policy that lets Lambda pull images for this account's functions; it replaces the repository's whole policy",
+  imagePullPolicy:
+    "a repository policy that lets Lambda pull images for this account's functions; it replaces the repository's whole policy",
   triggerMatch:
     "the trigger's $match, so that only updates that completed a lesson are sent (the original sends every update and its handler skips the rest)",
   tlsOnly:

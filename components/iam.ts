@@ -47,6 +47,8 @@ export function tlsOnlyStatement(service: "s3" | "sqs", resources: pulumi.Input<
 export function trustPolicy(service: string, condition?: PolicyStatement["Condition"]): pulumi.Output<string> {
   return pulumi.jsonStringify({
     Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole", ...(condition ? { Condition: condition } : {}) }],
+    Statement: [
+      { Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole", ...(condition ? { Condition: condition } : {}) },
+    ],
   });
 }

@@ -46,7 +46,10 @@ export interface AppOriginals {
   resources: OriginalResource[];
 }
 
-export const ORIGINALS = { lessons, skills, iota, alma, hdoc } as unknown as Record<"lessons" | "skills" | "iota" | "alma" | "hdoc", AppOriginals>;
+export const ORIGINALS = { lessons, skills, iota, alma, hdoc } as unknown as Record<
+  "lessons" | "skills" | "iota" | "alma" | "hdoc",
+  AppOriginals
+>;
 export type OriginalsApp = keyof typeof ORIGINALS;
 
 /** The original of an adopted resource, and its app. */

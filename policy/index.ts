@@ -15,7 +15,13 @@ new PolicyPack("tributary", {
     configSchema: { properties: { stage: { type: "string", enum: [...STAGES], default: "dev" } } },
     validateStack: (args, reportViolation) => {
       const { stage } = args.getConfig<{ stage: Stage }>();
-      const resources = args.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.props, ignoreChanges: r.opts.ignoreChanges }));
+      const resources = args.resources.map((r) => ({
+        type: r.type,
+        name: r.name,
+        urn: r.urn,
+        props: r.props,
+        ignoreChanges: r.opts.ignoreChanges,
+      }));
       for (const violation of rule.check(resources, { stage })) reportViolation(violation.message, violation.urn);
     },
   })),

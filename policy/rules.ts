@@ -123,9 +123,19 @@ export function isTlsOnlyDeny(statement: any, service: "s3" | "sqs"): boolean {
   const anyone = principal === "*" || (list<string>(principal?.AWS).length === 1 && list<string>(principal?.AWS)[0] === "*");
   const condition = statement?.Condition;
   const onlyTransport =
-    Object.keys(condition ?? {}).length === 1 && Object.keys(condition?.Bool ?? {}).length === 1 && String(condition?.Bool?.["aws:SecureTransport"]) === "false";
+    Object.keys(condition ?? {}).length === 1 &&
+    Object.keys(condition?.Bool ?? {}).length === 1 &&
+    String(condition?.Bool?.["aws:SecureTransport"]) === "false";
   const actions = list<string>(statement?.Action);
-  return statement?.Effect === "Deny" && anyone && onlyTransport && actions.length === 1 && actions[0] === `${service}:*` && statement.NotAction === undefined && statement.NotResource === undefined;
+  return (
+    statement?.Effect === "Deny" &&
+    anyone &&
+    onlyTransport &&
+    actions.length === 1 &&
+    actions[0] === `${service}:*` &&
+    statement.NotAction === undefined &&
+    statement.NotResource === undefined
+  );
 }
 
 /** The resource policies the rules read, with the service of their actions. */
@@ -143,13 +153,20 @@ const iamNoWildcards: Rule = {
       for (const [i, s] of list<any>(document?.Statement).entries()) {
         if (s.Effect !== "Allow") continue;
         const where = `statement ${s.Sid ?? i}`;
-        if (s.NotAction !== undefined || s.NotResource !== undefined) out.push(violation(this.name, r, `${where} uses NotAction/NotResource`));
+        if (s.NotAction !== undefined || s.NotResource !== undefined)
+          out.push(violation(this.name, r, `${where} uses NotAction/NotResource`));
         const actions = list<string>(s.Action);
         for (const action of actions) {
           if (action === "*" || /:\*$/.test(action)) out.push(violation(this.name, r, `${where} allows the wildcard action ${action}`));
         }
         if (list<string>(s.Resource).includes("*") && !actions.every((a) => a in STAR_RESOURCE_ALLOW_LIST)) {
-          out.push(violation(this.name, r, `${where} allows Resource "*" for ${actions.filter((a) => !(a in STAR_RESOURCE_ALLOW_LIST)).join(", ")}`));
+          out.push(
+            violation(
+              this.name,
+              r,
+              `${where} allows Resource "*" for ${actions.filter((a) => !(a in STAR_RESOURCE_ALLOW_LIST)).join(", ")}`,
+            ),
+          );
         }
       }
     }
@@ -162,9 +179,11 @@ const iamNoWildcards: Rule = {
         const principals = s.Principal === "*" ? ["*"] : list<string>(s.Principal?.AWS);
         if (principals.includes("*")) out.push(violation(this.name, r, `${where} names Principal "*": only the TLS-only deny may`));
         for (const action of list<string>(s.Action)) {
-          if (action === "*" || /:\*$/.test(action)) out.push(violation(this.name, r, `${where} names the wildcard action ${action}: only the TLS-only deny may`));
+          if (action === "*" || /:\*$/.test(action))
+            out.push(violation(this.name, r, `${where} names the wildcard action ${action}: only the TLS-only deny may`));
         }
-        if (s.NotAction !== undefined || s.NotPrincipal !== undefined) out.push(violation(this.name, r, `${where} uses NotAction/NotPrincipal`));
+        if (s.NotAction !== undefined || s.NotPrincipal !== undefined)
+          out.push(violation(this.name, r, `${where} uses NotAction/NotPrincipal`));
       }
     }
     return out;
@@ -184,7 +203,10 @@ const asyncFailureDestination: Rule = {
       const fn = functionByRef(resources, p.props.function);
       if (fn) invoked.set(fn.urn, fn);
     }
-    for (const target of [...ofType(resources, T.eventTarget).map((t) => t.props.arn), ...ofType(resources, T.schedule).map((s) => s.props.target?.arn)]) {
+    for (const target of [
+      ...ofType(resources, T.eventTarget).map((t) => t.props.arn),
+      ...ofType(resources, T.schedule).map((s) => s.props.target?.arn),
+    ]) {
       const fn = functionByRef(resources, target);
       if (fn) invoked.set(fn.urn, fn);
     }
@@ -194,7 +216,8 @@ const asyncFailureDestination: Rule = {
       const hasDestination = ofType(resources, T.invokeConfig).some(
         (c) => functionByRef(resources, c.props.functionName) === fn && Boolean(c.props.destinationConfig?.onFailure?.destination),
       );
-      if (!hasDlq && !hasDestination) out.push(violation(this.name, fn, "is invoked asynchronously but has no on-failure destination or dead-letter queue"));
+      if (!hasDlq && !hasDestination)
+        out.push(violation(this.name, fn, "is invoked asynchronously but has no on-failure destination or dead-letter queue"));
     }
     return out;
   },
@@ -206,8 +229,12 @@ const targetDeadLetter: Rule = {
   enforcementLevel: "mandatory",
   check(resources) {
     return [
-      ...ofType(resources, T.eventTarget).filter((t) => !t.props.deadLetterConfig?.arn).map((t) => violation(this.name, t, "has no dead-letter queue")),
-      ...ofType(resources, T.schedule).filter((s) => !s.props.target?.deadLetterConfig?.arn).map((s) => violation(this.name, s, "its target has no dead-letter queue")),
+      ...ofType(resources, T.eventTarget)
+        .filter((t) => !t.props.deadLetterConfig?.arn)
+        .map((t) => violation(this.name, t, "has no dead-letter queue")),
+      ...ofType(resources, T.schedule)
+        .filter((s) => !s.props.target?.deadLetterConfig?.arn)
+        .map((s) => violation(this.name, s, "its target has no dead-letter queue")),
     ];
   },
 };
@@ -240,12 +267,22 @@ const deadLetterRetentionAndAlarm: Rule = {
     for (const q of deadLetterQueues(resources)) {
       // In a real preview a new queue's ARN is unknown: only the tag finds it there. An adopted
       // queue keeps its own tags, and its ARN is known: its source's redrive policy finds it.
-      if (!q.props.tags?.[DEAD_LETTER_TAG] && !isAdopted(q)) out.push(violation(this.name, q, `is a dead-letter queue without the tag ${DEAD_LETTER_TAG}`));
+      if (!q.props.tags?.[DEAD_LETTER_TAG] && !isAdopted(q))
+        out.push(violation(this.name, q, `is a dead-letter queue without the tag ${DEAD_LETTER_TAG}`));
       if (q.props.messageRetentionSeconds !== DEAD_LETTER_RETENTION_SECONDS) {
-        out.push(violation(this.name, q, `keeps messages ${q.props.messageRetentionSeconds ?? "the default 345600"} s, not ${DEAD_LETTER_RETENTION_SECONDS} (14 days)`));
+        out.push(
+          violation(
+            this.name,
+            q,
+            `keeps messages ${q.props.messageRetentionSeconds ?? "the default 345600"} s, not ${DEAD_LETTER_RETENTION_SECONDS} (14 days)`,
+          ),
+        );
       }
       const alarmed = ofType(resources, T.alarm).some(
-        (a) => a.props.namespace === "AWS/SQS" && a.props.metricName === "ApproximateNumberOfMessagesVisible" && a.props.dimensions?.QueueName === q.props.name,
+        (a) =>
+          a.props.namespace === "AWS/SQS" &&
+          a.props.metricName === "ApproximateNumberOfMessagesVisible" &&
+          a.props.dimensions?.QueueName === q.props.name,
       );
       if (!alarmed) out.push(violation(this.name, q, "has no alarm on its depth (ApproximateNumberOfMessagesVisible)"));
     }
@@ -276,7 +313,8 @@ const resourceAlarms: Rule = {
       if (typeof id !== "string" || id === "") return undefined;
       const on = alarms.filter((a) => a.props.namespace === watched.namespace && a.props.dimensions?.[watched.dimension] === id);
       for (const metric of watched.metrics) {
-        if (!on.some((a) => a.props.metricName === metric)) out.push(violation(this.name, r, `has no alarm on ${watched.namespace} ${metric}`));
+        if (!on.some((a) => a.props.metricName === metric))
+          out.push(violation(this.name, r, `has no alarm on ${watched.namespace} ${metric}`));
       }
       return on;
     };
@@ -284,7 +322,9 @@ const resourceAlarms: Rule = {
       const duration = alarmsOf(fn, ALARMED_METRICS.function, fn.props.name)?.find((a) => a.props.metricName === "Duration");
       const timeoutMs = (fn.props.timeout ?? 3) * 1000;
       if (duration && typeof duration.props.threshold === "number" && duration.props.threshold >= timeoutMs) {
-        out.push(violation(this.name, fn, `its duration alarm fires at ${duration.props.threshold} ms, not before its ${timeoutMs} ms timeout`));
+        out.push(
+          violation(this.name, fn, `its duration alarm fires at ${duration.props.threshold} ms, not before its ${timeoutMs} ms timeout`),
+        );
       }
     }
     for (const q of ofType(resources, T.queue)) {
@@ -294,15 +334,24 @@ const resourceAlarms: Rule = {
         out.push(violation(this.name, q, `its age alarm fires at ${age.props.threshold} s, after half its ${retention} s retention`));
       }
     }
-    for (const api of ofType(resources, T.httpApi).filter((a) => a.props.protocolType === "HTTP")) alarmsOf(api, ALARMED_METRICS.httpApi, api.props.id);
+    for (const api of ofType(resources, T.httpApi).filter((a) => a.props.protocolType === "HTTP"))
+      alarmsOf(api, ALARMED_METRICS.httpApi, api.props.id);
     const regionOf = (arn: unknown) => (typeof arn === "string" && arn.startsWith("arn:") ? arn.split(":")[3] : undefined);
     for (const a of alarms) {
       const actions = [...list<unknown>(a.props.alarmActions), ...list<unknown>(a.props.okActions)];
-      if (list(a.props.alarmActions).length === 0 || list(a.props.okActions).length === 0) out.push(violation(this.name, a, "notifies no one when it fires or when it recovers (alarmActions, okActions)"));
+      if (list(a.props.alarmActions).length === 0 || list(a.props.okActions).length === 0)
+        out.push(violation(this.name, a, "notifies no one when it fires or when it recovers (alarmActions, okActions)"));
       // CloudWatch refuses an SNS action in another region than the alarm's.
       const region = regionOf(a.props.arn);
       const elsewhere = actions.filter((arn) => region && regionOf(arn) && regionOf(arn) !== region);
-      if (elsewhere.length > 0) out.push(violation(this.name, a, `is in ${region} but notifies ${[...new Set(elsewhere)].join(", ")}: CloudWatch notifies only a topic in the alarm's region`));
+      if (elsewhere.length > 0)
+        out.push(
+          violation(
+            this.name,
+            a,
+            `is in ${region} but notifies ${[...new Set(elsewhere)].join(", ")}: CloudWatch notifies only a topic in the alarm's region`,
+          ),
+        );
     }
     return out;
   },
@@ -310,7 +359,8 @@ const resourceAlarms: Rule = {
 
 const consumedQueueRedrive: Rule = {
   name: "consumed-queue-redrive",
-  description: "Every SQS queue a Lambda consumes moves a message that keeps failing to a dead-letter queue (a redrive policy with maxReceiveCount).",
+  description:
+    "Every SQS queue a Lambda consumes moves a message that keeps failing to a dead-letter queue (a redrive policy with maxReceiveCount).",
   enforcementLevel: "mandatory",
   check(resources) {
     const out: Violation[] = [];
@@ -319,7 +369,13 @@ const consumedQueueRedrive: Rule = {
       if (!q) continue;
       const redrive = parse(q.props.redrivePolicy);
       if (!redrive?.deadLetterTargetArn || !(redrive.maxReceiveCount >= 1)) {
-        out.push(violation(this.name, q, "is consumed by a Lambda but has no redrive policy to a dead-letter queue: a message that keeps failing would be retried until it expires"));
+        out.push(
+          violation(
+            this.name,
+            q,
+            "is consumed by a Lambda but has no redrive policy to a dead-letter queue: a message that keeps failing would be retried until it expires",
+          ),
+        );
       }
     }
     return out;
@@ -333,7 +389,9 @@ const subscriptionDeadLetter: Rule = {
   check(resources) {
     return ofType(resources, T.subscription)
       .filter((s) => ["sqs", "lambda"].includes(s.props.protocol) && !parse(s.props.redrivePolicy)?.deadLetterTargetArn)
-      .map((s) => violation(this.name, s, `delivers to ${s.props.protocol} without a redrive policy: a message SNS cannot deliver would be lost`));
+      .map((s) =>
+        violation(this.name, s, `delivers to ${s.props.protocol} without a redrive policy: a message SNS cannot deliver would be lost`),
+      );
   },
 };
 
@@ -350,7 +408,9 @@ const queueVisibility: Rule = {
       const timeout = fn.props.timeout ?? 3;
       const visibility = q.props.visibilityTimeoutSeconds ?? 30;
       if (visibility < 6 * timeout) {
-        out.push(violation(this.name, q, `visibility timeout ${visibility} s is under 6 × ${timeout} s, the timeout of its consumer ${fn.name}`));
+        out.push(
+          violation(this.name, q, `visibility timeout ${visibility} s is under 6 × ${timeout} s, the timeout of its consumer ${fn.name}`),
+        );
       }
     }
     return out;
@@ -391,7 +451,11 @@ const dynamoEncryptionAndRecovery: Rule = {
 
 /** The improvements an adopted resource still waits for, per property it keeps. */
 const PENDING_IMPROVEMENTS: Record<string, Record<string, string>> = {
-  [T.table]: { serverSideEncryption: "encryption", pointInTimeRecovery: "pointInTimeRecovery", deletionProtectionEnabled: "deletionProtection" },
+  [T.table]: {
+    serverSideEncryption: "encryption",
+    pointInTimeRecovery: "pointInTimeRecovery",
+    deletionProtectionEnabled: "deletionProtection",
+  },
   "aws:sns/topic:Topic": { kmsMasterKeyId: "encryption" },
   [T.queue]: { sqsManagedSseEnabled: "encryption" },
   "aws:ecr/repository:Repository": { imageTagMutability: "immutableImageTags", imageScanningConfiguration: "scanImagesOnPush" },
@@ -399,22 +463,34 @@ const PENDING_IMPROVEMENTS: Record<string, Record<string, string>> = {
 
 const adoptedPendingHardening: Rule = {
   name: "adopted-pending-hardening",
-  description: "Adopted resources that still keep their original's settings where an improvement is available (apply it after the cutover).",
+  description:
+    "Adopted resources that still keep their original's settings where an improvement is available (apply it after the cutover).",
   enforcementLevel: "advisory",
   check(resources) {
     const out: Violation[] = [];
     for (const r of resources.filter(isAdopted)) {
-      const pending = Object.entries(PENDING_IMPROVEMENTS[r.type] ?? {}).filter(([property]) => keeps(r, property)).map(([, improvement]) => improvement);
+      const pending = Object.entries(PENDING_IMPROVEMENTS[r.type] ?? {})
+        .filter(([property]) => keeps(r, property))
+        .map(([, improvement]) => improvement);
       if (r.type === T.bucket && !hasPublicAccessBlock(resources, r)) pending.push("blockPublicAccess");
       if ((r.type === T.bucket || r.type === T.queue) && !deniesInsecureTransport(resources, r)) pending.push("tlsOnly");
-      if (pending.length > 0) out.push(violation(this.name, r, `is adopted and keeps its original's settings: opt in to ${[...new Set(pending)].join(", ")} in its app's hardening after the cutover`));
+      if (pending.length > 0)
+        out.push(
+          violation(
+            this.name,
+            r,
+            `is adopted and keeps its original's settings: opt in to ${[...new Set(pending)].join(", ")} in its app's hardening after the cutover`,
+          ),
+        );
     }
     return out;
   },
 };
 
 function publicAccessBlockOf(resources: PolicyResource[], b: PolicyResource): PolicyResource | undefined {
-  return ofType(resources, T.publicAccessBlock).find((p) => p.props.bucket !== undefined && (p.props.bucket === b.props.id || p.props.bucket === b.props.bucket));
+  return ofType(resources, T.publicAccessBlock).find(
+    (p) => p.props.bucket !== undefined && (p.props.bucket === b.props.id || p.props.bucket === b.props.bucket),
+  );
 }
 
 function hasPublicAccessBlock(resources: PolicyResource[], b: PolicyResource): boolean {
@@ -441,8 +517,12 @@ const s3PublicAccessBlock: Rule = {
 function policiesOf(resources: PolicyResource[], r: PolicyResource): unknown[] {
   const attached =
     r.type === T.bucket
-      ? ofType(resources, T.bucketPolicy).filter((p) => p.props.bucket !== undefined && (p.props.bucket === r.props.id || p.props.bucket === r.props.bucket))
-      : ofType(resources, T.queuePolicy).filter((p) => p.props.queueUrl !== undefined && (p.props.queueUrl === r.props.url || p.props.queueUrl === r.props.id));
+      ? ofType(resources, T.bucketPolicy).filter(
+          (p) => p.props.bucket !== undefined && (p.props.bucket === r.props.id || p.props.bucket === r.props.bucket),
+        )
+      : ofType(resources, T.queuePolicy).filter(
+          (p) => p.props.queueUrl !== undefined && (p.props.queueUrl === r.props.url || p.props.queueUrl === r.props.id),
+        );
   return [r.props.policy, ...attached.map((p) => p.props.policy)].map(parse).filter((d) => d);
 }
 
@@ -451,18 +531,28 @@ export function deniesInsecureTransport(resources: PolicyResource[], r: PolicyRe
   const service = r.type === T.bucket ? "s3" : "sqs";
   const needed = r.type === T.bucket ? [r.props.arn, `${r.props.arn}/*`] : [r.props.arn];
   return policiesOf(resources, r).some((document: any) =>
-    list<any>(document.Statement).some((s) => isTlsOnlyDeny(s, service) && needed.every((arn) => list<string>(s.Resource).some((covered) => covered === arn || covered === "*"))),
+    list<any>(document.Statement).some(
+      (s) =>
+        isTlsOnlyDeny(s, service) && needed.every((arn) => list<string>(s.Resource).some((covered) => covered === arn || covered === "*")),
+    ),
   );
 }
 
 const tlsOnlyTransport: Rule = {
   name: "tls-only-transport",
-  description: "Every S3 bucket and SQS queue the stack creates denies requests not made over TLS (aws:SecureTransport); an adopted one once its tlsOnly improvement applies.",
+  description:
+    "Every S3 bucket and SQS queue the stack creates denies requests not made over TLS (aws:SecureTransport); an adopted one once its tlsOnly improvement applies.",
   enforcementLevel: "mandatory",
   check(resources) {
     return [...ofType(resources, T.bucket), ...ofType(resources, T.queue)]
       .filter((r) => !isAdopted(r) && !deniesInsecureTransport(resources, r))
-      .map((r) => violation(this.name, r, `its policy has no statement denying ${r.type === T.bucket ? "s3" : "sqs"}:* to anyone when aws:SecureTransport is false`));
+      .map((r) =>
+        violation(
+          this.name,
+          r,
+          `its policy has no statement denying ${r.type === T.bucket ? "s3" : "sqs"}:* to anyone when aws:SecureTransport is false`,
+        ),
+      );
   },
 };
 
@@ -562,7 +652,11 @@ export const RULES: Rule[] = [
 ];
 
 /** Every violation of every rule, mandatory ones first. */
-export function checkStack(resources: PolicyResource[], context: PolicyContext, rules: Rule[] = RULES): (Violation & { enforcementLevel: Rule["enforcementLevel"] })[] {
+export function checkStack(
+  resources: PolicyResource[],
+  context: PolicyContext,
+  rules: Rule[] = RULES,
+): (Violation & { enforcementLevel: Rule["enforcementLevel"] })[] {
   return rules
     .flatMap((rule) => rule.check(resources, context).map((v) => ({ ...v, enforcementLevel: rule.enforcementLevel })))
     .sort((a, b) => (a.enforcementLevel === b.enforcementLevel ? 0 : a.enforcementLevel === "mandatory" ? -1 : 1));

@@ -61,7 +61,11 @@ const SECTIONS = ["cold-start", "warm", "alma-contention", "skills-scale"] as co
 /** The plan for a command line, or the exit code when it ends here (--help: 0, a usage error: 2). */
 export function benchPlan(argv: string[], out: CommandOutput = processOutput): BenchPlan | number {
   // `--skills-scale` alone means every scale: parseArgs wants a value for a string option.
-  const parsed = parseCommandLine(argv.map((a) => (a === "--skills-scale" ? "--skills-scale=" : a)), BENCH_COMMAND, out);
+  const parsed = parseCommandLine(
+    argv.map((a) => (a === "--skills-scale" ? "--skills-scale=" : a)),
+    BENCH_COMMAND,
+    out,
+  );
   if (typeof parsed === "number") return parsed;
   const values = parsed.values;
   const chosen = SECTIONS.filter((s) => (s === "skills-scale" ? values[s] !== undefined : values[s]));
@@ -74,9 +78,11 @@ export function benchPlan(argv: string[], out: CommandOutput = processOutput): B
   if (section !== "skills-scale") return { section };
   const text = values["skills-scale"] ?? "";
   const scales = text === "" ? undefined : text.split(",").map(Number);
-  if (scales?.some((s) => !(s > 0))) return usageError(BENCH_COMMAND, `--skills-scale takes multiples above 0, such as 1,5,20 (got ${JSON.stringify(text)})`, out);
+  if (scales?.some((s) => !(s > 0)))
+    return usageError(BENCH_COMMAND, `--skills-scale takes multiples above 0, such as 1,5,20 (got ${JSON.stringify(text)})`, out);
   const runs = Number(values.runs ?? 1);
-  if (!Number.isInteger(runs) || runs < 1) return usageError(BENCH_COMMAND, `--runs must be a whole number, at least 1 (got ${JSON.stringify(values.runs)})`, out);
+  if (!Number.isInteger(runs) || runs < 1)
+    return usageError(BENCH_COMMAND, `--runs must be a whole number, at least 1 (got ${JSON.stringify(values.runs)})`, out);
   return { section, scales, runs };
 }
 
@@ -169,4 +175,8 @@ export async function main(
   }
 }
 
-if (require.main === module) runMain(() => main(process.argv.slice(2)), (err) => err.stack ?? err.message);
+if (require.main === module)
+  runMain(
+    () => main(process.argv.slice(2)),
+    (err) => err.stack ?? err.message,
+  );

@@ -19,7 +19,18 @@ import type { Message } from "@aws-sdk/client-sqs";
 import * as z from "zod/mini";
 import { parseEvent } from "../handlers/lib/events";
 import { maskEmails, type Parked, type QueueEntry, type Replay, UnreadableMessage, type UnwrapOptions } from "./dlq/formats";
-import { Clients, deleteMessage, QueueError, queueStats, READ_VISIBILITY_SECONDS, read, REPLAY_VISIBILITY_SECONDS, replayMessage, regionOf, visitMessages } from "./dlq/run";
+import {
+  Clients,
+  deleteMessage,
+  QueueError,
+  queueStats,
+  READ_VISIBILITY_SECONDS,
+  read,
+  REPLAY_VISIBILITY_SECONDS,
+  replayMessage,
+  regionOf,
+  visitMessages,
+} from "./dlq/run";
 import { defineCommand, parseCommandLine, usageError } from "./lib/cli";
 import { runMain } from "./lib/main";
 
@@ -88,7 +99,9 @@ const outputsSchema = z.object({ deadLetterQueues: z.array(entrySchema) });
 export function queuesFromOutputs(json: unknown, where: string): QueueEntry[] {
   const document = Array.isArray(json) ? { deadLetterQueues: json } : json;
   if (typeof document === "object" && document !== null && !("deadLetterQueues" in document)) {
-    throw new Error(`${where} has no deadLetterQueues output: the stack was deployed before it existed (run \`pulumi up\`), or give --queue <url>`);
+    throw new Error(
+      `${where} has no deadLetterQueues output: the stack was deployed before it existed (run \`pulumi up\`), or give --queue <url>`,
+    );
   }
   return parseEvent(outputsSchema, document, `stack outputs (${where})`, [], Number.MAX_SAFE_INTEGER).deadLetterQueues;
 }
@@ -111,7 +124,9 @@ function readOutputs(values: { stack?: string; outputs?: string }): QueueEntry[]
   const args = ["stack", "output", "--json", ...(values.stack ? ["--stack", values.stack] : [])];
   const result = spawnSync("pulumi", args, { encoding: "utf8" });
   if (result.error) {
-    throw new Error(`could not run \`pulumi ${args.join(" ")}\` (${result.error.message}): install the Pulumi CLI, or give --outputs <file> or --queue <url>`);
+    throw new Error(
+      `could not run \`pulumi ${args.join(" ")}\` (${result.error.message}): install the Pulumi CLI, or give --outputs <file> or --queue <url>`,
+    );
   }
   if (result.status !== 0) throw new Error(`\`pulumi ${args.join(" ")}\` failed: ${result.stderr.trim() || `exit ${result.status}`}`);
   return queuesFromOutputs(JSON.parse(result.stdout), `the outputs of ${values.stack ? `stack ${values.stack}` : "the selected stack"}`);
@@ -122,21 +137,36 @@ function queueFromUrl(url: string, functionName: string | undefined): QueueEntry
   const [, host = "", account = "", name = ""] = /^https?:\/\/([^/]+)\/([^/]+)\/([^/?]+)/.exec(url) ?? [];
   if (!name) throw new UsageError(`--queue ${url}: not a queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)`);
   const region = regionOf({ url: `https://${host}/` });
-  return { app: "-", name, url, arn: region && /^\d{12}$/.test(account) ? `arn:aws:sqs:${region}:${account}:${name}` : undefined, functionName };
+  return {
+    app: "-",
+    name,
+    url,
+    arn: region && /^\d{12}$/.test(account) ? `arn:aws:sqs:${region}:${account}:${name}` : undefined,
+    functionName,
+  };
 }
 
-export function selectQueues(all: QueueEntry[] | undefined, wanted: string[], app: string | undefined, functionName: string | undefined): QueueEntry[] {
+export function selectQueues(
+  all: QueueEntry[] | undefined,
+  wanted: string[],
+  app: string | undefined,
+  functionName: string | undefined,
+): QueueEntry[] {
   const known = all ?? [];
-  const chosen = wanted.length === 0
-    ? known
-    : wanted.map((q) => {
-        const entry = known.find((e) => e.name === q || e.url === q || e.arn === q);
-        if (entry) return functionName ? { ...entry, functionName } : entry;
-        if (/^https?:\/\//.test(q)) return queueFromUrl(q, functionName);
-        throw new UsageError(`unknown queue "${q}": the stack's dead-letter queues are ${known.map((e) => e.name).join(", ") || "none"} (or give a queue URL)`);
-      });
+  const chosen =
+    wanted.length === 0
+      ? known
+      : wanted.map((q) => {
+          const entry = known.find((e) => e.name === q || e.url === q || e.arn === q);
+          if (entry) return functionName ? { ...entry, functionName } : entry;
+          if (/^https?:\/\//.test(q)) return queueFromUrl(q, functionName);
+          throw new UsageError(
+            `unknown queue "${q}": the stack's dead-letter queues are ${known.map((e) => e.name).join(", ") || "none"} (or give a queue URL)`,
+          );
+        });
   const apps = new Set(known.map((e) => e.app));
-  if (app !== undefined && !apps.has(app) && wanted.length === 0) throw new UsageError(`unknown app "${app}": the stack's apps with dead-letter queues are ${[...apps].join(", ") || "none"}`);
+  if (app !== undefined && !apps.has(app) && wanted.length === 0)
+    throw new UsageError(`unknown app "${app}": the stack's apps with dead-letter queues are ${[...apps].join(", ") || "none"}`);
   return app === undefined ? chosen : chosen.filter((e) => e.app === app);
 }
 
@@ -149,7 +179,10 @@ function duration(ms: number): string {
   return `${Math.floor(s / 86400)}d${hours ? ` ${hours}h` : ""}`;
 }
 
-const keysText = (keys: Record<string, string>) => Object.entries(keys).map(([k, v]) => `${k}=${v}`).join(" ");
+const keysText = (keys: Record<string, string>) =>
+  Object.entries(keys)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ");
 
 /** How a replay sends it, in words. */
 function replayText(replay: Replay): string {
@@ -160,7 +193,8 @@ function replayText(replay: Replay): string {
 
 /** The replay without its payload, for listings. */
 const replaySummary = (replay: Replay) => {
-  if (replay.action === "invoke") return { action: replay.action, functionName: replay.functionName, region: replay.region, batch: replay.batch };
+  if (replay.action === "invoke")
+    return { action: replay.action, functionName: replay.functionName, region: replay.region, batch: replay.batch };
   if (replay.action === "send") return { action: replay.action, queueUrl: replay.queueUrl };
   return replay;
 };
@@ -183,7 +217,7 @@ async function list(sel: Selection, json: boolean, io: Io): Promise<number> {
   let failed = 0;
   const report: unknown[] = [];
   for (const queue of sel.queues) {
-    let stats;
+    let stats: Awaited<ReturnType<typeof queueStats>>;
     try {
       stats = await queueStats(sel.clients, queue);
     } catch (err) {
@@ -194,11 +228,16 @@ async function list(sel: Selection, json: boolean, io: Io): Promise<number> {
     const now = Date.now();
     const rows: { parked?: Parked; unreadable?: UnreadableMessage; message: Message }[] = [];
     try {
-      await visitMessages(sel.clients, queue, { limit: sel.limit, visibilitySeconds: READ_VISIBILITY_SECONDS, waitSeconds: sel.waitSeconds }, async (message) => {
-        const parked = read(message, queue, sel.unwrap);
-        rows.push(parked instanceof UnreadableMessage ? { unreadable: parked, message } : { parked, message });
-        return "kept";
-      });
+      await visitMessages(
+        sel.clients,
+        queue,
+        { limit: sel.limit, visibilitySeconds: READ_VISIBILITY_SECONDS, waitSeconds: sel.waitSeconds },
+        async (message) => {
+          const parked = read(message, queue, sel.unwrap);
+          rows.push(parked instanceof UnreadableMessage ? { unreadable: parked, message } : { parked, message });
+          return "kept";
+        },
+      );
     } catch (err) {
       io.err((err as Error).message);
       failed += 1;
@@ -218,7 +257,9 @@ async function list(sel: Selection, json: boolean, io: Io): Promise<number> {
                 messageId: parked.messageId,
                 sentAt: parked.sentAt?.toISOString(),
                 ageSeconds: ageOf(parked) === undefined ? undefined : Math.round(ageOf(parked)! / 1000),
-                expiresInSeconds: parked.sentAt ? Math.round((parked.sentAt.getTime() + stats.retentionSeconds * 1000 - now) / 1000) : undefined,
+                expiresInSeconds: parked.sentAt
+                  ? Math.round((parked.sentAt.getTime() + stats.retentionSeconds * 1000 - now) / 1000)
+                  : undefined,
                 format: parked.format,
                 reason: parked.reason,
                 target: parked.target,
@@ -230,7 +271,9 @@ async function list(sel: Selection, json: boolean, io: Io): Promise<number> {
       });
       continue;
     }
-    io.out(`${queue.name} (${queue.app}): ${stats.visible} message(s)${stats.inFlight ? `, ${stats.inFlight} in flight elsewhere` : ""}, kept ${duration(stats.retentionSeconds * 1000)}`);
+    io.out(
+      `${queue.name} (${queue.app}): ${stats.visible} message(s)${stats.inFlight ? `, ${stats.inFlight} in flight elsewhere` : ""}, kept ${duration(stats.retentionSeconds * 1000)}`,
+    );
     for (const { parked, unreadable, message } of rows) {
       if (!parked) {
         io.out(`  ${message.MessageId}  unreadable: ${unreadable!.problem}`);
@@ -252,11 +295,16 @@ async function show(sel: Selection, messageId: string, io: Io): Promise<number> 
   for (const queue of sel.queues) {
     let found: { parked: Parked | UnreadableMessage; message: Message } | undefined;
     try {
-      await visitMessages(sel.clients, queue, { limit: Number.MAX_SAFE_INTEGER, visibilitySeconds: READ_VISIBILITY_SECONDS, waitSeconds: sel.waitSeconds }, async (message) => {
-        if (message.MessageId !== messageId) return "kept";
-        found = { parked: read(message, queue, sel.unwrap), message };
-        return "stop";
-      });
+      await visitMessages(
+        sel.clients,
+        queue,
+        { limit: Number.MAX_SAFE_INTEGER, visibilitySeconds: READ_VISIBILITY_SECONDS, waitSeconds: sel.waitSeconds },
+        async (message) => {
+          if (message.MessageId !== messageId) return "kept";
+          found = { parked: read(message, queue, sel.unwrap), message };
+          return "stop";
+        },
+      );
     } catch (err) {
       io.err((err as Error).message);
       failed += 1;
@@ -277,7 +325,13 @@ async function show(sel: Selection, messageId: string, io: Io): Promise<number> 
       sentAt: message.Attributes?.SentTimestamp ? new Date(Number(message.Attributes.SentTimestamp)).toISOString() : undefined,
       ...(parked instanceof UnreadableMessage
         ? { unreadable: parked.problem }
-        : { format: parked.format, reason: parked.reason, target: parked.target, keys: parked.keys, replay: { ...parked.replay, how: replayText(parked.replay) } }),
+        : {
+            format: parked.format,
+            reason: parked.reason,
+            target: parked.target,
+            keys: parked.keys,
+            replay: { ...parked.replay, how: replayText(parked.replay) },
+          }),
       message: { body, attributes: message.Attributes, messageAttributes: message.MessageAttributes },
     };
     io.out(JSON.stringify(document, null, 2));
@@ -297,54 +351,65 @@ async function replay(sel: Selection, dryRun: boolean, io: Io): Promise<number> 
     // A reconciling function's successful run stands for every message parked before it started.
     let reconciled: { at: number; messageId: string } | undefined;
     try {
-      const { visited } = await visitMessages(sel.clients, queue, { limit: budget, visibilitySeconds: REPLAY_VISIBILITY_SECONDS, waitSeconds: sel.waitSeconds }, async (message) => {
-        const parked = read(message, queue, sel.unwrap);
-        if (parked instanceof UnreadableMessage) {
-          totals.unreadable += 1;
-          io.out(`  unreadable ${message.MessageId}: ${parked.problem}; it stays in the queue`);
-          return "kept";
-        }
-        const what = `${parked.messageId} (${parked.format}) ${keysText(parked.keys)}`;
-        if (parked.replay.action === "keep") {
-          totals.kept += 1;
-          io.out(`  kept       ${what}: ${parked.replay.why}`);
-          return "kept";
-        }
-        if (reconciled && parked.sentAt && parked.sentAt.getTime() < reconciled.at) {
-          if (dryRun) {
-            totals.covered += 1;
-            io.out(`  would drop ${what}: covered by the run replayed from ${reconciled.messageId}`);
+      const { visited } = await visitMessages(
+        sel.clients,
+        queue,
+        { limit: budget, visibilitySeconds: REPLAY_VISIBILITY_SECONDS, waitSeconds: sel.waitSeconds },
+        async (message) => {
+          const parked = read(message, queue, sel.unwrap);
+          if (parked instanceof UnreadableMessage) {
+            totals.unreadable += 1;
+            io.out(`  unreadable ${message.MessageId}: ${parked.problem}; it stays in the queue`);
             return "kept";
           }
+          const what = `${parked.messageId} (${parked.format}) ${keysText(parked.keys)}`;
+          if (parked.replay.action === "keep") {
+            totals.kept += 1;
+            io.out(`  kept       ${what}: ${parked.replay.why}`);
+            return "kept";
+          }
+          if (reconciled && parked.sentAt && parked.sentAt.getTime() < reconciled.at) {
+            if (dryRun) {
+              totals.covered += 1;
+              io.out(`  would drop ${what}: covered by the run replayed from ${reconciled.messageId}`);
+              return "kept";
+            }
+            const problem = await deleteMessage(sel.clients, queue, message);
+            totals[problem ? "failed" : "covered"] += 1;
+            io.out(
+              problem
+                ? `  FAILED     ${what}: covered by ${reconciled.messageId}, but not deleted: ${problem}`
+                : `  covered    ${what}: by the run replayed from ${reconciled.messageId}; deleted`,
+            );
+            return problem ? "kept" : "deleted";
+          }
+          if (dryRun) {
+            totals.replayed += 1;
+            io.out(`  would replay ${what}: ${replayText(parked.replay)}`);
+            if (queue.reconciles) reconciled = { at: Date.now(), messageId: parked.messageId };
+            return "kept";
+          }
+          const startedAt = Date.now();
+          const outcome = await replayMessage(sel.clients, parked.replay);
+          if (!outcome.ok) {
+            totals.failed += 1;
+            io.out(`  FAILED     ${what}: ${outcome.error}; it stays in the queue`);
+            return "kept";
+          }
+          if (queue.reconciles) reconciled = { at: startedAt, messageId: parked.messageId };
           const problem = await deleteMessage(sel.clients, queue, message);
-          totals[problem ? "failed" : "covered"] += 1;
-          io.out(problem ? `  FAILED     ${what}: covered by ${reconciled.messageId}, but not deleted: ${problem}` : `  covered    ${what}: by the run replayed from ${reconciled.messageId}; deleted`);
-          return problem ? "kept" : "deleted";
-        }
-        if (dryRun) {
+          if (problem) {
+            totals.failed += 1;
+            io.out(
+              `  FAILED     ${what}: replayed (${outcome.detail}), but not deleted: ${problem}; a later replay sends it again, which is safe`,
+            );
+            return "kept";
+          }
           totals.replayed += 1;
-          io.out(`  would replay ${what}: ${replayText(parked.replay)}`);
-          if (queue.reconciles) reconciled = { at: Date.now(), messageId: parked.messageId };
-          return "kept";
-        }
-        const startedAt = Date.now();
-        const outcome = await replayMessage(sel.clients, parked.replay);
-        if (!outcome.ok) {
-          totals.failed += 1;
-          io.out(`  FAILED     ${what}: ${outcome.error}; it stays in the queue`);
-          return "kept";
-        }
-        if (queue.reconciles) reconciled = { at: startedAt, messageId: parked.messageId };
-        const problem = await deleteMessage(sel.clients, queue, message);
-        if (problem) {
-          totals.failed += 1;
-          io.out(`  FAILED     ${what}: replayed (${outcome.detail}), but not deleted: ${problem}; a later replay sends it again, which is safe`);
-          return "kept";
-        }
-        totals.replayed += 1;
-        io.out(`  replayed   ${what}: ${outcome.detail}`);
-        return "deleted";
-      });
+          io.out(`  replayed   ${what}: ${outcome.detail}`);
+          return "deleted";
+        },
+      );
       budget -= visited;
       if (visited === 0) io.out("  empty");
     } catch (err) {
@@ -360,7 +425,10 @@ async function replay(sel: Selection, dryRun: boolean, io: Io): Promise<number> 
 }
 
 /** The command, with its output and the environment's clients; returns the exit code. */
-export async function main(argv: string[], io: Io = { out: (l) => void process.stdout.write(`${l}\n`), err: (l) => void process.stderr.write(`${l}\n`) }): Promise<number> {
+export async function main(
+  argv: string[],
+  io: Io = { out: (l) => void process.stdout.write(`${l}\n`), err: (l) => void process.stderr.write(`${l}\n`) },
+): Promise<number> {
   // Records carry users' e-mail addresses: none is printed in clear.
   const printed = io;
   io = { out: (line) => printed.out(maskEmails(line)), err: (line) => printed.err(maskEmails(line)) };
@@ -372,10 +440,12 @@ export async function main(argv: string[], io: Io = { out: (l) => void process.s
   const usage = (problem: string) => usageError(DLQ_COMMAND, problem, lines);
   if (!command) return usage("a command is required: list, show or replay");
   if (!["list", "show", "replay"].includes(command)) return usage(`unknown command "${command}"`);
-  if (command === "show" ? rest.length !== 1 : rest.length !== 0) return usage(command === "show" ? "show takes one message id" : `${command} takes no arguments`);
+  if (command === "show" ? rest.length !== 1 : rest.length !== 0)
+    return usage(command === "show" ? "show takes one message id" : `${command} takes no arguments`);
   if (values["dry-run"] && command !== "replay") return usage("--dry-run is for replay");
   const limit = values.limit === undefined ? Number.MAX_SAFE_INTEGER : Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1) return usage(`--limit must be a whole number of messages, at least 1 (got ${JSON.stringify(values.limit)})`);
+  if (!Number.isInteger(limit) || limit < 1)
+    return usage(`--limit must be a whole number of messages, at least 1 (got ${JSON.stringify(values.limit)})`);
   if (values.stack && values.outputs) return usage("give --stack or --outputs, not both");
 
   const clients = new Clients();

@@ -77,7 +77,9 @@ async function exportCredentials(): Promise<void> {
     process.env.AWS_SECRET_ACCESS_KEY = credentials.secretAccessKey;
     if (credentials.sessionToken) process.env.AWS_SESSION_TOKEN = credentials.sessionToken;
   } catch (err) {
-    process.stderr.write(`no AWS credentials found (${(err as Error).message}); calls to AWS will fail unless they go to local servers that ignore signatures\n`);
+    process.stderr.write(
+      `no AWS credentials found (${(err as Error).message}); calls to AWS will fail unless they go to local servers that ignore signatures\n`,
+    );
   } finally {
     if (metadata === undefined) delete process.env.AWS_EC2_METADATA_DISABLED;
   }
@@ -91,7 +93,9 @@ export function readEvent(file: string): unknown {
   try {
     text = fs.readFileSync(path.resolve(file), "utf8");
   } catch (err) {
-    throw new InvokeError(`cannot read event file ${file}: ${FILE_FAILURES[(err as NodeJS.ErrnoException).code ?? ""] ?? (err as Error).message}`);
+    throw new InvokeError(
+      `cannot read event file ${file}: ${FILE_FAILURES[(err as NodeJS.ErrnoException).code ?? ""] ?? (err as Error).message}`,
+    );
   }
   try {
     return JSON.parse(text);
@@ -113,7 +117,11 @@ async function main(argv: string[]): Promise<number> {
   if (typeof parsed === "number") return parsed;
   const { values, positionals } = parsed;
   if (values.list) {
-    process.stdout.write(listHandlers().map((h) => `${h}\n`).join(""));
+    process.stdout.write(
+      listHandlers()
+        .map((h) => `${h}\n`)
+        .join(""),
+    );
     return 0;
   }
   const name = positionals[0] ?? (values.entry ? path.basename(path.dirname(values.entry)) : undefined);
@@ -121,7 +129,8 @@ async function main(argv: string[]): Promise<number> {
   if (positionals.length > 1) return usageError(INVOKE_COMMAND, `one function at a time (got ${positionals.join(", ")})`);
   if (values.event.length === 0) return usageError(INVOKE_COMMAND, "at least one --event <file> is required");
   const timeout = Number(values.timeout);
-  if (!(timeout > 0)) return usageError(INVOKE_COMMAND, `--timeout must be a number of seconds above 0 (got ${JSON.stringify(values.timeout)})`);
+  if (!(timeout > 0))
+    return usageError(INVOKE_COMMAND, `--timeout must be a number of seconds above 0 (got ${JSON.stringify(values.timeout)})`);
   if (!values.entry && !listHandlers().includes(name)) {
     process.stderr.write(`unknown function "${name}"; known functions: ${listHandlers().join(", ") || "none"}\n`);
     return 2;
@@ -162,4 +171,8 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (require.main === module) runMain(() => main(process.argv.slice(2)), (err) => `${err.name}: ${err.message}`);
+if (require.main === module)
+  runMain(
+    () => main(process.argv.slice(2)),
+    (err) => `${err.name}: ${err.message}`,
+  );

@@ -32,6 +32,7 @@ the TTL index, and gives committed entries the expiry they would have had. Safe 
 A server that does not answer fails after ${REMOTE_SERVER_SELECTION_TIMEOUT_MS / 1000} s (${LOCAL_SERVER_SELECTION_TIMEOUT_MS / 1000} s on this machine).`;
 
 async function main(argv: string[]): Promise<number> {
+  // biome-ignore lint/suspicious/noImplicitAnyLet: parseArgs infers the type from its options below
   let values;
   try {
     ({ values } = parseArgs({
@@ -65,7 +66,9 @@ async function main(argv: string[]): Promise<number> {
   }
   try {
     const result = await migrateJournal(client.db(values.db), values.journal, days * 24 * 3600 * 1000);
-    process.stdout.write(`${values.db}.${values.journal}: indexes ${result.indexes.join(", ")}; ${result.expiring} committed entries now expire after ${days} days\n`);
+    process.stdout.write(
+      `${values.db}.${values.journal}: indexes ${result.indexes.join(", ")}; ${result.expiring} committed entries now expire after ${days} days\n`,
+    );
     return 0;
   } finally {
     await client.close();

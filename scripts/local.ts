@@ -15,7 +15,16 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../components/alma/tables";
 import { REPO_ROOT } from "../components/lambda/bundle";
-import { ALMA_ENV, ALMA_EVENTS, HDOC_ENV, LESSONS_ENV, SECRETS_EXTENSION_ENV, SKILLS_ENV, secretParamEnv, topicArnEnv } from "../handlers/lib/env-names";
+import {
+  ALMA_ENV,
+  ALMA_EVENTS,
+  HDOC_ENV,
+  LESSONS_ENV,
+  SECRETS_EXTENSION_ENV,
+  SKILLS_ENV,
+  secretParamEnv,
+  topicArnEnv,
+} from "../handlers/lib/env-names";
 import { auth0TokenRoute } from "../tooling/local/auth0";
 import { localAwsEnv } from "../tooling/local/aws";
 import { startDynalite } from "../tooling/local/dynamo";
@@ -47,7 +56,9 @@ const logger = (options: LocalOptions) => (server: string) =>
     ? undefined
     : (req: RecordedRequest) => {
         const target = req.headers["x-amz-target"];
-        process.stderr.write(`[${server}] ${req.method} ${req.path}${req.query.size ? `?${req.query}` : ""}${target ? ` ${target}` : ""}\n`);
+        process.stderr.write(
+          `[${server}] ${req.method} ${req.path}${req.query.size ? `?${req.query}` : ""}${target ? ` ${target}` : ""}\n`,
+        );
       };
 
 /** The session token local runs give the extension's API (Lambda gives a function its own). */
@@ -63,7 +74,10 @@ export const localParameterName = (name: string) => `/tributary/local/${name}`;
  * container image through SSM's own API. A rotation: `aws ssm put-parameter --endpoint-url
  * "$AWS_ENDPOINT_URL_SSM" --name <parameter> --value <new> --overwrite`.
  */
-async function secretsInSsm(secrets: Record<string, string>, options: LocalOptions & { extension: boolean }): Promise<{ ssm: FakeSsm; env: Record<string, string> }> {
+async function secretsInSsm(
+  secrets: Record<string, string>,
+  options: LocalOptions & { extension: boolean },
+): Promise<{ ssm: FakeSsm; env: Record<string, string> }> {
   const ssm = await startFakeSsm({
     parameters: Object.fromEntries(Object.entries(secrets).map(([name, value]) => [localParameterName(name), value])),
     onRequest: logger(options)("ssm"),
@@ -108,13 +122,16 @@ const LOCAL_AUDIENCE = "https://m2m.topcoder-dev.com/";
 async function lessons(options: LocalOptions = {}): Promise<LocalApp> {
   const log = logger(options);
   const auth0 = auth0TokenRoute({ clients: { "local-client": "local-secret" }, audiences: [LOCAL_AUDIENCE], token: () => "local-token" });
-  const server = await startStub((req): StubResponse => {
-    if (req.method === "POST" && req.path === "/oauth/token") return auth0(req);
-    if (req.method === "PUT" && req.path.endsWith("/complete-lesson-via-mongo-trigger")) {
-      return req.headers.authorization === "Bearer local-token" ? { status: 200 } : { status: 401 };
-    }
-    return { status: 404, body: { message: "not a route of the local stand-in" } };
-  }, { onRequest: log("lessons") });
+  const server = await startStub(
+    (req): StubResponse => {
+      if (req.method === "POST" && req.path === "/oauth/token") return auth0(req);
+      if (req.method === "PUT" && req.path.endsWith("/complete-lesson-via-mongo-trigger")) {
+        return req.headers.authorization === "Bearer local-token" ? { status: 200 } : { status: 401 };
+      }
+      return { status: 404, body: { message: "not a route of the local stand-in" } };
+    },
+    { onRequest: log("lessons") },
+  );
   const secrets = await secretsInSsm({ [LESSONS_ENV.auth0ClientSecret]: "local-secret" }, { ...options, extension: true });
   return {
     env: {
@@ -137,7 +154,11 @@ async function hdoc(): Promise<LocalApp> {
   const dynamo = await startDynalite();
   await dynamo.createTable("users", HDOC_USERS_TABLE);
   const { PutCommand } = await import("@aws-sdk/lib-dynamodb");
-  for (const [github_username, days_completed] of [["ada", 42], ["grace", 100], ["linus", 7]] as const) {
+  for (const [github_username, days_completed] of [
+    ["ada", 42],
+    ["grace", 100],
+    ["linus", 7],
+  ] as const) {
     await dynamo.documents.send(new PutCommand({ TableName: "users", Item: { github_username, days_completed, status: "active" } }));
   }
   return {
@@ -149,7 +170,6 @@ async function hdoc(): Promise<LocalApp> {
     close: () => dynamo.close(),
   };
 }
-
 
 /**
  * skill-sync: a BRN database of its own on the MySQL server at MYSQL_URL (this machine's
@@ -164,35 +184,52 @@ async function skills(options: LocalOptions = {}): Promise<LocalApp> {
   const db = await createBrnDatabase("tributary_local");
   const s3 = await startS3rver(["templates"]);
   const archive = await zipball({ "README.md": "# Template\n", "src/main.py": "print('hello')\n" });
-  const server = await startStub((req): StubResponse => {
-    if (req.path === "/airtable/appLOCALBASE000001/assessments") {
-      return { body: { records: [{ id: "rec1", fields: { id: 1, name: "Python basics", template_repo: "python-basics", latest_release: "v1.0.0" } }] } };
-    }
-    if (req.path === "/badgr/o/token/") return { body: { access_token: "badgr-token", expires_in: 86400 } };
-    if (req.path === "/badgr/v2/issuers/LOCALISSUER/badgeclasses") {
-      return { body: { result: [{ entityId: "badge1", entityType: "BadgeClass", name: "Python basics", image: "https://example.org/b.png" }] } };
-    }
-    if (req.path === "/badgr/v2/issuers/LOCALISSUER/assertions") {
-      return {
-        body: {
-          result: [
-            {
-              entityId: "assert1",
-              badgeclass: "badge1",
-              openBadgeId: "https://example.org/a/1",
-              createdAt: "2024-03-01T10:00:00Z",
-              recipient: { identity: "ada@example.org", type: "email", hashed: false, plaintextIdentity: "ada@example.org" },
-            },
-          ],
-        },
-      };
-    }
-    if (req.path === "/github/repos/brn-local/python-basics/zipball/v1.0.0") return { headers: { "content-type": "application/zip" }, body: archive };
-    if (req.path === "/github/repos/brn-local/python-basics/commits/v1.0.0") return commitShaAnswer(archive, req.headers["if-none-match"]);
-    return { status: 404, body: { message: "not a route of the local stand-in" } };
-  }, { onRequest: log("upstream") });
+  const server = await startStub(
+    (req): StubResponse => {
+      if (req.path === "/airtable/appLOCALBASE000001/assessments") {
+        return {
+          body: {
+            records: [{ id: "rec1", fields: { id: 1, name: "Python basics", template_repo: "python-basics", latest_release: "v1.0.0" } }],
+          },
+        };
+      }
+      if (req.path === "/badgr/o/token/") return { body: { access_token: "badgr-token", expires_in: 86400 } };
+      if (req.path === "/badgr/v2/issuers/LOCALISSUER/badgeclasses") {
+        return {
+          body: { result: [{ entityId: "badge1", entityType: "BadgeClass", name: "Python basics", image: "https://example.org/b.png" }] },
+        };
+      }
+      if (req.path === "/badgr/v2/issuers/LOCALISSUER/assertions") {
+        return {
+          body: {
+            result: [
+              {
+                entityId: "assert1",
+                badgeclass: "badge1",
+                openBadgeId: "https://example.org/a/1",
+                createdAt: "2024-03-01T10:00:00Z",
+                recipient: { identity: "ada@example.org", type: "email", hashed: false, plaintextIdentity: "ada@example.org" },
+              },
+            ],
+          },
+        };
+      }
+      if (req.path === "/github/repos/brn-local/python-basics/zipball/v1.0.0")
+        return { headers: { "content-type": "application/zip" }, body: archive };
+      if (req.path === "/github/repos/brn-local/python-basics/commits/v1.0.0")
+        return commitShaAnswer(archive, req.headers["if-none-match"]);
+      return { status: 404, body: { message: "not a route of the local stand-in" } };
+    },
+    { onRequest: log("upstream") },
+  );
   const secrets = await secretsInSsm(
-    { BRN_DATABASE_URL: db.url, AIRTABLE_TOKEN: "local-airtable-token", BADGR_USERNAME: "local-user", BADGR_PASSWORD: "local-password", BADGR_CLIENT_ID: "local-client" },
+    {
+      BRN_DATABASE_URL: db.url,
+      AIRTABLE_TOKEN: "local-airtable-token",
+      BADGR_USERNAME: "local-user",
+      BADGR_PASSWORD: "local-password",
+      BADGR_CLIENT_ID: "local-client",
+    },
     { ...options, extension: false },
   );
   return {
@@ -243,9 +280,9 @@ Example:
 
 /** `export NAME='value'` lines, for `source`. */
 export function envFile(env: Record<string, string>): string {
-  return Object.entries(env)
+  return `${Object.entries(env)
     .map(([k, v]) => `export ${k}='${v.replace(/'/g, "'\\''")}'`)
-    .join("\n") + "\n";
+    .join("\n")}\n`;
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -46,9 +46,40 @@ NO_COLOR=1 turns mocha's colours off.`;
 
 /** mocha's flags that take a value (lib/cli/run-option-metadata.cjs), so that the value is not taken for a file. */
 const MOCHA_VALUE_FLAGS = new Set([
-  "--config", "--extension", "--fgrep", "-f", "--file", "--global", "--globals", "--grep", "-g", "--ignore", "--exclude", "--jobs", "-j",
-  "--node-option", "-n", "--package", "--reporter", "-R", "--reporter-option", "--reporter-options", "-O", "--require", "-r", "--retries",
-  "--slow", "-s", "--spec", "--timeout", "-t", "--timeouts", "--ui", "-u", "--watch-files", "--watch-ignore",
+  "--config",
+  "--extension",
+  "--fgrep",
+  "-f",
+  "--file",
+  "--global",
+  "--globals",
+  "--grep",
+  "-g",
+  "--ignore",
+  "--exclude",
+  "--jobs",
+  "-j",
+  "--node-option",
+  "-n",
+  "--package",
+  "--reporter",
+  "-R",
+  "--reporter-option",
+  "--reporter-options",
+  "-O",
+  "--require",
+  "-r",
+  "--retries",
+  "--slow",
+  "-s",
+  "--spec",
+  "--timeout",
+  "-t",
+  "--timeouts",
+  "--ui",
+  "-u",
+  "--watch-files",
+  "--watch-ignore",
 ]);
 
 interface Invocation {
@@ -89,7 +120,9 @@ function selectedFiles(specs: string[], root: string): string[] {
     if (isGlob(spec)) found = fs.globSync(spec, { cwd: root }).map((f) => path.join(root, f));
     else if (!fs.existsSync(absolute)) throw new Error(`no such test file or directory: ${spec}`);
     else if (fs.statSync(absolute).isDirectory()) {
-      found = (fs.readdirSync(absolute, { recursive: true }) as string[]).filter((f) => f.endsWith(".test.ts")).map((f) => path.join(absolute, f));
+      found = (fs.readdirSync(absolute, { recursive: true }) as string[])
+        .filter((f) => f.endsWith(".test.ts"))
+        .map((f) => path.join(absolute, f));
     } else found = [absolute];
     if (found.length === 0) throw new Error(`no test files match ${spec}`);
     for (const file of found) files.add(path.relative(root, file));
@@ -153,7 +186,7 @@ function mysqlMissingMessage(files: string[], url: string, problem: string): str
     `${which} a MySQL server at MYSQL_URL=${shown(url)}${process.env.MYSQL_URL ? "" : " (the default)"}, and none answers: ${problem}${listed}.`,
     "Start one (it accepts connections after about 30 s), or set MYSQL_URL to yours:",
     "  docker run -d --name tributary-mysql -p 3306:3306 -e MYSQL_ALLOW_EMPTY_PASSWORD=yes -e MYSQL_DATABASE=test mysql:8",
-    "  (or, on Debian/Ubuntu: sudo apt-get install -y mariadb-server, then README.md \"Prerequisites\" for its user)",
+    '  (or, on Debian/Ubuntu: sudo apt-get install -y mariadb-server, then README.md "Prerequisites" for its user)',
     "Test files that need no MySQL server run without one: name them, e.g. npm test -- test/handlers/hdoc.test.ts",
   ].join("\n");
 }

@@ -134,14 +134,20 @@ function changesOf(resource: RecordedResource, app: OriginalsApp, original: Orig
   const changes: AdoptionChange[] = [];
   const kept = new Set(resource.options.ignoreChanges);
   const hardening = hardeningOf(run, app);
-  const change = (setting: string, spec: OriginalSetting | undefined, planned: unknown, extra: Pick<Partial<AdoptionChange>, "kind" | "note" | "improvement"> = {}) => {
+  const change = (
+    setting: string,
+    spec: OriginalSetting | undefined,
+    planned: unknown,
+    extra: Pick<Partial<AdoptionChange>, "kind" | "note" | "improvement"> = {},
+  ) => {
     const improvement = extra.improvement ?? spec?.improvement;
     changes.push({
       resource: resource.name,
       type: resource.type,
       urn: resource.urn,
       setting,
-      original: spec === undefined ? "not recorded" : spec.kept ? "kept" : spec.value === undefined ? "not recorded" : resolve(spec.value, run),
+      original:
+        spec === undefined ? "not recorded" : spec.kept ? "kept" : spec.value === undefined ? "not recorded" : resolve(spec.value, run),
       source: sourceOf(app, spec),
       planned,
       improvement,
@@ -156,20 +162,28 @@ function changesOf(resource: RecordedResource, app: OriginalsApp, original: Orig
     if (property.startsWith("__") || PROVIDER_ONLY_INPUTS.has(property) || kept.has(property)) continue;
     const spec = original.settings[property];
     if (spec?.identity) continue;
-    if (spec === undefined || spec.kept || spec.value === undefined) change(property, spec, planned, { note: "the original's value is not recorded: keep it (ignoreChanges) or record it" });
+    if (spec === undefined || spec.kept || spec.value === undefined)
+      change(property, spec, planned, { note: "the original's value is not recorded: keep it (ignoreChanges) or record it" });
     else if (!matches(resolve(spec.value, run), planned)) change(property, spec, planned);
   }
   for (const [property, spec] of Object.entries(original.settings)) {
     if (resource.inputs[property] !== undefined || kept.has(property) || spec.identity || spec.default) continue;
     if (spec.kept || (spec.value !== undefined && spec.value !== null)) {
-      change(property, spec, "(left to the provider's default)", { note: "the original sets it: declare the original's value or keep it (ignoreChanges)" });
+      change(property, spec, "(left to the provider's default)", {
+        note: "the original sets it: declare the original's value or keep it (ignoreChanges)",
+      });
     }
   }
 
   const target = resource.state.bucket ?? resource.state.name ?? resource.id;
   for (const attachment of run.resources) {
     const targetInput = ATTACHMENT_TARGETS[attachment.type];
-    if (attachment.read || !targetInput || (attachment.rawInputs[targetInput] !== target && attachment.rawInputs[targetInput] !== resource.id)) continue;
+    if (
+      attachment.read ||
+      !targetInput ||
+      (attachment.rawInputs[targetInput] !== target && attachment.rawInputs[targetInput] !== resource.id)
+    )
+      continue;
     const spec = original.attachments?.[attachment.type];
     const planned = attachment.inputs.policy ?? describe(attachment);
     if (spec?.value && typeof spec.value === "object" && "Statement" in spec.value) {
@@ -182,7 +196,8 @@ function changesOf(resource: RecordedResource, app: OriginalsApp, original: Orig
       const plain = added.filter((sid) => !(sid in IMPROVEMENT_STATEMENTS));
       for (const sid of improving) change(attachment.type, spec, planned, { improvement: IMPROVEMENT_STATEMENTS[sid] });
       if (!keepsAll) change(attachment.type, spec, planned);
-      else if (plain.length > 0) change(attachment.type, spec, planned, { kind: "addition", note: `keeps the original's statements and adds ${plain.join(", ")}` });
+      else if (plain.length > 0)
+        change(attachment.type, spec, planned, { kind: "addition", note: `keeps the original's statements and adds ${plain.join(", ")}` });
     } else {
       change(attachment.type, spec, planned);
     }
@@ -196,7 +211,13 @@ export function adoptionReport(run: RunResult): AdoptionReport {
   for (const resource of run.resources) {
     if (resource.read || !resource.options.import) continue;
     const found = originalOf(resource.type, resource.name);
-    report.adopted.push({ urn: resource.urn, type: resource.type, name: resource.name, importId: resource.options.import, original: found?.resource.original });
+    report.adopted.push({
+      urn: resource.urn,
+      type: resource.type,
+      name: resource.name,
+      importId: resource.options.import,
+      original: found?.resource.original,
+    });
     if (!found) {
       report.changes.push({
         resource: resource.name,

@@ -262,8 +262,14 @@ const ARN_SHAPES: Record<string, ArnShape | undefined> = {
     apiEndpoint: `https://${n}.execute-api.${r}.amazonaws.com`,
     executionArn: `arn:aws:execute-api:${r}:${a}:${n}`,
   }),
-  "aws:cognito/userPool:UserPool": (n, r, a) => ({ arn: `arn:aws:cognito-idp:${r}:${a}:userpool/${r}_${n}`, endpoint: `cognito-idp.${r}.amazonaws.com/${r}_${n}` }),
-  "aws:cloudfront/distribution:Distribution": (n, _r, a) => ({ arn: `arn:aws:cloudfront::${a}:distribution/${n}`, domainName: `${n}.cloudfront.net` }),
+  "aws:cognito/userPool:UserPool": (n, r, a) => ({
+    arn: `arn:aws:cognito-idp:${r}:${a}:userpool/${r}_${n}`,
+    endpoint: `cognito-idp.${r}.amazonaws.com/${r}_${n}`,
+  }),
+  "aws:cloudfront/distribution:Distribution": (n, _r, a) => ({
+    arn: `arn:aws:cloudfront::${a}:distribution/${n}`,
+    domainName: `${n}.cloudfront.net`,
+  }),
   "aws:kms/key:Key": (n, r, a) => ({ arn: `arn:aws:kms:${r}:${a}:key/${n}` }),
   "aws:acm/certificate:Certificate": (n, r, a) => ({ arn: `arn:aws:acm:${r}:${a}:certificate/${n}` }),
 };
@@ -315,7 +321,11 @@ const IMPORTED_STATE: Record<string, ((id: string) => Record<string, string>) | 
     const [, , host, account, name] = url.split("/");
     return { url, arn: `arn:aws:sqs:${host.split(".")[1]}:${account}:${name}` };
   },
-  "aws:s3/bucket:Bucket": (bucket) => ({ bucket, arn: `arn:aws:s3:::${bucket}`, bucketRegionalDomainName: `${bucket}.s3.${region()}.amazonaws.com` }),
+  "aws:s3/bucket:Bucket": (bucket) => ({
+    bucket,
+    arn: `arn:aws:s3:::${bucket}`,
+    bucketRegionalDomainName: `${bucket}.s3.${region()}.amazonaws.com`,
+  }),
   // `<projectId>--<appId>--<triggerId>`
   "mongodbatlas:index/eventTrigger:EventTrigger": (id) => ({ triggerId: id.split("--")[2] }),
 };
@@ -337,7 +347,13 @@ function defaultState(args: pulumi.runtime.MockResourceArgs): { id: string; stat
   const arn = shape ? {} : { arn: `arn:aws:${service}:${region()}:${MOCK_ACCOUNT_ID}:${physical}` };
   return {
     id: args.id || `${physical}-id`,
-    state: { ...inputs, name: physical, ...arn, ...(shape ? shape(physical, region(), MOCK_ACCOUNT_ID) : {}), ...COMPUTED_STATE[args.type]?.(inputs) },
+    state: {
+      ...inputs,
+      name: physical,
+      ...arn,
+      ...(shape ? shape(physical, region(), MOCK_ACCOUNT_ID) : {}),
+      ...COMPUTED_STATE[args.type]?.(inputs),
+    },
   };
 }
 
@@ -414,17 +430,29 @@ function readSettingsFile(file: string): { config: Record<string, unknown>; envi
     const at = err.linePos?.[0];
     // The parser's message ends with "at line L, column C:" and a snippet of the lines around it.
     const [reason, snippet = ""] = err.message.split(/ at line \d+, column \d+:\n/);
-    const excerpt = snippet.replace(/^\n+|\n+$/g, "").split("\n").map((line) => `    ${line}`).join("\n");
+    const excerpt = snippet
+      .replace(/^\n+|\n+$/g, "")
+      .split("\n")
+      .map((line) => `    ${line}`)
+      .join("\n");
     throw new SettingsFileError(`${shown}${at ? `:${at.line}:${at.col}` : ""}: not valid YAML: ${reason}${excerpt ? `\n${excerpt}` : ""}`);
   }
   if (settings === null || settings === undefined) return { config: {}, environments: [] };
   const { config, environment } = settings as { config?: unknown; environment?: unknown };
-  if (typeof settings !== "object" || Array.isArray(settings) || (config !== undefined && (typeof config !== "object" || config === null || Array.isArray(config)))) {
+  if (
+    typeof settings !== "object" ||
+    Array.isArray(settings) ||
+    (config !== undefined && (typeof config !== "object" || config === null || Array.isArray(config)))
+  ) {
     throw new SettingsFileError(`${shown}: not a stack settings file: its keys go under a \`config:\` mapping, as in Pulumi.dev.yaml`);
   }
   // `environment:` is a list of names, or (newer CLIs) `imports:` with that list.
   const imports = Array.isArray(environment) ? environment : (environment as { imports?: unknown } | undefined)?.imports;
-  const environments = Array.isArray(imports) ? imports.map((e) => (typeof e === "string" ? e : JSON.stringify(e))) : environment ? [String(environment)] : [];
+  const environments = Array.isArray(imports)
+    ? imports.map((e) => (typeof e === "string" ? e : JSON.stringify(e)))
+    : environment
+      ? [String(environment)]
+      : [];
   return { config: (config ?? {}) as Record<string, unknown>, environments };
 }
 
@@ -457,7 +485,9 @@ export interface StackConfig {
 export function loadStackConfig(stack: string, settingsFile?: string): StackConfig {
   const file = settingsFile ?? path.join(REPO_ROOT, `Pulumi.${stack}.yaml`);
   if (settingsFile === undefined && !fs.existsSync(file)) {
-    throw new SettingsFileError(`unknown stack "${stack}": there is no ${path.relative(REPO_ROOT, file)} (known stacks: ${knownStacks().join(", ")})`);
+    throw new SettingsFileError(
+      `unknown stack "${stack}": there is no ${path.relative(REPO_ROOT, file)} (known stacks: ${knownStacks().join(", ")})`,
+    );
   }
   const settings = readSettingsFile(file);
   const config: Record<string, string> = {};
@@ -488,7 +518,12 @@ export function loadStackConfig(stack: string, settingsFile?: string): StackConf
     if (config[secret.key] !== undefined) continue;
     config[secret.key] = `${SECRET_PLACEHOLDER_PREFIX}${secret.key}`;
     secretKeys.push(secret.key);
-    missingSecrets.push({ key: secret.key, app: secret.app, description: secret.description, command: secretSetCommand(stack, secret.key) });
+    missingSecrets.push({
+      key: secret.key,
+      app: secret.app,
+      description: secret.description,
+      command: secretSetCommand(stack, secret.key),
+    });
   }
   return { config, secretKeys, missingSecrets, environments: settings.environments, file };
 }
@@ -517,7 +552,11 @@ export async function runProgram(program: () => unknown, options: RunOptions): P
     }
     const policy = bucket && originalOf(bucket.type, bucket.name)?.resource.attachments?.["aws:s3/bucketPolicy:BucketPolicy"]?.value;
     if (!policy) throw new Error(`NoSuchBucketPolicy: the bucket ${inputs.bucket} has no policy`);
-    return { bucket: inputs.bucket, id: inputs.bucket, policy: JSON.stringify(fillPlaceholders(policy, { bucket: inputs.bucket, oaiCanonicalUserId: MOCK_OAI_CANONICAL_USER })) };
+    return {
+      bucket: inputs.bucket,
+      id: inputs.bucket,
+      policy: JSON.stringify(fillPlaceholders(policy, { bucket: inputs.bucket, oaiCanonicalUserId: MOCK_OAI_CANONICAL_USER })),
+    };
   };
 
   pulumi.runtime.setAllConfig(options.config ?? {}, options.secretKeys ?? []);
@@ -528,7 +567,8 @@ export async function runProgram(program: () => unknown, options: RunOptions): P
       if (!args.custom) return { id: undefined, state: { ...PROVIDER_STATE[args.type]?.(args.name), ...stateMocks[args.type]?.(args) } };
       return withProvider(providerRegions, args.provider, () => {
         const base = defaultState(args);
-        if (args.type === "pulumi:providers:aws" && typeof args.inputs?.region === "string") providerRegions.set(base.id, args.inputs.region);
+        if (args.type === "pulumi:providers:aws" && typeof args.inputs?.region === "string")
+          providerRegions.set(base.id, args.inputs.region);
         const extra = stateMocks[args.type]?.(args) ?? {};
         return { id: base.id, state: { ...base.state, ...extra } };
       });
@@ -543,7 +583,9 @@ export async function runProgram(program: () => unknown, options: RunOptions): P
       }
       // The engine hands a program a failed call's `details` as the error's message, as a provider's answer.
       const failed = (err: unknown) => {
-        throw Object.assign(err instanceof Error ? err : new Error(String(err)), { details: err instanceof Error ? err.message : String(err) });
+        throw Object.assign(err instanceof Error ? err : new Error(String(err)), {
+          details: err instanceof Error ? err.message : String(err),
+        });
       };
       try {
         const answer = withProvider(providerRegions, args.provider, () => mock(args.inputs));
@@ -641,11 +683,14 @@ export interface StackRunOptions extends Omit<RunOptions, "stack" | "config" | "
 /** Runs `index.ts` for a stack with its real config, as `pulumi up` would (under mocks). */
 export async function runStack(stack: string, options: StackRunOptions = {}): Promise<RunResult> {
   const { config, secretKeys, missingSecrets, environments, file } = loadStackConfig(stack, options.settingsFile);
-  const run = await runProgram(() => {
-    // index.ts runs its program when it is loaded, so each run loads it afresh.
-    delete require.cache[require.resolve(INDEX)];
-    return require(INDEX);
-  }, { ...options, stack, config, secretKeys });
+  const run = await runProgram(
+    () => {
+      // index.ts runs its program when it is loaded, so each run loads it afresh.
+      delete require.cache[require.resolve(INDEX)];
+      return require(INDEX);
+    },
+    { ...options, stack, config, secretKeys },
+  );
   return { ...run, settings: { missingSecrets, environments, file } };
 }
 

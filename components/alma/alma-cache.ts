@@ -23,7 +23,13 @@ type AlmaTable = keyof typeof ALMA_TABLES;
  * newer event) and reads the tombstone; a close writes the tombstone and deletes the item.
  * Both read and update the user.
  */
-export const CACHE_FUNCTIONS: { handler: string; topics: AlmaEvent[]; table: AlmaTable; itemActions: string[]; tombstoneActions: string[] }[] = [
+export const CACHE_FUNCTIONS: {
+  handler: string;
+  topics: AlmaEvent[];
+  table: AlmaTable;
+  itemActions: string[];
+  tombstoneActions: string[];
+}[] = [
   {
     handler: "alma-loan-updated",
     topics: ["LOAN_CREATED", "LOAN_RENEWED", "LOAN_DUE_DATE"],
@@ -31,7 +37,13 @@ export const CACHE_FUNCTIONS: { handler: string; topics: AlmaEvent[]; table: Alm
     itemActions: ["dynamodb:PutItem", "dynamodb:DeleteItem"],
     tombstoneActions: ["dynamodb:GetItem"],
   },
-  { handler: "alma-loan-returned", topics: ["LOAN_RETURNED"], table: "loans", itemActions: ["dynamodb:DeleteItem"], tombstoneActions: ["dynamodb:UpdateItem"] },
+  {
+    handler: "alma-loan-returned",
+    topics: ["LOAN_RETURNED"],
+    table: "loans",
+    itemActions: ["dynamodb:DeleteItem"],
+    tombstoneActions: ["dynamodb:UpdateItem"],
+  },
   {
     handler: "alma-request-updated",
     topics: ["REQUEST_CREATED", "REQUEST_PLACED_ON_SHELF"],
@@ -158,12 +170,23 @@ export class AlmaCache extends pulumi.ComponentResource {
     super("tributary:alma:AlmaCache", name, {}, opts);
     const { platform, hardening } = args;
     const table = (key: AlmaTable) =>
-      dynamoTable(`${name}-${key}`, ALMA_TABLES[key], { protection: platform.protection, hardening, existingName: args.tableNames[key] }, { parent: this });
+      dynamoTable(
+        `${name}-${key}`,
+        ALMA_TABLES[key],
+        { protection: platform.protection, hardening, existingName: args.tableNames[key] },
+        { parent: this },
+      );
 
     this.tables = { users: table("users"), loans: table("loans"), requests: table("requests") };
     this.tombstones = dynamoTable(`${name}-tombstones`, TOMBSTONES_TABLE, { protection: platform.protection, hardening }, { parent: this });
-    this.topics = Object.fromEntries(ALMA_EVENTS.map((event) => [event, this.topic(name, event, args)])) as Record<AlmaEvent, aws.sns.Topic>;
-    this.topicArns = Object.fromEntries(ALMA_EVENTS.map((event) => [event, this.topics[event].arn])) as Record<AlmaEvent, pulumi.Output<string>>;
+    this.topics = Object.fromEntries(ALMA_EVENTS.map((event) => [event, this.topic(name, event, args)])) as Record<
+      AlmaEvent,
+      aws.sns.Topic
+    >;
+    this.topicArns = Object.fromEntries(ALMA_EVENTS.map((event) => [event, this.topics[event].arn])) as Record<
+      AlmaEvent,
+      pulumi.Output<string>
+    >;
     this.failedEvents = new DeadLetterQueue(
       `${name}-failed-events`,
       {
@@ -236,8 +259,16 @@ export class AlmaCache extends pulumi.ComponentResource {
     const encrypted = applies(args.hardening, "encryption", adopted);
     return new aws.sns.Topic(
       `${name}-topic-${slug(event)}`,
-      { name: existing && topicNameOf(existing), displayName: topicDisplayName(event), kmsMasterKeyId: encrypted ? "alias/aws/sns" : undefined },
-      statefulOptions(args.platform.protection, { parent: this }, adopted ? { importId: existing, keep: keptUnless(encrypted, adopted, ["kmsMasterKeyId"]) } : undefined),
+      {
+        name: existing && topicNameOf(existing),
+        displayName: topicDisplayName(event),
+        kmsMasterKeyId: encrypted ? "alias/aws/sns" : undefined,
+      },
+      statefulOptions(
+        args.platform.protection,
+        { parent: this },
+        adopted ? { importId: existing, keep: keptUnless(encrypted, adopted, ["kmsMasterKeyId"]) } : undefined,
+      ),
     );
   }
 
@@ -260,7 +291,10 @@ export class AlmaCache extends pulumi.ComponentResource {
         name: args.usersQueueUrl && queueNameOf(args.usersQueueUrl),
         sqsManagedSseEnabled: adopted && !encrypted ? undefined : encrypted,
         visibilityTimeoutSeconds: adopted && !queueSettings ? undefined : visibility,
-        redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: this.usersDeadLetterQueue.arn, maxReceiveCount: USERS_QUEUE_MAX_RECEIVES }),
+        redrivePolicy: pulumi.jsonStringify({
+          deadLetterTargetArn: this.usersDeadLetterQueue.arn,
+          maxReceiveCount: USERS_QUEUE_MAX_RECEIVES,
+        }),
       },
       statefulOptions(
         args.platform.protection,
@@ -268,7 +302,10 @@ export class AlmaCache extends pulumi.ComponentResource {
         adopted
           ? {
               importId: args.usersQueueUrl!,
-              keep: [...keptUnless(encrypted, adopted, ["sqsManagedSseEnabled"]), ...keptUnless(queueSettings, adopted, ["visibilityTimeoutSeconds"])],
+              keep: [
+                ...keptUnless(encrypted, adopted, ["sqsManagedSseEnabled"]),
+                ...keptUnless(queueSettings, adopted, ["visibilityTimeoutSeconds"]),
+              ],
             }
           : undefined,
       ),
@@ -299,7 +336,10 @@ export class AlmaCache extends pulumi.ComponentResource {
     const policy = queuePolicy(
       `${name}-${short}-queue-policy`,
       queue,
-      { senders: topicArns.map((sourceArn) => ({ service: "sns.amazonaws.com", sourceArn })), tlsOnly: applies(args.hardening, "tlsOnly", false) },
+      {
+        senders: topicArns.map((sourceArn) => ({ service: "sns.amazonaws.com", sourceArn })),
+        tlsOnly: applies(args.hardening, "tlsOnly", false),
+      },
       { parent: this },
     );
     const fn = new NodeFunction(
@@ -328,7 +368,11 @@ export class AlmaCache extends pulumi.ComponentResource {
     );
     // SNS can send only once the queue's policy lets it.
     spec.topics.forEach((event, i) => {
-      subscribeQueue(`${name}-${short}-${slug(event)}`, { topicArn: topicArns[i], queue, deadLetterQueue: this.failedEvents }, { parent: this, dependsOn: [policy] });
+      subscribeQueue(
+        `${name}-${short}-${slug(event)}`,
+        { topicArn: topicArns[i], queue, deadLetterQueue: this.failedEvents },
+        { parent: this, dependsOn: [policy] },
+      );
     });
     this.queueMonitoring.push(
       queueAlarms(
@@ -355,7 +399,11 @@ export class AlmaCache extends pulumi.ComponentResource {
 
   /** The webhook: verifies each delivery with the signing secret and publishes it to its event's topic. */
   private webhookOf(name: string, args: AlmaCacheArgs): AlmaCache["webhook"] {
-    const secret = secureParameter(`${name}-webhook-secret`, { value: args.webhookSecret, description: "Alma webhook signing secret" }, { parent: this });
+    const secret = secureParameter(
+      `${name}-webhook-secret`,
+      { value: args.webhookSecret, description: "Alma webhook signing secret" },
+      { parent: this },
+    );
     const fn = new NodeFunction(
       `${name}-webhook`,
       {
@@ -370,7 +418,10 @@ export class AlmaCache extends pulumi.ComponentResource {
             ? {}
             : { [ALMA_ENV.webhookSecretRotationWindowHours]: String(args.webhookSecretRotationWindowHours) }),
         },
-        statements: [{ Sid: "PublishAlmaEvents", Action: ["sns:Publish"], Resource: ALMA_EVENTS.map((event) => this.topicArns[event]) }, secret.readStatement],
+        statements: [
+          { Sid: "PublishAlmaEvents", Action: ["sns:Publish"], Resource: ALMA_EVENTS.map((event) => this.topicArns[event]) },
+          secret.readStatement,
+        ],
         readsSecrets: true,
         platform: args.platform,
       },

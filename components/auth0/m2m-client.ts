@@ -53,13 +53,19 @@ export class MachineToMachineClient extends pulumi.ComponentResource {
     this.client = new auth0.Client(
       name,
       { appType: "non_interactive", grantTypes: ["client_credentials"], description: args.description },
-      adoptionOptions({ parent: this, retainOnDelete: existing !== undefined }, existing && { importId: existing.clientId, keep: ["name", "description", "appType", "grantTypes"] }),
+      adoptionOptions(
+        { parent: this, retainOnDelete: existing !== undefined },
+        existing && { importId: existing.clientId, keep: ["name", "description", "appType", "grantTypes"] },
+      ),
     );
     this.clientId = this.client.clientId;
     this.credentials = new auth0.ClientCredentials(
       `${name}-credentials`,
       { clientId: this.client.clientId, authenticationMethod: "client_secret_post" },
-      adoptionOptions({ parent: this, retainOnDelete: existing !== undefined }, existing && { importId: existing.clientId, keep: ["authenticationMethod"] }),
+      adoptionOptions(
+        { parent: this, retainOnDelete: existing !== undefined },
+        existing && { importId: existing.clientId, keep: ["authenticationMethod"] },
+      ),
     );
     this.grant = new auth0.ClientGrant(
       `${name}-grant`,
@@ -79,7 +85,11 @@ export class MachineToMachineClient extends pulumi.ComponentResource {
       }
       return secret;
     });
-    this.secret = secureParameter(`${name}-secret`, { value: clientSecret, description: `Auth0 client secret of ${name}` }, { parent: this });
+    this.secret = secureParameter(
+      `${name}-secret`,
+      { value: clientSecret, description: `Auth0 client secret of ${name}` },
+      { parent: this },
+    );
     this.registerOutputs({ clientId: this.clientId, secretParameterName: this.secret.name });
   }
 }

@@ -55,7 +55,12 @@ export interface QueuePolicyArgs {
  * (`aws:SourceArn`), and, with `tlsOnly`, nobody may use it except over TLS. A queue has one
  * policy: list every sender here.
  */
-export function queuePolicy(name: string, queue: aws.sqs.Queue, args: QueuePolicyArgs, opts: pulumi.CustomResourceOptions): aws.sqs.QueuePolicy {
+export function queuePolicy(
+  name: string,
+  queue: aws.sqs.Queue,
+  args: QueuePolicyArgs,
+  opts: pulumi.CustomResourceOptions,
+): aws.sqs.QueuePolicy {
   return new aws.sqs.QueuePolicy(
     name,
     {
@@ -149,9 +154,12 @@ export class DeadLetterQueue extends pulumi.ComponentResource {
     this.url = this.queue.url;
 
     const senders = args.senders ?? [];
-    if (!this.policyByRule && (senders.length > 0 || this.tlsOnly)) queuePolicy(`${name}-policy`, this.queue, { senders, tlsOnly: this.tlsOnly }, { parent: this });
+    if (!this.policyByRule && (senders.length > 0 || this.tlsOnly))
+      queuePolicy(`${name}-policy`, this.queue, { senders, tlsOnly: this.tlsOnly }, { parent: this });
 
-    this.monitoring = queueAlarms(name, { queue: this.queue, role: "dead-letter", holds: args.description }, args.platform.alarming, { parent: this });
+    this.monitoring = queueAlarms(name, { queue: this.queue, role: "dead-letter", holds: args.description }, args.platform.alarming, {
+      parent: this,
+    });
     [this.ageAlarm, this.depthAlarm] = this.monitoring.alarms;
 
     this.registerOutputs({ arn: this.arn, url: this.url });

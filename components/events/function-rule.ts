@@ -48,7 +48,8 @@ export class FunctionRule extends pulumi.ComponentResource {
     );
     this.deadLetterQueue = args.deadLetterQueue;
     // A queue has one policy: a second writer would replace the first one's statements.
-    if (!args.deadLetterQueue.policyByRule) throw new Error(`${name}: its dead-letter queue must be made with policyByRule, so that the rule writes the queue's one policy`);
+    if (!args.deadLetterQueue.policyByRule)
+      throw new Error(`${name}: its dead-letter queue must be made with policyByRule, so that the rule writes the queue's one policy`);
     queuePolicy(
       `${name}-dlq-policy`,
       args.deadLetterQueue.queue,

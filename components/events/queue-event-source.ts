@@ -29,7 +29,11 @@ export interface QueueEventSourceArgs {
  * (`ReportBatchItemFailures`): the function answers with the records that failed, and only
  * those are retried. The function's role needs `queueConsumerStatement` on the queue.
  */
-export function queueEventSource(name: string, args: QueueEventSourceArgs, opts: pulumi.CustomResourceOptions): aws.lambda.EventSourceMapping {
+export function queueEventSource(
+  name: string,
+  args: QueueEventSourceArgs,
+  opts: pulumi.CustomResourceOptions,
+): aws.lambda.EventSourceMapping {
   return new aws.lambda.EventSourceMapping(
     name,
     {

@@ -1,4 +1,4 @@
-import * as aws from "@pulumi/aws";
+import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { HDOC_ENV, HDOC_PAGING_HEADERS } from "../../handlers/lib/env-names";
 import { HttpApi } from "../http/http-api";
@@ -8,7 +8,6 @@ import type { Platform } from "../platform";
 /** The headers and methods the original functions answered with; the origins come from config (`*` by default, as the original). */
 export const CORS_ALLOWED_HEADERS = ["Content-Type", "X-Amz-Date", "Authorization", "X-Api-Key", "x-requested-with"];
 export const CORS_ALLOWED_METHODS = ["GET", "POST", "OPTIONS"];
-
 
 /** The routes, their functions, and the reads each needs on the users table. */
 export const HDOC_ROUTES = [
@@ -48,7 +47,9 @@ export class Api extends pulumi.ComponentResource {
     super("tributary:hdoc:Api", name, {}, opts);
     const open = HDOC_ROUTES.filter((route) => !args.api.protectedRoutes.includes(route.routeKey));
     if (open.length > 0 && open.length < HDOC_ROUTES.length) {
-      throw new Error(`protectedRoutes must list every route or none: each reads the users, and ${open.map((r) => r.routeKey).join(", ")} would answer them without a token`);
+      throw new Error(
+        `protectedRoutes must list every route or none: each reads the users, and ${open.map((r) => r.routeKey).join(", ")} would answer them without a token`,
+      );
     }
 
     for (const route of HDOC_ROUTES) {
@@ -58,7 +59,10 @@ export class Api extends pulumi.ComponentResource {
           handler: route.handler,
           description: `100DaysOfCloud ${route.routeKey}`,
           ...args.function,
-          environment: { [HDOC_ENV.usersTable]: args.usersTable.name, [HDOC_ENV.publicAttributes]: JSON.stringify(args.api.publicAttributes) },
+          environment: {
+            [HDOC_ENV.usersTable]: args.usersTable.name,
+            [HDOC_ENV.publicAttributes]: JSON.stringify(args.api.publicAttributes),
+          },
           statements: [{ Sid: "ReadUsers", Action: [...route.actions], Resource: [args.usersTable.arn] }],
           platform: args.platform,
         },

@@ -31,7 +31,15 @@ export const ADOPTED_POOL_KEEPS = [
  * What an adopted app client keeps: the OAuth set-up the frontend signs in with, its secret,
  * and its callback and logout URLs (the original's came from a deploy-time parameter).
  */
-export const ADOPTED_CLIENT_KEEPS = ["name", "generateSecret", "allowedOauthFlows", "allowedOauthScopes", "explicitAuthFlows", "callbackUrls", "logoutUrls"];
+export const ADOPTED_CLIENT_KEEPS = [
+  "name",
+  "generateSecret",
+  "allowedOauthFlows",
+  "allowedOauthScopes",
+  "explicitAuthFlows",
+  "callbackUrls",
+  "logoutUrls",
+];
 
 export interface AuthArgs {
   /** Prefix of the hosted-UI domain: `<prefix>.auth.<region>.amazoncognito.com`. */
@@ -81,7 +89,10 @@ export class Auth extends pulumi.ComponentResource {
         args.protection,
         { parent: this },
         poolAdopted
-          ? { importId: args.existingUserPoolId!, keep: [...ADOPTED_POOL_KEEPS, ...keptUnless(deletionProtection, poolAdopted, ["deletionProtection"])] }
+          ? {
+              importId: args.existingUserPoolId!,
+              keep: [...ADOPTED_POOL_KEEPS, ...keptUnless(deletionProtection, poolAdopted, ["deletionProtection"])],
+            }
           : undefined,
       ),
     );

@@ -75,7 +75,11 @@ export class Frontend extends pulumi.ComponentResource {
 
     let certificateArn: pulumi.Output<string> | undefined;
     if (args.domain) {
-      ({ certificateArn, certificate: this.certificate, records: this.certificateValidationRecords } = this.siteCertificate(name, args.domain, args.certificateProvider));
+      ({
+        certificateArn,
+        certificate: this.certificate,
+        records: this.certificateValidationRecords,
+      } = this.siteCertificate(name, args.domain, args.certificateProvider));
     }
 
     const originId = "site";
@@ -147,7 +151,14 @@ export class Frontend extends pulumi.ComponentResource {
     );
     const records = certificate.domainValidationOptions.apply((options) =>
       // Names on the same domain share a record: one of each is enough.
-      [...new Map(options.map((o) => [o.resourceRecordName, { name: o.resourceRecordName, type: o.resourceRecordType, value: o.resourceRecordValue }])).values()],
+      [
+        ...new Map(
+          options.map((o) => [
+            o.resourceRecordName,
+            { name: o.resourceRecordName, type: o.resourceRecordType, value: o.resourceRecordValue },
+          ]),
+        ).values(),
+      ],
     );
     const zoneRecords = domain.hostedZoneId
       ? domain.names.map(

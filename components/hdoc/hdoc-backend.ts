@@ -80,7 +80,13 @@ export class HdocBackend extends pulumi.ComponentResource {
 
     this.dashboard = new AppDashboard(
       `${name}-dashboard`,
-      { app: "hdoc", functions: Object.values(this.api.functions).map((fn) => fn.monitoring), queues: [], apis: [this.api.http.monitoring], alarming: platform.alarming },
+      {
+        app: "hdoc",
+        functions: Object.values(this.api.functions).map((fn) => fn.monitoring),
+        queues: [],
+        apis: [this.api.http.monitoring],
+        alarming: platform.alarming,
+      },
       { parent: this },
     );
 

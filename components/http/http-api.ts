@@ -47,7 +47,11 @@ export class HttpApi extends pulumi.ComponentResource {
       { protocolType: "HTTP", description: args.description, corsConfiguration: args.cors },
       { parent: this },
     );
-    this.accessLogs = new aws.cloudwatch.LogGroup(`${name}-access-logs`, { retentionInDays: args.platform.logRetentionDays }, { parent: this });
+    this.accessLogs = new aws.cloudwatch.LogGroup(
+      `${name}-access-logs`,
+      { retentionInDays: args.platform.logRetentionDays },
+      { parent: this },
+    );
 
     if (args.jwtAuthorizer) {
       this.authorizer = new aws.apigatewayv2.Authorizer(
@@ -65,7 +69,10 @@ export class HttpApi extends pulumi.ComponentResource {
     const routes: aws.apigatewayv2.Route[] = [];
     for (const route of args.routes) {
       if (route.protected && !this.authorizer) throw new Error(`route ${route.routeKey} is protected but the API has no JWT authorizer`);
-      const slug = route.routeKey.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+      const slug = route.routeKey
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, "-")
+        .replace(/^-|-$/g, "");
       const integration = new aws.apigatewayv2.Integration(
         `${name}-${slug}`,
         { apiId: this.api.id, integrationType: "AWS_PROXY", integrationUri: route.function.arn, payloadFormatVersion: "2.0" },

@@ -20,7 +20,11 @@ export class IotaEventBus extends pulumi.ComponentResource {
     this.bus = new aws.cloudwatch.EventBus(
       name,
       { name: args.existingName, description: "CloudEvents of the iota services" },
-      statefulOptions(args.protection, { parent: this }, args.existingName ? { importId: args.existingName, keep: ["description"] } : undefined),
+      statefulOptions(
+        args.protection,
+        { parent: this },
+        args.existingName ? { importId: args.existingName, keep: ["description"] } : undefined,
+      ),
     );
     this.name = this.bus.name;
     this.arn = this.bus.arn;

@@ -56,7 +56,12 @@ export class IotaService extends pulumi.ComponentResource {
 
     this.failedEvents = new DeadLetterQueue(
       `${name}-failed-events`,
-      { platform: args.platform, description: `CloudEvents the iota service ${args.serviceId} could not apply`, hardening: args.hardening, policyByRule: true },
+      {
+        platform: args.platform,
+        description: `CloudEvents the iota service ${args.serviceId} could not apply`,
+        hardening: args.hardening,
+        policyByRule: true,
+      },
       { parent: this },
     );
 
@@ -75,10 +80,7 @@ export class IotaService extends pulumi.ComponentResource {
           [IOTA_ENV.serviceId]: args.serviceId,
           [IOTA_ENV.eventBusName]: args.eventBus.name,
         },
-        statements: [
-          { Sid: "EmitToOwnBus", Action: ["events:PutEvents"], Resource: [args.eventBus.arn] },
-          mongoUri.readStatement,
-        ],
+        statements: [{ Sid: "EmitToOwnBus", Action: ["events:PutEvents"], Resource: [args.eventBus.arn] }, mongoUri.readStatement],
         readsSecrets: true,
         platform: args.platform,
         asyncInvocation: asyncRetryWithin(args.delivery, this.failedEvents),

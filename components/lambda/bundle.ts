@@ -130,14 +130,21 @@ const SHIMS_DIR = path.join(REPO_ROOT, "components", "lambda", "shims");
 const sdkTrims: esbuild.Plugin = {
   name: "sdk-trims",
   setup(build) {
-    const from = (importer: RegExp, file: string) => (args: esbuild.OnResolveArgs) => (importer.test(args.importer.replace(/\\/g, "/")) ? { path: path.join(SHIMS_DIR, file) } : undefined);
+    const from = (importer: RegExp, file: string) => (args: esbuild.OnResolveArgs) =>
+      importer.test(args.importer.replace(/\\/g, "/")) ? { path: path.join(SHIMS_DIR, file) } : undefined;
     // Event streams, as @smithy/core's HTTP protocols import them lazily. The S3 and Lambda
     // clients import them too, to set up streaming operations: those keep the real module.
-    build.onResolve({ filter: /^@smithy\/core\/event-streams$/ }, from(/\/@smithy\/core\/dist-[a-z]+\/submodules\/protocols\/HttpProtocol\.js$/, "event-streams.ts"));
+    build.onResolve(
+      { filter: /^@smithy\/core\/event-streams$/ },
+      from(/\/@smithy\/core\/dist-[a-z]+\/submodules\/protocols\/HttpProtocol\.js$/, "event-streams.ts"),
+    );
     // The endpoint-discovery cache of the DynamoDB client.
     build.onResolve({ filter: /^mnemonist\/lru-cache(\.js)?$/ }, from(/\/@aws-sdk\/endpoint-cache\//, "lru-cache.ts"));
     // JavaScript fallbacks of hashes Node has natively, in @smithy/core's checksum module.
-    build.onResolve({ filter: /(^|\/)(Sha256Js|Md5Js|Crc32Js)(\.js)?$/ }, from(/\/@smithy\/core\/dist-[a-z]+\/submodules\/checksum\//, "js-hash.ts"));
+    build.onResolve(
+      { filter: /(^|\/)(Sha256Js|Md5Js|Crc32Js)(\.js)?$/ },
+      from(/\/@smithy\/core\/dist-[a-z]+\/submodules\/checksum\//, "js-hash.ts"),
+    );
   },
 };
 
@@ -220,7 +227,14 @@ function fileSha256(relative: string): string | null {
 
 function bundleAt(record: CacheRecord): Bundle {
   const dir = path.join(BUNDLES_DIR, record.sha256);
-  return { dir, file: path.join(dir, BUNDLE_FILE), handler: LAMBDA_HANDLER, sha256: record.sha256, bytes: record.bytes, metafile: record.metafile };
+  return {
+    dir,
+    file: path.join(dir, BUNDLE_FILE),
+    handler: LAMBDA_HANDLER,
+    sha256: record.sha256,
+    bytes: record.bytes,
+    metafile: record.metafile,
+  };
 }
 
 /** Cache records read in this process, by key: a program run or a test file asks for each bundle many times. */

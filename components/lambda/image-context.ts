@@ -31,7 +31,9 @@ export function imageContext(handler: string, name: string): pulumi.Output<Image
     const dockerfile = path.join(dir, "Dockerfile");
     fs.writeFileSync(
       dockerfile,
-      [`FROM ${LAMBDA_NODE_BASE_IMAGE}`, `COPY ${path.basename(bundle.file)} \${LAMBDA_TASK_ROOT}/`, `CMD ["${bundle.handler}"]`, ""].join("\n"),
+      [`FROM ${LAMBDA_NODE_BASE_IMAGE}`, `COPY ${path.basename(bundle.file)} \${LAMBDA_TASK_ROOT}/`, `CMD ["${bundle.handler}"]`, ""].join(
+        "\n",
+      ),
     );
     return { dir: path.relative(REPO_ROOT, dir), dockerfile: path.relative(REPO_ROOT, dockerfile), tag: bundle.sha256.slice(0, 16) };
   });

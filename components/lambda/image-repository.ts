@@ -42,7 +42,11 @@ export function imageRepository(
       adopted
         ? {
             importId: options.existingName!,
-            keep: ["encryptionConfigurations", ...keptUnless(immutable, adopted, ["imageTagMutability"]), ...keptUnless(scan, adopted, ["imageScanningConfiguration"])],
+            keep: [
+              "encryptionConfigurations",
+              ...keptUnless(immutable, adopted, ["imageTagMutability"]),
+              ...keptUnless(scan, adopted, ["imageScanningConfiguration"]),
+            ],
           }
         : undefined,
     ),
@@ -61,7 +65,9 @@ export function imageRepository(
             Sid: "LambdaPullsImages",
             Principal: { Service: "lambda.amazonaws.com" },
             Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-            Condition: { StringLike: { "aws:sourceArn": pulumi.interpolate`arn:aws:lambda:${region.region}:${identity.accountId}:function:*` } },
+            Condition: {
+              StringLike: { "aws:sourceArn": pulumi.interpolate`arn:aws:lambda:${region.region}:${identity.accountId}:function:*` },
+            },
           },
         ]),
       },

@@ -97,7 +97,14 @@ export interface NodeImageFunctionArgs extends FunctionSettingsArgs {
 }
 
 type FunctionCode =
-  | { packageType: "Zip"; code: pulumi.Input<pulumi.asset.Archive>; handler: string; serviceName: string; layers?: string[]; environment?: Record<string, string> }
+  | {
+      packageType: "Zip";
+      code: pulumi.Input<pulumi.asset.Archive>;
+      handler: string;
+      serviceName: string;
+      layers?: string[];
+      environment?: Record<string, string>;
+    }
   | { packageType: "Image"; imageUri: pulumi.Input<string>; serviceName: string };
 
 /** The statements that let a function write to its own log group, and nothing else. */
@@ -118,7 +125,6 @@ const TRACING_STATEMENT: PolicyStatement = {
   Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
   Resource: ["*"],
 };
-
 
 /**
  * The parts every Lambda of the program has, whatever its package type: its own role with
@@ -149,11 +155,7 @@ abstract class LambdaComponent extends pulumi.ComponentResource {
   ) {
     super(type, name, {}, opts);
 
-    this.logGroup = new aws.cloudwatch.LogGroup(
-      `${name}-logs`,
-      { retentionInDays: args.platform.logRetentionDays },
-      { parent: this },
-    );
+    this.logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { retentionInDays: args.platform.logRetentionDays }, { parent: this });
 
     this.role = new aws.iam.Role(
       `${name}-role`,
@@ -181,7 +183,11 @@ abstract class LambdaComponent extends pulumi.ComponentResource {
     );
 
     if (args.vpc) {
-      this.vpcAccess = new aws.iam.RolePolicyAttachment(`${name}-vpc-access`, { role: this.role.name, policyArn: VPC_ACCESS_POLICY_ARN }, { parent: this });
+      this.vpcAccess = new aws.iam.RolePolicyAttachment(
+        `${name}-vpc-access`,
+        { role: this.role.name, policyArn: VPC_ACCESS_POLICY_ARN },
+        { parent: this },
+      );
     }
 
     const timeout = args.timeout ?? DEFAULT_TIMEOUT_SECONDS;
@@ -200,14 +206,17 @@ abstract class LambdaComponent extends pulumi.ComponentResource {
         memorySize: args.memorySize ?? 256,
         timeout,
         environment: {
-          variables: { [COMMON_ENV.serviceName]: code.serviceName, ...(code.packageType === "Zip" ? code.environment : {}), ...args.environment },
+          variables: {
+            [COMMON_ENV.serviceName]: code.serviceName,
+            ...(code.packageType === "Zip" ? code.environment : {}),
+            ...args.environment,
+          },
         },
         loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name },
         tracingConfig: args.tracing ? { mode: "Active" } : undefined,
         reservedConcurrentExecutions: args.reservedConcurrency,
         vpcConfig: args.vpc ? { subnetIds: args.vpc.subnetIds, securityGroupIds: args.vpc.securityGroupIds } : undefined,
-        deadLetterConfig:
-          this.failureQueue && failureTarget === "dead-letter-queue" ? { targetArn: this.failureQueue.arn } : undefined,
+        deadLetterConfig: this.failureQueue && failureTarget === "dead-letter-queue" ? { targetArn: this.failureQueue.arn } : undefined,
       },
       // The policy must exist before the first invocation tries to log or to keep a failed event.
       { parent: this, dependsOn: [this.rolePolicy, ...(this.vpcAccess ? [this.vpcAccess] : [])] },
@@ -222,16 +231,15 @@ abstract class LambdaComponent extends pulumi.ComponentResource {
           functionName: this.function.name,
           maximumRetryAttempts: args.asyncInvocation.maximumRetryAttempts,
           maximumEventAgeInSeconds: args.asyncInvocation.maximumEventAgeSeconds,
-          destinationConfig:
-            failureTarget === "on-failure-destination"
-              ? { onFailure: { destination: this.failureQueue.arn } }
-              : undefined,
+          destinationConfig: failureTarget === "on-failure-destination" ? { onFailure: { destination: this.failureQueue.arn } } : undefined,
         },
         { parent: this },
       );
     }
 
-    this.monitoring = functionAlarms(name, { functionName: this.function.name, timeoutSeconds: timeout }, args.platform.alarming, { parent: this });
+    this.monitoring = functionAlarms(name, { functionName: this.function.name, timeoutSeconds: timeout }, args.platform.alarming, {
+      parent: this,
+    });
     this.errorsAlarm = this.monitoring.alarms[0];
   }
 }
@@ -253,7 +261,9 @@ export class NodeFunction extends LambdaComponent {
         code: file.apply((f) => new pulumi.asset.AssetArchive({ [BUNDLE_FILE]: new pulumi.asset.FileAsset(f) })),
         handler: LAMBDA_HANDLER,
         serviceName: args.handler,
-        ...(args.readsSecrets ? { layers: [secretsExtensionLayer(args.platform.region)], environment: { ...SECRETS_EXTENSION_ENVIRONMENT } } : {}),
+        ...(args.readsSecrets
+          ? { layers: [secretsExtensionLayer(args.platform.region)], environment: { ...SECRETS_EXTENSION_ENVIRONMENT } }
+          : {}),
       },
       opts,
     );
@@ -262,7 +272,9 @@ export class NodeFunction extends LambdaComponent {
     this.registerOutputs({
       arn: this.arn,
       functionName: this.functionName,
-      bundle: pulumi.output(bundle).apply((b) => ({ handler: args.handler, runtimeAwsSdk: Boolean(args.runtimeAwsSdk), sha256: b.sha256, bytes: b.bytes })),
+      bundle: pulumi
+        .output(bundle)
+        .apply((b) => ({ handler: args.handler, runtimeAwsSdk: Boolean(args.runtimeAwsSdk), sha256: b.sha256, bytes: b.bytes })),
     });
   }
 }

@@ -7,7 +7,8 @@ import { SECRETS_EXTENSION_ENV } from "../../handlers/lib/env-names";
 import { LAMBDA_ARCHITECTURE } from "./runtime";
 
 /** Where AWS lists the layer's ARNs: a region missing below is added from there. */
-export const SECRETS_EXTENSION_DOCS = "https://docs.aws.amazon.com/systems-manager/latest/userguide/ps-integration-lambda-extensions.html#ps-integration-lambda-extensions-add";
+export const SECRETS_EXTENSION_DOCS =
+  "https://docs.aws.amazon.com/systems-manager/latest/userguide/ps-integration-lambda-extensions.html#ps-integration-lambda-extensions-add";
 
 /**
  * The layer for arm64 (LAMBDA_ARCHITECTURE) in the regions the stacks use, as AWS's table

@@ -181,7 +181,13 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
 
     this.dashboard = new AppDashboard(
       `${name}-dashboard`,
-      { app: "lessons", functions: [this.function.monitoring], queues: [this.failedEvents.monitoring], apis: [], alarming: args.platform.alarming },
+      {
+        app: "lessons",
+        functions: [this.function.monitoring],
+        queues: [this.failedEvents.monitoring],
+        apis: [],
+        alarming: args.platform.alarming,
+      },
       { parent: this },
     );
     // The function's resumable records name no function: they go back to this one.

@@ -5,7 +5,7 @@
  * returns what its app's dashboard shows (see app-dashboard.ts).
  */
 import * as aws from "@pulumi/aws";
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import type { Alarming } from "../platform";
 
 /** Where the runbook lives in the repository: the default of `tributary:alarms.runbookUrl`. */
@@ -55,7 +55,9 @@ export type AlarmKind = keyof typeof ALARM_KINDS;
 export function alarmName(kind: AlarmKind, subject: string, alarming: Pick<Alarming, "namePrefix" | "stack">): string {
   const name = `${alarming.namePrefix} ${subject}: ${ALARM_KINDS[kind].todo(alarming.stack)}`;
   if (name.length > ALARM_NAME_MAX || /[\u0000-\u001f\u007f]/.test(name)) {
-    throw new Error(`alarm name "${name}" has ${name.length} characters or a control character; CloudWatch allows ${ALARM_NAME_MAX} printable ones`);
+    throw new Error(
+      `alarm name "${name}" has ${name.length} characters or a control character; CloudWatch allows ${ALARM_NAME_MAX} printable ones`,
+    );
   }
   return name;
 }
@@ -84,9 +86,15 @@ export interface AlarmArgs {
 }
 
 /** One alarm, notifying the stack's alert topic when it fires and when it recovers; missing data is not breaching. */
-export function metricAlarm(name: string, args: AlarmArgs, alarming: Alarming, opts: pulumi.CustomResourceOptions): aws.cloudwatch.MetricAlarm {
+export function metricAlarm(
+  name: string,
+  args: AlarmArgs,
+  alarming: Alarming,
+  opts: pulumi.CustomResourceOptions,
+): aws.cloudwatch.MetricAlarm {
   const description = `${args.description} Runbook: ${runbookLink(args.kind, alarming.runbookUrl)}`;
-  if (description.length > ALARM_DESCRIPTION_MAX) throw new Error(`the description of alarm ${name} has ${description.length} characters; CloudWatch allows ${ALARM_DESCRIPTION_MAX}`);
+  if (description.length > ALARM_DESCRIPTION_MAX)
+    throw new Error(`the description of alarm ${name} has ${description.length} characters; CloudWatch allows ${ALARM_DESCRIPTION_MAX}`);
   const window = args.window ?? alarming.settings;
   const percentile = args.statistic.startsWith("p");
   return new aws.cloudwatch.MetricAlarm(

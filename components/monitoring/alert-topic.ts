@@ -27,11 +27,7 @@ export class AlertTopic extends pulumi.ComponentResource {
       this.arn = this.topic.arn;
     }
     if (args.email !== undefined) {
-      new aws.sns.TopicSubscription(
-        `${name}-email`,
-        { topic: this.arn, protocol: "email", endpoint: args.email },
-        { parent: this },
-      );
+      new aws.sns.TopicSubscription(`${name}-email`, { topic: this.arn, protocol: "email", endpoint: args.email }, { parent: this });
     }
     this.registerOutputs({ arn: this.arn });
   }

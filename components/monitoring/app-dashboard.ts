@@ -10,7 +10,8 @@ const ALARMS_PER_WIDGET = 100;
 /** `tributary-prod` and `alma` → `tributary-prod-alma`; any other character becomes `-`. */
 export function dashboardName(namePrefix: string, app: string): string {
   const name = `${namePrefix}-${app}`.replace(/[^A-Za-z0-9_-]/g, "-");
-  if (name.length > DASHBOARD_NAME_MAX) throw new Error(`dashboard name ${name} has ${name.length} characters; CloudWatch allows ${DASHBOARD_NAME_MAX}`);
+  if (name.length > DASHBOARD_NAME_MAX)
+    throw new Error(`dashboard name ${name} has ${name.length} characters; CloudWatch allows ${DASHBOARD_NAME_MAX}`);
   return name;
 }
 
@@ -88,9 +89,13 @@ export class AppDashboard extends pulumi.ComponentResource {
             ["AWS/SQS", "ApproximateNumberOfMessagesNotVisible", ...dims, { stat: "Maximum" }],
             ["AWS/SQS", "NumberOfMessagesSent", ...dims, { stat: "Sum" }],
           ]),
-          metric(`${queue.label}: age of the oldest message (s)`, [["AWS/SQS", "ApproximateAgeOfOldestMessage", ...dims, { stat: "Maximum" }]], {
-            annotations: { horizontal: [{ label: "age alarm", value: queue.ageThresholdSeconds }] },
-          }),
+          metric(
+            `${queue.label}: age of the oldest message (s)`,
+            [["AWS/SQS", "ApproximateAgeOfOldestMessage", ...dims, { stat: "Maximum" }]],
+            {
+              annotations: { horizontal: [{ label: "age alarm", value: queue.ageThresholdSeconds }] },
+            },
+          ),
         ];
       }),
       ...args.apis.map((api) => {

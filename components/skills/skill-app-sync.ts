@@ -167,7 +167,13 @@ export class SkillAppSync extends pulumi.ComponentResource {
 
     this.dashboard = new AppDashboard(
       `${name}-dashboard`,
-      { app: "skills", functions: [this.function.monitoring], queues: [this.failedInvocations.monitoring], apis: [], alarming: platform.alarming },
+      {
+        app: "skills",
+        functions: [this.function.monitoring],
+        queues: [this.failedInvocations.monitoring],
+        apis: [],
+        alarming: platform.alarming,
+      },
       { parent: this },
     );
     // Each sync reconciles everything: one that succeeds stands for every failed one before it.
@@ -209,7 +215,11 @@ function secretParameters(name: string, secrets: SkillAppSyncArgs["secrets"], op
     .filter((entry): entry is [SkillsSecret, pulumi.Input<string>] => entry[1] !== undefined)
     .map(([secret, value]) => ({
       secret,
-      parameter: secureParameter(`${name}-${secret.toLowerCase().replace(/_/g, "-")}`, { value, description: `Skill App sync: ${secret}` }, opts),
+      parameter: secureParameter(
+        `${name}-${secret.toLowerCase().replace(/_/g, "-")}`,
+        { value, description: `Skill App sync: ${secret}` },
+        opts,
+      ),
     }));
 }
 

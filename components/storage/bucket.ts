@@ -15,7 +15,17 @@ export interface PrivateBucket {
  * What an adopted bucket keeps of its own settings: everything its original deployment (or
  * its owner, by hand) configured on the bucket itself.
  */
-export const ADOPTED_BUCKET_KEEPS = ["website", "corsRules", "acl", "grants", "policy", "lifecycleRules", "logging", "versioning", "serverSideEncryptionConfiguration"];
+export const ADOPTED_BUCKET_KEEPS = [
+  "website",
+  "corsRules",
+  "acl",
+  "grants",
+  "policy",
+  "lifecycleRules",
+  "logging",
+  "versioning",
+  "serverSideEncryptionConfiguration",
+];
 
 /**
  * A private S3 bucket with the app's improvements: every kind of public access blocked,
@@ -72,8 +82,16 @@ export interface BucketPolicyArgs {
 }
 
 /** The bucket's one policy: `statements` and, with `tlsOnly`, the TLS-only deny. */
-export function bucketPolicy(name: string, bucket: aws.s3.Bucket, args: BucketPolicyArgs, opts: pulumi.CustomResourceOptions): aws.s3.BucketPolicy {
-  const statements = [...args.statements, ...(args.tlsOnly ? [tlsOnlyStatement("s3", [bucket.arn, pulumi.interpolate`${bucket.arn}/*`])] : [])];
+export function bucketPolicy(
+  name: string,
+  bucket: aws.s3.Bucket,
+  args: BucketPolicyArgs,
+  opts: pulumi.CustomResourceOptions,
+): aws.s3.BucketPolicy {
+  const statements = [
+    ...args.statements,
+    ...(args.tlsOnly ? [tlsOnlyStatement("s3", [bucket.arn, pulumi.interpolate`${bucket.arn}/*`])] : []),
+  ];
   return new aws.s3.BucketPolicy(
     name,
     { bucket: bucket.id, policy: args.keepExisting ? keptStatementsWith(args.keepExisting, statements, opts) : policyDocument(statements) },
@@ -89,7 +107,11 @@ const NO_BUCKET_POLICY = /NoSuchBucketPolicy|couldn't find resource/;
  * the same Sid: what its owner granted (the old distribution's read grant, the bot's
  * readers) keeps working. The policy is read when the program runs.
  */
-function keptStatementsWith(existing: { bucketName: string; orNone?: boolean }, statements: PolicyStatement[], opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+function keptStatementsWith(
+  existing: { bucketName: string; orNone?: boolean },
+  statements: PolicyStatement[],
+  opts: pulumi.CustomResourceOptions,
+): pulumi.Output<string> {
   const current = aws.s3.getBucketPolicy({ bucket: existing.bucketName }, { parent: opts.parent, provider: opts.provider }).then(
     (found) => found.policy,
     (err: unknown) => {

@@ -55,7 +55,15 @@ export interface CacheHandler {
 /** Kept back from the invocation's deadline, to answer the batch with the records that did not finish. */
 const BUDGET_MARGIN_MS = 2_000;
 
-const emptyResult = (records: number): CacheResult => ({ records, linked: 0, unlinked: 0, unchanged: 0, queued: 0, unlinkedRecord: 0, stale: 0 });
+const emptyResult = (records: number): CacheResult => ({
+  records,
+  linked: 0,
+  unlinked: 0,
+  unchanged: 0,
+  queued: 0,
+  unlinkedRecord: 0,
+  stale: 0,
+});
 
 /** Where a message came from: when SNS received it, and what its log lines name it by. */
 interface Delivery {
@@ -81,20 +89,21 @@ export async function applyMessage<S extends z.ZodMiniType>(
   if (record.notes.length > 0) logger.warn("fields not stored as Alma sent them", { ...log, fields: record.notes });
   const ref = { table: clients.tables[fn.table], keyName: fn.keyName, id: record.id };
   const stale =
-    tooOld(eventMs, nowMs) ?? (fn.change === "update" ? await putRecord(clients, ref, record.item, eventMs) : await closeRecord(clients, ref, eventMs));
+    tooOld(eventMs, nowMs) ??
+    (fn.change === "update" ? await putRecord(clients, ref, record.item, eventMs) : await closeRecord(clients, ref, eventMs));
   if (stale) {
     logger.warn("stale event: item and list left as they are", { ...log, eventTime: new Date(eventMs).toISOString(), reason: stale });
     return "stale";
   }
   if (record.userId === undefined) return "unlinkedRecord";
-  return fn.change === "update" ? addToUser(clients, record.userId, fn.list, record.id) : removeFromUser(clients, record.userId, fn.list, record.id, budget);
+  return fn.change === "update"
+    ? addToUser(clients, record.userId, fn.list, record.id)
+    : removeFromUser(clients, record.userId, fn.list, record.id, budget);
 }
 
 /** Thrown when no record of a batch could be applied: the whole batch is retried, and the function's errors alarm sees it. */
 export class BatchFailedError extends Error {
-  constructor(
-    readonly failures: { messageId: string; error: string }[],
-  ) {
+  constructor(readonly failures: { messageId: string; error: string }[]) {
     super(`every record of the batch failed (${failures.length}): ${failures.map((f) => `${f.messageId}: ${f.error}`).join("; ")}`);
     this.name = "BatchFailedError";
   }
@@ -148,7 +157,9 @@ export async function applySnsEvent<S extends z.ZodMiniType>(
   const messages = parseSnsMessages(event, fn.schema, fn.what);
   const result = emptyResult(messages.length);
   for (const { message, messageId, timestamp, index } of messages) {
-    result[await applyMessage(fn, clients, message, { snsTimestamp: timestamp, log: { record: index, snsMessageId: messageId } }, budget)] += 1;
+    result[
+      await applyMessage(fn, clients, message, { snsTimestamp: timestamp, log: { record: index, snsMessageId: messageId } }, budget)
+    ] += 1;
   }
   return result;
 }
@@ -165,8 +176,22 @@ function cacheHandler<S extends z.ZodMiniType>(fn: CacheFunction<S>): (clients: 
     }) as CacheHandler;
 }
 
-const LOANS = { schema: loanMessage, what: "Alma loan message", record: loanRecord, table: "loans", keyName: "loan_id", list: "loan_ids" } as const;
-const REQUESTS = { schema: requestMessage, what: "Alma request message", record: requestRecord, table: "requests", keyName: "request_id", list: "request_ids" } as const;
+const LOANS = {
+  schema: loanMessage,
+  what: "Alma loan message",
+  record: loanRecord,
+  table: "loans",
+  keyName: "loan_id",
+  list: "loan_ids",
+} as const;
+const REQUESTS = {
+  schema: requestMessage,
+  what: "Alma request message",
+  record: requestRecord,
+  table: "requests",
+  keyName: "request_id",
+  list: "request_ids",
+} as const;
 
 export const LOAN_UPDATED: CacheFunction<typeof loanMessage> = { ...LOANS, change: "update" };
 export const LOAN_RETURNED: CacheFunction<typeof loanMessage> = { ...LOANS, change: "close" };

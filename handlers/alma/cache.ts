@@ -107,7 +107,12 @@ const tombstoneId = (ref: RecordRef) => `${ref.keyName === "loan_id" ? "loan" : 
  * if the item was returned or closed by an event at least as new, the write is undone.
  * Returns why nothing stays written, or undefined when the item is written.
  */
-export async function putRecord(clients: AlmaCacheClients, ref: RecordRef, item: Record<string, unknown>, eventMs: number): Promise<string | undefined> {
+export async function putRecord(
+  clients: AlmaCacheClients,
+  ref: RecordRef,
+  item: Record<string, unknown>,
+  eventMs: number,
+): Promise<string | undefined> {
   const { documents } = clients;
   const names = { "#time": EVENT_TIME_ATTRIBUTE };
   try {
@@ -186,7 +191,9 @@ interface CachedUser {
 }
 
 async function readUser(clients: AlmaCacheClients, key: string): Promise<CachedUser | undefined> {
-  return (await clients.documents.get({ TableName: clients.tables.users, Key: { primary_id: key }, ConsistentRead: true })) as CachedUser | undefined;
+  return (await clients.documents.get({ TableName: clients.tables.users, Key: { primary_id: key }, ConsistentRead: true })) as
+    | CachedUser
+    | undefined;
 }
 
 /** Valid as LAG-Alma-Utils' getValid has it: cached, and `expiry_date` not yet passed (inclusive). */
@@ -236,7 +243,13 @@ export async function addToUser(clients: AlmaCacheClients, userId: string, list:
  * removals on one user apart, for as long as `budget` lasts: past it, the message fails and
  * SQS hands it out again.
  */
-export async function removeFromUser(clients: AlmaCacheClients, userId: string, list: IdList, id: string, budget: TimeBudget): Promise<Outcome> {
+export async function removeFromUser(
+  clients: AlmaCacheClients,
+  userId: string,
+  list: IdList,
+  id: string,
+  budget: TimeBudget,
+): Promise<Outcome> {
   const key = userId.toLowerCase();
   for (let attempt = 1; ; attempt++) {
     const user = await readUser(clients, key);
@@ -252,7 +265,10 @@ export async function removeFromUser(clients: AlmaCacheClients, userId: string, 
         TableName: clients.tables.users,
         Key: { primary_id: key },
         // Highest position first: each removal then leaves the positions still to remove where they were.
-        UpdateExpression: `REMOVE ${[...positions].reverse().map((i) => `#list[${i}]`).join(", ")}`,
+        UpdateExpression: `REMOVE ${[...positions]
+          .reverse()
+          .map((i) => `#list[${i}]`)
+          .join(", ")}`,
         ConditionExpression: [...positions.map((i) => `#list[${i}] = :id`), "expiry_date >= :now"].join(" AND "),
         ExpressionAttributeNames: { "#list": list },
         ExpressionAttributeValues: { ":id": id, ":now": nowSeconds(clients) },

@@ -125,7 +125,11 @@ export function toItem(attributes: Attributes, values: Record<string, unknown>, 
         break;
       case "stringList":
         if (!Array.isArray(value)) leftOut(name, value, "a list");
-        else item[name] = value.filter(isScalar).filter((v) => !isEmpty(v)).map(String);
+        else
+          item[name] = value
+            .filter(isScalar)
+            .filter((v) => !isEmpty(v))
+            .map(String);
         break;
       case "valueDescMap":
         if (typeof value !== "object" || Array.isArray(value)) leftOut(name, value, "an object of value and desc");
@@ -147,7 +151,12 @@ export const MAX_ID_BYTES = 2048 - "request:".length;
 /** A record id: text, or a number stored as its text (as dynamoose did). */
 const recordId = z
   .custom<string | number>((v) => (typeof v === "string" && v !== "") || (typeof v === "number" && Number.isFinite(v)), {
-    error: (issue) => (issue.input === undefined || issue.input === null ? "is required" : issue.input === "" ? "must not be empty" : "must be text or a number"),
+    error: (issue) =>
+      issue.input === undefined || issue.input === null
+        ? "is required"
+        : issue.input === ""
+          ? "must not be empty"
+          : "must be text or a number",
   })
   .check(z.refine((v) => Buffer.byteLength(String(v)) <= MAX_ID_BYTES, `must be at most ${MAX_ID_BYTES} bytes`));
 
@@ -170,7 +179,10 @@ export interface CacheRecord {
 /** The user a record links to: a scalar id, as text; otherwise none, and a note. */
 function userOf(value: unknown, field: string, notes: FieldNote[]): string | undefined {
   if (isScalar(value) && value !== "") return String(value);
-  notes.push({ field, note: isEmpty(value) ? "is missing: stored without a user link" : `is ${kindOf(value)}: stored without a user link` });
+  notes.push({
+    field,
+    note: isEmpty(value) ? "is missing: stored without a user link" : `is ${kindOf(value)}: stored without a user link`,
+  });
   return undefined;
 }
 
@@ -181,7 +193,8 @@ export function loanRecord({ item_loan: loan }: LoanMessage): CacheRecord {
   let expiry = 0;
   if (isScalar(due) && due !== "") {
     const seconds = dueDateSeconds(String(due));
-    if (seconds === undefined) notes.push({ field: "item_loan.due_date", note: `${JSON.stringify(due)} is not a date we read: expiry_date 0` });
+    if (seconds === undefined)
+      notes.push({ field: "item_loan.due_date", note: `${JSON.stringify(due)} is not a date we read: expiry_date 0` });
     expiry = seconds ?? 0;
   }
   const item = toItem(LOAN_ATTRIBUTES, { ...loan, expiry_date: expiry }, "item_loan.", notes);
@@ -191,7 +204,12 @@ export function loanRecord({ item_loan: loan }: LoanMessage): CacheRecord {
 /** The request a message carries; it expires two weeks after it is written, as LAG-Alma-Utils has it. */
 export function requestRecord({ user_request: request }: RequestMessage, nowMs: number): CacheRecord {
   const notes: FieldNote[] = [];
-  const item = toItem(REQUEST_ATTRIBUTES, { ...request, record_expiry_date: Math.floor(nowMs / 1000) + REQUEST_TTL_SECONDS }, "user_request.", notes);
+  const item = toItem(
+    REQUEST_ATTRIBUTES,
+    { ...request, record_expiry_date: Math.floor(nowMs / 1000) + REQUEST_TTL_SECONDS },
+    "user_request.",
+    notes,
+  );
   return { id: String(request.request_id), userId: userOf(request.user_primary_id, "user_request.user_primary_id", notes), item, notes };
 }
 

@@ -44,7 +44,10 @@ export function signingKeys(reader: SecretReader, name: string, rotationWindowMs
         (err: Error) => {
           // The Parameters and Secrets extension answers every failed read alike, a version
           // SSM no longer keeps (it keeps 100) included: each is tried again after the interval.
-          logger.warn("the previous signing key could not be read; only the current one is accepted for now", { version, error: err.message });
+          logger.warn("the previous signing key could not be read; only the current one is accepted for now", {
+            version,
+            error: err.message,
+          });
           entry.retryAt = Date.now() + MIN_REFRESH_INTERVAL_MS;
           return undefined;
         },
@@ -81,7 +84,9 @@ export const MAX_BODY_BYTES = 256 * 1024;
 function reader<S extends z.ZodMiniType>(schema: S, record: (message: z.infer<S>, nowMs: number) => CacheRecord) {
   return (payload: unknown, nowMs: number) => {
     const checked = schema.safeParse(payload);
-    return checked.success ? { ok: true as const, record: record(checked.data, nowMs) } : { ok: false as const, issues: checked.error.issues };
+    return checked.success
+      ? { ok: true as const, record: record(checked.data, nowMs) }
+      : { ok: false as const, issues: checked.error.issues };
   };
 }
 const LOAN = reader(loanMessage, loanRecord);
@@ -151,7 +156,11 @@ const noteText = (note: FieldNote) => `${note.field}: ${note.note}`;
  * Answers one delivery. The publish must finish within `budget` (the invocation's time, less
  * a margin): past it, the handler throws, Alma sees a 5xx and delivers again.
  */
-export async function handleWebhook(event: unknown, deps: WebhookDependencies, budget: TimeBudget = TimeBudget.unbounded()): Promise<ApiResponse> {
+export async function handleWebhook(
+  event: unknown,
+  deps: WebhookDependencies,
+  budget: TimeBudget = TimeBudget.unbounded(),
+): Promise<ApiResponse> {
   const request = requestOf(event);
   if (request.method === "GET") {
     const challenge = request.query.challenge;
@@ -184,7 +193,8 @@ export async function handleWebhook(event: unknown, deps: WebhookDependencies, b
   }
   const { id, notes } = read.record;
   eventTimeMs(payload as { time?: unknown }, undefined, Date.now(), notes);
-  if (notes.length > 0) logger.warn("published with fields the cache will not store as Alma sent them", { event: almaEvent, id, fields: notes });
+  if (notes.length > 0)
+    logger.warn("published with fields the cache will not store as Alma sent them", { event: almaEvent, id, fields: notes });
   const topicArn = deps.topicArns[almaEvent];
   if (!topicArn) throw new Error(`no topic is configured for ${almaEvent}`);
   // The raw body, exactly as signed, is what the cache functions receive. The SDK retries

@@ -47,7 +47,12 @@ export interface UsersApi {
   maxResponseBytes: number;
 }
 
-export function usersApi(client: DynamoDBClient, table: string, publicAttributes: PublicAttributes, maxResponseBytes = LAMBDA_RESPONSE_LIMIT_BYTES - ENVELOPE_MARGIN_BYTES): UsersApi {
+export function usersApi(
+  client: DynamoDBClient,
+  table: string,
+  publicAttributes: PublicAttributes,
+  maxResponseBytes = LAMBDA_RESPONSE_LIMIT_BYTES - ENVELOPE_MARGIN_BYTES,
+): UsersApi {
   return { dynamodb: new DynamoDBJson(client), table, publicAttributes, maxResponseBytes };
 }
 
@@ -61,7 +66,8 @@ export function publicAttributesFromEnv(env: NodeJS.ProcessEnv = process.env): P
     value = undefined;
   }
   const parsed = publicAttributesSchema.safeParse(value);
-  if (!parsed.success) throw new Error(`environment variable ${HDOC_ENV.publicAttributes} must be {"only":[...]} or {"except":[...]} (got ${text})`);
+  if (!parsed.success)
+    throw new Error(`environment variable ${HDOC_ENV.publicAttributes} must be {"only":[...]} or {"except":[...]} (got ${text})`);
   return parsed.data;
 }
 
@@ -86,7 +92,8 @@ const plainText = (statusCode: number, body: string) => textResponse(statusCode,
 export async function getUser(api: UsersApi, query: Record<string, string | undefined>): Promise<ApiResponse> {
   const username: unknown = query.username;
   if (typeof username !== "string" || username === "") return plainText(404, USERNAME_MISSING);
-  if (Buffer.byteLength(username) > MAX_KEY_BYTES) throw new BadRequestError(`query parameter username is longer than ${MAX_KEY_BYTES} bytes`);
+  if (Buffer.byteLength(username) > MAX_KEY_BYTES)
+    throw new BadRequestError(`query parameter username is longer than ${MAX_KEY_BYTES} bytes`);
   const { Item } = await api.dynamodb.call<{ Item?: Item }>("GetItem", { TableName: api.table, Key: { [KEY]: { S: username } } });
   return Item ? jsonText(200, publicText(Item, api.publicAttributes)) : plainText(404, USER_NOT_FOUND);
 }
@@ -126,7 +133,8 @@ export function decodeCursor(cursor: unknown): Record<string, string> | undefine
   if (typeof key !== "object" || key === null || Array.isArray(key)) throw invalid;
   const entries = Object.entries(key);
   if (entries.length !== 1 || entries[0][0] !== KEY || typeof entries[0][1] !== "string" || entries[0][1] === "") throw invalid;
-  if (Buffer.byteLength(entries[0][1] as string) > MAX_KEY_BYTES) throw new BadRequestError(`query parameter cursor names a key longer than ${MAX_KEY_BYTES} bytes`);
+  if (Buffer.byteLength(entries[0][1] as string) > MAX_KEY_BYTES)
+    throw new BadRequestError(`query parameter cursor names a key longer than ${MAX_KEY_BYTES} bytes`);
   return { [KEY]: entries[0][1] as string };
 }
 
@@ -150,7 +158,11 @@ export async function listUsers(api: UsersApi, query: Record<string, string | un
   let cutAfter: Record<string, unknown> | undefined;
   do {
     const Limit = limit === undefined ? undefined : Math.min(limit - texts.length, MAX_SCAN_LIMIT);
-    const page = await api.dynamodb.call<{ Items?: Item[]; LastEvaluatedKey?: Item }>("Scan", { TableName: api.table, ExclusiveStartKey: start, Limit });
+    const page = await api.dynamodb.call<{ Items?: Item[]; LastEvaluatedKey?: Item }>("Scan", {
+      TableName: api.table,
+      ExclusiveStartKey: start,
+      Limit,
+    });
     for (const item of page.Items ?? []) {
       const text = publicText(item, api.publicAttributes);
       const weight = envelopeBytes(text) + (texts.length > 0 ? envelopeBytes(", ") : 0);

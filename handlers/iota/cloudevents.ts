@@ -153,10 +153,17 @@ export interface PutEventsEntry {
 
 /** The PutEvents entry of a staged event, refused when EventBridge could not take it. */
 export function toEntry(cloudevent: CloudEvent, eventBusName: string): PutEventsEntry {
-  const entry = { EventBusName: eventBusName, Source: cloudevent.source, DetailType: CLOUDEVENT_DETAIL_TYPE, Detail: JSON.stringify(cloudevent) };
+  const entry = {
+    EventBusName: eventBusName,
+    Source: cloudevent.source,
+    DetailType: CLOUDEVENT_DETAIL_TYPE,
+    Detail: JSON.stringify(cloudevent),
+  };
   const bytes = Buffer.byteLength(entry.Source) + Buffer.byteLength(entry.DetailType) + Buffer.byteLength(entry.Detail);
   if (bytes > MAX_ENTRY_BYTES) {
-    throw new IotaInputError(`staged event ${cloudevent.type} (${cloudevent.id}) is ${bytes} bytes; EventBridge takes at most ${MAX_ENTRY_BYTES}`);
+    throw new IotaInputError(
+      `staged event ${cloudevent.type} (${cloudevent.id}) is ${bytes} bytes; EventBridge takes at most ${MAX_ENTRY_BYTES}`,
+    );
   }
   return entry;
 }

@@ -51,7 +51,8 @@ export function iotaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): IotaEnv
       region: awsSetting(env, "REGION"),
       endpoint: env.MILL_IOTA_AWS_ENDPOINT || undefined,
       // Explicit keys only when given; otherwise the SDK's own chain (the function's role).
-      credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, sessionToken: awsSetting(env, "SESSION_TOKEN") } : undefined,
+      credentials:
+        accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, sessionToken: awsSetting(env, "SESSION_TOKEN") } : undefined,
     },
   };
 }
@@ -69,4 +70,3 @@ export async function connectIota(config: IotaEnvConfig, mongoUri: string): Prom
   });
   return { engine, close: () => client.close() };
 }
-

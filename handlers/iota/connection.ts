@@ -45,11 +45,15 @@ const NEEDS = "iota needs a MongoDB replica set (or a sharded cluster): it appli
  */
 export function explainMongoError(err: unknown, where: string, hint = ""): unknown {
   if (err instanceof MongoServerSelectionError) {
-    return new IotaMongoError(`no MongoDB server answered at the URI in ${where} (${err.message}). ${NEEDS}.${hint && ` ${hint}`}`, { cause: err });
+    return new IotaMongoError(`no MongoDB server answered at the URI in ${where} (${err.message}). ${NEEDS}.${hint && ` ${hint}`}`, {
+      cause: err,
+    });
   }
   // A standalone server has no transactions (IllegalOperation).
   if (err instanceof MongoServerError && err.code === 20 && /replica set member or mongos/.test(err.message)) {
-    return new IotaMongoError(`the MongoDB server at the URI in ${where} is a standalone server. ${NEEDS}.${hint && ` ${hint}`}`, { cause: err });
+    return new IotaMongoError(`the MongoDB server at the URI in ${where} is a standalone server. ${NEEDS}.${hint && ` ${hint}`}`, {
+      cause: err,
+    });
   }
   return err;
 }

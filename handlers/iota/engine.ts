@@ -115,7 +115,9 @@ export class UnsentEventsError extends Error {
     readonly unsent: { eventId: string; error: string }[],
     key: JournalKey,
   ) {
-    super(`cloudevent ${key.cloudeventId}: ${unsent.length} staged event(s) not sent to EventBridge yet: ${unsent.map((u) => `${u.eventId} (${u.error})`).join("; ")}`);
+    super(
+      `cloudevent ${key.cloudeventId}: ${unsent.length} staged event(s) not sent to EventBridge yet: ${unsent.map((u) => `${u.eventId} (${u.error})`).join("; ")}`,
+    );
     this.name = "UnsentEventsError";
   }
 }
@@ -153,7 +155,11 @@ export interface IotaStore {
    * In one transaction: records the entry committed (if `owner` still holds it) with its
    * mutations, events and unsent event ids, and applies the mutations in order.
    */
-  commit(key: JournalKey, owner: string, done: { endedAt: string; mutations: Mutation[]; rapids: CloudEvent[]; outbox: string[]; expiresAt?: Date }): Promise<void>;
+  commit(
+    key: JournalKey,
+    owner: string,
+    done: { endedAt: string; mutations: Mutation[]; rapids: CloudEvent[]; outbox: string[]; expiresAt?: Date },
+  ): Promise<void>;
   /** Takes sent events out of the outbox; `expiresAt` when that empties it. */
   markSent(key: JournalKey, eventIds: string[], expiresAt?: Date): Promise<void>;
   readers: Readers;
@@ -227,7 +233,8 @@ export function eventTime(event: unknown, cloudevent: CloudEvent): number | unde
 }
 
 /** A log line as the logger writes one, e-mail addresses masked, without the logger's weight in iota's bundle. */
-const warnAsJson = (message: string, details: Record<string, unknown>) => console.warn(maskEmails(JSON.stringify({ level: "WARN", message, ...details })));
+const warnAsJson = (message: string, details: Record<string, unknown>) =>
+  console.warn(maskEmails(JSON.stringify({ level: "WARN", message, ...details })));
 
 /** The key with-iota's unique index is on. */
 export function journalKey(cloudevent: CloudEvent, serviceId: string): JournalKey {
@@ -250,11 +257,14 @@ const VERSIONS: readonly string[] = Object.values(MutationVersion);
 
 /** Validates one mutation as with-iota v1 does, naming the bad field; a create without an id gets `rn_<uuidv7>`. */
 export function stageMutation(staged: Mutation[], input: MutationInput): Mutation {
-  if (!ACTIONS.includes(input?.action)) throw new IotaInputError(`mutation.stage: action must be one of ${ACTIONS.join(", ")} (got ${JSON.stringify(input?.action)})`);
+  if (!ACTIONS.includes(input?.action))
+    throw new IotaInputError(`mutation.stage: action must be one of ${ACTIONS.join(", ")} (got ${JSON.stringify(input?.action)})`);
   const table = input.table ?? input.type;
-  if (typeof table !== "string" || table === "") throw new IotaInputError("mutation.stage: table (or its older name, type) must be a non-empty string");
+  if (typeof table !== "string" || table === "")
+    throw new IotaInputError("mutation.stage: table (or its older name, type) must be a non-empty string");
   const props = input.props ?? {};
-  if (typeof props !== "object" || props === null || Array.isArray(props)) throw new IotaInputError("mutation.stage: props must be an object");
+  if (typeof props !== "object" || props === null || Array.isArray(props))
+    throw new IotaInputError("mutation.stage: props must be an object");
   if (input.action === INCREMENT) {
     const bad = Object.entries(props).find(([, by]) => typeof by !== "number" || !Number.isFinite(by));
     if (bad) throw new IotaInputError(`mutation.stage: increment props.${bad[0]} must be a number`);
@@ -262,7 +272,8 @@ export function stageMutation(staged: Mutation[], input: MutationInput): Mutatio
   const id = input.action === CREATE ? (input.id ?? `rn_${uuidv7()}`) : input.id;
   if (typeof id !== "string" || id === "") throw new IotaInputError(`mutation.stage: ${input.action} needs an id (a non-empty string)`);
   const version = input.version ?? MutationVersion.v2023_09_27;
-  if (!VERSIONS.includes(version)) throw new IotaInputError(`mutation.stage: version must be one of ${VERSIONS.join(", ")} (got ${JSON.stringify(version)})`);
+  if (!VERSIONS.includes(version))
+    throw new IotaInputError(`mutation.stage: version must be one of ${VERSIONS.join(", ")} (got ${JSON.stringify(version)})`);
   const mutation: Mutation = { action: input.action, id, props: sortKeys(props) as Record<string, unknown>, table, version };
   staged.push(mutation);
   return mutation;
@@ -332,14 +343,17 @@ export class Iota {
           expiresAt: this.expiry(now),
         });
     if (tooOld && !found) {
-      (this.options.warn ?? warnAsJson)("cloudevent older than the journal's retention refused as SKIPPED: it may have been applied already", {
-        cloudeventId: cloudevent.id,
-        source: cloudevent.source,
-        type: cloudevent.type,
-        serviceId,
-        ageDays: Math.round((ageMs / DAY_MS) * 100) / 100,
-        retentionDays: retentionMs / DAY_MS,
-      });
+      (this.options.warn ?? warnAsJson)(
+        "cloudevent older than the journal's retention refused as SKIPPED: it may have been applied already",
+        {
+          cloudeventId: cloudevent.id,
+          source: cloudevent.source,
+          type: cloudevent.type,
+          serviceId,
+          ageDays: Math.round((ageMs / DAY_MS) * 100) / 100,
+          retentionDays: retentionMs / DAY_MS,
+        },
+      );
       return SKIPPED;
     }
     if (found) {
@@ -411,7 +425,8 @@ export class Iota {
     const errors = new Map<string, string>();
     const rounds = this.options.emitRetries ?? 3;
     for (let round = 0; pending.length > 0 && round <= rounds; round++) {
-      if (round > 0) await new Promise((r) => setTimeout(r, this.options.emitBackoffMs?.(round) ?? 100 * 2 ** round * (0.5 + Math.random())));
+      if (round > 0)
+        await new Promise((r) => setTimeout(r, this.options.emitBackoffMs?.(round) ?? 100 * 2 ** round * (0.5 + Math.random())));
       const failed: CloudEvent[] = [];
       for (let i = 0; i < pending.length; i += PUT_EVENTS_BATCH) {
         const batch = pending.slice(i, i + PUT_EVENTS_BATCH);
@@ -439,7 +454,10 @@ export class Iota {
     if (pending.length > 0) {
       // Free the entry at once, so that the event's retry can resend without waiting for the lease.
       await this.options.store.release(key, owner).catch(() => undefined);
-      throw new UnsentEventsError(pending.map((e) => ({ eventId: e.id, error: errors.get(e.id) ?? "unknown" })), key);
+      throw new UnsentEventsError(
+        pending.map((e) => ({ eventId: e.id, error: errors.get(e.id) ?? "unknown" })),
+        key,
+      );
     }
   }
 }

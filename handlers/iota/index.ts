@@ -17,7 +17,18 @@ import { connectIota, iotaConfigFromEnv } from "./config";
 import { explainMongoError, IotaConnection } from "./connection";
 import type { IotaFunc, SKIPPED } from "./engine";
 
-export { CREATE, DELETE, INCREMENT, MutationAction, MutationVersion, SET, SKIPPED, Iota, EventInProgressError, UnsentEventsError } from "./engine";
+export {
+  CREATE,
+  DELETE,
+  INCREMENT,
+  MutationAction,
+  MutationVersion,
+  SET,
+  SKIPPED,
+  Iota,
+  EventInProgressError,
+  UnsentEventsError,
+} from "./engine";
 export type { FuncContext, IotaFunc, Mutation, MutationInput } from "./engine";
 export { IotaInputError, CLOUDEVENT_DETAIL_TYPE } from "./cloudevents";
 export { connectIota, iotaConfigFromEnv, type IotaEnvConfig } from "./config";

@@ -62,7 +62,11 @@ export class MongoStore implements IotaStore {
       expiresAt: entry.expiresAt,
     });
     try {
-      const before = await this.journal.findOneAndUpdate(keyFilter(key), { $setOnInsert: onInsert }, { upsert: true, returnDocument: "before" });
+      const before = await this.journal.findOneAndUpdate(
+        keyFilter(key),
+        { $setOnInsert: onInsert },
+        { upsert: true, returnDocument: "before" },
+      );
       return before ?? undefined;
     } catch (err) {
       // Two upserts racing: the server usually retries the loser itself; when it does not, the winner's entry is there to read.
@@ -80,7 +84,10 @@ export class MongoStore implements IotaStore {
       {
         ...keyFilter(key),
         "service.endedAt": committed ? { $ne: null } : null,
-        $or: [{ "lease.expiresAt": { $lte: now } }, { lease: { $exists: false }, "service.startedAt": { $lte: foreignCutoff.toISOString() } }],
+        $or: [
+          { "lease.expiresAt": { $lte: now } },
+          { lease: { $exists: false }, "service.startedAt": { $lte: foreignCutoff.toISOString() } },
+        ],
       },
       { $set: { lease } },
     );
@@ -102,7 +109,13 @@ export class MongoStore implements IotaStore {
         const claimed = await this.journal.updateOne(
           { ...keyFilter(key), "lease.owner": owner, "service.endedAt": null },
           {
-            $set: { "service.endedAt": done.endedAt, mutations: done.mutations, rapids: done.rapids, outbox: done.outbox, ...(done.expiresAt ? { expiresAt: done.expiresAt } : {}) },
+            $set: {
+              "service.endedAt": done.endedAt,
+              mutations: done.mutations,
+              rapids: done.rapids,
+              outbox: done.outbox,
+              ...(done.expiresAt ? { expiresAt: done.expiresAt } : {}),
+            },
             // Committed events still to send must outlive the retention period.
             ...(done.expiresAt ? {} : { $unset: { expiresAt: "" } }),
           },

@@ -79,7 +79,8 @@ export function createHandler(config: LessonHandlerConfig) {
 
   /** Puts a resumable record in the failed-events queue, so that nothing is lost and what was accepted is not sent again. */
   const park = async (record: ResumeRecord) => {
-    if (!config.failedEventsQueueUrl) throw new Error(`${record.reason} (no failed-events queue to keep the lessons ${JSON.stringify(record.remaining)} in)`);
+    if (!config.failedEventsQueueUrl)
+      throw new Error(`${record.reason} (no failed-events queue to keep the lessons ${JSON.stringify(record.remaining)} in)`);
     sqs ??= new SQSClient({});
     await sqs.send(
       new SendMessageCommand({
@@ -107,7 +108,14 @@ export function createHandler(config: LessonHandlerConfig) {
       { userId, email, lessonIds },
       { endpoint: config.endpoint, token, retry: config.retry ?? DEFAULT_RETRY_POLICY, concurrency: config.concurrency ?? 1, budget },
     );
-    logger.info("lessons sent", { ...log, lessons: lessonIds.length, completed: result.completed.length, refused: result.refused, remaining: result.remaining, stopped: result.stopped });
+    logger.info("lessons sent", {
+      ...log,
+      lessons: lessonIds.length,
+      completed: result.completed.length,
+      refused: result.refused,
+      remaining: result.remaining,
+      stopped: result.stopped,
+    });
 
     // Nothing was accepted or refused: the event source's retry sends it all again, and no lesson twice.
     if (result.completed.length === 0 && result.refused.length === 0) {
@@ -124,7 +132,12 @@ export function createHandler(config: LessonHandlerConfig) {
       );
       // A replayed record's refusals stay in the record that follows it.
       await park(buildResumeRecord(source, { reason, remaining: result.remaining, refused: [...refusedBefore, ...result.refused] }));
-      logger.warn("lessons kept in the failed-events queue as a resumable record", { ...log, remaining: result.remaining, refused: result.refused, reason });
+      logger.warn("lessons kept in the failed-events queue as a resumable record", {
+        ...log,
+        remaining: result.remaining,
+        refused: result.refused,
+        reason,
+      });
     }
     return { ...outcome, completed: result.completed.length, refused: result.refused, parked: result.remaining };
   };
@@ -150,7 +163,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): LessonHandl
 function tokenRequestFormatFromEnv(env: NodeJS.ProcessEnv): TokenRequestFormat {
   const value = env[LESSONS_ENV.auth0TokenRequestFormat] || "json";
   if (!(TOKEN_REQUEST_FORMATS as readonly string[]).includes(value)) {
-    throw new Error(`environment variable ${LESSONS_ENV.auth0TokenRequestFormat} must be one of ${TOKEN_REQUEST_FORMATS.join(", ")} (got ${JSON.stringify(value)})`);
+    throw new Error(
+      `environment variable ${LESSONS_ENV.auth0TokenRequestFormat} must be one of ${TOKEN_REQUEST_FORMATS.join(", ")} (got ${JSON.stringify(value)})`,
+    );
   }
   return value as TokenRequestFormat;
 }

@@ -166,7 +166,8 @@ export async function markLessonsComplete(completion: LessonCompletion, deps: Sy
           else {
             const message = err instanceof Error ? err.message : String(err);
             if (err instanceof BudgetExhaustedError) stop(`lesson ${lessonId} not sent: ${message}`);
-            else if (deps.budget.exhausted()) stop(`lesson ${lessonId} not sent: the invocation's time budget ran out during its PUT (${message})`);
+            else if (deps.budget.exhausted())
+              stop(`lesson ${lessonId} not sent: the invocation's time budget ran out during its PUT (${message})`);
             else stop(`lesson ${lessonId} failed after retries: ${message}`);
           }
         }

@@ -55,7 +55,14 @@ export function buildResumeRecord(
   outcome: { reason: string; remaining: string[]; refused: { lessonId: string; status: number }[] },
   now: Date = new Date(),
 ): ResumeRecord {
-  const record: ResumeRecord = { kind: RESUME_KIND, reason: outcome.reason, failedAt: now.toISOString(), remaining: outcome.remaining, refused: outcome.refused, event };
+  const record: ResumeRecord = {
+    kind: RESUME_KIND,
+    reason: outcome.reason,
+    failedAt: now.toISOString(),
+    remaining: outcome.remaining,
+    refused: outcome.refused,
+    event,
+  };
   if (Buffer.byteLength(JSON.stringify(record)) <= MAX_RECORD_BYTES) return record;
   const { detail } = event as UserUpdateEvent;
   return {

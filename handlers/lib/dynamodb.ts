@@ -17,7 +17,7 @@
 import { createHash, createHmac } from "node:crypto";
 import * as http from "node:http";
 import * as https from "node:https";
-import { type AttributeValue, DynamoDBClient, DynamoDBServiceException, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { type AttributeValue, type DynamoDBClient, DynamoDBServiceException, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import type { DeleteCommandInput, GetCommandInput, PutCommandInput, UpdateCommandInput } from "@aws-sdk/lib-dynamodb";
 import { marshall, type marshallOptions, unmarshall, type unmarshallOptions } from "@aws-sdk/util-dynamodb";
 import { getEndpointFromInstructions } from "@smithy/core/endpoints";
@@ -98,11 +98,13 @@ export class DynamoDBJson {
   /** The JS-value translation of lib-dynamodb's DocumentClient, for the operations the handlers use. */
   documents(options: { marshall?: marshallOptions; unmarshall?: unmarshallOptions } = {}): DynamoDBDocuments {
     const toAttributes = (values: Json | undefined) => (values === undefined ? undefined : marshall(values, options.marshall));
-    const toItem = (item: Record<string, AttributeValue> | undefined) => (item === undefined ? undefined : unmarshall(item, options.unmarshall));
+    const toItem = (item: Record<string, AttributeValue> | undefined) =>
+      item === undefined ? undefined : unmarshall(item, options.unmarshall);
     const expressions = (input: { ExpressionAttributeValues?: Json }) =>
       input.ExpressionAttributeValues === undefined ? {} : { ExpressionAttributeValues: toAttributes(input.ExpressionAttributeValues) };
     return {
-      get: async (input) => toItem((await this.call<{ Item?: Record<string, AttributeValue> }>("GetItem", { ...input, Key: toAttributes(input.Key) })).Item),
+      get: async (input) =>
+        toItem((await this.call<{ Item?: Record<string, AttributeValue> }>("GetItem", { ...input, Key: toAttributes(input.Key) })).Item),
       put: async (input) => void (await this.call("PutItem", { ...input, Item: toAttributes(input.Item), ...expressions(input) })),
       update: async (input) => void (await this.call("UpdateItem", { ...input, Key: toAttributes(input.Key), ...expressions(input) })),
       delete: async (input) => void (await this.call("DeleteItem", { ...input, Key: toAttributes(input.Key), ...expressions(input) })),
@@ -142,15 +144,26 @@ export class DynamoDBSigner {
   /** Adds the date, token, payload hash and Authorization headers to `headers` (lower-case names). */
   async sign(headers: Record<string, string>, path: string, body: string, now = new Date()): Promise<void> {
     const credentials = await this.credentials();
-    if (typeof credentials?.accessKeyId !== "string" || typeof credentials.secretAccessKey !== "string") throw new Error("DynamoDB credentials are not resolved");
+    if (typeof credentials?.accessKeyId !== "string" || typeof credentials.secretAccessKey !== "string")
+      throw new Error("DynamoDB credentials are not resolved");
     const amzDate = now.toISOString().replace(/[:-]|\.\d{3}/g, "");
     const scope = `${amzDate.slice(0, 8)}/${this.region}/dynamodb/aws4_request`;
     const payloadHash = createHash("sha256").update(body).digest("hex");
     headers["x-amz-date"] = amzDate;
     if (credentials.sessionToken) headers["x-amz-security-token"] = credentials.sessionToken;
     headers["x-amz-content-sha256"] = payloadHash;
-    const names = Object.keys(headers).filter((name) => name !== "x-amzn-trace-id").sort();
-    const canonicalHeaders = names.map((name) => `${name}:${headers[name].replace(/[\r\n]/g, " ").replace(/[ \t]+/g, " ").replace(/^ | $/g, "")}\n`).join("");
+    const names = Object.keys(headers)
+      .filter((name) => name !== "x-amzn-trace-id")
+      .sort();
+    const canonicalHeaders = names
+      .map(
+        (name) =>
+          `${name}:${headers[name]
+            .replace(/[\r\n]/g, " ")
+            .replace(/[ \t]+/g, " ")
+            .replace(/^ | $/g, "")}\n`,
+      )
+      .join("");
     const canonicalRequest = `POST\n${path}\n\n${canonicalHeaders}\n${names.join(";")}\n${payloadHash}`;
     const stringToSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${createHash("sha256").update(canonicalRequest).digest("hex")}`;
     const signature = createHmac("sha256", this.signingKey(credentials, scope)).update(stringToSign).digest("hex");
@@ -161,7 +174,9 @@ export class DynamoDBSigner {
     const id = `${credentials.secretAccessKey}/${scope}`;
     if (this.key?.id !== id) {
       const hmac = (key: string | Buffer, data: string) => createHmac("sha256", key).update(data).digest();
-      const value = scope.split("/").reduce((key: string | Buffer, part) => hmac(key, part), `AWS4${credentials.secretAccessKey}`) as Buffer;
+      const value = scope
+        .split("/")
+        .reduce((key: string | Buffer, part) => hmac(key, part), `AWS4${credentials.secretAccessKey}`) as Buffer;
       this.key = { id, value };
     }
     return this.key.value;
@@ -169,17 +184,40 @@ export class DynamoDBSigner {
 }
 
 /** As the SDK's NodeHttpHandler keeps them: keep-alive, 50 sockets. */
-const agents = { "http:": new http.Agent({ keepAlive: true, maxSockets: 50 }), "https:": new https.Agent({ keepAlive: true, maxSockets: 50 }) };
+const agents = {
+  "http:": new http.Agent({ keepAlive: true, maxSockets: 50 }),
+  "https:": new https.Agent({ keepAlive: true, maxSockets: 50 }),
+};
 
-function send(url: URL, headers: Record<string, string>, body: string): Promise<{ statusCode: number; headers: Record<string, string>; text: string }> {
+function send(
+  url: URL,
+  headers: Record<string, string>,
+  body: string,
+): Promise<{ statusCode: number; headers: Record<string, string>; text: string }> {
   const isSsl = url.protocol === "https:";
   return new Promise((resolve, reject) => {
-    const req = (isSsl ? https : http).request({ host: url.hostname, port: url.port || undefined, method: "POST", path: url.pathname, headers, agent: agents[isSsl ? "https:" : "http:"] }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("end", () => resolve({ statusCode: res.statusCode ?? -1, headers: res.headers as Record<string, string>, text: Buffer.concat(chunks).toString("utf8") }));
-      res.on("error", reject);
-    });
+    const req = (isSsl ? https : http).request(
+      {
+        host: url.hostname,
+        port: url.port || undefined,
+        method: "POST",
+        path: url.pathname,
+        headers,
+        agent: agents[isSsl ? "https:" : "http:"],
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () =>
+          resolve({
+            statusCode: res.statusCode ?? -1,
+            headers: res.headers as Record<string, string>,
+            text: Buffer.concat(chunks).toString("utf8"),
+          }),
+        );
+        res.on("error", reject);
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });

@@ -130,7 +130,14 @@ export const SKILLS_ENV = {
 export const SKILLS_BUCKET_PREFIXES = { templates: "templates/", syncedReleases: "synced-releases/" } as const;
 
 /** skill-sync's secrets: `<NAME>_PARAM` when deployed, `<NAME>` locally. `BRN_DATABASE_URL` is `mysql://user:password@host:3306/database`. */
-export const SKILLS_SECRETS = ["BRN_DATABASE_URL", "AIRTABLE_TOKEN", "BADGR_USERNAME", "BADGR_PASSWORD", "BADGR_CLIENT_ID", "GITHUB_TOKEN"] as const;
+export const SKILLS_SECRETS = [
+  "BRN_DATABASE_URL",
+  "AIRTABLE_TOKEN",
+  "BADGR_USERNAME",
+  "BADGR_PASSWORD",
+  "BADGR_CLIENT_ID",
+  "GITHUB_TOKEN",
+] as const;
 export type SkillsSecret = (typeof SKILLS_SECRETS)[number];
 
 /** The EventBridge `detail-type` of every CloudEvent on an iota bus (with-iota's). */

@@ -33,7 +33,13 @@ export function fieldPath(path: readonly PropertyKey[]): string {
  * `at` is where `input` sits in the whole event, so that nested parts are named in full.
  * A whole event (no `at`) larger than `maxBytes` is refused first.
  */
-export function parseEvent<S extends z.ZodMiniType>(schema: S, input: unknown, what: string, at: PropertyKey[] = [], maxBytes = MAX_EVENT_BYTES): z.infer<S> {
+export function parseEvent<S extends z.ZodMiniType>(
+  schema: S,
+  input: unknown,
+  what: string,
+  at: PropertyKey[] = [],
+  maxBytes = MAX_EVENT_BYTES,
+): z.infer<S> {
   if (at.length === 0) checkSize(input, what, maxBytes);
   const result = schema.safeParse(input);
   if (result.success) return result.data;

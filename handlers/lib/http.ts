@@ -161,7 +161,13 @@ function withRetries<T>(
       const answer = await attempt(Math.min(policy.requestTimeoutMs, remaining));
       if (answer.status >= 200 && answer.status < 300) return answer.value;
       const body = await answer.text().catch(() => "");
-      const error = new HttpError(answer.status, method, withoutQuery(url), describeAnswer(body, answerDetail, sent), retryAfterMs(answer.retryAfter));
+      const error = new HttpError(
+        answer.status,
+        method,
+        withoutQuery(url),
+        describeAnswer(body, answerDetail, sent),
+        retryAfterMs(answer.retryAfter),
+      );
       throw error.transient ? error : new AbortError(error);
     },
     {
@@ -225,13 +231,18 @@ function send(url: string, request: HttpRequest, timeoutMs: number): Promise<Htt
     const target = new URL(url);
     const method = request.method ?? "GET";
     // A length, as fetch sends it, rather than chunks: an empty PUT says it is empty.
-    const length = request.body !== undefined || !["GET", "HEAD"].includes(method) ? { "content-length": String(Buffer.byteLength(request.body ?? "")) } : {};
+    const length =
+      request.body !== undefined || !["GET", "HEAD"].includes(method)
+        ? { "content-length": String(Buffer.byteLength(request.body ?? "")) }
+        : {};
     const options = { method, headers: { ...length, ...request.headers }, signal: AbortSignal.timeout(timeoutMs) };
     const onAnswer = (response: IncomingMessage) => {
       const chunks: Buffer[] = [];
       response.on("data", (chunk: Buffer) => chunks.push(chunk));
       response.on("error", reject);
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString("utf8") }));
+      response.on("end", () =>
+        resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString("utf8") }),
+      );
       response.on("close", () => {
         if (!response.complete) reject(new Error(`${method} ${withoutQuery(url)}: the connection closed before the answer was complete`));
       });

@@ -18,7 +18,8 @@ export function maskEmail(email: string | undefined): string | undefined {
  * a domain with at least one dot. Parts are bounded by their RFC lengths, so that long text
  * without an address is scanned in linear time.
  */
-const EMAIL_IN_TEXT = /[A-Za-z0-9._%+-]{1,64}(?:@|%40)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+/g;
+const EMAIL_IN_TEXT =
+  /[A-Za-z0-9._%+-]{1,64}(?:@|%40)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+/g;
 
 /** `text` with every e-mail address in it masked as maskEmail masks one. */
 export function maskEmails(text: string): string {

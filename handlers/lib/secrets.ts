@@ -50,7 +50,10 @@ const EXTENSION_TIMEOUT_MS = 10_000;
 
 /** A read the extension refused or could not make; `status` is its HTTP status, if it answered. */
 export class SecretReadError extends Error {
-  constructor(message: string, readonly status?: number) {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
     super(message);
     this.name = "SecretReadError";
   }
@@ -77,9 +80,18 @@ export function extensionFetcher(env: NodeJS.ProcessEnv = process.env): Paramete
     new Promise((resolve, reject) => {
       const port = env[SECRETS_EXTENSION_ENV.httpPort] || DEFAULT_EXTENSION_PORT;
       const token = env.AWS_SESSION_TOKEN;
-      if (!token) return reject(new SecretReadError(`${name} cannot be read: AWS_SESSION_TOKEN, which the Parameters and Secrets extension requires, is not set`));
+      if (!token)
+        return reject(
+          new SecretReadError(`${name} cannot be read: AWS_SESSION_TOKEN, which the Parameters and Secrets extension requires, is not set`),
+        );
       const query = new URLSearchParams({ name, ...(version ? { version: String(version) } : {}), withDecryption: "true" });
-      const fail = (why: string, status?: number) => reject(new SecretReadError(`${version ? `${name}:${version}` : name} was not read through the Parameters and Secrets extension (${EXTENSION_HOST}:${port}): ${why}`, status));
+      const fail = (why: string, status?: number) =>
+        reject(
+          new SecretReadError(
+            `${version ? `${name}:${version}` : name} was not read through the Parameters and Secrets extension (${EXTENSION_HOST}:${port}): ${why}`,
+            status,
+          ),
+        );
       const request = get(
         `http://${EXTENSION_HOST}:${port}/systemsmanager/parameters/get?${query}`,
         { headers: { "X-Aws-Parameters-Secrets-Token": token }, timeout: EXTENSION_TIMEOUT_MS },
@@ -103,7 +115,8 @@ export function extensionFetcher(env: NodeJS.ProcessEnv = process.env): Paramete
               value: parameter.Value,
               version: typeof parameter.Version === "number" ? parameter.Version : undefined,
               // The extension writes the date as ISO 8601; SSM's own protocol as epoch seconds.
-              lastModified: typeof modified === "string" ? new Date(modified) : typeof modified === "number" ? new Date(modified * 1000) : undefined,
+              lastModified:
+                typeof modified === "string" ? new Date(modified) : typeof modified === "number" ? new Date(modified * 1000) : undefined,
             });
           });
         },
@@ -173,7 +186,8 @@ export class SecretReader {
     if ("value" in source) return source.value;
     const entry = this.entry(source.parameter);
     const now = this.clock();
-    if (entry.lastForcedAt !== undefined && now - entry.lastForcedAt < MIN_REFRESH_INTERVAL_MS) return (await (entry.pending ?? this.read(name))).value;
+    if (entry.lastForcedAt !== undefined && now - entry.lastForcedAt < MIN_REFRESH_INTERVAL_MS)
+      return (await (entry.pending ?? this.read(name))).value;
     entry.lastForcedAt = now;
     return (await this.fetchCurrent(source.parameter, entry)).value;
   }
@@ -211,7 +225,14 @@ export class SecretReader {
         },
         (err: Error) => {
           if (!entry.current) throw err;
-          console.warn(JSON.stringify({ level: "WARN", message: "secret not read again: the value read before is kept", parameter, error: err.message }));
+          console.warn(
+            JSON.stringify({
+              level: "WARN",
+              message: "secret not read again: the value read before is kept",
+              parameter,
+              error: err.message,
+            }),
+          );
           entry.freshUntil = this.clock() + Math.min(this.maxAgeMs, MIN_REFRESH_INTERVAL_MS);
           return entry.current;
         },

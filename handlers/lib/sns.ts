@@ -3,17 +3,19 @@ import * as z from "zod/mini";
 import { InvalidEventError, parseEvent } from "./events";
 
 export const snsEvent = z.object({
-  Records: z.array(
-    z.object({
-      EventSource: z.literal("aws:sns"),
-      Sns: z.object({
-        MessageId: z.optional(z.string()),
-        TopicArn: z.optional(z.string()),
-        Message: z.string(),
-        Timestamp: z.optional(z.string()),
+  Records: z
+    .array(
+      z.object({
+        EventSource: z.literal("aws:sns"),
+        Sns: z.object({
+          MessageId: z.optional(z.string()),
+          TopicArn: z.optional(z.string()),
+          Message: z.string(),
+          Timestamp: z.optional(z.string()),
+        }),
       }),
-    }),
-  ).check(z.minLength(1, "must hold at least one record")),
+    )
+    .check(z.minLength(1, "must hold at least one record")),
 });
 
 export interface SnsMessage<T> {

@@ -54,7 +54,10 @@ export type QueuedMessage<T> = {
   index: number;
   /** How many times SQS has handed this message out, this time included. */
   receiveCount?: number;
-} & ({ ok: true; topicArn: string; snsMessageId: string; /** When SNS received the message (ISO 8601). */ timestamp: string; message: T } | { ok: false; error: InvalidEventError });
+} & (
+  | { ok: true; topicArn: string; snsMessageId: string /** When SNS received the message (ISO 8601). */; timestamp: string; message: T }
+  | { ok: false; error: InvalidEventError }
+);
 
 /**
  * Parses the envelope (an invalid one throws: no record of it can be reported), then each
@@ -68,13 +71,31 @@ export function parseQueuedSnsMessages<S extends z.ZodMiniType>(event: unknown, 
     const received = Number(record.attributes?.ApproximateReceiveCount);
     const base = { messageId: record.messageId, index, ...(Number.isInteger(received) ? { receiveCount: received } : {}) };
     try {
-      const notification = parseEvent(snsNotification, parseJson(record.body, `Records[${index}].body`, what), "SNS notification", ["Records", index, "body"]);
+      const notification = parseEvent(snsNotification, parseJson(record.body, `Records[${index}].body`, what), "SNS notification", [
+        "Records",
+        index,
+        "body",
+      ]);
       const bytes = Buffer.byteLength(notification.Message);
       if (bytes > MAX_EVENT_BYTES) {
-        throw new InvalidEventError(what, [{ path: `Records[${index}].body.Message`, message: `is ${bytes} bytes; at most ${MAX_EVENT_BYTES} are accepted` }]);
+        throw new InvalidEventError(what, [
+          { path: `Records[${index}].body.Message`, message: `is ${bytes} bytes; at most ${MAX_EVENT_BYTES} are accepted` },
+        ]);
       }
-      const message = parseEvent(schema, parseJson(notification.Message, `Records[${index}].body.Message`, what), what, ["Records", index, "body", "Message"]);
-      return { ...base, ok: true as const, topicArn: notification.TopicArn, snsMessageId: notification.MessageId, timestamp: notification.Timestamp, message };
+      const message = parseEvent(schema, parseJson(notification.Message, `Records[${index}].body.Message`, what), what, [
+        "Records",
+        index,
+        "body",
+        "Message",
+      ]);
+      return {
+        ...base,
+        ok: true as const,
+        topicArn: notification.TopicArn,
+        snsMessageId: notification.MessageId,
+        timestamp: notification.Timestamp,
+        message,
+      };
     } catch (err) {
       if (err instanceof InvalidEventError) return { ...base, ok: false as const, error: err };
       throw err;

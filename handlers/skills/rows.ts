@@ -32,7 +32,9 @@ export function pythonRepr(value: unknown): string {
     return quote + (quote === "'" ? escaped.replace(/'/g, "\\'") : escaped) + quote;
   }
   if (Array.isArray(value)) return `[${value.map(pythonRepr).join(", ")}]`;
-  return `{${Object.entries(value as Record<string, unknown>).map(([k, v]) => `${pythonRepr(k)}: ${pythonRepr(v)}`).join(", ")}}`;
+  return `{${Object.entries(value as Record<string, unknown>)
+    .map(([k, v]) => `${pythonRepr(k)}: ${pythonRepr(v)}`)
+    .join(", ")}}`;
 }
 
 /** A scalar as the text the column holds; lists joined with commas (no space), as the original did. */
@@ -74,10 +76,24 @@ const BADGE_REPR_COLUMNS = ["alignments", "tags", "expires", "extensions"];
 
 /** A badge class from Badgr v2, by the keys that are its column names. */
 export function badgeRow(badge: Record<string, unknown>): RowResult {
-  if (typeof badge?.entityId !== "string" || badge.entityId === "") return { error: `a badge class without entityId (${String(badge?.name)})` };
+  if (typeof badge?.entityId !== "string" || badge.entityId === "")
+    return { error: `a badge class without entityId (${String(badge?.name)})` };
   const row: Row = {};
   try {
-    for (const column of ["entityId", "entityType", "openBadgeId", "createdBy", "issuer", "issuerOpenBadgeId", "name", "image", "description", "achievementType", "criteriaUrl", "criteriaNarrative"]) {
+    for (const column of [
+      "entityId",
+      "entityType",
+      "openBadgeId",
+      "createdBy",
+      "issuer",
+      "issuerOpenBadgeId",
+      "name",
+      "image",
+      "description",
+      "achievementType",
+      "criteriaUrl",
+      "criteriaNarrative",
+    ]) {
       row[column] = text(badge[column], column);
     }
   } catch (err) {
@@ -106,7 +122,9 @@ export function shareColumns(assertion: {
 }): Row {
   const { openBadgeId: ob, entityId, badgeName: b, createdAt: ca } = assertion;
   const byEmail = assertion.recipientType === "email";
-  const expiration = assertion.expires ? `&expirationYear=${assertion.expires.getUTCFullYear()}&expirationMonth=${assertion.expires.getUTCMonth() + 1}` : "";
+  const expiration = assertion.expires
+    ? `&expirationYear=${assertion.expires.getUTCFullYear()}&expirationMonth=${assertion.expires.getUTCMonth() + 1}`
+    : "";
   const awarded = `${MONTHS[ca.getUTCMonth()]} ${String(ca.getUTCDate()).padStart(2, "0")}, ${ca.getUTCFullYear()}`;
   const tweet = `https://twitter.com/intent/tweet?text=I earned the "${b}" badge from @BRN_science!%0A%0A${ob}`;
   return {
@@ -134,7 +152,8 @@ export function assertionRow(assertion: Record<string, any>, badgeNames: Map<str
   const entityId = assertion?.entityId;
   if (typeof entityId !== "string" || entityId === "") return { error: "an assertion without entityId" };
   const badgeName = badgeNames.get(String(assertion.badgeclass));
-  if (badgeName === undefined) return { error: `assertion ${entityId}: its badge class ${String(assertion.badgeclass)} is not among the issuer's badges` };
+  if (badgeName === undefined)
+    return { error: `assertion ${entityId}: its badge class ${String(assertion.badgeclass)} is not among the issuer's badges` };
   if (typeof assertion.openBadgeId !== "string") return { error: `assertion ${entityId}: openBadgeId is missing` };
   const recipient = (assertion.recipient ?? {}) as Record<string, unknown>;
   const evidence = Array.isArray(assertion.evidence) ? (assertion.evidence[0] as Record<string, unknown> | undefined) : undefined;

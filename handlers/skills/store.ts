@@ -40,7 +40,15 @@ export interface Truncation {
   unit: "characters" | "bytes";
 }
 
-export const emptySummary = (): SourceSummary => ({ created: 0, updated: 0, unchanged: 0, failed: 0, errors: [], skipped: [], truncated: [] });
+export const emptySummary = (): SourceSummary => ({
+  created: 0,
+  updated: 0,
+  unchanged: 0,
+  failed: 0,
+  errors: [],
+  skipped: [],
+  truncated: [],
+});
 
 /**
  * The connection to the database is gone (killed, dropped, refused). Its message is the
@@ -81,7 +89,10 @@ const utf8Bytes = (codePoint: number) => (codePoint < 0x80 ? 1 : codePoint < 0x8
  * accent is one of its own); TEXT keeps as many whole characters as fit its bytes.
  * Undefined when the value fits.
  */
-export function cutToColumn(column: Column, value: string): { value: string; length: number; limit: number; unit: Truncation["unit"] } | undefined {
+export function cutToColumn(
+  column: Column,
+  value: string,
+): { value: string; length: number; limit: number; unit: Truncation["unit"] } | undefined {
   if (column.length !== undefined) {
     // A string has at least as many UTF-16 units as code points.
     if (value.length <= column.length) return undefined;
@@ -152,7 +163,12 @@ export function rowDigest(table: BrnTable, columns: string[], row: Row): string 
 }
 
 /** The digests of the rows the table holds among `keys`, by key. */
-async function storedDigests(connection: PoolConnection, table: BrnTable, columns: string[], keys: (string | number)[]): Promise<Map<string, string>> {
+async function storedDigests(
+  connection: PoolConnection,
+  table: BrnTable,
+  columns: string[],
+  keys: (string | number)[],
+): Promise<Map<string, string>> {
   if (keys.length === 0) return new Map();
   const values = columns.map((c) => `IFNULL(CONCAT(CHAR_LENGTH(${quote(c)}), ':', ${quote(c)}), '-')`).join(", ");
   const [rows] = await connection.query<RowDataPacket[]>(
@@ -167,7 +183,13 @@ async function storedDigests(connection: PoolConnection, table: BrnTable, column
  * KEY UPDATE: a clash on another unique index (a badge's name) would silently update the
  * other row instead of failing.
  */
-async function write(connection: PoolConnection, table: BrnTable, columns: string[], rows: Row[], stored: Map<string, string>): Promise<void> {
+async function write(
+  connection: PoolConnection,
+  table: BrnTable,
+  columns: string[],
+  rows: Row[],
+  stored: Map<string, string>,
+): Promise<void> {
   const inserts = rows.filter((row) => !stored.has(String(row[table.key])));
   if (inserts.length > 0) {
     const placeholders = `(${columns.map(() => "?").join(", ")})`;
@@ -178,10 +200,10 @@ async function write(connection: PoolConnection, table: BrnTable, columns: strin
   }
   const updated = columns.filter((c) => c !== table.key);
   for (const row of rows.filter((r) => stored.has(String(r[table.key])))) {
-    await connection.query(`UPDATE ${quote(table.name)} SET ${updated.map((c) => `${quote(c)} = ?`).join(", ")} WHERE ${quote(table.key)} = ?`, [
-      ...updated.map((c) => row[c] ?? null),
-      row[table.key],
-    ]);
+    await connection.query(
+      `UPDATE ${quote(table.name)} SET ${updated.map((c) => `${quote(c)} = ?`).join(", ")} WHERE ${quote(table.key)} = ?`,
+      [...updated.map((c) => row[c] ?? null), row[table.key]],
+    );
   }
 }
 
@@ -228,7 +250,12 @@ export async function syncRows(pool: Pool, table: BrnTable, pages: AsyncIterable
       summary.truncated.push(...fitted.truncated);
       rows.push(fitted.row);
     }
-    const stored = await storedDigests(connection, table, columns, rows.map((row) => row[table.key] as string | number));
+    const stored = await storedDigests(
+      connection,
+      table,
+      columns,
+      rows.map((row) => row[table.key] as string | number),
+    );
     const changed = rows.filter((row) => stored.get(String(row[table.key])) !== rowDigest(table, columns, row));
     summary.unchanged += rows.length - changed.length;
     const count = (row: Row) => (stored.has(String(row[table.key])) ? (summary.updated += 1) : (summary.created += 1));

@@ -71,7 +71,8 @@ async function required(config: SkillSyncConfig, name: SkillsSecret): Promise<st
  * The upstream refused the credentials: 401, or the 400 `invalid_grant` an OAuth2 password
  * grant (Badgr's token endpoint) answers to a wrong user name or password.
  */
-const refusedCredentials = (err: unknown) => err instanceof HttpError && (err.status === 401 || (err.status === 400 && (err.detail ?? "").includes("invalid_grant")));
+const refusedCredentials = (err: unknown) =>
+  err instanceof HttpError && (err.status === 401 || (err.status === 400 && (err.detail ?? "").includes("invalid_grant")));
 
 /**
  * Runs requests with the secrets `names`; when the upstream refuses them and a secret read
@@ -172,7 +173,8 @@ class BrnWriter {
    * write tried once more: the connection is made before the first page is read.
    */
   async write(table: BrnTable, pages: AsyncIterable<RowResult[]>, renewed = false): Promise<SourceSummary> {
-    if (this.failure) return sourceFailure(`${table.name} not written: the database connection failed earlier in this run: ${this.failure.message}`);
+    if (this.failure)
+      return sourceFailure(`${table.name} not written: the database connection failed earlier in this run: ${this.failure.message}`);
     let pool: Pool | undefined;
     try {
       pool = await this.config.db().catch((err: unknown) => {
@@ -200,7 +202,11 @@ interface TemplateRelease {
 }
 
 /** Assessments from Airtable into the table; the releases they name, for the templates, even when the write failed. */
-async function syncAssessments(config: SkillSyncConfig, brn: BrnWriter, budget: TimeBudget): Promise<{ summary: SourceSummary; releases?: TemplateRelease[]; listingError?: string }> {
+async function syncAssessments(
+  config: SkillSyncConfig,
+  brn: BrnWriter,
+  budget: TimeBudget,
+): Promise<{ summary: SourceSummary; releases?: TemplateRelease[]; listingError?: string }> {
   const token = secretsFor(config, ["AIRTABLE_TOKEN"]);
   const releases = new Map<string, TemplateRelease>();
   const records = airtablePages(config.airtable, (send) => token(([value]) => send(value)), config.retry, budget);
@@ -209,7 +215,8 @@ async function syncAssessments(config: SkillSyncConfig, brn: BrnWriter, budget: 
       const result = assessmentRow(record);
       const { template_repo: repo, latest_release: release, id } = "row" in result ? result.row : {};
       // Assessments that share a release share its files.
-      if (typeof repo === "string" && typeof release === "string" && !releases.has(markerKey(repo, release))) releases.set(markerKey(repo, release), { id, repo, release });
+      if (typeof repo === "string" && typeof release === "string" && !releases.has(markerKey(repo, release)))
+        releases.set(markerKey(repo, release), { id, repo, release });
       return result;
     }),
   );
@@ -223,28 +230,43 @@ async function syncAssessments(config: SkillSyncConfig, brn: BrnWriter, budget: 
 /** Badge classes, then assertions (which take their badge's name), from Badgr. */
 async function syncBadgr(config: SkillSyncConfig, brn: BrnWriter, budget: TimeBudget): Promise<Pick<SyncSummary, "badges" | "assertions">> {
   const issuer = encodeURIComponent(config.badgr.issuerId);
-  const notListed = (err: unknown) => sourceFailure(`assertions not listed: the badge classes, which name them, could not be listed: ${message(err)}`);
+  const notListed = (err: unknown) =>
+    sourceFailure(`assertions not listed: the badge classes, which name them, could not be listed: ${message(err)}`);
   let token: string;
   try {
     token = await secretsFor(config, ["BADGR_USERNAME", "BADGR_PASSWORD", "BADGR_CLIENT_ID"])(([username, password, clientId]) =>
-      badgrToken(config.badgr.baseUrl, { username, password, clientId, scope: config.badgr.scope, grantType: config.badgr.grantType }, config.retry, budget),
+      badgrToken(
+        config.badgr.baseUrl,
+        { username, password, clientId, scope: config.badgr.scope, grantType: config.badgr.grantType },
+        config.retry,
+        budget,
+      ),
     );
   } catch (err) {
     return { badges: sourceFailure(err), assertions: notListed(err) };
   }
   const names = new Map<string, string>();
   const badges = new Listing(
-    mapPages(badgrPages(config.badgr.baseUrl, `/v2/issuers/${issuer}/badgeclasses`, token, config.badgr.maxPages, config.retry, budget), (badge) => {
-      if (badge && typeof badge === "object") names.set(String(badge.entityId), String(badge.name ?? ""));
-      return badgeRow(badge);
-    }),
+    mapPages(
+      badgrPages(config.badgr.baseUrl, `/v2/issuers/${issuer}/badgeclasses`, token, config.badgr.maxPages, config.retry, budget),
+      (badge) => {
+        if (badge && typeof badge === "object") names.set(String(badge.entityId), String(badge.name ?? ""));
+        return badgeRow(badge);
+      },
+    ),
   );
   const badgeSummary = await brn.write(BADGES, badges);
   // Every badge class names its assertions, whether or not the database took it.
   if (!brn.failed) await badges.drain();
   if (badges.failure) return { badges: badgeSummary, assertions: notListed(badges.failure) };
   const list = badgrPages(config.badgr.baseUrl, `/v2/issuers/${issuer}/assertions`, token, config.badgr.maxPages, config.retry, budget);
-  return { badges: badgeSummary, assertions: await brn.write(ASSERTIONS, mapPages(list, (assertion) => assertionRow(assertion, names))) };
+  return {
+    badges: badgeSummary,
+    assertions: await brn.write(
+      ASSERTIONS,
+      mapPages(list, (assertion) => assertionRow(assertion, names)),
+    ),
+  };
 }
 
 async function syncTemplates(config: SkillSyncConfig, releases: TemplateRelease[], budget: TimeBudget): Promise<SourceSummary> {
@@ -281,7 +303,17 @@ async function syncTemplates(config: SkillSyncConfig, releases: TemplateRelease[
       }
       summary[result.outcome] += 1;
       summary.skipped.push(...result.skipped.map((s) => `${what}: skipped ${s}`));
-      if (result.outcome !== "unchanged") logger.info("template synced", { assessment: id, repo, release, commit: result.commit, outcome: result.outcome, put: result.put.length, deleted: result.deleted.length, skipped: result.skipped.length });
+      if (result.outcome !== "unchanged")
+        logger.info("template synced", {
+          assessment: id,
+          repo,
+          release,
+          commit: result.commit,
+          outcome: result.outcome,
+          put: result.put.length,
+          deleted: result.deleted.length,
+          skipped: result.skipped.length,
+        });
     } catch (err) {
       summary.failed += 1;
       summary.errors.push(`${what}: ${message(err)}`);
@@ -296,7 +328,9 @@ async function syncTemplates(config: SkillSyncConfig, releases: TemplateRelease[
  */
 export async function runSync(config: SkillSyncConfig, budget: TimeBudget = TimeBudget.unbounded()): Promise<SyncSummary> {
   const brn = new BrnWriter(config);
-  const [assessments, badgr] = await Promise.all([syncAssessments(config, brn, budget), syncBadgr(config, brn, budget)]).finally(() => config.endReplacedPools?.());
+  const [assessments, badgr] = await Promise.all([syncAssessments(config, brn, budget), syncBadgr(config, brn, budget)]).finally(() =>
+    config.endReplacedPools?.(),
+  );
   const summary: SyncSummary = {
     assessments: assessments.summary,
     badges: badgr.badges,
@@ -315,7 +349,6 @@ export async function runSync(config: SkillSyncConfig, budget: TimeBudget = Time
 export function brnPool(url: string): Pool {
   return createPool({ uri: url, connectionLimit: 2, dateStrings: true, timezone: "Z", enableKeepAlive: true });
 }
-
 
 /**
  * The BRN database's pool for the URL its secret holds now. The pool lives as long as the

@@ -95,7 +95,12 @@ function githubHeaders(archive: ReleaseArchive, accept: string): Record<string, 
  * The commit the release's tag points at: `GET /repos/{org}/{repo}/commits/{release}` with
  * the `sha` media type. With `known`, GitHub answers 304 while the tag still points there.
  */
-export async function releaseCommit(archive: ReleaseArchive, known: string | undefined, retry: RetryPolicy = DEFAULT_RETRY_POLICY, budget?: TimeBudget): Promise<string> {
+export async function releaseCommit(
+  archive: ReleaseArchive,
+  known: string | undefined,
+  retry: RetryPolicy = DEFAULT_RETRY_POLICY,
+  budget?: TimeBudget,
+): Promise<string> {
   const url = `${repoUrl(archive)}/commits/${encodeURIComponent(archive.release)}`;
   const headers = { ...githubHeaders(archive, "application/vnd.github.sha"), ...(known ? { "if-none-match": `"${known}"` } : {}) };
   let response: Response;
@@ -106,7 +111,10 @@ export async function releaseCommit(archive: ReleaseArchive, known: string | und
     throw err;
   }
   const sha = (await response.text()).trim();
-  if (!/^[0-9a-f]{40}$/.test(sha)) throw new Error(`GitHub answered ${JSON.stringify(sha.slice(0, 80))} for the commit of ${archive.repo}@${archive.release}, not a commit SHA`);
+  if (!/^[0-9a-f]{40}$/.test(sha))
+    throw new Error(
+      `GitHub answered ${JSON.stringify(sha.slice(0, 80))} for the commit of ${archive.repo}@${archive.release}, not a commit SHA`,
+    );
   return sha;
 }
 
@@ -159,7 +167,9 @@ export function archiveCommit(comment: string, topFolder: string | undefined): {
 function openZip(file: string): Promise<yauzl.ZipFile> {
   return new Promise((resolve, reject) =>
     // Names are decoded and checked here, entry by entry, so that an unsafe one is skipped rather than ending the archive.
-    yauzl.open(file, { lazyEntries: true, autoClose: true, decodeStrings: false, validateEntrySizes: true }, (err, zip) => (err ? reject(err) : resolve(zip))),
+    yauzl.open(file, { lazyEntries: true, autoClose: true, decodeStrings: false, validateEntrySizes: true }, (err, zip) =>
+      err ? reject(err) : resolve(zip),
+    ),
   );
 }
 
@@ -185,7 +195,11 @@ interface ArchiveFile {
  * Walks the archive's entries in order: `visit` gets each file inside the top folder,
  * `skip` each unsafe one. Any error of the reader or of `visit` ends the walk and rejects.
  */
-function walkArchive(zip: yauzl.ZipFile, visit: (f: ArchiveFile) => Promise<void>, skip: (why: string) => void = () => undefined): Promise<void> {
+function walkArchive(
+  zip: yauzl.ZipFile,
+  visit: (f: ArchiveFile) => Promise<void>,
+  skip: (why: string) => void = () => undefined,
+): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const fail = (err: Error) => {
       zip.close();
@@ -234,7 +248,8 @@ export async function checkArchive(file: string, bounds: ArchiveBounds): Promise
     async ({ path, entry, read }) => {
       topFolder ??= entryName(entry).split("/")[0];
       bytes += entry.uncompressedSize;
-      if (bytes > bounds.maxBytes) throw new Error(`the archive expands past ${bounds.maxBytes} bytes (skills.templates.maxBytes) at ${path}`);
+      if (bytes > bounds.maxBytes)
+        throw new Error(`the archive expands past ${bounds.maxBytes} bytes (skills.templates.maxBytes) at ${path}`);
       let crc = 0;
       let size = 0;
       await read((bytes) => {
@@ -251,14 +266,23 @@ export async function checkArchive(file: string, bounds: ArchiveBounds): Promise
 }
 
 /** Puts the archive's files whose key `wanted` accepts under the release's prefix, one at a time, adding each key to `put`. */
-async function uploadArchive(s3: S3Client, bucket: string, file: string, prefix: string, wanted: (key: string) => boolean, put: string[]): Promise<void> {
+async function uploadArchive(
+  s3: S3Client,
+  bucket: string,
+  file: string,
+  prefix: string,
+  wanted: (key: string) => boolean,
+  put: string[],
+): Promise<void> {
   await walkArchive(await openZip(file), async ({ path, read }) => {
     const key = prefix + path;
     if (!wanted(key)) return;
     const chunks: Buffer[] = [];
     await read((bytes) => chunks.push(bytes));
     const body = Buffer.concat(chunks);
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: mime.getType(path) ?? "application/octet-stream" }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: mime.getType(path) ?? "application/octet-stream" }),
+    );
     put.push(key);
   });
 }
@@ -285,7 +309,9 @@ export async function readRecord(s3: S3Client, bucket: string, repo: string, rel
   const answer = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: markerKey(repo, release) }));
   try {
     const record = JSON.parse((await answer.Body?.transformToString()) ?? "") as Partial<ReleaseRecord>;
-    return typeof record.commit === "string" && record.objects && typeof record.objects === "object" ? (record as ReleaseRecord) : undefined;
+    return typeof record.commit === "string" && record.objects && typeof record.objects === "object"
+      ? (record as ReleaseRecord)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -295,7 +321,10 @@ export async function readRecord(s3: S3Client, bucket: string, repo: string, rel
 function checkCommit(checked: CheckedArchive, commit: string): void {
   const { full, short } = checked.commit;
   const matches = full ? full === commit : short ? commit.startsWith(short) : true;
-  if (!matches) throw new Error(`the archive is of commit ${full ?? short}, not of ${commit}, which the tag pointed at a moment before; it is tried again next run`);
+  if (!matches)
+    throw new Error(
+      `the archive is of commit ${full ?? short}, not of ${commit}, which the tag pointed at a moment before; it is tried again next run`,
+    );
 }
 
 export interface SyncTemplateOptions {
@@ -312,14 +341,21 @@ export interface SyncTemplateOptions {
  * longer has deleted) when it is not. The record is written once every file is up, so a
  * release that fails is tried again next run. The temporary file is always removed.
  */
-export async function syncTemplate(s3: S3Client, bucket: string, archive: ReleaseArchive, bounds: ArchiveBounds, options: SyncTemplateOptions): Promise<TemplateResult> {
+export async function syncTemplate(
+  s3: S3Client,
+  bucket: string,
+  archive: ReleaseArchive,
+  bounds: ArchiveBounds,
+  options: SyncTemplateOptions,
+): Promise<TemplateResult> {
   const { repo, release } = archive;
   const prefix = releasePrefix(repo, release);
   const record = options.recorded ? await readRecord(s3, bucket, repo, release) : undefined;
   const commit = await releaseCommit(archive, record?.commit, options.retry, options.budget);
   const result: TemplateResult = { outcome: "unchanged", commit, put: [], deleted: [], skipped: [] };
   const present = await listObjects(s3, bucket, prefix);
-  const missing = record?.commit === commit ? Object.keys(record.objects).filter((key) => present.get(key) !== record.objects[key]) : undefined;
+  const missing =
+    record?.commit === commit ? Object.keys(record.objects).filter((key) => present.get(key) !== record.objects[key]) : undefined;
   if (missing?.length === 0) return result;
 
   const dir = await mkdtemp(join(tmpdir(), "template-"));
@@ -341,7 +377,9 @@ export async function syncTemplate(s3: S3Client, bucket: string, archive: Releas
       await uploadArchive(s3, bucket, file, prefix, () => true, result.put);
     } catch (err) {
       // A release never synced keeps nothing of a failed upload; one replacing another keeps its record, so the next run puts it again.
-      if (!record) for (const key of result.put.filter((k) => !present.has(k))) await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })).catch(() => undefined);
+      if (!record)
+        for (const key of result.put.filter((k) => !present.has(k)))
+          await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })).catch(() => undefined);
       throw err;
     }
     for (const key of present.keys()) {
@@ -357,7 +395,14 @@ export async function syncTemplate(s3: S3Client, bucket: string, archive: Releas
       objects: Object.fromEntries(checked.files.map((f) => [prefix + f.path, f.size])),
       skipped: checked.skipped,
     };
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: markerKey(repo, release), ContentType: "application/json", Body: JSON.stringify(written) }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: markerKey(repo, release),
+        ContentType: "application/json",
+        Body: JSON.stringify(written),
+      }),
+    );
     result.outcome = record || options.recorded ? "updated" : "created";
     return result;
   } finally {

@@ -19,12 +19,19 @@ export type WithToken = <T>(send: (token: string) => Promise<T>) => Promise<T>;
  * Follows a paged list, yielding each page's items as it arrives (the pages are never all
  * held at once): `next` gives the cursor of the following page, or undefined at the end.
  */
-async function* paged<T>(what: string, maxPages: number, fetchPage: (cursor: string | undefined) => Promise<{ items: T[]; next?: string }>): AsyncGenerator<T[]> {
+async function* paged<T>(
+  what: string,
+  maxPages: number,
+  fetchPage: (cursor: string | undefined) => Promise<{ items: T[]; next?: string }>,
+): AsyncGenerator<T[]> {
   const seen = new Set<string>();
   let cursor: string | undefined;
   for (let page = 1; ; page++) {
     const result = await fetchPage(cursor);
-    if (result.next && seen.has(result.next)) throw new Error(`${what}: page ${page} repeats the cursor ${JSON.stringify(result.next)} of an earlier page; stopped instead of looping`);
+    if (result.next && seen.has(result.next))
+      throw new Error(
+        `${what}: page ${page} repeats the cursor ${JSON.stringify(result.next)} of an earlier page; stopped instead of looping`,
+      );
     if (result.next && page >= maxPages) throw new Error(`${what}: more than ${maxPages} pages; stopped at the page cap`);
     yield result.items;
     if (!result.next) return;
@@ -44,7 +51,9 @@ export function airtablePages(
     const url = new URL(`${options.apiUrl.replace(/\/+$/, "")}/${options.baseId}/${encodeURIComponent(options.table)}`);
     url.searchParams.set("pageSize", "100");
     if (offset) url.searchParams.set("offset", offset);
-    const response = await withToken((token) => fetchWithRetry(url.toString(), { headers: { authorization: `Bearer ${token}` } }, retry, budget));
+    const response = await withToken((token) =>
+      fetchWithRetry(url.toString(), { headers: { authorization: `Bearer ${token}` } }, retry, budget),
+    );
     const page = (await response.json()) as { records?: AirtableRecord[]; offset?: string };
     if (!Array.isArray(page.records)) throw new Error("Airtable answered a page without records");
     return { items: page.records, next: page.offset };
@@ -103,7 +112,12 @@ export function badgrPages(
   budget: TimeBudget = TimeBudget.unbounded(),
 ): AsyncGenerator<Record<string, unknown>[]> {
   return paged(`Badgr ${path}`, maxPages, async (next) => {
-    const response = await fetchWithRetry(next ?? `${baseUrl.replace(/\/+$/, "")}${path}`, { headers: { authorization: `Bearer ${token}`, accept: "application/json" } }, retry, budget);
+    const response = await fetchWithRetry(
+      next ?? `${baseUrl.replace(/\/+$/, "")}${path}`,
+      { headers: { authorization: `Bearer ${token}`, accept: "application/json" } },
+      retry,
+      budget,
+    );
     const body = (await response.json()) as { result?: Record<string, unknown>[] };
     if (!Array.isArray(body.result)) throw new Error(`Badgr answered ${path} without a result list`);
     return { items: body.result, next: /<([^>]+)>;\s*rel="next"/.exec(response.headers.get("link") ?? "")?.[1] };

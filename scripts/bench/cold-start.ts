@@ -48,7 +48,12 @@ export function deployedFunctions(run: RunResult): DeployedFunction[] {
     return resource.type.startsWith("tributary:") && !["lambda", "events", "http"].includes(app) && type ? app : appOf(resource.parent);
   };
   const functions = ofType(run, "tributary:lambda:NodeFunction").map((r) => {
-    const { handler, runtimeAwsSdk, sha256, bytes } = r.outputs.bundle as { handler: string; runtimeAwsSdk: boolean; sha256: string; bytes: number };
+    const { handler, runtimeAwsSdk, sha256, bytes } = r.outputs.bundle as {
+      handler: string;
+      runtimeAwsSdk: boolean;
+      sha256: string;
+      bytes: number;
+    };
     return { handler, app: appOf(r.parent), runtimeAwsSdk, file: path.join(BUILD_DIR, "bundles", sha256, BUNDLE_FILE), bytes };
   });
   // One row per handler: functions with the same source share a bundle.
@@ -87,7 +92,12 @@ export const FIRST_EVENTS: Record<string, () => unknown> = {
 const LOAD_ONLY: Record<string, { why: string; env: Record<string, string> }> = {
   iota: {
     why: "its first invocation needs a MongoDB replica set and EventBridge, neither of which runs here",
-    env: { MILL_IOTA_MONGO_URI: "mongodb://127.0.0.1:9/bench", MILL_IOTA_MONGO_DB: "bench", MILL_IOTA_SERVICE_ID: "bench", MILL_IOTA_AWS_REGION: "eu-west-2" },
+    env: {
+      MILL_IOTA_MONGO_URI: "mongodb://127.0.0.1:9/bench",
+      MILL_IOTA_MONGO_DB: "bench",
+      MILL_IOTA_SERVICE_ID: "bench",
+      MILL_IOTA_AWS_REGION: "eu-west-2",
+    },
   },
 };
 
@@ -96,7 +106,7 @@ export const NOT_MEASURED = [
   "TLS: the stand-ins speak plain HTTP, so the handshakes a deployed function makes on its first request (to DynamoDB, SNS, SQS, Auth0, the Learning Paths API) are not in these figures; the SDK loads node:https at load either way.",
   "The Parameters and Secrets extension's own start in Lambda: it starts beside the function, during its init; here the SSM stand-in answers its API at once.",
   "The Lambda runtime's own start, and the container's: the floor stands in for them.",
-  "The originals: their code cannot live in this repository, so the ratios to their cold starts are measured outside it (docs/bench.md, \"Cold starts\", gives them, with the method).",
+  'The originals: their code cannot live in this repository, so the ratios to their cold starts are measured outside it (docs/bench.md, "Cold starts", gives them, with the method).',
 ];
 
 const CPU_LINE = 'const c = process.cpuUsage(); process.stdout.write("\\ncpu " + (c.user + c.system) / 1000 + "\\n");';
@@ -202,10 +212,13 @@ async function timed(subject: () => Promise<TimedRun>, floor: () => Promise<Time
 
 const wall = (t: Timed) => t.subject.map((r) => r.wallMs);
 /** The first invocation as each cold-start process timed it, from its loaded bundle to the answer. */
-export const firstInvocationTimes = (t: Timed) => t.subject.map((r) => r.reported[FIRST_INVOCATION]).filter((ms): ms is number => ms !== undefined);
+export const firstInvocationTimes = (t: Timed) =>
+  t.subject.map((r) => r.reported[FIRST_INVOCATION]).filter((ms): ms is number => ms !== undefined);
 const cpu = (t: Timed) => t.subject.map((r) => r.cpuMs!);
-const figure = (t: Timed) => `${msWithSpread(wall(t))}, ${ratioWithSpread(t.wallRatios)}; CPU ${median(cpu(t)).toFixed(0)} ms, ${ratioWithSpread(t.cpuRatios)}`;
-const floorOf = (t: Timed) => `${median(t.floor.map((r) => r.wallMs)).toFixed(0)} ms; CPU ${median(t.floor.map((r) => r.cpuMs!)).toFixed(0)} ms`;
+const figure = (t: Timed) =>
+  `${msWithSpread(wall(t))}, ${ratioWithSpread(t.wallRatios)}; CPU ${median(cpu(t)).toFixed(0)} ms, ${ratioWithSpread(t.cpuRatios)}`;
+const floorOf = (t: Timed) =>
+  `${median(t.floor.map((r) => r.wallMs)).toFixed(0)} ms; CPU ${median(t.floor.map((r) => r.cpuMs!)).toFixed(0)} ms`;
 
 /** The markdown section. */
 export function coldStartSection(results: ColdStart[]): string[] {
@@ -224,7 +237,9 @@ export function coldStartSection(results: ColdStart[]): string[] {
     );
   }
   const overSize = results.filter((r) => r.fn.bytes > ZIP_GOAL_BYTES).map((r) => `${r.fn.handler} (${kb(r.fn.bytes)})`);
-  const overLoad = results.filter((r) => median(r.loadOnly.wallRatios) > LOAD_GOAL).map((r) => `${r.fn.handler} (${median(r.loadOnly.wallRatios).toFixed(2)}×)`);
+  const overLoad = results
+    .filter((r) => median(r.loadOnly.wallRatios) > LOAD_GOAL)
+    .map((r) => `${r.fn.handler} (${median(r.loadOnly.wallRatios).toFixed(2)}×)`);
   lines.push(
     "",
     `Over ${kb(ZIP_GOAL_BYTES)}: ${overSize.join(", ") || "none"}. Loading over ${LOAD_GOAL}× the floor: ${overLoad.join(", ") || "none"}.`,

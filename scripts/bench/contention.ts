@@ -45,10 +45,16 @@ const KEPT = ["kept-first", "kept-middle", "kept-last"];
 
 let runs = 0;
 
-export async function simultaneousReturns(dynamo: LocalDynamo, sqs: FakeSqs, returns: number, mode: ContentionMode): Promise<ContentionRun> {
+export async function simultaneousReturns(
+  dynamo: LocalDynamo,
+  sqs: FakeSqs,
+  returns: number,
+  mode: ContentionMode,
+): Promise<ContentionRun> {
   runs += 1;
   const tables = { users: `c${runs}-users`, loans: `c${runs}-loans`, requests: `c${runs}-requests`, tombstones: `c${runs}-tombstones` };
-  for (const [key, schema] of Object.entries({ ...ALMA_TABLES, tombstones: TOMBSTONES_TABLE })) await dynamo.createTable(tables[key as keyof typeof tables], schema);
+  for (const [key, schema] of Object.entries({ ...ALMA_TABLES, tombstones: TOMBSTONES_TABLE }))
+    await dynamo.createTable(tables[key as keyof typeof tables], schema);
   // The handlers' requests go through a proxy that counts them.
   const proxy = await startFaultProxy(dynamo.endpoint);
   const clients: AlmaCacheClients = {
@@ -59,12 +65,21 @@ export async function simultaneousReturns(dynamo: LocalDynamo, sqs: FakeSqs, ret
     now: Date.now,
   };
 
-  const base = JSON.parse(JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "test", "fixtures", "payloads", "alma-webhook", "loan_returned_event.json"), "utf8")).body);
+  const base = JSON.parse(
+    JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "test", "fixtures", "payloads", "alma-webhook", "loan_returned_event.json"), "utf8"))
+      .body,
+  );
   const returned = Array.from({ length: returns }, (_, i) => `loan-${i}`);
   const half = Math.floor(returns / 2);
   const loanIds = [KEPT[0], ...returned.slice(0, half), KEPT[1], ...returned.slice(half), KEPT[2]];
-  await dynamo.documents.send(new PutCommand({ TableName: tables.users, Item: { primary_id: "lbaajh", loan_ids: loanIds, request_ids: [], fee_ids: [], expiry_date: Math.floor(Date.now() / 1000) + 86_400 } }));
-  for (const id of loanIds) await dynamo.documents.send(new PutCommand({ TableName: tables.loans, Item: { loan_id: id, user_id: "lbaajh" } }));
+  await dynamo.documents.send(
+    new PutCommand({
+      TableName: tables.users,
+      Item: { primary_id: "lbaajh", loan_ids: loanIds, request_ids: [], fee_ids: [], expiry_date: Math.floor(Date.now() / 1000) + 86_400 },
+    }),
+  );
+  for (const id of loanIds)
+    await dynamo.documents.send(new PutCommand({ TableName: tables.loans, Item: { loan_id: id, user_id: "lbaajh" } }));
   const time = new Date(Date.now() - 60_000).toISOString();
   const messages = returned.map((loan_id) => JSON.stringify({ ...base, time, item_loan: { ...base.item_loan, loan_id } }));
 
@@ -79,7 +94,10 @@ export async function simultaneousReturns(dynamo: LocalDynamo, sqs: FakeSqs, ret
       failedInvocations++;
     }
   };
-  const batches = mode === "singles" ? messages.map((m) => [m]) : Array.from({ length: Math.ceil(returns / BATCH_SIZE) }, (_, i) => messages.slice(i * BATCH_SIZE, (i + 1) * BATCH_SIZE));
+  const batches =
+    mode === "singles"
+      ? messages.map((m) => [m])
+      : Array.from({ length: Math.ceil(returns / BATCH_SIZE) }, (_, i) => messages.slice(i * BATCH_SIZE, (i + 1) * BATCH_SIZE));
   const concurrency = mode === "singles" ? batches.length : MAXIMUM_CONCURRENCY;
   const before = proxy.requests;
   const start = process.hrtime.bigint();
@@ -92,7 +110,9 @@ export async function simultaneousReturns(dynamo: LocalDynamo, sqs: FakeSqs, ret
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const requests = proxy.requests - before;
   await proxy.close();
-  const user = (await dynamo.documents.send(new GetCommand({ TableName: tables.users, Key: { primary_id: "lbaajh" }, ConsistentRead: true }))).Item;
+  const user = (
+    await dynamo.documents.send(new GetCommand({ TableName: tables.users, Key: { primary_id: "lbaajh" }, ConsistentRead: true }))
+  ).Item;
   const finalIds: string[] = user?.loan_ids ?? [];
   return {
     returns,
@@ -109,6 +129,9 @@ export async function simultaneousReturns(dynamo: LocalDynamo, sqs: FakeSqs, ret
 /** One line of the bench's requests table. */
 export function contentionRow(run: ContentionRun): string {
   const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
-  const how = run.mode === "singles" ? `${plural(run.invocations, "single-record invocation")} at once` : `${plural(run.invocations, "batch", "batches")}, ${MAXIMUM_CONCURRENCY} at a time`;
+  const how =
+    run.mode === "singles"
+      ? `${plural(run.invocations, "single-record invocation")} at once`
+      : `${plural(run.invocations, "batch", "batches")}, ${MAXIMUM_CONCURRENCY} at a time`;
   return `| alma loan-returned, ${plural(run.returns, "return")} at once on one user (${how}) → ${run.failedInvocations} failed invocations, ${run.dangling.length} dangling ids, ${run.seconds.toFixed(1)} s | ${run.dynamoRequests} (${(run.dynamoRequests / run.returns).toFixed(1)} per event) | 0 | 0 | 0 | 0 | 0 |`;
 }

@@ -9,7 +9,15 @@ import { ALMA_TABLES, TOMBSTONES_TABLE } from "../../components/alma/tables";
 import { REPO_ROOT } from "../../components/lambda/bundle";
 import type { AlmaCacheClients } from "../../handlers/alma/cache";
 import { documentsOf } from "../../handlers/lib/dynamodb";
-import { applyBatch, type BatchResult, type CacheFunction, LOAN_RETURNED, LOAN_UPDATED, REQUEST_CLOSED, REQUEST_UPDATED } from "../../handlers/alma/cache-functions";
+import {
+  applyBatch,
+  type BatchResult,
+  type CacheFunction,
+  LOAN_RETURNED,
+  LOAN_UPDATED,
+  REQUEST_CLOSED,
+  REQUEST_UPDATED,
+} from "../../handlers/alma/cache-functions";
 import { Iota } from "../../handlers/iota/engine";
 import { createHandler } from "../../handlers/lessons/handler";
 import { brnPool, runSync, S3_CLIENT_DEFAULTS, type SkillSyncConfig } from "../../handlers/skills/sync";
@@ -41,7 +49,8 @@ export async function requestsPerEvent(say: (line?: string) => void): Promise<vo
     // the SNS notification), with the user absent, present, expired, and a redelivery; then a
     // batch of 10. Only the handler's own requests are counted: the event source mapping's
     // ReceiveMessage and DeleteMessageBatch are Lambda's, one each per batch.
-    for (const [name, schema] of Object.entries({ ...ALMA_TABLES, tombstones: TOMBSTONES_TABLE })) await dynamo.createTable(`bench-${name}`, schema);
+    for (const [name, schema] of Object.entries({ ...ALMA_TABLES, tombstones: TOMBSTONES_TABLE }))
+      await dynamo.createTable(`bench-${name}`, schema);
     const clients: AlmaCacheClients = {
       documents: documentsOf(new DynamoDBClient(localClientConfig(proxy.url))),
       sqs: new SQSClient(localClientConfig(sqs.url)),
@@ -58,13 +67,23 @@ export async function requestsPerEvent(say: (line?: string) => void): Promise<vo
       if (loanId) m.item_loan.loan_id = loanId;
       return JSON.stringify(m);
     };
-    const batch = (fn: CacheFunction, ...messages: string[]) => async () => (await applyBatch(fn, clients, queuedSnsEvent(messages))).result;
+    const batch =
+      (fn: CacheFunction, ...messages: string[]) =>
+      async () =>
+        (await applyBatch(fn, clients, queuedSnsEvent(messages))).result;
     const putUser = (expiry: number, lists: Record<string, string[]> = {}) =>
-      dynamo.documents.send(new PutCommand({ TableName: "bench-users", Item: { primary_id: "lbaajh", loan_ids: [], request_ids: [], fee_ids: [], expiry_date: expiry, ...lists } }));
+      dynamo.documents.send(
+        new PutCommand({
+          TableName: "bench-users",
+          Item: { primary_id: "lbaajh", loan_ids: [], request_ids: [], fee_ids: [], expiry_date: expiry, ...lists },
+        }),
+      );
     const count = async (label: string, run: () => Promise<BatchResult>) => {
       const [d, q] = [proxy.requests, sqs.stub.requests.length];
       const result = await run();
-      const outcomes = Object.entries(result).filter(([k, v]) => k !== "records" && v > 0).map(([k, v]) => (result.records > 1 ? `${v} ${k}` : k));
+      const outcomes = Object.entries(result)
+        .filter(([k, v]) => k !== "records" && v > 0)
+        .map(([k, v]) => (result.records > 1 ? `${v} ${k}` : k));
       const perEvent = (n: number) => (result.records > 1 ? `${n} (${(n / result.records).toFixed(1)} per event)` : String(n));
       say(`| ${label} → ${outcomes.join(", ")} | ${perEvent(proxy.requests - d)} | ${sqs.stub.requests.length - q} | 0 | 0 | 0 | 0 |`);
     };
@@ -86,11 +105,21 @@ export async function requestsPerEvent(say: (line?: string) => void): Promise<vo
     // lesson-completed: token and API calls for 1 and for 10 events in one warm container.
     const api = await startStub((req) => (req.path === "/token" ? { body: { access_token: "t", expires_in: 3600 } } : { status: 200 }));
     const lessonEvent = JSON.parse(fs.readFileSync(path.join(PAYLOADS, "atlas-trigger", "user_update_event.json"), "utf8"));
-    const lesson = createHandler({ tokenUrl: `${api.url}/token`, audience: "a", clientId: "c", clientSecret: async () => "s", endpoint: `${api.url}/lp` });
+    const lesson = createHandler({
+      tokenUrl: `${api.url}/token`,
+      audience: "a",
+      clientId: "c",
+      clientSecret: async () => "s",
+      endpoint: `${api.url}/lp`,
+    });
     await lesson(lessonEvent);
-    say(`| lesson-completed, 1 event (token ${api.to("POST", "/token").length}, PUT ${api.to("PUT", "/lp").length}) | 0 | 0 | 0 | 0 | 0 | ${api.requests.length} |`);
+    say(
+      `| lesson-completed, 1 event (token ${api.to("POST", "/token").length}, PUT ${api.to("PUT", "/lp").length}) | 0 | 0 | 0 | 0 | 0 | ${api.requests.length} |`,
+    );
     for (let i = 0; i < 9; i++) await lesson(lessonEvent);
-    say(`| lesson-completed, 10 events in a warm container (token ${api.to("POST", "/token").length}, PUT ${api.to("PUT", "/lp").length}) | 0 | 0 | 0 | 0 | 0 | ${api.requests.length} |`);
+    say(
+      `| lesson-completed, 10 events in a warm container (token ${api.to("POST", "/token").length}, PUT ${api.to("PUT", "/lp").length}) | 0 | 0 | 0 | 0 | 0 | ${api.requests.length} |`,
+    );
     await api.close();
 
     // skill-sync against a BRN database on the MySQL server at MYSQL_URL: a first sync, then a re-sync with no upstream change.
@@ -98,13 +127,28 @@ export async function requestsPerEvent(say: (line?: string) => void): Promise<vo
     const release = await zipball({ "README.md": "# template", "src/main.py": "print(1)", "tests/test_main.py": "def test(): pass" });
     const upstream = await startStub((req) => {
       if (req.path.startsWith("/v0/")) {
-        const records = Array.from({ length: 30 }, (_, i) => ({ id: `rec${i}`, fields: { id: i + 1, name: `A${i}`, languages: ["Python", "R"], ...(i < 3 ? { template_repo: `t${i}`, latest_release: "v1" } : {}) } }));
+        const records = Array.from({ length: 30 }, (_, i) => ({
+          id: `rec${i}`,
+          fields: {
+            id: i + 1,
+            name: `A${i}`,
+            languages: ["Python", "R"],
+            ...(i < 3 ? { template_repo: `t${i}`, latest_release: "v1" } : {}),
+          },
+        }));
         return { body: { records } };
       }
       if (req.path === "/badgr/o/token/") return { body: { access_token: "b" } };
-      if (req.path.endsWith("/badgeclasses")) return { body: { result: Array.from({ length: 10 }, (_, i) => ({ entityId: `B${i}`, name: `Badge ${i}`, tags: ["x"] })) } };
+      if (req.path.endsWith("/badgeclasses"))
+        return { body: { result: Array.from({ length: 10 }, (_, i) => ({ entityId: `B${i}`, name: `Badge ${i}`, tags: ["x"] })) } };
       if (req.path.endsWith("/assertions")) {
-        const result = Array.from({ length: 100 }, (_, i) => ({ entityId: `A${i}`, badgeclass: `B${i % 10}`, openBadgeId: `https://example.org/a/${i}`, createdAt: "2024-01-01T00:00:00Z", recipient: { identity: "x", type: "email", plaintextIdentity: "x@example.org" } }));
+        const result = Array.from({ length: 100 }, (_, i) => ({
+          entityId: `A${i}`,
+          badgeclass: `B${i % 10}`,
+          openBadgeId: `https://example.org/a/${i}`,
+          createdAt: "2024-01-01T00:00:00Z",
+          recipient: { identity: "x", type: "email", plaintextIdentity: "x@example.org" },
+        }));
         return { body: { result } };
       }
       if (req.path.includes("/zipball/")) return { headers: { "content-type": "application/zip" }, body: release };
@@ -124,9 +168,18 @@ export async function requestsPerEvent(say: (line?: string) => void): Promise<vo
       }) as typeof connection.query;
       return connection;
     };
-    const s3Client = new S3Client({ ...S3_CLIENT_DEFAULTS, endpoint: s3.endpoint, region: "eu-west-2", credentials: S3RVER_CREDENTIALS, forcePathStyle: true });
+    const s3Client = new S3Client({
+      ...S3_CLIENT_DEFAULTS,
+      endpoint: s3.endpoint,
+      region: "eu-west-2",
+      credentials: S3RVER_CREDENTIALS,
+      forcePathStyle: true,
+    });
     const s3Calls: string[] = [];
-    s3Client.middlewareStack.add((next, context) => (args) => (s3Calls.push(String(context.commandName).replace(/Command$/, "")), next(args)), { step: "initialize", name: "count" });
+    s3Client.middlewareStack.add(
+      (next, context) => (args) => (s3Calls.push(String(context.commandName).replace(/Command$/, "")), next(args)),
+      { step: "initialize", name: "count" },
+    );
     const skills: SkillSyncConfig = {
       db: async () => counting,
       bucket: "bench-templates",
@@ -145,7 +198,9 @@ export async function requestsPerEvent(say: (line?: string) => void): Promise<vo
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
       const byCommand = [...new Set(s3Calls)].map((c) => `${s3Calls.filter((x) => x === c).length} ${c}`).join(", ");
       const github = upstream.requests.slice(h0).filter((r) => r.path.startsWith("/github/")).length;
-      say(`| skill-sync ${label} (30 assessments, 3 templates, 10 badges, 100 assertions): ${rows - r0} rows written, ${ms.toFixed(0)} ms against MariaDB | 0 | 0 | 0 | 0 | ${s3Calls.length} (${byCommand}) | ${upstream.requests.length - h0} (GitHub ${github}) |`);
+      say(
+        `| skill-sync ${label} (30 assessments, 3 templates, 10 badges, 100 assertions): ${rows - r0} rows written, ${ms.toFixed(0)} ms against MariaDB | 0 | 0 | 0 | 0 | ${s3Calls.length} (${byCommand}) | ${upstream.requests.length - h0} (GitHub ${github}) |`,
+      );
     }
     await pool.end();
     await brn.drop();
@@ -165,13 +220,19 @@ export async function requestsPerEvent(say: (line?: string) => void): Promise<vo
         store,
         putEvents: async (entries) => (putEvents++, { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `e${i}` })) }),
       });
-      await engine.withIota({ id: `e-${n}-${m}`, source: "bench", type: "t" }, {}, {
-        func: ({ mutation, rapids }) => {
-          for (let i = 0; i < n; i++) mutation.stage({ action: "create", table: "records" });
-          for (let i = 0; i < m; i++) rapids.stage({ type: "fct.bench.v0", data: { i } });
+      await engine.withIota(
+        { id: `e-${n}-${m}`, source: "bench", type: "t" },
+        {},
+        {
+          func: ({ mutation, rapids }) => {
+            for (let i = 0; i < n; i++) mutation.stage({ action: "create", table: "records" });
+            for (let i = 0; i < m; i++) rapids.stage({ type: "fct.bench.v0", data: { i } });
+          },
         },
-      });
-      say(`| iota, ${n} mutations and ${m} events (MongoDB: 1 insert + 1 transaction + ${putEvents} outbox updates) | – | 0 | 0 | ${putEvents} | 0 | 0 |`);
+      );
+      say(
+        `| iota, ${n} mutations and ${m} events (MongoDB: 1 insert + 1 transaction + ${putEvents} outbox updates) | – | 0 | 0 | ${putEvents} | 0 | 0 |`,
+      );
     }
   } finally {
     await Promise.all([proxy.close(), dynamo.close(), sqs.close()]);

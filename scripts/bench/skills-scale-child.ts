@@ -75,16 +75,33 @@ async function main(input: ChildInput): Promise<ChildReport> {
     statements[k] = (statements[k] ?? 0) + 1;
     if (k === "INSERT" || k === "UPDATE") rowsWritten += (sql.match(/\),\s*\(/g)?.length ?? 0) + 1;
   });
-  const secrets: Record<string, string> = { AIRTABLE_TOKEN: "airtable-token", BADGR_USERNAME: "u", BADGR_PASSWORD: "p", BADGR_CLIENT_ID: "c" };
+  const secrets: Record<string, string> = {
+    AIRTABLE_TOKEN: "airtable-token",
+    BADGR_USERNAME: "u",
+    BADGR_PASSWORD: "p",
+    BADGR_CLIENT_ID: "c",
+  };
   const config: SkillSyncConfig = {
     db: async () => db,
     bucket: input.bucket,
     airtable: { apiUrl: `${input.upstreamUrl}/v0`, baseId: "appBENCH", table: "assessments", maxPages: input.maxPages },
-    badgr: { baseUrl: `${input.upstreamUrl}/badgr`, issuerId: "ISSUER", scope: "rw:issuer rw:backpack", grantType: "password", maxPages: input.maxPages },
+    badgr: {
+      baseUrl: `${input.upstreamUrl}/badgr`,
+      issuerId: "ISSUER",
+      scope: "rw:issuer rw:backpack",
+      grantType: "password",
+      maxPages: input.maxPages,
+    },
     github: { apiUrl: `${input.upstreamUrl}/github`, org: "Bioinformatics-Research-Network" },
     templates: { maxBytes: 100 * 1024 * 1024, maxEntries: 5_000 },
     secret: async (name) => secrets[name],
-    s3: new S3Client({ ...S3_CLIENT_DEFAULTS, endpoint: input.s3Endpoint, region: "eu-west-2", credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" }, forcePathStyle: true }),
+    s3: new S3Client({
+      ...S3_CLIENT_DEFAULTS,
+      endpoint: input.s3Endpoint,
+      region: "eu-west-2",
+      credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+      forcePathStyle: true,
+    }),
   };
   const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
@@ -96,14 +113,16 @@ async function main(input: ChildInput): Promise<ChildReport> {
     },
     { step: "initialize", name: "benchTablesDone" },
   );
-  let summary;
+  let summary: Awaited<ReturnType<typeof runSync>>;
   let errors: string[] = [];
   try {
     summary = await runSync(config);
   } catch (err) {
     if (!(err instanceof SyncFailedError)) throw err;
     summary = err.summary;
-    errors = Object.values(summary).flatMap((s) => s.errors).slice(0, 5);
+    errors = Object.values(summary)
+      .flatMap((s) => s.errors)
+      .slice(0, 5);
   }
   const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
   const used = process.cpuUsage(cpu);

@@ -45,7 +45,11 @@ export const dataAt = (scale: number): SkillsData => ({
 const entityId = (kind: string, i: number) => createHash("sha256").update(`${kind}${i}`).digest("base64url").slice(0, 22);
 const hex = (seed: string, length: number) => createHash("sha256").update(seed).digest("hex").slice(0, length);
 const lorem = (words: number, seed: number) =>
-  Array.from({ length: words }, (_, i) => ["data", "analysis", "genome", "sequence", "python", "learners", "review", "pipeline", "variant", "statistics"][(seed + i * 7) % 10]).join(" ");
+  Array.from(
+    { length: words },
+    (_, i) =>
+      ["data", "analysis", "genome", "sequence", "python", "learners", "review", "pipeline", "variant", "statistics"][(seed + i * 7) % 10],
+  ).join(" ");
 
 /** Airtable's order is not the key's: record i has id (i·7919 mod n) + 1. */
 const assessmentId = (i: number, n: number) => ((i * 7919) % n) + 1;
@@ -110,7 +114,13 @@ function assertion(i: number, data: SkillsData) {
     issuer: "ISSUER",
     issuerOpenBadgeId: "https://api.badgr.io/public/issuers/ISSUER",
     image: `https://api.badgr.io/public/assertions/${id}/image`,
-    recipient: { identity: `sha256$${hex(`id${i}`, 64)}`, hashed: true, type: "email", plaintextIdentity: `learner${i}@example.org`, salt: hex(`salt${i}`, 32) },
+    recipient: {
+      identity: `sha256$${hex(`id${i}`, 64)}`,
+      hashed: true,
+      type: "email",
+      plaintextIdentity: `learner${i}@example.org`,
+      salt: hex(`salt${i}`, 32),
+    },
     issuedOn: createdAt,
     narrative: null,
     evidence: [{ url: `https://github.com/learner${i}/skill-assessment/pull/1`, narrative: lorem(12, i) }],
@@ -123,7 +133,11 @@ function assertion(i: number, data: SkillsData) {
 }
 
 /** The files of a template release: its commit follows from them. */
-const templateFiles = (repo: string) => ({ "README.md": `# ${repo}\n\n${lorem(40, repo.length)}`, "src/main.py": "def main():\n    return 1\n", "tests/test_main.py": "def test_main():\n    assert True\n" });
+const templateFiles = (repo: string) => ({
+  "README.md": `# ${repo}\n\n${lorem(40, repo.length)}`,
+  "src/main.py": "def main():\n    return 1\n",
+  "tests/test_main.py": "def test_main():\n    assert True\n",
+});
 
 export interface SkillsUpstream extends HttpStub {
   data: SkillsData;
@@ -148,7 +162,10 @@ export async function startSkillsUpstream(data: SkillsData, options: { badgrPage
   const badgrPage = (path: string, cursor: number, total: number, item: (i: number) => unknown): StubResponse => {
     const end = Math.min(total, cursor + badgrPageSize);
     const result = Array.from({ length: end - cursor }, (_, k) => item(cursor + k));
-    return { headers: end < total ? { link: `<${stub.url}${path}?cursor=${end}>; rel="next"` } : {}, body: { status: { success: true, description: "ok" }, result } };
+    return {
+      headers: end < total ? { link: `<${stub.url}${path}?cursor=${end}>; rel="next"` } : {},
+      body: { status: { success: true, description: "ok" }, result },
+    };
   };
   stub = await startStub(async (req): Promise<StubResponse> => {
     if (/^\/v0\/[^/]+\/assessments$/.test(req.path)) {
@@ -173,7 +190,11 @@ export async function startSkillsUpstream(data: SkillsData, options: { badgrPage
 }
 
 /** A fresh BRN database, bucket and upstream for one scale; `run` is given the child's input. */
-export async function withSkillsStandIns<T>(scale: number, run: (input: ChildInput, upstream: SkillsUpstream) => Promise<T>, options: { badgrPageSize?: number } = {}): Promise<T> {
+export async function withSkillsStandIns<T>(
+  scale: number,
+  run: (input: ChildInput, upstream: SkillsUpstream) => Promise<T>,
+  options: { badgrPageSize?: number } = {},
+): Promise<T> {
   const data = dataAt(scale);
   const upstream = await startSkillsUpstream(data, options);
   const s3 = await startS3rver([]);
@@ -191,7 +212,11 @@ export async function withSkillsStandIns<T>(scale: number, run: (input: ChildInp
 }
 
 /** Runs a process to its end; its stdout, and its wall time from spawn to exit. */
-export function runProcess(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ stdout: string; wallMs: number }> {
+export function runProcess(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ stdout: string; wallMs: number }> {
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
     const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
@@ -225,7 +250,10 @@ export async function syncTwice(bundle: string, scale: number): Promise<[SyncRun
     const runs: SyncRun[] = [];
     for (let i = 0; i < 2; i++) {
       const before = upstream.requests.length;
-      const { stdout, wallMs } = await runProcess(process.execPath, [bundle, JSON.stringify(input)], { ...process.env, POWERTOOLS_LOG_LEVEL: "SILENT" });
+      const { stdout, wallMs } = await runProcess(process.execPath, [bundle, JSON.stringify(input)], {
+        ...process.env,
+        POWERTOOLS_LOG_LEVEL: "SILENT",
+      });
       runs.push({ ...(JSON.parse(stdout) as ChildReport), processMs: wallMs, requests: upstream.requests.length - before });
       upstream.requests.length = 0;
     }
@@ -235,7 +263,10 @@ export async function syncTwice(bundle: string, scale: number): Promise<[SyncRun
 
 /** Bare `node -e 0` (reading its VmHWM): its peak RSS (KB) and wall time, the floor beside every figure. */
 export async function nodeFloor(): Promise<{ maxRssKb: number; wallMs: number }> {
-  const { stdout, wallMs } = await runProcess(process.execPath, ["-e", `process.stdout.write(/VmHWM:\\s*(\\d+)/.exec(require("fs").readFileSync("/proc/self/status", "utf8"))[1])`]);
+  const { stdout, wallMs } = await runProcess(process.execPath, [
+    "-e",
+    `process.stdout.write(/VmHWM:\\s*(\\d+)/.exec(require("fs").readFileSync("/proc/self/status", "utf8"))[1])`,
+  ]);
   return { maxRssKb: Number(stdout), wallMs };
 }
 
@@ -258,7 +289,9 @@ export async function skillsScaleSection(say: (line?: string) => void, options: 
     `1× is ${BASE_SIZE.assessments} assessments, ${BASE_SIZE.templates} template releases, ${BASE_SIZE.badges} badge classes and ${BASE_SIZE.assertions.toLocaleString("en")} assertions. Each sync runs in a fresh \`node\` process (the sync bundled as its function is) against stand-ins generating Airtable's and Badgr's pages (${PAGE_SIZE} a page), GitHub's release archives, s3rver and a fresh database on MariaDB. Wall and CPU are the sync's own (process start excluded); peak RSS is the process's VmHWM (getrusage's maxRSS would start from the parent's RSS at the fork), at the end and when the tables were done (the templates' first S3 request). ${runs > 1 ? `Medians of ${runs} runs, with the interquartile range.` : "One run each."} Goals: peak RSS at 20× ≤ 1.5× the peak at 1×.`,
   );
   say();
-  say("| scale | sync | wall | CPU | peak RSS (MB) | peak RSS by the tables' end (MB) | MySQL statements | rows written | HTTP requests | node -e 0: wall, peak RSS |");
+  say(
+    "| scale | sync | wall | CPU | peak RSS (MB) | peak RSS by the tables' end (MB) | MySQL statements | rows written | HTTP requests | node -e 0: wall, peak RSS |",
+  );
   say("|---|---|---:|---:|---:|---:|---|---:|---:|---|");
   const peaks: Record<string, number[]> = {};
   for (const scale of scales) {
@@ -298,7 +331,9 @@ export async function skillsScaleSection(say: (line?: string) => void, options: 
   if (top !== bottom) {
     say();
     for (const label of ["first sync", "no-change re-sync"]) {
-      say(`- ${label}: peak RSS at ${top}× is ${(median(peaks[`${label} ${top}`]) / median(peaks[`${label} ${bottom}`])).toFixed(2)}× the peak at ${bottom}× (goal ≤ 1.5×).`);
+      say(
+        `- ${label}: peak RSS at ${top}× is ${(median(peaks[`${label} ${top}`]) / median(peaks[`${label} ${bottom}`])).toFixed(2)}× the peak at ${bottom}× (goal ≤ 1.5×).`,
+      );
     }
   }
   say();

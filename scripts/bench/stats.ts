@@ -23,17 +23,30 @@ export const seconds = (value: number) => `${(value / 1000).toFixed(1)} s`;
  * Wall time of a command, from spawn to exit, in ms; a failure throws with its stderr. The
  * wait is asynchronous: the local stand-ins the command talks to run in this process.
  */
-export function timeCommand(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<number> {
+export function timeCommand(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
-    const child = spawn(command, args, { env: options.env, cwd: options.cwd, stdio: ["ignore", "ignore", "pipe"], timeout: options.timeoutMs ?? 600_000 });
+    const child = spawn(command, args, {
+      env: options.env,
+      cwd: options.cwd,
+      stdio: ["ignore", "ignore", "pipe"],
+      timeout: options.timeoutMs ?? 600_000,
+    });
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += d));
     child.on("error", reject);
     child.on("close", (code, signal) => {
       const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
       if (code === 0) return resolve(elapsed);
-      const detail = stderr.split("\n").filter((l) => /Error\b/.test(l) && l.length < 400).slice(0, 3).join("\n");
+      const detail = stderr
+        .split("\n")
+        .filter((l) => /Error\b/.test(l) && l.length < 400)
+        .slice(0, 3)
+        .join("\n");
       reject(new Error(`${command} ${args.join(" ").slice(0, 120)} exited ${code ?? signal}: ${detail}`));
     });
   });
@@ -43,7 +56,11 @@ export function timeCommand(command: string, args: string[], options: { env?: No
  * Times `subject` against `baseline` in `pairs` pairs, alternating which runs first so that
  * drift on a noisy machine falls on both alike. Returns each side's times and the per-pair ratios.
  */
-export async function timePairs(pairs: number, subject: () => Promise<number>, baseline: () => Promise<number>): Promise<{ subject: number[]; baseline: number[]; ratios: number[] }> {
+export async function timePairs(
+  pairs: number,
+  subject: () => Promise<number>,
+  baseline: () => Promise<number>,
+): Promise<{ subject: number[]; baseline: number[]; ratios: number[] }> {
   const result = { subject: [] as number[], baseline: [] as number[], ratios: [] as number[] };
   for (let i = 0; i < pairs; i++) {
     let s: number;
@@ -95,7 +112,11 @@ export function timeRun(command: string, args: string[], options: { env?: NodeJS
     child.on("close", (code, signal) => {
       const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
       if (code !== 0) {
-        const detail = stderr.split("\n").filter((l) => /Error\b/.test(l) && l.length < 400).slice(0, 3).join("\n");
+        const detail = stderr
+          .split("\n")
+          .filter((l) => /Error\b/.test(l) && l.length < 400)
+          .slice(0, 3)
+          .join("\n");
         return reject(new Error(`${command} ${args.join(" ").slice(0, 120)} exited ${code ?? signal}: ${detail}`));
       }
       const cpu = /(?:^|\n)cpu (\d+(?:\.\d+)?)\s*$/.exec(stdout);
@@ -115,7 +136,11 @@ export async function timeRunPairs(pairs: number, subject: () => Promise<TimedRu
     result.baseline.push(i % 2 === 0 ? a : b);
   }
   const ratios = (of: (r: TimedRun) => number | undefined) => result.subject.map((s, i) => of(s)! / of(result.baseline[i])!);
-  return { ...result, wallRatios: ratios((r) => r.wallMs), cpuRatios: result.subject.every((r) => r.cpuMs !== undefined) ? ratios((r) => r.cpuMs) : [] };
+  return {
+    ...result,
+    wallRatios: ratios((r) => r.wallMs),
+    cpuRatios: result.subject.every((r) => r.cpuMs !== undefined) ? ratios((r) => r.cpuMs) : [],
+  };
 }
 
 /** `93 ms (88–97)`: the median and its interquartile range. */

@@ -15,7 +15,14 @@ const PREVIEW = path.join(REPO_ROOT, "scripts", "preview.ts");
 export const RUNS = 3;
 
 export async function testLoopSection(options: { withTests: boolean }): Promise<string[]> {
-  const lines = ["## Test loop", "", `Wall time, median of ${RUNS} runs on this machine.`, "", "| command | median | runs |", "|---|---:|---|"];
+  const lines = [
+    "## Test loop",
+    "",
+    `Wall time, median of ${RUNS} runs on this machine.`,
+    "",
+    "| command | median | runs |",
+    "|---|---:|---|",
+  ];
   const row = (label: string, times: number[]) => lines.push(`| ${label} | ${seconds(median(times))} | ${times.map(seconds).join(", ")} |`);
   const preview = (stack: string) => timeCommand(TSX, [PREVIEW, "--stack", stack, "--json"], { cwd: REPO_ROOT });
 

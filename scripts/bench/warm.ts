@@ -19,7 +19,7 @@ import { HDOC_USERS_TABLE } from "../../components/hdoc/hdoc-backend";
 import { HDOC_PRIVATE_ATTRIBUTES } from "../../config";
 import { REPO_ROOT } from "../../components/lambda/bundle";
 import { ALMA_ENV, HDOC_ENV } from "../../handlers/lib/env-names";
-import { type RunResult } from "../../tooling/mock-engine";
+import type { RunResult } from "../../tooling/mock-engine";
 import { startFaultProxy } from "../../tooling/local/fault-proxy";
 import { localAwsEnv } from "../../tooling/local/aws";
 import { type LocalDynamo, startDynalite } from "../../tooling/local/dynamo";
@@ -140,7 +140,12 @@ export class FunctionProcess {
         WARM_MODULE: subject.module,
         ...(subject.exportName ? { WARM_EXPORT: subject.exportName } : {}),
         ...(subject.floor
-          ? { WARM_NOOP: "1", WARM_FLOOR_REQUESTS: String(subject.floor.requests), WARM_FLOOR_OPERATION: subject.floor.operation ?? "GetItem", WARM_FLOOR_TABLE: subject.floor.table ?? "" }
+          ? {
+              WARM_NOOP: "1",
+              WARM_FLOOR_REQUESTS: String(subject.floor.requests),
+              WARM_FLOOR_OPERATION: subject.floor.operation ?? "GetItem",
+              WARM_FLOOR_TABLE: subject.floor.table ?? "",
+            }
           : {}),
       },
       // The function's logs go where Lambda's would not be read here: nowhere.
@@ -150,20 +155,25 @@ export class FunctionProcess {
     child.stderr!.on("data", (d) => stderr.push(String(d)));
     await new Promise<void>((resolve, reject) => {
       child.once("message", () => resolve());
-      child.once("exit", (code) => reject(new Error(`${subject.label}: the function process exited ${code}: ${stderr.join("").slice(0, 2000)}`)));
+      child.once("exit", (code) =>
+        reject(new Error(`${subject.label}: the function process exited ${code}: ${stderr.join("").slice(0, 2000)}`)),
+      );
     });
     return new FunctionProcess(child, stderr);
   }
 
   async run(invocations: unknown[], events: number, concurrency: number): Promise<RunStats> {
-    const answer = new Promise<{ cpuMs: number; systemMs: number; wallMs: number; failures: number; firstFailure?: string }>((resolve, reject) => {
-      const exited = (code: number | null) => reject(new Error(`the function process exited ${code}: ${this.stderr.join("").slice(0, 2000)}`));
-      this.child.once("exit", exited);
-      this.child.once("message", (message) => {
-        this.child.off("exit", exited);
-        resolve(message as never);
-      });
-    });
+    const answer = new Promise<{ cpuMs: number; systemMs: number; wallMs: number; failures: number; firstFailure?: string }>(
+      (resolve, reject) => {
+        const exited = (code: number | null) =>
+          reject(new Error(`the function process exited ${code}: ${this.stderr.join("").slice(0, 2000)}`));
+        this.child.once("exit", exited);
+        this.child.once("message", (message) => {
+          this.child.off("exit", exited);
+          resolve(message as never);
+        });
+      },
+    );
     this.child.send({ events: invocations, concurrency });
     const { cpuMs, systemMs, wallMs, failures, firstFailure } = await answer;
     if (failures > 0) throw new Error(`${failures} invocations or records failed; the first: ${firstFailure}`);
@@ -193,7 +203,12 @@ export class AlmaStand {
     readonly env: Record<string, string>,
     private readonly closeAll: () => Promise<void>,
   ) {
-    const fixture = (name: string) => JSON.parse(webhookBody(JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "test", "fixtures", "payloads", "alma-webhook", `${name}.json`), "utf8"))));
+    const fixture = (name: string) =>
+      JSON.parse(
+        webhookBody(
+          JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "test", "fixtures", "payloads", "alma-webhook", `${name}.json`), "utf8")),
+        ),
+      );
     this.base = { created: fixture("loan_created_event"), returned: fixture("loan_returned_event") };
   }
 
@@ -225,15 +240,26 @@ export class AlmaStand {
     const expiry = Math.floor(Date.now() / 1000) + 86_400;
     const write = async (table: string, items: Record<string, unknown>[]) => {
       for (let i = 0; i < items.length; i += 25) {
-        await this.dynamo.documents.send(new BatchWriteCommand({ RequestItems: { [table]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) } }));
+        await this.dynamo.documents.send(
+          new BatchWriteCommand({ RequestItems: { [table]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) } }),
+        );
       }
     };
-    await write("users", users.map((id, u) => ({ primary_id: id.toLowerCase(), loan_ids: held(u), request_ids: [], fee_ids: [], expiry_date: expiry })));
-    if (kind === "returned") await write("loans", loanIds.map((loan_id, i) => ({ loan_id, user_id: users[i % users.length].toLowerCase() })));
+    await write(
+      "users",
+      users.map((id, u) => ({ primary_id: id.toLowerCase(), loan_ids: held(u), request_ids: [], fee_ids: [], expiry_date: expiry })),
+    );
+    if (kind === "returned")
+      await write(
+        "loans",
+        loanIds.map((loan_id, i) => ({ loan_id, user_id: users[i % users.length].toLowerCase() })),
+      );
     const time = new Date(Date.now() - 3_600_000).toISOString();
     const base = this.base[kind];
     const loan = base.item_loan as Record<string, unknown>;
-    return loanIds.map((loan_id, i) => JSON.stringify({ ...base, time, item_loan: { ...loan, loan_id, user_id: users[i % users.length] } }));
+    return loanIds.map((loan_id, i) =>
+      JSON.stringify({ ...base, time, item_loan: { ...loan, loan_id, user_id: users[i % users.length] } }),
+    );
   }
 
   close(): Promise<void> {
@@ -273,13 +299,25 @@ export const WARMUP_EVENTS = 3_000;
  * Runs every subject at each concurrency, `rounds` times, alternating their order (forwards,
  * then backwards), each run on fresh users and loans, in one warm process per subject.
  */
-export async function measureWarm(stand: AlmaStand, subjects: WarmSubject[], concurrencies = CONCURRENCIES, rounds = ROUNDS): Promise<WarmFigures[]> {
+export async function measureWarm(
+  stand: AlmaStand,
+  subjects: WarmSubject[],
+  concurrencies = CONCURRENCIES,
+  rounds = ROUNDS,
+): Promise<WarmFigures[]> {
   const processes = await Promise.all(subjects.map((s) => FunctionProcess.start(s)));
   const figures: WarmFigures[] = [];
   try {
-    for (const [i, p] of processes.entries()) await p.run(subjects[i].invocations(await stand.messages(WARMUP_EVENTS, subjects[i].loanEvent)), WARMUP_EVENTS, 16);
+    for (const [i, p] of processes.entries())
+      await p.run(subjects[i].invocations(await stand.messages(WARMUP_EVENTS, subjects[i].loanEvent)), WARMUP_EVENTS, 16);
     for (const concurrency of concurrencies) {
-      const rows = subjects.map((s) => ({ label: s.label, concurrency, cpuPerEventMs: [] as number[], systemPerEventMs: [] as number[], eventsPerSecond: [] as number[] }));
+      const rows = subjects.map((s) => ({
+        label: s.label,
+        concurrency,
+        cpuPerEventMs: [] as number[],
+        systemPerEventMs: [] as number[],
+        eventsPerSecond: [] as number[],
+      }));
       const events = eventsAt(concurrency);
       for (let round = 0; round < rounds; round++) {
         const order = subjects.map((_, i) => i);
@@ -339,7 +377,14 @@ export function almaSubjects(run: RunResult, stand: AlmaStand): WarmSubject[] {
     subjects.push(
       { label: `${handler}, batches of 10`, module: fn.file, env, loanEvent, invocations: sqsBatches(10) },
       { label: `${handler}, batches of 1`, module: fn.file, env, loanEvent, invocations: sqsBatches(1) },
-      { label: `floor: ${requests} bare requests per record`, module: fn.file, env, loanEvent, invocations: sqsBatches(1), floor: { requests, table: "tombstones" } },
+      {
+        label: `floor: ${requests} bare requests per record`,
+        module: fn.file,
+        env,
+        loanEvent,
+        invocations: sqsBatches(1),
+        floor: { requests, table: "tombstones" },
+      },
     );
   }
   return subjects;
@@ -376,7 +421,9 @@ export async function warmSection(run: RunResult, say: (line?: string) => void):
     const bare: number[] = [];
     for (let i = 0; i < ROUNDS; i++) bare.push(await timeCommand(process.execPath, ["-e", "0"]));
     say();
-    say(`Concurrent invocations share one process here, as they never do on Lambda: events/s is what one container could take, and dynalite's own speed bounds it at 16 and 64. Bare \`node -e 0\` in the same run: ${withSpread(bare, 0)} ms.`);
+    say(
+      `Concurrent invocations share one process here, as they never do on Lambda: events/s is what one container could take, and dynalite's own speed bounds it at 16 and 64. Bare \`node -e 0\` in the same run: ${withSpread(bare, 0)} ms.`,
+    );
   } finally {
     await stand.close();
   }
@@ -454,7 +501,12 @@ export async function hdocSection(run: RunResult, say: (line?: string) => void):
   try {
     const env = { ...stand.env, POWERTOOLS_SERVICE_NAME: fn.handler, AWS_LAMBDA_FUNCTION_NAME: fn.handler };
     // Requests and size of one listing, counted through a proxy.
-    const counted = await FunctionProcess.start({ label: "count", module: fn.file, env: { ...env, AWS_ENDPOINT_URL_DYNAMODB: proxy.url }, invocations: () => [] });
+    const counted = await FunctionProcess.start({
+      label: "count",
+      module: fn.file,
+      env: { ...env, AWS_ENDPOINT_URL_DYNAMODB: proxy.url },
+      invocations: () => [],
+    });
     await counted.run([listingEvent()], 1, 1);
     const before = proxy.requests;
     await counted.run([listingEvent()], 1, 1);
@@ -465,7 +517,11 @@ export async function hdocSection(run: RunResult, say: (line?: string) => void):
     );
     say();
     const subject: WarmSubject = { label: "hdoc-get-users, full listing", module: fn.file, env, invocations: () => [] };
-    const floor: WarmSubject = { ...subject, label: "floor: one bare Scan of the same page", floor: { requests: 1, operation: "Scan", table: "users" } };
+    const floor: WarmSubject = {
+      ...subject,
+      label: "floor: one bare Scan of the same page",
+      floor: { requests: 1, operation: "Scan", table: "users" },
+    };
     const [ours, none] = [await FunctionProcess.start(subject), await FunctionProcess.start(floor)];
     const rows = new Map<string, { ms: number[]; cpu: number[] }>([
       [subject.label, { ms: [], cpu: [] }],
@@ -491,7 +547,10 @@ export async function hdocSection(run: RunResult, say: (line?: string) => void):
     }
     say("| subject | invocations per listing | Scan requests | ms per listing | CPU ms per listing |");
     say("|---|---:|---:|---:|---:|");
-    for (const [label, r] of rows) say(`| ${label} | ${label === floor.label ? "–" : 1} | ${label === floor.label ? "–" : scans} | ${withSpread(r.ms, 1)} | ${withSpread(r.cpu, 1)} |`);
+    for (const [label, r] of rows)
+      say(
+        `| ${label} | ${label === floor.label ? "–" : 1} | ${label === floor.label ? "–" : scans} | ${withSpread(r.ms, 1)} | ${withSpread(r.cpu, 1)} |`,
+      );
   } finally {
     await proxy.close();
     await stand.close();

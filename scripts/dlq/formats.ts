@@ -115,7 +115,10 @@ function parseBody(message: Message): unknown {
   try {
     return JSON.parse(body);
   } catch {
-    throw new UnreadableMessage(message.MessageId ?? "?", `its body is not JSON (${JSON.stringify(body.length > 60 ? `${body.slice(0, 60)}…` : body)})`);
+    throw new UnreadableMessage(
+      message.MessageId ?? "?",
+      `its body is not JSON (${JSON.stringify(body.length > 60 ? `${body.slice(0, 60)}…` : body)})`,
+    );
   }
 }
 
@@ -132,7 +135,12 @@ export function sqsEventOf(message: Message, sourceArn: string | undefined) {
         messageId: message.MessageId,
         receiptHandle: "replayed-from-a-dead-letter-queue",
         body,
-        attributes: { ApproximateReceiveCount: "1", SentTimestamp: sent, SenderId: "replay", ApproximateFirstReceiveTimestamp: String(Date.now()) },
+        attributes: {
+          ApproximateReceiveCount: "1",
+          SentTimestamp: sent,
+          SenderId: "replay",
+          ApproximateFirstReceiveTimestamp: String(Date.now()),
+        },
         messageAttributes: {},
         md5OfBody: createHash("md5").update(body).digest("hex"),
         eventSource: "aws:sqs",
@@ -172,7 +180,9 @@ export function appKeys(event: unknown): Record<string, string> {
     if (isObject(fullDocument) && typeof fullDocument.externalId === "string") {
       keys.user = fullDocument.externalId.split("|").pop() ?? fullDocument.externalId;
       if (typeof fullDocument.email === "string") keys.email = fullDocument.email;
-      const lessons = resume ? (resume.remaining as string[]) : completedLessons(atlas.detail.updateDescription?.updatedFields ?? {}).lessonIds;
+      const lessons = resume
+        ? (resume.remaining as string[])
+        : completedLessons(atlas.detail.updateDescription?.updatedFields ?? {}).lessonIds;
       keys.lessons = lessons.join(",");
       if (resume && Array.isArray(resume.refused) && resume.refused.length > 0) {
         keys.refused = resume.refused.map((r: { lessonId: string; status: number }) => `${r.lessonId} (${r.status})`).join(",");
@@ -200,7 +210,9 @@ function lessonsRecord(record: Record<string, any>, messageId: string, options: 
   }
   if (remaining.length === 0) {
     const list = refused.map((r) => `${r.lessonId} (HTTP ${r.status})`).join(", ");
-    return { why: `nothing to resend: the Learning Paths API refused ${list || "no lesson"} for good; once the cause is fixed, --resend-refused sends them` };
+    return {
+      why: `nothing to resend: the Learning Paths API refused ${list || "no lesson"} for good; once the cause is fixed, --resend-refused sends them`,
+    };
   }
   return { payload: record };
 }
@@ -230,7 +242,8 @@ export function unwrap(message: Message, queue: QueueEntry, options: UnwrapOptio
     replay,
   });
   const needFunction = (what: string) => {
-    if (!fallbackFunction) throw new UnreadableMessage(messageId, `${what} names no function, and the queue has none: pass --function <name>`);
+    if (!fallbackFunction)
+      throw new UnreadableMessage(messageId, `${what} names no function, and the queue has none: pass --function <name>`);
     return fallbackFunction;
   };
 
@@ -248,10 +261,19 @@ export function unwrap(message: Message, queue: QueueEntry, options: UnwrapOptio
 
   if (sourceArn) {
     const functionName = consumerOf(sourceArn) ?? options.functionName;
-    if (!functionName) throw new UnreadableMessage(messageId, `SQS moved it here from ${sourceArn}, which no function of the stack reads: pass --function <name>`);
+    if (!functionName)
+      throw new UnreadableMessage(
+        messageId,
+        `SQS moved it here from ${sourceArn}, which no function of the stack reads: pass --function <name>`,
+      );
     parseBody(message);
     const event = sqsEventOf(message, sourceArn);
-    return parked("sqs-redrive", `its function failed it on every receive from ${nameOfArn(sourceArn)} (why: the function's logs, by message id)`, invoke(functionName, event, true), event);
+    return parked(
+      "sqs-redrive",
+      `its function failed it on every receive from ${nameOfArn(sourceArn)} (why: the function's logs, by message id)`,
+      invoke(functionName, event, true),
+      event,
+    );
   }
 
   if (attribute("SCHEDULE_ARN") !== undefined) {
@@ -272,7 +294,12 @@ export function unwrap(message: Message, queue: QueueEntry, options: UnwrapOptio
 
   if (attribute("ErrorCode") !== undefined && attribute("RequestID") !== undefined) {
     const payload = parseBody(message);
-    return parked("lambda-dlq", `${attribute("ErrorCode")}: ${attribute("ErrorMessage") ?? ""}`, invoke(needFunction("a function's dead-letter message"), payload, false), payload);
+    return parked(
+      "lambda-dlq",
+      `${attribute("ErrorCode")}: ${attribute("ErrorMessage") ?? ""}`,
+      invoke(needFunction("a function's dead-letter message"), payload, false),
+      payload,
+    );
   }
 
   const body = parseBody(message);
@@ -280,7 +307,9 @@ export function unwrap(message: Message, queue: QueueEntry, options: UnwrapOptio
 
   if (isObject(body.requestContext) && typeof body.requestContext.functionArn === "string" && "requestPayload" in body) {
     const target = lambdaTarget(body.requestContext.functionArn, "requestContext.functionArn", messageId);
-    const error = isObject(body.responsePayload) ? `${body.responsePayload.errorType ?? "Error"}: ${body.responsePayload.errorMessage ?? ""}` : "no response";
+    const error = isObject(body.responsePayload)
+      ? `${body.responsePayload.errorType ?? "Error"}: ${body.responsePayload.errorMessage ?? ""}`
+      : "no response";
     const reason = `${body.requestContext.condition ?? "failed"} after ${body.requestContext.approximateInvokeCount ?? "?"} attempt(s): ${error}`;
     return parked("lambda-on-failure", reason, invoke(target.functionName, body.requestPayload, false, target.region), body.requestPayload);
   }
@@ -296,7 +325,14 @@ export function unwrap(message: Message, queue: QueueEntry, options: UnwrapOptio
     const functionName = needFunction("a lessons record");
     if (Array.isArray(body.refused)) {
       // As a resumable record with no lesson left, so that the function sends only what --resend-refused asks for.
-      const record = { kind: RESUME_KIND, reason: body.reason, failedAt: (base.sentAt ?? new Date()).toISOString(), remaining: [], refused: body.refused, event: body.event };
+      const record = {
+        kind: RESUME_KIND,
+        reason: body.reason,
+        failedAt: (base.sentAt ?? new Date()).toISOString(),
+        remaining: [],
+        refused: body.refused,
+        event: body.event,
+      };
       const outcome = lessonsRecord(record, messageId, options);
       const replay: Replay = "why" in outcome ? { action: "keep", why: outcome.why } : invoke(functionName, outcome.payload, false);
       return { ...parked("lessons-refused", body.reason, replay, record), target: functionName };
@@ -307,11 +343,20 @@ export function unwrap(message: Message, queue: QueueEntry, options: UnwrapOptio
 
   if (body.Type === "Notification" && typeof body.TopicArn === "string") {
     const functionName = consumerOf(body.TopicArn) ?? options.functionName;
-    if (!functionName) throw new UnreadableMessage(messageId, `an SNS notification from ${body.TopicArn}, whose messages no function of the stack reads: pass --function <name>`);
+    if (!functionName)
+      throw new UnreadableMessage(
+        messageId,
+        `an SNS notification from ${body.TopicArn}, whose messages no function of the stack reads: pass --function <name>`,
+      );
     // As the function's queue would have handed it over.
     const queueArn = queue.sources?.find((s) => s.functionName === functionName && s.arn.startsWith("arn:aws:sqs:"))?.arn;
     const event = sqsEventOf(message, queueArn);
-    return parked("sns-undelivered", `SNS could not deliver it from ${nameOfArn(body.TopicArn)} to its queue`, invoke(functionName, event, true), event);
+    return parked(
+      "sns-undelivered",
+      `SNS could not deliver it from ${nameOfArn(body.TopicArn)} to its queue`,
+      invoke(functionName, event, true),
+      event,
+    );
   }
 
   throw new UnreadableMessage(

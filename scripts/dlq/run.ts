@@ -36,7 +36,9 @@ export class QueueError extends Error {
 export function regionOf(queue: Pick<QueueEntry, "url" | "arn">): string | undefined {
   if (queue.arn?.startsWith("arn:")) return queue.arn.split(":")[3];
   const host = /^https?:\/\/([^/]+)/.exec(queue.url)?.[1] ?? "";
-  return /^sqs\.([a-z0-9-]+)\.amazonaws\.com/.exec(host)?.[1] ?? /^([a-z0-9-]+)\.queue\.amazonaws\.com/.exec(host)?.[1] ?? process.env.AWS_REGION;
+  return (
+    /^sqs\.([a-z0-9-]+)\.amazonaws\.com/.exec(host)?.[1] ?? /^([a-z0-9-]+)\.queue\.amazonaws\.com/.exec(host)?.[1] ?? process.env.AWS_REGION
+  );
 }
 
 /** One client per region and service, made on first use. */
@@ -71,10 +73,16 @@ function queueFailure(queue: QueueEntry, err: unknown): Error {
 }
 
 /** The queue's depth and retention. */
-export async function queueStats(clients: Clients, queue: QueueEntry): Promise<{ visible: number; inFlight: number; retentionSeconds: number }> {
+export async function queueStats(
+  clients: Clients,
+  queue: QueueEntry,
+): Promise<{ visible: number; inFlight: number; retentionSeconds: number }> {
   try {
     const { Attributes = {} } = await clients.sqs(regionOf(queue)).send(
-      new GetQueueAttributesCommand({ QueueUrl: queue.url, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "MessageRetentionPeriod"] }),
+      new GetQueueAttributesCommand({
+        QueueUrl: queue.url,
+        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "MessageRetentionPeriod"],
+      }),
     );
     return {
       visible: Number(Attributes.ApproximateNumberOfMessages ?? 0),
@@ -149,7 +157,9 @@ export async function visitMessages(
   } finally {
     for (const message of held) {
       try {
-        await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queue.url, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 }));
+        await sqs.send(
+          new ChangeMessageVisibilityCommand({ QueueUrl: queue.url, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 }),
+        );
       } catch {
         // An older receipt of a message received twice; it becomes visible when its timeout ends.
         releaseFailures += 1;
@@ -167,16 +177,22 @@ export async function replayMessage(clients: Clients, replay: Replay): Promise<R
   if (replay.action === "keep") return { ok: false, error: replay.why };
   if (replay.action === "send") {
     try {
-      await clients.sqs(regionOf({ url: replay.queueUrl })).send(new SendMessageCommand({ QueueUrl: replay.queueUrl, MessageBody: replay.body, MessageAttributes: replay.messageAttributes }));
+      await clients
+        .sqs(regionOf({ url: replay.queueUrl }))
+        .send(new SendMessageCommand({ QueueUrl: replay.queueUrl, MessageBody: replay.body, MessageAttributes: replay.messageAttributes }));
       return { ok: true, detail: `sent back to ${replay.queueUrl}` };
     } catch (err) {
       return { ok: false, error: `could not send it back to ${replay.queueUrl}: ${describeError(err)}` };
     }
   }
   try {
-    const answer = await clients
-      .lambda(replay.region)
-      .send(new InvokeCommand({ FunctionName: replay.functionName, InvocationType: "RequestResponse", Payload: Buffer.from(JSON.stringify(replay.payload)) }));
+    const answer = await clients.lambda(replay.region).send(
+      new InvokeCommand({
+        FunctionName: replay.functionName,
+        InvocationType: "RequestResponse",
+        Payload: Buffer.from(JSON.stringify(replay.payload)),
+      }),
+    );
     const text = answer.Payload ? Buffer.from(answer.Payload).toString("utf8") : "";
     let result: unknown;
     try {
@@ -186,7 +202,10 @@ export async function replayMessage(clients: Clients, replay: Replay): Promise<R
     }
     if (answer.FunctionError) {
       const error = result as { errorType?: string; errorMessage?: string } | null;
-      return { ok: false, error: `${replay.functionName} failed (${answer.FunctionError}): ${error?.errorType ?? "Error"}: ${error?.errorMessage ?? text}` };
+      return {
+        ok: false,
+        error: `${replay.functionName} failed (${answer.FunctionError}): ${error?.errorType ?? "Error"}: ${error?.errorMessage ?? text}`,
+      };
     }
     const failures = (result as { batchItemFailures?: unknown[] } | null)?.batchItemFailures;
     if (replay.batch && Array.isArray(failures) && failures.length > 0) {
@@ -195,7 +214,10 @@ export async function replayMessage(clients: Clients, replay: Replay): Promise<R
     return { ok: true, detail: `${replay.functionName} answered ${text.length > 200 ? `${text.slice(0, 200)}…` : text}` };
   } catch (err) {
     if (err instanceof ResourceNotFoundException || (err as { name?: string })?.name === "ResourceNotFoundException") {
-      return { ok: false, error: `function ${replay.functionName} does not exist${replay.region ? ` in ${replay.region}` : ""} (${(err as Error).message}): pass --function <name> if it was replaced` };
+      return {
+        ok: false,
+        error: `function ${replay.functionName} does not exist${replay.region ? ` in ${replay.region}` : ""} (${(err as Error).message}): pass --function <name> if it was replaced`,
+      };
     }
     return { ok: false, error: `could not invoke ${replay.functionName}: ${describeError(err)}` };
   }

@@ -95,7 +95,10 @@ export function sqsEvent(bodies: string[], queueArn = LOCAL_QUEUE_ARN) {
 
 /** A cache function's batch: each message as its topic wrote it into the function's queue. */
 export function queuedSnsEvent(messages: string[], options: { topicArn?: string; queueArn?: string } = {}) {
-  return sqsEvent(messages.map((message) => JSON.stringify(snsNotification(message, options.topicArn))), options.queueArn);
+  return sqsEvent(
+    messages.map((message) => JSON.stringify(snsNotification(message, options.topicArn))),
+    options.queueArn,
+  );
 }
 
 /** An SNS → Lambda event holding one message, as SNS delivers it. */
@@ -165,8 +168,8 @@ export function main(argv: string[]): number {
   if (positionals.length > 1) return usageError(EVENT_COMMAND, `one envelope at a time (got ${positionals.join(", ")})`);
   let event: unknown;
   const messages = () =>
-    [...values.webhook.map((file) => webhookBody(readJson(file))), ...values.message.map((file) => fs.readFileSync(file, "utf8"))].map((m) =>
-      values.now ? redated(m) : m,
+    [...values.webhook.map((file) => webhookBody(readJson(file))), ...values.message.map((file) => fs.readFileSync(file, "utf8"))].map(
+      (m) => (values.now ? redated(m) : m),
     );
   const count = values.webhook.length + values.message.length;
   if (positionals[0] === "sqs" && count >= 1 && count <= 10) {
@@ -178,9 +181,15 @@ export function main(argv: string[]): number {
   } else {
     const [kind] = positionals;
     if (!kind) return usageError(EVENT_COMMAND, "say which envelope: sqs, sns or eventbridge");
-    if (!["sqs", "sns", "eventbridge"].includes(kind)) return usageError(EVENT_COMMAND, `unknown envelope "${kind}": sqs, sns or eventbridge`);
+    if (!["sqs", "sns", "eventbridge"].includes(kind))
+      return usageError(EVENT_COMMAND, `unknown envelope "${kind}": sqs, sns or eventbridge`);
     if (kind === "eventbridge") return usageError(EVENT_COMMAND, "eventbridge needs --detail <file.json>");
-    return usageError(EVENT_COMMAND, kind === "sns" ? `sns wraps one --webhook or --message (got ${count})` : `sqs wraps 1 to 10 --webhook or --message files (got ${count})`);
+    return usageError(
+      EVENT_COMMAND,
+      kind === "sns"
+        ? `sns wraps one --webhook or --message (got ${count})`
+        : `sqs wraps 1 to 10 --webhook or --message files (got ${count})`,
+    );
   }
   process.stdout.write(`${JSON.stringify(event, null, 2)}\n`);
   return 0;

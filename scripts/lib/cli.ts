@@ -57,7 +57,11 @@ function describeParseError(err: Error & { code?: string }): string {
  * Parses `argv` for `spec`. Returns the parsed values, or the exit code when the script must
  * end now: 0 after printing its help, 2 after a one-line error on stderr.
  */
-export function parseCommandLine<O extends ParseArgsOptionsConfig>(argv: string[], spec: CommandSpec<O>, out: CommandOutput = processOutput) {
+export function parseCommandLine<O extends ParseArgsOptionsConfig>(
+  argv: string[],
+  spec: CommandSpec<O>,
+  out: CommandOutput = processOutput,
+) {
   if (asksForHelp(argv)) {
     out.stdout(spec.help.endsWith("\n") ? spec.help : `${spec.help}\n`);
     return 0;

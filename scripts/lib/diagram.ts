@@ -32,7 +32,7 @@ const STORE_TYPES: Record<string, string> = {
 const DATA_ACTION = /^(dynamodb|s3|sqs|sns|events):/;
 
 function nodeId(urnOrArn: string): string {
-  return "n" + createHash("sha1").update(urnOrArn).digest("hex").slice(0, 12);
+  return `n${createHash("sha1").update(urnOrArn).digest("hex").slice(0, 12)}`;
 }
 
 function escapeLabel(text: string): string {
@@ -106,7 +106,8 @@ export function buildDiagram(run: RunResult): { mermaid: string; functions: numb
       }
       case "aws:scheduler/schedule:Schedule": {
         const fn = functionByArn(inputs.target?.arn);
-        if (fn) edges.push({ from: resourceNode(r, "source", `schedule ${inputs.scheduleExpression}`), to: resourceNode(fn, "function", "λ") });
+        if (fn)
+          edges.push({ from: resourceNode(r, "source", `schedule ${inputs.scheduleExpression}`), to: resourceNode(fn, "function", "λ") });
         break;
       }
       case "aws:apigatewayv2/integration:Integration": {
@@ -115,20 +116,40 @@ export function buildDiagram(run: RunResult): { mermaid: string; functions: numb
         const routes = custom
           .filter((x) => x.type === "aws:apigatewayv2/route:Route" && x.rawInputs.target === `integrations/${r.id}`)
           .map((x) => x.rawInputs.routeKey);
-        if (fn && api) edges.push({ from: resourceNode(api, "source", "HTTP API"), to: resourceNode(fn, "function", "λ"), label: routes.join(", ") || undefined });
+        if (fn && api)
+          edges.push({
+            from: resourceNode(api, "source", "HTTP API"),
+            to: resourceNode(fn, "function", "λ"),
+            label: routes.join(", ") || undefined,
+          });
         break;
       }
       case "aws:cloudwatch/eventBus:EventBus": {
         // A partner bus fed by an Atlas trigger carries the trigger's id in its source name.
         const source = inputs.eventSourceName;
-        const trigger = everything.find((x) => x.type.startsWith("mongodbatlas:") && x.type.endsWith(":EventTrigger") && typeof source === "string" && source.endsWith(`/${x.state.triggerId}`));
-        if (trigger) edges.push({ from: resourceNode(trigger, "source", `Atlas trigger ${trigger.rawInputs.configDatabase}.${trigger.rawInputs.configCollection}`), to: resourceNode(r, "source", "event bus") });
+        const trigger = everything.find(
+          (x) =>
+            x.type.startsWith("mongodbatlas:") &&
+            x.type.endsWith(":EventTrigger") &&
+            typeof source === "string" &&
+            source.endsWith(`/${x.state.triggerId}`),
+        );
+        if (trigger)
+          edges.push({
+            from: resourceNode(
+              trigger,
+              "source",
+              `Atlas trigger ${trigger.rawInputs.configDatabase}.${trigger.rawInputs.configCollection}`,
+            ),
+            to: resourceNode(r, "source", "event bus"),
+          });
         break;
       }
       case "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": {
         const fn = functionByArn(inputs.functionName);
         const queue = inputs.destinationConfig?.onFailure?.destination;
-        if (fn && typeof queue === "string") edges.push({ from: resourceNode(fn, "function", "λ"), to: arnNode(queue, "store", "queue"), label: "failures" });
+        if (fn && typeof queue === "string")
+          edges.push({ from: resourceNode(fn, "function", "λ"), to: arnNode(queue, "store", "queue"), label: "failures" });
         break;
       }
       case "aws:lambda/eventSourceMapping:EventSourceMapping": {
@@ -143,7 +164,9 @@ export function buildDiagram(run: RunResult): { mermaid: string; functions: numb
   // event source mapping is its source, drawn above, not a store.
   const mappings = everything.filter((r) => r.type === "aws:lambda/eventSourceMapping:EventSourceMapping");
   for (const fn of functions) {
-    const sources = new Set(mappings.filter((m) => functionByArn(m.rawInputs.functionName) === fn).map((m) => resourceArn(String(m.rawInputs.eventSourceArn))));
+    const sources = new Set(
+      mappings.filter((m) => functionByArn(m.rawInputs.functionName) === fn).map((m) => resourceArn(String(m.rawInputs.eventSourceArn))),
+    );
     // NodeFunction keeps the function and its one role policy side by side under the component.
     const policy = custom.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.parent === fn.parent);
     if (!policy) continue;
@@ -178,5 +201,5 @@ export function buildDiagram(run: RunResult): { mermaid: string; functions: numb
     if (!seen.has(line)) lines.push(line);
     seen.add(line);
   }
-  return { mermaid: lines.join("\n") + "\n", functions: functions.length, edges: seen.size };
+  return { mermaid: `${lines.join("\n")}\n`, functions: functions.length, edges: seen.size };
 }

@@ -8,7 +8,15 @@ import * as path from "node:path";
 import { BUILD_DIR } from "../../components/lambda/bundle";
 import { checkStack, RULES, type Stage } from "../../policy/rules";
 import { type AdoptionReport, adoptionReport, renderChange, unapprovedChanges } from "../../tooling/adoption-report";
-import { type MissingSecret, policyResources, type RecordedResource, type ResourceOptionsRecord, type RunResult, runStack, SettingsFileError } from "../../tooling/mock-engine";
+import {
+  type MissingSecret,
+  policyResources,
+  type RecordedResource,
+  type ResourceOptionsRecord,
+  type RunResult,
+  runStack,
+  SettingsFileError,
+} from "../../tooling/mock-engine";
 import { type CommandOutput, parseCommandLine, usageError } from "./cli";
 import { PREVIEW_COMMAND } from "./preview-command";
 import { buildDiagram } from "./diagram";
@@ -35,7 +43,14 @@ export interface PreviewDocument {
 export function toDocument(run: RunResult, adoption = adoptionReport(run)): PreviewDocument {
   return {
     stack: run.stack,
-    resources: run.resources.map((r) => ({ urn: r.urn, type: r.type, name: r.name, parent: r.parent ?? null, inputs: r.inputs, options: r.options })),
+    resources: run.resources.map((r) => ({
+      urn: r.urn,
+      type: r.type,
+      name: r.name,
+      parent: r.parent ?? null,
+      inputs: r.inputs,
+      options: r.options,
+    })),
     outputs: run.outputs,
     adoption,
     missingSecrets: run.settings?.missingSecrets ?? [],
@@ -160,7 +175,8 @@ export function renderMissingSecrets(run: RunResult): string[] {
   const missing = run.settings?.missingSecrets ?? [];
   if (missing.length === 0) return [];
   const file = shownPath(run.settings!.file);
-  const esc = run.settings!.environments.length > 0 ? ` (unless the ESC environment ${run.settings!.environments.join(", ")} gives them)` : "";
+  const esc =
+    run.settings!.environments.length > 0 ? ` (unless the ESC environment ${run.settings!.environments.join(", ")} gives them)` : "";
   const width = Math.max(...missing.map((m) => m.command.length));
   return [
     `Missing secrets: ${missing.length} that the enabled apps need are not in ${file}${esc}. The preview used a placeholder for each; \`pulumi up\` needs them set:`,
@@ -249,7 +265,7 @@ export async function preview(argv: string[], out: PreviewOutput): Promise<numbe
   }
 
   if (args.json) {
-    out.stdout(JSON.stringify(toDocument(run, adoption), null, 2) + "\n");
+    out.stdout(`${JSON.stringify(toDocument(run, adoption), null, 2)}\n`);
     return 0;
   }
   let report: string;

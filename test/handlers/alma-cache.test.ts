@@ -10,7 +10,13 @@ import { DEAD_LETTER_RETENTION_SECONDS } from "../../components/events/dead-lett
 import { type AlmaCacheClients, TOMBSTONE_TTL_SECONDS } from "../../handlers/alma/cache";
 import { documentsOf } from "../../handlers/lib/dynamodb";
 import { BatchFailedError, loanReturned, loanUpdated, requestClosed, requestUpdated } from "../../handlers/alma/cache-functions";
-import { EVENT_TIME_ATTRIBUTE, LOAN_ATTRIBUTES, REQUEST_ATTRIBUTES, REQUEST_TTL_SECONDS, USER_ATTRIBUTES } from "../../handlers/alma/schema";
+import {
+  EVENT_TIME_ATTRIBUTE,
+  LOAN_ATTRIBUTES,
+  REQUEST_ATTRIBUTES,
+  REQUEST_TTL_SECONDS,
+  USER_ATTRIBUTES,
+} from "../../handlers/alma/schema";
 import { InvalidEventError } from "../../handlers/lib/events";
 import { localClientConfig } from "../../tooling/local/aws";
 import { type LocalDynamo, startDynalite } from "../../tooling/local/dynamo";
@@ -34,7 +40,10 @@ function message(name: string, change: (m: any) => void = () => undefined): stri
 }
 const at = (time: string) => (m: any) => (m.time = time);
 const snsEvent = (...messages: string[]) => ({
-  Records: messages.map((Message, i) => ({ EventSource: "aws:sns", Sns: { MessageId: `m${i}`, TopicArn: "arn:aws:sns:eu-west-2:1:t", Message } })),
+  Records: messages.map((Message, i) => ({
+    EventSource: "aws:sns",
+    Sns: { MessageId: `m${i}`, TopicArn: "arn:aws:sns:eu-west-2:1:t", Message },
+  })),
 });
 
 const NOW_MS = Date.parse("2018-02-23T12:00:00Z");
@@ -90,9 +99,13 @@ describe("alma cache handlers", function () {
   /** A user as LAG-bulk-update-cache writes it: the three lists, `[]` when empty. */
   const putUser = (expiry: number, lists: Record<string, string[]> = {}) =>
     dynamo.documents.send(
-      new PutCommand({ TableName: clients.tables.users, Item: { primary_id: USER, loan_ids: [], request_ids: [], fee_ids: [], expiry_date: expiry, ...lists } }),
+      new PutCommand({
+        TableName: clients.tables.users,
+        Item: { primary_id: USER, loan_ids: [], request_ids: [], fee_ids: [], expiry_date: expiry, ...lists },
+      }),
     );
-  const getUser = async () => (await dynamo.documents.send(new GetCommand({ TableName: clients.tables.users, Key: { primary_id: USER } }))).Item;
+  const getUser = async () =>
+    (await dynamo.documents.send(new GetCommand({ TableName: clients.tables.users, Key: { primary_id: USER } }))).Item;
   /** An item as DynamoDB holds it, types and all. */
   const rawItem = async (table: string, key: Record<string, AttributeValue>) =>
     (await dynamo.client.send(new GetItemCommand({ TableName: table, Key: key }))).Item;
@@ -121,7 +134,10 @@ describe("alma cache handlers", function () {
       });
       assert.deepEqual(raw.renewable, { BOOL: false });
       // Alma's other fields (library, circ_desk, loan_date, ...) are not stored; the event's time is, for ordering.
-      assert.deepEqual(Object.keys(raw).filter((k) => !(k in LOAN_ATTRIBUTES)), [EVENT_TIME_ATTRIBUTE]);
+      assert.deepEqual(
+        Object.keys(raw).filter((k) => !(k in LOAN_ATTRIBUTES)),
+        [EVENT_TIME_ATTRIBUTE],
+      );
       assert.deepEqual(raw[EVENT_TIME_ATTRIBUTE], { N: String(Date.parse("2018-02-23T11:10:12.005Z")) });
     });
 
@@ -214,10 +230,14 @@ describe("alma cache handlers", function () {
     it("loses no concurrent add while ids are removed", async () => {
       const start = Array.from({ length: 10 }, (_, i) => `old-${i}`);
       await putUser(FUTURE, { loan_ids: start });
-      const returns = start.slice(0, 5).map((id) => loanReturned(clients)(snsEvent(message("loan_returned_event", (m) => (m.item_loan.loan_id = id)))));
-      const adds = Array.from({ length: 5 }, (_, i) => loanUpdated(clients)(snsEvent(message("loan_created_event", (m) => (m.item_loan.loan_id = `new-${i}`)))));
+      const returns = start
+        .slice(0, 5)
+        .map((id) => loanReturned(clients)(snsEvent(message("loan_returned_event", (m) => (m.item_loan.loan_id = id)))));
+      const adds = Array.from({ length: 5 }, (_, i) =>
+        loanUpdated(clients)(snsEvent(message("loan_created_event", (m) => (m.item_loan.loan_id = `new-${i}`)))),
+      );
       await Promise.all([...returns, ...adds]);
-      assert.deepEqual([...(await getUser())?.loan_ids].sort(), [...start.slice(5), "new-0", "new-1", "new-2", "new-3", "new-4"].sort());
+      assert.deepEqual([...(await getUser())!.loan_ids].sort(), [...start.slice(5), "new-0", "new-1", "new-2", "new-3", "new-4"].sort());
     });
 
     it("removes every copy of an id that an older writer duplicated", async () => {
@@ -230,7 +250,10 @@ describe("alma cache handlers", function () {
     it("queues a user the cache does not know, with the id as Alma sent it, and writes no user", async () => {
       const result = await loanUpdated(clients)(snsEvent(message("loan_created_event")));
       assert.deepEqual(result, { records: 1, ...none, queued: 1 });
-      assert.deepEqual(sqs.messages.map((m) => [m.queueUrl, m.body]), [[sqs.queueUrl("users"), "LBAAJH"]]);
+      assert.deepEqual(
+        sqs.messages.map((m) => [m.queueUrl, m.body]),
+        [[sqs.queueUrl("users"), "LBAAJH"]],
+      );
       assert.deepEqual(dynamoRequests, ["PutItem", "GetItem", "UpdateItem", "GetItem"]);
       assert.equal((await loans()).length, 1, "the loan is cached all the same");
       assert.equal(await getUser(), undefined, "no half-made user record");
@@ -274,8 +297,14 @@ describe("alma cache handlers", function () {
 
     it("keeps the newer due date when an older LOAN_RENEWED arrives after a newer LOAN_DUE_DATE", async () => {
       await putUser(FUTURE);
-      const dueDate = message("loan_due_date_event", (m) => ((m.time = "2018-03-01T09:00:00Z"), (m.item_loan.due_date = "2018-03-08T14:00:00Z")));
-      const renewed = message("loan_renewed_event", (m) => ((m.time = "2018-02-27T09:00:00Z"), (m.item_loan.due_date = "2018-03-06T14:00:00Z")));
+      const dueDate = message(
+        "loan_due_date_event",
+        (m) => ((m.time = "2018-03-01T09:00:00Z"), (m.item_loan.due_date = "2018-03-08T14:00:00Z")),
+      );
+      const renewed = message(
+        "loan_renewed_event",
+        (m) => ((m.time = "2018-02-27T09:00:00Z"), (m.item_loan.due_date = "2018-03-06T14:00:00Z")),
+      );
       await loanUpdated(clients)(snsEvent(dueDate));
       assert.equal((await loanUpdated(clients)(snsEvent(renewed))).stale, 1);
       const [loan] = await loans();
@@ -304,20 +333,38 @@ describe("alma cache handlers", function () {
   describe("event time: Alma's time, or the SNS message's Timestamp", () => {
     const undated = (change: (m: any) => void) => message("loan_renewed_event", (m) => (delete m.time, change(m)));
     /** One message as SNS delivers it to a function, received by SNS at `timestamp`. */
-    const snsAt = (timestamp: string, m: string) => ({ Records: [{ EventSource: "aws:sns", Sns: { MessageId: "m", TopicArn: "arn:aws:sns:eu-west-2:1:t", Message: m, Timestamp: timestamp } }] });
+    const snsAt = (timestamp: string, m: string) => ({
+      Records: [
+        { EventSource: "aws:sns", Sns: { MessageId: "m", TopicArn: "arn:aws:sns:eu-west-2:1:t", Message: m, Timestamp: timestamp } },
+      ],
+    });
     /** One message as the function's queue hands it over, received by SNS at `timestamp`. */
     const queuedAt = (timestamp: string, m: string) => sqsEvent([JSON.stringify({ ...snsNotification(m), Timestamp: timestamp })]);
-    const dueDate = message("loan_due_date_event", (m) => ((m.time = "2018-02-23T11:30:00Z"), (m.item_loan.due_date = "2018-03-08T14:00:00Z")));
+    const dueDate = message(
+      "loan_due_date_event",
+      (m) => ((m.time = "2018-02-23T11:30:00Z"), (m.item_loan.due_date = "2018-03-08T14:00:00Z")),
+    );
 
-    for (const [envelope, at] of [["SNS", snsAt], ["SQS", queuedAt]] as const) {
+    for (const [envelope, at] of [
+      ["SNS", snsAt],
+      ["SQS", queuedAt],
+    ] as const) {
       it(`orders an event without time by when SNS received it (${envelope}): an older undated LOAN_RENEWED does not overwrite a newer due date, a newer one does`, async () => {
         await putUser(FUTURE);
         await loanUpdated(clients)(snsEvent(dueDate));
-        const older = at("2018-02-23T11:20:00.000Z", undated((m) => (m.item_loan.due_date = "2018-03-06T14:00:00Z")));
+        const older = at(
+          "2018-02-23T11:20:00.000Z",
+          undated((m) => (m.item_loan.due_date = "2018-03-06T14:00:00Z")),
+        );
         const result = await loanUpdated(clients)(older);
         if (envelope === "SNS") assert.deepEqual(result, { records: 1, ...none, stale: 1 });
         assert.equal((await loans())[0].due_date, "2018-03-08T14:00:00Z");
-        await loanUpdated(clients)(at("2018-02-23T11:40:00.000Z", undated((m) => (m.item_loan.due_date = "2018-03-10T14:00:00Z"))));
+        await loanUpdated(clients)(
+          at(
+            "2018-02-23T11:40:00.000Z",
+            undated((m) => (m.item_loan.due_date = "2018-03-10T14:00:00Z")),
+          ),
+        );
         const [loan] = await loans();
         assert.deepEqual([loan.due_date, loan[EVENT_TIME_ATTRIBUTE]], ["2018-03-10T14:00:00Z", Date.parse("2018-02-23T11:40:00Z")]);
       });
@@ -325,9 +372,18 @@ describe("alma cache handlers", function () {
 
     it("orders an event whose time it cannot read by the Timestamp, and logs the field", async () => {
       await putUser(FUTURE);
-      const { logs } = await captureLogs("WARN", () => loanUpdated(clients)(snsAt("2018-02-23T11:40:00.000Z", message("loan_created_event", (m) => (m.time = "yesterday")))));
+      const { logs } = await captureLogs("WARN", () =>
+        loanUpdated(clients)(
+          snsAt(
+            "2018-02-23T11:40:00.000Z",
+            message("loan_created_event", (m) => (m.time = "yesterday")),
+          ),
+        ),
+      );
       assert.equal((await loans())[0][EVENT_TIME_ATTRIBUTE], Date.parse("2018-02-23T11:40:00Z"));
-      assert.deepEqual(logs[0].fields, [{ field: "time", note: '"yesterday" is not an ISO 8601 time: ordered by the SNS message\'s Timestamp' }]);
+      assert.deepEqual(logs[0].fields, [
+        { field: "time", note: '"yesterday" is not an ISO 8601 time: ordered by the SNS message\'s Timestamp' },
+      ]);
     });
 
     it("orders an event with neither (an SNS event made by hand) by when it is handled", async () => {
@@ -343,7 +399,8 @@ describe("alma cache handlers", function () {
     /** DynamoDB's TTL, which dynalite lacks: deletes the tombstones whose expires_at has passed. */
     const expireTombstones = async () => {
       for (const t of await dynamo.scan(clients.tables.tombstones)) {
-        if (t.expires_at < clients.now() / 1000) await dynamo.documents.send(new DeleteCommand({ TableName: clients.tables.tombstones, Key: { id: t.id } }));
+        if (t.expires_at < clients.now() / 1000)
+          await dynamo.documents.send(new DeleteCommand({ TableName: clients.tables.tombstones, Key: { id: t.id } }));
       }
     };
 
@@ -363,11 +420,18 @@ describe("alma cache handlers", function () {
       for (const days of [0, 15, 34, 35, 36, 60]) {
         clients.now = () => NOW_MS + days * DAY_MS;
         await expireTombstones();
-        const { result, logs } = await captureLogs("WARN", () => loanUpdated(clients)(snsEvent(dated("loan_created_event", "2018-02-23T11:00:00Z"))));
+        const { result, logs } = await captureLogs("WARN", () =>
+          loanUpdated(clients)(snsEvent(dated("loan_created_event", "2018-02-23T11:00:00Z"))),
+        );
         assert.deepEqual(result, { records: 1, ...none, stale: 1 }, `${days} days on`);
         assert.deepEqual(await loans(), [], `${days} days on`);
         assert.deepEqual((await getUser())?.loan_ids, [], `${days} days on`);
-        assert.match(logs[0].reason, days < 35 ? /a return or close at least as new removed the item/ : /the event is \d+\.\d days old, older than a tombstone lives \(35 days\)/);
+        assert.match(
+          logs[0].reason,
+          days < 35
+            ? /a return or close at least as new removed the item/
+            : /the event is \d+\.\d days old, older than a tombstone lives \(35 days\)/,
+        );
       }
     });
 
@@ -384,12 +448,21 @@ describe("alma cache handlers", function () {
       assert.deepEqual(
         logs.map((l) => [l.level, l.message, l.messageId, l.loan_id, l.eventTime, l.reason]),
         [
-          ["WARN", "stale event: item and list left as they are", event.Records[0].messageId, LOAN, old, "the event is 36.0 days old, older than a tombstone lives (35 days)"],
+          [
+            "WARN",
+            "stale event: item and list left as they are",
+            event.Records[0].messageId,
+            LOAN,
+            old,
+            "the event is 36.0 days old, older than a tombstone lives (35 days)",
+          ],
           ["INFO", "batch applied", undefined, undefined, undefined, undefined],
         ],
       );
       assert.deepEqual(logs[1], { ...logs[1], records: 1, stale: 1, failed: 0 }, "counted");
-      const counted = await loanUpdated(clients)(snsEvent(dated("loan_created_event", old), dated("loan_created_event", new Date(NOW_MS - DAY_MS).toISOString())));
+      const counted = await loanUpdated(clients)(
+        snsEvent(dated("loan_created_event", old), dated("loan_created_event", new Date(NOW_MS - DAY_MS).toISOString())),
+      );
       assert.deepEqual(counted, { records: 2, ...none, stale: 1, unchanged: 1 });
     });
   });
@@ -400,7 +473,9 @@ describe("alma cache handlers", function () {
         it(`${returns} returns, ${mode === "batches" ? "in batches of 10 by 5 concurrent invocations (the event source mapping's defaults)" : "as single-record invocations all at once (the worst case)"}: 0 failed invocations, 0 dangling ids`, async function () {
           this.timeout(60_000);
           const result = await simultaneousReturns(dynamo, sqs, returns, mode);
-          console.log(`      contention: ${returns} returns (${mode}): ${result.invocations} invocations, ${result.failedInvocations} failed, ${result.dangling.length} dangling, ${(result.dynamoRequests / returns).toFixed(1)} DynamoDB requests per event, ${result.seconds.toFixed(1)} s`);
+          console.log(
+            `      contention: ${returns} returns (${mode}): ${result.invocations} invocations, ${result.failedInvocations} failed, ${result.dangling.length} dangling, ${(result.dynamoRequests / returns).toFixed(1)} DynamoDB requests per event, ${result.seconds.toFixed(1)} s`,
+          );
           assert.equal(result.failedInvocations, 0);
           assert.deepEqual(result.dangling, []);
           assert.deepEqual(result.loanIds, ["kept-first", "kept-middle", "kept-last"]);
@@ -428,7 +503,13 @@ describe("alma cache handlers", function () {
     it("loan-updated: creates the loan record; due_date '1970-01-01T00:00:01' gives expiry_date 1", async () => {
       await loanUpdated(clients)(snsEvent(loanMessage({ user_id: "u-1", loan_id: "l-1", title: "T", due_date: "1970-01-01T00:00:01" })));
       const item = (await dynamo.documents.send(new GetCommand({ TableName: clients.tables.loans, Key: { loan_id: "l-1" } }))).Item!;
-      assert.deepEqual(withoutEventTime(item), { user_id: "u-1", loan_id: "l-1", title: "T", due_date: "1970-01-01T00:00:01", expiry_date: 1 });
+      assert.deepEqual(withoutEventTime(item), {
+        user_id: "u-1",
+        loan_id: "l-1",
+        title: "T",
+        due_date: "1970-01-01T00:00:01",
+        expiry_date: 1,
+      });
     });
 
     it("loan-updated: adds the loan to an existing user, read through the DocumentClient as [id]", async () => {
@@ -439,15 +520,25 @@ describe("alma cache handlers", function () {
     });
 
     it("loan-updated: overwrites a loan record, dropping what the new one does not carry", async () => {
-      await dynamo.documents.send(new PutCommand({ TableName: clients.tables.loans, Item: { loan_id: "l-1", user_id: "u-1", title: "old title", author: "old author" } }));
+      await dynamo.documents.send(
+        new PutCommand({
+          TableName: clients.tables.loans,
+          Item: { loan_id: "l-1", user_id: "u-1", title: "old title", author: "old author" },
+        }),
+      );
       await loanUpdated(clients)(snsEvent(loanMessage({ user_id: "u-1", loan_id: "l-1", title: "T", due_date: "1970-01-01T00:00:01" })));
-      assert.deepEqual((await loans()).map(withoutEventTime), [{ user_id: "u-1", loan_id: "l-1", title: "T", due_date: "1970-01-01T00:00:01", expiry_date: 1 }]);
+      assert.deepEqual((await loans()).map(withoutEventTime), [
+        { user_id: "u-1", loan_id: "l-1", title: "T", due_date: "1970-01-01T00:00:01", expiry_date: 1 },
+      ]);
     });
 
     it("loan-updated and loan-returned: send the user id to SQS when the user does not exist", async () => {
       await loanUpdated(clients)(snsEvent(loanMessage({ user_id: "u-1", loan_id: "l-1" })));
       await loanReturned(clients)(snsEvent(loanMessage({ user_id: "u-1", loan_id: "l-1" })));
-      assert.deepEqual(sqs.messages.map((m) => m.body), ["u-1", "u-1"]);
+      assert.deepEqual(
+        sqs.messages.map((m) => m.body),
+        ["u-1", "u-1"],
+      );
     });
 
     it("loan-updated and loan-returned: refuse a loan without loan_id, naming it", async () => {
@@ -468,10 +559,15 @@ describe("alma cache handlers", function () {
     it("request-updated: creates and overwrites the request record, and adds it to the user", async () => {
       atEpoch();
       await putUserAtEpoch({ request_ids: [], loan_ids: [] });
-      await dynamo.documents.send(new PutCommand({ TableName: clients.tables.requests, Item: { request_id: "r-1", title: "old", author: "old" } }));
+      await dynamo.documents.send(
+        new PutCommand({ TableName: clients.tables.requests, Item: { request_id: "r-1", title: "old", author: "old" } }),
+      );
       await requestUpdated(clients)(snsEvent(requestMessage({ user_primary_id: "u-1", request_id: "r-1", title: "T" })));
       const [request] = await requests();
-      assert.deepEqual({ user_primary_id: request.user_primary_id, request_id: request.request_id, title: request.title }, { user_primary_id: "u-1", request_id: "r-1", title: "T" });
+      assert.deepEqual(
+        { user_primary_id: request.user_primary_id, request_id: request.request_id, title: request.title },
+        { user_primary_id: "u-1", request_id: "r-1", title: "T" },
+      );
       assert.equal(request.author, undefined);
       assert.deepEqual(await pickUser("request_ids"), { primary_id: "u-1", request_ids: ["r-1"], expiry_date: 7200 });
     });
@@ -479,14 +575,24 @@ describe("alma cache handlers", function () {
     it("request-updated and request-closed: send the user id to SQS when the user does not exist", async () => {
       await requestUpdated(clients)(snsEvent(requestMessage({ user_primary_id: "u-1", request_id: "r-1", due_date: "x" })));
       await requestClosed(clients)(snsEvent(requestMessage({ user_primary_id: "u-1", request_id: "r-1" })));
-      assert.deepEqual(sqs.messages.map((m) => m.body), ["u-1", "u-1"]);
+      assert.deepEqual(
+        sqs.messages.map((m) => m.body),
+        ["u-1", "u-1"],
+      );
     });
 
     it("request-closed: deletes the record, dropping attributes outside the schema, and removes it from the user", async () => {
       atEpoch();
       await putUserAtEpoch({ request_ids: ["r-1"] });
-      await requestUpdated(clients)(snsEvent(requestMessage({ user_id: "u-1", user_primary_id: "u-1", request_id: "r-1", title: "T", due_date: "d" })));
-      assert.deepEqual(Object.keys(withoutEventTime((await requests())[0])).sort(), ["record_expiry_date", "request_id", "title", "user_primary_id"]);
+      await requestUpdated(clients)(
+        snsEvent(requestMessage({ user_id: "u-1", user_primary_id: "u-1", request_id: "r-1", title: "T", due_date: "d" })),
+      );
+      assert.deepEqual(Object.keys(withoutEventTime((await requests())[0])).sort(), [
+        "record_expiry_date",
+        "request_id",
+        "title",
+        "user_primary_id",
+      ]);
       await requestClosed(clients)(snsEvent(requestMessage({ user_primary_id: "u-1", request_id: "r-1" })));
       assert.deepEqual(await requests(), []);
       assert.deepEqual(await pickUser("request_ids"), { primary_id: "u-1", request_ids: [], expiry_date: 7200 });
@@ -509,12 +615,17 @@ describe("alma cache handlers", function () {
       assert.deepEqual(await loanReturned(clients)(snsEvent(message("loan_returned_event"))), { records: 1, ...none, unlinked: 1 });
       assert.deepEqual(await loans(), []);
       assert.deepEqual((await getUser())?.loan_ids, ["kept"]);
-      assert.deepEqual(await loanReturned(clients)(snsEvent(message("loan_returned_event"))), { records: 1, ...none, unchanged: 1 }, "a duplicate return");
+      assert.deepEqual(
+        await loanReturned(clients)(snsEvent(message("loan_returned_event"))),
+        { records: 1, ...none, unchanged: 1 },
+        "a duplicate return",
+      );
     });
 
     it("handles the request fixtures, with the user_primary_id that real deliveries carry", async () => {
       await putUser(FUTURE, { request_ids: ["kept"] });
-      for (const fixture of ["request_created_event", "request_placed_on_shelf_event"]) await requestUpdated(clients)(snsEvent(message(fixture)));
+      for (const fixture of ["request_created_event", "request_placed_on_shelf_event"])
+        await requestUpdated(clients)(snsEvent(message(fixture)));
       assert.deepEqual((await getUser())?.request_ids, ["kept", REQUEST]);
       await requestClosed(clients)(snsEvent(message("request_closed_event")));
       assert.deepEqual(await requests(), []);
@@ -528,7 +639,10 @@ describe("alma cache handlers", function () {
         await requestUpdated(clients)(snsEvent(body("request_created_event"))),
         await requestUpdated(clients)(snsEvent(body("request_placed_on_shelf_event"))),
       ]);
-      assert.deepEqual(outcomes, [{ records: 1, ...none, unlinkedRecord: 1 }, { records: 1, ...none, unlinkedRecord: 1 }]);
+      assert.deepEqual(outcomes, [
+        { records: 1, ...none, unlinkedRecord: 1 },
+        { records: 1, ...none, unlinkedRecord: 1 },
+      ]);
       const [request] = await requests();
       assert.deepEqual(readAsDynamoose(REQUEST_ATTRIBUTES, (await rawItem(clients.tables.requests, { request_id: { S: REQUEST } }))!), {
         request_id: REQUEST,
@@ -548,7 +662,11 @@ describe("alma cache handlers", function () {
       assert.equal(sqs.messages.length, 0, "and none is queued");
       assert.deepEqual(
         logs.map((l) => [l.message, l.request_id, l.fields]),
-        [0, 1].map(() => ["fields not stored as Alma sent them", REQUEST, [{ field: "user_request.user_primary_id", note: "is missing: stored without a user link" }]]),
+        [0, 1].map(() => [
+          "fields not stored as Alma sent them",
+          REQUEST,
+          [{ field: "user_request.user_primary_id", note: "is missing: stored without a user link" }],
+        ]),
       );
       for (const fixture of ["request_closed_event", "request_canceled_event"]) {
         assert.deepEqual(await requestClosed(clients)(snsEvent(body(fixture))), { records: 1, ...none, unlinkedRecord: 1 });
@@ -576,7 +694,9 @@ describe("alma cache handlers", function () {
 
     it("stores scalars in String attributes as their text, as dynamoose's toString() did, and user and loan ids given as numbers", async () => {
       await putUser(FUTURE);
-      await dynamo.documents.send(new PutCommand({ TableName: clients.tables.users, Item: { primary_id: "12345", loan_ids: [], expiry_date: FUTURE } }));
+      await dynamo.documents.send(
+        new PutCommand({ TableName: clients.tables.users, Item: { primary_id: "12345", loan_ids: [], expiry_date: FUTURE } }),
+      );
       const { result, logs } = await captureLogs("WARN", () =>
         loanUpdated(clients)(
           snsEvent(
@@ -592,16 +712,26 @@ describe("alma cache handlers", function () {
       assert.deepEqual(result, { records: 1, ...none, linked: 1 });
       assert.deepEqual(logs, []);
       const raw = (await rawItem(clients.tables.loans, { loan_id: { S: "18263808770001220" } }))!;
-      assert.deepEqual([raw.title, raw.mms_id, raw.user_id, raw.description], [{ S: "1984" }, { S: "Infinity" }, { S: "12345" }, { S: "true" }]);
+      assert.deepEqual(
+        [raw.title, raw.mms_id, raw.user_id, raw.description],
+        [{ S: "1984" }, { S: "Infinity" }, { S: "12345" }, { S: "true" }],
+      );
       const user = (await dynamo.documents.send(new GetCommand({ TableName: clients.tables.users, Key: { primary_id: "12345" } }))).Item;
       assert.deepEqual(user?.loan_ids, ["18263808770001220"]);
     });
 
-    it("leaves out a title that is an object or a list (dynamoose wrote \"[object Object]\"), a renewable that is not a boolean (its save failed), and logs each field", async () => {
+    it('leaves out a title that is an object or a list (dynamoose wrote "[object Object]"), a renewable that is not a boolean (its save failed), and logs each field', async () => {
       await putUser(FUTURE);
       const deep = `${"[".repeat(20_000)}${"]".repeat(20_000)}`;
       const { result, logs } = await captureLogs("WARN", () =>
-        loanUpdated(clients)(snsEvent(loanWith((l) => ((l.title = { nested: true }), (l.author = ["Trip", "A"]), (l.renewable = "yes"))).replace('"call_number":"owncopy"', `"call_number":${deep}`))),
+        loanUpdated(clients)(
+          snsEvent(
+            loanWith((l) => ((l.title = { nested: true }), (l.author = ["Trip", "A"]), (l.renewable = "yes"))).replace(
+              '"call_number":"owncopy"',
+              `"call_number":${deep}`,
+            ),
+          ),
+        ),
       );
       assert.deepEqual(result, { records: 1, ...none, linked: 1 });
       const loan = await storedLoan();
@@ -619,7 +749,14 @@ describe("alma cache handlers", function () {
     it("leaves out a request's value/desc map that is not an object, and a part of it that is", async () => {
       await putUser(FUTURE);
       const { logs } = await captureLogs("WARN", () =>
-        requestUpdated(clients)(snsEvent(message("request_created_event", (m) => ((m.user_request.material_type = "BK"), (m.user_request.request_sub_type = { value: ["x"], desc: "Sub" }))))),
+        requestUpdated(clients)(
+          snsEvent(
+            message(
+              "request_created_event",
+              (m) => ((m.user_request.material_type = "BK"), (m.user_request.request_sub_type = { value: ["x"], desc: "Sub" })),
+            ),
+          ),
+        ),
       );
       const raw = (await rawItem(clients.tables.requests, { request_id: { S: REQUEST } }))!;
       assert.equal(raw.material_type, undefined);
@@ -661,13 +798,16 @@ describe("alma cache handlers", function () {
         const { result, logs } = await captureLogs("WARN", () => loanUpdated(clients)(snsEvent(loanWith((l) => (l.due_date = due)))));
         assert.equal(result.records - result.stale, 1, String(due));
         assert.deepEqual(await storedLoan().then((l) => [l.due_date, l.expiry_date]), [String(due), 0]);
-        assert.deepEqual(logs[0].fields, [{ field: "item_loan.due_date", note: `${JSON.stringify(due)} is not a date we read: expiry_date 0` }]);
+        assert.deepEqual(logs[0].fields, [
+          { field: "item_loan.due_date", note: `${JSON.stringify(due)} is not a date we read: expiry_date 0` },
+        ]);
       }
     });
   });
 
   describe("from the function's queue: SQS batches of SNS notifications", () => {
-    const ids = (event: { Records: { messageId: string }[] }, positions: number[]) => positions.map((i) => ({ itemIdentifier: event.Records[i].messageId }));
+    const ids = (event: { Records: { messageId: string }[] }, positions: number[]) =>
+      positions.map((i) => ({ itemIdentifier: event.Records[i].messageId }));
 
     it("applies every record in order with the same requests as one SNS event each, and answers with no failure", async () => {
       await putUser(FUTURE);
@@ -676,7 +816,11 @@ describe("alma cache handlers", function () {
       assert.deepEqual(await loanUpdated(clients)(event), { batchItemFailures: [] });
       assert.deepEqual((await getUser())?.loan_ids, [LOAN, "second-loan"]);
       // 3 each, and one more read for the redelivered third.
-      assert.deepEqual(dynamoRequests, [...["PutItem", "GetItem", "UpdateItem"], ...["PutItem", "GetItem", "UpdateItem"], ...["PutItem", "GetItem", "UpdateItem", "GetItem"]]);
+      assert.deepEqual(dynamoRequests, [
+        ...["PutItem", "GetItem", "UpdateItem"],
+        ...["PutItem", "GetItem", "UpdateItem"],
+        ...["PutItem", "GetItem", "UpdateItem", "GetItem"],
+      ]);
     });
 
     it("reports only the records that fail, by message id, and applies the others", async () => {
@@ -720,7 +864,10 @@ describe("alma cache handlers", function () {
       const cases: [string, RegExp][] = [
         [notification((n) => (n.Type = "SubscriptionConfirmation")), /invalid SNS notification: Records\[0\]\.body\.Type/],
         [notification((n) => delete n.Message), /Records\[0\]\.body\.Message/],
-        [notification((n) => (n.Message = JSON.stringify({ ...JSON.parse(n.Message), padding: "x".repeat(300 * 1024) }))), /Records\[0\]\.body\.Message: is \d+ bytes; at most 262144/],
+        [
+          notification((n) => (n.Message = JSON.stringify({ ...JSON.parse(n.Message), padding: "x".repeat(300 * 1024) }))),
+          /Records\[0\]\.body\.Message: is \d+ bytes; at most 262144/,
+        ],
         [message("loan_created_event"), /Records\[0\]\.body\.Type/],
       ];
       for (const [body, expected] of cases) await assert.rejects(loanUpdated(clients)(sqsEvent([body])), expected);
@@ -728,7 +875,10 @@ describe("alma cache handlers", function () {
     });
 
     it("fails the whole batch only when its envelope is invalid, naming the field", async () => {
-      await assert.rejects(loanUpdated(clients)({ Records: [{ eventSource: "aws:sqs", body: "{}" }] }), /invalid SQS event: Records\[0\]\.messageId/);
+      await assert.rejects(
+        loanUpdated(clients)({ Records: [{ eventSource: "aws:sqs", body: "{}" }] }),
+        /invalid SQS event: Records\[0\]\.messageId/,
+      );
       assert.deepEqual(dynamoRequests, []);
     });
 
@@ -757,12 +907,30 @@ describe("alma cache handlers", function () {
     it("names the record and the field, and writes nothing when any record is bad", async () => {
       const cases: [unknown, RegExp][] = [
         [snsEvent(message("loan_created_event"), "not json"), /Records\[1\]\.Sns\.Message: is not JSON/],
-        [snsEvent(message("loan_created_event"), message("loan_created_event", (m) => delete m.item_loan.loan_id)), /Records\[1\]\.Sns\.Message\.item_loan\.loan_id/],
-        [snsEvent(message("loan_created_event", (m) => (m.item_loan.loan_id = ""))), /Records\[0\]\.Sns\.Message\.item_loan\.loan_id: must not be empty/],
-        [snsEvent(message("loan_created_event", (m) => (m.item_loan.loan_id = null))), /Records\[0\]\.Sns\.Message\.item_loan\.loan_id: is required/],
+        [
+          snsEvent(
+            message("loan_created_event"),
+            message("loan_created_event", (m) => delete m.item_loan.loan_id),
+          ),
+          /Records\[1\]\.Sns\.Message\.item_loan\.loan_id/,
+        ],
+        [
+          snsEvent(message("loan_created_event", (m) => (m.item_loan.loan_id = ""))),
+          /Records\[0\]\.Sns\.Message\.item_loan\.loan_id: must not be empty/,
+        ],
+        [
+          snsEvent(message("loan_created_event", (m) => (m.item_loan.loan_id = null))),
+          /Records\[0\]\.Sns\.Message\.item_loan\.loan_id: is required/,
+        ],
         [snsEvent(message("loan_created_event", (m) => (m.item_loan.loan_id = { id: 1 }))), /item_loan\.loan_id: must be text or a number/],
-        [snsEvent(message("loan_created_event", (m) => (m.item_loan.loan_id = "9".repeat(2100)))), /item_loan\.loan_id: must be at most 2040 bytes/],
-        [snsEvent(message("loan_created_event", (m) => (m.item_loan.loan_id = "é".repeat(1021)))), /item_loan\.loan_id: must be at most 2040 bytes/],
+        [
+          snsEvent(message("loan_created_event", (m) => (m.item_loan.loan_id = "9".repeat(2100)))),
+          /item_loan\.loan_id: must be at most 2040 bytes/,
+        ],
+        [
+          snsEvent(message("loan_created_event", (m) => (m.item_loan.loan_id = "é".repeat(1021)))),
+          /item_loan\.loan_id: must be at most 2040 bytes/,
+        ],
         [snsEvent(JSON.stringify({ user_request: {} })), /Records\[0\]\.Sns\.Message\.item_loan/],
         [{ Records: [] }, /Records: must hold at least one record/],
         [{}, /invalid SNS event: Records/],

@@ -59,7 +59,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** The webhook body of a captured delivery. */
 const fixtureBody = (name: string) => JSON.parse(JSON.parse(fs.readFileSync(payloadPath("alma-webhook", `${name}.json`), "utf8")).body);
 
-const FUNCTION_OF = Object.fromEntries(CACHE_FUNCTIONS.flatMap((f) => f.topics.map((topic) => [topic, f.handler]))) as Record<AlmaEvent, OldFunction>;
+const FUNCTION_OF = Object.fromEntries(CACHE_FUNCTIONS.flatMap((f) => f.topics.map((topic) => [topic, f.handler]))) as Record<
+  AlmaEvent,
+  OldFunction
+>;
 const CLOSES: AlmaEvent[] = ["LOAN_RETURNED", "REQUEST_CLOSED", "REQUEST_CANCELED"];
 const topicArnOf = (event: AlmaEvent) => `arn:aws:sns:eu-west-2:000000000000:alma-${event}`;
 
@@ -77,18 +80,38 @@ interface HistoryEvent {
 }
 
 function loanEvent(event: AlmaEvent, user: string, id: string, timeMs: number, dueDays: number): Omit<HistoryEvent, "seq"> {
-  const fixture = { LOAN_CREATED: "loan_created_event", LOAN_RENEWED: "loan_renewed_event", LOAN_DUE_DATE: "loan_due_date_event", LOAN_RETURNED: "loan_returned_event" }[event as string]!;
+  const fixture = {
+    LOAN_CREATED: "loan_created_event",
+    LOAN_RENEWED: "loan_renewed_event",
+    LOAN_DUE_DATE: "loan_due_date_event",
+    LOAN_RETURNED: "loan_returned_event",
+  }[event as string]!;
   const body = fixtureBody(fixture);
   body.time = new Date(timeMs).toISOString();
-  Object.assign(body.item_loan, { loan_id: id, user_id: user, due_date: new Date(timeMs + dueDays * 86_400_000).toISOString().replace(/\.\d+Z$/, "Z"), title: `Title of ${id}` });
+  Object.assign(body.item_loan, {
+    loan_id: id,
+    user_id: user,
+    due_date: new Date(timeMs + dueDays * 86_400_000).toISOString().replace(/\.\d+Z$/, "Z"),
+    title: `Title of ${id}`,
+  });
   return { event, timeMs, kind: "loan", id, user, message: JSON.stringify(body) };
 }
 
 function requestEvent(event: AlmaEvent, user: string, id: string, timeMs: number): Omit<HistoryEvent, "seq"> {
-  const fixture = { REQUEST_CREATED: "request_created_event", REQUEST_PLACED_ON_SHELF: "request_placed_on_shelf_event", REQUEST_CLOSED: "request_closed_event", REQUEST_CANCELED: "request_canceled_event" }[event as string]!;
+  const fixture = {
+    REQUEST_CREATED: "request_created_event",
+    REQUEST_PLACED_ON_SHELF: "request_placed_on_shelf_event",
+    REQUEST_CLOSED: "request_closed_event",
+    REQUEST_CANCELED: "request_canceled_event",
+  }[event as string]!;
   const body = fixtureBody(fixture);
   body.time = new Date(timeMs).toISOString();
-  const status = { REQUEST_CREATED: "NOT_STARTED", REQUEST_PLACED_ON_SHELF: "ON_HOLD_SHELF", REQUEST_CLOSED: "HISTORY", REQUEST_CANCELED: "HISTORY" }[event as string];
+  const status = {
+    REQUEST_CREATED: "NOT_STARTED",
+    REQUEST_PLACED_ON_SHELF: "ON_HOLD_SHELF",
+    REQUEST_CLOSED: "HISTORY",
+    REQUEST_CANCELED: "HISTORY",
+  }[event as string];
   Object.assign(body.user_request, { request_id: id, user_primary_id: user, request_status: status, title: `Request ${id}` });
   return { event, timeMs, kind: "request", id, user, message: JSON.stringify(body) };
 }
@@ -175,7 +198,11 @@ function expectedState(history: HistoryEvent[]) {
     if (!seen || seen.timeMs < e.timeMs) latest.set(key, e);
   }
   const open = [...latest.values()].filter((e) => !CLOSES.includes(e.event));
-  const ids = (user: string, kind: HistoryEvent["kind"]) => open.filter((e) => e.user === user && e.kind === kind).map((e) => e.id).sort();
+  const ids = (user: string, kind: HistoryEvent["kind"]) =>
+    open
+      .filter((e) => e.user === user && e.kind === kind)
+      .map((e) => e.id)
+      .sort();
   return { latest, open, ids };
 }
 
@@ -214,7 +241,12 @@ describe("alma cutover: old functions → paused queues → ours, against dynali
     await dynamo.createTable(tables.tombstones, TOMBSTONES_TABLE);
     const expiry = Math.floor(Date.now() / 1000) + 86_400;
     for (const user of users) {
-      await dynamo.documents.send(new PutCommand({ TableName: tables.users, Item: { primary_id: user.toLowerCase(), loan_ids: [], request_ids: [], fee_ids: [], expiry_date: expiry } }));
+      await dynamo.documents.send(
+        new PutCommand({
+          TableName: tables.users,
+          Item: { primary_id: user.toLowerCase(), loan_ids: [], request_ids: [], fee_ids: [], expiry_date: expiry },
+        }),
+      );
     }
     const sqs = new SQSClient(localClientConfig(usersQueue.url));
     const usersQueueUrl = usersQueue.queueUrl("users");
@@ -228,10 +260,22 @@ describe("alma cutover: old functions → paused queues → ours, against dynali
       if (!loanId || !failFirstWriteOf.has(loanId) || (attempts.get(loanId) ?? 0) >= 3) return undefined;
       attempts.set(loanId, (attempts.get(loanId) ?? 0) + 1);
       failed.add(loanId);
-      return { kind: "status", status: 503, body: JSON.stringify({ __type: "com.amazonaws.dynamodb.v20120810#ServiceUnavailable", message: `injected outage of ${loanId}` }) };
+      return {
+        kind: "status",
+        status: 503,
+        body: JSON.stringify({ __type: "com.amazonaws.dynamodb.v20120810#ServiceUnavailable", message: `injected outage of ${loanId}` }),
+      };
     };
-    const ours: AlmaCacheClients = { documents: documentsOf(new DynamoDBClient(localClientConfig(proxy.url))), sqs, tables, usersQueueUrl, now: Date.now };
-    const oldDocuments = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(dynamo.endpoint)), { marshallOptions: { removeUndefinedValues: true } });
+    const ours: AlmaCacheClients = {
+      documents: documentsOf(new DynamoDBClient(localClientConfig(proxy.url))),
+      sqs,
+      tables,
+      usersQueueUrl,
+      now: Date.now,
+    };
+    const oldDocuments = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(dynamo.endpoint)), {
+      marshallOptions: { removeUndefinedValues: true },
+    });
     const queueUser = async (id: string) => void (await sqs.send(new SendMessageCommand({ QueueUrl: usersQueueUrl, MessageBody: id })));
     return { tables, ours, oldDocuments, queueUser, failed };
   }
@@ -263,13 +307,21 @@ describe("alma cutover: old functions → paused queues → ours, against dynali
       CACHE_FUNCTIONS.map((f) => {
         const queue = new MemoryQueue(`${f.handler}-queue`, { maxReceiveCount: CACHE_QUEUE_MAX_RECEIVES, visibilityMs: 20, random });
         const handler: BatchHandler = (event) => track("ours", () => handlers[f.handler as OldFunction](event));
-        return [f.handler, new EventSourceMapping(queue, handler, { batchSize: CACHE_BATCH_SIZE, maximumConcurrency: DEFAULT_MAXIMUM_CONCURRENCY })];
+        return [
+          f.handler,
+          new EventSourceMapping(queue, handler, { batchSize: CACHE_BATCH_SIZE, maximumConcurrency: DEFAULT_MAXIMUM_CONCURRENCY }),
+        ];
       }),
     ) as Record<OldFunction, EventSourceMapping>;
   }
 
   /** SNS's fan-out: each published event reaches the subscribed old function (invoked asynchronously) and our subscribed queue. */
-  function fanOut(old: OldAlmaWriter, mappings: Record<OldFunction, EventSourceMapping>, random: () => number, track: ReturnType<typeof activity>["track"]) {
+  function fanOut(
+    old: OldAlmaWriter,
+    mappings: Record<OldFunction, EventSourceMapping>,
+    random: () => number,
+    track: ReturnType<typeof activity>["track"],
+  ) {
     const state = { oldSubscribed: true, oursSubscribed: false };
     const inFlight = new Set<Promise<void>>();
     const oldApplied = new Set<number>();
@@ -285,7 +337,8 @@ describe("alma cutover: old functions → paused queues → ours, against dynali
       },
       publish(e: HistoryEvent): void {
         const fn = FUNCTION_OF[e.event];
-        if (state.oursSubscribed) carried.set(mappings[fn].queue.send(JSON.stringify(snsNotification(e.message, topicArnOf(e.event)))), e.seq);
+        if (state.oursSubscribed)
+          carried.set(mappings[fn].queue.send(JSON.stringify(snsNotification(e.message, topicArnOf(e.event)))), e.seq);
         if (!state.oldSubscribed) return;
         // Lambda's asynchronous invocation: queued, run a little later, retried twice on failure.
         const invocation = (async () => {
@@ -315,7 +368,12 @@ describe("alma cutover: old functions → paused queues → ours, against dynali
   }
 
   /** Publishes a step's deliveries one after another, a little apart (a burst's at once), calling `at(i)` before the i-th. */
-  async function arrive(deliveries: HistoryEvent[], publish: (e: HistoryEvent) => void, random: () => number, at: (i: number) => void = () => undefined) {
+  async function arrive(
+    deliveries: HistoryEvent[],
+    publish: (e: HistoryEvent) => void,
+    random: () => number,
+    at: (i: number) => void = () => undefined,
+  ) {
     for (const [i, e] of deliveries.entries()) {
       at(i);
       publish(e);
@@ -324,10 +382,19 @@ describe("alma cutover: old functions → paused queues → ours, against dynali
   }
 
   /** Compares the tables with the history; returns what is wrong. */
-  async function misapplied(tables: { users: string; loans: string; requests: string }, history: HistoryEvent[], cachedUsers: string[], uncachedUsers: string[]) {
+  async function misapplied(
+    tables: { users: string; loans: string; requests: string },
+    history: HistoryEvent[],
+    cachedUsers: string[],
+    uncachedUsers: string[],
+  ) {
     const { latest, ids } = expectedState(history);
     const byKey = async (table: string, key: string) => new Map((await dynamo.scan(table)).map((item) => [item[key] as string, item]));
-    const [loans, requests, users] = await Promise.all([byKey(tables.loans, "loan_id"), byKey(tables.requests, "request_id"), byKey(tables.users, "primary_id")]);
+    const [loans, requests, users] = await Promise.all([
+      byKey(tables.loans, "loan_id"),
+      byKey(tables.requests, "request_id"),
+      byKey(tables.users, "primary_id"),
+    ]);
     const wrong: string[] = [];
     for (const e of latest.values()) {
       const item = (e.kind === "loan" ? loans : requests).get(e.id);
@@ -339,21 +406,30 @@ describe("alma cutover: old functions → paused queues → ours, against dynali
         wrong.push(`${e.kind} ${e.id} is missing (last: ${e.event})`);
         continue;
       }
-      const expected =
-        (e.kind === "loan" ? loanRecord(loanMessage.parse(JSON.parse(e.message))) : requestRecord(requestMessage.parse(JSON.parse(e.message)), 0)).item;
+      const expected = (
+        e.kind === "loan"
+          ? loanRecord(loanMessage.parse(JSON.parse(e.message)))
+          : requestRecord(requestMessage.parse(JSON.parse(e.message)), 0)
+      ).item;
       delete expected.record_expiry_date;
       for (const [field, value] of Object.entries(expected)) {
-        if (JSON.stringify(item[field]) !== JSON.stringify(value)) wrong.push(`${e.kind} ${e.id}.${field} is ${JSON.stringify(item[field])}, not ${JSON.stringify(value)} (${e.event})`);
+        if (JSON.stringify(item[field]) !== JSON.stringify(value))
+          wrong.push(`${e.kind} ${e.id}.${field} is ${JSON.stringify(item[field])}, not ${JSON.stringify(value)} (${e.event})`);
       }
     }
     for (const user of cachedUsers) {
       const item = users.get(user.toLowerCase());
-      for (const [list, kind] of [["loan_ids", "loan"], ["request_ids", "request"]] as const) {
+      for (const [list, kind] of [
+        ["loan_ids", "loan"],
+        ["request_ids", "request"],
+      ] as const) {
         const actual = [...(item?.[list] ?? [])].sort();
-        if (JSON.stringify(actual) !== JSON.stringify(ids(user, kind))) wrong.push(`${user}.${list} is ${JSON.stringify(actual)}, not ${JSON.stringify(ids(user, kind))}`);
+        if (JSON.stringify(actual) !== JSON.stringify(ids(user, kind)))
+          wrong.push(`${user}.${list} is ${JSON.stringify(actual)}, not ${JSON.stringify(ids(user, kind))}`);
       }
     }
-    for (const user of uncachedUsers) if (users.has(user.toLowerCase())) wrong.push(`${user} was written, but only the bulk-update service loads users`);
+    for (const user of uncachedUsers)
+      if (users.has(user.toLowerCase())) wrong.push(`${user} was written, but only the bulk-update service loads users`);
     return wrong;
   }
 
@@ -365,7 +441,13 @@ describe("alma cutover: old functions → paused queues → ours, against dynali
     const firstInStep3 = steps[3].find((e) => e.kind === "loan" && !e.id.includes("late"))!.id;
     const w = await world(CACHED_USERS, new Set(["loan-u03-late", "loan-u07-burst-3", firstInStep3]));
     const { counts, track } = activity();
-    const old = new OldAlmaWriter({ documents: w.oldDocuments, tables: w.tables, queueUser: w.queueUser, now: Date.now, pause: async () => void (await sleep(random() * 3)) });
+    const old = new OldAlmaWriter({
+      documents: w.oldDocuments,
+      tables: w.tables,
+      queueUser: w.queueUser,
+      now: Date.now,
+      pause: async () => void (await sleep(random() * 3)),
+    });
     const mappings = ourSide(w.ours, random, track);
     const sns = fanOut(old, mappings, random, track);
     const all = Object.values(mappings);
@@ -380,22 +462,35 @@ describe("alma cutover: old functions → paused queues → ours, against dynali
     // Step 1: `pulumi up` with alma.paused: our queues subscribe to the topics and fill; nothing of ours reads them.
     sns.state.oursSubscribed = true;
     await arrive(deliveries[1], (e) => sns.publish(e), random);
-    assert.ok(all.every((m) => !m.isEnabled && m.invocations === 0), "paused: no invocation of ours");
+    assert.ok(
+      all.every((m) => !m.isEnabled && m.invocations === 0),
+      "paused: no invocation of ours",
+    );
 
     // Step 2: the old functions' subscriptions are removed (a third of the way through the step's
     // events), then we wait until the old functions are idle; events keep arriving meanwhile.
     let unsubscribed!: () => void;
     const unsubscribedAt = new Promise<void>((resolve) => (unsubscribed = resolve));
     await Promise.all([
-      arrive(deliveries[2], (e) => sns.publish(e), random, (i) => {
-        if (i === Math.floor(deliveries[2].length / 3)) {
-          sns.state.oldSubscribed = false;
-          unsubscribed();
-        }
-      }),
+      arrive(
+        deliveries[2],
+        (e) => sns.publish(e),
+        random,
+        (i) => {
+          if (i === Math.floor(deliveries[2].length / 3)) {
+            sns.state.oldSubscribed = false;
+            unsubscribed();
+          }
+        },
+      ),
       unsubscribedAt.then(() => sns.oldIdle()),
     ]);
-    const leftWrongByOld = await misapplied(w.tables, history.filter((e) => sns.oldApplied.has(e.seq)), CACHED_USERS, [UNCACHED_USER]);
+    const leftWrongByOld = await misapplied(
+      w.tables,
+      history.filter((e) => sns.oldApplied.has(e.seq)),
+      CACHED_USERS,
+      [UNCACHED_USER],
+    );
 
     // Step 3: `pulumi up` unpaused: ours drain the queues while events keep arriving, then run alone.
     assert.equal(sns.oldInFlight, 0, "the old functions are idle before ours start");
@@ -407,14 +502,29 @@ describe("alma cutover: old functions → paused queues → ours, against dynali
     const lost = history.filter((e) => (steps[0].includes(e) ? !sns.oldApplied.has(e.seq) : !acked.has(e.seq)));
     const wrong = await misapplied(w.tables, history, CACHED_USERS, [UNCACHED_USER]);
     console.log(`      cutover: ${history.length} events sent, ${lost.length} lost, ${wrong.length} misapplied`);
-    console.log(`      (the old functions left ${leftWrongByOld.length} entries wrong by step 2, which the drained queues put right; ${all.reduce((n, m) => n + m.queue.redelivered, 0)} records retried)`);
-    assert.deepEqual(lost.map((e) => `${e.event} ${e.id}`), []);
+    console.log(
+      `      (the old functions left ${leftWrongByOld.length} entries wrong by step 2, which the drained queues put right; ${all.reduce((n, m) => n + m.queue.redelivered, 0)} records retried)`,
+    );
+    assert.deepEqual(
+      lost.map((e) => `${e.event} ${e.id}`),
+      [],
+    );
     assert.deepEqual(wrong, []);
     assert.equal(counts.overlaps, 0, "the two generations never wrote at once");
-    assert.deepEqual(all.map((m) => m.queue.deadLetters.length), [0, 0, 0, 0], "nothing parked in alma-failed-events");
+    assert.deepEqual(
+      all.map((m) => m.queue.deadLetters.length),
+      [0, 0, 0, 0],
+      "nothing parked in alma-failed-events",
+    );
     assert.deepEqual([...w.failed].sort(), ["loan-u03-late", "loan-u07-burst-3", firstInStep3].sort(), "each injected outage happened");
-    assert.ok(all.some((m) => m.queue.redelivered > 0), "a failed record was retried");
-    assert.ok(usersQueue.messages.some((m) => m.body === UNCACHED_USER), "the uncached user is queued for the bulk-update service");
+    assert.ok(
+      all.some((m) => m.queue.redelivered > 0),
+      "a failed record was retried",
+    );
+    assert.ok(
+      usersQueue.messages.some((m) => m.body === UNCACHED_USER),
+      "the uncached user is queued for the bulk-update service",
+    );
     assert.equal(sns.oldDropped, 0);
   });
 
@@ -425,11 +535,20 @@ describe("alma cutover: old functions → paused queues → ours, against dynali
       const random = mulberry32(round);
       const w = await world(["U50"]);
       const { counts, track } = activity();
-      const old = new OldAlmaWriter({ documents: w.oldDocuments, tables: w.tables, queueUser: w.queueUser, now: Date.now, pause: async () => void (await sleep(1 + random() * 4)) });
+      const old = new OldAlmaWriter({
+        documents: w.oldDocuments,
+        tables: w.tables,
+        queueUser: w.queueUser,
+        now: Date.now,
+        pause: async () => void (await sleep(1 + random() * 4)),
+      });
       const mappings = ourSide(w.ours, random, track);
       const sns = fanOut(old, mappings, random, track);
       let seq = 0;
-      const start = Array.from({ length: 5 }, (_, i) => ({ ...loanEvent("LOAN_CREATED", "U50", `loan-u50-${i}`, T0 + i * 1000, 14), seq: seq++ }));
+      const start = Array.from({ length: 5 }, (_, i) => ({
+        ...loanEvent("LOAN_CREATED", "U50", `loan-u50-${i}`, T0 + i * 1000, 14),
+        seq: seq++,
+      }));
       for (const e of start) await old.invoke("alma-loan-updated", snsEvent(e.message));
       // Both subscribed and enabled: 20 new loans and 3 returns arrive at once.
       const burst = [

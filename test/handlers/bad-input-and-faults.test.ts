@@ -41,7 +41,7 @@ import { PAYLOADS_DIR } from "../helpers/fixtures";
 const FIXTURES = PAYLOADS_DIR;
 const fixture = (file: string) => JSON.parse(fs.readFileSync(path.join(FIXTURES, file), "utf8"));
 const OVERSIZED = "x".repeat(300 * 1024);
-const WEIRD_ID = "ünï'; DROP TABLE users;-- <script>alert(1)</script> ${x} {\"$gt\":\"\"}";
+const WEIRD_ID = 'ünï\'; DROP TABLE users;-- <script>alert(1)</script> ${x} {"$gt":""}';
 
 interface BadInput {
   name: string;
@@ -103,9 +103,21 @@ describe("bad input and faults", function () {
 
     const cases: BadInput[] = [
       { name: "empty event", event: {}, error: /invalid Atlas trigger event: detail-type: .*source: .*detail: / },
-      { name: "SNS envelope where EventBridge is expected", event: { Records: [{ EventSource: "aws:sns", Sns: { Message: "{}" } }] }, error: /detail-type/ },
-      { name: "missing externalId", event: event({ ...detail(), fullDocument: { email: "a@b.c" } }), error: /detail\.fullDocument\.externalId/ },
-      { name: "wrong type of updatedFields", event: event({ ...detail(), updateDescription: { updatedFields: "completedChallenges" } }), error: /detail\.updateDescription\.updatedFields/ },
+      {
+        name: "SNS envelope where EventBridge is expected",
+        event: { Records: [{ EventSource: "aws:sns", Sns: { Message: "{}" } }] },
+        error: /detail-type/,
+      },
+      {
+        name: "missing externalId",
+        event: event({ ...detail(), fullDocument: { email: "a@b.c" } }),
+        error: /detail\.fullDocument\.externalId/,
+      },
+      {
+        name: "wrong type of updatedFields",
+        event: event({ ...detail(), updateDescription: { updatedFields: "completedChallenges" } }),
+        error: /detail\.updateDescription\.updatedFields/,
+      },
       { name: "unknown operation type", event: event({ ...detail(), operationType: "drop" }), error: /detail\.operationType/ },
       { name: "oversized payload", event: event({ ...detail(), padding: OVERSIZED }), error: /is \d+ bytes; at most 262144/ },
     ];
@@ -118,7 +130,13 @@ describe("bad input and faults", function () {
     }
 
     it("passes unicode and injection-looking ids through verbatim", async () => {
-      await handler()(event({ ...detail(), fullDocument: { externalId: `auth0|${WEIRD_ID}`, email: "a@b.c" }, updateDescription: { updatedFields: { "completedChallenges.0": { id: WEIRD_ID } } } }));
+      await handler()(
+        event({
+          ...detail(),
+          fullDocument: { externalId: `auth0|${WEIRD_ID}`, email: "a@b.c" },
+          updateDescription: { updatedFields: { "completedChallenges.0": { id: WEIRD_ID } } },
+        }),
+      );
       const [put] = api.to("PUT", "/lp");
       assert.equal(put.query.get("userId"), WEIRD_ID);
       assert.equal(put.query.get("lessonId"), WEIRD_ID);
@@ -146,7 +164,10 @@ describe("bad input and faults", function () {
 
     it("throws after its bounded retries when the API stays down, keeping nothing back", async () => {
       behaviour = () => ({ status: 503 });
-      await assert.rejects(handler()(fixture("atlas-trigger/user_update_event.json")), /no lesson marked complete for user 88778750, so the event is retried whole: lesson 616d47bc9eedc4bc7f621bec failed after retries/);
+      await assert.rejects(
+        handler()(fixture("atlas-trigger/user_update_event.json")),
+        /no lesson marked complete for user 88778750, so the event is retried whole: lesson 616d47bc9eedc4bc7f621bec failed after retries/,
+      );
       assert.equal(api.to("PUT", "/lp").length, FAST_RETRY.retries + 1);
       assert.equal(sqs.messages.length, 0, "EventBridge's retry and DLQ keep the event, not the handler");
     });
@@ -195,11 +216,23 @@ describe("bad input and faults", function () {
     const cases: BadInput[] = [
       { name: "empty event", event: {}, error: /invalid SNS event: Records/ },
       { name: "EventBridge envelope where SNS is expected", event: fixture("atlas-trigger/user_update_event.json"), error: /Records/ },
-      { name: "a record that is not SNS", event: { Records: [{ EventSource: "aws:sqs", body: "{}" }] }, error: /Records\[0\]\.EventSource/ },
+      {
+        name: "a record that is not SNS",
+        event: { Records: [{ EventSource: "aws:sqs", body: "{}" }] },
+        error: /Records\[0\]\.EventSource/,
+      },
       { name: "missing loan_id", event: sns(withoutLoanId()), error: /Records\[0\]\.Sns\.Message\.item_loan\.loan_id/ },
-      { name: "a loan_id that is an object", event: sns(objectLoanId()), error: /Records\[0\]\.Sns\.Message\.item_loan\.loan_id: must be text or a number/ },
+      {
+        name: "a loan_id that is an object",
+        event: sns(objectLoanId()),
+        error: /Records\[0\]\.Sns\.Message\.item_loan\.loan_id: must be text or a number/,
+      },
       { name: "a message that is not JSON", event: sns("<xml/>"), error: /Records\[0\]\.Sns\.Message: is not JSON/ },
-      { name: "a request event where a loan is expected", event: sns(fixture("alma-webhook/request_created_event.json").body), error: /item_loan/ },
+      {
+        name: "a request event where a loan is expected",
+        event: sns(fixture("alma-webhook/request_created_event.json").body),
+        error: /item_loan/,
+      },
       { name: "oversized payload", event: sns(JSON.stringify({ ...loanBody(), padding: OVERSIZED })), error: /at most 262144/ },
     ];
     for (const c of cases) {
@@ -215,10 +248,18 @@ describe("bad input and faults", function () {
     const sqsCases: { name: string; body: string; error: RegExp }[] = [
       { name: "a body that is the raw message (raw delivery on)", body: JSON.stringify(loanBody()), error: /Records\[0\]\.body\.Type/ },
       { name: "a body that is not JSON", body: "<xml/>", error: /Records\[0\]\.body: is not JSON/ },
-      { name: "a subscription confirmation", body: JSON.stringify({ ...snsNotification("x"), Type: "SubscriptionConfirmation" }), error: /Records\[0\]\.body\.Type/ },
+      {
+        name: "a subscription confirmation",
+        body: JSON.stringify({ ...snsNotification("x"), Type: "SubscriptionConfirmation" }),
+        error: /Records\[0\]\.body\.Type/,
+      },
       { name: "a Message that is not JSON", body: notified("<xml/>"), error: /Records\[0\]\.body\.Message: is not JSON/ },
       { name: "missing loan_id", body: notified(withoutLoanId()), error: /Records\[0\]\.body\.Message\.item_loan\.loan_id/ },
-      { name: "a loan_id that is an object", body: notified(objectLoanId()), error: /Records\[0\]\.body\.Message\.item_loan\.loan_id: must be text or a number/ },
+      {
+        name: "a loan_id that is an object",
+        body: notified(objectLoanId()),
+        error: /Records\[0\]\.body\.Message\.item_loan\.loan_id: must be text or a number/,
+      },
       { name: "an oversized Message", body: notified(JSON.stringify({ ...loanBody(), padding: OVERSIZED })), error: /at most 262144/ },
     ];
     for (const c of sqsCases) {
@@ -253,7 +294,8 @@ describe("bad input and faults", function () {
       proxy.inject({ kind: "throttle" }, 3, /UpdateItem/);
       const event = sqsEvent([first, second]);
       assert.deepEqual(await loanUpdated(clients)(event), { batchItemFailures: [{ itemIdentifier: event.Records[0].messageId }] });
-      const user = async () => (await dynamo.documents.send(new GetCommand({ TableName: clients.tables.users, Key: { primary_id: "lbaajh" } }))).Item;
+      const user = async () =>
+        (await dynamo.documents.send(new GetCommand({ TableName: clients.tables.users, Key: { primary_id: "lbaajh" } }))).Item;
       assert.deepEqual((await user())?.loan_ids, ["second"]);
       assert.deepEqual(await loanUpdated(clients)(sqsEvent([first])), { batchItemFailures: [] });
       assert.deepEqual((await user())?.loan_ids, ["second", "18263808770001221"]);
@@ -296,7 +338,19 @@ describe("bad input and faults", function () {
       sqs.failNext(1);
       assert.equal((await loanUpdated(clients)(sns(fixture("alma-webhook/loan_created_event.json").body))).queued, 1);
       sqs.failNext(10);
-      await assert.rejects(requestUpdated(clients)(sns(JSON.stringify({ ...JSON.parse(fixture("alma-webhook/request_created_event.json").body), user_request: { ...JSON.parse(fixture("alma-webhook/request_created_event.json").body).user_request, user_primary_id: "LBAAJH" } }))));
+      await assert.rejects(
+        requestUpdated(clients)(
+          sns(
+            JSON.stringify({
+              ...JSON.parse(fixture("alma-webhook/request_created_event.json").body),
+              user_request: {
+                ...JSON.parse(fixture("alma-webhook/request_created_event.json").body).user_request,
+                user_primary_id: "LBAAJH",
+              },
+            }),
+          ),
+        ),
+      );
     });
 
     it("recovers from a dropped DynamoDB connection", async () => {
@@ -345,7 +399,10 @@ describe("bad input and faults", function () {
       await dynamo.documents.send(new PutCommand({ TableName: "bad-input-users", Item: { github_username: WEIRD_ID, day: 3 } }));
     });
     const call = (route: typeof getUser, event: unknown) =>
-      serve(() => route(api(), queryOf(event))).then((r) => ({ status: r.statusCode, body: r.headers["content-type"] === "application/json" ? JSON.parse(r.body) : r.body }));
+      serve(() => route(api(), queryOf(event))).then((r) => ({
+        status: r.statusCode,
+        body: r.headers["content-type"] === "application/json" ? JSON.parse(r.body) : r.body,
+      }));
     // get_user_by_id answered 404 with this text for a missing username, as we do; the rest are 400s naming the field.
     const cases: [string, typeof getUser, unknown, number, RegExp][] = [
       ["empty event", getUser, {}, 404, new RegExp(USERNAME_MISSING)],
@@ -365,14 +422,20 @@ describe("bad input and faults", function () {
     }
 
     it("reads unicode and injection-looking names verbatim", async () => {
-      assert.deepEqual((await call(getUser, { queryStringParameters: { username: WEIRD_ID } })).body, { github_username: WEIRD_ID, day: 3 });
+      assert.deepEqual((await call(getUser, { queryStringParameters: { username: WEIRD_ID } })).body, {
+        github_username: WEIRD_ID,
+        day: 3,
+      });
     });
 
     it("answers after throttling, and 500 without details once the retries run out", async () => {
       proxy.inject({ kind: "throttle" }, 1);
       assert.equal((await call(getUser, { queryStringParameters: { username: WEIRD_ID } })).status, 200);
       proxy.inject({ kind: "throttle" }, 10);
-      assert.deepEqual(await call(getUser, { queryStringParameters: { username: WEIRD_ID } }), { status: 500, body: { message: "internal error" } });
+      assert.deepEqual(await call(getUser, { queryStringParameters: { username: WEIRD_ID } }), {
+        status: 500,
+        body: { message: "internal error" },
+      });
     });
   });
 
@@ -420,8 +483,23 @@ describe("bad input and faults", function () {
     const badUpstream: [string, () => StubResponse, RegExp][] = [
       ["an answer that is not JSON", () => ({ body: "<html>maintenance</html>" }), /JSON/],
       ["a page without records", () => ({ body: { data: [] } }), /without records/],
-      ["records of the wrong type", () => ({ body: { records: [{ id: "r", fields: { id: ["a"] } }, { id: "q", fields: "x" }] } }), /fields\.id must be an integer/],
-      ["a field that is a list of objects", () => ({ body: { records: [{ id: "r", fields: { id: 1, languages: [{ a: 1 }] } }] } }), /fields\.languages is a list of objects/],
+      [
+        "records of the wrong type",
+        () => ({
+          body: {
+            records: [
+              { id: "r", fields: { id: ["a"] } },
+              { id: "q", fields: "x" },
+            ],
+          },
+        }),
+        /fields\.id must be an integer/,
+      ],
+      [
+        "a field that is a list of objects",
+        () => ({ body: { records: [{ id: "r", fields: { id: 1, languages: [{ a: 1 }] } }] } }),
+        /fields\.languages is a list of objects/,
+      ],
     ];
     for (const [name, answer, error] of badUpstream) {
       it(`reports ${name} from Airtable as a failed source, writes no assessment, and still syncs Badgr`, async () => {
@@ -482,7 +560,14 @@ describe("bad input and faults", function () {
       store = new MemoryStore();
       sent = 0;
     });
-    const command = (data: unknown, extra: Record<string, unknown> = {}) => ({ id: "c1", source: "web", type: "cmd.record.create.v0", datacontenttype: "application/json", data: JSON.stringify(data), ...extra });
+    const command = (data: unknown, extra: Record<string, unknown> = {}) => ({
+      id: "c1",
+      source: "web",
+      type: "cmd.record.create.v0",
+      datacontenttype: "application/json",
+      data: JSON.stringify(data),
+      ...extra,
+    });
     const cases: BadInput[] = [
       { name: "empty event", event: {}, error: /event\.id must be a non-empty string/ },
       { name: "SNS envelope", event: { Records: [{ Sns: { Message: "{}" } }] }, error: /event\.id/ },

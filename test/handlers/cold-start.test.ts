@@ -41,21 +41,38 @@ describe("cold starts: what a first invocation loads", function () {
     for (const app of apps.values()) await app.close();
   });
 
-  for (const [handler, app] of [["alma-webhook", "alma"], ["alma-loan-updated", "alma"], ["lesson-completed", "lessons"]] as const) {
+  for (const [handler, app] of [
+    ["alma-webhook", "alma"],
+    ["alma-loan-updated", "alma"],
+    ["lesson-completed", "lessons"],
+  ] as const) {
     it(`${handler}: no ES module loader, no undici, no SSM client; and it answers`, async () => {
       const bundle = await bundleHandler({ handler });
       const event = path.join(dir, `${handler}.json`);
       fs.writeFileSync(event, JSON.stringify(FIRST_EVENTS[handler]()));
       // Asynchronously: the stand-ins answer from this process.
       const { stdout } = await promisify(execFile)(process.execPath, ["-e", RUN_ONCE], {
-        env: { ...process.env, ...apps.get(app)!.env, BUNDLE: bundle.file, EVENT: event, POWERTOOLS_LOG_LEVEL: "SILENT", AWS_LAMBDA_FUNCTION_NAME: handler },
+        env: {
+          ...process.env,
+          ...apps.get(app)!.env,
+          BUNDLE: bundle.file,
+          EVENT: event,
+          POWERTOOLS_LOG_LEVEL: "SILENT",
+          AWS_LAMBDA_FUNCTION_NAME: handler,
+        },
         timeout: 60_000,
       });
-      const { result, loaded } = JSON.parse(stdout) as { result: { statusCode?: number; batchItemFailures?: unknown[] } | undefined; loaded: string[] };
+      const { result, loaded } = JSON.parse(stdout) as {
+        result: { statusCode?: number; batchItemFailures?: unknown[] } | undefined;
+        loaded: string[];
+      };
       if (handler === "alma-webhook") assert.equal(result?.statusCode, 200);
       if (handler === "alma-loan-updated") assert.deepEqual(result?.batchItemFailures, []);
       assert.ok(loaded.includes("https"), "the process reports what it loaded (the SDK's node:https)");
-      assert.deepEqual(loaded.filter((m) => /^internal\/modules\/esm\/|undici/.test(m)), []);
+      assert.deepEqual(
+        loaded.filter((m) => /^internal\/modules\/esm\/|undici/.test(m)),
+        [],
+      );
       assert.ok(!Object.keys(bundle.metafile.inputs).some((i) => i.includes("@aws-sdk/client-ssm/")));
     });
   }

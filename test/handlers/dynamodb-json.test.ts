@@ -40,8 +40,19 @@ describe("DynamoDB's JSON protocol without the SDK's middleware (handlers/lib/dy
   it("sends the bodies lib-dynamodb's DocumentClient sends, and reads what it reads", async () => {
     const ours = documentsOf(client());
     const sdk = DynamoDBDocumentClient.from(client(), { marshallOptions: { removeUndefinedValues: true } });
-    const put = { TableName: table, Item: item, ConditionExpression: "attribute_not_exists(id) OR n <= :n", ExpressionAttributeValues: { ":n": 50 } };
-    const update = { TableName: table, Key: { id: "a" }, UpdateExpression: "SET #l = list_append(#l, :v)", ExpressionAttributeNames: { "#l": "list" }, ExpressionAttributeValues: { ":v": ["y"] } };
+    const put = {
+      TableName: table,
+      Item: item,
+      ConditionExpression: "attribute_not_exists(id) OR n <= :n",
+      ExpressionAttributeValues: { ":n": 50 },
+    };
+    const update = {
+      TableName: table,
+      Key: { id: "a" },
+      UpdateExpression: "SET #l = list_append(#l, :v)",
+      ExpressionAttributeNames: { "#l": "list" },
+      ExpressionAttributeValues: { ":v": ["y"] },
+    };
     const get = { TableName: table, Key: { id: "a" }, ConsistentRead: true };
 
     await ours.put(put);
@@ -52,7 +63,10 @@ describe("DynamoDB's JSON protocol without the SDK's middleware (handlers/lib/dy
     await sdk.send(new PutCommand(put));
     await sdk.send(new UpdateCommand(update));
     const { Item } = await sdk.send(new GetCommand(get));
-    assert.deepEqual(oursBodies, seen.map((r) => [r.operation, JSON.parse(r.body)]));
+    assert.deepEqual(
+      oursBodies,
+      seen.map((r) => [r.operation, JSON.parse(r.body)]),
+    );
     assert.deepEqual(read, Item);
     assert.deepEqual(read, { id: "a", n: 42, s: "é☃", list: ["x", 1, { m: true }, "y"], nothing: null });
     assert.equal(await ours.get({ TableName: table, Key: { id: "nobody" } }), undefined);
@@ -75,7 +89,14 @@ describe("DynamoDB's JSON protocol without the SDK's middleware (handlers/lib/dy
     const get = { TableName: table, Key: { id: { S: "a" } } };
     proxy.inject({ kind: "throttle" }, 2);
     assert.deepEqual(await json.call("GetItem", get), {});
-    proxy.inject({ kind: "status", status: 503, body: JSON.stringify({ __type: "com.amazonaws.dynamodb.v20120810#ServiceUnavailable", message: "down" }) }, 1);
+    proxy.inject(
+      {
+        kind: "status",
+        status: 503,
+        body: JSON.stringify({ __type: "com.amazonaws.dynamodb.v20120810#ServiceUnavailable", message: "down" }),
+      },
+      1,
+    );
     assert.deepEqual(await json.call("GetItem", get), {});
     proxy.inject({ kind: "reset" }, 1);
     assert.deepEqual(await json.call("GetItem", get), {});
@@ -96,13 +117,23 @@ describe("DynamoDB's JSON protocol without the SDK's middleware (handlers/lib/dy
   });
 
   it("finds its endpoint as the SDK does, in AWS_ENDPOINT_URL_DYNAMODB, and passes Lambda's trace header on", async () => {
-    const restore = setEnv({ ...localAwsEnv({ AWS_ENDPOINT_URL_DYNAMODB: proxy.url }), AWS_LAMBDA_FUNCTION_NAME: "f", _X_AMZN_TRACE_ID: "Root=1-5759e988-bd862e3fe1be46a994272793" });
+    const restore = setEnv({
+      ...localAwsEnv({ AWS_ENDPOINT_URL_DYNAMODB: proxy.url }),
+      AWS_LAMBDA_FUNCTION_NAME: "f",
+      _X_AMZN_TRACE_ID: "Root=1-5759e988-bd862e3fe1be46a994272793",
+    });
     try {
       const json = new DynamoDBJson(new DynamoDBClient({}));
       seen = [];
       assert.deepEqual(await json.call("GetItem", { TableName: table, Key: { id: { S: "a" } } }), {});
-      assert.deepEqual(seen.map((r) => [r.operation, r.headers["x-amzn-trace-id"]]), [["GetItem", "Root=1-5759e988-bd862e3fe1be46a994272793"]]);
-      assert.match(String(seen[0].headers.authorization), /^AWS4-HMAC-SHA256 Credential=local\/\d{8}\/eu-west-2\/dynamodb\/aws4_request, SignedHeaders=[^,]*x-amz-target[^,]*, Signature=[0-9a-f]{64}$/);
+      assert.deepEqual(
+        seen.map((r) => [r.operation, r.headers["x-amzn-trace-id"]]),
+        [["GetItem", "Root=1-5759e988-bd862e3fe1be46a994272793"]],
+      );
+      assert.match(
+        String(seen[0].headers.authorization),
+        /^AWS4-HMAC-SHA256 Credential=local\/\d{8}\/eu-west-2\/dynamodb\/aws4_request, SignedHeaders=[^,]*x-amz-target[^,]*, Signature=[0-9a-f]{64}$/,
+      );
     } finally {
       restore();
     }
@@ -110,12 +141,28 @@ describe("DynamoDB's JSON protocol without the SDK's middleware (handlers/lib/dy
 
   it("signs as the SDK's SignatureV4 signs: the same headers, byte for byte", async () => {
     const cases = [
-      { credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" }, region: "eu-west-2", date: "2024-03-05T06:07:08.123Z" },
-      { credentials: { accessKeyId: "ASIAEXAMPLE", secretAccessKey: "secret", sessionToken: "token/with+chars==" }, region: "us-east-1", date: "2024-03-05T23:59:59.999Z" },
-      { credentials: { accessKeyId: "ASIAEXAMPLE", secretAccessKey: "secret", sessionToken: "token/with+chars==" }, region: "us-east-1", date: "2024-03-06T00:00:00.000Z" },
+      {
+        credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" },
+        region: "eu-west-2",
+        date: "2024-03-05T06:07:08.123Z",
+      },
+      {
+        credentials: { accessKeyId: "ASIAEXAMPLE", secretAccessKey: "secret", sessionToken: "token/with+chars==" },
+        region: "us-east-1",
+        date: "2024-03-05T23:59:59.999Z",
+      },
+      {
+        credentials: { accessKeyId: "ASIAEXAMPLE", secretAccessKey: "secret", sessionToken: "token/with+chars==" },
+        region: "us-east-1",
+        date: "2024-03-06T00:00:00.000Z",
+      },
     ];
     for (const { credentials, region, date } of cases) {
-      const sdkSigner = await (new DynamoDBClient({ region, credentials }).config as unknown as { signer: (s: unknown) => Promise<{ sign: (r: HttpRequest, o: unknown) => Promise<HttpRequest> }> }).signer({
+      const sdkSigner = await (
+        new DynamoDBClient({ region, credentials }).config as unknown as {
+          signer: (s: unknown) => Promise<{ sign: (r: HttpRequest, o: unknown) => Promise<HttpRequest> }>;
+        }
+      ).signer({
         name: "sigv4",
         signingName: "dynamodb",
         signingRegion: region,
@@ -126,9 +173,17 @@ describe("DynamoDB's JSON protocol without the SDK's middleware (handlers/lib/dy
         ['{"TableName":"t","Key":{"id":{"S":"é ☃"}}}', undefined],
         ["{}", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"],
       ] as const) {
-        const headers: Record<string, string> = { host: `dynamodb.${region}.amazonaws.com`, "content-type": "application/x-amz-json-1.0", "x-amz-target": "DynamoDB_20120810.GetItem", "content-length": String(Buffer.byteLength(body)) };
+        const headers: Record<string, string> = {
+          host: `dynamodb.${region}.amazonaws.com`,
+          "content-type": "application/x-amz-json-1.0",
+          "x-amz-target": "DynamoDB_20120810.GetItem",
+          "content-length": String(Buffer.byteLength(body)),
+        };
         if (trace) headers["x-amzn-trace-id"] = trace;
-        const sdk = await sdkSigner.sign(new HttpRequest({ protocol: "https:", hostname: headers.host, method: "POST", path: "/", headers: { ...headers }, body }), { signingDate: new Date(date) });
+        const sdk = await sdkSigner.sign(
+          new HttpRequest({ protocol: "https:", hostname: headers.host, method: "POST", path: "/", headers: { ...headers }, body }),
+          { signingDate: new Date(date) },
+        );
         await ours.sign(headers, "/", body, new Date(date));
         assert.deepEqual(headers, sdk.headers, `${region} ${date} ${body}`);
       }

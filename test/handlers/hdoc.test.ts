@@ -28,7 +28,8 @@ describe("hdoc handlers", function () {
   let dynamo: LocalDynamo;
   /** A client of its own: a document client made from a client changes that client's translation settings. */
   let client: DynamoDBClient;
-  const apiOn = (table: string, attributes: PublicAttributes = DEFAULT_ATTRIBUTES, maxResponseBytes?: number): UsersApi => usersApi(client, table, attributes, maxResponseBytes);
+  const apiOn = (table: string, attributes: PublicAttributes = DEFAULT_ATTRIBUTES, maxResponseBytes?: number): UsersApi =>
+    usersApi(client, table, attributes, maxResponseBytes);
 
   before(async () => {
     dynamo = await startDynalite();
@@ -43,19 +44,29 @@ describe("hdoc handlers", function () {
 
   type Route = typeof listUsers;
   /** The route's answer to an API Gateway event (payload 2.0, or the REST API's 1.0 the original had). */
-  const answer = (api: UsersApi, route: Route, event: Record<string, unknown>) => serve(() => route(api, queryOf(event), pathOf(event, "/users")));
-  const query = (q: Record<string, string> | null | undefined) => (q === undefined ? { version: "2.0" } : { version: "2.0", queryStringParameters: q });
+  const answer = (api: UsersApi, route: Route, event: Record<string, unknown>) =>
+    serve(() => route(api, queryOf(event), pathOf(event, "/users")));
+  const query = (q: Record<string, string> | null | undefined) =>
+    q === undefined ? { version: "2.0" } : { version: "2.0", queryStringParameters: q };
 
   // ---------------------------------------------------------------------------------------------
   // 100DaysOfCloudBackend's sam/api/tests, on both branches, with their tables and events.
   describe("the originals' pytest expectations", () => {
     before(async () => {
       await newTable("Users", [{ github_username: "johndoe" }]);
-      await newTable("UsersFour", [{ github_username: "johndoe" }, { github_username: "joanna" }, { github_username: "becky" }, { github_username: "rahul" }]);
+      await newTable("UsersFour", [
+        { github_username: "johndoe" },
+        { github_username: "joanna" },
+        { github_username: "becky" },
+        { github_username: "rahul" },
+      ]);
     });
 
     // test_get_user_by_id.py (main and dev): status 200, body '{"github_username": "%s"}' exactly.
-    for (const [branch, route, rawPath] of [["main: GET /users", listUsers, "/users"], ["dev: GET /user", getUser, "/user"]] as const) {
+    for (const [branch, route, rawPath] of [
+      ["main: GET /users", listUsers, "/users"],
+      ["dev: GET /user", getUser, "/user"],
+    ] as const) {
       it(`test_get_user_by_id (${branch}?username=): 200 and the body text '{"github_username": "johndoe"}'`, async () => {
         const response = await answer(apiOn("Users"), route, { queryStringParameters: { username: "johndoe" }, rawPath });
         assert.equal(response.statusCode, 200);
@@ -82,19 +93,30 @@ describe("hdoc handlers", function () {
 
   // ---------------------------------------------------------------------------------------------
   describe("GET /user?username=X and GET /users?username=X (get_user_by_id)", () => {
-    const routes = [["GET /user", getUser], ["GET /users", listUsers]] as const;
+    const routes = [
+      ["GET /user", getUser],
+      ["GET /users", listUsers],
+    ] as const;
     before(() => newTable("by-id", [{ github_username: "ada", days_completed: 42, email: "ada@example.com", cognito_sub: "0f1e-22" }]));
 
     for (const [name, route] of routes) {
       it(`${name}: answers the bare object, JSON written as simplejson wrote it`, async () => {
         const response = await answer(apiOn("by-id"), route, query({ username: "ada" }));
-        assert.deepEqual(response, { statusCode: 200, headers: { "content-type": "application/json" }, body: '{"github_username": "ada", "days_completed": 42}' });
+        assert.deepEqual(response, {
+          statusCode: 200,
+          headers: { "content-type": "application/json" },
+          body: '{"github_username": "ada", "days_completed": 42}',
+        });
       });
 
       it(`${name}: answers 404 with the original's text when the user is missing`, async () => {
         // Looked up verbatim, as the original did: " ada" is another name.
         for (const username of ["nobody", " ada", "ADA", "   "]) {
-          assert.deepEqual(await answer(apiOn("by-id"), route, query({ username })), { statusCode: 404, headers: { "content-type": "text/plain; charset=utf-8" }, body: USER_NOT_FOUND });
+          assert.deepEqual(await answer(apiOn("by-id"), route, query({ username })), {
+            statusCode: 404,
+            headers: { "content-type": "text/plain; charset=utf-8" },
+            body: USER_NOT_FOUND,
+          });
         }
         assert.equal(USER_NOT_FOUND, "ERROR: user not found!");
       });
@@ -108,14 +130,30 @@ describe("hdoc handlers", function () {
 
     it("GET /user: answers 404 with the original's missing-username text when username is absent or empty", async () => {
       assert.equal(USERNAME_MISSING, "username field in the body of the request is missing");
-      for (const event of [{}, query(undefined), { queryStringParameters: null }, query({}), query({ limit: "2" }), query({ username: "" }), { queryStringParameters: { username: ["a"] } }]) {
-        assert.deepEqual(await answer(apiOn("by-id"), getUser, event), { statusCode: 404, headers: { "content-type": "text/plain; charset=utf-8" }, body: USERNAME_MISSING }, JSON.stringify(event));
+      for (const event of [
+        {},
+        query(undefined),
+        { queryStringParameters: null },
+        query({}),
+        query({ limit: "2" }),
+        query({ username: "" }),
+        { queryStringParameters: { username: ["a"] } },
+      ]) {
+        assert.deepEqual(
+          await answer(apiOn("by-id"), getUser, event),
+          { statusCode: 404, headers: { "content-type": "text/plain; charset=utf-8" }, body: USERNAME_MISSING },
+          JSON.stringify(event),
+        );
       }
     });
 
     it("GET /users: an empty username is get_user_by_id's missing username; no username at all is the listing", async () => {
       assert.equal((await answer(apiOn("by-id"), listUsers, query({ username: "" }))).body, USERNAME_MISSING);
-      assert.equal((await answer(apiOn("by-id"), listUsers, query({ username: "ada", limit: "x" }))).statusCode, 200, "with username, limit is not read");
+      assert.equal(
+        (await answer(apiOn("by-id"), listUsers, query({ username: "ada", limit: "x" }))).statusCode,
+        200,
+        "with username, limit is not read",
+      );
       assert.equal((await answer(apiOn("by-id"), listUsers, query({}))).body, '[{"github_username": "ada", "days_completed": 42}]');
     });
 
@@ -123,7 +161,10 @@ describe("hdoc handlers", function () {
       const name = "ünï'; DROP TABLE users;--<script>\"\\\n😀";
       await dynamo.documents.send(new PutCommand({ TableName: "by-id", Item: { github_username: name, day: 1 } }));
       const response = await answer(apiOn("by-id"), getUser, query({ username: name }));
-      assert.equal(response.body, '{"github_username": "\\u00fcn\\u00ef\'; DROP TABLE users;--<script>\\"\\\\\\n\\ud83d\\ude00", "day": 1}');
+      assert.equal(
+        response.body,
+        '{"github_username": "\\u00fcn\\u00ef\'; DROP TABLE users;--<script>\\"\\\\\\n\\ud83d\\ude00", "day": 1}',
+      );
       assert.deepEqual(JSON.parse(response.body), { github_username: name, day: 1 });
     });
   });
@@ -139,7 +180,9 @@ describe("hdoc handlers", function () {
       negative: { N: "-1.5" },
       tags: { SS: ["aws", "azure"] },
       days: { NS: ["1", "9007199254740993"] },
-      nested: { M: { streak: { N: "12345678901234567890" }, list: { L: [{ N: "0.123456789012345678901" }, { BOOL: true }, { NULL: true }] } } },
+      nested: {
+        M: { streak: { N: "12345678901234567890" }, list: { L: [{ N: "0.123456789012345678901" }, { BOOL: true }, { NULL: true }] } },
+      },
       avatar: { B: Uint8Array.from([1, 2, 255]) },
     };
     const TEXT =
@@ -158,13 +201,29 @@ describe("hdoc handlers", function () {
     it("GET /users answers the whole listing with that user in it, not a 500", async () => {
       const response = await answer(apiOn("exact"), listUsers, query(undefined));
       assert.equal(response.statusCode, 200);
-      assert.deepEqual(response.body.slice(1, -1).split(/, (?=\{"github_username")/).sort(), [TEXT, '{"github_username": "plain", "day": 3}'].sort());
+      assert.deepEqual(
+        response.body
+          .slice(1, -1)
+          .split(/, (?=\{"github_username")/)
+          .sort(),
+        [TEXT, '{"github_username": "plain", "day": 3}'].sort(),
+      );
     });
 
     it("writes a number as Python's str(Decimal) does", () => {
       for (const [text, python] of [
-        ["100", "100"], ["1.5", "1.5"], ["0.000001", "0.000001"], ["0.0000001", "1E-7"], ["-0.0000001", "-1E-7"], ["0", "0"],
-        ["123456.789", "123456.789"], ["1E+2", "1E+2"], ["1.50", "1.50"], ["0.00", "0.00"], ["007", "7"], ["1.2345e-10", "1.2345E-10"],
+        ["100", "100"],
+        ["1.5", "1.5"],
+        ["0.000001", "0.000001"],
+        ["0.0000001", "1E-7"],
+        ["-0.0000001", "-1E-7"],
+        ["0", "0"],
+        ["123456.789", "123456.789"],
+        ["1E+2", "1E+2"],
+        ["1.50", "1.50"],
+        ["0.00", "0.00"],
+        ["007", "7"],
+        ["1.2345e-10", "1.2345E-10"],
         ["9.9999999999999999999999999999999999999E+125", "9.9999999999999999999999999999999999999E+125"],
       ]) {
         assert.equal(decimalText(text), python, text);
@@ -181,10 +240,12 @@ describe("hdoc handlers", function () {
   describe("public attributes", () => {
     const USER = { github_username: "grace", days_completed: 100, email: "grace@example.com", cognito_sub: "abcd-1234", bio: "hi" };
     before(() => newTable("public", [USER]));
-    const body = async (attributes: PublicAttributes, route: Route = getUser) => JSON.parse((await answer(apiOn("public", attributes), route, query({ username: "grace" }))).body);
+    const body = async (attributes: PublicAttributes, route: Route = getUser) =>
+      JSON.parse((await answer(apiOn("public", attributes), route, query({ username: "grace" }))).body);
 
     it("leaves out email and cognito_sub by default, on every route", async () => {
-      for (const route of [getUser, listUsers]) assert.deepEqual(await body(DEFAULT_ATTRIBUTES, route), { github_username: "grace", days_completed: 100, bio: "hi" });
+      for (const route of [getUser, listUsers])
+        assert.deepEqual(await body(DEFAULT_ATTRIBUTES, route), { github_username: "grace", days_completed: 100, bio: "hi" });
       const listing = JSON.parse((await answer(apiOn("public"), listUsers, query(undefined))).body);
       assert.deepEqual(listing, [{ github_username: "grace", days_completed: 100, bio: "hi" }]);
     });
@@ -197,7 +258,12 @@ describe("hdoc handlers", function () {
     it("reads the setting from PUBLIC_ATTRIBUTES, failing with the variable's name", () => {
       assert.equal(HDOC_ENV.publicAttributes, "PUBLIC_ATTRIBUTES");
       assert.deepEqual(publicAttributesFromEnv({ PUBLIC_ATTRIBUTES: '{"only":["github_username"]}' }), { only: ["github_username"] });
-      for (const env of [{}, { PUBLIC_ATTRIBUTES: "email" }, { PUBLIC_ATTRIBUTES: '{"only":["a"],"except":["b"]}' }, { PUBLIC_ATTRIBUTES: "{}" }]) {
+      for (const env of [
+        {},
+        { PUBLIC_ATTRIBUTES: "email" },
+        { PUBLIC_ATTRIBUTES: '{"only":["a"],"except":["b"]}' },
+        { PUBLIC_ATTRIBUTES: "{}" },
+      ]) {
         assert.throws(() => publicAttributesFromEnv(env), /environment variable PUBLIC_ATTRIBUTES/);
       }
     });
@@ -206,7 +272,12 @@ describe("hdoc handlers", function () {
   // ---------------------------------------------------------------------------------------------
   describe("GET /users (get_users): the listing", () => {
     const NAMES = Array.from({ length: 30 }, (_, i) => `user-${String(i).padStart(2, "0")}`);
-    before(() => newTable("list", NAMES.map((github_username, day) => ({ github_username, day, streak: 1.5, tags: ["aws"] }))));
+    before(() =>
+      newTable(
+        "list",
+        NAMES.map((github_username, day) => ({ github_username, day, streak: 1.5, tags: ["aws"] })),
+      ),
+    );
     const list = async (q: Record<string, string> | undefined, api = apiOn("list"), rawPath = "/users") => {
       const response = await answer(api, listUsers, { ...query(q), rawPath });
       return { ...response, users: response.statusCode === 200 ? (JSON.parse(response.body) as { github_username: string }[]) : [] };
@@ -245,7 +316,15 @@ describe("hdoc handlers", function () {
     });
 
     it("reads limit as Python's int() did, any positive size", async () => {
-      for (const [limit, count] of [[" 5 ", 5], ["+5", 5], ["005", 5], ["1_0", 10], ["30", 30], ["2147483648", 30], ["99999999999999999999999", 30]] as const) {
+      for (const [limit, count] of [
+        [" 5 ", 5],
+        ["+5", 5],
+        ["005", 5],
+        ["1_0", 10],
+        ["30", 30],
+        ["2147483648", 30],
+        ["99999999999999999999999", 30],
+      ] as const) {
         const response = await list({ limit });
         assert.equal(response.statusCode, 200, limit);
         assert.equal(response.users.length, count, limit);
@@ -302,7 +381,12 @@ describe("hdoc handlers", function () {
     // 24 users of 100,000 double quotes each: 2.4 MB in DynamoDB (three Scan pages), but each
     // quote is \" in the body and \\\" in Lambda's envelope, 4 bytes: about 9.6 MB in all.
     const USERS = Array.from({ length: 24 }, (_, i) => `big-${String(i).padStart(2, "0")}`);
-    before(() => newTable("big", USERS.map((github_username) => ({ github_username, quotes: '"'.repeat(100_000) }))));
+    before(() =>
+      newTable(
+        "big",
+        USERS.map((github_username) => ({ github_username, quotes: '"'.repeat(100_000) })),
+      ),
+    );
 
     it("answers as many users as Lambda can return, then the rest after the Link's cursor, each exactly once", async () => {
       const api = apiOn("big");
@@ -312,10 +396,13 @@ describe("hdoc handlers", function () {
       do {
         const response = await answer(api, listUsers, query(cursor ? { cursor } : undefined));
         assert.equal(response.statusCode, 200);
-        const envelope = Buffer.byteLength(JSON.stringify({ statusCode: response.statusCode, headers: response.headers, body: response.body, isBase64Encoded: false }));
+        const envelope = Buffer.byteLength(
+          JSON.stringify({ statusCode: response.statusCode, headers: response.headers, body: response.body, isBase64Encoded: false }),
+        );
         assert.ok(envelope <= LAMBDA_RESPONSE_LIMIT_BYTES, `${envelope} bytes`);
         const users = JSON.parse(response.body) as { github_username: string; quotes: string }[];
-        if (response.headers["X-Next-Cursor"]) assert.ok(envelope > LAMBDA_RESPONSE_LIMIT_BYTES - 500_000, `a cut answer is nearly full: ${envelope} bytes`);
+        if (response.headers["X-Next-Cursor"])
+          assert.ok(envelope > LAMBDA_RESPONSE_LIMIT_BYTES - 500_000, `a cut answer is nearly full: ${envelope} bytes`);
         assert.ok(users.every((u) => u.quotes.length === 100_000));
         seen.push(...users.map((u) => u.github_username));
         cursor = response.headers["X-Next-Cursor"];

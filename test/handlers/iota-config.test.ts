@@ -4,7 +4,13 @@ import * as path from "node:path";
 import { MongoServerError } from "mongodb";
 import { MIN_JOURNAL_RETENTION_DAYS } from "../../config";
 import { iotaConfigFromEnv } from "../../handlers/iota/config";
-import { explainMongoError, IotaMongoError, isLoopbackUri, LOCAL_SERVER_SELECTION_TIMEOUT_MS, mongoClientOptions } from "../../handlers/iota/connection";
+import {
+  explainMongoError,
+  IotaMongoError,
+  isLoopbackUri,
+  LOCAL_SERVER_SELECTION_TIMEOUT_MS,
+  mongoClientOptions,
+} from "../../handlers/iota/connection";
 import { MIN_RETENTION_DAYS } from "../../handlers/iota/engine";
 import { payloadPath } from "../helpers/fixtures";
 import { runScript } from "../helpers/run-script";
@@ -38,15 +44,25 @@ describe("iota environment", () => {
       journalName: "iotaJournalEntries",
       eventBusName: "default",
       retentionMs: 15 * 24 * 3600 * 1000,
-      aws: { region: "eu-west-1", endpoint: undefined, credentials: { accessKeyId: "AKIA", secretAccessKey: "fallback-secret", sessionToken: undefined } },
+      aws: {
+        region: "eu-west-1",
+        endpoint: undefined,
+        credentials: { accessKeyId: "AKIA", secretAccessKey: "fallback-secret", sessionToken: undefined },
+      },
     });
   });
 
   it("reads the journal's retention in days, and refuses one that is not a whole number, or shorter than an event can come back", () => {
     const base = { MILL_IOTA_MONGO_URI: "mongodb://x", MILL_IOTA_MONGO_DB: "d", MILL_IOTA_SERVICE_ID: "s" };
     assert.equal(iotaConfigFromEnv({ ...base, MILL_IOTA_JOURNAL_RETENTION_DAYS: "30" }).retentionMs, 30 * 24 * 3600 * 1000);
-    assert.throws(() => iotaConfigFromEnv({ ...base, MILL_IOTA_JOURNAL_RETENTION_DAYS: "a week" }), /MILL_IOTA_JOURNAL_RETENTION_DAYS must be a whole number of days/);
-    assert.throws(() => iotaConfigFromEnv({ ...base, MILL_IOTA_JOURNAL_RETENTION_DAYS: "7" }), /MILL_IOTA_JOURNAL_RETENTION_DAYS must be a whole number of days, at least 15: .*\(got "7"\)/);
+    assert.throws(
+      () => iotaConfigFromEnv({ ...base, MILL_IOTA_JOURNAL_RETENTION_DAYS: "a week" }),
+      /MILL_IOTA_JOURNAL_RETENTION_DAYS must be a whole number of days/,
+    );
+    assert.throws(
+      () => iotaConfigFromEnv({ ...base, MILL_IOTA_JOURNAL_RETENTION_DAYS: "7" }),
+      /MILL_IOTA_JOURNAL_RETENTION_DAYS must be a whole number of days, at least 15: .*\(got "7"\)/,
+    );
   });
 
   it("takes the least retention from the dead-letter queue's 14 days and EventBridge's 24 hours of retries, the same on both sides", () => {
@@ -55,15 +71,25 @@ describe("iota environment", () => {
   });
 
   it("names every missing variable", () => {
-    assert.throws(() => iotaConfigFromEnv({}), /missing environment variable\(s\): MILL_IOTA_MONGO_URI \(or MILL_IOTA_MONGO_URI_PARAM\), MILL_IOTA_MONGO_DB, MILL_IOTA_SERVICE_ID/);
+    assert.throws(
+      () => iotaConfigFromEnv({}),
+      /missing environment variable\(s\): MILL_IOTA_MONGO_URI \(or MILL_IOTA_MONGO_URI_PARAM\), MILL_IOTA_MONGO_DB, MILL_IOTA_SERVICE_ID/,
+    );
   });
 
   it("fails the cold start of a service, naming the variable", async () => {
     const event = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "iota-")), "e.json");
     fs.writeFileSync(event, "{}");
-    const result = await runScript("invoke", ["iota-records", "--event", event], { MILL_IOTA_MONGO_URI: "", MILL_IOTA_MONGO_URI_PARAM: "", MILL_IOTA_MONGO_DB: "x" });
+    const result = await runScript("invoke", ["iota-records", "--event", event], {
+      MILL_IOTA_MONGO_URI: "",
+      MILL_IOTA_MONGO_URI_PARAM: "",
+      MILL_IOTA_MONGO_DB: "x",
+    });
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /missing environment variable\(s\): MILL_IOTA_MONGO_URI \(or MILL_IOTA_MONGO_URI_PARAM\), MILL_IOTA_SERVICE_ID/);
+    assert.match(
+      result.stderr,
+      /missing environment variable\(s\): MILL_IOTA_MONGO_URI \(or MILL_IOTA_MONGO_URI_PARAM\), MILL_IOTA_SERVICE_ID/,
+    );
   });
 });
 
@@ -85,9 +111,15 @@ describe("iota without a MongoDB server it can use", function () {
     });
     const seconds = (Date.now() - started) / 1000;
     assert.equal(result.code, 1, result.stderr);
-    assert.match(result.stderr, /IotaMongoError: no MongoDB server answered at the URI in MILL_IOTA_MONGO_URI \(connect ECONNREFUSED 127\.0\.0\.1:\d+\)/);
+    assert.match(
+      result.stderr,
+      /IotaMongoError: no MongoDB server answered at the URI in MILL_IOTA_MONGO_URI \(connect ECONNREFUSED 127\.0\.0\.1:\d+\)/,
+    );
     assert.match(result.stderr, needs);
-    assert.match(result.stderr, /Set MILL_IOTA_MONGO_URI to one, e\.g\. mongodb:\/\/127\.0\.0\.1:27017\/\?replicaSet=rs0&directConnection=true/);
+    assert.match(
+      result.stderr,
+      /Set MILL_IOTA_MONGO_URI to one, e\.g\. mongodb:\/\/127\.0\.0\.1:27017\/\?replicaSet=rs0&directConnection=true/,
+    );
     assert.ok(!result.stderr.includes(uri), "the URI itself (it may hold a password) is not printed");
     // The driver's own 30 s would put it past 30.
     assert.ok(seconds < 15, `it took ${seconds} s`);
@@ -111,11 +143,21 @@ describe("iota without a MongoDB server it can use", function () {
   });
 
   it("waits less only for a server on this machine: deployed URIs keep the driver's 30 s", () => {
-    for (const uri of ["mongodb://127.0.0.1:27017/?replicaSet=rs0", "mongodb://user:p%40ss@localhost/db", "mongodb://127.0.0.1:27017,127.0.0.1:27018/", "mongodb://[::1]:27017"]) {
+    for (const uri of [
+      "mongodb://127.0.0.1:27017/?replicaSet=rs0",
+      "mongodb://user:p%40ss@localhost/db",
+      "mongodb://127.0.0.1:27017,127.0.0.1:27018/",
+      "mongodb://[::1]:27017",
+    ]) {
       assert.ok(isLoopbackUri(uri), uri);
       assert.deepEqual(mongoClientOptions(uri, 10_000), { serverSelectionTimeoutMS: LOCAL_SERVER_SELECTION_TIMEOUT_MS });
     }
-    for (const uri of ["mongodb+srv://user:pw@cluster0.abcde.mongodb.net/?retryWrites=true", "mongodb://127.0.0.1:27017,db.example.org:27017/", "mongodb://127.0.0.1.example.org/", "mongodb://localhost@db.example.org/"]) {
+    for (const uri of [
+      "mongodb+srv://user:pw@cluster0.abcde.mongodb.net/?retryWrites=true",
+      "mongodb://127.0.0.1:27017,db.example.org:27017/",
+      "mongodb://127.0.0.1.example.org/",
+      "mongodb://localhost@db.example.org/",
+    ]) {
       assert.ok(!isLoopbackUri(uri), uri);
       assert.deepEqual(mongoClientOptions(uri), {});
     }
@@ -123,10 +165,17 @@ describe("iota without a MongoDB server it can use", function () {
   });
 
   it("says that a standalone server has no transactions, and leaves other errors alone", () => {
-    const standalone = new MongoServerError({ errmsg: "Transaction numbers are only allowed on a replica set member or mongos", code: 20, codeName: "IllegalOperation" });
+    const standalone = new MongoServerError({
+      errmsg: "Transaction numbers are only allowed on a replica set member or mongos",
+      code: 20,
+      codeName: "IllegalOperation",
+    });
     const explained = explainMongoError(standalone, "MILL_IOTA_MONGO_URI");
     assert.ok(explained instanceof IotaMongoError);
-    assert.match(explained.message, /^the MongoDB server at the URI in MILL_IOTA_MONGO_URI is a standalone server\. iota needs a MongoDB replica set/);
+    assert.match(
+      explained.message,
+      /^the MongoDB server at the URI in MILL_IOTA_MONGO_URI is a standalone server\. iota needs a MongoDB replica set/,
+    );
     assert.equal(explained.cause, standalone);
     const other = new MongoServerError({ errmsg: "E11000 duplicate key error", code: 11000 });
     assert.equal(explainMongoError(other, "MILL_IOTA_MONGO_URI"), other);

@@ -33,13 +33,21 @@ const command = (id = "evt-1", data: unknown = { companyId: "c1", name: "r" }) =
   datacontenttype: "application/json",
   data: JSON.stringify(data),
 });
-const viaEventBridge = (cloudevent: unknown) => ({ version: "0", id: "eb-1", "detail-type": CLOUDEVENT_DETAIL_TYPE, source: "tests", detail: cloudevent });
+const viaEventBridge = (cloudevent: unknown) => ({
+  version: "0",
+  id: "eb-1",
+  "detail-type": CLOUDEVENT_DETAIL_TYPE,
+  source: "tests",
+  detail: cloudevent,
+});
 
 /** A PutEvents stand-in that records each request and answers from a script. */
-function recorder(answer: (entries: unknown[], call: number) => PutEventsResult = (entries) => ({
-  FailedEntryCount: 0,
-  Entries: entries.map((_, i) => ({ EventId: `eb-${i}` })),
-})) {
+function recorder(
+  answer: (entries: unknown[], call: number) => PutEventsResult = (entries) => ({
+    FailedEntryCount: 0,
+    Entries: entries.map((_, i) => ({ EventId: `eb-${i}` })),
+  }),
+) {
   const calls: { Detail: string }[][] = [];
   const putEvents: PutEvents = async (entries) => {
     calls.push(entries);
@@ -66,10 +74,13 @@ describe("iota engine", () => {
       const func = ({ cloudevent, data }: { cloudevent: unknown; data: unknown }) => void seen.push([cloudevent, data]);
       await iota(putEvents).withIota(viaEventBridge(command("a")), {}, { func });
       await iota(putEvents).withIota(command("b"), {}, { func });
-      assert.deepEqual(seen.map(([ce, data]: any) => [ce.id, data]), [
-        ["a", { companyId: "c1", name: "r" }],
-        ["b", { companyId: "c1", name: "r" }],
-      ]);
+      assert.deepEqual(
+        seen.map(([ce, data]: any) => [ce.id, data]),
+        [
+          ["a", { companyId: "c1", name: "r" }],
+          ["b", { companyId: "c1", name: "r" }],
+        ],
+      );
     });
 
     it("needs string id, source and type, naming the bad one", async () => {
@@ -80,7 +91,10 @@ describe("iota engine", () => {
         [{}, /event\.id/],
         [null, /event\.id/],
       ] as const) {
-        await assert.rejects(iota(putEvents).withIota(event, {}, { func: () => "never" }), (err: Error) => err instanceof IotaInputError && message.test(err.message));
+        await assert.rejects(
+          iota(putEvents).withIota(event, {}, { func: () => "never" }),
+          (err: Error) => err instanceof IotaInputError && message.test(err.message),
+        );
       }
       assert.equal(store.journal.size, 0);
     });
@@ -106,20 +120,30 @@ describe("iota engine", () => {
       const { putEvents } = recorder();
       store.collection("companies").set("c1", { id: "c1", recordCount: 1 });
       store.collection("old").set("x", { id: "x" });
-      const created = await iota(putEvents).withIota(command(), {}, {
-        func: ({ mutation }) => {
-          const record = mutation.stage({ action: MutationAction.CREATE, table: "records", props: { name: "r", b: { z: 1, a: 2 } } });
-          mutation.stage({ action: SET, type: "records", id: record.id, props: { name: "renamed" } });
-          mutation.stage({ action: INCREMENT, table: "companies", id: "c1", props: { recordCount: 2 } });
-          mutation.stage({ action: DELETE, table: "old", id: "x" });
-          return record;
+      const created = await iota(putEvents).withIota(
+        command(),
+        {},
+        {
+          func: ({ mutation }) => {
+            const record = mutation.stage({ action: MutationAction.CREATE, table: "records", props: { name: "r", b: { z: 1, a: 2 } } });
+            mutation.stage({ action: SET, type: "records", id: record.id, props: { name: "renamed" } });
+            mutation.stage({ action: INCREMENT, table: "companies", id: "c1", props: { recordCount: 2 } });
+            mutation.stage({ action: DELETE, table: "old", id: "x" });
+            return record;
+          },
         },
-      });
+      );
       const record = created as Mutation;
       assert.match(record.id, /^rn_[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
       assert.equal(record.id.length, 39);
       // stage() returns the mutation itself, props sorted as with-iota sorts them.
-      assert.deepEqual(record, { action: "create", id: record.id, props: { b: { a: 2, z: 1 }, name: "r" }, table: "records", version: "2023-09-27" });
+      assert.deepEqual(record, {
+        action: "create",
+        id: record.id,
+        props: { b: { a: 2, z: 1 }, name: "r" },
+        table: "records",
+        version: "2023-09-27",
+      });
       assert.deepEqual(Object.keys(record.props), ["b", "name"]);
       assert.deepEqual([...store.collection("records").values()], [{ b: { a: 2, z: 1 }, name: "renamed", id: record.id }]);
       assert.equal(store.collection("companies").get("c1")?.recordCount, 3);
@@ -148,7 +172,13 @@ describe("iota engine", () => {
     it("stages events as @1mill/cloudevents v6 builds them: ce_<uuidv7> ids, data encoded, the chain's root as origin", async () => {
       const { putEvents, calls } = recorder();
       const root = { ...command("root-1"), time: "2025-12-31T00:00:00.000Z" };
-      const child = { ...command("child-1"), originid: "root-1", originsource: "tests", origintime: "2025-12-31T00:00:00.000Z", origintype: "cmd.record.create.v0" };
+      const child = {
+        ...command("child-1"),
+        originid: "root-1",
+        originsource: "tests",
+        origintime: "2025-12-31T00:00:00.000Z",
+        origintype: "cmd.record.create.v0",
+      };
       const func = ({ rapids }: FuncContext<unknown>) => {
         rapids.stage({ type: "fct.record.created.v0", data: { id: "r1" }, subject: "records/r1" });
         rapids.stage({ type: "fct.bare.v0" });
@@ -193,16 +223,29 @@ describe("iota engine", () => {
       const { putEvents } = recorder();
       store.collection("companies").set("c1", { id: "c1", name: "Acme", kind: "a" });
       store.collection("companies").set("c2", { id: "c2", name: "Bolt", kind: "a" });
-      const read = await iota(putEvents).withIota(command(), {}, {
-        func: async ({ find, findOne, countDocuments, distinct }) => {
-          const cursor = await find("companies", { kind: "a" });
-          const names: unknown[] = [];
-          for await (const doc of await find("companies", {})) names.push(doc.name);
-          return [await cursor.toArray(), names, await findOne("companies", { id: "c1" }), await countDocuments("companies", { kind: "a" }), await distinct("companies", "kind")];
+      const read = await iota(putEvents).withIota(
+        command(),
+        {},
+        {
+          func: async ({ find, findOne, countDocuments, distinct }) => {
+            const cursor = await find("companies", { kind: "a" });
+            const names: unknown[] = [];
+            for await (const doc of await find("companies", {})) names.push(doc.name);
+            return [
+              await cursor.toArray(),
+              names,
+              await findOne("companies", { id: "c1" }),
+              await countDocuments("companies", { kind: "a" }),
+              await distinct("companies", "kind"),
+            ];
+          },
         },
-      });
+      );
       assert.deepEqual(read, [
-        [{ id: "c1", name: "Acme", kind: "a" }, { id: "c2", name: "Bolt", kind: "a" }],
+        [
+          { id: "c1", name: "Acme", kind: "a" },
+          { id: "c2", name: "Bolt", kind: "a" },
+        ],
         ["Acme", "Bolt"],
         { id: "c1", name: "Acme", kind: "a" },
         2,
@@ -216,12 +259,16 @@ describe("iota engine", () => {
 
     it("writes with-iota's document, with our lease, outbox and expiry beside it", async () => {
       const { putEvents } = recorder();
-      await iota(putEvents).withIota(command(), {}, {
-        func: ({ mutation, rapids }) => {
-          mutation.stage({ action: CREATE, table: "records", id: "r1", props: { n: 1 } });
-          rapids.stage({ type: "fct.a.v0" });
+      await iota(putEvents).withIota(
+        command(),
+        {},
+        {
+          func: ({ mutation, rapids }) => {
+            mutation.stage({ action: CREATE, table: "records", id: "r1", props: { n: 1 } });
+            rapids.stage({ type: "fct.a.v0" });
+          },
         },
-      });
+      );
       const entry = store.entry(key)!;
       assert.deepEqual(entry.cloudevent, command());
       assert.deepEqual(entry.service, { id: "records.test", startedAt: "2026-01-01T00:00:00.000Z", endedAt: "2026-01-01T00:00:00.000Z" });
@@ -254,7 +301,12 @@ describe("iota engine", () => {
     it("waits for an entry with-iota is still writing, and takes over one it left more than 15 minutes ago", async () => {
       const { putEvents } = recorder();
       const seed = (startedAt: string) =>
-        store.seed(key, { cloudevent: command(), service: { id: "records.test", startedAt, endedAt: null }, mutations: null, rapids: null });
+        store.seed(key, {
+          cloudevent: command(),
+          service: { id: "records.test", startedAt, endedAt: null },
+          mutations: null,
+          rapids: null,
+        });
       seed(new Date(now.getTime() - 60_000).toISOString());
       await assert.rejects(iota(putEvents).withIota(command(), {}, { func: () => "too early" }), EventInProgressError);
       seed(new Date(now.getTime() - 16 * 60_000).toISOString());
@@ -290,7 +342,10 @@ describe("iota engine", () => {
       const fifteenDays = 15 * 24 * 3600 * 1000;
       await iota(putEvents).withIota(command("quiet"), {}, { func: () => "no events" });
       assert.equal(store.entry({ ...key, cloudeventId: "quiet" })?.expiresAt?.getTime(), now.getTime() + fifteenDays, "15 days by default");
-      await assert.rejects(iota(putEvents, { emitRetries: 0 }).withIota(command(), {}, { func: ({ rapids }) => void rapids.stage({ type: "fct.a.v0" }) }), UnsentEventsError);
+      await assert.rejects(
+        iota(putEvents, { emitRetries: 0 }).withIota(command(), {}, { func: ({ rapids }) => void rapids.stage({ type: "fct.a.v0" }) }),
+        UnsentEventsError,
+      );
       assert.equal(store.entry(key)?.expiresAt, undefined, "an entry with unsent events does not expire");
       failing = false;
       now = new Date(now.getTime() + 1000);
@@ -307,7 +362,8 @@ describe("iota engine", () => {
     const stamped = () => ({ ...command(), time: at(0).toISOString() });
     let warnings: { message: string; details: Record<string, unknown> }[];
     beforeEach(() => (warnings = []));
-    const engine = (putEvents: PutEvents, options: Partial<IotaOptions> = {}) => iota(putEvents, { warn: (message, details) => warnings.push({ message, details }), ...options });
+    const engine = (putEvents: PutEvents, options: Partial<IotaOptions> = {}) =>
+      iota(putEvents, { warn: (message, details) => warnings.push({ message, details }), ...options });
     const applyCount = () => store.collection("records").size;
     const func = ({ mutation }: FuncContext<unknown>) => void mutation.stage({ action: CREATE, table: "records", props: { n: 1 } });
 
@@ -343,7 +399,14 @@ describe("iota engine", () => {
       assert.deepEqual(warnings, [
         {
           message: "cloudevent older than the journal's retention refused as SKIPPED: it may have been applied already",
-          details: { cloudeventId: "evt-1", source: "tests", type: "cmd.record.create.v0", serviceId: "records.test", ageDays: 16, retentionDays: 15 },
+          details: {
+            cloudeventId: "evt-1",
+            source: "tests",
+            type: "cmd.record.create.v0",
+            serviceId: "records.test",
+            ageDays: 16,
+            retentionDays: 15,
+          },
         },
       ]);
     });
@@ -364,13 +427,19 @@ describe("iota engine", () => {
           ? { FailedEntryCount: entries.length, Entries: entries.map(() => ({ ErrorCode: "InternalFailure" })) }
           : { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `e${i}` })) },
       );
-      await assert.rejects(engine(putEvents, { emitRetries: 0 }).withIota(stamped(), {}, { func: ({ rapids }) => void rapids.stage({ type: "fct.a.v0" }) }), UnsentEventsError);
+      await assert.rejects(
+        engine(putEvents, { emitRetries: 0 }).withIota(stamped(), {}, { func: ({ rapids }) => void rapids.stage({ type: "fct.a.v0" }) }),
+        UnsentEventsError,
+      );
       failing = false;
       calls.length = 0;
       now = at(30);
       store.expire(now);
       assert.equal(await engine(putEvents).withIota(stamped(), {}, { func }), SKIPPED);
-      assert.deepEqual(calls.map((c) => c.map((e) => JSON.parse(e.Detail).type)), [["fct.a.v0"]]);
+      assert.deepEqual(
+        calls.map((c) => c.map((e) => JSON.parse(e.Detail).type)),
+        [["fct.a.v0"]],
+      );
       assert.deepEqual(warnings, []);
     });
   });
@@ -394,12 +463,37 @@ describe("iota engine", () => {
       assert.deepEqual(entry.cloudevent, { ...command(), subject: null, actor: null }, "the event as it came, undefined as null");
       const [rapid] = entry.rapids!;
       assert.deepEqual(Object.keys(rapid), [
-        "data", "datacontenttype", "dataschema", "id", "source", "specversion", "subject", "time", "type", "actor", "wschannelid", "originid", "originsource", "origintime", "origintype",
+        "data",
+        "datacontenttype",
+        "dataschema",
+        "id",
+        "source",
+        "specversion",
+        "subject",
+        "time",
+        "type",
+        "actor",
+        "wschannelid",
+        "originid",
+        "originsource",
+        "origintime",
+        "origintype",
       ]);
-      for (const name of ["data", "datacontenttype", "dataschema", "subject", "actor", "wschannelid"]) assert.equal(rapid[name], null, name);
+      for (const name of ["data", "datacontenttype", "dataschema", "subject", "actor", "wschannelid"])
+        assert.equal(rapid[name], null, name);
 
       const firstSend = JSON.parse(calls[0][0].Detail);
-      assert.deepEqual(Object.keys(firstSend).sort(), ["id", "originid", "originsource", "origintime", "origintype", "source", "specversion", "time", "type"]);
+      assert.deepEqual(Object.keys(firstSend).sort(), [
+        "id",
+        "originid",
+        "originsource",
+        "origintime",
+        "origintype",
+        "source",
+        "specversion",
+        "time",
+        "type",
+      ]);
       failing = false;
       calls.length = 0;
       assert.equal(await iota(putEvents).withIota(command(), {}, { func: () => "never" }), SKIPPED);
@@ -414,12 +508,19 @@ describe("iota engine", () => {
         committedWhenSent = store.commits;
         return { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `e${i}` })) };
       });
-      await iota(putEvents).withIota(command(), {}, {
-        func: ({ rapids }) => {
-          for (let i = 0; i < 23; i++) rapids.stage({ type: "fct.tick.v0", data: { i } });
+      await iota(putEvents).withIota(
+        command(),
+        {},
+        {
+          func: ({ rapids }) => {
+            for (let i = 0; i < 23; i++) rapids.stage({ type: "fct.tick.v0", data: { i } });
+          },
         },
-      });
-      assert.deepEqual(calls.map((c) => c.length), [10, 10, 3]);
+      );
+      assert.deepEqual(
+        calls.map((c) => c.length),
+        [10, 10, 3],
+      );
       assert.equal(committedWhenSent, 1);
       assert.deepEqual([...store.journal.values()][0].outbox, []);
     });
@@ -429,17 +530,29 @@ describe("iota engine", () => {
         call === 1
           ? {
               FailedEntryCount: 2,
-              Entries: entries.map((_, i) => (i === 1 || i === 3 ? { ErrorCode: "ThrottlingException", ErrorMessage: "slow down" } : { EventId: `e${i}` })),
+              Entries: entries.map((_, i) =>
+                i === 1 || i === 3 ? { ErrorCode: "ThrottlingException", ErrorMessage: "slow down" } : { EventId: `e${i}` },
+              ),
             }
           : { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `r${i}` })) },
       );
-      await iota(putEvents).withIota(command(), {}, {
-        func: ({ rapids }) => {
-          for (let i = 0; i < 5; i++) rapids.stage({ type: "fct.tick.v0", data: { i } });
+      await iota(putEvents).withIota(
+        command(),
+        {},
+        {
+          func: ({ rapids }) => {
+            for (let i = 0; i < 5; i++) rapids.stage({ type: "fct.tick.v0", data: { i } });
+          },
         },
-      });
-      assert.deepEqual(calls.map((c) => c.length), [5, 2]);
-      assert.deepEqual(calls[1].map((e) => JSON.parse(JSON.parse(e.Detail).data).i), [1, 3]);
+      );
+      assert.deepEqual(
+        calls.map((c) => c.length),
+        [5, 2],
+      );
+      assert.deepEqual(
+        calls[1].map((e) => JSON.parse(JSON.parse(e.Detail).data).i),
+        [1, 3],
+      );
       assert.deepEqual([...store.journal.values()][0].outbox, []);
     });
 
@@ -456,7 +569,10 @@ describe("iota engine", () => {
         rapids.stage({ type: "fct.b.v0" });
         return "applied";
       };
-      await assert.rejects(iota(putEvents, { emitRetries: 2 }).withIota(command(), {}, { func }), (err: unknown) => err instanceof UnsentEventsError && err.unsent.length === 2 && /InternalFailure: down/.test(err.message));
+      await assert.rejects(
+        iota(putEvents, { emitRetries: 2 }).withIota(command(), {}, { func }),
+        (err: unknown) => err instanceof UnsentEventsError && err.unsent.length === 2 && /InternalFailure: down/.test(err.message),
+      );
       assert.equal(calls.length, 3, "first attempt and 2 retries");
       assert.equal(store.commits, 1);
       assert.equal([...store.journal.values()][0].outbox!.length, 2);
@@ -468,19 +584,26 @@ describe("iota engine", () => {
       assert.equal(retried, SKIPPED);
       assert.equal(ran, false, "the function does not run again");
       assert.equal(store.commits, 1, "nothing is applied again");
-      assert.deepEqual(calls.map((c) => c.map((e) => JSON.parse(e.Detail).type)), [["fct.a.v0", "fct.b.v0"]]);
+      assert.deepEqual(
+        calls.map((c) => c.map((e) => JSON.parse(e.Detail).type)),
+        [["fct.a.v0", "fct.b.v0"]],
+      );
       assert.equal(store.collection("records").size, 1);
     });
 
     it("emits nothing when the function throws (with-iota emitted what was staged)", async () => {
       const { putEvents, calls } = recorder();
       await assert.rejects(
-        iota(putEvents).withIota(command(), {}, {
-          func: ({ rapids }) => {
-            rapids.stage({ type: "fct.a.v0" });
-            throw new Error("boom");
+        iota(putEvents).withIota(
+          command(),
+          {},
+          {
+            func: ({ rapids }) => {
+              rapids.stage({ type: "fct.a.v0" });
+              throw new Error("boom");
+            },
           },
-        }),
+        ),
         /boom/,
       );
       assert.equal(calls.length, 0);
@@ -491,13 +614,17 @@ describe("iota engine", () => {
       const { putEvents, calls } = recorder();
       store.failCommitAfter = 1;
       await assert.rejects(
-        iota(putEvents).withIota(command(), {}, {
-          func: ({ mutation, rapids }) => {
-            mutation.stage({ action: CREATE, table: "records", id: "r1" });
-            mutation.stage({ action: CREATE, table: "records", id: "r2" });
-            rapids.stage({ type: "fct.a.v0" });
+        iota(putEvents).withIota(
+          command(),
+          {},
+          {
+            func: ({ mutation, rapids }) => {
+              mutation.stage({ action: CREATE, table: "records", id: "r1" });
+              mutation.stage({ action: CREATE, table: "records", id: "r2" });
+              rapids.stage({ type: "fct.a.v0" });
+            },
           },
-        }),
+        ),
         /injected commit failure/,
       );
       assert.equal(calls.length, 0);
@@ -508,12 +635,16 @@ describe("iota engine", () => {
     it("refuses an event larger than EventBridge takes before anything commits", async () => {
       const { putEvents, calls } = recorder();
       await assert.rejects(
-        iota(putEvents).withIota(command(), {}, {
-          func: ({ mutation, rapids }) => {
-            mutation.stage({ action: CREATE, table: "records", id: "r1" });
-            rapids.stage({ type: "fct.big.v0", data: "x".repeat(MAX_ENTRY_BYTES) });
+        iota(putEvents).withIota(
+          command(),
+          {},
+          {
+            func: ({ mutation, rapids }) => {
+              mutation.stage({ action: CREATE, table: "records", id: "r1" });
+              rapids.stage({ type: "fct.big.v0", data: "x".repeat(MAX_ENTRY_BYTES) });
+            },
           },
-        }),
+        ),
         (err: Error) => err instanceof IotaInputError && /bytes; EventBridge takes at most 262144/.test(err.message),
       );
       assert.equal(store.commits, 0);
@@ -546,15 +677,22 @@ describe("iota engine", () => {
     it("fails a concurrent duplicate with a retryable error while the first holds the lease, then skips it after the commit", async () => {
       const { putEvents } = recorder();
       let release!: () => void;
-      const first = iota(putEvents).withIota(command(), {}, {
-        func: async ({ mutation }) => {
-          await new Promise<void>((r) => (release = r));
-          mutation.stage({ action: CREATE, table: "records", id: "r1" });
-          return "first";
+      const first = iota(putEvents).withIota(
+        command(),
+        {},
+        {
+          func: async ({ mutation }) => {
+            await new Promise<void>((r) => (release = r));
+            mutation.stage({ action: CREATE, table: "records", id: "r1" });
+            return "first";
+          },
         },
-      });
+      );
       await new Promise((r) => setImmediate(r));
-      await assert.rejects(iota(putEvents).withIota(command(), {}, { func: () => "second" }), (err: unknown) => err instanceof EventInProgressError && (err as EventInProgressError).retryable);
+      await assert.rejects(
+        iota(putEvents).withIota(command(), {}, { func: () => "second" }),
+        (err: unknown) => err instanceof EventInProgressError && (err as EventInProgressError).retryable,
+      );
       release();
       assert.equal(await first, "first");
       assert.equal(await iota(putEvents).withIota(command(), {}, { func: () => "third" }), SKIPPED);
@@ -563,7 +701,18 @@ describe("iota engine", () => {
 
     it("runs a duplicate when the first failed", async () => {
       const { putEvents } = recorder();
-      await assert.rejects(iota(putEvents).withIota(command(), {}, { func: () => { throw new Error("first failed"); } }), /first failed/);
+      await assert.rejects(
+        iota(putEvents).withIota(
+          command(),
+          {},
+          {
+            func: () => {
+              throw new Error("first failed");
+            },
+          },
+        ),
+        /first failed/,
+      );
       assert.equal(await iota(putEvents).withIota(command(), {}, { func: () => "second" }), "second");
     });
 
@@ -606,10 +755,16 @@ describe("iota engine", () => {
         const committed = entries.filter((e) => e.cloudevent.id === id);
         assert.equal(committed.length, 1);
         assert.notEqual(committed[0].service.endedAt, null);
-        assert.deepEqual(committed[0].mutations?.map((m) => m.action), ["create", "increment", "increment", "increment", "set", "delete"]);
+        assert.deepEqual(
+          committed[0].mutations?.map((m) => m.action),
+          ["create", "increment", "increment", "increment", "set", "delete"],
+        );
         assertJournalNulls(committed[0]);
       }
-      assert.ok(entries.filter((e) => e.cloudevent.id === "0").every((e) => e.service.endedAt === null), "event 0 leaves no committed entry");
+      assert.ok(
+        entries.filter((e) => e.cloudevent.id === "0").every((e) => e.service.endedAt === null),
+        "event 0 leaves no committed entry",
+      );
     });
   });
 });
@@ -628,7 +783,13 @@ describe("iota-records service", () => {
         return { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `e${i}` })) };
       },
     });
-    const event = { id: "cmd-1", source: "web", type: "cmd.record.create.v0", datacontenttype: "application/json", data: JSON.stringify({ companyId: "acme", name: "Q3 report" }) };
+    const event = {
+      id: "cmd-1",
+      source: "web",
+      type: "cmd.record.create.v0",
+      datacontenttype: "application/json",
+      data: JSON.stringify({ companyId: "acme", name: "Q3 report" }),
+    };
     const { id } = (await engine.withIota(event, {}, { func: createRecord })) as { id: string };
     assert.equal(await engine.withIota(event, {}, { func: createRecord }), SKIPPED);
     assert.deepEqual(store.collection("records").get(id), { companyId: "acme", name: "Q3 report", id });
@@ -637,7 +798,10 @@ describe("iota-records service", () => {
     const announced = JSON.parse(sent[0]);
     assert.equal(announced.type, "fct.record.created.v0");
     assert.deepEqual(JSON.parse(announced.data), { id, companyId: "acme", name: "Q3 report" });
-    await assert.rejects(engine.withIota({ ...event, id: "cmd-2", data: JSON.stringify({ name: "x" }) }, {}, { func: createRecord }), /companyId/);
+    await assert.rejects(
+      engine.withIota({ ...event, id: "cmd-2", data: JSON.stringify({ name: "x" }) }, {}, { func: createRecord }),
+      /companyId/,
+    );
   });
 
   it("accepts the sample command payloads/iota/record-created.json as it is, and as `npm run event -- eventbridge` wraps it", async () => {
@@ -645,7 +809,13 @@ describe("iota-records service", () => {
     // The handler's schema: a CloudEvent (id, source, type), and the command's data.
     assert.equal(cloudEventOf(fixture).type, "cmd.record.create.v0");
     assert.equal(fixture.time, undefined, "no time: an event older than the retention is refused, and the sample must never age");
-    const wrapped = await runScript("events/wrap", ["eventbridge", "--detail", payloadPath("iota", "record-created.json"), "--detail-type", CLOUDEVENT_DETAIL_TYPE]);
+    const wrapped = await runScript("events/wrap", [
+      "eventbridge",
+      "--detail",
+      payloadPath("iota", "record-created.json"),
+      "--detail-type",
+      CLOUDEVENT_DETAIL_TYPE,
+    ]);
     assert.equal(wrapped.code, 0, wrapped.stderr);
     for (const event of [fixture, JSON.parse(wrapped.stdout)]) {
       const store = new MemoryStore();
@@ -664,7 +834,10 @@ describe("iota-records service", () => {
       const { id } = (await engine.withIota(event, {}, { func: createRecord })) as { id: string };
       assert.deepEqual(store.collection("records").get(id), { companyId: "acme", name: "Q3 report", id });
       assert.equal(store.collection("companies").get("acme")?.recordCount, 1);
-      assert.deepEqual(sent.map((e) => [e.type, JSON.parse(e.data), e.originid]), [["fct.record.created.v0", { id, companyId: "acme", name: "Q3 report" }, fixture.id]]);
+      assert.deepEqual(
+        sent.map((e) => [e.type, JSON.parse(e.data), e.originid]),
+        [["fct.record.created.v0", { id, companyId: "acme", name: "Q3 report" }, fixture.id]],
+      );
       assert.equal(await engine.withIota(event, {}, { func: createRecord }), SKIPPED, "the same command again is skipped");
     }
   });

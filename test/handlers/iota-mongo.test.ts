@@ -29,13 +29,27 @@ describe(mongoSuite("iota with MongoDB"), function () {
   const sent: string[] = [];
   let failPuts = false;
   const putEvents: PutEvents = async (entries) => {
-    if (failPuts) return { FailedEntryCount: entries.length, Entries: entries.map(() => ({ ErrorCode: "InternalFailure", ErrorMessage: "down" })) };
+    if (failPuts)
+      return { FailedEntryCount: entries.length, Entries: entries.map(() => ({ ErrorCode: "InternalFailure", ErrorMessage: "down" })) };
     sent.push(...entries.map((e) => JSON.parse(e.Detail).type));
     return { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `e${i}` })) };
   };
   const iota = (serviceId = "records.test") =>
-    new Iota({ serviceId, eventBusName: "bus", store: new MongoStore(client, db, JOURNAL), putEvents, emitRetries: 1, emitBackoffMs: () => 1 });
-  const command = (id: string) => ({ id, source: "tests", type: "cmd.record.create.v0", datacontenttype: "application/json", data: JSON.stringify({ companyId: "c1" }) });
+    new Iota({
+      serviceId,
+      eventBusName: "bus",
+      store: new MongoStore(client, db, JOURNAL),
+      putEvents,
+      emitRetries: 1,
+      emitBackoffMs: () => 1,
+    });
+  const command = (id: string) => ({
+    id,
+    source: "tests",
+    type: "cmd.record.create.v0",
+    datacontenttype: "application/json",
+    data: JSON.stringify({ companyId: "c1" }),
+  });
   const journalEntry = (id: string) => db.collection(JOURNAL).findOne({ "cloudevent.id": id });
 
   before(async function () {
@@ -54,19 +68,28 @@ describe(mongoSuite("iota with MongoDB"), function () {
   after(async () => client?.close());
 
   it("writes with-iota's journal document and index, unset attributes as null", async () => {
-    await iota().withIota({ ...command("e1"), subject: undefined }, {}, {
-      func: ({ mutation, rapids }) => {
-        mutation.stage({ action: "increment", table: "companies", id: "c1", props: { recordCount: 1 } });
-        rapids.stage({ type: "fct.one.v0", data: { a: 1 } });
+    await iota().withIota(
+      { ...command("e1"), subject: undefined },
+      {},
+      {
+        func: ({ mutation, rapids }) => {
+          mutation.stage({ action: "increment", table: "companies", id: "c1", props: { recordCount: 1 } });
+          rapids.stage({ type: "fct.one.v0", data: { a: 1 } });
+        },
       },
-    });
+    );
     const entry = await journalEntry("e1");
     assert.deepEqual(entry?.cloudevent, { ...command("e1"), subject: null });
-    assert.deepEqual([entry?.rapids[0].dataschema, entry?.rapids[0].subject, entry?.rapids[0].actor, entry?.rapids[0].wschannelid], [null, null, null, null]);
+    assert.deepEqual(
+      [entry?.rapids[0].dataschema, entry?.rapids[0].subject, entry?.rapids[0].actor, entry?.rapids[0].wschannelid],
+      [null, null, null, null],
+    );
     assert.equal(entry?.service.id, "records.test");
     assert.equal(typeof entry?.service.startedAt, "string");
     assert.equal(typeof entry?.service.endedAt, "string");
-    assert.deepEqual(entry?.mutations, [{ action: "increment", id: "c1", props: { recordCount: 1 }, table: "companies", version: "2023-09-27" }]);
+    assert.deepEqual(entry?.mutations, [
+      { action: "increment", id: "c1", props: { recordCount: 1 }, table: "companies", version: "2023-09-27" },
+    ]);
     assert.equal(entry?.rapids[0].type, "fct.one.v0");
     assert.deepEqual(entry?.outbox, []);
     assert.ok(entry?.expiresAt instanceof Date);
@@ -94,14 +117,18 @@ describe(mongoSuite("iota with MongoDB"), function () {
 
   it("rolls the whole commit back when a mutation fails midway, and a retry applies it", async () => {
     await assert.rejects(
-      iota().withIota(command("e1"), {}, {
-        func: ({ mutation, rapids }) => {
-          mutation.stage({ action: "increment", table: "companies", id: "c1", props: { recordCount: 1 } });
-          mutation.stage({ action: "create", table: "records", id: "dup" });
-          mutation.stage({ action: "create", table: "records", id: "dup" });
-          rapids.stage({ type: "fct.never.v0" });
+      iota().withIota(
+        command("e1"),
+        {},
+        {
+          func: ({ mutation, rapids }) => {
+            mutation.stage({ action: "increment", table: "companies", id: "c1", props: { recordCount: 1 } });
+            mutation.stage({ action: "create", table: "records", id: "dup" });
+            mutation.stage({ action: "create", table: "records", id: "dup" });
+            rapids.stage({ type: "fct.never.v0" });
+          },
         },
-      }),
+      ),
       /duplicate key/,
     );
     assert.equal((await db.collection("companies").findOne({ id: "c1" }))?.recordCount, 0);
@@ -113,18 +140,36 @@ describe(mongoSuite("iota with MongoDB"), function () {
 
   it("passes with-iota's e2e run: 20 concurrent invocations, events 1-4 applied once, event 0 never committed", async () => {
     const engine = () =>
-      new Iota({ serviceId: "some-service-id", eventBusName: "bus", store: new MongoStore(client, db, JOURNAL), putEvents, emitBackoffMs: () => 1 });
+      new Iota({
+        serviceId: "some-service-id",
+        eventBusName: "bus",
+        store: new MongoStore(client, db, JOURNAL),
+        putEvents,
+        emitBackoffMs: () => 1,
+      });
     assertWithIotaE2eOutcome(await runWithIotaE2e(engine, sent));
     assert.equal(await db.collection("featureFlags").countDocuments(), 0);
     const entries = await db.collection(JOURNAL).find().toArray();
-    assert.deepEqual(entries.filter((e) => e.service.endedAt !== null).map((e) => e.cloudevent.id).sort(), ["1", "2", "3", "4"]);
+    assert.deepEqual(
+      entries
+        .filter((e) => e.service.endedAt !== null)
+        .map((e) => e.cloudevent.id)
+        .sort(),
+      ["1", "2", "3", "4"],
+    );
     assert.ok(entries.filter((e) => e.cloudevent.id === "0").every((e) => e.service.endedAt === null));
     for (const entry of entries.filter((e) => e.service.endedAt !== null)) assertJournalNulls(entry as any);
   });
 
   it("refuses an event older than the journal's retention when no entry is left, writing nothing", async () => {
     const warnings: string[] = [];
-    const engine = new Iota({ serviceId: "records.test", eventBusName: "bus", store: new MongoStore(client, db, JOURNAL), putEvents, warn: (message) => warnings.push(message) });
+    const engine = new Iota({
+      serviceId: "records.test",
+      eventBusName: "bus",
+      store: new MongoStore(client, db, JOURNAL),
+      putEvents,
+      warn: (message) => warnings.push(message),
+    });
     const old = { ...command("e-old"), time: new Date(Date.now() - 16 * 24 * 3600 * 1000).toISOString() };
     assert.equal(await engine.withIota(old, {}, { func: () => "applied" }), SKIPPED);
     assert.equal(await db.collection(JOURNAL).countDocuments(), 0);
@@ -152,9 +197,13 @@ describe(mongoSuite("iota with MongoDB"), function () {
   });
 
   it("returns a cursor from find, as the driver does", async () => {
-    const names = await iota().withIota(command("e1"), {}, {
-      func: async ({ find }) => (await find("companies", { id: "c1" }, { projection: { _id: 0, id: 1 } })).toArray(),
-    });
+    const names = await iota().withIota(
+      command("e1"),
+      {},
+      {
+        func: async ({ find }) => (await find("companies", { id: "c1" }, { projection: { _id: 0, id: 1 } })).toArray(),
+      },
+    );
     assert.deepEqual(names, [{ id: "c1" }]);
   });
 
@@ -187,10 +236,17 @@ describe(mongoSuite("iota with MongoDB"), function () {
         AWS_SECRET_ACCESS_KEY: "local",
       });
       assert.equal(result.code, 0, result.stderr);
-      const [created, again] = result.stdout.trim().split("\n").map((line) => JSON.parse(line));
+      const [created, again] = result.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line));
       assert.match(created.id, /^rn_/);
       assert.equal(again, SKIPPED, "the same command twice is applied once");
-      assert.deepEqual(await db.collection("records").findOne({ id: created.id }, { projection: { _id: 0 } }), { companyId: "acme", name: "Q3 report", id: created.id });
+      assert.deepEqual(await db.collection("records").findOne({ id: created.id }, { projection: { _id: 0 } }), {
+        companyId: "acme",
+        name: "Q3 report",
+        id: created.id,
+      });
       assert.equal((await db.collection("companies").findOne({ id: "acme" }))?.recordCount, 1);
       assert.equal(puts.length, 1);
       assert.equal(puts[0].target, "AWSEvents.PutEvents");
@@ -207,8 +263,18 @@ describe(mongoSuite("iota with MongoDB"), function () {
 
   it("migrates a journal with-iota left: indexes, and an expiry for its committed entries (npm run iota:migrate)", async () => {
     await db.collection(JOURNAL).insertMany([
-      { cloudevent: command("a"), service: { id: "s", startedAt: "2025-06-01T00:00:00.000Z", endedAt: "2025-06-01T00:00:01.000Z" }, mutations: [], rapids: [] },
-      { cloudevent: command("b"), service: { id: "s", startedAt: "2025-06-01T00:00:00.000Z", endedAt: null }, mutations: null, rapids: null },
+      {
+        cloudevent: command("a"),
+        service: { id: "s", startedAt: "2025-06-01T00:00:00.000Z", endedAt: "2025-06-01T00:00:01.000Z" },
+        mutations: [],
+        rapids: [],
+      },
+      {
+        cloudevent: command("b"),
+        service: { id: "s", startedAt: "2025-06-01T00:00:00.000Z", endedAt: null },
+        mutations: null,
+        rapids: null,
+      },
     ]);
     const result = await migrateJournal(db, JOURNAL, 7 * 24 * 3600 * 1000);
     assert.equal(result.expiring, 1);

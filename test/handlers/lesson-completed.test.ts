@@ -61,7 +61,11 @@ describe("lesson-completed handler", function () {
     tokensIssued = 0;
     api = () => ({ status: 200, body: { ok: true } });
     // The Auth0 stand-in: it checks the client, its secret and the audience, in a JSON or a form body.
-    tokenAnswer = auth0TokenRoute({ clients: { "m2m-client": "client-secret-value" }, audiences: [AUDIENCE], token: () => `token-${++tokensIssued}` });
+    tokenAnswer = auth0TokenRoute({
+      clients: { "m2m-client": "client-secret-value" },
+      audiences: [AUDIENCE],
+      token: () => `token-${++tokensIssued}`,
+    });
   });
 
   const newHandler = (extra: Partial<Parameters<typeof createHandler>[0]> = {}) =>
@@ -110,7 +114,11 @@ describe("lesson-completed handler", function () {
     assert.equal(server.to("POST", "/oauth/token").length, 1);
     assert.deepEqual(
       puts().map((p) => Object.fromEntries(p.query)),
-      ["5e8f2f13c4cdbe86b5c72d94", "5e8f2f13c4cdbe86b5c72d95", "5e8f2f13c4cdbe86b5c72d96"].map((lessonId) => ({ userId: "88778750", email: "chris.mccann@topcoder.com", lessonId })),
+      ["5e8f2f13c4cdbe86b5c72d94", "5e8f2f13c4cdbe86b5c72d95", "5e8f2f13c4cdbe86b5c72d96"].map((lessonId) => ({
+        userId: "88778750",
+        email: "chris.mccann@topcoder.com",
+        lessonId,
+      })),
     );
     assert.ok(puts().every((p) => p.headers.authorization === "Bearer token-1" && p.body === ""));
   });
@@ -130,7 +138,12 @@ describe("lesson-completed handler", function () {
       }),
     );
     assert.equal(result.lessons, 3);
-    assert.deepEqual(puts().map((p) => p.query.get("lessonId")).sort(), ["lesson-a", "lesson-b", "lesson-c"]);
+    assert.deepEqual(
+      puts()
+        .map((p) => p.query.get("lessonId"))
+        .sort(),
+      ["lesson-a", "lesson-b", "lesson-c"],
+    );
   });
 
   it("asks for no token and calls nothing when the update completed no lesson", async () => {
@@ -169,7 +182,10 @@ describe("lesson-completed handler", function () {
     const result = await newHandler()(realEvent());
     assert.equal(result.completed, 1);
     assert.equal(tokensIssued, 2);
-    assert.deepEqual(puts().map((p) => p.headers.authorization), ["Bearer token-1", "Bearer token-2"]);
+    assert.deepEqual(
+      puts().map((p) => p.headers.authorization),
+      ["Bearer token-1", "Bearer token-2"],
+    );
   });
 
   it("does not retry a permanent 404, and keeps the event with the refusal in the failed-events queue", async () => {
@@ -211,14 +227,18 @@ describe("lesson-completed handler", function () {
       state.inFlight -= 1;
       return { status: 200 };
     };
-    const lessons = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`completedChallenges.${i}`, { id: `lesson-${i}` }]));
+    const lessons = (n: number) =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`completedChallenges.${i}`, { id: `lesson-${i}` }]));
 
     it("sends the lessons of one event in order, one at a time, by default", async () => {
       const state = { inFlight: 0, peak: 0 };
       api = slowApi(state);
       assert.equal((await newHandler()(eventWith(lessons(4)))).completed, 4);
       assert.equal(state.peak, 1);
-      assert.deepEqual(puts().map((p) => p.query.get("lessonId")), ["lesson-0", "lesson-1", "lesson-2", "lesson-3"]);
+      assert.deepEqual(
+        puts().map((p) => p.query.get("lessonId")),
+        ["lesson-0", "lesson-1", "lesson-2", "lesson-3"],
+      );
     });
 
     it("sends several at once when lessons.concurrency says so", async () => {
@@ -237,21 +257,31 @@ describe("lesson-completed handler", function () {
 
     it("reports and skips a lesson element without a string id, and sends the others", async () => {
       const result = await newHandler()(
-        eventWith({ "completedChallenges.1": { completedDate: 5 }, "completedChallenges.2": { id: "lesson-b" }, completedChallenges: [{ id: 7 }, { id: "lesson-c" }, null] }),
+        eventWith({
+          "completedChallenges.1": { completedDate: 5 },
+          "completedChallenges.2": { id: "lesson-b" },
+          completedChallenges: [{ id: 7 }, { id: "lesson-c" }, null],
+        }),
       );
       assert.deepEqual(result.skipped, [
         { field: "completedChallenges.1", reason: "has no id that is a non-empty string" },
         { field: "completedChallenges[0]", reason: "has no id that is a non-empty string" },
         { field: "completedChallenges[2]", reason: "has no id that is a non-empty string" },
       ]);
-      assert.deepEqual(puts().map((p) => p.query.get("lessonId")), ["lesson-b", "lesson-c"]);
+      assert.deepEqual(
+        puts().map((p) => p.query.get("lessonId")),
+        ["lesson-b", "lesson-c"],
+      );
       assert.equal(result.completed, 2);
     });
 
     it("sends every lesson of a large update, in order, with no cap: 150 lessons, 150 PUTs", async () => {
       const result = await newHandler()(eventWith(lessons(150)));
       assert.deepEqual([result.lessons, result.completed, result.parked], [150, 150, []]);
-      assert.deepEqual(puts().map((p) => p.query.get("lessonId")), Array.from({ length: 150 }, (_, i) => `lesson-${i}`));
+      assert.deepEqual(
+        puts().map((p) => p.query.get("lessonId")),
+        Array.from({ length: 150 }, (_, i) => `lesson-${i}`),
+      );
       assert.equal(sqs.messages.length, 0);
     });
 
@@ -296,21 +326,27 @@ describe("lesson-completed handler", function () {
       };
       assert.equal(configFromEnv(env).tokenRequestFormat, "json");
       assert.equal(configFromEnv({ ...env, AUTH0_TOKEN_REQUEST_FORMAT: "form" }).tokenRequestFormat, "form");
-      assert.throws(() => configFromEnv({ ...env, AUTH0_TOKEN_REQUEST_FORMAT: "xml" }), /AUTH0_TOKEN_REQUEST_FORMAT must be one of json, form \(got "xml"\)/);
+      assert.throws(
+        () => configFromEnv({ ...env, AUTH0_TOKEN_REQUEST_FORMAT: "xml" }),
+        /AUTH0_TOKEN_REQUEST_FORMAT must be one of json, form \(got "xml"\)/,
+      );
       assert.throws(() => configFromEnv({ ...env, AUTH0_AUDIENCE: "" }), /AUTH0_AUDIENCE is not set/);
     });
   });
 
   describe("resumable records", () => {
-    const lessons = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`completedChallenges.${i}`, { id: `lesson-${i}` }]));
+    const lessons = (n: number) =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`completedChallenges.${i}`, { id: `lesson-${i}` }]));
     /** PUTs the API accepted, per lesson. */
     const accepted = new Map<string, number>();
     beforeEach(() => accepted.clear());
-    const accept = () => (req: RecordedRequest): StubResponse => {
-      const id = req.query.get("lessonId")!;
-      accepted.set(id, (accepted.get(id) ?? 0) + 1);
-      return { status: 200 };
-    };
+    const accept =
+      () =>
+      (req: RecordedRequest): StubResponse => {
+        const id = req.query.get("lessonId")!;
+        accepted.set(id, (accepted.get(id) ?? 0) + 1);
+        return { status: 200 };
+      };
     const record = (i = 0): ResumeRecord => JSON.parse(sqs.messages[i].body);
 
     it("after a 5xx on lesson k, keeps k and the lessons after it as a resumable record instead of failing, and a replay sends only those: each lesson accepted once", async () => {
@@ -323,7 +359,11 @@ describe("lesson-completed handler", function () {
       const first = await handler(event);
       assert.deepEqual([first.completed, first.parked], [3, ["lesson-3", "lesson-4", "lesson-5"]]);
       assert.equal(puts().filter((p) => p.query.get("lessonId") === "lesson-3").length, FAST_RETRY.retries + 1);
-      assert.equal(puts().filter((p) => ["lesson-4", "lesson-5"].includes(p.query.get("lessonId")!)).length, 0, "nothing after the failed lesson is sent out of order");
+      assert.equal(
+        puts().filter((p) => ["lesson-4", "lesson-5"].includes(p.query.get("lessonId")!)).length,
+        0,
+        "nothing after the failed lesson is sent out of order",
+      );
       assert.equal(sqs.messages.length, 1);
       const kept = record();
       assert.equal(kept.kind, "lessons-resume");
@@ -338,7 +378,12 @@ describe("lesson-completed handler", function () {
       assert.deepEqual([replay.lessons, replay.completed, replay.parked], [3, 3, []]);
       assert.equal(sqs.messages.length, 1, "a complete replay leaves no new record");
       assert.deepEqual(Object.fromEntries(accepted), Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`lesson-${i}`, 1])));
-      assert.deepEqual(puts().slice(-3).map((p) => p.query.get("lessonId")), ["lesson-3", "lesson-4", "lesson-5"]);
+      assert.deepEqual(
+        puts()
+          .slice(-3)
+          .map((p) => p.query.get("lessonId")),
+        ["lesson-3", "lesson-4", "lesson-5"],
+      );
     });
 
     it("with lessons sent 4 at a time, keeps only those not accepted, and never re-sends an accepted one", async () => {
@@ -352,7 +397,10 @@ describe("lesson-completed handler", function () {
       assert.equal(result.completed + kept.remaining.length, 20);
       api = accept();
       await newHandler({ concurrency: 4 })(kept);
-      assert.deepEqual([...accepted.values()].filter((n) => n !== 1), []);
+      assert.deepEqual(
+        [...accepted.values()].filter((n) => n !== 1),
+        [],
+      );
       assert.equal(accepted.size, 20);
     });
 
@@ -378,12 +426,21 @@ describe("lesson-completed handler", function () {
       assert.ok(Date.now() - started < 1_000, `took ${Date.now() - started} ms of a 1000 ms invocation`);
       assert.ok(result.completed >= 1 && result.completed < 12, `${result.completed} sent`);
       const kept = record();
-      assert.deepEqual(kept.remaining, Array.from({ length: 12 - result.completed }, (_, i) => `lesson-${result.completed + i}`));
+      assert.deepEqual(
+        kept.remaining,
+        Array.from({ length: 12 - result.completed }, (_, i) => `lesson-${result.completed + i}`),
+      );
       assert.match(kept.reason, /not sent: .*time budget ran out/);
       const firstPuts = puts().length;
       api = accept();
       await newHandler()(kept);
-      assert.deepEqual(puts().slice(firstPuts).map((p) => p.query.get("lessonId")), kept.remaining, "the replay sends only the record's lessons, in order");
+      assert.deepEqual(
+        puts()
+          .slice(firstPuts)
+          .map((p) => p.query.get("lessonId")),
+        kept.remaining,
+        "the replay sends only the record's lessons, in order",
+      );
       // Every lesson the first invocation saw accepted was sent once. (A PUT cut off by the deadline may have reached the API: it is the record's first lesson.)
       for (let i = 0; i < result.completed; i++) assert.equal(accepted.get(`lesson-${i}`), 1, `lesson-${i}`);
       assert.equal(accepted.size, 12);
@@ -391,7 +448,8 @@ describe("lesson-completed handler", function () {
 
     it("carries a replayed record's refusals into the record it leaves, and replays nothing for a record with nothing remaining", async () => {
       const ok = accept();
-      api = (req) => (req.query.get("lessonId") === "lesson-1" ? { status: 404 } : req.query.get("lessonId") === "lesson-3" ? { status: 503 } : ok(req));
+      api = (req) =>
+        req.query.get("lessonId") === "lesson-1" ? { status: 404 } : req.query.get("lessonId") === "lesson-3" ? { status: 503 } : ok(req);
       await newHandler()(eventWith(lessons(5)));
       const first = record();
       assert.deepEqual([first.remaining, first.refused], [["lesson-3", "lesson-4"], [{ lessonId: "lesson-1", status: 404 }]]);
@@ -407,21 +465,32 @@ describe("lesson-completed handler", function () {
 
     it("fails the invocation, naming the lessons, when a record cannot be kept (and there is no queue)", async () => {
       api = (req) => (req.query.get("lessonId") === "lesson-1" ? { status: 503 } : { status: 200 });
-      await assert.rejects(newHandler({ failedEventsQueueUrl: undefined })(eventWith(lessons(2))), /1 lesson\(s\) not sent: .*no failed-events queue to keep the lessons \["lesson-1"\] in/);
+      await assert.rejects(
+        newHandler({ failedEventsQueueUrl: undefined })(eventWith(lessons(2))),
+        /1 lesson\(s\) not sent: .*no failed-events queue to keep the lessons \["lesson-1"\] in/,
+      );
       sqs.failNext(10);
       await assert.rejects(newHandler()(eventWith(lessons(2))));
     });
 
     it("refuses a malformed record, naming the field", async () => {
       const good = buildResumeRecord(realEvent(), { reason: "r", remaining: ["a"], refused: [] });
-      await assert.rejects(newHandler()({ ...good, remaining: "a" }), (err: Error) => err instanceof InvalidEventError && /invalid lessons-resume record: remaining: /.test(err.message));
+      await assert.rejects(
+        newHandler()({ ...good, remaining: "a" }),
+        (err: Error) => err instanceof InvalidEventError && /invalid lessons-resume record: remaining: /.test(err.message),
+      );
       await assert.rejects(newHandler()({ ...good, remaining: ["a", ""] }), /remaining\[1\]: must not be empty/);
-      await assert.rejects(newHandler()({ ...good, event: { ...realEvent(), detail: { ...realEvent().detail, fullDocument: {} } } }), /event\.detail\.fullDocument\.externalId/);
+      await assert.rejects(
+        newHandler()({ ...good, event: { ...realEvent(), detail: { ...realEvent().detail, fullDocument: {} } } }),
+        /event\.detail\.fullDocument\.externalId/,
+      );
       assert.equal(server.requests.length, 0);
     });
 
     it("keeps a record within one SQS message: an event too large for it keeps its user, without its updatedFields", () => {
-      const big = eventWith({ completedChallenges: Array.from({ length: 2000 }, (_, i) => ({ id: `lesson-${i}`, files: [{ contents: "x".repeat(100) }] })) });
+      const big = eventWith({
+        completedChallenges: Array.from({ length: 2000 }, (_, i) => ({ id: `lesson-${i}`, files: [{ contents: "x".repeat(100) }] })),
+      });
       const remaining = Array.from({ length: 2000 }, (_, i) => `lesson-${i}`);
       const kept = buildResumeRecord(big, { reason: "r", remaining, refused: [] });
       assert.ok(Buffer.byteLength(JSON.stringify(kept)) <= MAX_RECORD_BYTES);
@@ -458,7 +527,10 @@ describe("lesson-completed handler", function () {
       const fields = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`completedChallenges.${i}`, { id: `lesson-${i}` }]));
       const started = Date.now();
       await assert.rejects(
-        newHandler({ budgetMarginMs: 500, retry: { ...FAST_RETRY, maxRetryTimeMs: 60_000, retries: 10 } })(eventWith(fields), withTimeLeft(1_500)),
+        newHandler({ budgetMarginMs: 500, retry: { ...FAST_RETRY, maxRetryTimeMs: 60_000, retries: 10 } })(
+          eventWith(fields),
+          withTimeLeft(1_500),
+        ),
         /no lesson marked complete for user 88778750, so the event is retried whole: lesson lesson-0 /,
       );
       assert.ok(Date.now() - started < 1_500, `took ${Date.now() - started} ms of a 1500 ms invocation`);
@@ -476,7 +548,12 @@ describe("lesson-completed handler", function () {
     it("reuses a short-lived token while it is valid, and reads expires_in given as a string", async () => {
       for (const expires_in of [30, "86400"]) {
         tokensIssued = 0;
-        tokenAnswer = auth0TokenRoute({ clients: { "m2m-client": "client-secret-value" }, audiences: [AUDIENCE], token: () => `token-${++tokensIssued}`, expiresIn: expires_in });
+        tokenAnswer = auth0TokenRoute({
+          clients: { "m2m-client": "client-secret-value" },
+          audiences: [AUDIENCE],
+          token: () => `token-${++tokensIssued}`,
+          expiresIn: expires_in,
+        });
         const handler = newHandler();
         for (let i = 0; i < 3; i++) await handler(realEvent());
         assert.equal(tokensIssued, 1, `expires_in ${JSON.stringify(expires_in)}`);
@@ -487,7 +564,10 @@ describe("lesson-completed handler", function () {
   it("rejects a malformed event with an error naming the field, and makes no HTTP call", async () => {
     const noExternalId = realEvent();
     delete noExternalId.detail.fullDocument.externalId;
-    await assert.rejects(newHandler()(noExternalId), (err: unknown) => err instanceof InvalidEventError && /detail\.fullDocument\.externalId/.test(err.message));
+    await assert.rejects(
+      newHandler()(noExternalId),
+      (err: unknown) => err instanceof InvalidEventError && /detail\.fullDocument\.externalId/.test(err.message),
+    );
 
     await assert.rejects(newHandler()(eventWith({}, "auth0|")), /detail\.fullDocument\.externalId: has no user id/);
     await assert.rejects(newHandler()({}), /invalid Atlas trigger event: detail-type: .*; source: .*; detail: /);
@@ -498,7 +578,10 @@ describe("lesson-completed handler", function () {
     const EMAIL = "chris.mccann@topcoder.com";
     const SECRET = "client-secret-value";
     /** Auth0 for the first token; afterwards it answers `status` with the request it got, as some endpoints' errors do. */
-    const echoAfterFirst = (status: number, body: (req: RecordedRequest) => unknown = (req) => ({ error: "access_denied", request: req.body, contact: EMAIL })) => {
+    const echoAfterFirst = (
+      status: number,
+      body: (req: RecordedRequest) => unknown = (req) => ({ error: "access_denied", request: req.body, contact: EMAIL }),
+    ) => {
       const auth0 = tokenAnswer;
       let n = 0;
       tokenAnswer = (req) => (++n === 1 ? auth0(req) : { status, body: body(req) });
@@ -506,8 +589,18 @@ describe("lesson-completed handler", function () {
     /** Everything the invocation left where people read: log lines, the thrown error as Lambda logs it, the queue's records. */
     const run = async (event: unknown) => {
       const handler = lambdaHandler(newHandler());
-      const { result, logs } = await captureLogs("DEBUG", () => handler(event).then((r) => ({ ok: r }), (err: Error) => ({ err })));
-      return { result, logged: JSON.stringify(logs), thrown: "err" in result ? `${result.err.message}\n${result.err.stack}` : "", records: sqs.messages.map((m) => m.body) };
+      const { result, logs } = await captureLogs("DEBUG", () =>
+        handler(event).then(
+          (r) => ({ ok: r }),
+          (err: Error) => ({ err }),
+        ),
+      );
+      return {
+        result,
+        logged: JSON.stringify(logs),
+        thrown: "err" in result ? `${result.err.message}\n${result.err.stack}` : "",
+        records: sqs.messages.map((m) => m.body),
+      };
     };
 
     it("keeps its answer out of every log line and parked record, and masks the e-mail address in every log line", async () => {
@@ -515,14 +608,23 @@ describe("lesson-completed handler", function () {
       let refused = false;
       api = (req) => (req.query.get("lessonId") === "lesson-1" && !refused ? ((refused = true), { status: 401 }) : { status: 200 });
       echoAfterFirst(401);
-      const event = eventWith({ "completedChallenges.0": { id: "lesson-0" }, "completedChallenges.1": { id: "lesson-1" }, "completedChallenges.2": { id: "lesson-2" } });
+      const event = eventWith({
+        "completedChallenges.0": { id: "lesson-0" },
+        "completedChallenges.1": { id: "lesson-1" },
+        "completedChallenges.2": { id: "lesson-2" },
+      });
       const { result, logged, records } = await run(event);
 
-      assert.deepEqual(result, { ok: { userId: "88778750", lessons: 3, completed: 1, refused: [], skipped: [], parked: ["lesson-1", "lesson-2"] } });
+      assert.deepEqual(result, {
+        ok: { userId: "88778750", lessons: 3, completed: 1, refused: [], skipped: [], parked: ["lesson-1", "lesson-2"] },
+      });
       assert.equal(server.to("POST", "/oauth/token").length, 2, "the renewal was asked for, and refused");
       assert.equal(records.length, 1);
       const record: ResumeRecord = JSON.parse(records[0]);
-      assert.match(record.reason, /^2 lesson\(s\) not sent: lesson lesson-1 failed after retries: POST http:\/\/127\.0\.0\.1:\d+\/oauth\/token answered HTTP 401: access_denied$/);
+      assert.match(
+        record.reason,
+        /^2 lesson\(s\) not sent: lesson lesson-1 failed after retries: POST http:\/\/127\.0\.0\.1:\d+\/oauth\/token answered HTTP 401: access_denied$/,
+      );
       for (const text of [logged, records[0]]) assert.ok(!text.includes(SECRET), `the secret in ${text}`);
       assert.ok(!record.reason.includes(EMAIL));
       assert.ok(!logged.includes(EMAIL), "a log line holds the address");
@@ -532,7 +634,12 @@ describe("lesson-completed handler", function () {
       tokenAnswer = auth0TokenRoute({ clients: { "m2m-client": SECRET }, audiences: [AUDIENCE] });
       const replay = await newHandler()(record);
       assert.deepEqual([replay.completed, replay.parked], [2, []]);
-      assert.deepEqual(puts().slice(-2).map((p) => p.query.get("email")), [EMAIL, EMAIL]);
+      assert.deepEqual(
+        puts()
+          .slice(-2)
+          .map((p) => p.query.get("email")),
+        [EMAIL, EMAIL],
+      );
     });
 
     it("keeps it out of the error Lambda logs and keeps, whether it fails (5xx, retried), answers 200 without a token, or answers what is not JSON", async () => {
@@ -563,9 +670,14 @@ describe("lesson-completed handler", function () {
         req.query.get("lessonId") === "lesson-1"
           ? { status: 503, body: `PUT ${req.path}?email=${req.query.get("email")} with ${req.headers.authorization} failed for ${EMAIL}` }
           : { status: 200 };
-      const { logged, records } = await run(eventWith({ "completedChallenges.0": { id: "lesson-0" }, "completedChallenges.1": { id: "lesson-1" } }));
+      const { logged, records } = await run(
+        eventWith({ "completedChallenges.0": { id: "lesson-0" }, "completedChallenges.1": { id: "lesson-1" } }),
+      );
       const record: ResumeRecord = JSON.parse(records[0]);
-      assert.match(record.reason, /answered HTTP 503: PUT \/v5\/.*\?email=c\*\*\*@topcoder\.com with \[redacted\] failed for c\*\*\*@topcoder\.com$/);
+      assert.match(
+        record.reason,
+        /answered HTTP 503: PUT \/v5\/.*\?email=c\*\*\*@topcoder\.com with \[redacted\] failed for c\*\*\*@topcoder\.com$/,
+      );
       for (const text of [logged, record.reason]) {
         assert.ok(!text.includes("token-1"), `the token in ${text}`);
         assert.ok(!text.includes(EMAIL), `the address in ${text}`);
@@ -590,6 +702,7 @@ describe("lesson-completed handler", function () {
     const logged = lines.join("");
     assert.ok(logged.includes("c***@topcoder.com"), "the masked address is logged");
     assert.ok(logged.includes("lessons kept in the failed-events queue as a resumable record"));
-    for (const secret of ["token-1", "client-secret-value", "chris.mccann@topcoder.com"]) assert.ok(!logged.includes(secret), `log holds ${secret}`);
+    for (const secret of ["token-1", "client-secret-value", "chris.mccann@topcoder.com"])
+      assert.ok(!logged.includes(secret), `log holds ${secret}`);
   });
 });

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { fetchWithRetry, HttpError } from "../../handlers/lib/http";
+import { fetchWithRetry, type HttpError } from "../../handlers/lib/http";
 import { lambdaHandler, logger } from "../../handlers/lib/logger";
 import { maskedError, maskEmails, withoutSecrets } from "../../handlers/lib/mask";
 import { FAST_RETRY, type HttpStub, startStub } from "../../tooling/local/http-stub";
@@ -24,7 +24,10 @@ describe("what handlers print of data they did not write", () => {
   });
 
   it("withoutSecrets replaces each secret, and ignores values too short to be one", () => {
-    assert.equal(withoutSecrets("id=app secret=s3cr3t-value again s3cr3t-value", ["s3cr3t-value", "app", undefined]), "id=app secret=[redacted] again [redacted]");
+    assert.equal(
+      withoutSecrets("id=app secret=s3cr3t-value again s3cr3t-value", ["s3cr3t-value", "app", undefined]),
+      "id=app secret=[redacted] again [redacted]",
+    );
   });
 
   it("maskedError masks an error's message, stack and cause in place, keeping its class and fields", () => {
@@ -44,7 +47,10 @@ describe("what handlers print of data they did not write", () => {
 
   it("the logger masks every address in every line: message, fields at any depth, and errors", async () => {
     const { logs } = await captureLogs("DEBUG", async () => {
-      logger.info("sent to chris.mccann@topcoder.com", { user: { email: "chris.mccann@topcoder.com", ids: ["a@b.com"] }, error: new Error("no user jane@x.org") });
+      logger.info("sent to chris.mccann@topcoder.com", {
+        user: { email: "chris.mccann@topcoder.com", ids: ["a@b.com"] },
+        error: new Error("no user jane@x.org"),
+      });
     });
     const line = JSON.stringify(logs);
     assert.ok(!/chris\.mccann@|"a@b\.com"|jane@x\.org/.test(line), line);
@@ -57,18 +63,30 @@ describe("what handlers print of data they did not write", () => {
     const handler = lambdaHandler(async () => {
       throw new Error("no lesson marked complete for user chris.mccann@topcoder.com");
     });
-    await assert.rejects(handler({}), (err: Error) => err.message === "no lesson marked complete for user c***@topcoder.com" && !String(err.stack).includes("chris.mccann"));
+    await assert.rejects(
+      handler({}),
+      (err: Error) => err.message === "no lesson marked complete for user c***@topcoder.com" && !String(err.stack).includes("chris.mccann"),
+    );
   });
 
   describe("an upstream answer in an HttpError", () => {
     let server: HttpStub;
     before(async () => {
-      server = await startStub((req) => ({ status: 400, body: { error: "invalid_client", echo: `${req.body} ${req.headers.authorization} jane@x.org` } }));
+      server = await startStub((req) => ({
+        status: 400,
+        body: { error: "invalid_client", echo: `${req.body} ${req.headers.authorization} jane@x.org` },
+      }));
     });
     after(() => server.close());
 
     const failure = (answerDetail?: "excerpt" | "oauthError") =>
-      fetchWithRetry(`${server.url}/t?email=jane@x.org`, { method: "POST", headers: { authorization: "Bearer tok-123456" }, body: "client_secret=s3cr3t-value" }, FAST_RETRY, undefined, answerDetail).then(
+      fetchWithRetry(
+        `${server.url}/t?email=jane@x.org`,
+        { method: "POST", headers: { authorization: "Bearer tok-123456" }, body: "client_secret=s3cr3t-value" },
+        FAST_RETRY,
+        undefined,
+        answerDetail,
+      ).then(
         () => assert.fail("expected an HttpError"),
         (err: HttpError) => err,
       );

@@ -83,7 +83,10 @@ describe("secret rotation", function () {
       assert.equal(await secrets.get("TOKEN"), "v1");
       now += 2_000;
       assert.equal(await secrets.get("TOKEN"), "v2");
-      assert.throws(() => new SecretReader({ env: { TRIBUTARY_SECRETS_MAX_AGE_SECONDS: "5m" } }), /TRIBUTARY_SECRETS_MAX_AGE_SECONDS must be a whole number/);
+      assert.throws(
+        () => new SecretReader({ env: { TRIBUTARY_SECRETS_MAX_AGE_SECONDS: "5m" } }),
+        /TRIBUTARY_SECRETS_MAX_AGE_SECONDS must be a whole number/,
+      );
     });
 
     it("shares one read among concurrent callers", async () => {
@@ -121,14 +124,17 @@ describe("secret rotation", function () {
       } finally {
         console.warn = warn;
       }
-      assert.deepEqual(warnings.map((line) => JSON.parse(line)), [
-        {
-          level: "WARN",
-          message: "secret not read again: the value read before is kept",
-          parameter: PARAM,
-          error: `${PARAM} was not read through the Parameters and Secrets extension (127.0.0.1:${ssm.extensionPort}): 400 injected failure`,
-        },
-      ]);
+      assert.deepEqual(
+        warnings.map((line) => JSON.parse(line)),
+        [
+          {
+            level: "WARN",
+            message: "secret not read again: the value read before is kept",
+            parameter: PARAM,
+            error: `${PARAM} was not read through the Parameters and Secrets extension (127.0.0.1:${ssm.extensionPort}): 400 injected failure`,
+          },
+        ],
+      );
       const failedReads = ssm.gets.length;
       assert.equal(await secrets.get("TOKEN"), "v1", "no new read right after a failed one");
       assert.equal(ssm.gets.length, failedReads);
@@ -140,7 +146,10 @@ describe("secret rotation", function () {
     it("fails a first read that fails, and names a secret that is not configured", async () => {
       ssm.failNext(10, 400);
       await assert.rejects(reader().get("TOKEN"), /injected failure/);
-      await assert.rejects(reader({ env: {} }).get("TOKEN"), /secret TOKEN is not configured: set TOKEN_PARAM \(an SSM parameter name\) or TOKEN/);
+      await assert.rejects(
+        reader({ env: {} }).get("TOKEN"),
+        /secret TOKEN is not configured: set TOKEN_PARAM \(an SSM parameter name\) or TOKEN/,
+      );
     });
 
     it("signingKeys: the previous key only while the current one is younger than the window, read once; a failed read is tried again after the refresh interval", async () => {
@@ -176,25 +185,40 @@ describe("secret rotation", function () {
       assert.equal((await fetch(PARAM, 1)).value, "v1");
       assert.deepEqual(ssm.gets, [PARAM, `${PARAM}:1`]);
       const requests = ssm.stub.to("GET", "/systemsmanager/parameters/get");
-      assert.deepEqual(requests.map((r) => r.headers["x-aws-parameters-secrets-token"]), ["session-token", "session-token"]);
-      assert.deepEqual(requests.map((r) => Object.fromEntries(r.query)), [
-        { name: PARAM, withDecryption: "true" },
-        { name: PARAM, version: "1", withDecryption: "true" },
-      ]);
+      assert.deepEqual(
+        requests.map((r) => r.headers["x-aws-parameters-secrets-token"]),
+        ["session-token", "session-token"],
+      );
+      assert.deepEqual(
+        requests.map((r) => Object.fromEntries(r.query)),
+        [
+          { name: PARAM, withDecryption: "true" },
+          { name: PARAM, version: "1", withDecryption: "true" },
+        ],
+      );
     });
 
     it("names the parameter, the extension and its answer when a read fails; never reads without a session token", async () => {
       const fetch = extensionFetcher(extensionEnv(ssm));
       await assert.rejects(fetch("/no/such/parameter"), (err: Error & { status?: number }) => {
         assert.equal(err.status, 400);
-        assert.equal(err.message, `/no/such/parameter was not read through the Parameters and Secrets extension (127.0.0.1:${ssm.extensionPort}): 400 Bad Request: an unexpected error occurred while executing request`);
+        assert.equal(
+          err.message,
+          `/no/such/parameter was not read through the Parameters and Secrets extension (127.0.0.1:${ssm.extensionPort}): 400 Bad Request: an unexpected error occurred while executing request`,
+        );
         return true;
       });
       await assert.rejects(fetch(PARAM, 7), /\/tributary\/test\/secret:7 was not read .*: 400 Bad Request/);
-      await assert.rejects(extensionFetcher({ ...extensionEnv(ssm), AWS_SESSION_TOKEN: "" })(PARAM), /AWS_SESSION_TOKEN, which the Parameters and Secrets extension requires, is not set/);
+      await assert.rejects(
+        extensionFetcher({ ...extensionEnv(ssm), AWS_SESSION_TOKEN: "" })(PARAM),
+        /AWS_SESSION_TOKEN, which the Parameters and Secrets extension requires, is not set/,
+      );
       const closed = await startFakeSsm();
       await closed.close();
-      await assert.rejects(extensionFetcher(extensionEnv(closed))(PARAM), new RegExp(`127\\.0\\.0\\.1:${closed.extensionPort}\\): .*ECONNREFUSED`));
+      await assert.rejects(
+        extensionFetcher(extensionEnv(closed))(PARAM),
+        new RegExp(`127\\.0\\.0\\.1:${closed.extensionPort}\\): .*ECONNREFUSED`),
+      );
       assert.deepEqual(ssm.gets, ["/no/such/parameter", `${PARAM}:7`]);
     });
 
@@ -408,7 +432,14 @@ describe("secret rotation", function () {
       return url.toString();
     };
     const putUrl = (password: string) =>
-      ssm.send(new PutParameterCommand({ Name: localParameterName("BRN_DATABASE_URL"), Value: urlWith(password), Type: "SecureString", Overwrite: true }));
+      ssm.send(
+        new PutParameterCommand({
+          Name: localParameterName("BRN_DATABASE_URL"),
+          Value: urlWith(password),
+          Type: "SecureString",
+          Overwrite: true,
+        }),
+      );
 
     it("connects at the next sync of the same container with the URL read again", async () => {
       await putUrl("password-1");
@@ -437,7 +468,10 @@ describe("secret rotation", function () {
     it("builds a pool for a new URL, and ends the one it replaced after the run", async () => {
       const urls = ["mysql://a@127.0.0.1:1/x"];
       let refreshed = 0;
-      const pools = new BrnPools(async () => urls.at(-1)!, async () => (refreshed++, urls.at(-1)!));
+      const pools = new BrnPools(
+        async () => urls.at(-1)!,
+        async () => (refreshed++, urls.at(-1)!),
+      );
       const first = await pools.pool();
       assert.equal(await pools.pool(), first, "the same URL keeps its pool");
       assert.equal(await pools.renew(first), false, "the URL read again is the same");
@@ -457,12 +491,16 @@ describe("secret rotation", function () {
       const seen: string[] = [];
       const airtable = await startStub((req) => {
         seen.push(String(req.headers.authorization));
-        return req.headers.authorization === `Bearer ${accepted}` ? { body: { records: [] } } : { status: 401, body: { error: "AUTHENTICATION_REQUIRED" } };
+        return req.headers.authorization === `Bearer ${accepted}`
+          ? { body: { records: [] } }
+          : { status: 401, body: { error: "AUTHENTICATION_REQUIRED" } };
       });
       try {
         const parameter = localParameterName("AIRTABLE_TOKEN");
         await ssm.send(new PutParameterCommand({ Name: parameter, Value: "airtable-1", Overwrite: true }));
-        await ssm.send(new PutParameterCommand({ Name: localParameterName("BRN_DATABASE_URL"), Value: brnUrl.toString(), Overwrite: true }));
+        await ssm.send(
+          new PutParameterCommand({ Name: localParameterName("BRN_DATABASE_URL"), Value: brnUrl.toString(), Overwrite: true }),
+        );
         const config = skillsConfigFromEnv(process.env);
         const run = () => runSync({ ...config, airtable: { ...config.airtable, apiUrl: airtable.url }, retry: FAST_RETRY });
         await run();
@@ -481,14 +519,18 @@ describe("secret rotation", function () {
         if (req.path === "/o/token/") {
           const password = new URLSearchParams(req.body).get("password")!;
           passwords.push(password);
-          return password === accepted ? { body: { access_token: "t" } } : { status: 400, body: { error: "invalid_grant", error_description: "Invalid credentials given." } };
+          return password === accepted
+            ? { body: { access_token: "t" } }
+            : { status: 400, body: { error: "invalid_grant", error_description: "Invalid credentials given." } };
         }
         return { body: { result: [] } };
       });
       try {
         const parameter = localParameterName("BADGR_PASSWORD");
         await ssm.send(new PutParameterCommand({ Name: parameter, Value: "badgr-1", Overwrite: true }));
-        await ssm.send(new PutParameterCommand({ Name: localParameterName("BRN_DATABASE_URL"), Value: brnUrl.toString(), Overwrite: true }));
+        await ssm.send(
+          new PutParameterCommand({ Name: localParameterName("BRN_DATABASE_URL"), Value: brnUrl.toString(), Overwrite: true }),
+        );
         const config = skillsConfigFromEnv(process.env);
         const run = () => runSync({ ...config, badgr: { ...config.badgr, baseUrl: badgr.url }, retry: FAST_RETRY });
         await run();
@@ -510,7 +552,13 @@ describe("secret rotation", function () {
     let store: MemoryStore;
     let connects: string[];
     let closed: string[];
-    const authFailed = () => new MongoServerError({ message: "Authentication failed.", errmsg: "Authentication failed.", code: 18, codeName: "AuthenticationFailed" });
+    const authFailed = () =>
+      new MongoServerError({
+        message: "Authentication failed.",
+        errmsg: "Authentication failed.",
+        code: 18,
+        codeName: "AuthenticationFailed",
+      });
     const uriWith = (password: string) => `mongodb://records:${password}@db.example:27017/iota?replicaSet=rs0`;
 
     /** A client for `uri`: refused, as MongoDB refuses it, whenever its password is not the server's. */
@@ -526,7 +574,12 @@ describe("secret rotation", function () {
         },
       });
       return {
-        engine: new Iota({ serviceId: "records", eventBusName: "bus", store: refusing, putEvents: async (entries) => ({ FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `e${i}` })) }) }),
+        engine: new Iota({
+          serviceId: "records",
+          eventBusName: "bus",
+          store: refusing,
+          putEvents: async (entries) => ({ FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `e${i}` })) }),
+        }),
         close: async () => void closed.push(password),
       };
     };
@@ -553,7 +606,11 @@ describe("secret rotation", function () {
         maxAgeMs: 300_000,
         now: () => now,
       });
-      connection = new IotaConnection({ uri: () => secrets.get(IOTA_ENV.mongoUri), refreshUri: () => secrets.refresh(IOTA_ENV.mongoUri), connect });
+      connection = new IotaConnection({
+        uri: () => secrets.get(IOTA_ENV.mongoUri),
+        refreshUri: () => secrets.refresh(IOTA_ENV.mongoUri),
+        connect,
+      });
     });
     afterEach(() => ssm.close());
     const apply = (id: string) => connection.run((engine) => engine.withIota(command(id), {}, { func: createRecord }));
@@ -603,7 +660,10 @@ describe("secret rotation", function () {
 
     it("knows MongoDB's authentication errors: AuthenticationFailed, Atlas's bad auth, and errors they caused", () => {
       assert.equal(isMongoAuthError(authFailed()), true);
-      assert.equal(isMongoAuthError(new MongoServerError({ message: "bad auth : authentication failed", code: 8000, codeName: "AtlasError" })), true);
+      assert.equal(
+        isMongoAuthError(new MongoServerError({ message: "bad auth : authentication failed", code: 8000, codeName: "AtlasError" })),
+        true,
+      );
       assert.equal(isMongoAuthError(new Error("wrapped", { cause: authFailed() })), true);
       assert.equal(isMongoAuthError(new MongoServerError({ message: "E11000 duplicate key", code: 11000 })), false);
       assert.equal(isMongoAuthError(new Error("Authentication failed.")), false);

@@ -69,7 +69,11 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
       if (req.path.startsWith("/badgr/")) {
         if (upstream.badgrDown) return { status: 503, body: "maintenance" };
         if (req.path === "/badgr/o/token/") {
-          if (upstream.badgrTokenEcho) return { status: upstream.badgrTokenEcho, body: { error: "invalid_grant", request: req.body, contact: "badgr.admin@example.org" } };
+          if (upstream.badgrTokenEcho)
+            return {
+              status: upstream.badgrTokenEcho,
+              body: { error: "invalid_grant", request: req.body, contact: "badgr.admin@example.org" },
+            };
           const form = new URLSearchParams(req.body);
           const ok =
             form.get("grant_type") === "password" &&
@@ -77,14 +81,17 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
             form.get("username") === "badgr-user" &&
             form.get("password") === "badgr-pass" &&
             form.get("client_id") === "public";
-          return ok ? { body: { access_token: "badgr-token", token_type: "Bearer", expires_in: 86400 } } : { status: 400, body: { error: "invalid_grant" } };
+          return ok
+            ? { body: { access_token: "badgr-token", token_type: "Bearer", expires_in: 86400 } }
+            : { status: 400, body: { error: "invalid_grant" } };
         }
         if (req.headers.authorization !== "Bearer badgr-token") return { status: 401 };
         if (req.path === "/badgr/v2/issuers/ISSUER1/badgeclasses") return { body: { status: { success: true }, result: upstream.badges } };
         if (req.path === "/badgr/v2/issuers/ISSUER1/assertions" && upstream.assertionPages) {
           const page = Number(req.query.get("page") ?? 0);
           if (upstream.assertionPageFault?.page === page) return upstream.assertionPageFault.answer;
-          const next: Record<string, string> = page + 1 < upstream.assertionPages.length ? { link: `<${server.url}${req.path}?page=${page + 1}>; rel="next"` } : {};
+          const next: Record<string, string> =
+            page + 1 < upstream.assertionPages.length ? { link: `<${server.url}${req.path}?page=${page + 1}>; rel="next"` } : {};
           return { headers: next, body: { status: { success: true }, result: upstream.assertionPages[page] } };
         }
         if (req.path === "/badgr/v2/issuers/ISSUER1/assertions") {
@@ -95,13 +102,18 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
         }
       }
       const commit = /^\/github\/repos\/brn\/([^/]+)\/commits\/([^/]+)$/.exec(req.path);
-      if (commit) return req.headers.accept === "application/vnd.github.sha" ? commitShaAnswer((upstream.tagged ?? upstream.releases)[`${commit[1]}@${commit[2]}`], req.headers["if-none-match"]) : { status: 415 };
+      if (commit)
+        return req.headers.accept === "application/vnd.github.sha"
+          ? commitShaAnswer((upstream.tagged ?? upstream.releases)[`${commit[1]}@${commit[2]}`], req.headers["if-none-match"])
+          : { status: 415 };
       const zip = /^\/github\/repos\/brn\/([^/]+)\/zipball\/([^/]+)$/.exec(req.path);
       if (zip) return { status: 302, headers: { location: `${server.url}/codeload/${zip[1]}/${zip[2]}` } };
       const codeload = /^\/codeload\/([^/]+)\/([^/]+)$/.exec(req.path);
       if (codeload) {
         const archive = upstream.releases[`${codeload[1]}@${codeload[2]}`];
-        return archive ? { headers: { "content-type": "application/zip" }, body: archive, delayMs: upstream.archiveDelayMs } : { status: 404 };
+        return archive
+          ? { headers: { "content-type": "application/zip" }, body: archive, delayMs: upstream.archiveDelayMs }
+          : { status: 404 };
       }
       return { status: 404 };
     });
@@ -116,7 +128,8 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
 
   beforeEach(async () => {
     for (const table of ["assertions", "badges", "assessment_tracker", "assessments"]) await db.query(`DELETE FROM \`${table}\``);
-    for (const key of (await s3.objects("templates")).keys()) await s3.client.send(new DeleteObjectCommand({ Bucket: "templates", Key: key }));
+    for (const key of (await s3.objects("templates")).keys())
+      await s3.client.send(new DeleteObjectCommand({ Bucket: "templates", Key: key }));
     upstream = {
       assessments: [
         [
@@ -182,7 +195,11 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
         },
       ],
       releases: {
-        "python-template@v1.0": await zipball({ "README.md": "# v1", "src/main.py": "print('v1')", ".github/workflows/checks.yml": "on: push" }),
+        "python-template@v1.0": await zipball({
+          "README.md": "# v1",
+          "src/main.py": "print('v1')",
+          ".github/workflows/checks.yml": "on: push",
+        }),
         "python-template@v1.1": await zipball({ "README.md": "# v1.1", "src/main.py": "print('v1.1')" }),
       },
       badgrDown: false,
@@ -204,7 +221,13 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
       }) as typeof connection.query;
       return connection;
     };
-    const s3Client = new S3Client({ ...S3_CLIENT_DEFAULTS, endpoint: s3.endpoint, region: "eu-west-2", credentials: S3RVER_CREDENTIALS, forcePathStyle: true });
+    const s3Client = new S3Client({
+      ...S3_CLIENT_DEFAULTS,
+      endpoint: s3.endpoint,
+      region: "eu-west-2",
+      credentials: S3RVER_CREDENTIALS,
+      forcePathStyle: true,
+    });
     s3Client.middlewareStack.add(
       (next, context) => (args) => {
         const input = args.input as { Key?: string; Prefix?: string };
@@ -215,7 +238,12 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
       { step: "initialize", name: "countPuts" },
     );
     server.requests.length = 0;
-    const secrets: Record<string, string> = { AIRTABLE_TOKEN: "airtable-token", BADGR_USERNAME: "badgr-user", BADGR_PASSWORD: "badgr-pass", BADGR_CLIENT_ID: "public" };
+    const secrets: Record<string, string> = {
+      AIRTABLE_TOKEN: "airtable-token",
+      BADGR_USERNAME: "badgr-user",
+      BADGR_PASSWORD: "badgr-pass",
+      BADGR_CLIENT_ID: "public",
+    };
     config = {
       db: async () => counted,
       bucket: "templates",
@@ -256,7 +284,17 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
       assert.equal(server.to("GET", "/v0/appTESTBASE0000001/assessments").length, 2, "both Airtable pages were read");
       const rows = await db.query<Record<string, unknown>>("SELECT * FROM assessments ORDER BY id");
       assert.deepEqual(
-        rows.map((r) => [r.id, r.name, r.core_skill_areas, r.languages, r.types, r.review_required, r.install_id, r.template_repo, r.latest_release]),
+        rows.map((r) => [
+          r.id,
+          r.name,
+          r.core_skill_areas,
+          r.languages,
+          r.types,
+          r.review_required,
+          r.install_id,
+          r.template_repo,
+          r.latest_release,
+        ]),
         [
           [1, "Python basics", "git,GitHub", "Python", null, 1, "27458935", "python-template", "v1.0"],
           [2, "R basics", null, null, null, 0, null, null, null],
@@ -267,14 +305,19 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
 
     it("writes badges with Badgr's keys as columns, nested values as the original's Python text, dates as DATETIME", async () => {
       await syncExpectingFailure();
-      const [badge] = await db.query<Record<string, unknown>>("SELECT *, DATE_FORMAT(createdAt, '%Y-%m-%d %H:%i:%s') AS created FROM badges WHERE entityId = 'B1'");
+      const [badge] = await db.query<Record<string, unknown>>(
+        "SELECT *, DATE_FORMAT(createdAt, '%Y-%m-%d %H:%i:%s') AS created FROM badges WHERE entityId = 'B1'",
+      );
       assert.equal(badge.created, "2022-05-04 18:28:32");
       assert.equal(badge.alignments, "[]");
       assert.equal(badge.tags, "['R', 'programming']");
       assert.equal(badge.expires, "{'amount': 2, 'duration': 'years'}");
       assert.equal(badge.extensions, "{}");
       assert.equal(badge.achievementType, null);
-      assert.deepEqual([badge.issuer, badge.issuerOpenBadgeId, badge.criteriaNarrative], ["ISSUER1", "https://api.badgr.io/public/issuers/ISSUER1", "pass"]);
+      assert.deepEqual(
+        [badge.issuer, badge.issuerOpenBadgeId, badge.criteriaNarrative],
+        ["ISSUER1", "https://api.badgr.io/public/issuers/ISSUER1", "pass"],
+      );
     });
 
     it("writes every assertion column, with the share links and embed HTML the original builds", async () => {
@@ -283,11 +326,32 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
         "SELECT *, DATE_FORMAT(createdAt, '%Y-%m-%d %H:%i:%s') AS c, DATE_FORMAT(issuedOn, '%Y-%m-%d %H:%i:%s') AS i, DATE_FORMAT(expires, '%Y-%m-%d %H:%i:%s') AS e FROM assertions",
       );
       assert.deepEqual(
-        [a.entityId, a.entityType, a.openBadgeId, a.c, a.createdBy, a.badgeclass, a.i, a.e, a.acceptance, a.revoked, a.revocationReason, a.narrative],
+        [
+          a.entityId,
+          a.entityType,
+          a.openBadgeId,
+          a.c,
+          a.createdBy,
+          a.badgeclass,
+          a.i,
+          a.e,
+          a.acceptance,
+          a.revoked,
+          a.revocationReason,
+          a.narrative,
+        ],
         ["A1", "Assertion", OB, "2022-06-09 18:28:32", "U1", "B1", "2022-06-09 18:28:31", "2024-06-09 18:28:32", "Accepted", 0, null, null],
       );
       assert.deepEqual(
-        [a.recipient_identity, a.recipient_hashed, a.recipient_type, a.recipient_plaintextIdentity, a.recipient_salt, a.evidence_url, a.evidence_narrative],
+        [
+          a.recipient_identity,
+          a.recipient_hashed,
+          a.recipient_type,
+          a.recipient_plaintextIdentity,
+          a.recipient_salt,
+          a.evidence_url,
+          a.evidence_narrative,
+        ],
         ["sha256$abc", 1, "email", "learner@example.org", "s4lt", "https://github.com/learner/pr/1", "first"],
       );
       assert.equal(a.share_url, `${OB}?identity__email=learner@example.org`);
@@ -295,24 +359,39 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
         a.linkedin_add_profile_url,
         `https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME&name=Python Pro&organizationName=Bioinformatics Research Network&issueYear=2022&issueMonth=6&certUrl=${OB}&certId=A1&expirationYear=2024&expirationMonth=6`,
       );
-      assert.equal(a.twitter_share_url, `https://twitter.com/intent/tweet?text=I%20earned%20the%20%22Python%20Pro%22%20badge%20from%20@BRN_science!%0A%0A${OB}`);
+      assert.equal(
+        a.twitter_share_url,
+        `https://twitter.com/intent/tweet?text=I%20earned%20the%20%22Python%20Pro%22%20badge%20from%20@BRN_science!%0A%0A${OB}`,
+      );
       assert.equal(a.facebook_share_url, `https://www.facebook.com/sharer/sharer.php?u=${OB}`);
       assert.equal(a.linkedin_share_url, `https://www.linkedin.com/sharing/share-offsite/?url=${OB}`);
       assert.equal(
         a.embed_card_html,
         `<iframe src="${OB}?embedVersion=1&amp;embedWidth=330&amp;embedHeight=191&amp;identity__email=learner@example.org" title="Badge: Python Pro" style="width: 330px; height: 191px; border: 0px;"></iframe>`,
       );
-      assert.match(String(a.embed_badge_html), /^<blockquote class="badgr-badge" style="font-family: Helvetica, Roboto, &quot;Segoe UI&quot;, Calibri, sans-serif;"><a href="https:\/\/api\.badgr\.io\/public\/assertions\/A1"><img width="120px" height="120px" src="https:\/\/badgr\.example\/a1\.png"><\/a>/);
+      assert.match(
+        String(a.embed_badge_html),
+        /^<blockquote class="badgr-badge" style="font-family: Helvetica, Roboto, &quot;Segoe UI&quot;, Calibri, sans-serif;"><a href="https:\/\/api\.badgr\.io\/public\/assertions\/A1"><img width="120px" height="120px" src="https:\/\/badgr\.example\/a1\.png"><\/a>/,
+      );
       assert.match(String(a.embed_badge_html), /<strong[^>]*>Awarded: <\/strong>June 09, 2022<\/p>/);
       assert.match(String(a.embed_badge_html), /href="https:\/\/badgecheck\.io\?url=https:\/\/api\.badgr\.io\/public\/assertions\/A1"/);
-      assert.match(String(a.embed_badge_html), /<script async="async" src="https:\/\/badgr\.com\/assets\/widgets\.bundle\.js"><\/script><\/blockquote>$/);
+      assert.match(
+        String(a.embed_badge_html),
+        /<script async="async" src="https:\/\/badgr\.com\/assets\/widgets\.bundle\.js"><\/script><\/blockquote>$/,
+      );
       assert.equal(a.assessment_tracker_id, null);
     });
 
     it("asks Badgr for its token with the scope and grant type from config", async () => {
       await syncExpectingFailure();
       const form = new URLSearchParams(server.to("POST", "/badgr/o/token/")[0].body);
-      assert.deepEqual(Object.fromEntries(form), { username: "badgr-user", password: "badgr-pass", scope: "rw:issuer rw:backpack", grant_type: "password", client_id: "public" });
+      assert.deepEqual(Object.fromEntries(form), {
+        username: "badgr-user",
+        password: "badgr-pass",
+        scope: "rw:issuer rw:backpack",
+        grant_type: "password",
+        client_id: "public",
+      });
     });
 
     it("writes 0 rows and puts nothing on a re-sync with no upstream change", async () => {
@@ -323,10 +402,12 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
       const summary = await runSync(config);
       assert.equal(rowsWritten(), 0);
       assert.deepEqual(puts, []);
-      assert.deepEqual(
-        Object.fromEntries(Object.entries(summary).map(([k, s]) => [k, s.unchanged])),
-        { assessments: 3, badges: 2, assertions: 1, templates: 1 },
-      );
+      assert.deepEqual(Object.fromEntries(Object.entries(summary).map(([k, s]) => [k, s.unchanged])), {
+        assessments: 3,
+        badges: 2,
+        assertions: 1,
+        templates: 1,
+      });
     });
 
     it("leaves the column the crud service owns (assessment_tracker_id) as it is", async () => {
@@ -348,7 +429,10 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
       inserts.length = 0;
       const summary = await runSync(config);
       assert.deepEqual([summary.badges.updated, summary.badges.unchanged, summary.assertions.updated], [1, 1, 1]);
-      assert.deepEqual(inserts, [{ table: "badges", rows: 1 }, { table: "assertions", rows: 1 }]);
+      assert.deepEqual(inserts, [
+        { table: "badges", rows: 1 },
+        { table: "assertions", rows: 1 },
+      ]);
       const [a] = await db.query<{ linkedin_share_url: string; linkedin_add_profile_url: string }>("SELECT * FROM assertions");
       assert.match(a.linkedin_add_profile_url, /name=Python Master&/);
     });
@@ -357,28 +441,40 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
       upstream.assessments = [Array.from({ length: 250 }, (_, i) => ({ id: `rec${i}`, fields: { id: i + 1, name: `A${i}` } }))];
       const summary = await runSync(config);
       assert.equal(summary.assessments.created, 250);
-      assert.deepEqual(inserts.filter((i) => i.table === "assessments").map((i) => i.rows), [100, 100, 50]);
+      assert.deepEqual(
+        inserts.filter((i) => i.table === "assessments").map((i) => i.rows),
+        [100, 100, 50],
+      );
       assert.equal((await db.query("SELECT id FROM assessments")).length, 250);
     });
 
     it("fails a row MySQL refuses, reports it, and writes the rest of its batch", async () => {
-      upstream.assessments = [[
-        { id: "rec1", fields: { id: 1, name: "Same name" } },
-        { id: "rec2", fields: { id: 2, name: "Same name" } },
-        { id: "rec3", fields: { id: 3, name: "x".repeat(300) } },
-        { id: "rec4", fields: { id: 4, name: "Fine" } },
-      ]];
+      upstream.assessments = [
+        [
+          { id: "rec1", fields: { id: 1, name: "Same name" } },
+          { id: "rec2", fields: { id: 2, name: "Same name" } },
+          { id: "rec3", fields: { id: 3, name: "x".repeat(300) } },
+          { id: "rec4", fields: { id: 4, name: "Fine" } },
+        ],
+      ];
       const summary = await syncExpectingFailure();
       assert.equal(summary.assessments.created, 3);
       assert.equal(summary.assessments.failed, 1);
       assert.deepEqual(summary.assessments.errors, ["assessments 2: Duplicate entry 'Same name' for key 'name'"]);
-      assert.deepEqual((await db.query<{ id: number }>("SELECT id FROM assessments ORDER BY id")).map((r) => r.id), [1, 3, 4]);
+      assert.deepEqual(
+        (await db.query<{ id: number }>("SELECT id FROM assessments ORDER BY id")).map((r) => r.id),
+        [1, 3, 4],
+      );
     });
 
     describe("page by page: what memory holds does not grow with the tables", () => {
       /** 250 assertions of badge B1 in pages of 100, as Badgr pages them. */
       const pagedAssertions = () => {
-        const all = Array.from({ length: 250 }, (_, i) => ({ ...upstream.assertions[0], entityId: `P${String(i).padStart(3, "0")}`, openBadgeId: `${OB}-${i}` }));
+        const all = Array.from({ length: 250 }, (_, i) => ({
+          ...upstream.assertions[0],
+          entityId: `P${String(i).padStart(3, "0")}`,
+          openBadgeId: `${OB}-${i}`,
+        }));
         upstream.assertionPages = [all.slice(0, 100), all.slice(100, 200), all.slice(200)];
       };
       const assertionPagesAsked = () => server.to("GET", "/badgr/v2/issuers/ISSUER1/assertions").length;
@@ -393,7 +489,10 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
         const summary = await runSync(config);
         assert.equal(summary.assertions.created, 250);
         assert.deepEqual(asked, [1, 2, 3], "the INSERT of each page was sent while only the pages up to it had been asked for");
-        assert.deepEqual(inserts.filter((i) => i.table === "assertions").map((i) => i.rows), [100, 100, 50]);
+        assert.deepEqual(
+          inserts.filter((i) => i.table === "assertions").map((i) => i.rows),
+          [100, 100, 50],
+        );
       });
 
       it("reads what the table holds one chunk of keys at a time, and writes 0 rows on a re-sync", async () => {
@@ -436,8 +535,13 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
           [6, 244, 1, 1],
         );
         assert.equal(rowsWritten(), 8);
-        const rows = await db.query<Record<string, unknown>>("SELECT entityId, narrative, acceptance, revoked, recipient_salt FROM assertions WHERE entityId IN ('P001', 'P002', 'P004', 'P005') ORDER BY entityId");
-        assert.deepEqual(rows.map((r) => [r.narrative, r.acceptance, r.revoked, r.recipient_salt]), Array(4).fill([null, "Accepted", 0, "s4lt"]));
+        const rows = await db.query<Record<string, unknown>>(
+          "SELECT entityId, narrative, acceptance, revoked, recipient_salt FROM assertions WHERE entityId IN ('P001', 'P002', 'P004', 'P005') ORDER BY entityId",
+        );
+        assert.deepEqual(
+          rows.map((r) => [r.narrative, r.acceptance, r.revoked, r.recipient_salt]),
+          Array(4).fill([null, "Accepted", 0, "s4lt"]),
+        );
       });
 
       it("commits none of a table's rows when its listing fails on a later page, and converges on the next run", async () => {
@@ -472,7 +576,12 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
       it(`keeps the password and the e-mail address out of the summary, the log and the thrown error (HTTP ${status})`, async () => {
         upstream.badgrTokenEcho = status;
         const handler = lambdaHandler(() => runSync(config));
-        const { result, logs } = await captureLogs("DEBUG", () => handler({}).then(() => assert.fail("the sync should fail"), (err: Error) => err));
+        const { result, logs } = await captureLogs("DEBUG", () =>
+          handler({}).then(
+            () => assert.fail("the sync should fail"),
+            (err: Error) => err,
+          ),
+        );
         assert.ok(result instanceof SyncFailedError);
         assert.equal(result.summary.badges.errors[0], `POST ${server.url}/badgr/o/token/ answered HTTP ${status}: invalid_grant`);
         const printed = [JSON.stringify(logs), JSON.stringify(result.summary), result.message, String(result.stack)];
@@ -494,7 +603,10 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
     it("runs against a server in strict mode, which refuses such a value itself", async () => {
       const [{ mode }] = await db.query<{ mode: string }>("SELECT @@SESSION.sql_mode AS mode");
       assert.match(mode, /STRICT_TRANS_TABLES/);
-      await assert.rejects(db.query("INSERT INTO assessments (id, name) VALUES (99, ?)", ["x".repeat(251)]), /Data too long for column 'name'/);
+      await assert.rejects(
+        db.query("INSERT INTO assessments (id, name) VALUES (99, ?)", ["x".repeat(251)]),
+        /Data too long for column 'name'/,
+      );
     });
 
     it("stores the first 250 code points of a VARCHAR(250) value and the whole characters that fit 65,535 bytes of a TEXT one", async () => {
@@ -525,12 +637,15 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
       const summary = await runSync(config);
       assert.equal(rowsWritten(), 0);
       assert.equal(summary.assessments.unchanged, 3);
-      assert.deepEqual(summary.assessments.truncated.map((t) => [t.key, t.column, t.length]), [["2", "name", 260]]);
+      assert.deepEqual(
+        summary.assessments.truncated.map((t) => [t.key, t.column, t.length]),
+        [["2", "name", 260]],
+      );
     });
 
     it("counts characters as utf8mb4 does: 248 letters and 2 emoji are 250, and fit", async () => {
       withoutMalformed();
-      const fits = "a".repeat(248) + "🧬🔬";
+      const fits = `${"a".repeat(248)}🧬🔬`;
       assert.equal(fits.length, 252, "JavaScript counts UTF-16 units");
       (upstream.assessments[0][1].fields as Record<string, unknown>).name = fits;
       const summary = await runSync(config);
@@ -552,7 +667,8 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
 
     /** Holds back the badges' first INSERT until the assessments are committed, so that which writes follow the loss is known. */
     async function assessmentsCommitted() {
-      for (let i = 0; i < 100 && (await db.query("SELECT id FROM assessments")).length < 3; i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 100 && (await db.query("SELECT id FROM assessments")).length < 3; i++)
+        await new Promise((r) => setTimeout(r, 50));
     }
 
     it("names the first error when the server closes the connection between two statements, and attempts no write after it", async () => {
@@ -568,7 +684,11 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
       assert.deepEqual(summary.badges.errors, [`the database connection failed: ${lost}`]);
       assert.deepEqual(summary.assertions.errors, [`assertions not written: the database connection failed earlier in this run: ${lost}`]);
       assert.equal(summary.assessments.created, 3);
-      assert.deepEqual([summary.templates.created, summary.templates.failed], [1, 0], "the templates follow Airtable's listing, which succeeded");
+      assert.deepEqual(
+        [summary.templates.created, summary.templates.failed],
+        [1, 0],
+        "the templates follow Airtable's listing, which succeeded",
+      );
       assert.doesNotMatch(JSON.stringify(summary), /closed state|could not be listed/);
       assert.equal((await db.query("SELECT * FROM badges")).length, 0, "the badges' transaction was not committed");
       const next = await runSync(config);
@@ -593,7 +713,9 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
         const summary = await syncExpectingFailure();
         assert.ok(waited >= 250, `the INSERT waited for the key (${waited} ms) and was killed waiting`);
         assert.deepEqual(summary.badges.errors, [`the database connection failed: ${lost}`]);
-        assert.deepEqual(summary.assertions.errors, [`assertions not written: the database connection failed earlier in this run: ${lost}`]);
+        assert.deepEqual(summary.assertions.errors, [
+          `assertions not written: the database connection failed earlier in this run: ${lost}`,
+        ]);
         assert.doesNotMatch(JSON.stringify(summary), /closed state|could not be listed/);
       } finally {
         await holder.end();
@@ -628,7 +750,10 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
     it("stops on a repeated Airtable offset and fails that source with the reason", async () => {
       upstream.offsets = ["1", "1"];
       const summary = await syncExpectingFailure();
-      assert.match(summary.assessments.errors[0], /Airtable assessments: page 2 repeats the cursor "1" of an earlier page; stopped instead of looping/);
+      assert.match(
+        summary.assessments.errors[0],
+        /Airtable assessments: page 2 repeats the cursor "1" of an earlier page; stopped instead of looping/,
+      );
       assert.equal(server.to("GET", "/v0/appTESTBASE0000001/assessments").length, 2);
       assert.equal(summary.badges.failed, 0, "the other sources are synced");
     });
@@ -651,7 +776,8 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
   describe("templates in the bot's layout", () => {
     const marker = "synced-releases/python-template/v1.0.json";
     const keysUnder = async (prefix: string) => [...(await s3.objects("templates")).keys()].filter((k) => k.startsWith(prefix)).sort();
-    const record = async () => JSON.parse(String((await s3.objects("templates")).get(marker)?.body)) as { commit: string; objects: Record<string, number> };
+    const record = async () =>
+      JSON.parse(String((await s3.objects("templates")).get(marker)?.body)) as { commit: string; objects: Record<string, number> };
 
     it("puts each file under templates/{template_repo}/{latest_release}/ and records the release beside it", async () => {
       withoutMalformed();
@@ -674,8 +800,16 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
       puts.length = 0;
       const summary = await runSync(config);
       assert.equal(summary.templates.created, 1);
-      assert.deepEqual(puts.sort(), ["synced-releases/python-template/v1.1.json", "templates/python-template/v1.1/README.md", "templates/python-template/v1.1/src/main.py"]);
-      assert.equal((await s3.objects("templates")).get("templates/python-template/v1.0/src/main.py")?.body, "print('v1')", "the old release stays");
+      assert.deepEqual(puts.sort(), [
+        "synced-releases/python-template/v1.1.json",
+        "templates/python-template/v1.1/README.md",
+        "templates/python-template/v1.1/src/main.py",
+      ]);
+      assert.equal(
+        (await s3.objects("templates")).get("templates/python-template/v1.0/src/main.py")?.body,
+        "print('v1')",
+        "the old release stays",
+      );
       puts.length = 0;
       await runSync(config);
       assert.deepEqual(puts, [], "the new release is not uploaded twice");
@@ -684,7 +818,11 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
     it("skips and reports unsafe entries, uploads the rest and records the release", async () => {
       withoutMalformed();
       const archive = await zipball({ "README.md": "# ok", "aa/escape.txt": "x", "Xetc/passwd": "root" }, { topFolder: "top" });
-      upstream.releases["python-template@v1.0"] = patchName(patchName(archive, "top/aa/escape", "top/../escape"), "top/Xetc/passwd", "/top/etc/passwd");
+      upstream.releases["python-template@v1.0"] = patchName(
+        patchName(archive, "top/aa/escape", "top/../escape"),
+        "top/Xetc/passwd",
+        "/top/etc/passwd",
+      );
       const summary = await runSync(config);
       assert.equal(summary.templates.created, 1);
       assert.deepEqual(summary.templates.skipped, [
@@ -699,12 +837,19 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
       withoutMalformed();
       upstream.assessments[1].push({ id: "rec5", fields: { id: 5, name: "Other", template_repo: "other-template", latest_release: "v2" } });
       upstream.releases["other-template@v2"] = await zipball({ "main.py": "print(2)" });
-      upstream.releases["python-template@v1.0"] = patchDeclaredSize(await zipball({ "README.md": "# fine", "big.txt": "a".repeat(5000) }), "big.txt", 10);
+      upstream.releases["python-template@v1.0"] = patchDeclaredSize(
+        await zipball({ "README.md": "# fine", "big.txt": "a".repeat(5000) }),
+        "big.txt",
+        10,
+      );
       const summary = await syncExpectingFailure();
       assert.deepEqual([summary.templates.created, summary.templates.failed], [1, 1]);
       assert.match(summary.templates.errors[0], /assessment 1 \(python-template@v1\.0\): entry big\.txt: too many bytes/);
       assert.deepEqual(await keysUnder("templates/python-template/"), [], "the entry before it was not uploaded either");
-      assert.ok(!(await s3.objects("templates")).has("synced-releases/python-template/v1.0.json"), "the failed release is tried again next time");
+      assert.ok(
+        !(await s3.objects("templates")).has("synced-releases/python-template/v1.0.json"),
+        "the failed release is tried again next time",
+      );
       assert.equal(summary.assessments.failed, 0);
     });
 
@@ -761,7 +906,10 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
       const summary = await runSync(config);
       assert.deepEqual([summary.templates.created, summary.templates.updated, summary.templates.unchanged], [0, 1, 0]);
       assert.deepEqual(puts.sort(), [marker, "templates/python-template/v1.0/README.md", "templates/python-template/v1.0/src/main.py"]);
-      assert.deepEqual(await keysUnder("templates/"), ["templates/python-template/v1.0/README.md", "templates/python-template/v1.0/src/main.py"]);
+      assert.deepEqual(await keysUnder("templates/"), [
+        "templates/python-template/v1.0/README.md",
+        "templates/python-template/v1.0/src/main.py",
+      ]);
       assert.equal((await s3.objects("templates")).get("templates/python-template/v1.0/src/main.py")?.body, "print('v1 fixed')");
       assert.equal((await record()).commit, zipballCommit(upstream.releases["python-template@v1.0"]));
       puts.length = 0;
@@ -786,9 +934,16 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
       server.requests.length = 0;
       s3Requests.length = 0;
       await runSync(config);
-      assert.deepEqual(s3Requests, ["ListObjectsV2 synced-releases/", `GetObject ${marker}`, "ListObjectsV2 templates/python-template/v1.0/"]);
+      assert.deepEqual(s3Requests, [
+        "ListObjectsV2 synced-releases/",
+        `GetObject ${marker}`,
+        "ListObjectsV2 templates/python-template/v1.0/",
+      ]);
       const github = server.requests.filter((r) => r.path.startsWith("/github/") || r.path.startsWith("/codeload/"));
-      assert.deepEqual(github.map((r) => [r.path, r.headers["if-none-match"]]), [["/github/repos/brn/python-template/commits/v1.0", `"${zipballCommit(upstream.releases["python-template@v1.0"])}"`]]);
+      assert.deepEqual(
+        github.map((r) => [r.path, r.headers["if-none-match"]]),
+        [["/github/repos/brn/python-template/commits/v1.0", `"${zipballCommit(upstream.releases["python-template@v1.0"])}"`]],
+      );
     });
 
     it("leaves nothing under the release's prefix, and no record, when its eleventh entry is over the bounds: every entry is checked before the first upload", async () => {
@@ -818,7 +973,10 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
       withoutMalformed();
       upstream.tagged = { "python-template@v1.0": await zipball({ "README.md": "# earlier" }) };
       const summary = await syncExpectingFailure();
-      assert.match(summary.templates.errors[0], /the archive is of commit [0-9a-f]{40}, not of [0-9a-f]{40}, which the tag pointed at a moment before; it is tried again next run/);
+      assert.match(
+        summary.templates.errors[0],
+        /the archive is of commit [0-9a-f]{40}, not of [0-9a-f]{40}, which the tag pointed at a moment before; it is tried again next run/,
+      );
       assert.deepEqual(await keysUnder(""), []);
     });
 
@@ -827,7 +985,10 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
       (upstream.assessments[0][0].fields as Record<string, unknown>).latest_release = "v9.9";
       const summary = await syncExpectingFailure();
       assert.equal(summary.templates.failed, 1);
-      assert.match(summary.templates.errors[0], /assessment 1 \(python-template@v9\.9\): GET \S+\/repos\/brn\/python-template\/commits\/v9\.9 answered HTTP 422/);
+      assert.match(
+        summary.templates.errors[0],
+        /assessment 1 \(python-template@v9\.9\): GET \S+\/repos\/brn\/python-template\/commits\/v9\.9 answered HTTP 422/,
+      );
       assert.equal(summary.badges.created, 2);
     });
   });

@@ -48,23 +48,27 @@ export async function runWithIotaE2e(engine: () => Iota, sent: string[]): Promis
     };
     for (let attempt = 1; ; attempt++) {
       try {
-        return await engine().withIota(cloudevent, {}, {
-          func: async ({ cloudevent: ce, data, mutation, rapids, findOne }) => {
-            if (ce.id === "0") throw new Error(EXPECTED_ERROR);
-            await new Promise((r) => setTimeout(r, Math.random() * 30));
-            const { name } = data as { name: string };
-            const { id } = mutation.stage({ action: MutationAction.CREATE, props: { name, enabled: false }, table: "featureFlags" });
-            mutation.stage({ action: MutationAction.INCREMENT, id, props: { count: -1 }, table: "featureFlags" });
-            mutation.stage({ action: MutationAction.INCREMENT, id, props: { count: -1 }, table: "featureFlags" });
-            mutation.stage({ action: MutationAction.INCREMENT, id, props: { count: 2 }, table: "featureFlags" });
-            mutation.stage({ action: MutationAction.SET, id, props: { hello: "world" }, table: "featureFlags" });
-            mutation.stage({ action: MutationAction.DELETE, id, table: "featureFlags" });
-            rapids.stage({ data: { id }, type: "cmd.do-something.v0" });
-            rapids.stage({ data: { id }, type: "fct.feature-flag-created.v0" });
-            await findOne("iotaJournalEntries", {});
-            return `Created and then deleted feature flag ${name} (${id})`;
+        return await engine().withIota(
+          cloudevent,
+          {},
+          {
+            func: async ({ cloudevent: ce, data, mutation, rapids, findOne }) => {
+              if (ce.id === "0") throw new Error(EXPECTED_ERROR);
+              await new Promise((r) => setTimeout(r, Math.random() * 30));
+              const { name } = data as { name: string };
+              const { id } = mutation.stage({ action: MutationAction.CREATE, props: { name, enabled: false }, table: "featureFlags" });
+              mutation.stage({ action: MutationAction.INCREMENT, id, props: { count: -1 }, table: "featureFlags" });
+              mutation.stage({ action: MutationAction.INCREMENT, id, props: { count: -1 }, table: "featureFlags" });
+              mutation.stage({ action: MutationAction.INCREMENT, id, props: { count: 2 }, table: "featureFlags" });
+              mutation.stage({ action: MutationAction.SET, id, props: { hello: "world" }, table: "featureFlags" });
+              mutation.stage({ action: MutationAction.DELETE, id, table: "featureFlags" });
+              rapids.stage({ data: { id }, type: "cmd.do-something.v0" });
+              rapids.stage({ data: { id }, type: "fct.feature-flag-created.v0" });
+              await findOne("iotaJournalEntries", {});
+              return `Created and then deleted feature flag ${name} (${id})`;
+            },
           },
-        });
+        );
       } catch (err) {
         // Lambda retries an invocation that failed; a busy duplicate is retried the same way.
         if (err instanceof EventInProgressError && attempt < 200) {
@@ -84,7 +88,10 @@ export function assertWithIotaE2eOutcome({ results, sent }: E2eOutcome): void {
   for (let id = 0; id < 5; id++) {
     const forId = results.filter((_, i) => i % 5 === id);
     if (id === 0) {
-      assert.ok(forId.every((r) => r instanceof Error && r.message === EXPECTED_ERROR), `every invocation of '0' fails: ${forId}`);
+      assert.ok(
+        forId.every((r) => r instanceof Error && r.message === EXPECTED_ERROR),
+        `every invocation of '0' fails: ${forId}`,
+      );
       continue;
     }
     const applied = forId.filter((r) => typeof r === "string" && r.startsWith("Created and then deleted feature flag"));
@@ -92,7 +99,16 @@ export function assertWithIotaE2eOutcome({ results, sent }: E2eOutcome): void {
     assert.equal(forId.filter((r) => r === SKIPPED).length, 3, `its three duplicates are skipped`);
   }
   // Each applied event staged two events, sent once each.
-  assert.deepEqual([...sent].sort(), ["cmd.do-something.v0", "cmd.do-something.v0", "cmd.do-something.v0", "cmd.do-something.v0", "fct.feature-flag-created.v0", "fct.feature-flag-created.v0", "fct.feature-flag-created.v0", "fct.feature-flag-created.v0"]);
+  assert.deepEqual([...sent].sort(), [
+    "cmd.do-something.v0",
+    "cmd.do-something.v0",
+    "cmd.do-something.v0",
+    "cmd.do-something.v0",
+    "fct.feature-flag-created.v0",
+    "fct.feature-flag-created.v0",
+    "fct.feature-flag-created.v0",
+    "fct.feature-flag-created.v0",
+  ]);
 }
 
 /** A committed entry of the run stores its event and its staged events as with-iota stored them: every attribute, unset ones null. */

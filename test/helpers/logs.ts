@@ -1,7 +1,10 @@
 /** Captures the structured log lines (Powertools Logger, JSON) that `run` writes at `level` and above. */
 import { logger } from "../../handlers/lib/logger";
 
-export async function captureLogs<T>(level: "DEBUG" | "INFO" | "WARN" | "ERROR", run: () => Promise<T>): Promise<{ result: T; logs: Record<string, any>[] }> {
+export async function captureLogs<T>(
+  level: "DEBUG" | "INFO" | "WARN" | "ERROR",
+  run: () => Promise<T>,
+): Promise<{ result: T; logs: Record<string, any>[] }> {
   const lines: string[] = [];
   const [out, err] = [process.stdout.write, process.stderr.write];
   const capture = ((chunk: string) => (lines.push(String(chunk)), true)) as typeof process.stdout.write;
@@ -10,7 +13,14 @@ export async function captureLogs<T>(level: "DEBUG" | "INFO" | "WARN" | "ERROR",
   process.stderr.write = capture;
   try {
     const result = await run();
-    return { result, logs: lines.join("").split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)) };
+    return {
+      result,
+      logs: lines
+        .join("")
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l)),
+    };
   } finally {
     [process.stdout.write, process.stderr.write] = [out, err];
     logger.setLogLevel("SILENT");

@@ -15,7 +15,15 @@
  * kept on purpose. `pause` (between the read and the write) is where a test widens it.
  */
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
-import { type CacheRecord, type LoanMessage, loanMessage, loanRecord, type RequestMessage, requestMessage, requestRecord } from "../../handlers/alma/schema";
+import {
+  type CacheRecord,
+  type LoanMessage,
+  loanMessage,
+  loanRecord,
+  type RequestMessage,
+  requestMessage,
+  requestRecord,
+} from "../../handlers/alma/schema";
 
 export interface OldWriterOptions {
   documents: DynamoDBDocumentClient;
@@ -68,7 +76,10 @@ export class OldAlmaWriter {
 
   async requestClosed(message: RequestMessage): Promise<void> {
     const { id, userId } = requestRecord(message, this.options.now());
-    await Promise.all([this.remove(this.options.tables.requests, { request_id: id }), this.changeUser(userId, "request_ids", id, "delete")]);
+    await Promise.all([
+      this.remove(this.options.tables.requests, { request_id: id }),
+      this.changeUser(userId, "request_ids", id, "delete"),
+    ]);
   }
 
   private async put(table: string, item: Record<string, unknown>): Promise<void> {
@@ -83,7 +94,9 @@ export class OldAlmaWriter {
   private async changeUser(userId: CacheRecord["userId"], list: IdList, id: string, change: "add" | "delete"): Promise<void> {
     // getValid(undefined) fails the invocation, after the item's own write.
     if (userId === undefined) throw new Error("the message names no user");
-    const { Item: user } = await this.options.documents.send(new GetCommand({ TableName: this.options.tables.users, Key: { primary_id: userId.toLowerCase() } }));
+    const { Item: user } = await this.options.documents.send(
+      new GetCommand({ TableName: this.options.tables.users, Key: { primary_id: userId.toLowerCase() } }),
+    );
     if (!user || !(typeof user.expiry_date === "number" && user.expiry_date >= Math.floor(this.options.now() / 1000))) {
       await this.options.queueUser(userId);
       return;

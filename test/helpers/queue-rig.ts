@@ -95,7 +95,9 @@ export interface SqsRecord {
   awsRegion: string;
 }
 
-export type BatchHandler = (event: { Records: SqsRecord[] }) => Promise<{ batchItemFailures: { itemIdentifier: string }[] } | undefined | null>;
+export type BatchHandler = (event: {
+  Records: SqsRecord[];
+}) => Promise<{ batchItemFailures: { itemIdentifier: string }[] } | undefined | null>;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -8,7 +8,15 @@ import { ADOPTED_BUCKET_KEEPS } from "../../components/storage/bucket";
 import { ADOPTED_TABLE_KEEPS } from "../../components/storage/table";
 import { APP_IMPROVEMENTS } from "../../config";
 import { adoptionReport, type AdoptionChange, unapprovedChanges } from "../../tooling/adoption-report";
-import { MOCK_OAI_CANONICAL_USER, named, ofType, policyOf, type RecordedResource, type RunResult, stackRun } from "../../tooling/mock-engine";
+import {
+  MOCK_OAI_CANONICAL_USER,
+  named,
+  ofType,
+  policyOf,
+  type RecordedResource,
+  type RunResult,
+  stackRun,
+} from "../../tooling/mock-engine";
 import { runVariant, stackSettings, variantConfigError } from "../helpers/stack-variant";
 
 /** Every stateful resource type of the program. */
@@ -49,7 +57,11 @@ describe("adopting what already runs (prod)", () => {
   };
 
   it("alma: imports the three tables by name, keeping their key schema, indexes, billing and every improvement not applied", () => {
-    for (const [key, hashKey] of [["users", "primary_id"], ["loans", "loan_id"], ["requests", "request_id"]]) {
+    for (const [key, hashKey] of [
+      ["users", "primary_id"],
+      ["loans", "loan_id"],
+      ["requests", "request_id"],
+    ]) {
       const existing = prodSettings["tributary:alma"].tableNames[key];
       const table = adopted("aws:dynamodb/table:Table", `alma-${key}`, existing, [
         ...ADOPTED_TABLE_KEEPS,
@@ -62,7 +74,8 @@ describe("adopting what already runs (prod)", () => {
       ]);
       assert.equal(table.inputs.name, existing);
       assert.equal(table.inputs.hashKey, hashKey);
-      for (const kept of ["billingMode", "serverSideEncryption", "pointInTimeRecovery", "deletionProtectionEnabled"]) assert.equal(table.inputs[kept], undefined, kept);
+      for (const kept of ["billingMode", "serverSideEncryption", "pointInTimeRecovery", "deletionProtectionEnabled"])
+        assert.equal(table.inputs[kept], undefined, kept);
       // What the mock engine reports as the state is the original's: provisioned 5/5, unencrypted.
       assert.equal(table.state.billingMode, "PROVISIONED");
       assert.equal(table.state.readCapacity, 5);
@@ -88,13 +101,24 @@ describe("adopting what already runs (prod)", () => {
     assert.equal(dlq.inputs.name, "lag-suc-prod-usersDLQ");
     assert.equal(dlq.inputs.tags, undefined, "an adopted queue keeps its own tags");
     assert.deepEqual(JSON.parse(users.rawInputs.redrivePolicy), { deadLetterTargetArn: dlq.state.arn, maxReceiveCount: 3 });
-    assert.equal(named(prod, "aws:lambda/function:Function", "alma-loan-updated").rawInputs.environment.variables.USERS_QUEUE_URL, usersQueueUrl);
+    assert.equal(
+      named(prod, "aws:lambda/function:Function", "alma-loan-updated").rawInputs.environment.variables.USERS_QUEUE_URL,
+      usersQueueUrl,
+    );
     assert.equal(prod.outputs.almaCache.topicArns.LOAN_CREATED, topicArns.LOAN_CREATED);
   });
 
   it("hdoc: imports the users table, the user pool, its app client (keeping its URLs) and domain, and the site bucket, in us-east-1", () => {
     const hdoc = prodSettings["tributary:hdoc"];
-    adopted("aws:dynamodb/table:Table", "hdoc-users", hdoc.usersTableName, [...ADOPTED_TABLE_KEEPS, "billingMode", "readCapacity", "writeCapacity", "serverSideEncryption", "pointInTimeRecovery", "deletionProtectionEnabled"]);
+    adopted("aws:dynamodb/table:Table", "hdoc-users", hdoc.usersTableName, [
+      ...ADOPTED_TABLE_KEEPS,
+      "billingMode",
+      "readCapacity",
+      "writeCapacity",
+      "serverSideEncryption",
+      "pointInTimeRecovery",
+      "deletionProtectionEnabled",
+    ]);
     adopted("aws:cognito/userPool:UserPool", "hdoc-auth", hdoc.auth.userPoolId, [...ADOPTED_POOL_KEEPS, "deletionProtection"]);
     const client = adopted(
       "aws:cognito/userPoolClient:UserPoolClient",
@@ -115,7 +139,11 @@ describe("adopting what already runs (prod)", () => {
   });
 
   it("hdoc: leaves the adopted bucket's public access, ownership, encryption and versioning as they are", () => {
-    for (const type of ["bucketPublicAccessBlock:BucketPublicAccessBlock", "bucketOwnershipControls:BucketOwnershipControls", "bucketVersioning:BucketVersioning"]) {
+    for (const type of [
+      "bucketPublicAccessBlock:BucketPublicAccessBlock",
+      "bucketOwnershipControls:BucketOwnershipControls",
+      "bucketVersioning:BucketVersioning",
+    ]) {
       assert.deepEqual(
         ofType(prod, `aws:s3/${type}`).filter((r) => r.name.startsWith("hdoc-frontend")),
         [],
@@ -136,7 +164,10 @@ describe("adopting what already runs (prod)", () => {
     );
     assert.deepEqual(document.Statement[0].Principal, { CanonicalUser: MOCK_OAI_CANONICAL_USER });
     assert.equal(document.Statement[1].Resource, `arn:aws:s3:::${hdoc.frontend.bucketName}/*`);
-    assert.equal(document.Statement[1].Condition.StringEquals["AWS:SourceArn"], named(prod, "aws:cloudfront/distribution:Distribution", "hdoc-frontend-cdn").state.arn);
+    assert.equal(
+      document.Statement[1].Condition.StringEquals["AWS:SourceArn"],
+      named(prod, "aws:cloudfront/distribution:Distribution", "hdoc-frontend-cdn").state.arn,
+    );
   });
 
   it("hdoc: writes the new distribution's statement alone once exclusiveBucketPolicy applies, without reading the old policy", async function () {
@@ -144,10 +175,16 @@ describe("adopting what already runs (prod)", () => {
     const run = await runVariant("prod", (config) => {
       config["tributary:hdoc"].hardening = { exclusiveBucketPolicy: true };
     });
-    assert.deepEqual(policyOf(named(run, "aws:s3/bucketPolicy:BucketPolicy", "hdoc-frontend-site-policy")).Statement.map((s) => s.Sid), [DISTRIBUTION_READ_SID]);
+    assert.deepEqual(
+      policyOf(named(run, "aws:s3/bucketPolicy:BucketPolicy", "hdoc-frontend-site-policy")).Statement.map((s) => s.Sid),
+      [DISTRIBUTION_READ_SID],
+    );
     assert.equal(run.calls.filter((c) => c.token === "aws:s3/getBucketPolicy:getBucketPolicy").length, 0);
     const [change] = adoptionReport(run).changes;
-    assert.deepEqual([change.setting, change.kind, change.optIn], ["aws:s3/bucketPolicy:BucketPolicy", "change", "tributary:hdoc.hardening.exclusiveBucketPolicy"]);
+    assert.deepEqual(
+      [change.setting, change.kind, change.optIn],
+      ["aws:s3/bucketPolicy:BucketPolicy", "change", "tributary:hdoc.hardening.exclusiveBucketPolicy"],
+    );
   });
 
   it("skills: imports the ECR repository as it is (mutable tags, no scan, its own policy and no lifecycle) and the bot's templates bucket, in us-east-1", () => {
@@ -189,18 +226,27 @@ describe("adopting what already runs (prod)", () => {
     assert.equal(trigger.inputs.configMatch, undefined);
     assert.deepEqual(JSON.parse(trigger.inputs.configProject), ORIGINALS.lessons.resources[0].settings.configProject.value);
     assert.deepEqual(trigger.inputs.eventProcessors, { awsEventbridge: { configAccountId: "123456789012", configRegion: "us-east-1" } });
-    const bus = adopted("aws:cloudwatch/eventBus:EventBus", "lessons-trigger-bus", `aws.partner/mongodb.com/stitch.trigger/${triggerId}`, ["eventSourceName"]);
+    const bus = adopted("aws:cloudwatch/eventBus:EventBus", "lessons-trigger-bus", `aws.partner/mongodb.com/stitch.trigger/${triggerId}`, [
+      "eventSourceName",
+    ]);
     assert.equal(bus.inputs.name, `aws.partner/mongodb.com/stitch.trigger/${triggerId}`);
   });
 
   it("lessons: imports the Auth0 client the original handler uses, its credentials and its grant by id, keeping their settings", () => {
     const { clientId, grantId } = prodSettings["tributary:lessons"].auth0;
     const expect = (type: string, name: string, importId: string, keep: string[]) =>
-      assert.deepEqual(adoption(named(prod, type, name).options), { import: importId, protect: false, retainOnDelete: true, ignoreChanges: keep }, name);
+      assert.deepEqual(
+        adoption(named(prod, type, name).options),
+        { import: importId, protect: false, retainOnDelete: true, ignoreChanges: keep },
+        name,
+      );
     expect("auth0:index/client:Client", "lessons-auth0", clientId, ["name", "description", "appType", "grantTypes"]);
     expect("auth0:index/clientCredentials:ClientCredentials", "lessons-auth0-credentials", clientId, ["authenticationMethod"]);
     expect("auth0:index/clientGrant:ClientGrant", "lessons-auth0-grant", grantId, ["scopes"]);
-    assert.equal(named(prod, "auth0:index/clientGrant:ClientGrant", "lessons-auth0-grant").inputs.audience, prodSettings["tributary:lessons"].auth0.audience);
+    assert.equal(
+      named(prod, "auth0:index/clientGrant:ClientGrant", "lessons-auth0-grant").inputs.audience,
+      prodSettings["tributary:lessons"].auth0.audience,
+    );
   });
 
   it("protects every stateful resource in prod", () => {
@@ -217,7 +263,10 @@ describe("adopting what already runs (prod)", () => {
 describe("the first `pulumi up` changes nothing on adopted resources", () => {
   const summary = (changes: AdoptionChange[]) => changes.map((c) => `${c.resource} ${c.setting}`);
 
-  for (const [stack, count] of [["prod", 26], ["staging", 15]] as const) {
+  for (const [stack, count] of [
+    ["prod", 26],
+    ["staging", 15],
+  ] as const) {
     it(`${stack}: imports ${count} resources and changes none of their settings without an opt-in`, async function () {
       this.timeout(90_000);
       const report = adoptionReport(await stackRun(stack));
@@ -265,7 +314,10 @@ describe("the first `pulumi up` changes nothing on adopted resources", () => {
     assert.equal(opted("skills-images", "imageTagMutability")?.planned, "IMMUTABLE");
     assert.equal(opted("skills-images", "aws:ecr/lifecyclePolicy:LifecyclePolicy")?.optIn, "tributary:skills.hardening.imageLifecycle");
     assert.equal(opted("skills-images", "aws:ecr/repositoryPolicy:RepositoryPolicy")?.optIn, "tributary:skills.hardening.imagePullPolicy");
-    assert.equal(opted("hdoc-frontend-site", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")?.optIn, "tributary:hdoc.hardening.blockPublicAccess");
+    assert.equal(
+      opted("hdoc-frontend-site", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")?.optIn,
+      "tributary:hdoc.hardening.blockPublicAccess",
+    );
     assert.equal(opted("skills-templates", "aws:s3/bucketVersioning:BucketVersioning")?.optIn, "tributary:skills.hardening.versioning");
     assert.equal(opted("lessons-trigger", "configMatch")?.optIn, "tributary:lessons.hardening.triggerMatch");
     assert.equal(opted("hdoc-auth-client", "preventUserExistenceErrors")?.planned, "ENABLED");
@@ -282,7 +334,10 @@ describe("a stack file that adopts a resource and sets a conflicting setting", (
     });
     const queue = error.problems.find((p) => p.key === "tributary:alma.usersQueueConsumerTimeoutSeconds");
     assert.match(queue?.message ?? "", /visibility timeout to 720 s; the original's is 30 \(AWS SQS CreateQueue defaults/);
-    assert.match(queue?.fix ?? "", /pulumi config rm --path 'tributary:alma.usersQueueConsumerTimeoutSeconds' --stack prod, or after the cutover opt in with pulumi config set --path 'tributary:alma.hardening.queueSettings' true/);
+    assert.match(
+      queue?.fix ?? "",
+      /pulumi config rm --path 'tributary:alma.usersQueueConsumerTimeoutSeconds' --stack prod, or after the cutover opt in with pulumi config set --path 'tributary:alma.hardening.queueSettings' true/,
+    );
     const images = error.problems.find((p) => p.key === "tributary:skills.keepImages");
     assert.match(images?.message ?? "", /lifecycle policy; the original's is none \(Amazon ECR CreateRepository defaults/);
   });
@@ -302,7 +357,10 @@ describe("a stack file that adopts a resource and sets a conflicting setting", (
       config["tributary:hdoc"].auth.callbackUrls = ["https://100daysofcloud.example.com/callback"];
       config["tributary:lessons"].auth0.scopes = ["update:certification_progress"];
     });
-    assert.match(error.problems.find((p) => p.key === "tributary:hdoc.auth.callbackUrls")?.message ?? "", /kept as its owner set it \(.*cognito\.template\.yml/);
+    assert.match(
+      error.problems.find((p) => p.key === "tributary:hdoc.auth.callbackUrls")?.message ?? "",
+      /kept as its owner set it \(.*cognito\.template\.yml/,
+    );
     assert.match(error.problems.find((p) => p.key === "tributary:lessons.auth0.scopes")?.message ?? "", /adopted Auth0 grant's scopes/);
   });
 
@@ -312,7 +370,10 @@ describe("a stack file that adopts a resource and sets a conflicting setting", (
       delete config["tributary:hdoc"].region;
     });
     const problem = error.problems.find((p) => p.key === "tributary:hdoc.region");
-    assert.match(problem?.message ?? "", /runs in us-east-1 \(100DaysOfCloud\/100DaysOfCloudBackend@9785f73 samconfig\.toml.*looked for in eu-west-2/);
+    assert.match(
+      problem?.message ?? "",
+      /runs in us-east-1 \(100DaysOfCloud\/100DaysOfCloudBackend@9785f73 samconfig\.toml.*looked for in eu-west-2/,
+    );
     assert.equal(problem?.fix, "pulumi config set --path 'tributary:hdoc.region' us-east-1 --stack prod");
   });
 });
@@ -345,7 +406,11 @@ describe("stateful resources a stack creates (dev)", () => {
     for (const type of STATEFUL_TYPES) {
       for (const r of ofType(dev, type)) {
         if (r.name === "alerts") continue;
-        assert.deepEqual(adoption(r.options), { import: undefined, protect: false, retainOnDelete: true, ignoreChanges: [] }, `${type} ${r.name}`);
+        assert.deepEqual(
+          adoption(r.options),
+          { import: undefined, protect: false, retainOnDelete: true, ignoreChanges: [] },
+          `${type} ${r.name}`,
+        );
       }
     }
   });
@@ -356,13 +421,18 @@ describe("stateful resources a stack creates (dev)", () => {
     assert.equal(named(dev, "aws:sns/topic:Topic", "alma-topic-loan-created").inputs.kmsMasterKeyId, "alias/aws/sns");
     assert.equal(named(dev, "aws:ecr/repository:Repository", "skills-images").inputs.imageTagMutability, "IMMUTABLE");
     for (const bucket of ["skills-templates", "hdoc-frontend-site"]) {
-      for (const part of ["public-access", "ownership", "encryption", "versioning"]) assert.ok(dev.resources.some((r) => r.name === `${bucket}-${part}`), `${bucket}-${part}`);
+      for (const part of ["public-access", "ownership", "encryption", "versioning"])
+        assert.ok(
+          dev.resources.some((r) => r.name === `${bucket}-${part}`),
+          `${bucket}-${part}`,
+        );
     }
     assert.ok(JSON.parse(named(dev, "mongodbatlas:index/eventTrigger:EventTrigger", "lessons-trigger").inputs.configMatch).$expr);
   });
 
   it("lets the buckets and the image repository be deleted with their contents outside prod", async () => {
-    for (const name of ["skills-templates", "hdoc-frontend-site"]) assert.equal(named(dev, "aws:s3/bucket:Bucket", name).inputs.forceDestroy, true);
+    for (const name of ["skills-templates", "hdoc-frontend-site"])
+      assert.equal(named(dev, "aws:s3/bucket:Bucket", name).inputs.forceDestroy, true);
     assert.equal(named(dev, "aws:ecr/repository:Repository", "skills-images").inputs.forceDelete, true);
     const staging = await stackRun("staging");
     assert.equal(named(staging, "aws:s3/bucket:Bucket", "skills-templates").inputs.forceDestroy, true);

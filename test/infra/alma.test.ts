@@ -6,7 +6,18 @@ import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { CACHE_FUNCTIONS } from "../../components/alma/alma-cache";
 import { SECRETS_EXTENSION_LAYERS } from "../../components/lambda/secrets-extension";
 import { ALMA_EVENTS } from "../../handlers/lib/env-names";
-import { findSecretLeaks, named, ofType, policyOf, type RecordedResource, REPO_ROOT, type RunResult, runStack, stackRun, SECRET_MARK } from "../../tooling/mock-engine";
+import {
+  findSecretLeaks,
+  named,
+  ofType,
+  policyOf,
+  type RecordedResource,
+  REPO_ROOT,
+  type RunResult,
+  runStack,
+  stackRun,
+  SECRET_MARK,
+} from "../../tooling/mock-engine";
 import { runVariant, stackSettings } from "../helpers/stack-variant";
 
 /** The topics prod adopts, by event. */
@@ -36,10 +47,15 @@ describe("alma (AlmaCache)", () => {
   const table = (run: RunResult, t: string) => named(run, "aws:dynamodb/table:Table", `alma-${t}`);
   const queue = (run: RunResult, q: string) => named(run, "aws:sqs/queue:Queue", q);
   const topicArn = (run: RunResult, event: string) => named(run, "aws:sns/topic:Topic", `alma-topic-${slug(event)}`).state.arn;
-  const statements = (run: RunResult, handler: string) => policyOf(named(run, "aws:iam/rolePolicy:RolePolicy", `${handler}-policy`)).Statement;
+  const statements = (run: RunResult, handler: string) =>
+    policyOf(named(run, "aws:iam/rolePolicy:RolePolicy", `${handler}-policy`)).Statement;
 
   describe("tables", () => {
-    const KEYS = { users: ["primary_id", "expiry_date"], loans: ["loan_id", "expiry_date"], requests: ["request_id", "record_expiry_date"] };
+    const KEYS = {
+      users: ["primary_id", "expiry_date"],
+      loans: ["loan_id", "expiry_date"],
+      requests: ["request_id", "record_expiry_date"],
+    };
     for (const [name, [hashKey, ttl]] of Object.entries(KEYS)) {
       it(`${name}: hash key ${hashKey} (S), TTL ${ttl}, on demand, encrypted`, () => {
         const t = table(dev, name).inputs;
@@ -57,7 +73,8 @@ describe("alma (AlmaCache)", () => {
         assert.equal(tombstones.inputs.hashKey, "id");
         assert.deepEqual(tombstones.inputs.ttl, { attributeName: "expires_at", enabled: true });
         assert.equal(tombstones.options.import, undefined);
-        for (const spec of CACHE_FUNCTIONS) assert.equal(fn(run, spec.handler).rawInputs.environment.variables.TOMBSTONES_TABLE_NAME, tombstones.state.name);
+        for (const spec of CACHE_FUNCTIONS)
+          assert.equal(fn(run, spec.handler).rawInputs.environment.variables.TOMBSTONES_TABLE_NAME, tombstones.state.name);
       }
     });
 
@@ -99,12 +116,22 @@ describe("alma (AlmaCache)", () => {
             assert.equal(subscription.rawInputs.topic, topicArn(r, event));
             assert.equal(subscription.inputs.protocol, "sqs");
             assert.equal(subscription.rawInputs.endpoint, queue(r, `alma-${short}-queue`).state.arn);
-            assert.equal(subscription.inputs.rawMessageDelivery, false, "the body is the SNS notification: Type, MessageId, TopicArn, Message, Timestamp");
-            assert.deepEqual(JSON.parse(subscription.rawInputs.redrivePolicy), { deadLetterTargetArn: queue(r, "alma-failed-events").state.arn });
+            assert.equal(
+              subscription.inputs.rawMessageDelivery,
+              false,
+              "the body is the SNS notification: Type, MessageId, TopicArn, Message, Timestamp",
+            );
+            assert.deepEqual(JSON.parse(subscription.rawInputs.redrivePolicy), {
+              deadLetterTargetArn: queue(r, "alma-failed-events").state.arn,
+            });
           }
         }
         assert.equal(ofType(r, "aws:sns/topicSubscription:TopicSubscription").filter((s) => s.name.startsWith("alma-")).length, 8);
-        assert.deepEqual(ofType(r, "aws:lambda/permission:Permission").filter((p) => p.inputs.principal === "sns.amazonaws.com"), [], "SNS invokes no function");
+        assert.deepEqual(
+          ofType(r, "aws:lambda/permission:Permission").filter((p) => p.inputs.principal === "sns.amazonaws.com"),
+          [],
+          "SNS invokes no function",
+        );
       });
     }
   });
@@ -128,11 +155,16 @@ describe("alma (AlmaCache)", () => {
     it("retries a message 5 times, then keeps it in alma-failed-events (tagged, 14 days, alarmed)", () => {
       const failed = queue(dev, "alma-failed-events");
       for (const handler of Object.keys(SUBSCRIPTIONS)) {
-        assert.deepEqual(JSON.parse(queue(dev, `${handler}-queue`).rawInputs.redrivePolicy), { deadLetterTargetArn: failed.state.arn, maxReceiveCount: 5 });
+        assert.deepEqual(JSON.parse(queue(dev, `${handler}-queue`).rawInputs.redrivePolicy), {
+          deadLetterTargetArn: failed.state.arn,
+          maxReceiveCount: 5,
+        });
       }
       assert.equal(failed.inputs.messageRetentionSeconds, 1209600);
       assert.equal(failed.inputs.tags["tributary:dead-letter-queue"], "true");
-      assert.deepEqual(named(dev, "aws:cloudwatch/metricAlarm:MetricAlarm", "alma-failed-events-depth").rawInputs.dimensions, { QueueName: failed.state.name });
+      assert.deepEqual(named(dev, "aws:cloudwatch/metricAlarm:MetricAlarm", "alma-failed-events-depth").rawInputs.dimensions, {
+        QueueName: failed.state.name,
+      });
     });
 
     it("lets SNS send to a queue only from that function's topics, and nobody use it except over TLS", () => {
@@ -148,7 +180,14 @@ describe("alma (AlmaCache)", () => {
             Resource: q.state.arn,
             Condition: { ArnEquals: { "aws:SourceArn": topicArn(dev, e) } },
           })),
-          { Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "sqs:*", Resource: [q.state.arn], Condition: { Bool: { "aws:SecureTransport": "false" } } },
+          {
+            Sid: "DenyInsecureTransport",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "sqs:*",
+            Resource: [q.state.arn],
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+          },
         ]);
       }
     });
@@ -156,10 +195,16 @@ describe("alma (AlmaCache)", () => {
     it("lets SNS put what it cannot deliver to any of the eight topics' subscribers in alma-failed-events", () => {
       const policy = policyOf(named(dev, "aws:sqs/queuePolicy:QueuePolicy", "alma-failed-events-policy"));
       assert.deepEqual(
-        policy.Statement.filter((s: any) => s.Effect === "Allow").map((s: any) => [s.Principal.Service, s.Condition.ArnEquals["aws:SourceArn"]]),
+        policy.Statement.filter((s: any) => s.Effect === "Allow").map((s: any) => [
+          s.Principal.Service,
+          s.Condition.ArnEquals["aws:SourceArn"],
+        ]),
         ALMA_EVENTS.map((e) => ["sns.amazonaws.com", topicArn(dev, e)]),
       );
-      assert.deepEqual(policy.Statement.filter((s: any) => s.Effect !== "Allow").map((s: any) => s.Sid), ["DenyInsecureTransport"]);
+      assert.deepEqual(
+        policy.Statement.filter((s: any) => s.Effect !== "Allow").map((s: any) => s.Sid),
+        ["DenyInsecureTransport"],
+      );
     });
 
     it("alarms when a message has waited a day in a queue, well before its 14 days are up", () => {
@@ -190,8 +235,13 @@ describe("alma (AlmaCache)", () => {
 
     it("is not invoked asynchronously any more: no async retry config, but an errors alarm each", () => {
       for (const handler of Object.keys(SUBSCRIPTIONS)) {
-        assert.equal(ofType(dev, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig").find((c) => c.name === `${handler}-async`), undefined);
-        assert.deepEqual(named(dev, "aws:cloudwatch/metricAlarm:MetricAlarm", `${handler}-errors`).rawInputs.dimensions, { FunctionName: fn(dev, handler).state.name });
+        assert.equal(
+          ofType(dev, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig").find((c) => c.name === `${handler}-async`),
+          undefined,
+        );
+        assert.deepEqual(named(dev, "aws:cloudwatch/metricAlarm:MetricAlarm", `${handler}-errors`).rawInputs.dimensions, {
+          FunctionName: fn(dev, handler).state.name,
+        });
         assert.equal(fn(dev, handler).inputs.deadLetterConfig, undefined);
       }
     });
@@ -208,7 +258,14 @@ describe("alma (AlmaCache)", () => {
         assert.equal(mapping.inputs.enabled, false);
         assert.deepEqual(mapping.inputs.scalingConfig, { maximumConcurrency: 2 });
         // Everything else stays: the queues keep filling from the topics.
-        assert.equal(named(paused, "aws:sns/topicSubscription:TopicSubscription", `${handler}-${slug(SUBSCRIPTIONS[handler as keyof typeof SUBSCRIPTIONS][0])}`).inputs.protocol, "sqs");
+        assert.equal(
+          named(
+            paused,
+            "aws:sns/topicSubscription:TopicSubscription",
+            `${handler}-${slug(SUBSCRIPTIONS[handler as keyof typeof SUBSCRIPTIONS][0])}`,
+          ).inputs.protocol,
+          "sqs",
+        );
       }
       const urns = (run: RunResult) => run.resources.map((r) => r.urn).sort();
       assert.deepEqual(urns(paused), urns(dev), "pausing changes no resource but the mappings' settings");
@@ -258,7 +315,11 @@ describe("alma (AlmaCache)", () => {
       };
       for (const spec of CACHE_FUNCTIONS) {
         const all = statements(dev, spec.handler);
-        assert.deepEqual(all.map((s: any) => s.Sid).filter((sid: string) => sid === "KeepFailedEvents"), [], "no asynchronous failure destination to send to");
+        assert.deepEqual(
+          all.map((s: any) => s.Sid).filter((sid: string) => sid === "KeepFailedEvents"),
+          [],
+          "no asynchronous failure destination to send to",
+        );
         const own = all.filter((s: any) => s.Sid !== "WriteOwnLogs");
         const [itemActions, tombstoneActions] = expected[spec.handler];
         assert.deepEqual(own, [
@@ -299,7 +360,9 @@ describe("alma (AlmaCache)", () => {
       for (const key of ["POST /webhook", "GET /webhook", "POST /", "GET /", "POST /{proxy+}", "GET /{proxy+}"]) {
         const r = route(dev, key)!;
         assert.equal(r.rawInputs.apiId, api.id);
-        const integration = ofType(dev, "aws:apigatewayv2/integration:Integration").find((i) => r.rawInputs.target === `integrations/${i.id}`)!;
+        const integration = ofType(dev, "aws:apigatewayv2/integration:Integration").find(
+          (i) => r.rawInputs.target === `integrations/${i.id}`,
+        )!;
         assert.equal(integration.inputs.integrationType, "AWS_PROXY");
         assert.equal(integration.rawInputs.integrationUri, webhook.state.arn);
         assert.equal(integration.inputs.payloadFormatVersion, "2.0");
@@ -307,11 +370,20 @@ describe("alma (AlmaCache)", () => {
       const permission = named(dev, "aws:lambda/permission:Permission", "alma-webhook-api-post-webhook-invoke");
       assert.equal(permission.inputs.principal, "apigateway.amazonaws.com");
       assert.equal(permission.rawInputs.sourceArn, `${api.state.executionArn}/*/POST/webhook`);
-      assert.equal(named(dev, "aws:lambda/permission:Permission", "alma-webhook-api-post-invoke").rawInputs.sourceArn, `${api.state.executionArn}/*/POST/`);
-      assert.equal(named(dev, "aws:lambda/permission:Permission", "alma-webhook-api-post-proxy-invoke").rawInputs.sourceArn, `${api.state.executionArn}/*/POST/{proxy+}`);
+      assert.equal(
+        named(dev, "aws:lambda/permission:Permission", "alma-webhook-api-post-invoke").rawInputs.sourceArn,
+        `${api.state.executionArn}/*/POST/`,
+      );
+      assert.equal(
+        named(dev, "aws:lambda/permission:Permission", "alma-webhook-api-post-proxy-invoke").rawInputs.sourceArn,
+        `${api.state.executionArn}/*/POST/{proxy+}`,
+      );
       const stage = named(dev, "aws:apigatewayv2/stage:Stage", "alma-webhook-api-default");
       assert.equal(stage.inputs.name, "$default");
-      assert.equal(stage.rawInputs.accessLogSettings.destinationArn, named(dev, "aws:cloudwatch/logGroup:LogGroup", "alma-webhook-api-access-logs").state.arn);
+      assert.equal(
+        stage.rawInputs.accessLogSettings.destinationArn,
+        named(dev, "aws:cloudwatch/logGroup:LogGroup", "alma-webhook-api-access-logs").state.arn,
+      );
       assert.equal(dev.outputs.almaCache.webhookUrl, `${api.state.apiEndpoint}/webhook`);
     });
 
@@ -325,14 +397,22 @@ describe("alma (AlmaCache)", () => {
       assert.equal(env.ALMA_WEBHOOK_SECRET_PARAM, parameter.state.name);
       assert.equal(env.ALMA_WEBHOOK_SECRET, undefined);
       assert.equal(env.TRIBUTARY_SECRETS_MAX_AGE_SECONDS, "300", "the secret is read again every 5 minutes by default");
-      assert.equal(env.ALMA_WEBHOOK_SECRET_ROTATION_WINDOW_HOURS, "24", "the previous secret is accepted for a day after a rotation by default");
+      assert.equal(
+        env.ALMA_WEBHOOK_SECRET_ROTATION_WINDOW_HOURS,
+        "24",
+        "the previous secret is accepted for a day after a rotation by default",
+      );
       const own = statements(dev, "alma-webhook").filter((s: any) => s.Sid !== "WriteOwnLogs");
       assert.deepEqual(own, [
         { Effect: "Allow", Sid: "PublishAlmaEvents", Action: ["sns:Publish"], Resource: ALMA_EVENTS.map((e) => topicArn(dev, e)) },
         { Effect: "Allow", Sid: "ReadOwnSecret", Action: ["ssm:GetParameter"], Resource: [parameter.state.arn] },
       ]);
       assert.deepEqual(webhook.inputs.layers, [SECRETS_EXTENSION_LAYERS["eu-west-2"]], "read through the Parameters and Secrets extension");
-      assert.equal(env.PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED, "FALSE", "every read reaches SSM: the rotation window needs what SSM has now");
+      assert.equal(
+        env.PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED,
+        "FALSE",
+        "every read reaches SSM: the rotation window needs what SSM has now",
+      );
       for (const { handler } of CACHE_FUNCTIONS) assert.equal(fn(dev, handler).inputs.layers, undefined, `${handler} reads no secret`);
       assert.deepEqual(findSecretLeaks(dev), []);
     });
@@ -371,7 +451,10 @@ describe("alma (AlmaCache)", () => {
     const out = dev.outputs.almaCache;
     assert.deepEqual(out.tables.users, { name: table(dev, "users").state.name, arn: table(dev, "users").state.arn });
     assert.deepEqual(Object.keys(out.cacheQueues).sort(), Object.keys(SUBSCRIPTIONS).sort());
-    assert.deepEqual(out.cacheQueues["alma-loan-updated"], { url: queue(dev, "alma-loan-updated-queue").state.url, arn: queue(dev, "alma-loan-updated-queue").state.arn });
+    assert.deepEqual(out.cacheQueues["alma-loan-updated"], {
+      url: queue(dev, "alma-loan-updated-queue").state.url,
+      arn: queue(dev, "alma-loan-updated-queue").state.arn,
+    });
     assert.deepEqual(out.usersQueue, { url: queue(dev, "alma-users").state.url, arn: queue(dev, "alma-users").state.arn });
     assert.deepEqual(Object.keys(out.topicArns).sort(), [...ALMA_EVENTS].sort());
     assert.equal(prod.outputs.almaCache.topicArns.LOAN_CREATED, PROD_TOPICS.LOAN_CREATED);

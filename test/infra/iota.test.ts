@@ -16,7 +16,11 @@ describe("iota (IotaService)", () => {
     for (const [stack, run] of Object.entries(runs)) {
       assert.ok(named(run, "tributary:iota:IotaService", "iota-records"), stack);
       const bundle = named(run, "tributary:lambda:NodeFunction", "iota-records-fn").outputs.bundle;
-      assert.deepEqual([bundle.handler, bundle.runtimeAwsSdk], ["iota-records", false], "the SDK is bundled: it loads faster than the runtime's");
+      assert.deepEqual(
+        [bundle.handler, bundle.runtimeAwsSdk],
+        ["iota-records", false],
+        "the SDK is bundled: it loads faster than the runtime's",
+      );
       assert.equal(fn(run).inputs.code.archive["index.js"].path, `.build/bundles/${bundle.sha256}/index.js`);
     }
   });
@@ -53,7 +57,11 @@ describe("iota (IotaService)", () => {
     for (const run of [runs.dev, runs.prod]) {
       const parameter = named(run, "aws:ssm/parameter:Parameter", "iota-records-mongo-uri");
       const busArn = named(run, "aws:cloudwatch/eventBus:EventBus", "iota-bus").state.arn;
-      const statements = policyOf(named(run, "aws:iam/rolePolicy:RolePolicy", "iota-records-fn-policy")).Statement.map((s: any) => [s.Sid, s.Action, s.Resource]);
+      const statements = policyOf(named(run, "aws:iam/rolePolicy:RolePolicy", "iota-records-fn-policy")).Statement.map((s: any) => [
+        s.Sid,
+        s.Action,
+        s.Resource,
+      ]);
       assert.deepEqual(statements.slice(1), [
         ["EmitToOwnBus", ["events:PutEvents"], [busArn]],
         ["ReadOwnSecret", ["ssm:GetParameter"], [parameter.state.arn]],
@@ -73,22 +81,35 @@ describe("iota (IotaService)", () => {
     assert.equal(env.MILL_IOTA_MONGO_DB, "iota_staging");
     assert.equal(env.MILL_IOTA_JOURNAL_RETENTION_DAYS, "15");
     assert.equal(env.MILL_IOTA_SERVICE_ID, "records.tributary.staging");
-    assert.deepEqual(fn(run).inputs.layers, [SECRETS_EXTENSION_LAYERS["eu-west-2"]], "the URI is read through the Parameters and Secrets extension");
+    assert.deepEqual(
+      fn(run).inputs.layers,
+      [SECRETS_EXTENSION_LAYERS["eu-west-2"]],
+      "the URI is read through the Parameters and Secrets extension",
+    );
     assert.equal(env.PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED, "FALSE");
     assert.deepEqual(findSecretLeaks(run), []);
   });
 
   it("keeps the journal at least as long as an event can come back (its DLQ's 14 days after a day of retries): a shorter retention fails, naming the key", async () => {
     const err = await variantConfigError("dev", (config) => (config["tributary:iota"].journalRetentionDays = 7));
-    assert.deepEqual(err.problems.map((p) => p.key), ["tributary:iota.journalRetentionDays"]);
-    assert.match(err.problems[0].message, /at least 15: the dead-letter queue keeps an event 14 days, after up to 24 h of EventBridge's retries/);
+    assert.deepEqual(
+      err.problems.map((p) => p.key),
+      ["tributary:iota.journalRetentionDays"],
+    );
+    assert.match(
+      err.problems[0].message,
+      /at least 15: the dead-letter queue keeps an event 14 days, after up to 24 h of EventBridge's retries/,
+    );
   });
 
   it("exports the bus and the service functions", () => {
     assert.deepEqual(runs.prod.outputs.iota, {
       eventBusName: "iota-prod",
       functions: { "records.tributary": fn(runs.prod).state.name },
-      dashboard: { name: "tributary-prod-iota", url: "https://eu-west-2.console.aws.amazon.com/cloudwatch/home?region=eu-west-2#dashboards/dashboard/tributary-prod-iota" },
+      dashboard: {
+        name: "tributary-prod-iota",
+        url: "https://eu-west-2.console.aws.amazon.com/cloudwatch/home?region=eu-west-2#dashboards/dashboard/tributary-prod-iota",
+      },
     });
   });
 });

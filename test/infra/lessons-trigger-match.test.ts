@@ -17,7 +17,14 @@ import { mongoSuite, requireMongo } from "../helpers/mongodb";
 const fixture = JSON.parse(fs.readFileSync(payloadPath("atlas-trigger", "user_update_event.json"), "utf8"));
 /** The original's test event, already trimmed by the project expression. */
 const originalTest = JSON.parse(fs.readFileSync(payloadPath("atlas-trigger", "test_event.json"), "utf8"));
-const user = { _id: "62cf39c9cf6d0b001b732b9a", email: "a@b.example", externalId: "auth0|1", username: "camper", completedChallenges: [{ id: "x" }], about: "" };
+const user = {
+  _id: "62cf39c9cf6d0b001b732b9a",
+  email: "a@b.example",
+  externalId: "auth0|1",
+  username: "camper",
+  completedChallenges: [{ id: "x" }],
+  about: "",
+};
 const change = (_id: string, updatedFields: Record<string, unknown>) => ({
   _id,
   operationType: "update",
@@ -43,7 +50,11 @@ const pipeline = [{ $match: TRIGGER_MATCH }, { $project: TRIGGER_PROJECT }];
 
 /** What Atlas sends for the events that pass: checks shared by both engines. */
 function assertTriggerOutput(out: Record<string, any>[]) {
-  assert.deepEqual(out.map((d) => d._id).sort(), MATCHED, "completedChallenges updates pass; others, and a field that only starts alike, do not");
+  assert.deepEqual(
+    out.map((d) => d._id).sort(),
+    MATCHED,
+    "completedChallenges updates pass; others, and a field that only starts alike, do not",
+  );
   const byId = Object.fromEntries(out.map((d) => [d._id, d]));
   assert.deepEqual(byId.fixture, {
     _id: "fixture",
@@ -53,7 +64,11 @@ function assertTriggerOutput(out: Record<string, any>[]) {
   });
   assert.deepEqual(byId["original-test"], { ...originalTest.detail, _id: "original-test" }, "an event already trimmed passes unchanged");
   assert.deepEqual(byId.array.updateDescription, { updatedFields: { completedChallenges: [{ id: "a" }, { id: "b" }] } });
-  assert.deepEqual(Object.keys(byId.element.fullDocument).sort(), ["email", "externalId", "username"], "the rest of the user stays out of the event");
+  assert.deepEqual(
+    Object.keys(byId.element.fullDocument).sort(),
+    ["email", "externalId", "username"],
+    "the rest of the user stays out of the event",
+  );
   // What passes is what the handler reads.
   for (const detail of out) assert.ok(userUpdateEvent.safeParse({ "detail-type": "t", source: "s", detail }).success, String(detail._id));
 }

@@ -8,9 +8,7 @@ import { findSecretLeaks, named, ofType, policyOf, REPO_ROOT, type RunResult, st
 import { payloadPath } from "../helpers/fixtures";
 import { runVariant, stackSettings, variantConfigError } from "../helpers/stack-variant";
 
-const FIXTURE_PROJECT = JSON.parse(
-  fs.readFileSync(payloadPath("atlas-trigger", "mongo_trigger_project_expr.json"), "utf8"),
-);
+const FIXTURE_PROJECT = JSON.parse(fs.readFileSync(payloadPath("atlas-trigger", "mongo_trigger_project_expr.json"), "utf8"));
 
 describe("lessons (LessonCompletionSync)", () => {
   let dev: RunResult;
@@ -187,7 +185,11 @@ describe("lessons (LessonCompletionSync)", () => {
       assert.deepEqual(
         statements.map((s: any) => [s.Sid, s.Action, s.Resource]),
         [
-          ["WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [`${named(dev, "aws:cloudwatch/logGroup:LogGroup", "lessons-lesson-completed-logs").state.arn}:*`]],
+          [
+            "WriteOwnLogs",
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            [`${named(dev, "aws:cloudwatch/logGroup:LogGroup", "lessons-lesson-completed-logs").state.arn}:*`],
+          ],
           ["ReadOwnSecret", ["ssm:GetParameter"], [parameter.state.arn]],
           ["KeepFailedEvents", ["sqs:SendMessage"], [queue(dev).state.arn]],
         ],
@@ -245,24 +247,36 @@ describe("lessons (LessonCompletionSync)", () => {
 
     it("has no default audience: a stack without one fails, naming the key", async () => {
       const err = await variantConfigError("dev", (config) => delete config["tributary:lessons"].auth0.audience);
-      assert.deepEqual(err.problems.map((p) => p.key), ["tributary:lessons.auth0.audience"]);
+      assert.deepEqual(
+        err.problems.map((p) => p.key),
+        ["tributary:lessons.auth0.audience"],
+      );
     });
 
     it("sends the token request form-encoded only when lessons.auth0.tokenRequestFormat says so, and refuses another format", async () => {
       const form = await runVariant("dev", (config) => (config["tributary:lessons"].auth0.tokenRequestFormat = "form"));
       assert.equal(fn(form).rawInputs.environment.variables.AUTH0_TOKEN_REQUEST_FORMAT, "form");
       const err = await variantConfigError("dev", (config) => (config["tributary:lessons"].auth0.tokenRequestFormat = "xml"));
-      assert.deepEqual(err.problems.map((p) => p.key), ["tributary:lessons.auth0.tokenRequestFormat"]);
+      assert.deepEqual(
+        err.problems.map((p) => p.key),
+        ["tributary:lessons.auth0.tokenRequestFormat"],
+      );
     });
 
     it("has no cap on the lessons of one update: maxLessonsPerEvent is no longer a setting", async () => {
       const err = await variantConfigError("dev", (config) => (config["tributary:lessons"].maxLessonsPerEvent = 100));
-      assert.deepEqual(err.problems.map((p) => p.key), ["tributary:lessons.maxLessonsPerEvent"]);
+      assert.deepEqual(
+        err.problems.map((p) => p.key),
+        ["tributary:lessons.maxLessonsPerEvent"],
+      );
     });
 
     it("sends to the endpoint the seed names, in every stack", async () => {
       for (const run of [dev, await stackRun("staging"), prod]) {
-        assert.match(fn(run).rawInputs.environment.variables.LEARNING_PATHS_API_ENDPOINT, /^https:\/\/api\.topcoder(-dev)?\.com\/v5\/learning-paths\/certification-progresses\/complete-lesson-via-mongo-trigger$/);
+        assert.match(
+          fn(run).rawInputs.environment.variables.LEARNING_PATHS_API_ENDPOINT,
+          /^https:\/\/api\.topcoder(-dev)?\.com\/v5\/learning-paths\/certification-progresses\/complete-lesson-via-mongo-trigger$/,
+        );
       }
     });
 

@@ -10,12 +10,29 @@ import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CACHE_QUEUE_AGE_ALARM_SECONDS } from "../../components/alma/alma-cache";
-import { ALARM_KINDS, alarmName, QUEUE_BACKLOG_WINDOW, queueAlarms, RUNBOOK_PATH, SQS_DEFAULT_RETENTION_SECONDS } from "../../components/monitoring/alarms";
+import {
+  ALARM_KINDS,
+  alarmName,
+  QUEUE_BACKLOG_WINDOW,
+  queueAlarms,
+  RUNBOOK_PATH,
+  SQS_DEFAULT_RETENTION_SECONDS,
+} from "../../components/monitoring/alarms";
 import { dashboardName } from "../../components/monitoring/app-dashboard";
 import { STAGES } from "../../components/platform";
 import { STAGE_DEFAULTS } from "../../config";
 import { deadLetterQueues } from "../../policy/rules";
-import { childrenOf, named, ofType, policyResources, type RecordedResource, REPO_ROOT, type RunResult, runProgram, stackRun } from "../../tooling/mock-engine";
+import {
+  childrenOf,
+  named,
+  ofType,
+  policyResources,
+  type RecordedResource,
+  REPO_ROOT,
+  type RunResult,
+  runProgram,
+  stackRun,
+} from "../../tooling/mock-engine";
 import { TEST_PLATFORM } from "../helpers/platform";
 import { runVariant } from "../helpers/stack-variant";
 
@@ -43,7 +60,9 @@ const RUNBOOK_ANCHORS = [...runbook.matchAll(/^#{2,3} (.+)$/gm)].map((m) => anch
 
 /** The alarms on one metric of one resource. */
 function alarmsOn(run: RunResult, namespace: string, dimension: string, value: string, metricName: string): RecordedResource[] {
-  return ofType(run, ALARM).filter((a) => a.inputs.namespace === namespace && a.inputs.metricName === metricName && a.rawInputs.dimensions?.[dimension] === value);
+  return ofType(run, ALARM).filter(
+    (a) => a.inputs.namespace === namespace && a.inputs.metricName === metricName && a.rawInputs.dimensions?.[dimension] === value,
+  );
 }
 function oneAlarmOn(run: RunResult, namespace: string, dimension: string, value: string, metricName: string): RecordedResource {
   const found = alarmsOn(run, namespace, dimension, value, metricName);
@@ -146,7 +165,11 @@ describe("alarms and dashboards", () => {
         const alarms = ofType(run(), ALARM);
         assert.equal(alarms.length, 3 * functions + 2 * queues + apis);
         const regionOf = (arn: string) => arn.split(":")[3];
-        const topics = new Map(ofType(run(), "aws:sns/topic:Topic").filter((t) => t.name.startsWith("alerts")).map((t) => [regionOf(t.state.arn), t.state.arn]));
+        const topics = new Map(
+          ofType(run(), "aws:sns/topic:Topic")
+            .filter((t) => t.name.startsWith("alerts"))
+            .map((t) => [regionOf(t.state.arn), t.state.arn]),
+        );
         assert.deepEqual(Object.fromEntries(topics), run().outputs.alertTopicArns);
         // CloudWatch notifies only a topic in the alarm's region: prod runs hdoc, lessons and skills in us-east-1, staging hdoc.
         assert.deepEqual([...topics.keys()].sort(), stack === "dev" ? ["eu-west-2"] : ["eu-west-2", "us-east-1"]);
@@ -206,7 +229,9 @@ describe("alarms and dashboards", () => {
           const metricWidgets = body.widgets.filter((w: any) => w.type === "metric");
           const shown = (namespace: string, dimension: string, value: string) =>
             metricWidgets.some((w: any) =>
-              w.properties.metrics.some((m: any[]) => m[0] === namespace && m.slice(2).some((v, i, all) => i % 2 === 0 && v === dimension && all[i + 1] === value)),
+              w.properties.metrics.some(
+                (m: any[]) => m[0] === namespace && m.slice(2).some((v, i, all) => i % 2 === 0 && v === dimension && all[i + 1] === value),
+              ),
             );
           const functions = parts.filter((r) => r.type === "aws:lambda/function:Function");
           const queues = parts.filter((r) => r.type === "aws:sqs/queue:Queue");
@@ -220,8 +245,14 @@ describe("alarms and dashboards", () => {
           const region = dashboardRegion(run(), app);
           for (const w of metricWidgets) assert.equal(w.properties.region, region);
 
-          const appAlarms = parts.filter((r) => r.type === ALARM).map((a) => a.state.arn).sort();
-          const widgetAlarms = body.widgets.filter((w: any) => w.type === "alarm").flatMap((w: any) => w.properties.alarms).sort();
+          const appAlarms = parts
+            .filter((r) => r.type === ALARM)
+            .map((a) => a.state.arn)
+            .sort();
+          const widgetAlarms = body.widgets
+            .filter((w: any) => w.type === "alarm")
+            .flatMap((w: any) => w.properties.alarms)
+            .sort();
           assert.deepEqual(widgetAlarms, appAlarms);
 
           assert.deepEqual(run().outputs[APPS[app].output].dashboard, {
@@ -233,14 +264,21 @@ describe("alarms and dashboards", () => {
 
       it("has one dashboard per app, each named uniquely", () => {
         const names = ofType(run(), DASHBOARD).map((d) => d.inputs.dashboardName);
-        assert.deepEqual(names.sort(), Object.keys(APPS).map((app) => `tributary-${stack}-${app}`).sort());
+        assert.deepEqual(
+          names.sort(),
+          Object.keys(APPS)
+            .map((app) => `tributary-${stack}-${app}`)
+            .sort(),
+        );
       });
     });
   }
 
   /** The region an app's resources are in: its functions' (from their ARNs). */
   function dashboardRegion(run: RunResult, app: keyof typeof APPS): string {
-    return partsOf(run, app).find((r) => r.type === "aws:lambda/function:Function")!.state.arn.split(":")[3];
+    return partsOf(run, app)
+      .find((r) => r.type === "aws:lambda/function:Function")!
+      .state.arn.split(":")[3];
   }
 
   it("shows each app's metrics in the app's own region (prod runs hdoc, lessons and skills in us-east-1)", () => {
@@ -268,14 +306,18 @@ describe("alarms and dashboards", () => {
     const run = await runVariant("dev", (config) => {
       config["tributary:alarms"].runbookUrl = url;
     });
-    for (const alarm of ofType(run, ALARM)) assert.match(alarm.inputs.alarmDescription, new RegExp(` Runbook: ${url.replace(/\./g, "\\.")}#[a-z0-9-]+$`));
-    assert.ok(JSON.parse(named(run, DASHBOARD, "alma-dashboard").rawInputs.dashboardBody).widgets[0].properties.markdown.includes(`](${url})`));
+    for (const alarm of ofType(run, ALARM))
+      assert.match(alarm.inputs.alarmDescription, new RegExp(` Runbook: ${url.replace(/\./g, "\\.")}#[a-z0-9-]+$`));
+    assert.ok(
+      JSON.parse(named(run, DASHBOARD, "alma-dashboard").rawInputs.dashboardBody).widgets[0].properties.markdown.includes(`](${url})`),
+    );
   });
 });
 
 describe("the runbook", () => {
   it("has an entry for every kind of alarm, under the heading its alarms link", () => {
-    for (const [kind, { anchor }] of Object.entries(ALARM_KINDS)) assert.ok(RUNBOOK_ANCHORS.includes(anchor), `${kind}: docs/runbook.md#${anchor}`);
+    for (const [kind, { anchor }] of Object.entries(ALARM_KINDS))
+      assert.ok(RUNBOOK_ANCHORS.includes(anchor), `${kind}: docs/runbook.md#${anchor}`);
   });
 
   it("is linked from the README", () => {
@@ -304,14 +346,26 @@ describe("the alarm building block", () => {
         const plain = new aws.sqs.Queue("plain", {}, { parent });
         const kept = new aws.sqs.Queue("kept", { messageRetentionSeconds: 86_400 }, { parent });
         queueAlarms("plain", { queue: plain, role: "work", holds: "work" }, TEST_PLATFORM.alarming, { parent });
-        queueAlarms("kept", { queue: kept, role: "dead-letter", holds: "failures", ageThresholdSeconds: 3600 }, TEST_PLATFORM.alarming, { parent });
+        queueAlarms("kept", { queue: kept, role: "dead-letter", holds: "failures", ageThresholdSeconds: 3600 }, TEST_PLATFORM.alarming, {
+          parent,
+        });
       },
-      { stack: "test", states: { "aws:sqs/queue:Queue": (args) => ({ messageRetentionSeconds: args.inputs.messageRetentionSeconds ?? SQS_DEFAULT_RETENTION_SECONDS }) } },
+      {
+        stack: "test",
+        states: {
+          "aws:sqs/queue:Queue": (args) => ({
+            messageRetentionSeconds: args.inputs.messageRetentionSeconds ?? SQS_DEFAULT_RETENTION_SECONDS,
+          }),
+        },
+      },
     );
     assert.equal(named(run, ALARM, "plain-age").inputs.threshold, 172_800);
     assert.equal(named(run, ALARM, "plain-depth").inputs.threshold, TEST_PLATFORM.alarming.settings.queueBacklogThreshold);
     assert.equal(named(run, ALARM, "kept-age").inputs.threshold, 3600);
-    assert.match(named(run, ALARM, "kept-age").inputs.alarmDescription, /waited more than 3600 s\. Runbook: docs\/runbook\.md#dead-letter-queue-age$/);
+    assert.match(
+      named(run, ALARM, "kept-age").inputs.alarmDescription,
+      /waited more than 3600 s\. Runbook: docs\/runbook\.md#dead-letter-queue-age$/,
+    );
     assert.equal(named(run, ALARM, "kept-depth").inputs.threshold, TEST_PLATFORM.alarming.settings.deadLetterDepthThreshold);
   });
 });

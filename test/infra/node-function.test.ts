@@ -67,7 +67,10 @@ describe("NodeFunction", () => {
       assert.ok(!code.includes("eventSchema"), "local names are mangled");
       const inputs = Object.keys(bundle.metafile.inputs);
       assert.ok(inputs.some((i) => i.includes("node_modules/@aws-sdk/client-ssm/")));
-      assert.ok(inputs.every((i) => !path.isAbsolute(i)), "metafile paths are relative, so the build does not depend on where the repo is");
+      assert.ok(
+        inputs.every((i) => !path.isAbsolute(i)),
+        "metafile paths are relative, so the build does not depend on where the repo is",
+      );
     });
 
     it("leaves out the SDK's parts no function runs (event streams, endpoint discovery's LRU, hash fallbacks), keeping them where a client streams", async () => {
@@ -98,7 +101,13 @@ describe("NodeFunction", () => {
     it("takes credentials from the environment only, as Lambda gives them: the rest of the default chain is left out", async () => {
       const bundle = await bundleHandler({ handler: "echo", entry: ECHO_ENTRY });
       const inputs = Object.keys(bundle.metafile.inputs);
-      for (const provider of ["credential-provider-ini", "credential-provider-sso", "credential-provider-process", "credential-provider-web-identity", "credential-provider-http"]) {
+      for (const provider of [
+        "credential-provider-ini",
+        "credential-provider-sso",
+        "credential-provider-process",
+        "credential-provider-web-identity",
+        "credential-provider-http",
+      ]) {
         assert.ok(!inputs.some((i) => i.includes(`@aws-sdk/${provider}/`)), `${provider} is not bundled`);
       }
       assert.ok(inputs.some((i) => i.includes("@aws-sdk/credential-provider-env/")));
@@ -141,7 +150,10 @@ describe("NodeFunction", () => {
     });
 
     it("names the handler when it has no entry", async () => {
-      await assert.rejects(bundleHandler({ handler: "no-such-function" }), /handler "no-such-function": there is no handlers\/<app>\/functions\/no-such-function\.ts/);
+      await assert.rejects(
+        bundleHandler({ handler: "no-such-function" }),
+        /handler "no-such-function": there is no handlers\/<app>\/functions\/no-such-function\.ts/,
+      );
       assert.throws(() => new NodeFunction("missing", { ...baseArgs, entry: undefined, handler: "no-such-function" }), /no-such-function/);
     });
 
@@ -154,12 +166,15 @@ describe("NodeFunction", () => {
       });
       const calls = bundleCounters.esbuildCalls;
       let functions: NodeFunction[] = [];
-      await runProgram(() => {
-        functions = [
-          ...entries.map((entry, i) => new NodeFunction(`fn-${i}`, { ...baseArgs, handler: `fn-${i}`, entry })),
-          new NodeFunction("fn-sdk", { ...baseArgs, handler: "fn-sdk", entry: entries[0], runtimeAwsSdk: true }),
-        ];
-      }, { stack: "test" });
+      await runProgram(
+        () => {
+          functions = [
+            ...entries.map((entry, i) => new NodeFunction(`fn-${i}`, { ...baseArgs, handler: `fn-${i}`, entry })),
+            new NodeFunction("fn-sdk", { ...baseArgs, handler: "fn-sdk", entry: entries[0], runtimeAwsSdk: true }),
+          ];
+        },
+        { stack: "test" },
+      );
       assert.equal(bundleCounters.esbuildCalls, calls + 2, "one call for the bundled SDK, one for the runtime's");
       const bundles = await Promise.all(functions.map((f) => f.bundle));
       assert.equal(new Set(bundles.slice(0, 3).map((b) => b.sha256)).size, 3, "each entry its own bundle");
@@ -167,16 +182,25 @@ describe("NodeFunction", () => {
     });
 
     it("points functions with the same source at one bundle, and records which handler each runs", async () => {
-      const run = await runProgram(() => {
-        new NodeFunction("one", baseArgs);
-        new NodeFunction("two", { ...baseArgs, runtimeAwsSdk: true });
-      }, { stack: "test" });
+      const run = await runProgram(
+        () => {
+          new NodeFunction("one", baseArgs);
+          new NodeFunction("two", { ...baseArgs, runtimeAwsSdk: true });
+        },
+        { stack: "test" },
+      );
       const codes = ofType(run, "aws:lambda/function:Function").map((f) => f.inputs.code.archive["index.js"].path);
       assert.equal(codes.length, 2);
       for (const code of codes) assert.match(code, /^\.build\/bundles\/[0-9a-f]{64}\/index\.js$/);
       assert.notEqual(codes[0], codes[1], "the runtime's SDK makes another bundle");
       const recorded = ofType(run, "tributary:lambda:NodeFunction").map((f) => f.outputs.bundle);
-      assert.deepEqual(recorded.map((b) => [b.handler, b.runtimeAwsSdk]), [["echo", false], ["echo", true]]);
+      assert.deepEqual(
+        recorded.map((b) => [b.handler, b.runtimeAwsSdk]),
+        [
+          ["echo", false],
+          ["echo", true],
+        ],
+      );
       assert.ok(recorded.every((b) => b.bytes > 0 && /^[0-9a-f]{64}$/.test(b.sha256)));
     });
   });
@@ -199,10 +223,18 @@ describe("NodeFunction", () => {
     it("reads secrets through AWS's Parameters and Secrets extension: its arm64 layer for the platform's region, its cache off", async () => {
       const fn = (run: RunResult) => named(run, "aws:lambda/function:Function", "echo");
       const london = fn(await build({ readsSecrets: true, environment: { TOKEN_PARAM: "/app/token" } }));
-      assert.deepEqual(london.inputs.layers, ["arn:aws:lambda:eu-west-2:133256977650:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:99"]);
-      assert.deepEqual(london.inputs.environment.variables, { POWERTOOLS_SERVICE_NAME: "echo", PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED: "FALSE", TOKEN_PARAM: "/app/token" });
+      assert.deepEqual(london.inputs.layers, [
+        "arn:aws:lambda:eu-west-2:133256977650:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:99",
+      ]);
+      assert.deepEqual(london.inputs.environment.variables, {
+        POWERTOOLS_SERVICE_NAME: "echo",
+        PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED: "FALSE",
+        TOKEN_PARAM: "/app/token",
+      });
       const virginia = fn(await build({ readsSecrets: true, platform: { ...TEST_PLATFORM, region: "us-east-1" } }));
-      assert.deepEqual(virginia.inputs.layers, ["arn:aws:lambda:us-east-1:177933569100:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:99"]);
+      assert.deepEqual(virginia.inputs.layers, [
+        "arn:aws:lambda:us-east-1:177933569100:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:99",
+      ]);
       assert.equal(fn(await build()).inputs.layers, undefined, "no layer for a function that reads no secret");
       assert.throws(
         () => new NodeFunction("far", { ...baseArgs, readsSecrets: true, platform: { ...TEST_PLATFORM, region: "ap-southeast-9" } }),
@@ -222,7 +254,9 @@ describe("NodeFunction", () => {
     it("keeps its children under the component and prefixes their names", async () => {
       const run = await build();
       const component = named(run, "tributary:lambda:NodeFunction", "echo");
-      const children = childrenOf(run, component).map((c) => `${c.type}::${c.name}`).sort();
+      const children = childrenOf(run, component)
+        .map((c) => `${c.type}::${c.name}`)
+        .sort();
       assert.deepEqual(children, [
         "aws:cloudwatch/logGroup:LogGroup::echo-logs",
         "aws:cloudwatch/metricAlarm:MetricAlarm::echo-duration",
@@ -252,14 +286,22 @@ describe("NodeFunction", () => {
       const run = await build({ statements: [passed] });
       const logGroup = named(run, "aws:cloudwatch/logGroup:LogGroup", "echo-logs");
       assert.deepEqual(statementsOf(run), [
-        { Effect: "Allow", Sid: "WriteOwnLogs", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${logGroup.state.arn}:*`] },
+        {
+          Effect: "Allow",
+          Sid: "WriteOwnLogs",
+          Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+          Resource: [`${logGroup.state.arn}:*`],
+        },
         { Effect: "Allow", ...passed },
       ]);
     });
 
     it("holds only the log statement when nothing is passed", async () => {
       const run = await build();
-      assert.deepEqual(statementsOf(run).map((s) => s.Sid), ["WriteOwnLogs"]);
+      assert.deepEqual(
+        statementsOf(run).map((s) => s.Sid),
+        ["WriteOwnLogs"],
+      );
     });
   });
 

@@ -63,7 +63,9 @@ function anchorsOf(markdown: string): Set<string> {
 
 /** Every inline link target of a file's prose (inline code left out): `[text](target)`. */
 function linksOf(markdown: string): string[] {
-  const text = prose(markdown).join("\n").replace(/`[^`\n]*`/g, "");
+  const text = prose(markdown)
+    .join("\n")
+    .replace(/`[^`\n]*`/g, "");
   return [...text.matchAll(/\]\(\s*<?([^()\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)].map((m) => m[1]);
 }
 
@@ -101,7 +103,10 @@ describe("README and docs match the code", () => {
 
   it("names the Management API scopes the Auth0 provider needs, as the component declares them, in docs/apps/lessons.md and docs/cutover.md", () => {
     const listed = MANAGEMENT_API_SCOPES.map((scope) => `\`${scope}\``);
-    for (const [file, text] of [["docs/apps/lessons.md", lessons], ["docs/cutover.md", cutover]]) {
+    for (const [file, text] of [
+      ["docs/apps/lessons.md", lessons],
+      ["docs/cutover.md", cutover],
+    ]) {
       for (const scope of listed) assert.ok(text.includes(scope), `${file}: ${scope}`);
     }
   });
@@ -132,7 +137,9 @@ describe("README and docs match the code", () => {
         if (!resolved.endsWith(".md")) {
           problems.push(`${file}: (${link}): #${anchor} in a file that is not Markdown`);
         } else if (!anchorsOf(read(resolved)).has(anchor)) {
-          problems.push(`${file}: (${link}): ${resolved} has no heading #${anchor} (it has ${[...anchorsOf(read(resolved))].map((a) => `#${a}`).join(", ")})`);
+          problems.push(
+            `${file}: (${link}): ${resolved} has no heading #${anchor} (it has ${[...anchorsOf(read(resolved))].map((a) => `#${a}`).join(", ")})`,
+          );
         }
       }
     }
@@ -156,6 +163,6 @@ describe("README and docs match the code", () => {
     const md = "# Top\n\n## Parked events: list and replay\n\n## Top\n\n```sh\n# not a heading\n```\n";
     assert.deepEqual([...anchorsOf(md)], ["top", "parked-events-list-and-replay", "top-1"]);
     assert.deepEqual(codeLines("text > x\n```sh\nnpm run event -- sqs > a.json\n```\n"), ["npm run event -- sqs > a.json"]);
-    assert.deepEqual(linksOf("[a](docs/x.md#y) `[b](c.md)`\n```\n[d](e.md)\n```\n[f](#top \"title\")"), ["docs/x.md#y", "#top"]);
+    assert.deepEqual(linksOf('[a](docs/x.md#y) `[b](c.md)`\n```\n[d](e.md)\n```\n[f](#top "title")'), ["docs/x.md#y", "#top"]);
   });
 });

@@ -1,5 +1,16 @@
 import * as assert from "node:assert/strict";
-import { findSecretLeaks, loadStackConfig, named, ofType, policyOf, REPO_ROOT, type RunResult, runProgram, SECRET_MARK, stackRun } from "../../tooling/mock-engine";
+import {
+  findSecretLeaks,
+  loadStackConfig,
+  named,
+  ofType,
+  policyOf,
+  REPO_ROOT,
+  type RunResult,
+  runProgram,
+  SECRET_MARK,
+  stackRun,
+} from "../../tooling/mock-engine";
 import * as path from "node:path";
 import * as fs from "node:fs";
 
@@ -17,7 +28,11 @@ describe("skills (SkillAppSync)", () => {
         delete require.cache[require.resolve(path.join(REPO_ROOT, "index.ts"))];
         return require(path.join(REPO_ROOT, "index.ts"));
       },
-      { stack: "staging", config: { ...config, "tributary:githubToken": "mock-secret:github" }, secretKeys: [...secretKeys, "tributary:githubToken"] },
+      {
+        stack: "staging",
+        config: { ...config, "tributary:githubToken": "mock-secret:github" },
+        secretKeys: [...secretKeys, "tributary:githubToken"],
+      },
     );
   });
 
@@ -29,7 +44,8 @@ describe("skills (SkillAppSync)", () => {
       const repo = named(dev, "aws:ecr/repository:Repository", "skills-images");
       assert.equal(repo.inputs.imageTagMutability, "IMMUTABLE");
       assert.deepEqual(repo.inputs.imageScanningConfiguration, { scanOnPush: true });
-      const lifecycle = (run: RunResult) => JSON.parse(named(run, "aws:ecr/lifecyclePolicy:LifecyclePolicy", "skills-images-lifecycle").inputs.policy);
+      const lifecycle = (run: RunResult) =>
+        JSON.parse(named(run, "aws:ecr/lifecyclePolicy:LifecyclePolicy", "skills-images-lifecycle").inputs.policy);
       assert.deepEqual(lifecycle(dev).rules[0].selection, { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 10 });
       assert.deepEqual(lifecycle(dev).rules[0].action, { type: "expire" });
       // prod adopts the original's repository, which keeps its (absent) lifecycle until imageLifecycle applies.
@@ -95,7 +111,11 @@ describe("skills (SkillAppSync)", () => {
     it("is a FunctionSchedule of the app, whose role and schedule are its children", () => {
       const component = named(prod, "tributary:events:FunctionSchedule", "skills-schedule");
       assert.equal(component.parent, named(prod, "tributary:skills:SkillAppSync", "skills").urn);
-      for (const [type, name] of [["aws:iam/role:Role", "skills-schedule-role"], ["aws:iam/rolePolicy:RolePolicy", "skills-schedule-policy"], ["aws:scheduler/schedule:Schedule", "skills-schedule"]]) {
+      for (const [type, name] of [
+        ["aws:iam/role:Role", "skills-schedule-role"],
+        ["aws:iam/rolePolicy:RolePolicy", "skills-schedule-policy"],
+        ["aws:scheduler/schedule:Schedule", "skills-schedule"],
+      ]) {
         assert.equal(named(prod, type, name).parent, component.urn, name);
       }
     });
@@ -105,8 +125,12 @@ describe("skills (SkillAppSync)", () => {
         const old = (type: string, name: string) => `urn:pulumi:${run.stack}::tributary::tributary:skills:SkillAppSync$${type}::${name}`;
         const aliases = (type: string, name: string) => named(run, type, name).options.aliases;
         assert.deepEqual(aliases("aws:iam/role:Role", "skills-schedule-role"), [old("aws:iam/role:Role", "skills-scheduler")]);
-        assert.deepEqual(aliases("aws:iam/rolePolicy:RolePolicy", "skills-schedule-policy"), [old("aws:iam/rolePolicy:RolePolicy", "skills-scheduler-policy")]);
-        assert.deepEqual(aliases("aws:scheduler/schedule:Schedule", "skills-schedule"), [old("aws:scheduler/schedule:Schedule", "skills-schedule")]);
+        assert.deepEqual(aliases("aws:iam/rolePolicy:RolePolicy", "skills-schedule-policy"), [
+          old("aws:iam/rolePolicy:RolePolicy", "skills-scheduler-policy"),
+        ]);
+        assert.deepEqual(aliases("aws:scheduler/schedule:Schedule", "skills-schedule"), [
+          old("aws:scheduler/schedule:Schedule", "skills-schedule"),
+        ]);
       }
       assert.equal(
         named(dev, "aws:iam/role:Role", "skills-schedule-role").options.aliases[0],
@@ -151,14 +175,27 @@ describe("skills (SkillAppSync)", () => {
     it("keeps templates in a versioned, encrypted bucket with public access blocked, and a read-only policy to hand out", () => {
       const bucket = named(dev, "aws:s3/bucket:Bucket", "skills-templates");
       const block = named(dev, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "skills-templates-public-access").inputs;
-      assert.deepEqual([block.blockPublicAcls, block.blockPublicPolicy, block.ignorePublicAcls, block.restrictPublicBuckets], [true, true, true, true]);
-      assert.deepEqual(named(dev, "aws:s3/bucketVersioning:BucketVersioning", "skills-templates-versioning").inputs.versioningConfiguration, { status: "Enabled" });
-      assert.equal(named(dev, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "skills-templates-encryption").inputs.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm, "AES256");
+      assert.deepEqual(
+        [block.blockPublicAcls, block.blockPublicPolicy, block.ignorePublicAcls, block.restrictPublicBuckets],
+        [true, true, true, true],
+      );
+      assert.deepEqual(
+        named(dev, "aws:s3/bucketVersioning:BucketVersioning", "skills-templates-versioning").inputs.versioningConfiguration,
+        { status: "Enabled" },
+      );
+      assert.equal(
+        named(dev, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "skills-templates-encryption")
+          .inputs.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm,
+        "AES256",
+      );
       const read = policyOf(named(dev, "aws:iam/policy:Policy", "skills-templates-read")).Statement;
-      assert.deepEqual(read.map((s: any) => [s.Action, s.Resource]), [
-        ["s3:ListBucket", bucket.state.arn],
-        ["s3:GetObject", `${bucket.state.arn}/*`],
-      ]);
+      assert.deepEqual(
+        read.map((s: any) => [s.Action, s.Resource]),
+        [
+          ["s3:ListBucket", bucket.state.arn],
+          ["s3:GetObject", `${bucket.state.arn}/*`],
+        ],
+      );
     });
   });
 
@@ -181,7 +218,10 @@ describe("skills (SkillAppSync)", () => {
     });
 
     it("makes the GitHub token optional", () => {
-      assert.equal(ofType(dev, "aws:ssm/parameter:Parameter").some((p) => p.name === "skills-github-token"), false);
+      assert.equal(
+        ofType(dev, "aws:ssm/parameter:Parameter").some((p) => p.name === "skills-github-token"),
+        false,
+      );
       assert.equal(fn(dev).rawInputs.environment.variables.GITHUB_TOKEN_PARAM, undefined);
       const parameter = named(withGithubToken, "aws:ssm/parameter:Parameter", "skills-github-token");
       assert.equal(fn(withGithubToken).rawInputs.environment.variables.GITHUB_TOKEN_PARAM, parameter.state.name);
@@ -194,13 +234,27 @@ describe("skills (SkillAppSync)", () => {
       const bySid = Object.fromEntries(statements.map((s: any) => [s.Sid, [s.Action, s.Resource, s.Condition]]));
       assert.deepEqual(bySid.UploadAndReplaceTemplates, [["s3:PutObject", "s3:DeleteObject"], [`${bucket}/templates/*`], undefined]);
       assert.deepEqual(bySid.RecordReleases, [["s3:PutObject", "s3:GetObject"], [`${bucket}/synced-releases/*`], undefined]);
-      assert.deepEqual(bySid.ListTemplatesAndReleases, [["s3:ListBucket"], [bucket], { StringLike: { "s3:prefix": ["synced-releases/*", "templates/*"] } }]);
-      assert.deepEqual(statements.map((s: any) => s.Sid).filter((sid: string) => !sid.startsWith("Read")), ["WriteOwnLogs", "UploadAndReplaceTemplates", "RecordReleases", "ListTemplatesAndReleases", "KeepFailedEvents"], "nothing else on the bucket");
-      assert.deepEqual(bySid.ReadAIRTABLETOKEN.slice(0, 2), [["ssm:GetParameter"], [named(dev, "aws:ssm/parameter:Parameter", "skills-airtable-token").state.arn]]);
+      assert.deepEqual(bySid.ListTemplatesAndReleases, [
+        ["s3:ListBucket"],
+        [bucket],
+        { StringLike: { "s3:prefix": ["synced-releases/*", "templates/*"] } },
+      ]);
+      assert.deepEqual(
+        statements.map((s: any) => s.Sid).filter((sid: string) => !sid.startsWith("Read")),
+        ["WriteOwnLogs", "UploadAndReplaceTemplates", "RecordReleases", "ListTemplatesAndReleases", "KeepFailedEvents"],
+        "nothing else on the bucket",
+      );
+      assert.deepEqual(bySid.ReadAIRTABLETOKEN.slice(0, 2), [
+        ["ssm:GetParameter"],
+        [named(dev, "aws:ssm/parameter:Parameter", "skills-airtable-token").state.arn],
+      ]);
       assert.ok(!statements.some((s: any) => [s.Action].flat().some((a: string) => a.startsWith("dynamodb:"))));
       for (const parameter of ofType(dev, "aws:ssm/parameter:Parameter").filter((p) => p.name.startsWith("skills-"))) {
         const readers = ofType(dev, "aws:iam/rolePolicy:RolePolicy").filter((p) => p.rawInputs.policy.includes(parameter.state.arn));
-        assert.deepEqual(readers.map((r) => r.name), ["skills-sync-policy"]);
+        assert.deepEqual(
+          readers.map((r) => r.name),
+          ["skills-sync-policy"],
+        );
       }
     });
 

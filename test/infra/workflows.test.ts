@@ -8,7 +8,8 @@ const workflowText = (name: string) => fs.readFileSync(path.join(REPO_ROOT, ".gi
 const workflow = (name: string) => parseYaml(workflowText(name));
 const deployDoc = fs.readFileSync(path.join(REPO_ROOT, "docs", "deploy.md"), "utf8");
 const pulumiStep = (job: any) => job.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions"));
-const roleOf = (job: any) => job.steps.find((s: any) => String(s.uses).startsWith("aws-actions/configure-aws-credentials"))?.with["role-to-assume"];
+const roleOf = (job: any) =>
+  job.steps.find((s: any) => String(s.uses).startsWith("aws-actions/configure-aws-credentials"))?.with["role-to-assume"];
 
 describe("GitHub workflows", () => {
   const pr = workflow("pull-request.yml");
@@ -24,11 +25,19 @@ describe("GitHub workflows", () => {
   it("previews prod only in prod-preview, which docs/deploy.md and the workflow require to have reviewers, and never for forks", () => {
     assert.ok(pr.jobs.preview.strategy.matrix.stack.includes("prod"), "prod is previewed, once approved");
     assert.equal(pr.jobs.preview.environment.replace("${{ matrix.stack }}", "prod"), "prod-preview");
-    assert.equal(pulumiStep(pr.jobs.preview).env.PULUMI_ACCESS_TOKEN, "${{ secrets.PULUMI_ACCESS_TOKEN }}", "the token is the environment's own secret");
+    assert.equal(
+      pulumiStep(pr.jobs.preview).env.PULUMI_ACCESS_TOKEN,
+      "${{ secrets.PULUMI_ACCESS_TOKEN }}",
+      "the token is the environment's own secret",
+    );
     assert.equal(pr.jobs.preview.if, "github.event.pull_request.head.repo.full_name == github.repository");
     const row = deployDoc.split("\n").find((line) => line.startsWith("  | `prod-preview` |"));
     assert.match(row ?? "", /\*\*required reviewers\*\*, with "prevent self-review"/, "docs/deploy.md's environment table");
-    assert.match(deployDoc, /The other way, a token that cannot decrypt prod, leaves no real prod preview at all/, "docs/deploy.md says why");
+    assert.match(
+      deployDoc,
+      /The other way, a token that cannot decrypt prod, leaves no real prod preview at all/,
+      "docs/deploy.md says why",
+    );
     assert.match(prText, /the `prod-preview` environment MUST have required reviewers/);
     assert.match(prText, /prod's PULUMI_ACCESS_TOKEN is a secret of that environment alone/);
   });

@@ -22,7 +22,13 @@ function standInSections(ran: string[]): BenchSections {
     ran.push(name);
     say(`| ${name} |`);
   };
-  return { all: section("all"), coldStart: section("cold-start"), warm: section("warm"), almaContention: section("alma-contention"), skillsScale: section("skills-scale") };
+  return {
+    all: section("all"),
+    coldStart: section("cold-start"),
+    warm: section("warm"),
+    almaContention: section("alma-contention"),
+    skillsScale: section("skills-scale"),
+  };
 }
 
 describe("npm run bench", function () {
@@ -100,7 +106,9 @@ describe("npm run bench", function () {
       const event = path.join(dir, "event.json");
       fs.writeFileSync(event, "{}");
       for (const ms of [0, 40]) {
-        const run = await timeRun(process.execPath, ["-e", RUNNER], { env: { ...process.env, BENCH_BUNDLE: bundleTaking(ms), BENCH_EVENT: event } });
+        const run = await timeRun(process.execPath, ["-e", RUNNER], {
+          env: { ...process.env, BENCH_BUNDLE: bundleTaking(ms), BENCH_EVENT: event },
+        });
         const first = run.reported[FIRST_INVOCATION];
         assert.ok(first >= ms && first < run.wallMs, `${ms} ms handler: first invocation ${first} ms, process ${run.wallMs} ms`);
         assert.ok(run.cpuMs !== undefined && run.cpuMs > 0, "the CPU line is still read");
@@ -112,7 +120,11 @@ describe("npm run bench", function () {
 
     it("is what the table's last column shows, never the difference of two processes' medians (which can be negative)", () => {
       const runs = (wallMs: number, first?: number): TimedRun[] =>
-        Array.from({ length: 5 }, () => ({ wallMs, cpuMs: wallMs, reported: first === undefined ? {} : ({ [FIRST_INVOCATION]: first } as Record<string, number>) }));
+        Array.from({ length: 5 }, () => ({
+          wallMs,
+          cpuMs: wallMs,
+          reported: first === undefined ? {} : ({ [FIRST_INVOCATION]: first } as Record<string, number>),
+        }));
       const timed = (subject: TimedRun[]): Timed => ({ subject, floor: runs(27), wallRatios: [2], cpuRatios: [2] });
       // A noisy machine: the cold starts came out faster than loading alone.
       const result: ColdStart = {

@@ -52,8 +52,14 @@ function npmRun(script: string, args: string[], timeoutMs = 60_000): Promise<Npm
 /** What the scripts write when they run: the committed bench results, the URN snapshots, the local env files, the preview's diagrams. */
 function writtenState(): Record<string, string> {
   const state: Record<string, string> = {};
-  const files = (dir: string) => (fs.existsSync(path.join(REPO_ROOT, dir)) ? fs.readdirSync(path.join(REPO_ROOT, dir)).map((f) => path.join(dir, f)) : []);
-  for (const file of [path.join("bench", "results.md"), ...files(path.join("test", "infra", "urns")), ...files(path.join(".build", "local")), ...files(path.join(".build", "preview"))]) {
+  const files = (dir: string) =>
+    fs.existsSync(path.join(REPO_ROOT, dir)) ? fs.readdirSync(path.join(REPO_ROOT, dir)).map((f) => path.join(dir, f)) : [];
+  for (const file of [
+    path.join("bench", "results.md"),
+    ...files(path.join("test", "infra", "urns")),
+    ...files(path.join(".build", "local")),
+    ...files(path.join(".build", "preview")),
+  ]) {
     const full = path.join(REPO_ROOT, file);
     state[file] = `${fs.statSync(full).mtimeMs} ${createHash("sha256").update(fs.readFileSync(full)).digest("hex")}`;
   }
@@ -70,7 +76,7 @@ describe("the scripts' command lines", function () {
       assert.equal(result.code, 0, `${script}: ${result.stderr}`);
       assert.match(result.stdout, new RegExp(`^Usage: npm run (--silent )?${script}\\b`), script);
       assert.match(result.stdout, /^Options:$/m, script);
-      assert.match(result.stdout, /^  -h, --help +print this help and exit$/m, script);
+      assert.match(result.stdout, /^ {2}-h, --help +print this help and exit$/m, script);
       assert.match(result.stdout, /^Examples?:\n {2}\S/m, script);
       assert.equal(result.stderr, "", script);
       // Nothing ran: no stand-ins came up, no bench or stack run printed its first line.
@@ -81,7 +87,9 @@ describe("the scripts' command lines", function () {
 
   it("an unknown option: one line naming it and where the help is, exit 2", async () => {
     // As npm runs them, without npm's own start: package.json's mapping is what --help checks.
-    const results = await Promise.all(SCRIPTS.map(async (script) => [script, await runScript(SCRIPT_FILES[script], ["--frobnicate"])] as const));
+    const results = await Promise.all(
+      SCRIPTS.map(async (script) => [script, await runScript(SCRIPT_FILES[script], ["--frobnicate"])] as const),
+    );
     for (const [script, result] of results) {
       assert.equal(result.code, 2, `${script}: ${result.stderr}`);
       assert.equal(result.stderr, `npm run ${script}: unknown option --frobnicate; see npm run ${script} -- --help\n`);
@@ -95,7 +103,11 @@ describe("the scripts' command lines", function () {
       ["invoke", ["alma-webhook"], "at least one --event <file> is required"],
       ["event", ["sqs"], "sqs wraps 1 to 10 --webhook or --message files (got 0)"],
       ["local", [], "say which app: alma, lessons, hdoc, skills"],
-      ["local", ["iota"], 'no local stand-ins for "iota" (iota needs a MongoDB replica set instead: set MILL_IOTA_MONGO_URI to one, see docs/local.md); the apps are alma, lessons, hdoc, skills'],
+      [
+        "local",
+        ["iota"],
+        'no local stand-ins for "iota" (iota needs a MongoDB replica set instead: set MILL_IOTA_MONGO_URI to one, see docs/local.md); the apps are alma, lessons, hdoc, skills',
+      ],
       ["urns:record", ["dev"], "unexpected argument dev"],
     ];
     const results = await Promise.all(cases.map(([script, args]) => runScript(SCRIPT_FILES[script], args)));
@@ -133,7 +145,11 @@ describe("the scripts' command lines", function () {
         [["extra"], "unexpected argument extra"],
       ];
       for (const [argv, problem] of problems) {
-        assert.deepEqual(parse(argv), { result: 2, stdout: "", stderr: `npm run demo: ${problem}; see npm run demo -- --help\n` }, argv.join(" "));
+        assert.deepEqual(
+          parse(argv),
+          { result: 2, stdout: "", stderr: `npm run demo: ${problem}; see npm run demo -- --help\n` },
+          argv.join(" "),
+        );
       }
     });
 

@@ -14,8 +14,14 @@ function parse(mermaid: string) {
 describe("the preview's diagram", () => {
   it("draws each store once, with what the stack adopts marked, and nothing it owns as existing (prod)", async () => {
     const { labels, edges } = parse(buildDiagram(await stackRun("prod")).mermaid);
-    assert.deepEqual(labels.filter((l) => l.includes("(existing)")), []);
-    assert.deepEqual(labels.filter((l) => l.includes("iota")).filter((l) => l.startsWith("event bus")), ["event bus: iota-bus (adopted)"]);
+    assert.deepEqual(
+      labels.filter((l) => l.includes("(existing)")),
+      [],
+    );
+    assert.deepEqual(
+      labels.filter((l) => l.includes("iota")).filter((l) => l.startsWith("event bus")),
+      ["event bus: iota-bus (adopted)"],
+    );
     assert.ok(edges.includes("λ: skills-sync -PutObject, DeleteObject-> S3 bucket: skills-templates (adopted)"), edges.join("\n"));
     assert.ok(edges.includes("Atlas trigger freecodecamp.user: lessons-trigger (adopted) --> event bus: lessons-trigger-bus (adopted)"));
     assert.ok(edges.includes("λ: iota-records-fn -PutEvents-> event bus: iota-bus (adopted)"));
@@ -24,7 +30,10 @@ describe("the preview's diagram", () => {
   it("draws the templates bucket the dev stack creates as its own", async () => {
     const { labels, edges } = parse(buildDiagram(await stackRun("dev")).mermaid);
     assert.ok(edges.includes("λ: skills-sync -PutObject, DeleteObject-> S3 bucket: skills-templates"), edges.join("\n"));
-    assert.deepEqual(labels.filter((l) => l.includes("(existing)") || l.includes("(adopted)")), []);
+    assert.deepEqual(
+      labels.filter((l) => l.includes("(existing)") || l.includes("(adopted)")),
+      [],
+    );
   });
 
   it("draws alma's topics feeding each cache function's queue, and the queue feeding the function, not as a store", async () => {
@@ -33,7 +42,10 @@ describe("the preview's diagram", () => {
       assert.ok(edges.includes(`SNS topic: alma-topic-${event} --> SQS queue: alma-loan-updated-queue`), edges.join("\n"));
     }
     assert.ok(edges.includes("SQS queue: alma-loan-updated-queue --> λ: alma-loan-updated"), edges.join("\n"));
-    assert.deepEqual(edges.filter((e) => e.startsWith("λ: alma-loan-updated -") && e.includes("-queue")), []);
+    assert.deepEqual(
+      edges.filter((e) => e.startsWith("λ: alma-loan-updated -") && e.includes("-queue")),
+      [],
+    );
     assert.ok(edges.includes("λ: alma-loan-updated -SendMessage-> SQS queue: alma-users"), "the users queue stays a store");
   });
 

@@ -104,7 +104,12 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
     lambda = await startLocalLambda({ sqsEndpoint: sqs.url });
     // One attempt per SDK request: an injected fault fails the record at once (SQS then hands it out again).
     restoreEnv = setEnv(
-      localAwsEnv({ AWS_ENDPOINT_URL_SQS: sqs.url, AWS_ENDPOINT_URL_LAMBDA: lambda.url, AWS_ENDPOINT_URL_DYNAMODB: proxy.url, AWS_MAX_ATTEMPTS: "1" }),
+      localAwsEnv({
+        AWS_ENDPOINT_URL_SQS: sqs.url,
+        AWS_ENDPOINT_URL_LAMBDA: lambda.url,
+        AWS_ENDPOINT_URL_DYNAMODB: proxy.url,
+        AWS_MAX_ATTEMPTS: "1",
+      }),
     );
   });
   after(async () => {
@@ -118,7 +123,10 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
   // -------------------------------------------------------------------------------------------
   describe("alma: DynamoDB faults park deliveries; the replay makes the tables equal a fault-free run's", () => {
     const fixtureBody = (name: string) => JSON.parse(JSON.parse(fs.readFileSync(payloadPath("alma-webhook", `${name}.json`), "utf8")).body);
-    const FUNCTION_OF = Object.fromEntries(CACHE_FUNCTIONS.flatMap((f) => f.topics.map((topic) => [topic, f.handler]))) as Record<AlmaEvent, string>;
+    const FUNCTION_OF = Object.fromEntries(CACHE_FUNCTIONS.flatMap((f) => f.topics.map((topic) => [topic, f.handler]))) as Record<
+      AlmaEvent,
+      string
+    >;
     const topicArnOf = (event: AlmaEvent) => `arn:aws:sns:eu-west-2:000000000000:alma-${event}`;
     const T0 = (Math.floor(Date.now() / 86_400_000) - 2) * 86_400_000 + 8 * 3_600_000;
     const USERS = Array.from({ length: 12 }, (_, i) => `U${i}`);
@@ -131,15 +139,30 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
     }
 
     function loan(event: AlmaEvent, user: string, id: string, timeMs: number, dueDays: number): Delivery {
-      const fixture = { LOAN_CREATED: "loan_created_event", LOAN_RENEWED: "loan_renewed_event", LOAN_DUE_DATE: "loan_due_date_event", LOAN_RETURNED: "loan_returned_event" }[event as string]!;
+      const fixture = {
+        LOAN_CREATED: "loan_created_event",
+        LOAN_RENEWED: "loan_renewed_event",
+        LOAN_DUE_DATE: "loan_due_date_event",
+        LOAN_RETURNED: "loan_returned_event",
+      }[event as string]!;
       const body = fixtureBody(fixture);
       body.time = new Date(timeMs).toISOString();
-      Object.assign(body.item_loan, { loan_id: id, user_id: user, due_date: new Date(timeMs + dueDays * 86_400_000).toISOString().replace(/\.\d+Z$/, "Z"), title: `Title of ${id}` });
+      Object.assign(body.item_loan, {
+        loan_id: id,
+        user_id: user,
+        due_date: new Date(timeMs + dueDays * 86_400_000).toISOString().replace(/\.\d+Z$/, "Z"),
+        title: `Title of ${id}`,
+      });
       return { event, message: JSON.stringify(body) };
     }
 
     function request(event: AlmaEvent, user: string, id: string, timeMs: number): Delivery {
-      const fixture = { REQUEST_CREATED: "request_created_event", REQUEST_PLACED_ON_SHELF: "request_placed_on_shelf_event", REQUEST_CLOSED: "request_closed_event", REQUEST_CANCELED: "request_canceled_event" }[event as string]!;
+      const fixture = {
+        REQUEST_CREATED: "request_created_event",
+        REQUEST_PLACED_ON_SHELF: "request_placed_on_shelf_event",
+        REQUEST_CLOSED: "request_closed_event",
+        REQUEST_CANCELED: "request_canceled_event",
+      }[event as string]!;
       const body = fixtureBody(fixture);
       body.time = new Date(timeMs).toISOString();
       Object.assign(body.user_request, { request_id: id, user_primary_id: user, title: `Request ${id}` });
@@ -175,14 +198,24 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
       return [0, 1, 2].map((p) => timeline.slice(cut[p], cut[p + 1]));
     }
 
-    const names = (run: string) => ({ users: `${run}-users`, loans: `${run}-loans`, requests: `${run}-requests`, tombstones: `${run}-tombstones` });
+    const names = (run: string) => ({
+      users: `${run}-users`,
+      loans: `${run}-loans`,
+      requests: `${run}-requests`,
+      tombstones: `${run}-tombstones`,
+    });
 
     async function tablesFor(run: string) {
       const tables = names(run);
       for (const [key, schema] of Object.entries(ALMA_TABLES)) await dynamo.createTable(tables[key as keyof typeof ALMA_TABLES], schema);
       await dynamo.createTable(tables.tombstones, TOMBSTONES_TABLE);
       for (const user of USERS) {
-        await dynamo.documents.send(new PutCommand({ TableName: tables.users, Item: { primary_id: user.toLowerCase(), loan_ids: [], request_ids: [], fee_ids: [], expiry_date: USERS_EXPIRY } }));
+        await dynamo.documents.send(
+          new PutCommand({
+            TableName: tables.users,
+            Item: { primary_id: user.toLowerCase(), loan_ids: [], request_ids: [], fee_ids: [], expiry_date: USERS_EXPIRY },
+          }),
+        );
       }
       return tables;
     }
@@ -214,16 +247,21 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
       return Object.fromEntries(
         CACHE_FUNCTIONS.map((f) => [
           f.handler,
-          new EventSourceMapping(new MemoryQueue(`${f.handler}-queue`, { maxReceiveCount: CACHE_QUEUE_MAX_RECEIVES, visibilityMs: 10, random }), handlers[f.handler], {
-            batchSize: CACHE_BATCH_SIZE,
-            maximumConcurrency: 3,
-          }),
+          new EventSourceMapping(
+            new MemoryQueue(`${f.handler}-queue`, { maxReceiveCount: CACHE_QUEUE_MAX_RECEIVES, visibilityMs: 10, random }),
+            handlers[f.handler],
+            {
+              batchSize: CACHE_BATCH_SIZE,
+              maximumConcurrency: 3,
+            },
+          ),
         ]),
       );
     }
 
     async function deliver(mappings: Record<string, EventSourceMapping>, deliveries: Delivery[]): Promise<void> {
-      for (const d of deliveries) mappings[FUNCTION_OF[d.event]].queue.send(JSON.stringify(snsNotification(d.message, topicArnOf(d.event))));
+      for (const d of deliveries)
+        mappings[FUNCTION_OF[d.event]].queue.send(JSON.stringify(snsNotification(d.message, topicArnOf(d.event))));
       await until(() => Object.values(mappings).every((m) => m.queue.depth === 0), "every queue is empty");
     }
 
@@ -246,14 +284,23 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
         now: Date.now,
       };
       const freeRig = rig(
-        { "alma-loan-updated": loanUpdated(freeClients), "alma-loan-returned": loanReturned(freeClients), "alma-request-updated": requestUpdated(freeClients), "alma-request-closed": requestClosed(freeClients) },
+        {
+          "alma-loan-updated": loanUpdated(freeClients),
+          "alma-loan-returned": loanReturned(freeClients),
+          "alma-request-updated": requestUpdated(freeClients),
+          "alma-request-closed": requestClosed(freeClients),
+        },
         random,
       );
       for (const m of Object.values(freeRig)) m.setEnabled(true);
       for (const phase of phases) await deliver(freeRig, phase);
       await deliver(freeRig, [undelivered]);
       for (const m of Object.values(freeRig)) await m.stop();
-      assert.deepEqual(Object.values(freeRig).map((m) => m.queue.deadLetters.length), [0, 0, 0, 0], "nothing parks without faults");
+      assert.deepEqual(
+        Object.values(freeRig).map((m) => m.queue.deadLetters.length),
+        [0, 0, 0, 0],
+        "nothing parks without faults",
+      );
 
       // With faults: the functions' bundles, invoked through the Lambda stand-in, DynamoDB behind the fault proxy.
       const faulty = await tablesFor("faulty");
@@ -265,16 +312,25 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
         [ALMA_ENV.usersQueueUrl]: sqs.queueUrl("alma-users"),
       };
       for (const f of CACHE_FUNCTIONS) lambda.add(f.handler, { handler: f.handler, environment });
-      const viaLambda = (name: string): BatchHandler => async (event) => {
-        const { result, error } = await lambda.invoke(name, event);
-        if (error) throw new Error(error.errorMessage);
-        return result as { batchItemFailures: { itemIdentifier: string }[] };
-      };
+      const viaLambda =
+        (name: string): BatchHandler =>
+        async (event) => {
+          const { result, error } = await lambda.invoke(name, event);
+          if (error) throw new Error(error.errorMessage);
+          return result as { batchItemFailures: { itemIdentifier: string }[] };
+        };
       const faultyRig = rig(Object.fromEntries(CACHE_FUNCTIONS.map((f) => [f.handler, viaLambda(f.handler)])), random);
       for (const m of Object.values(faultyRig)) m.setEnabled(true);
       await deliver(faultyRig, phases[0]);
       // An outage: every DynamoDB request fails while the second phase arrives.
-      proxy.inject({ kind: "status", status: 500, body: JSON.stringify({ __type: "com.amazon.coral.availability#ServiceUnavailableException", message: "injected outage" }) }, 1_000_000);
+      proxy.inject(
+        {
+          kind: "status",
+          status: 500,
+          body: JSON.stringify({ __type: "com.amazon.coral.availability#ServiceUnavailableException", message: "injected outage" }),
+        },
+        1_000_000,
+      );
       await deliver(faultyRig, phases[1]);
       // Then throttling, on and off, while the last phase arrives.
       proxy.inject({ kind: "throttle" }, 30);
@@ -301,7 +357,13 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
             ...f.topics.map((t) => ({ arn: topicArnOf(t), functionName: f.handler })),
           ]),
         },
-        { app: "alma", name: "alma-users-dlq", url: sqs.createQueue("alma-users-dlq"), arn: sqs.queueArn("alma-users-dlq"), sendBackTo: { url: sqs.queueUrl("alma-users"), arn: sqs.queueArn("alma-users") } },
+        {
+          app: "alma",
+          name: "alma-users-dlq",
+          url: sqs.createQueue("alma-users-dlq"),
+          arn: sqs.queueArn("alma-users-dlq"),
+          sendBackTo: { url: sqs.queueUrl("alma-users"), arn: sqs.queueArn("alma-users") },
+        },
       ]);
 
       const listed = await dlq("list", "--outputs", outputs, "--app", "alma", "--json");
@@ -309,7 +371,10 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
       const [failedEvents] = JSON.parse(listed.out) as { messages: { format: string; target: string; keys: Record<string, string> }[] }[];
       assert.equal(failedEvents.messages.length, parkedBySqs.length + 1);
       assert.deepEqual([...new Set(failedEvents.messages.map((m) => m.format))].sort(), ["sns-undelivered", "sqs-redrive"]);
-      assert.ok(failedEvents.messages.every((m) => (m.keys.loan ?? m.keys.request) && m.keys.user && m.keys.event), "each shows its loan or request, user and event");
+      assert.ok(
+        failedEvents.messages.every((m) => (m.keys.loan ?? m.keys.request) && m.keys.user && m.keys.event),
+        "each shows its loan or request, user and event",
+      );
 
       const replayed = await dlq("replay", "--outputs", outputs, "--app", "alma");
       assert.equal(replayed.code, 0, replayed.out + replayed.err);
@@ -331,7 +396,13 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
 
     it("sends the users DLQ's messages back to the users queue, and deletes them only then", async () => {
       const outputs = outputsFile("alma-users", [
-        { app: "alma", name: "alma-users-dlq", url: sqs.createQueue("users-dlq-2"), arn: sqs.queueArn("users-dlq-2"), sendBackTo: { url: sqs.queueUrl("users-2"), arn: sqs.queueArn("users-2") } },
+        {
+          app: "alma",
+          name: "alma-users-dlq",
+          url: sqs.createQueue("users-dlq-2"),
+          arn: sqs.queueArn("users-dlq-2"),
+          sendBackTo: { url: sqs.queueUrl("users-2"), arn: sqs.queueArn("users-2") },
+        },
       ]);
       for (const user of ["abc123", "def456"]) sqs.moveIn("users-dlq-2", { body: user, sourceArn: sqs.queueArn("users-2") });
       const dry = await dlq("replay", "--outputs", outputs, "--dry-run");
@@ -341,7 +412,13 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
       assert.match(dry.out, /dry run: 2 would be replayed, 0 covered by a reconciling run, 0 failed/);
       const { code, out } = await dlq("replay", "--outputs", outputs);
       assert.equal(code, 0, out);
-      assert.deepEqual(sqs.held("users-2").map((m) => m.body).sort(), ["abc123", "def456"]);
+      assert.deepEqual(
+        sqs
+          .held("users-2")
+          .map((m) => m.body)
+          .sort(),
+        ["abc123", "def456"],
+      );
       assert.equal(sqs.held("users-dlq-2").length, 0);
     });
   });
@@ -387,13 +464,21 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
     function update(user: string, lessons: string[]) {
       const event = JSON.parse(fs.readFileSync(payloadPath("atlas-trigger", "user_update_event.json"), "utf8"));
       event.detail.fullDocument = { email: `${user}@example.com`, externalId: `auth0|${user}`, username: user };
-      event.detail.updateDescription.updatedFields = Object.fromEntries(lessons.map((id, i) => [`completedChallenges.${i}`, { id, completedDate: 1661901841601 }]));
+      event.detail.updateDescription.updatedFields = Object.fromEntries(
+        lessons.map((id, i) => [`completedChallenges.${i}`, { id, completedDate: 1661901841601 }]),
+      );
       return event;
     }
 
     it("parks a resumable record, Lambda's record, EventBridge's dead letter and a refusal; the replay sends each lesson once", async () => {
       const outputs = outputsFile("lessons", [
-        { app: "lessons", name: "lessons-failed-events", url: sqs.queueUrl("lessons-failed-events"), arn: sqs.queueArn("lessons-failed-events"), functionName: "lessons-lesson-completed" },
+        {
+          app: "lessons",
+          name: "lessons-failed-events",
+          url: sqs.queueUrl("lessons-failed-events"),
+          arn: sqs.queueArn("lessons-failed-events"),
+          functionName: "lessons-lesson-completed",
+        },
       ]);
       down.add("a2").add("b1");
       refused.add("d2");
@@ -420,7 +505,9 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
 
       const listed = await dlq("list", "--outputs", outputs, "--json");
       assert.equal(listed.code, 0, listed.err);
-      const messages = (JSON.parse(listed.out)[0].messages as { format: string; keys: Record<string, string>; replay: { action: string } }[]).map((m) => [m.format, m.keys.user, m.keys.lessons, m.replay.action]);
+      const messages = (
+        JSON.parse(listed.out)[0].messages as { format: string; keys: Record<string, string>; replay: { action: string } }[]
+      ).map((m) => [m.format, m.keys.user, m.keys.lessons, m.replay.action]);
       assert.deepEqual(messages.sort(), [
         ["eventbridge-dlq", "1003", "c1", "invoke"],
         ["lambda-on-failure", "1002", "b1,b2", "invoke"],
@@ -434,7 +521,10 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
       const partly = await dlq("replay", "--outputs", outputs);
       assert.equal(partly.code, 1);
       assert.match(partly.out, /1 replayed, 0 covered by a reconciling run, 2 failed, 0 unreadable, 1 kept for a person/);
-      assert.match(partly.out, /FAILED .*lessons-lesson-completed failed \(Unhandled\): Error: no lesson marked complete for user 100[12].*; it stays in the queue/);
+      assert.match(
+        partly.out,
+        /FAILED .*lessons-lesson-completed failed \(Unhandled\): Error: no lesson marked complete for user 100[12].*; it stays in the queue/,
+      );
       assert.equal(sqs.held("lessons-failed-events").length, 3);
 
       down.clear();
@@ -448,7 +538,9 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
       assert.equal(second.code, 0, second.out + second.err);
 
       const lessons = ["1001/a1", "1001/a2", "1001/a3", "1002/b1", "1002/b2", "1003/c1", "1004/d1", "1004/d2"];
-      console.log(`      lessons: 4 records parked (resumable, on-failure, EventBridge, refused), ${lessons.length} lessons, each accepted ${[...new Set(accepted.values())].join("/")} time(s)`);
+      console.log(
+        `      lessons: 4 records parked (resumable, on-failure, EventBridge, refused), ${lessons.length} lessons, each accepted ${[...new Set(accepted.values())].join("/")} time(s)`,
+      );
       assert.deepEqual(Object.fromEntries([...accepted].sort()), Object.fromEntries(lessons.map((l) => [l, 1])));
       assert.equal(sqs.held("lessons-failed-events").length, 0);
     });
@@ -467,7 +559,11 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
         store,
         emitRetries: 0,
         putEvents: async (entries): Promise<PutEventsResult> => {
-          if (putEventsDown) return { FailedEntryCount: entries.length, Entries: entries.map(() => ({ ErrorCode: "InternalFailure", ErrorMessage: "injected" })) };
+          if (putEventsDown)
+            return {
+              FailedEntryCount: entries.length,
+              Entries: entries.map(() => ({ ErrorCode: "InternalFailure", ErrorMessage: "injected" })),
+            };
           for (const e of entries) sent.push(JSON.parse(e.Detail!).type);
           return { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `ev-${sent.length}-${i}` })) };
         },
@@ -477,7 +573,14 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
         run: (event, context) => iota.withIota(event, context, { func: createRecord }),
         async: { maximumRetryAttempts: 2, onFailureQueueUrl: sqs.createQueue("iota-records-failed-events") },
       });
-      const command = { specversion: "1.0", id: "cmd-1", source: "tests", type: "cmd.record.create.v0", time: new Date().toISOString(), data: { companyId: "c1", name: "first" } };
+      const command = {
+        specversion: "1.0",
+        id: "cmd-1",
+        source: "tests",
+        type: "cmd.record.create.v0",
+        time: new Date().toISOString(),
+        data: { companyId: "c1", name: "first" },
+      };
       const event = eventBridgeEvent(command, { source: "tests", detailType: CLOUDEVENT_DETAIL_TYPE, bus: "iota-bus" });
       await lambda.invoke("iota-records-fn", event, "Event");
       await lambda.idle();
@@ -487,10 +590,21 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
       // A duplicate that EventBridge could not deliver, parked beside it.
       sqs.put("iota-records-failed-events", {
         body: JSON.stringify(event),
-        messageAttributes: { RULE_ARN: "arn:aws:events:eu-west-2:000000000000:rule/iota-bus/iota-records-rule", TARGET_ARN: functionArn("iota-records-fn"), ERROR_CODE: "THROTTLING", ERROR_MESSAGE: "Rate Exceeded." },
+        messageAttributes: {
+          RULE_ARN: "arn:aws:events:eu-west-2:000000000000:rule/iota-bus/iota-records-rule",
+          TARGET_ARN: functionArn("iota-records-fn"),
+          ERROR_CODE: "THROTTLING",
+          ERROR_MESSAGE: "Rate Exceeded.",
+        },
       });
       const outputs = outputsFile("iota", [
-        { app: "iota", name: "iota-records-failed-events", url: sqs.queueUrl("iota-records-failed-events"), arn: sqs.queueArn("iota-records-failed-events"), functionName: "iota-records-fn" },
+        {
+          app: "iota",
+          name: "iota-records-failed-events",
+          url: sqs.queueUrl("iota-records-failed-events"),
+          arn: sqs.queueArn("iota-records-failed-events"),
+          functionName: "iota-records-fn",
+        },
       ]);
       const listed = await dlq("list", "--outputs", outputs);
       assert.match(listed.out, /lambda-on-failure → iota-records-fn +cloudevent=cmd-1 type=cmd\.record\.create\.v0 source=tests/);
@@ -499,7 +613,9 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
       putEventsDown = false;
       const { code, out } = await dlq("replay", "--outputs", outputs);
       assert.equal(code, 0, out);
-      console.log(`      iota: 2 records parked (on-failure, EventBridge duplicate), replayed; events sent: ${JSON.stringify(sent)}, records ${store.collection("records").size}, recordCount ${store.collection("companies").get("c1")?.recordCount}`);
+      console.log(
+        `      iota: 2 records parked (on-failure, EventBridge duplicate), replayed; events sent: ${JSON.stringify(sent)}, records ${store.collection("records").size}, recordCount ${store.collection("companies").get("c1")?.recordCount}`,
+      );
       assert.deepEqual(sent, ["fct.record.created.v0"], "the unsent event goes out once");
       assert.equal(store.collection("records").size, 1, "nothing applied twice");
       assert.equal(store.collection("companies").get("c1")?.recordCount, 1);
@@ -528,7 +644,16 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
           },
         });
       }
-      const outputs = outputsFile("skills", [{ app: "skills", name: "skills-failed-invocations", url: queueUrl, arn: sqs.queueArn("skills-failed-invocations"), functionName: "skills-sync", reconciles: true }]);
+      const outputs = outputsFile("skills", [
+        {
+          app: "skills",
+          name: "skills-failed-invocations",
+          url: queueUrl,
+          arn: sqs.queueArn("skills-failed-invocations"),
+          functionName: "skills-sync",
+          reconciles: true,
+        },
+      ]);
       const { code, out } = await dlq("replay", "--outputs", outputs);
       assert.equal(code, 0, out);
       assert.equal(runs, 1);
@@ -543,7 +668,15 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
     before(() => {
       lambda.add("bad-input-fn", { run: async () => "ok" });
       sqs.createQueue("bad-input-dlq");
-      outputs = outputsFile("bad", [{ app: "lessons", name: "bad-input-dlq", url: sqs.queueUrl("bad-input-dlq"), arn: sqs.queueArn("bad-input-dlq"), functionName: "bad-input-fn" }]);
+      outputs = outputsFile("bad", [
+        {
+          app: "lessons",
+          name: "bad-input-dlq",
+          url: sqs.queueUrl("bad-input-dlq"),
+          arn: sqs.queueArn("bad-input-dlq"),
+          functionName: "bad-input-fn",
+        },
+      ]);
     });
 
     it("names the known queues for an unknown one (exit 2), and says a queue URL does not exist (exit 1)", async () => {
@@ -564,7 +697,10 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
       assert.match(out, new RegExp(`unreadable ${stranger}: it is none of the formats the command knows`));
       const held = sqs.held("bad-input-dlq");
       assert.deepEqual(held.map((m) => m.messageId).sort(), [garbage, stranger].sort());
-      assert.ok(held.every((m) => m.visibleAt <= Date.now()), "visible again for the next run");
+      assert.ok(
+        held.every((m) => m.visibleAt <= Date.now()),
+        "visible again for the next run",
+      );
       for (const m of held) m.visibleAt = Number.MAX_SAFE_INTEGER;
     });
 
@@ -573,7 +709,12 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
         JSON.stringify({
           version: "1.0",
           timestamp: new Date().toISOString(),
-          requestContext: { requestId: "r", functionArn: `${functionArn(fn)}:$LATEST`, condition: "RetriesExhausted", approximateInvokeCount: 3 },
+          requestContext: {
+            requestId: "r",
+            functionArn: `${functionArn(fn)}:$LATEST`,
+            condition: "RetriesExhausted",
+            approximateInvokeCount: 3,
+          },
           requestPayload: { detail: {} },
           responseContext: { statusCode: 200, executedVersion: "$LATEST", functionError: "Unhandled" },
           responsePayload: { errorType: "Error", errorMessage: "boom" },
@@ -583,14 +724,36 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
       const failing = sqs.put("bad-input-dlq", { body: record("still-failing-fn") });
       const { code, out } = await dlq("replay", "--outputs", outputs);
       assert.equal(code, 1);
-      assert.match(out, new RegExp(`FAILED +${gone} .*function gone-fn does not exist in eu-west-2 \\(Function not found: .*\\).*; it stays in the queue`));
-      assert.match(out, new RegExp(`FAILED +${failing} .*still-failing-fn failed \\(Unhandled\\): TypeError: still broken; it stays in the queue`));
-      assert.deepEqual(sqs.held("bad-input-dlq").filter((m) => m.visibleAt <= Date.now()).map((m) => m.messageId).sort(), [gone, failing].sort());
+      assert.match(
+        out,
+        new RegExp(`FAILED +${gone} .*function gone-fn does not exist in eu-west-2 \\(Function not found: .*\\).*; it stays in the queue`),
+      );
+      assert.match(
+        out,
+        new RegExp(`FAILED +${failing} .*still-failing-fn failed \\(Unhandled\\): TypeError: still broken; it stays in the queue`),
+      );
+      assert.deepEqual(
+        sqs
+          .held("bad-input-dlq")
+          .filter((m) => m.visibleAt <= Date.now())
+          .map((m) => m.messageId)
+          .sort(),
+        [gone, failing].sort(),
+      );
     });
 
     it("shows one message in full, e-mail addresses masked, and stops after --limit messages", async () => {
       const id = sqs.put("bad-input-dlq", {
-        body: JSON.stringify({ kind: RESUME_KIND, reason: "1 lesson(s) not sent", failedAt: new Date().toISOString(), remaining: ["x1"], refused: [], event: { detail: { fullDocument: { externalId: "auth0|77", email: "camper@example.org" }, updateDescription: { updatedFields: {} } } } }),
+        body: JSON.stringify({
+          kind: RESUME_KIND,
+          reason: "1 lesson(s) not sent",
+          failedAt: new Date().toISOString(),
+          remaining: ["x1"],
+          refused: [],
+          event: {
+            detail: { fullDocument: { externalId: "auth0|77", email: "camper@example.org" }, updateDescription: { updatedFields: {} } },
+          },
+        }),
       });
       const shown = await dlq("show", id, "--outputs", outputs);
       assert.equal(shown.code, 0, shown.err);
@@ -613,10 +776,15 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
       const visited: string[] = [];
       const clients = new Clients();
       // Visibility 0: every receive hands the same messages out again.
-      const result = await visitMessages(clients, { app: "-", name: "visit-once", url }, { limit: 100, visibilitySeconds: 0, waitSeconds: 0 }, async (m) => {
-        visited.push(m.MessageId!);
-        return "kept";
-      });
+      const result = await visitMessages(
+        clients,
+        { app: "-", name: "visit-once", url },
+        { limit: 100, visibilitySeconds: 0, waitSeconds: 0 },
+        async (m) => {
+          visited.push(m.MessageId!);
+          return "kept";
+        },
+      );
       clients.destroy();
       assert.deepEqual(visited.sort(), [...ids].sort());
       assert.equal(result.visited, 3);
@@ -631,21 +799,48 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
       const help = await dlq("--help");
       assert.equal(help.code, 0);
       assert.match(help.out, /^Usage: npm run dlq -- list/);
-      assert.deepEqual(await dlq("frobnicate"), { code: 2, out: "", err: 'npm run dlq: unknown command "frobnicate"; see npm run dlq -- --help' });
-      assert.deepEqual(await dlq("list", "--bogus"), { code: 2, out: "", err: "npm run dlq: unknown option --bogus; see npm run dlq -- --help" });
-      assert.deepEqual(await dlq(), { code: 2, out: "", err: "npm run dlq: a command is required: list, show or replay; see npm run dlq -- --help" });
-      assert.deepEqual(await dlq("list", "--limit", "0"), { code: 2, out: "", err: 'npm run dlq: --limit must be a whole number of messages, at least 1 (got "0"); see npm run dlq -- --help' });
+      assert.deepEqual(await dlq("frobnicate"), {
+        code: 2,
+        out: "",
+        err: 'npm run dlq: unknown command "frobnicate"; see npm run dlq -- --help',
+      });
+      assert.deepEqual(await dlq("list", "--bogus"), {
+        code: 2,
+        out: "",
+        err: "npm run dlq: unknown option --bogus; see npm run dlq -- --help",
+      });
+      assert.deepEqual(await dlq(), {
+        code: 2,
+        out: "",
+        err: "npm run dlq: a command is required: list, show or replay; see npm run dlq -- --help",
+      });
+      assert.deepEqual(await dlq("list", "--limit", "0"), {
+        code: 2,
+        out: "",
+        err: 'npm run dlq: --limit must be a whole number of messages, at least 1 (got "0"); see npm run dlq -- --help',
+      });
     });
 
     it("says how to give the queues when the Pulumi CLI is not there", async () => {
       const result = await runScript("dlq", ["list", "--stack", "dev"], { PATH: path.dirname(process.execPath) });
       assert.equal(result.code, 1);
-      assert.match(result.stderr, /could not run `pulumi stack output --json --stack dev`.*install the Pulumi CLI, or give --outputs <file> or --queue <url>/);
+      assert.match(
+        result.stderr,
+        /could not run `pulumi stack output --json --stack dev`.*install the Pulumi CLI, or give --outputs <file> or --queue <url>/,
+      );
     });
 
     it("lists a queue read from a saved copy of the outputs, as `npm run dlq` runs", async () => {
       const queueUrl = sqs.createQueue("cli-dlq");
-      sqs.put(queueUrl, { body: JSON.stringify({ detail: {} }), messageAttributes: { RULE_ARN: "arn:aws:events:eu-west-2:000000000000:rule/r", TARGET_ARN: functionArn("cli-fn"), ERROR_CODE: "NO_PERMISSIONS", ERROR_MESSAGE: "denied" } });
+      sqs.put(queueUrl, {
+        body: JSON.stringify({ detail: {} }),
+        messageAttributes: {
+          RULE_ARN: "arn:aws:events:eu-west-2:000000000000:rule/r",
+          TARGET_ARN: functionArn("cli-fn"),
+          ERROR_CODE: "NO_PERMISSIONS",
+          ERROR_MESSAGE: "denied",
+        },
+      });
       const outputs = outputsFile("cli", [{ app: "lessons", name: "cli-dlq", url: queueUrl, arn: sqs.queueArn("cli-dlq") }]);
       const result = await runScript("dlq", ["list", "--outputs", outputs], localAwsEnv({ AWS_ENDPOINT_URL_SQS: sqs.url }));
       assert.equal(result.code, 0, result.stderr);

@@ -51,9 +51,19 @@ describe("npm run invoke", function () {
   });
 
   it("runs each event in one warm process and prints each result as JSON", async () => {
-    const result = await runScript("invoke", ["--entry", ECHO, "--event", eventFile({ message: "a" }), "--event", eventFile({ message: "b" })]);
+    const result = await runScript("invoke", [
+      "--entry",
+      ECHO,
+      "--event",
+      eventFile({ message: "a" }),
+      "--event",
+      eventFile({ message: "b" }),
+    ]);
     assert.equal(result.code, 0, result.stderr);
-    const lines = result.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const lines = result.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     assert.deepEqual(lines, [
       { echoed: "a", invocations: 1 },
       { echoed: "b", invocations: 2 },
@@ -107,13 +117,25 @@ describe("npm run invoke", function () {
       });
       assert.equal(result.code, 0, result.stderr);
       // Each log line carries its invocation, as on Lambda: the function's name as the service, the request id, the cold start.
-      const logs = result.stderr.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+      const logs = result.stderr
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l));
       const sent = logs.filter((l) => l.message === "lessons sent");
       assert.equal(sent.length, 2);
-      assert.deepEqual(sent.map((l) => [l.service, l.function_name, l.cold_start]), [["lesson-completed", "lesson-completed", true], ["lesson-completed", "lesson-completed", false]]);
+      assert.deepEqual(
+        sent.map((l) => [l.service, l.function_name, l.cold_start]),
+        [
+          ["lesson-completed", "lesson-completed", true],
+          ["lesson-completed", "lesson-completed", false],
+        ],
+      );
       assert.ok(sent.every((l) => /^[0-9a-f-]{36}$/.test(l.function_request_id)));
       assert.notEqual(sent[0].function_request_id, sent[1].function_request_id);
-      const lines = result.stdout.trim().split("\n").map((l) => JSON.parse(l));
+      const lines = result.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
       assert.deepEqual(lines, [
         { userId: "88778750", lessons: 1, completed: 1, refused: [], skipped: [], parked: [] },
         { userId: "88778750", lessons: 1, completed: 1, refused: [], skipped: [], parked: [] },
@@ -131,9 +153,21 @@ describe("npm run invoke", function () {
       const fixture = payloadPath("alma-webhook", "loan_created_event.json");
       // The fixture dates from 2018, older than a tombstone lives: an event of today instead.
       const body = JSON.stringify({ ...JSON.parse(JSON.parse(fs.readFileSync(fixture, "utf8")).body), time: new Date().toISOString() });
-      const cache = await runScript("invoke", ["alma-loan-updated", "--event", eventFile({ Records: [{ EventSource: "aws:sns", Sns: { Message: body } }] })], local.env);
+      const cache = await runScript(
+        "invoke",
+        ["alma-loan-updated", "--event", eventFile({ Records: [{ EventSource: "aws:sns", Sns: { Message: body } }] })],
+        local.env,
+      );
       assert.equal(cache.code, 0, cache.stderr);
-      assert.deepEqual(JSON.parse(cache.stdout), { records: 1, linked: 0, unlinked: 0, unchanged: 0, queued: 1, unlinkedRecord: 0, stale: 0 });
+      assert.deepEqual(JSON.parse(cache.stdout), {
+        records: 1,
+        linked: 0,
+        unlinked: 0,
+        unchanged: 0,
+        queued: 1,
+        unlinkedRecord: 0,
+        stale: 0,
+      });
 
       const webhook = await runScript("invoke", ["alma-webhook", "--event", fixture], local.env);
       assert.equal(webhook.code, 0, webhook.stderr);
@@ -148,14 +182,33 @@ describe("npm run invoke", function () {
     try {
       const bad = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "invoke-")), "bad.json");
       fs.writeFileSync(bad, JSON.stringify({ item_loan: { user_id: "LBAAJH" } }));
-      const wrapped = await runScript("events/wrap", ["sqs", "--webhook", payloadPath("alma-webhook", "loan_created_event.json"), "--message", bad]);
+      const wrapped = await runScript("events/wrap", [
+        "sqs",
+        "--webhook",
+        payloadPath("alma-webhook", "loan_created_event.json"),
+        "--message",
+        bad,
+      ]);
       assert.equal(wrapped.code, 0, wrapped.stderr);
       const event = JSON.parse(wrapped.stdout);
-      assert.deepEqual(event.Records.map((r: any) => [r.eventSource, JSON.parse(r.body).Type]), [["aws:sqs", "Notification"], ["aws:sqs", "Notification"]]);
-      const result = await runScript("invoke", ["alma-loan-updated", "--event", eventFile(event)], { ...local.env, POWERTOOLS_LOG_LEVEL: "INFO" });
+      assert.deepEqual(
+        event.Records.map((r: any) => [r.eventSource, JSON.parse(r.body).Type]),
+        [
+          ["aws:sqs", "Notification"],
+          ["aws:sqs", "Notification"],
+        ],
+      );
+      const result = await runScript("invoke", ["alma-loan-updated", "--event", eventFile(event)], {
+        ...local.env,
+        POWERTOOLS_LOG_LEVEL: "INFO",
+      });
       assert.equal(result.code, 0, result.stderr);
       assert.deepEqual(JSON.parse(result.stdout), { batchItemFailures: [{ itemIdentifier: event.Records[1].messageId }] });
-      const logged = result.stderr.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).filter((l) => l.level === "ERROR");
+      const logged = result.stderr
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l))
+        .filter((l) => l.level === "ERROR");
       assert.equal(logged.length, 1);
       assert.equal(logged[0].messageId, event.Records[1].messageId);
       assert.match(logged[0].error, /Records\[1\]\.body\.Message\.item_loan\.loan_id/);
@@ -196,7 +249,10 @@ describe("npm run invoke", function () {
     after(() => fs.rmSync(home, { recursive: true, force: true }));
 
     it("a missing variable the function reads when it loads: named, with where to get it, before any word about credentials", async () => {
-      const result = await runScript("invoke", ["alma-loan-updated", "--event", eventFile({ Records: [] })], { ...noCredentials, ...noAlmaEnv });
+      const result = await runScript("invoke", ["alma-loan-updated", "--event", eventFile({ Records: [] })], {
+        ...noCredentials,
+        ...noAlmaEnv,
+      });
       assert.equal(result.code, 1);
       assert.equal(result.stdout, "");
       assert.equal(
@@ -207,7 +263,10 @@ describe("npm run invoke", function () {
 
     it("an event file that is missing or not JSON: named, before the function loads or credentials are looked for", async () => {
       const missing = path.join(home, "no-such-event.json");
-      const result = await runScript("invoke", ["alma-loan-updated", "--event", eventFile({}), "--event", missing], { ...noCredentials, ...noAlmaEnv });
+      const result = await runScript("invoke", ["alma-loan-updated", "--event", eventFile({}), "--event", missing], {
+        ...noCredentials,
+        ...noAlmaEnv,
+      });
       assert.equal(result.code, 1);
       assert.equal(result.stderr, `cannot read event file ${missing}: there is no such file\n`);
       const notJson = path.join(home, "event.txt");

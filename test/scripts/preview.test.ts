@@ -7,7 +7,15 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { RULES } from "../../policy/rules";
-import { DiagramWriteError, diagramTargetProblem, preview, renderMissingSecrets, renderReport, toDocument, writeDiagram } from "../../scripts/lib/preview";
+import {
+  DiagramWriteError,
+  diagramTargetProblem,
+  preview,
+  renderMissingSecrets,
+  renderReport,
+  toDocument,
+  writeDiagram,
+} from "../../scripts/lib/preview";
 import { ORIGINALS } from "../../components/originals";
 import { parseConfigValues, PROJECT, requiredSecrets } from "../../config";
 import { loadStackConfig, REPO_ROOT, SECRET_PLACEHOLDER_PREFIX, stackRun } from "../../tooling/mock-engine";
@@ -18,7 +26,11 @@ const STACKS = STAGES;
 
 /** The `tributary` namespace of a run's config, as the program's loader reads it. */
 const projectValues = (config: Record<string, string>) =>
-  Object.fromEntries(Object.entries(config).filter(([k]) => k.startsWith(`${PROJECT}:`)).map(([k, v]) => [k.slice(PROJECT.length + 1), v]));
+  Object.fromEntries(
+    Object.entries(config)
+      .filter(([k]) => k.startsWith(`${PROJECT}:`))
+      .map(([k, v]) => [k.slice(PROJECT.length + 1), v]),
+  );
 
 /** Runs the preview in this process, collecting what it writes. */
 async function previewHere(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -49,11 +61,17 @@ describe("npm run preview", function () {
       assert.ok(doc.resources.length > 0);
       for (const r of doc.resources) {
         assert.deepEqual(Object.keys(r), ["urn", "type", "name", "parent", "inputs", "options"]);
-        assert.deepEqual(Object.keys(r.options).sort(), [...(r.options.import ? ["import"] : []), "aliases", "ignoreChanges", "protect", "retainOnDelete"].sort());
+        assert.deepEqual(
+          Object.keys(r.options).sort(),
+          [...(r.options.import ? ["import"] : []), "aliases", "ignoreChanges", "protect", "retainOnDelete"].sort(),
+        );
       }
       // Every adopted resource is marked with its import id, and listed in the adoption report.
       const imported = doc.resources.filter((r: { options: { import?: string } }) => r.options.import).map((r: { urn: string }) => r.urn);
-      assert.deepEqual(doc.adoption.adopted.map((a: { urn: string }) => a.urn), imported);
+      assert.deepEqual(
+        doc.adoption.adopted.map((a: { urn: string }) => a.urn),
+        imported,
+      );
       assert.equal(imported.length > 0, stack !== "dev");
       assert.equal(doc.resources.filter((r: { parent: string | null }) => r.parent === null).length, 1, "one root");
       assert.equal(doc.outputs.stage, stack);
@@ -67,7 +85,7 @@ describe("npm run preview", function () {
     assert.match(report, /^pulumi:pulumi:Stack tributary-dev$/m);
     assert.match(report, /[├└]─ tributary:monitoring:AlertTopic alerts/);
     assert.match(report, /[├└]─ tributary:lessons:LessonCompletionSync lessons/);
-    assert.match(report, /Outputs:\n(.*\n)*  stage: dev/);
+    assert.match(report, /Outputs:\n(.*\n)* {2}stage: dev/);
     assert.match(report, /^Adopted: none \(this stack creates everything it has\)$/m);
     assert.match(report, new RegExp(`^Policy: 0 violations of ${RULES.length} rules$`, "m"));
     const mermaid = fs.readFileSync(diagram, "utf8");
@@ -86,10 +104,19 @@ describe("npm run preview", function () {
 
   it("exits non-zero on a mandatory policy violation, naming the rule and the resource", async () => {
     // Valid config, but prod tables the stack creates without point-in-time recovery break a policy rule.
-    const result = await previewHere(["--stack", "prod", "--json", "--config", settingsWith("prod", "tributary:pointInTimeRecovery: false")]);
+    const result = await previewHere([
+      "--stack",
+      "prod",
+      "--json",
+      "--config",
+      settingsWith("prod", "tributary:pointInTimeRecovery: false"),
+    ]);
     assert.equal(result.code, 1);
     assert.equal(result.stdout, "");
-    assert.match(result.stderr, /\[mandatory\] dynamodb-encryption-and-recovery: aws:dynamodb\/table:Table alma-tombstones: has no point-in-time recovery in prod/);
+    assert.match(
+      result.stderr,
+      /\[mandatory\] dynamodb-encryption-and-recovery: aws:dynamodb\/table:Table alma-tombstones: has no point-in-time recovery in prod/,
+    );
   });
 
   it("exits non-zero when the first `up` would change an adopted resource without an opt-in, naming the setting and the original's value", async () => {
@@ -101,7 +128,10 @@ describe("npm run preview", function () {
       const result = await previewHere(["--stack", "prod", "--json"]);
       assert.equal(result.code, 1);
       assert.equal(result.stdout, "");
-      assert.match(result.stderr, /would change adopted resources without an opt-in:\n {2}- alma-topic-loan-created \(aws:sns\/topic:Topic\) displayName: LoanCreatedByHand → AlmaLoanCreated \[NOT opted in\] \(original: lulibrary\/alma-webhook-handler@1d58016 serverless\.yml/);
+      assert.match(
+        result.stderr,
+        /would change adopted resources without an opt-in:\n {2}- alma-topic-loan-created \(aws:sns\/topic:Topic\) displayName: LoanCreatedByHand → AlmaLoanCreated \[NOT opted in\] \(original: lulibrary\/alma-webhook-handler@1d58016 serverless\.yml/,
+      );
     } finally {
       topic.settings.displayName = displayName;
     }
@@ -110,9 +140,15 @@ describe("npm run preview", function () {
   it("marks each adopted resource's options in the tree, and lists what the first `up` changes on them", async () => {
     const diagram = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "preview-")), "prod.mmd");
     const report = renderReport(await stackRun("prod"), diagram, []);
-    assert.match(report, /─ aws:sns\/topic:Topic alma-topic-loan-created \[import arn:aws:sns:eu-west-2:333333333333:lag-awh-prod-loanCreatedTopic-\w+, protect, retain, keeps kmsMasterKeyId tags tagsAll\]$/m);
+    assert.match(
+      report,
+      /─ aws:sns\/topic:Topic alma-topic-loan-created \[import arn:aws:sns:eu-west-2:333333333333:lag-awh-prod-loanCreatedTopic-\w+, protect, retain, keeps kmsMasterKeyId tags tagsAll\]$/m,
+    );
     assert.match(report, /─ aws:dynamodb\/table:Table alma-tombstones \[protect, retain\]$/m);
-    assert.match(report, /^Adopted: 26 resources\. The first `pulumi up` imports them: 0 changes without an opt-in, 0 opted in, 1 additions:$/m);
+    assert.match(
+      report,
+      /^Adopted: 26 resources\. The first `pulumi up` imports them: 0 changes without an opt-in, 0 opted in, 1 additions:$/m,
+    );
     assert.match(report, /^ {2}- hdoc-frontend-site \(aws:s3\/bucket:Bucket\) aws:s3\/bucketPolicy:BucketPolicy: .* \[addition\]/m);
   });
 
@@ -143,7 +179,10 @@ describe("npm run preview", function () {
     it("that is not valid YAML: names the file, the line and the column", async () => {
       const file = path.join(dir, "Pulumi.broken.yaml");
       // A second block for the same app, as a newcomer pasting an example might add.
-      fs.writeFileSync(file, "config:\n  aws:region: eu-west-2\n  tributary:alma:\n    paused: true\n  tributary:alma:\n    paused: false\n");
+      fs.writeFileSync(
+        file,
+        "config:\n  aws:region: eu-west-2\n  tributary:alma:\n    paused: true\n  tributary:alma:\n    paused: false\n",
+      );
       const result = await previewHere(["--stack", "dev", "--config", file]);
       assert.equal(result.code, 1);
       assert.equal(result.stdout, "");
@@ -179,11 +218,17 @@ describe("npm run preview", function () {
         assert.equal(diagramTargetProblem(target), undefined);
         fs.writeFileSync(path.join(dir, "gone"), "");
         const run = await stackRun("dev");
-        assert.throws(() => writeDiagram(run, target), (err: Error) => {
-          assert.ok(err instanceof DiagramWriteError);
-          assert.match(err.message, new RegExp(`^cannot write the diagram to ${target.replace(/[.]/g, "\\.")}: a folder in its path is a file$`));
-          return true;
-        });
+        assert.throws(
+          () => writeDiagram(run, target),
+          (err: Error) => {
+            assert.ok(err instanceof DiagramWriteError);
+            assert.match(
+              err.message,
+              new RegExp(`^cannot write the diagram to ${target.replace(/[.]/g, "\\.")}: a folder in its path is a file$`),
+            );
+            return true;
+          },
+        );
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
@@ -196,14 +241,20 @@ describe("npm run preview", function () {
       const needed = requiredSecrets(parseConfigValues("dev", projectValues(run.config))).filter((s) => !s.optional);
       assert.ok(needed.length >= 10, "dev enables every app");
       const lines = renderMissingSecrets(run);
-      assert.equal(lines[0], `Missing secrets: ${needed.length} that the enabled apps need are not in Pulumi.dev.yaml. The preview used a placeholder for each; \`pulumi up\` needs them set:`);
+      assert.equal(
+        lines[0],
+        `Missing secrets: ${needed.length} that the enabled apps need are not in Pulumi.dev.yaml. The preview used a placeholder for each; \`pulumi up\` needs them set:`,
+      );
       assert.deepEqual(
         lines.slice(1).map((l) => l.replace(/ +#.*$/, "").trim()),
         needed.map((s) => `pulumi config set --secret ${s.key} <value> --stack dev`),
       );
       assert.match(lines.find((l) => l.includes("almaWebhookSecret"))!, /# alma: Alma webhook signing secret$/);
       const report = renderReport(run, path.join(fs.mkdtempSync(path.join(os.tmpdir(), "preview-")), "dev.mmd"), []);
-      assert.match(report, new RegExp(`^Stack dev: \\d+ resources \\(\\d+ cloud resources\\); ${needed.length} secrets missing, listed at the end$`, "m"));
+      assert.match(
+        report,
+        new RegExp(`^Stack dev: \\d+ resources \\(\\d+ cloud resources\\); ${needed.length} secrets missing, listed at the end$`, "m"),
+      );
       assert.ok(report.trimEnd().endsWith(lines.at(-1)!), "the last lines of the report");
     });
 
@@ -227,11 +278,24 @@ describe("npm run preview", function () {
       assert.ok(!keys.includes("tributary:almaWebhookSecret"));
       assert.ok(keys.includes("tributary:iotaMongoUri"));
       const run = { stack: "dev", resources: [], calls: [], outputs: {}, config: settings.config, settings };
-      assert.match(renderMissingSecrets(run)[0], /not in .*Pulumi\.dev\.yaml \(unless the ESC environment tributary\/dev-secrets gives them\)\./);
+      assert.match(
+        renderMissingSecrets(run)[0],
+        /not in .*Pulumi\.dev\.yaml \(unless the ESC environment tributary\/dev-secrets gives them\)\./,
+      );
     });
 
     it("none missing, nothing said", () => {
-      assert.deepEqual(renderMissingSecrets({ stack: "dev", resources: [], calls: [], outputs: {}, config: {}, settings: { missingSecrets: [], environments: [], file: "Pulumi.dev.yaml" } }), []);
+      assert.deepEqual(
+        renderMissingSecrets({
+          stack: "dev",
+          resources: [],
+          calls: [],
+          outputs: {},
+          config: {},
+          settings: { missingSecrets: [], environments: [], file: "Pulumi.dev.yaml" },
+        }),
+        [],
+      );
     });
   });
 
@@ -241,7 +305,10 @@ describe("npm run preview", function () {
     // Over 100 KB: written to a pipe, it arrives whole only if the command waits for stdout to drain.
     assert.ok(result.stdout.length > 100_000, `${result.stdout.length} bytes`);
     // Registrations may resolve in another order from run to run: compare the resources by URN.
-    const byUrn = (doc: { resources: { urn: string }[] }) => ({ ...doc, resources: [...doc.resources].sort((a, b) => a.urn.localeCompare(b.urn)) });
+    const byUrn = (doc: { resources: { urn: string }[] }) => ({
+      ...doc,
+      resources: [...doc.resources].sort((a, b) => a.urn.localeCompare(b.urn)),
+    });
     assert.deepEqual(byUrn(JSON.parse(result.stdout)), byUrn(JSON.parse(JSON.stringify(toDocument(await stackRun("dev"))))));
   });
 });

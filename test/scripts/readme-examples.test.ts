@@ -27,7 +27,11 @@ function markdownFiles(): string[] {
 }
 
 const EXAMPLES: Example[] = markdownFiles().flatMap((file) =>
-  [...fs.readFileSync(path.join(REPO_ROOT, file), "utf8").matchAll(/<!-- example: local (\w+) -->\s*```sh\n([\s\S]*?)```/g)].map((m) => ({ app: m[1], script: m[2], file })),
+  [...fs.readFileSync(path.join(REPO_ROOT, file), "utf8").matchAll(/<!-- example: local (\w+) -->\s*```sh\n([\s\S]*?)```/g)].map((m) => ({
+    app: m[1],
+    script: m[2],
+    file,
+  })),
 );
 
 /** Starts `npm run local -- <app>` and resolves once its stand-ins are up; the result stops them. */
@@ -64,7 +68,12 @@ async function runExample(example: Example): Promise<ExampleRun> {
     // A clean environment, as a newcomer's shell: nothing but what the example sources.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AWS_") && !k.startsWith("POWERTOOLS_")));
     return await new Promise<ExampleRun>((resolve, reject) => {
-      const child = spawn("bash", ["-euo", "pipefail", "-c", example.script], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"], timeout: 90_000 });
+      const child = spawn("bash", ["-euo", "pipefail", "-c", example.script], {
+        cwd: REPO_ROOT,
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+        timeout: 90_000,
+      });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d) => (stdout += d));
@@ -89,7 +98,10 @@ describe("the documentation's local examples", function () {
     for (const example of EXAMPLES) {
       const run = (lastOfApp.get(example.app) ?? Promise.resolve()).then(() => runExample(example));
       run.catch(() => undefined); // reported by the example's own test
-      lastOfApp.set(example.app, run.catch(() => undefined));
+      lastOfApp.set(
+        example.app,
+        run.catch(() => undefined),
+      );
       runs.set(example, run);
     }
   });

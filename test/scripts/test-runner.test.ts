@@ -23,7 +23,11 @@ interface Run {
 function npmTest(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<Run> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn("npm", ["test", "--silent", "--", ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("npm", ["test", "--silent", "--", ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -70,7 +74,12 @@ describe("npm test (scripts/test.ts)", function () {
     const run = await npmTest(["test/handlers/skill-sync.test.ts"], noMysql);
     assert.equal(run.code, 1);
     assert.ok(run.seconds < 2, `it took ${run.seconds} s`);
-    assert.match(run.stderr, new RegExp(`^test/handlers/skill-sync\\.test\\.ts needs a MySQL server at MYSQL_URL=${noMysql.MYSQL_URL!.replace(/[.]/g, "\\.")}, and none answers: connect ECONNREFUSED`));
+    assert.match(
+      run.stderr,
+      new RegExp(
+        `^test/handlers/skill-sync\\.test\\.ts needs a MySQL server at MYSQL_URL=${noMysql.MYSQL_URL!.replace(/[.]/g, "\\.")}, and none answers: connect ECONNREFUSED`,
+      ),
+    );
     assert.ok(run.stderr.includes(`  ${DOCKER}\n`), run.stderr);
     assert.ok(run.stderr.includes(`(or, on Debian/Ubuntu: ${APT}, then README.md "Prerequisites" for its user)`), run.stderr);
     assert.equal(run.stderr.match(/MYSQL_URL=/g)?.length, 1, "one message");
@@ -81,7 +90,9 @@ describe("npm test (scripts/test.ts)", function () {
     const run = await npmTest([], noMysql);
     assert.equal(run.code, 1);
     assert.ok(run.seconds < 2, `it took ${run.seconds} s`);
-    const named = /^\d+ of the selected test files need a MySQL server at .*, and none answers: .* \(([^)]*)\)\.$/m.exec(run.stderr)?.[1].split(", ");
+    const named = /^\d+ of the selected test files need a MySQL server at .*, and none answers: .* \(([^)]*)\)\.$/m
+      .exec(run.stderr)?.[1]
+      .split(", ");
     assert.deepEqual(named, [
       "test/handlers/bad-input-and-faults.test.ts",
       "test/handlers/secret-rotation.test.ts",
@@ -98,7 +109,16 @@ describe("npm test (scripts/test.ts)", function () {
 
   it("runs only the tests of one file that --grep matches, and passes mocha's other flags on", async () => {
     const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "runner-")), "report.json");
-    const run = await npmTest(["test/handlers/mask.test.ts", "--grep", "maskEmails", "--no-typecheck", "--reporter", "json", "--reporter-option", `output=${report}`]);
+    const run = await npmTest([
+      "test/handlers/mask.test.ts",
+      "--grep",
+      "maskEmails",
+      "--no-typecheck",
+      "--reporter",
+      "json",
+      "--reporter-option",
+      `output=${report}`,
+    ]);
     assert.equal(run.code, 0, run.stderr);
     const { stats, tests } = JSON.parse(fs.readFileSync(report, "utf8"));
     assert.equal(stats.passes, 2);
@@ -116,7 +136,9 @@ describe("npm test (scripts/test.ts)", function () {
   it("says why the MongoDB suites are skipped, naming the URI the GitHub workflow uses", async () => {
     const workflow = parseYaml(fs.readFileSync(path.join(REPO_ROOT, ".github", "workflows", "pull-request.yml"), "utf8"));
     assert.equal(workflow.jobs.test.env.MONGODB_URI, WORKFLOW_MONGODB_URI);
-    const run = await npmTest(["test/handlers/iota-mongo.test.ts", "test/infra/lessons-trigger-match.test.ts", "--no-typecheck"], { MONGODB_URI: "" });
+    const run = await npmTest(["test/handlers/iota-mongo.test.ts", "test/infra/lessons-trigger-match.test.ts", "--no-typecheck"], {
+      MONGODB_URI: "",
+    });
     assert.equal(run.code, 0, run.stderr);
     assert.ok(run.stdout.includes(`iota with MongoDB [${MONGODB_SKIP_REASON}]`), run.stdout);
     assert.ok(run.stdout.includes(`lessons trigger expressions (MongoDB) [${MONGODB_SKIP_REASON}]`), run.stdout);

@@ -18,7 +18,10 @@ export interface Auth0TokenOptions {
 
 /** The fields of a token request's body, read as Auth0 reads them; undefined for a content type it refuses. */
 export function tokenRequestFields(request: RecordedRequest): Record<string, unknown> | undefined {
-  const type = String(request.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
+  const type = String(request.headers["content-type"] ?? "")
+    .split(";")[0]
+    .trim()
+    .toLowerCase();
   if (type === "application/json") {
     try {
       const body = JSON.parse(request.body);
@@ -37,14 +40,20 @@ export function auth0TokenRoute(options: Auth0TokenOptions): (request: RecordedR
     const fields = tokenRequestFields(request);
     if (!fields) return { status: 400, body: { error: "invalid_request", error_description: "the body must be JSON or form-encoded" } };
     if (fields.grant_type !== "client_credentials") {
-      return { status: 403, body: { error: "unauthorized_client", error_description: `Grant type '${String(fields.grant_type)}' not allowed for the client.` } };
+      return {
+        status: 403,
+        body: { error: "unauthorized_client", error_description: `Grant type '${String(fields.grant_type)}' not allowed for the client.` },
+      };
     }
     const secret = typeof fields.client_id === "string" ? options.clients[fields.client_id] : undefined;
-    if (secret === undefined || fields.client_secret !== secret) return { status: 401, body: { error: "access_denied", error_description: "Unauthorized" } };
+    if (secret === undefined || fields.client_secret !== secret)
+      return { status: 401, body: { error: "access_denied", error_description: "Unauthorized" } };
     if (typeof fields.audience !== "string" || !options.audiences.includes(fields.audience)) {
       return { status: 403, body: { error: "access_denied", error_description: `Service not found: ${String(fields.audience)}` } };
     }
     issued += 1;
-    return { body: { access_token: options.token?.(issued) ?? `token-${issued}`, expires_in: options.expiresIn ?? 86400, token_type: "Bearer" } };
+    return {
+      body: { access_token: options.token?.(issued) ?? `token-${issued}`, expires_in: options.expiresIn ?? 86400, token_type: "Bearer" },
+    };
   };
 }

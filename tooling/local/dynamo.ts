@@ -41,7 +41,8 @@ export async function startDynalite(): Promise<LocalDynamo> {
         }),
       );
       // dynalite makes the table ACTIVE on a timer: a write that arrives first finds no table.
-      while ((await client.send(new DescribeTableCommand({ TableName: name }))).Table?.TableStatus !== "ACTIVE") await new Promise((r) => setTimeout(r, 5));
+      while ((await client.send(new DescribeTableCommand({ TableName: name }))).Table?.TableStatus !== "ACTIVE")
+        await new Promise((r) => setTimeout(r, 5));
     },
     scan: (table) => scanAll(documents, table),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),

@@ -81,7 +81,16 @@ export async function startFakeSqs(options: StubOptions = {}): Promise<FakeSqs> 
   };
   const store = (queueUrl: string, body: string, messageAttributes: MessageAttributes, extra: Partial<StoredMessage> = {}): string => {
     const messageId = extra.messageId ?? randomUUID();
-    queueOf(queueUrl, true)!.push({ systemAttributes: {}, receiveCount: 0, visibleAt: 0, ...extra, messageId, body, messageAttributes, sentTimestamp: extra.sentTimestamp ?? Date.now() });
+    queueOf(queueUrl, true)!.push({
+      systemAttributes: {},
+      receiveCount: 0,
+      visibleAt: 0,
+      ...extra,
+      messageId,
+      body,
+      messageAttributes,
+      sentTimestamp: extra.sentTimestamp ?? Date.now(),
+    });
     return messageId;
   };
   const byHandle = (queue: StoredMessage[], handle: string) => queue.find((m) => m.receiptHandle === handle);
@@ -95,7 +104,8 @@ export async function startFakeSqs(options: StubOptions = {}): Promise<FakeSqs> 
     }
     const sending = target === "AmazonSQS.SendMessage" || target === "AmazonSQS.SendMessageBatch";
     const queue = input.QueueUrl === undefined ? undefined : queueOf(input.QueueUrl, sending);
-    if (input.QueueUrl !== undefined && !queue) return error("QueueDoesNotExist", "The specified queue does not exist.", "AWS.SimpleQueueService.NonExistentQueue");
+    if (input.QueueUrl !== undefined && !queue)
+      return error("QueueDoesNotExist", "The specified queue does not exist.", "AWS.SimpleQueueService.NonExistentQueue");
     switch (target) {
       case "AmazonSQS.SendMessage": {
         messages.push({ queueUrl: input.QueueUrl, body: input.MessageBody, attributes: input.MessageAttributes ?? {} });
@@ -105,7 +115,11 @@ export async function startFakeSqs(options: StubOptions = {}): Promise<FakeSqs> 
       case "AmazonSQS.SendMessageBatch": {
         const successful = input.Entries.map((e: { Id: string; MessageBody: string; MessageAttributes?: MessageAttributes }) => {
           messages.push({ queueUrl: input.QueueUrl, body: e.MessageBody, attributes: e.MessageAttributes ?? {} });
-          return { Id: e.Id, MessageId: store(input.QueueUrl, e.MessageBody, e.MessageAttributes ?? {}), MD5OfMessageBody: md5(e.MessageBody) };
+          return {
+            Id: e.Id,
+            MessageId: store(input.QueueUrl, e.MessageBody, e.MessageAttributes ?? {}),
+            MD5OfMessageBody: md5(e.MessageBody),
+          };
         });
         return { body: { Successful: successful, Failed: [] } };
       }
@@ -125,7 +139,11 @@ export async function startFakeSqs(options: StubOptions = {}): Promise<FakeSqs> 
                 ReceiptHandle: m.receiptHandle,
                 MD5OfBody: md5(m.body),
                 Body: m.body,
-                Attributes: { SentTimestamp: String(m.sentTimestamp), ApproximateReceiveCount: String(m.receiveCount), ...m.systemAttributes },
+                Attributes: {
+                  SentTimestamp: String(m.sentTimestamp),
+                  ApproximateReceiveCount: String(m.receiveCount),
+                  ...m.systemAttributes,
+                },
                 ...(Object.keys(m.messageAttributes).length > 0 ? { MessageAttributes: m.messageAttributes } : {}),
               };
             }),
@@ -134,13 +152,15 @@ export async function startFakeSqs(options: StubOptions = {}): Promise<FakeSqs> 
       }
       case "AmazonSQS.DeleteMessage": {
         const message = byHandle(queue!, input.ReceiptHandle);
-        if (!message) return error("ReceiptHandleIsInvalid", `The input receipt handle "${input.ReceiptHandle}" is not a valid receipt handle.`);
+        if (!message)
+          return error("ReceiptHandleIsInvalid", `The input receipt handle "${input.ReceiptHandle}" is not a valid receipt handle.`);
         queue!.splice(queue!.indexOf(message), 1);
         return { body: {} };
       }
       case "AmazonSQS.ChangeMessageVisibility": {
         const message = byHandle(queue!, input.ReceiptHandle);
-        if (!message) return error("ReceiptHandleIsInvalid", `The input receipt handle "${input.ReceiptHandle}" is not a valid receipt handle.`);
+        if (!message)
+          return error("ReceiptHandleIsInvalid", `The input receipt handle "${input.ReceiptHandle}" is not a valid receipt handle.`);
         message.visibleAt = Date.now() + input.VisibilityTimeout * 1000;
         return { body: {} };
       }
@@ -179,14 +199,21 @@ export async function startFakeSqs(options: StubOptions = {}): Promise<FakeSqs> 
     },
     held: (nameOrUrl) => queueOf(nameOrUrl, false) ?? [],
     moveIn(nameOrUrl, message) {
-      store(queueUrl(nameOf(nameOrUrl)), message.body, {}, {
-        messageId: message.messageId,
-        sentTimestamp: message.sentTimestamp ?? Date.now(),
-        systemAttributes: { DeadLetterQueueSourceArn: message.sourceArn },
-      });
+      store(
+        queueUrl(nameOf(nameOrUrl)),
+        message.body,
+        {},
+        {
+          messageId: message.messageId,
+          sentTimestamp: message.sentTimestamp ?? Date.now(),
+          systemAttributes: { DeadLetterQueueSourceArn: message.sourceArn },
+        },
+      );
     },
     put(nameOrUrl, message) {
-      const attributes = Object.fromEntries(Object.entries(message.messageAttributes ?? {}).map(([k, v]) => [k, { DataType: "String", StringValue: v }]));
+      const attributes = Object.fromEntries(
+        Object.entries(message.messageAttributes ?? {}).map(([k, v]) => [k, { DataType: "String", StringValue: v }]),
+      );
       return store(queueUrl(nameOf(nameOrUrl)), message.body, attributes, { sentTimestamp: message.sentTimestamp ?? Date.now() });
     },
     stub,

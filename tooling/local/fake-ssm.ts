@@ -91,7 +91,11 @@ export async function startFakeSsm(options: FakeSsmOptions = {}): Promise<FakeSs
     const name = String(input.Name ?? "");
     if (!name || typeof input.Value !== "string") return error("ValidationException", "Name and Value are required");
     const existing = parameters.get(name);
-    if (existing && !input.Overwrite) return error("ParameterAlreadyExists", "The parameter already exists. To overwrite this value, set the overwrite option in the request to true.");
+    if (existing && !input.Overwrite)
+      return error(
+        "ParameterAlreadyExists",
+        "The parameter already exists. To overwrite this value, set the overwrite option in the request to true.",
+      );
     if (!existing && !input.Type) return error("ValidationException", "A parameter type is required when you create a parameter.");
     return { body: { Version: put(name, input.Value, input.Type ?? existing!.at(-1)!.type), Tier: "Standard" } };
   }
@@ -112,7 +116,12 @@ export async function startFakeSsm(options: FakeSsmOptions = {}): Promise<FakeSs
     const { Parameter } = answer.body as { Parameter: Record<string, unknown> & { LastModifiedDate: number } };
     return {
       body: {
-        Parameter: { ...Parameter, LastModifiedDate: new Date(Parameter.LastModifiedDate * 1000).toISOString(), Selector: Parameter.Selector ?? null, SourceResult: null },
+        Parameter: {
+          ...Parameter,
+          LastModifiedDate: new Date(Parameter.LastModifiedDate * 1000).toISOString(),
+          Selector: Parameter.Selector ?? null,
+          SourceResult: null,
+        },
         ResultMetadata: {},
       },
     };

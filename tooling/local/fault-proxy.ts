@@ -54,7 +54,8 @@ export async function startFaultProxy(target: string, options: FaultProxyOptions
       const operation = amzTarget.slice(amzTarget.lastIndexOf(".") + 1);
       operations.push(operation);
       const intercepted = options.intercept?.({ operation, body: Buffer.concat(chunks).toString("utf8"), headers: req.headers });
-      const fault = intercepted ?? (pending && pending.times > 0 && (!pending.target || pending.target.test(amzTarget)) ? pending.fault : undefined);
+      const fault =
+        intercepted ?? (pending && pending.times > 0 && (!pending.target || pending.target.test(amzTarget)) ? pending.fault : undefined);
       if (intercepted) state.faulted += 1;
       else if (fault && pending) {
         pending.times -= 1;

@@ -82,8 +82,7 @@ export async function startStub(route: Route, options: StubOptions = {}): Promis
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
-    to: (method, path) =>
-      requests.filter((r) => r.method === method && (typeof path === "string" ? r.path === path : path.test(r.path))),
+    to: (method, path) => requests.filter((r) => r.method === method && (typeof path === "string" ? r.path === path : path.test(r.path))),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

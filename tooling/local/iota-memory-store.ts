@@ -10,7 +10,8 @@ import type { Cursor, IotaStore, JournalEntry, JournalKey, Lease, Mutation } fro
 const keyOf = (k: JournalKey) => JSON.stringify([k.cloudeventId, k.source, k.type, k.serviceId]);
 const copy = <T>(value: T): T => structuredClone(value);
 /** A document matches a filter of plain equalities (all the tests use). */
-const matches = (doc: Record<string, unknown>, filter: Record<string, unknown> = {}) => Object.entries(filter).every(([k, v]) => doc[k] === v);
+const matches = (doc: Record<string, unknown>, filter: Record<string, unknown> = {}) =>
+  Object.entries(filter).every(([k, v]) => doc[k] === v);
 
 function cursor(docs: Record<string, unknown>[]): Cursor {
   return {
@@ -32,12 +33,15 @@ export class MemoryStore implements IotaStore {
   failCommitAfter?: number;
 
   readers = {
-    countDocuments: async (name: string, filter?: Record<string, unknown>) => [...this.collection(name).values()].filter((d) => matches(d, filter)).length,
+    countDocuments: async (name: string, filter?: Record<string, unknown>) =>
+      [...this.collection(name).values()].filter((d) => matches(d, filter)).length,
     distinct: async (name: string, key: string, filter?: Record<string, unknown>) => [
       ...new Set([...this.collection(name).values()].filter((d) => matches(d, filter)).map((d) => d[key])),
     ],
-    find: async (name: string, filter?: Record<string, unknown>) => cursor([...this.collection(name).values()].filter((d) => matches(d, filter)).map(copy)),
-    findOne: async (name: string, filter?: Record<string, unknown>) => copy([...this.collection(name).values()].find((d) => matches(d, filter)) ?? null),
+    find: async (name: string, filter?: Record<string, unknown>) =>
+      cursor([...this.collection(name).values()].filter((d) => matches(d, filter)).map(copy)),
+    findOne: async (name: string, filter?: Record<string, unknown>) =>
+      copy([...this.collection(name).values()].find((d) => matches(d, filter)) ?? null),
   };
 
   collection(name: string): Map<string, Record<string, any>> {
@@ -93,10 +97,15 @@ export class MemoryStore implements IotaStore {
     if (entry?.lease?.owner === owner) entry.lease.expiresAt = new Date(0);
   }
 
-  async commit(key: JournalKey, owner: string, done: { endedAt: string; mutations: Mutation[]; rapids: CloudEvent[]; outbox: string[]; expiresAt?: Date }) {
+  async commit(
+    key: JournalKey,
+    owner: string,
+    done: { endedAt: string; mutations: Mutation[]; rapids: CloudEvent[]; outbox: string[]; expiresAt?: Date },
+  ) {
     this.calls.push("commit");
     const entry = this.journal.get(keyOf(key));
-    if (!entry || entry.service.endedAt !== null || entry.lease?.owner !== owner) throw new Error("the lease was lost before the commit; nothing was applied");
+    if (!entry || entry.service.endedAt !== null || entry.lease?.owner !== owner)
+      throw new Error("the lease was lost before the commit; nothing was applied");
     // Work on copies and swap them in at the end: all or nothing, like a transaction.
     const staged = new Map([...this.collections].map(([name, docs]) => [name, new Map([...docs].map(([id, d]) => [id, copy(d)]))]));
     const docs = (name: string) => staged.get(name) ?? staged.set(name, new Map()).get(name)!;

@@ -28,7 +28,8 @@ export type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 export const LOCAL_MEMORY_MB = 256;
 export const LOCAL_ACCOUNT = "000000000000";
 
-export const functionArn = (name: string, region = process.env.AWS_REGION ?? LOCAL_REGION) => `arn:aws:lambda:${region}:${LOCAL_ACCOUNT}:function:${name}`;
+export const functionArn = (name: string, region = process.env.AWS_REGION ?? LOCAL_REGION) =>
+  `arn:aws:lambda:${region}:${LOCAL_ACCOUNT}:function:${name}`;
 
 /** The parts of the Lambda context that handlers and Powertools read. */
 export function lambdaContext(functionName: string, timeoutSeconds: number) {
@@ -97,7 +98,11 @@ export interface LocalLambda {
   /** Deletes a function: it is unknown from then on. */
   remove(name: string): void;
   /** Runs the function as Lambda would for this invocation type; an unknown function throws. */
-  invoke(name: string, event: unknown, type?: "RequestResponse" | "Event"): Promise<{ result?: unknown; error?: { errorType: string; errorMessage: string } }>;
+  invoke(
+    name: string,
+    event: unknown,
+    type?: "RequestResponse" | "Event",
+  ): Promise<{ result?: unknown; error?: { errorType: string; errorMessage: string } }>;
   /** Resolves once no asynchronous invocation is running or waiting for its retry. */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -119,7 +124,9 @@ export function functionNameOf(nameOrArn: string): string {
   return parts[0];
 }
 
-export async function startLocalLambda(options: { functions?: Record<string, LocalFunction>; sqsEndpoint?: string } = {}): Promise<LocalLambda> {
+export async function startLocalLambda(
+  options: { functions?: Record<string, LocalFunction>; sqsEndpoint?: string } = {},
+): Promise<LocalLambda> {
   const functions = new Map<string, LocalFunction>(Object.entries(options.functions ?? {}));
   const loaded = new Map<string, Promise<Handler>>();
   const invocations: Invocation[] = [];
@@ -157,7 +164,8 @@ export async function startLocalLambda(options: { functions?: Record<string, Loc
       invocations.push({ functionName: name, type, event });
       return { result };
     } catch (err) {
-      const error = err instanceof Error ? { errorType: err.name, errorMessage: err.message } : { errorType: "Error", errorMessage: String(err) };
+      const error =
+        err instanceof Error ? { errorType: err.name, errorMessage: err.message } : { errorType: "Error", errorMessage: String(err) };
       invocations.push({ functionName: name, type, event, error: error.errorMessage });
       return { error };
     }
@@ -178,7 +186,12 @@ export async function startLocalLambda(options: { functions?: Record<string, Loc
     const record = {
       version: "1.0",
       timestamp: new Date().toISOString(),
-      requestContext: { requestId: randomUUID(), functionArn: `${functionArn(name)}:$LATEST`, condition: "RetriesExhausted", approximateInvokeCount: attempts },
+      requestContext: {
+        requestId: randomUUID(),
+        functionArn: `${functionArn(name)}:$LATEST`,
+        condition: "RetriesExhausted",
+        approximateInvokeCount: attempts,
+      },
       requestPayload: event,
       responseContext: { statusCode: 200, executedVersion: "$LATEST", functionError: "Unhandled" },
       responsePayload: { ...last, trace: [] },
@@ -204,7 +217,12 @@ export async function startLocalLambda(options: { functions?: Record<string, Loc
         res.end(body === undefined ? "" : JSON.stringify(body));
       };
       const match = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(new URL(req.url ?? "/", "http://127.0.0.1").pathname);
-      if (req.method !== "POST" || !match) return answer(404, { Type: "User", message: `the Lambda stand-in does not answer ${req.method} ${req.url}` }, { "x-amzn-errortype": "UnknownOperationException" });
+      if (req.method !== "POST" || !match)
+        return answer(
+          404,
+          { Type: "User", message: `the Lambda stand-in does not answer ${req.method} ${req.url}` },
+          { "x-amzn-errortype": "UnknownOperationException" },
+        );
       const name = functionNameOf(decodeURIComponent(match[1]));
       const type = String(req.headers["x-amz-invocation-type"] ?? "RequestResponse") === "Event" ? "Event" : "RequestResponse";
       const text = Buffer.concat(chunks).toString("utf8");
@@ -212,15 +230,21 @@ export async function startLocalLambda(options: { functions?: Record<string, Loc
       try {
         event = text === "" ? {} : JSON.parse(text);
       } catch {
-        return answer(400, { Type: "User", message: "Could not parse request body into json" }, { "x-amzn-errortype": "InvalidRequestContentException" });
+        return answer(
+          400,
+          { Type: "User", message: "Could not parse request body into json" },
+          { "x-amzn-errortype": "InvalidRequestContentException" },
+        );
       }
       try {
         const { result, error } = await invoke(name, event, type);
         if (type === "Event") return answer(202, undefined);
-        if (error) return answer(200, { ...error, trace: [] }, { "x-amz-function-error": "Unhandled", "x-amz-executed-version": "$LATEST" });
+        if (error)
+          return answer(200, { ...error, trace: [] }, { "x-amz-function-error": "Unhandled", "x-amz-executed-version": "$LATEST" });
         return answer(200, result ?? null, { "x-amz-executed-version": "$LATEST" });
       } catch (err) {
-        if (err instanceof FunctionNotFoundError) return answer(404, { Type: "User", Message: err.message }, { "x-amzn-errortype": "ResourceNotFoundException" });
+        if (err instanceof FunctionNotFoundError)
+          return answer(404, { Type: "User", Message: err.message }, { "x-amzn-errortype": "ResourceNotFoundException" });
         return answer(500, { Type: "Service", Message: (err as Error).message }, { "x-amzn-errortype": "ServiceException" });
       }
     });

@@ -32,13 +32,17 @@ function sqlType(column: Column): string {
 export function createTableSql(table: BrnTable): string {
   const key = table.columns[table.key];
   const lines = Object.entries(table.columns).map(([name, column]) =>
-    name === table.key ? `\`${name}\` ${sqlType(column)} NOT NULL${key.kind === "int" ? " AUTO_INCREMENT" : ""}` : `\`${name}\` ${sqlType(column)} NULL`,
+    name === table.key
+      ? `\`${name}\` ${sqlType(column)} NOT NULL${key.kind === "int" ? " AUTO_INCREMENT" : ""}`
+      : `\`${name}\` ${sqlType(column)} NULL`,
   );
   lines.push(`PRIMARY KEY (\`${table.key}\`)`, `UNIQUE INDEX \`ix_${table.name}_${table.key}\` (\`${table.key}\`)`);
   for (const name of table.unique ?? []) lines.push(`UNIQUE (\`${name}\`)`);
   for (const [name, target] of Object.entries(table.references ?? {})) {
     const [, targetTable, targetColumn] = /^(\w+)\((\w+)\)$/.exec(target)!;
-    lines.push(`CONSTRAINT \`fk_${table.name}_${targetTable}\` FOREIGN KEY (\`${name}\`) REFERENCES \`${targetTable}\` (\`${targetColumn}\`)`);
+    lines.push(
+      `CONSTRAINT \`fk_${table.name}_${targetTable}\` FOREIGN KEY (\`${name}\`) REFERENCES \`${targetTable}\` (\`${targetColumn}\`)`,
+    );
   }
   return `CREATE TABLE \`${table.name}\` (\n  ${lines.join(",\n  ")}\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
 }

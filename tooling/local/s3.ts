@@ -18,10 +18,22 @@ export interface LocalS3 {
 
 export async function startS3rver(buckets: string[]): Promise<LocalS3> {
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), "s3rver-"));
-  const server = new S3rver({ address: "127.0.0.1", port: 0, silent: true, directory, configureBuckets: buckets.map((name) => ({ name })) });
+  const server = new S3rver({
+    address: "127.0.0.1",
+    port: 0,
+    silent: true,
+    directory,
+    configureBuckets: buckets.map((name) => ({ name })),
+  });
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = new S3Client({ requestChecksumCalculation: "WHEN_REQUIRED", endpoint, region: "eu-west-2", credentials: S3RVER_CREDENTIALS, forcePathStyle: true });
+  const client = new S3Client({
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    endpoint,
+    region: "eu-west-2",
+    credentials: S3RVER_CREDENTIALS,
+    forcePathStyle: true,
+  });
   return {
     endpoint,
     client,

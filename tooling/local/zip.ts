@@ -25,7 +25,8 @@ export function zipball(files: Record<string, string>, options: ZipballOptions =
   const commit = options.commit ?? commitOf(files);
   const topFolder = options.topFolder ?? `brn-skill-template-${commit.slice(0, 7)}`;
   const zip = new yazl.ZipFile();
-  for (const [name, content] of Object.entries(files)) zip.addBuffer(Buffer.from(content), `${topFolder}/${name}`, { compress: !options.store });
+  for (const [name, content] of Object.entries(files))
+    zip.addBuffer(Buffer.from(content), `${topFolder}/${name}`, { compress: !options.store });
   zip.end({ forceZip64Format: false, comment: commit });
   const chunks: Buffer[] = [];
   return new Promise((resolve, reject) => {
@@ -49,7 +50,11 @@ export function patchName(archive: Buffer, from: string, to: string): Buffer {
 /** Declares a wrong uncompressed size for the entry `name` in the central directory, as a broken or hostile archive would. */
 export function patchDeclaredSize(archive: Buffer, name: string, size: number): Buffer {
   const out = Buffer.from(archive);
-  for (let i = out.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02])); i !== -1; i = out.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]), i + 4)) {
+  for (
+    let i = out.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    i !== -1;
+    i = out.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]), i + 4)
+  ) {
     const nameLength = out.readUInt16LE(i + 28);
     if (out.toString("utf8", i + 46, i + 46 + nameLength).endsWith(name)) out.writeUInt32LE(size, i + 24);
   }

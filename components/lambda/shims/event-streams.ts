@@ -5,7 +5,9 @@
  * here, saying why, rather than with a malformed stream.
  */
 const notBundled = (): never => {
-  throw new Error("AWS SDK event streams are not bundled (components/lambda/bundle.ts, sdkTrims): remove the trim to call an operation that streams events");
+  throw new Error(
+    "AWS SDK event streams are not bundled (components/lambda/bundle.ts, sdkTrims): remove the trim to call an operation that streams events",
+  );
 };
 
 export const EventStreamSerde = notBundled;

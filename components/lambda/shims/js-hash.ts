@@ -5,7 +5,9 @@
  * picked when the module loads, and these are never made. If one is, it says why.
  */
 function noFallback(algorithm: string): never {
-  throw new Error(`this Node has no native ${algorithm}, and the SDK's JavaScript ${algorithm} is not bundled (components/lambda/bundle.ts, sdkTrims)`);
+  throw new Error(
+    `this Node has no native ${algorithm}, and the SDK's JavaScript ${algorithm} is not bundled (components/lambda/bundle.ts, sdkTrims)`,
+  );
 }
 
 export class Sha256Js {
