@@ -16,22 +16,18 @@ import { z } from "zod";
  */
 const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
 import type { Improvement } from "./components/adoption";
+import { DEAD_LETTER_RETENTION_SECONDS } from "./components/events/dead-letter-facts";
 import type { FunctionSizing } from "./components/lambda/node-function";
-import {
-  MINIMUM_EVENT_AGE_SECONDS,
-  type RetryBounds,
-  SQS_MAXIMUM_CONCURRENCY_LIMITS,
-  TARGET_RETRY_LIMITS,
-} from "./components/lambda/runtime";
+import { SQS_MAXIMUM_CONCURRENCY_LIMITS } from "./components/lambda/runtime";
 import { type AlarmSettings, STAGES, type Stage } from "./components/platform";
 import { ORIGINALS, type OriginalsApp, originalOf, sourceOf } from "./components/originals";
+import { MINIMUM_EVENT_AGE_SECONDS, type RetryBounds, TARGET_RETRY_LIMITS } from "./components/retry-bounds";
 import {
   ALMA_EVENTS,
   DEFAULT_SECRETS_MAX_AGE_SECONDS,
   DEFAULT_WEBHOOK_SECRET_ROTATION_WINDOW_HOURS,
   TOKEN_REQUEST_FORMATS,
 } from "./handlers/lib/env-names";
-import { DEAD_LETTER_RETENTION_SECONDS } from "./policy/rules";
 
 export const PROJECT = "tributary";
 

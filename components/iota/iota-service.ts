@@ -4,7 +4,7 @@ import { CLOUDEVENT_DETAIL_TYPE, IOTA_ENV } from "../../handlers/lib/env-names";
 import { DeadLetterQueue, type DeadLetterQueueOutput } from "../events/dead-letter-queue";
 import { FunctionRule } from "../events/function-rule";
 import { asyncRetryWithin, type FunctionSizing, NodeFunction } from "../lambda/node-function";
-import type { RetryBounds } from "../lambda/runtime";
+import type { RetryBounds } from "../retry-bounds";
 import type { Platform } from "../platform";
 import { secretsEnvironment, secureParameter } from "../secrets/secure-parameter";
 

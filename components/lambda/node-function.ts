@@ -6,7 +6,8 @@ import { type FunctionMonitoring, functionAlarms } from "../monitoring/alarms";
 import { type PolicyStatement, policyDocument, trustPolicy } from "../iam";
 import type { Platform } from "../platform";
 import { BUNDLE_FILE, type Bundle, bundleSoon, LAMBDA_HANDLER } from "./bundle";
-import { LAMBDA_ARCHITECTURE, LAMBDA_ASYNC_RETRY_LIMITS, LAMBDA_RUNTIME, type RetryBounds } from "./runtime";
+import { LAMBDA_ASYNC_RETRY_LIMITS, type RetryBounds } from "../retry-bounds";
+import { LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME } from "./runtime";
 import { SECRETS_EXTENSION_ENVIRONMENT, secretsExtensionLayer } from "./secrets-extension";
 
 /** How Lambda retries an asynchronous invocation (SNS, S3) and where the event goes when it gives up. */

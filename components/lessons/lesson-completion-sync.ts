@@ -6,7 +6,7 @@ import { MachineToMachineClient } from "../auth0/m2m-client";
 import { DeadLetterQueue, type DeadLetterQueueOutput } from "../events/dead-letter-queue";
 import { FunctionRule } from "../events/function-rule";
 import { asyncRetryWithin, type FunctionSizing, NodeFunction } from "../lambda/node-function";
-import type { RetryBounds } from "../lambda/runtime";
+import type { RetryBounds } from "../retry-bounds";
 import { AppDashboard } from "../monitoring/app-dashboard";
 import type { Platform } from "../platform";
 import { secretsEnvironment } from "../secrets/secure-parameter";

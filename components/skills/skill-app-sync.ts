@@ -9,7 +9,7 @@ import { type PolicyStatement, policyDocument } from "../iam";
 import { imageContext } from "../lambda/image-context";
 import { imageRepository } from "../lambda/image-repository";
 import { asyncRetryWithin, type FunctionSizing, NodeImageFunction } from "../lambda/node-function";
-import type { RetryBounds } from "../lambda/runtime";
+import type { RetryBounds } from "../retry-bounds";
 import { AppDashboard } from "../monitoring/app-dashboard";
 import type { Platform } from "../platform";
 import { type SecureParameter, secretsEnvironment, secureParameter } from "../secrets/secure-parameter";
