@@ -23,7 +23,7 @@ describe("bad input and faults", function () {
         status: r.statusCode,
         body: r.headers["content-type"] === "application/json" ? JSON.parse(r.body) : r.body,
       }));
-    // get_user_by_id answered 404 with this text for a missing username, as we do; the rest are 400s naming the field.
+    // A missing username is a 404 with the text the frontend reads; the rest are 400s naming the field.
     const cases: [string, typeof getUser, unknown, number, RegExp][] = [
       ["empty event", getUser, {}, 404, new RegExp(USERNAME_MISSING)],
       ["an SNS envelope", listUsers, { Records: [] }, 200, /.*/],
