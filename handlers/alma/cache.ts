@@ -1,6 +1,6 @@
 /**
  * The Alma cache in DynamoDB: loans, requests, and each user's `loan_ids` and `request_ids`,
- * kept as LAG-Alma-Utils stores them (see schema.ts), safe under concurrent and
+ * kept as the neighbours' schemas store them (see schema.ts), safe under concurrent and
  * out-of-order events:
  *
  * - The id lists are DynamoDB Lists of strings. An id is appended in one conditional update,
@@ -196,7 +196,7 @@ async function readUser(clients: AlmaCacheClients, key: string): Promise<CachedU
     | undefined;
 }
 
-/** Valid as LAG-Alma-Utils' getValid has it: cached, and `expiry_date` not yet passed (inclusive). */
+/** Valid as the neighbours' `getValid` has it: cached, and `expiry_date` not yet passed (inclusive). */
 function isValid(user: CachedUser | undefined, nowSeconds: number): user is CachedUser {
   return user !== undefined && typeof user.expiry_date === "number" && user.expiry_date >= nowSeconds;
 }
@@ -285,7 +285,7 @@ export async function removeFromUser(
   }
 }
 
-/** Asks the bulk-update service to load a user the cache does not know (or knows too old): the id as Alma sent it, as the original did. */
+/** Asks the bulk-update service to load a user the cache does not know (or knows too old): the id as Alma sent it, as that service reads it. */
 export async function queueUser(clients: AlmaCacheClients, userId: string): Promise<void> {
   await clients.sqs.send(new SendMessageCommand({ QueueUrl: clients.usersQueueUrl, MessageBody: userId }));
 }

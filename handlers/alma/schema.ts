@@ -1,10 +1,10 @@
 /**
  * The Alma cache's data contract, written down once: the items of the users, loans and
- * requests tables exactly as LAG-Alma-Utils v0.7 (dynamoose 0.8.7) stores them, because
- * LAG-bulk-update-cache writes the same tables and LAG-api-gateway reads them through those
- * schemas. The webhook and the cache functions read Alma's messages with the same schemas:
+ * requests tables exactly as the neighbours' schemas store them (docs/apps/alma.md names
+ * them), because the bulk-update service writes the same tables and the API gateway reads
+ * them through those schemas. The webhook and the cache functions read Alma's messages with the same schemas:
  * only a record's id is required, so the webhook refuses only what the cache could not store
- * at all, and every other field is stored as dynamoose stored it, or left out and noted.
+ * at all, and every other field is stored as dynamoose stores it, or left out and noted.
  *
  * dynamoose's rules, kept here: only the schema's attributes are stored; a String attribute
  * is stored as a string (numbers and booleans converted); booleans are native; null, undefined
@@ -29,10 +29,10 @@ const N: Attribute = { type: "number" };
 const LIST: Attribute = { type: "stringList" };
 const VALUE_DESC: Attribute = { type: "valueDescMap" };
 
-/** LAG-Alma-Utils' UserSchema: hash key `primary_id`; TTL and validity `expiry_date`. */
+/** The neighbours' UserSchema: hash key `primary_id`; TTL and validity `expiry_date`. */
 export const USER_ATTRIBUTES = { primary_id: LOWER, loan_ids: LIST, request_ids: LIST, fee_ids: LIST, expiry_date: N } satisfies Attributes;
 
-/** LAG-Alma-Utils' LoanSchema: hash key `loan_id`; TTL and validity `expiry_date` (the due date). */
+/** The neighbours' LoanSchema: hash key `loan_id`; TTL and validity `expiry_date` (the due date). */
 export const LOAN_ATTRIBUTES = {
   loan_id: S,
   user_id: LOWER,
@@ -50,7 +50,7 @@ export const LOAN_ATTRIBUTES = {
   process_status: S,
 } satisfies Attributes;
 
-/** LAG-Alma-Utils' RequestSchema: hash key `request_id`; TTL and validity `record_expiry_date`. `expiry_date` is Alma's own. */
+/** The neighbours' RequestSchema: hash key `request_id`; TTL and validity `record_expiry_date`. `expiry_date` is Alma's own. */
 export const REQUEST_ATTRIBUTES = {
   request_id: S,
   user_primary_id: LOWER,
@@ -75,7 +75,7 @@ export const REQUEST_ATTRIBUTES = {
   record_expiry_date: N,
 } satisfies Attributes;
 
-/** How long a cached request lives, from when it is written (LAG-Alma-Utils: two weeks). */
+/** How long a cached request lives, from when it is written: two weeks, as the neighbours' schema has it. */
 export const REQUEST_TTL_SECONDS = 14 * 24 * 3600;
 
 /**
@@ -97,11 +97,11 @@ const isScalar = (value: unknown): value is Scalar => typeof value === "string" 
 const kindOf = (value: unknown) => (Array.isArray(value) ? "a list" : typeof value === "object" ? "an object" : `a ${typeof value}`);
 
 /**
- * The item dynamoose would write for `values`: the schema's attributes only, with its types.
- * A scalar in a String attribute is stored as its text, as dynamoose's `toString()` stored it
- * (`1` → `"1"`, `true` → `"true"`, `1e400` → `"Infinity"`). What dynamoose could not have
- * stored usefully is left out and noted: a list or object in a String attribute (it wrote
- * `"[object Object]"`), anything but a boolean in `renewable` (its save failed), a value/desc
+ * The item dynamoose writes for `values`: the schema's attributes only, with its types.
+ * A scalar in a String attribute is stored as its text, as dynamoose's `toString()` stores it
+ * (`1` → `"1"`, `true` → `"true"`, `1e400` → `"Infinity"`). What dynamoose cannot store
+ * usefully is left out and noted: a list or object in a String attribute (it writes
+ * `"[object Object]"`), anything but a boolean in `renewable` (its save fails), a value/desc
  * map that is not an object.
  */
 export function toItem(attributes: Attributes, values: Record<string, unknown>, at = "", notes: FieldNote[] = []): Record<string, unknown> {
@@ -143,12 +143,12 @@ export function toItem(attributes: Attributes, values: Record<string, unknown>, 
 // ---------------------------------------------------------------------------------------------
 // The messages: Alma's webhook bodies, as the webhook receives them and SNS delivers them.
 // Only what makes a record storable at all is required: its id. Everything else is stored as
-// LAG-Alma-Utils stored it, or left out and noted.
+// the neighbours' schemas store it, or left out and noted.
 
 /** DynamoDB's limit on a partition key, which the tombstone's key (`request:<id>`) must fit too. */
 export const MAX_ID_BYTES = 2048 - "request:".length;
 
-/** A record id: text, or a number stored as its text (as dynamoose did). */
+/** A record id: text, or a number, stored as its text (a String attribute of the schemas). */
 const recordId = z
   .custom<string | number>((v) => (typeof v === "string" && v !== "") || (typeof v === "number" && Number.isFinite(v)), {
     error: (issue) =>
@@ -186,7 +186,7 @@ function userOf(value: unknown, field: string, notes: FieldNote[]): string | und
   return undefined;
 }
 
-/** The loan a message carries; its expiry is the due date in unix seconds, as LAG-Alma-Utils computed it, or 0. */
+/** The loan a message carries; its expiry is the due date in unix seconds (see dueDateSeconds), or 0. */
 export function loanRecord({ item_loan: loan }: LoanMessage): CacheRecord {
   const notes: FieldNote[] = [];
   const due = loan.due_date;
@@ -201,7 +201,7 @@ export function loanRecord({ item_loan: loan }: LoanMessage): CacheRecord {
   return { id: String(loan.loan_id), userId: userOf(loan.user_id, "item_loan.user_id", notes), item, notes };
 }
 
-/** The request a message carries; it expires two weeks after it is written, as LAG-Alma-Utils has it. */
+/** The request a message carries; it expires two weeks after it is written. */
 export function requestRecord({ user_request: request }: RequestMessage, nowMs: number): CacheRecord {
   const notes: FieldNote[] = [];
   const item = toItem(
@@ -225,8 +225,8 @@ function utcSeconds(y: string, mo: string, d: string, h = "0", mi = "0", s = "0"
 }
 
 /**
- * Unix seconds of a due date in the forms Alma sends, read as LAG-Alma-Utils'
- * `moment(due, 'YYYY-MM-DDTHH:mm:ssZ')` read them on Lambda (UTC):
+ * Unix seconds of a due date in the forms Alma sends, read as the neighbours' schemas'
+ * `moment(due, 'YYYY-MM-DDTHH:mm:ssZ')` reads them on Lambda (UTC), so that both writers agree:
  * - ISO 8601 with or without a zone (`2018-02-23T14:10:06Z`, `…+01:00`, `…+0100`,
  *   `2018-02-23T14:10:06`), minutes without seconds, a date alone (`2018-02-23`, `2018-02-23Z`);
  * - `2018-02-23 14:10:06`;

@@ -127,8 +127,8 @@ export function requestOf(event: unknown): HttpRequest {
 }
 
 /**
- * Whether `signature` is the base64 HMAC-SHA256 of the body, exactly as Node writes it (the
- * original compared the strings): trailing text, missing padding, base64url or spaces do not
+ * Whether `signature` is the base64 HMAC-SHA256 of the body, exactly as Node writes it, compared
+ * as text: trailing text, missing padding, base64url or spaces do not
  * match. Compared in constant time.
  */
 export function signatureMatches(body: string, signature: string | undefined, secret: string): boolean {

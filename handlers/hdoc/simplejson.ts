@@ -1,11 +1,12 @@
 /**
- * JSON text of a DynamoDB item as the original API wrote it: boto3 read numbers as Python
- * Decimals and `simplejson.dumps(item, use_decimal=True)` wrote them, with simplejson's
- * defaults (", " and ": " separators, every character outside printable ASCII escaped).
+ * JSON text of a DynamoDB item in the form the 100DaysOfCloud frontend reads
+ * (docs/apps/hdoc.md): `simplejson.dumps(item, use_decimal=True)` of the item with its
+ * numbers as Python Decimals, with simplejson's defaults (", " and ": " separators, every
+ * character outside printable ASCII escaped).
  * The item is written straight from DynamoDB JSON (the API's AttributeValues), so that each
  * number keeps DynamoDB's exact digits and nothing is converted twice.
  *
- * Where simplejson failed (a set, a binary value: "is not JSON serializable"), this writes
+ * Where simplejson fails (a set, a binary value: "is not JSON serializable"), this writes
  * what DynamoDB JSON holds instead: sets as lists, binary values as base64 strings.
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";

@@ -1,11 +1,11 @@
 /**
- * The 100DaysOfCloud users API, answering as 100DaysOfCloudBackend's functions did:
- * - `GET /user?username=X` and `GET /users?username=X`: `get_user_by_id`: the user, or 404
- *   with a plain-text message;
- * - `GET /users`: dev's `get_users`: the JSON array of the users, every one of them (or the
+ * The 100DaysOfCloud users API, answering as its frontend reads (docs/apps/hdoc.md):
+ * - `GET /user?username=X` and `GET /users?username=X`: the user, or 404 with a plain-text
+ *   message;
+ * - `GET /users`: the JSON array of the users, every one of them (or the
  *   first `limit`) up to what one Lambda response can carry; past that, the next page's
  *   cursor is in the `Link` (`rel="next"`) and `X-Next-Cursor` headers, never in the body.
- * Bodies are written as the originals' `simplejson.dumps(..., use_decimal=True)` wrote them
+ * Bodies are written as `simplejson.dumps(..., use_decimal=True)` writes them
  * (see simplejson.ts), with only the public attributes of each user, straight from the
  * DynamoDB JSON that GetItem and Scan answer.
  */
@@ -20,7 +20,7 @@ import { itemText } from "./simplejson";
 
 const KEY = "github_username";
 
-/** The original's 404 bodies: plain text, not JSON. */
+/** The 404 bodies the frontend reads: plain text, not JSON. */
 export const USER_NOT_FOUND = "ERROR: user not found!";
 export const USERNAME_MISSING = "username field in the body of the request is missing";
 
@@ -85,9 +85,8 @@ const jsonText = (statusCode: number, body: string) => textResponse(statusCode, 
 const plainText = (statusCode: number, body: string) => textResponse(statusCode, body, "text/plain; charset=utf-8");
 
 /**
- * `get_user_by_id`: 200 with the user, 404 `ERROR: user not found!`, or 404 with the
- * original's missing-username text when `username` is absent or empty (dev's version
- * answered so for every failure; main's had the same text for an absent one).
+ * One user: 200 with the user, 404 `ERROR: user not found!`, or 404 with the
+ * missing-username text when `username` is absent or empty.
  */
 export async function getUser(api: UsersApi, query: Record<string, string | undefined>): Promise<ApiResponse> {
   const username: unknown = query.username;

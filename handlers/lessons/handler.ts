@@ -21,13 +21,13 @@ export interface LessonHandlerConfig {
   clientSecret: () => Promise<string>;
   /** The client secret read again after Auth0 refused it (401), so that a rotated secret needs no cold start. */
   refreshClientSecret?: () => Promise<string>;
-  /** How the token request's body is encoded (default `json`, as the original's tc-core-library-js sent it). */
+  /** How the token request's body is encoded (default `json`). */
   tokenRequestFormat?: TokenRequestFormat;
   endpoint: string;
   /** Where resumable records are kept; when absent, an event that needs one fails instead. */
   failedEventsQueueUrl?: string;
   retry?: RetryPolicy;
-  /** Lessons of one event sent at once (1: in order, as the original). */
+  /** Lessons of one event sent at once (1: in order; the API's completeLesson races for lessons of one module). */
   concurrency?: number;
   /** Kept back from the invocation's deadline, in ms. */
   budgetMarginMs?: number;
@@ -71,7 +71,7 @@ export function createHandler(config: LessonHandlerConfig) {
     refreshClientSecret: config.refreshClientSecret,
     audience: config.audience,
     bodyFormat: config.tokenRequestFormat ?? "json",
-    // tc-core-library-js's m2m, which the original used, sends the token URL in the body too.
+    // The body Topcoder's m2m client library sends, the token URL included.
     extraFields: { auth0_url: config.tokenUrl },
     retry: config.retry,
   });

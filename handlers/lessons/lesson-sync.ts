@@ -1,6 +1,5 @@
 /**
- * Marks freeCodeCamp lessons complete in the Learning Paths API, as the original
- * mongodb-trigger-handler (topcoder-platform/learning-paths-api) did: one
+ * Marks freeCodeCamp lessons complete in the Learning Paths API (docs/apps/lessons.md): one
  * `PUT <endpoint>?userId=&email=&lessonId=` per lesson, with the M2M token, lessons of one
  * update sent in order, one at a time. Plain functions: the entry file gives them their clients.
  */
@@ -17,7 +16,7 @@ export const userUpdateEvent = eventBridgeEvent(
     operationType: z.literal("update"),
     fullDocument: z.object({
       externalId: z.string().check(z.minLength(1, "must not be empty")),
-      // A user may have no e-mail address: the original then left it out of the query.
+      // A user may have no e-mail address: it is then left out of the query.
       email: z.optional(z.nullable(z.string())),
       username: z.optional(z.nullable(z.string())),
     }),
@@ -86,7 +85,7 @@ export interface SyncDependencies {
   endpoint: string;
   token: ClientCredentialsToken;
   retry: RetryPolicy;
-  /** Lessons sent at once: 1, in order, as the original; the API's completeLesson races for lessons of one module. */
+  /** Lessons sent at once: 1, in order: the API's completeLesson races for lessons of one module. */
   concurrency: number;
   /** The invocation's time: no lesson starts once it has run out. */
   budget: TimeBudget;

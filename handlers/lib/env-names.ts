@@ -36,7 +36,7 @@ export function secretParamEnv(secret: string): string {
   return `${secret}_PARAM`;
 }
 
-/** lesson-completed: the names the Serverless Framework seed used, plus the secret's parameter. */
+/** lesson-completed's variables (docs/apps/lessons.md), plus the secret's parameter. */
 export const LESSONS_ENV = {
   /** OAuth2 token endpoint of the Auth0 tenant. */
   auth0Url: "AUTH0_URL",
@@ -44,7 +44,7 @@ export const LESSONS_ENV = {
   auth0ClientId: "AUTH0_CLIENT_ID",
   /** The client secret: `AUTH0_CLIENT_SECRET_PARAM` when deployed, `AUTH0_CLIENT_SECRET` locally. */
   auth0ClientSecret: "AUTH0_CLIENT_SECRET",
-  /** How the token request's body is encoded: `json` (default, as tc-core-library-js's m2m sent it) or `form`. */
+  /** How the token request's body is encoded: `json` (default) or `form`. */
   auth0TokenRequestFormat: "AUTH0_TOKEN_REQUEST_FORMAT",
   learningPathsApiEndpoint: "LEARNING_PATHS_API_ENDPOINT",
   /** Queue that keeps resumable records: the lessons not yet sent, and those the API refused (the rule target's DLQ). */

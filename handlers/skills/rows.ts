@@ -1,9 +1,7 @@
 /**
- * The BRN rows the sync writes, made from what Airtable and Badgr answer, as the Skill
- * App's Python sync made them (Bioinformed-Skill-App `sync/utils/airtable.py` and
- * `badgr.py`): the same columns, list fields joined with commas, the same share links and
- * embed HTML. Where the original wrote the text "None" for a missing value, or handed an ISO
- * string to a DATETIME column, the row holds NULL and a parsed date instead.
+ * The BRN rows the sync writes, made from what Airtable and Badgr answer, in the shape the
+ * Skill App's services read (docs/apps/skills.md): its columns, list fields joined with
+ * commas, its share links and embed HTML. A missing value is NULL and a date is a DATETIME.
  */
 import { ASSESSMENTS } from "./brn-schema";
 import type { Row, RowResult } from "./store";
@@ -16,9 +14,9 @@ export function mysqlDateTime(iso: unknown): string | undefined {
 }
 
 /**
- * A value as Python's `str()` prints it: the original stored Badgr's lists and objects
- * (`alignments`, `tags`, `expires`, `extensions`) this way, and the rows must compare equal
- * to the ones it wrote.
+ * A value as Python's `str()` prints it: Badgr's lists and objects (`alignments`, `tags`,
+ * `expires`, `extensions`) are stored this way, so that the rows compare equal to those
+ * already in the table.
  */
 export function pythonRepr(value: unknown): string {
   if (value === null || value === undefined) return "None";
@@ -37,7 +35,7 @@ export function pythonRepr(value: unknown): string {
     .join(", ")}}`;
 }
 
-/** A scalar as the text the column holds; lists joined with commas (no space), as the original did. */
+/** A scalar as the text the column holds; lists joined with commas (no space), as the rows already in the table have them. */
 function text(value: unknown, field: string): string | null {
   if (value === null || value === undefined || value === "") return null;
   if (Array.isArray(value)) {
@@ -106,10 +104,10 @@ export function badgeRow(badge: Record<string, unknown>): RowResult {
 
 const ORGANIZATION = "Bioinformatics Research Network";
 const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
-/** The original used this when an assertion had no createdAt. */
+/** The links' issue date when an assertion has no createdAt, as the rows already in the table have it. */
 const MISSING_CREATED_AT = "2000-01-01T00:00:00Z";
 
-/** The share links and embed HTML of an assertion, exactly as the original wrote them (no URL encoding but Twitter's). */
+/** The share links and embed HTML of an assertion, exactly as the rows already in the table hold them (no URL encoding but Twitter's). */
 export function shareColumns(assertion: {
   openBadgeId: string;
   entityId: string;
@@ -146,7 +144,7 @@ export function shareColumns(assertion: {
 /**
  * An assertion from Badgr v2: its own columns, `recipient` and the first `evidence`
  * flattened, and the share links built from its badge's name. The issue date of the links
- * is `createdAt`, as in the original.
+ * is `createdAt`.
  */
 export function assertionRow(assertion: Record<string, any>, badgeNames: Map<string, string>): RowResult {
   const entityId = assertion?.entityId;

@@ -212,7 +212,7 @@ const isFatal = (err: unknown) => (err as { fatal?: unknown })?.fatal === true;
 /**
  * Brings `table` in line with the rows of `pages`, read as they come: writes what is new or
  * changed, counts what is unchanged, and counts the records that could not become rows as
- * failed. Rows that vanished upstream are kept, as the original sync kept them. Values
+ * failed. Rows that vanished upstream are kept. Values
  * longer than their column are stored cut to fit, and listed in the summary.
  *
  * The connection is made before the first page is read. When it cannot be made, or is lost,

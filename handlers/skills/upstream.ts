@@ -64,13 +64,13 @@ export interface BadgrCredentials {
   username: string;
   password: string;
   clientId: string;
-  /** The token request's scope, as the original sent it (`rw:issuer rw:backpack`). */
+  /** The token request's scope (`rw:issuer rw:backpack`). */
   scope: string;
   /** The token request's grant type (`password`). */
   grantType: string;
 }
 
-/** A Badgr access token: `POST /o/token/` with the form fields the original sent. Its errors tell nothing of the answer but its status and OAuth error code. */
+/** A Badgr access token: `POST /o/token/` with the password grant's form fields. Its errors tell nothing of the answer but its status and OAuth error code. */
 export async function badgrToken(
   baseUrl: string,
   credentials: BadgrCredentials,

@@ -96,7 +96,7 @@ describe("alma cache handlers", function () {
 
   const FUTURE = NOW_MS / 1000 + 86400;
   const PAST = NOW_MS / 1000 - 1;
-  /** A user as LAG-bulk-update-cache writes it: the three lists, `[]` when empty. */
+  /** A user as the bulk-update service writes it: the three lists, `[]` when empty. */
   const putUser = (expiry: number, lists: Record<string, string[]> = {}) =>
     dynamo.documents.send(
       new PutCommand({

@@ -7,8 +7,8 @@
  *   2. the old functions' subscriptions removed, then waiting until they are idle;
  *   3. `pulumi up` unpaused: our functions drain the queues (every event since step 1) and run alone.
  *
- * The old functions are a stand-in with LAG-sns-update-cache's semantics (whole-user writes,
- * invoked concurrently, so they lose updates as the original does: test/helpers/old-alma-writer.ts).
+ * The old functions are a stand-in with their semantics (whole-user writes, invoked
+ * concurrently, so they lose updates: test/helpers/old-alma-writer.ts).
  * Ours are the real handlers, driven like an event source mapping (test/helpers/queue-rig.ts).
  * At the end, every user's lists, loans and requests must be what the event history says, and
  * every event must have been applied: `cutover: N events sent, L lost, M misapplied`, L = M = 0.
@@ -229,7 +229,7 @@ describe("alma cutover: old functions → paused queues → ours, against dynali
   });
 
   /**
-   * Fresh tables, cached users (as LAG-bulk-update-cache loads them), and each generation's
+   * Fresh tables, cached users (as the bulk-update service loads them), and each generation's
    * clients. Our functions' first write of each loan in `failFirstWriteOf` fails (at the
    * proxy, through every retry), as an outage would: the event source mapping then retries
    * that record.

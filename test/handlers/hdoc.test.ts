@@ -43,7 +43,7 @@ describe("hdoc handlers", function () {
   };
 
   type Route = typeof listUsers;
-  /** The route's answer to an API Gateway event (payload 2.0, or the REST API's 1.0 the original had). */
+  /** The route's answer to an API Gateway event (payload 2.0, or a REST API's 1.0). */
   const answer = (api: UsersApi, route: Route, event: Record<string, unknown>) =>
     serve(() => route(api, queryOf(event), pathOf(event, "/users")));
   const query = (q: Record<string, string> | null | undefined) =>
@@ -110,7 +110,7 @@ describe("hdoc handlers", function () {
       });
 
       it(`${name}: answers 404 with the original's text when the user is missing`, async () => {
-        // Looked up verbatim, as the original did: " ada" is another name.
+        // Looked up verbatim: " ada" is another name.
         for (const username of ["nobody", " ada", "ADA", "   "]) {
           assert.deepEqual(await answer(apiOn("by-id"), route, query({ username })), {
             statusCode: 404,

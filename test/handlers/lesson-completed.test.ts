@@ -13,9 +13,9 @@ import { captureLogs } from "../helpers/logs";
 
 const FIXTURE = payloadPath("atlas-trigger", "user_update_event.json");
 const realEvent = () => JSON.parse(fs.readFileSync(FIXTURE, "utf8"));
-/** The endpoint the seed (learning-paths-api's serverless.yml) names. */
+/** The Learning Paths API's endpoint (LEARNING_PATHS_API_ENDPOINT in docs/apps/lessons.md). */
 const LESSON_PATH = "/v5/learning-paths/certification-progresses/complete-lesson-via-mongo-trigger";
-/** dev's audience, as the original's README and config/test.js give it. */
+/** dev's audience (docs/apps/lessons.md, "The audience"). */
 const AUDIENCE = "https://m2m.topcoder-dev.com/";
 /** A Lambda context with this much time left. */
 const withTimeLeft = (ms: number) => {
@@ -85,7 +85,7 @@ describe("lesson-completed handler", function () {
     const result = await newHandler()(realEvent());
     assert.deepEqual(result, { userId: "88778750", lessons: 1, completed: 1, refused: [], skipped: [], parked: [] });
 
-    // As tc-core-library-js's m2m asked for it: a JSON body with these fields.
+    // As Topcoder's m2m client library sends it: a JSON body with these fields.
     const [token] = server.to("POST", "/oauth/token");
     assert.equal(token.headers["content-type"], "application/json");
     assert.deepEqual(JSON.parse(token.body), {
@@ -629,7 +629,7 @@ describe("lesson-completed handler", function () {
       assert.ok(!record.reason.includes(EMAIL));
       assert.ok(!logged.includes(EMAIL), "a log line holds the address");
       assert.ok(logged.includes("c***@topcoder.com"), "the masked address is logged");
-      // The record keeps the event whole: the replay's PUT needs the user's address, as the original sent it.
+      // The record keeps the event whole: the replay's PUT sends the user's address in its query.
       assert.equal((record.event as { detail: { fullDocument: { email: string } } }).detail.fullDocument.email, EMAIL);
       tokenAnswer = auth0TokenRoute({ clients: { "m2m-client": SECRET }, audiences: [AUDIENCE] });
       const replay = await newHandler()(record);

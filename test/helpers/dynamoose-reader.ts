@@ -1,7 +1,7 @@
 /**
- * Reads a raw DynamoDB item (AttributeValue maps) the way LAG-api-gateway does: through
- * LAG-Alma-Utils v0.7's schemas, parsed by dynamoose 0.8.7. Its rules, which decide whether
- * the neighbours see what the cache wrote:
+ * Reads a raw DynamoDB item (AttributeValue maps) the way the API gateway does: through the
+ * neighbours' schemas, parsed by dynamoose (docs/apps/alma.md names the versions). Its
+ * rules, which decide whether the neighbours see what the cache wrote:
  * - attributes outside the schema are ignored;
  * - a String attribute stored as anything but S reads as the JSON of the stored value
  *   (`{"N":"1"}`), without an error;

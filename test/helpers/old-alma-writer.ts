@@ -1,6 +1,6 @@
 /**
- * A stand-in for the cache functions this stack replaces (LAG-sns-update-cache at b30c590,
- * over LAG-Alma-Utils v0.7), for the cutover test: written here from what they do to the
+ * A stand-in for the cache functions this stack replaces (docs/cutover.md, "alma", names
+ * them), for the cutover test: written here from what they do to the
  * tables, request by request, not from their code.
  *
  * - An update puts the whole item (no condition, no event time) and, at the same time, reads
@@ -11,7 +11,7 @@
  * - Only the first record of an SNS event is read.
  *
  * Run concurrently, as SNS's asynchronous invocations run it, two invocations for one user can
- * read the same list and the later write loses the earlier one's change: the original's race,
+ * read the same list and the later write loses the earlier one's change: their race,
  * kept on purpose. `pause` (between the read and the write) is where a test widens it.
  */
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";

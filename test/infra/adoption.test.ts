@@ -76,7 +76,7 @@ describe("adopting what already runs (prod)", () => {
       assert.equal(table.inputs.hashKey, hashKey);
       for (const kept of ["billingMode", "serverSideEncryption", "pointInTimeRecovery", "deletionProtectionEnabled"])
         assert.equal(table.inputs[kept], undefined, kept);
-      // What the mock engine reports as the state is the original's: provisioned 5/5, unencrypted.
+      // What the mock engine reports as the state is the adopted table's: provisioned 5/5, unencrypted.
       assert.equal(table.state.billingMode, "PROVISIONED");
       assert.equal(table.state.readCapacity, 5);
       assert.equal(table.state.serverSideEncryption, undefined);

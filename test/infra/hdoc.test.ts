@@ -44,7 +44,7 @@ describe("hdoc (HdocBackend)", () => {
     assert.equal(table.billingMode, "PAY_PER_REQUEST");
     assert.deepEqual(table.serverSideEncryption, { enabled: true });
     assert.deepEqual(table.pointInTimeRecovery, { enabled: false });
-    // prod adopts the original's table, which keeps its own recovery setting (adoption.test.ts).
+    // prod adopts the existing table, which keeps its own recovery setting (adoption.test.ts).
     assert.equal(named(prod, "aws:dynamodb/table:Table", "hdoc-users").inputs.pointInTimeRecovery, undefined);
   });
 

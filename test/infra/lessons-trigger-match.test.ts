@@ -15,7 +15,7 @@ import { payloadPath } from "../helpers/fixtures";
 import { mongoSuite, requireMongo } from "../helpers/mongodb";
 
 const fixture = JSON.parse(fs.readFileSync(payloadPath("atlas-trigger", "user_update_event.json"), "utf8"));
-/** The original's test event, already trimmed by the project expression. */
+/** The fixtures' test event (test_event.json), already trimmed by the project expression. */
 const originalTest = JSON.parse(fs.readFileSync(payloadPath("atlas-trigger", "test_event.json"), "utf8"));
 const user = {
   _id: "62cf39c9cf6d0b001b732b9a",

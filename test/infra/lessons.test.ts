@@ -240,7 +240,7 @@ describe("lessons (LessonCompletionSync)", () => {
         assert.equal(fn(run).rawInputs.environment.variables.AUTH0_AUDIENCE, "https://m2m.topcoder-dev.com/");
         assert.equal(fn(run).rawInputs.environment.variables.AUTH0_URL, "https://topcoder-dev.auth0.com/oauth/token");
       }
-      // prod's is not in the original's repository: the stack file says it is a placeholder to confirm.
+      // prod's is a placeholder in the stack file, to confirm (docs/apps/lessons.md, "The audience").
       const prodFile = fs.readFileSync(path.join(REPO_ROOT, "Pulumi.prod.yaml"), "utf8");
       assert.match(prodFile, /# PLACEHOLDER, to confirm: the original's prod audience .*\n(\s+#.*\n)*\s+audience: /);
       assert.equal(fn(prod).rawInputs.environment.variables.AUTH0_AUDIENCE, stackSettings("prod")["tributary:lessons"].auth0.audience);

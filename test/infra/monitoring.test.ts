@@ -139,7 +139,7 @@ describe("alarms and dashboards", () => {
             assert.equal(depth.inputs.evaluationPeriods, QUEUE_BACKLOG_WINDOW.evaluationPeriods);
           }
         }
-        // The users queue keeps SQS's default 4 days (adopted in staging and prod, as its original has it).
+        // The users queue keeps SQS's default 4 days (adopted in staging and prod, with the setting it has).
         assert.equal(named(run(), ALARM, "alma-users-age").inputs.threshold, 172_800);
       });
 

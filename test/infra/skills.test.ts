@@ -48,7 +48,7 @@ describe("skills (SkillAppSync)", () => {
         JSON.parse(named(run, "aws:ecr/lifecyclePolicy:LifecyclePolicy", "skills-images-lifecycle").inputs.policy);
       assert.deepEqual(lifecycle(dev).rules[0].selection, { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 10 });
       assert.deepEqual(lifecycle(dev).rules[0].action, { type: "expire" });
-      // prod adopts the original's repository, which keeps its (absent) lifecycle until imageLifecycle applies.
+      // prod adopts the existing repository, which keeps its (absent) lifecycle until imageLifecycle applies.
       assert.deepEqual(ofType(prod, "aws:ecr/lifecyclePolicy:LifecyclePolicy"), []);
       assert.equal(named(dev, "aws:ecr/lifecyclePolicy:LifecyclePolicy", "skills-images-lifecycle").rawInputs.repository, repo.state.name);
     });

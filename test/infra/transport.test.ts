@@ -186,7 +186,7 @@ describe("TLS-only transport (tlsOnly)", () => {
         ["hdoc-frontend-site", BUCKET_POLICY, "change", "tributary:hdoc.hardening.tlsOnly"],
         ["skills-templates", BUCKET_POLICY, "change", "tributary:skills.hardening.tlsOnly"],
       ]);
-      // The new distribution's grant stays a harmless addition beside the original's statement.
+      // The new distribution's grant stays a harmless addition beside the adopted policy's statement.
       assert.ok(
         report.changes.some(
           (c) => c.resource === "hdoc-frontend-site" && c.kind === "addition" && /adds ReadByThisDistributionOnly$/.test(c.note ?? ""),

@@ -94,8 +94,8 @@ describe("npm test (scripts/test.ts)", function () {
       .exec(run.stderr)?.[1]
       .split(", ");
     assert.deepEqual(named, [
-      "test/handlers/bad-input-and-faults.test.ts",
       "test/handlers/secret-rotation.test.ts",
+      "test/handlers/skill-sync-faults.test.ts",
       "test/handlers/skill-sync.test.ts",
       "test/scripts/readme-examples.test.ts",
     ]);
