@@ -4,16 +4,16 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AlmaCache } from "./components/alma/alma-cache";
-import { HdocBackend } from "./components/hdoc/hdoc-backend";
-import { IotaEventBus } from "./components/iota/iota-event-bus";
-import { IotaService } from "./components/iota/iota-service";
-import { LessonCompletionSync } from "./components/lessons/lesson-completion-sync";
+import { AlmaCache } from "./apps/alma/alma-cache";
+import { HdocBackend } from "./apps/hdoc/hdoc-backend";
+import { IotaEventBus } from "./apps/iota/iota-event-bus";
+import { IotaService } from "./apps/iota/iota-service";
+import { LessonCompletionSync } from "./apps/lessons/lesson-completion-sync";
 import { RUNBOOK_PATH } from "./components/monitoring/alarms";
 import { AlertTopic } from "./components/monitoring/alert-topic";
 import { AppDashboard } from "./components/monitoring/app-dashboard";
 import type { Platform } from "./components/platform";
-import { SkillAppSync } from "./components/skills/skill-app-sync";
+import { SkillAppSync } from "./apps/skills/skill-app-sync";
 import { functionSizing, loadConfig, PROJECT, secretOf } from "./config";
 
 const config = loadConfig();

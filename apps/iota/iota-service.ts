@@ -1,12 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Hardening } from "../adoption";
+import type { Hardening } from "../../components/adoption";
 import { CLOUDEVENT_DETAIL_TYPE, IOTA_ENV } from "../../handlers/lib/env-names";
-import { DeadLetterQueue, type DeadLetterQueueOutput } from "../events/dead-letter-queue";
-import { FunctionRule } from "../events/function-rule";
-import { asyncRetryWithin, type FunctionSizing, NodeFunction } from "../lambda/node-function";
-import type { RetryBounds } from "../lambda/runtime";
-import type { Platform } from "../platform";
-import { secretsEnvironment, secureParameter } from "../secrets/secure-parameter";
+import { DeadLetterQueue, type DeadLetterQueueOutput } from "../../components/events/dead-letter-queue";
+import { FunctionRule } from "../../components/events/function-rule";
+import { asyncRetryWithin, type FunctionSizing, NodeFunction } from "../../components/lambda/node-function";
+import type { RetryBounds } from "../../components/lambda/runtime";
+import type { Platform } from "../../components/platform";
+import { secretsEnvironment, secureParameter } from "../../components/secrets/secure-parameter";
 
 export interface IotaServiceArgs {
   /** Service id: the `source` of its events and part of its journal key. */

@@ -1,19 +1,19 @@
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
-import { applies, type Hardening } from "../adoption";
+import { applies, type Hardening } from "../../components/adoption";
 import { SKILLS_BUCKET_PREFIXES, SKILLS_ENV, type SkillsSecret } from "../../handlers/lib/env-names";
-import { DeadLetterQueue, type DeadLetterQueueOutput } from "../events/dead-letter-queue";
-import { FunctionSchedule } from "../events/function-schedule";
-import { type PolicyStatement, policyDocument } from "../iam";
-import { imageContext } from "../lambda/image-context";
-import { imageRepository } from "../lambda/image-repository";
-import { asyncRetryWithin, type FunctionSizing, NodeImageFunction } from "../lambda/node-function";
-import type { RetryBounds } from "../lambda/runtime";
-import { AppDashboard } from "../monitoring/app-dashboard";
-import type { Platform } from "../platform";
-import { type SecureParameter, secretsEnvironment, secureParameter } from "../secrets/secure-parameter";
-import { bucketPolicy, privateBucket } from "../storage/bucket";
+import { DeadLetterQueue, type DeadLetterQueueOutput } from "../../components/events/dead-letter-queue";
+import { FunctionSchedule } from "../../components/events/function-schedule";
+import { type PolicyStatement, policyDocument } from "../../components/iam";
+import { imageContext } from "../../components/lambda/image-context";
+import { imageRepository } from "../../components/lambda/image-repository";
+import { asyncRetryWithin, type FunctionSizing, NodeImageFunction } from "../../components/lambda/node-function";
+import type { RetryBounds } from "../../components/lambda/runtime";
+import { AppDashboard } from "../../components/monitoring/app-dashboard";
+import type { Platform } from "../../components/platform";
+import { type SecureParameter, secretsEnvironment, secureParameter } from "../../components/secrets/secure-parameter";
+import { bucketPolicy, privateBucket } from "../../components/storage/bucket";
 
 export interface SkillAppSyncArgs {
   /** The Airtable base and table that hold the assessments. */
