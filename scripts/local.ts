@@ -150,7 +150,7 @@ async function lessons(options: LocalOptions = {}): Promise<LocalApp> {
 async function hdoc(): Promise<LocalApp> {
   // Loaded when used: they bring in the Pulumi SDK, which the other apps and --help do without.
   const { HDOC_USERS_TABLE } = require("../apps/hdoc/hdoc-backend") as typeof import("../apps/hdoc/hdoc-backend");
-  const { HDOC_PRIVATE_ATTRIBUTES } = require("../config") as typeof import("../config");
+  const { HDOC_PRIVATE_ATTRIBUTES } = require("../apps/hdoc/settings") as typeof import("../apps/hdoc/settings");
   const dynamo = await startDynalite();
   await dynamo.createTable("users", HDOC_USERS_TABLE);
   const { PutCommand } = await import("@aws-sdk/lib-dynamodb");

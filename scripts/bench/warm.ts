@@ -16,7 +16,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../../apps/alma/tables";
 import { HDOC_USERS_TABLE } from "../../apps/hdoc/hdoc-backend";
-import { HDOC_PRIVATE_ATTRIBUTES } from "../../config";
+import { HDOC_PRIVATE_ATTRIBUTES } from "../../apps/hdoc/settings";
 import { REPO_ROOT } from "../../components/lambda/bundle";
 import { ALMA_ENV, HDOC_ENV } from "../../handlers/lib/env-names";
 import type { RunResult } from "../../tooling/mock-engine";
