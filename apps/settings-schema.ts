@@ -6,7 +6,7 @@
 import { z } from "zod";
 import type { Improvement } from "../components/adoption";
 import type { FunctionSizing } from "../components/lambda/node-function";
-import { MINIMUM_EVENT_AGE_SECONDS, type RetryBounds } from "../components/lambda/runtime";
+import { MINIMUM_EVENT_AGE_SECONDS, type RetryBounds } from "../components/retry-bounds";
 
 export const nonEmpty = z.string().trim().min(1, "must not be empty");
 export const httpsUrl = z.url({ protocol: /^https$/, error: "must be an https:// URL" });

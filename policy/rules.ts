@@ -6,6 +6,7 @@
  * In a real preview some values (ARNs of resources not created yet) are unknown; a rule
  * that cannot resolve a reference skips it rather than report a false violation.
  */
+import { DEAD_LETTER_RETENTION_SECONDS, DEAD_LETTER_TAG } from "../components/events/dead-letter-facts";
 import { NODE_MAJOR } from "../components/lambda/runtime";
 import type { Stage } from "../components/platform";
 
@@ -53,9 +54,6 @@ export interface Rule {
 
 /** How the offline runs show a secret value. */
 export const SECRET_MARK = "[secret]";
-/** The tag DeadLetterQueue puts on its queue. */
-export const DEAD_LETTER_TAG = "tributary:dead-letter-queue";
-export const DEAD_LETTER_RETENTION_SECONDS = 1_209_600;
 
 /**
  * AWS actions that accept only `Resource: "*"`, each with the reason it is allowed. Any

@@ -7,10 +7,10 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { REPO_ROOT } from "../components/lambda/bundle";
 import type { RunResult } from "../tooling/mock-engine";
 import { type CommandOutput, defineCommand, parseCommandLine, processOutput, usageError } from "./lib/cli";
 import { runMain } from "./lib/main";
+import { REPO_ROOT } from "../paths";
 
 export const RESULTS_FILE = path.join(REPO_ROOT, "bench", "results.md");
 

@@ -14,7 +14,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../apps/alma/tables";
-import { REPO_ROOT } from "../components/lambda/bundle";
 import {
   ALMA_ENV,
   ALMA_EVENTS,
@@ -36,6 +35,7 @@ import { commitShaAnswer, zipball } from "../tooling/local/zip";
 import { defineCommand, parseCommandLine, usageError } from "./lib/cli";
 import { LOCAL_APP_NAMES, type LocalAppName, localEnvFile } from "./lib/local-apps";
 import { runMain } from "./lib/main";
+import { REPO_ROOT } from "../paths";
 
 /** The key the webhook fixtures are signed with (test/fixtures/payloads/README.md). */
 export const FIXTURE_WEBHOOK_SECRET = "secretkey";

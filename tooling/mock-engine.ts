@@ -18,10 +18,8 @@ import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { originalOf } from "../components/originals";
 import { PROJECT, parseConfigValues, requiredSecrets, type SecretDeclaration, secretSetCommand } from "../config";
-import { REPO_ROOT } from "../components/lambda/bundle";
 import { type PolicyResource, SECRET_MARK } from "../policy/rules";
-
-export { REPO_ROOT };
+import { PROGRAM_FILE, REPO_ROOT, stackSettingsFile } from "../paths";
 
 export const MOCK_ACCOUNT_ID = "123456789012";
 /** What a secret value is shown as in recorded inputs and outputs (the policy rules look for it). */
@@ -483,7 +481,7 @@ export interface StackConfig {
  * get placeholder values.
  */
 export function loadStackConfig(stack: string, settingsFile?: string): StackConfig {
-  const file = settingsFile ?? path.join(REPO_ROOT, `Pulumi.${stack}.yaml`);
+  const file = settingsFile ?? stackSettingsFile(stack);
   if (settingsFile === undefined && !fs.existsSync(file)) {
     throw new SettingsFileError(
       `unknown stack "${stack}": there is no ${path.relative(REPO_ROOT, file)} (known stacks: ${knownStacks().join(", ")})`,
@@ -673,8 +671,6 @@ async function waitForRegistrations(): Promise<void> {
   if (runtime.waitForRPCs) await runtime.waitForRPCs();
 }
 
-const INDEX = path.join(REPO_ROOT, "index.ts");
-
 export interface StackRunOptions extends Omit<RunOptions, "stack" | "config" | "secretKeys"> {
   /** A settings file to use instead of Pulumi.<stack>.yaml. */
   settingsFile?: string;
@@ -686,8 +682,8 @@ export async function runStack(stack: string, options: StackRunOptions = {}): Pr
   const run = await runProgram(
     () => {
       // index.ts runs its program when it is loaded, so each run loads it afresh.
-      delete require.cache[require.resolve(INDEX)];
-      return require(INDEX);
+      delete require.cache[require.resolve(PROGRAM_FILE)];
+      return require(PROGRAM_FILE);
     },
     { ...options, stack, config, secretKeys },
   );

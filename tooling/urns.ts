@@ -5,7 +5,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { type RecordedResource, REPO_ROOT, type RunResult } from "./mock-engine";
+import { REPO_ROOT } from "../paths";
+import type { RecordedResource, RunResult } from "./mock-engine";
 
 export const URN_SNAPSHOTS = path.join(REPO_ROOT, "test", "infra", "urns");
 

@@ -5,8 +5,8 @@
 import { z } from "zod";
 import type { AppRules } from "../../config-problems";
 import type { Improvement } from "../../components/adoption";
-import { TARGET_RETRY_LIMITS } from "../../components/lambda/runtime";
-import { DEAD_LETTER_RETENTION_SECONDS } from "../../policy/rules";
+import { TARGET_RETRY_LIMITS } from "../../components/retry-bounds";
+import { DEAD_LETTER_RETENTION_SECONDS } from "../../components/events/dead-letter-facts";
 import { asyncRetry, awsRegion, eventBusName, eventType, functionSettings, hardening, nonEmpty } from "../settings-schema";
 
 /** The improvements the app offers (see components/adoption.ts), in the order docs/cutover.md lists them. */

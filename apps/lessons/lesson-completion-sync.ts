@@ -6,7 +6,7 @@ import { MachineToMachineClient } from "../../components/auth0/m2m-client";
 import { DeadLetterQueue, type DeadLetterQueueOutput } from "../../components/events/dead-letter-queue";
 import { FunctionRule } from "../../components/events/function-rule";
 import { asyncRetryWithin, type FunctionSizing, NodeFunction } from "../../components/lambda/node-function";
-import type { RetryBounds } from "../../components/lambda/runtime";
+import type { RetryBounds } from "../../components/retry-bounds";
 import { AppDashboard } from "../../components/monitoring/app-dashboard";
 import type { Platform } from "../../components/platform";
 import { secretsEnvironment } from "../../components/secrets/secure-parameter";

@@ -10,7 +10,7 @@ import { functionSizing } from "../settings-schema";
 import type { LessonCompletionSyncArgs } from "./lesson-completion-sync";
 import type { Improvement } from "../../components/adoption";
 import { TOKEN_REQUEST_FORMATS } from "../../handlers/lib/env-names";
-import { TARGET_RETRY_LIMITS } from "../../components/lambda/runtime";
+import { TARGET_RETRY_LIMITS } from "../../components/retry-bounds";
 import { asyncRetry, atlasId, awsRegion, functionSettings, hardening, httpsUrl, nonEmpty } from "../settings-schema";
 
 /** The improvements the app offers (see components/adoption.ts), in the order docs/cutover.md lists them. */

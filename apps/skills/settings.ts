@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { type AppRules, originalValue } from "../../config-problems";
 import type { Improvement } from "../../components/adoption";
-import { TARGET_RETRY_LIMITS } from "../../components/lambda/runtime";
+import { TARGET_RETRY_LIMITS } from "../../components/retry-bounds";
 import { asyncRetry, awsRegion, bucketName, functionSettings, hardening, httpsUrl, nonEmpty } from "../settings-schema";
 
 /** The improvements the app offers (see components/adoption.ts), in the order docs/cutover.md lists them. */

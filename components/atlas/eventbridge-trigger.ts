@@ -11,28 +11,32 @@ export const ADOPTED_TRIGGER_KEEPS = ["name", "disabled", "unordered", "configFu
 export const PARTNER_SOURCE_PREFIX = "aws.partner/mongodb.com/stitch.trigger/";
 
 export interface AtlasEventBridgeTriggerArgs {
-  /** Atlas project (group) id. */
+  /** The Atlas project (group) id that holds the cluster and the App Services app. */
   projectId: string;
   /** The cluster whose collection is watched. */
   clusterName: pulumi.Input<string>;
   /**
-   * The App Services app and its linked cluster service, when they exist already. When
-   * absent, an app named `appName` is created through the Admin API at `adminApiUrl`.
+   * The App Services app and its linked cluster service, when they exist already.
+   * @default none: an app named `appName` is created through the Admin API at `adminApiUrl`.
    */
   existingApp?: { appId: string; clusterServiceId: string };
+  /** The name of the App Services app the stack creates when there is no `existingApp`. */
   appName: pulumi.Input<string>;
+  /** The Atlas Admin API's base URL, through which the app is created. */
   adminApiUrl: pulumi.Input<string>;
   /** The Atlas programmatic API key pair, from config secrets. */
   apiKey: { publicKey: pulumi.Input<string>; privateKey: pulumi.Input<string> };
   /** The trigger's name inside the app. */
   triggerName: pulumi.Input<string>;
+  /** The database of the watched collection. */
   database: pulumi.Input<string>;
+  /** The watched collection. */
   collection: pulumi.Input<string>;
   /** Change types that fire the trigger: INSERT, UPDATE, REPLACE, DELETE. */
   operationTypes: string[];
   /** Deliver the whole document with each change (before `project` trims it). */
   fullDocument: boolean;
-  /** `$match` on the change event: only matching changes are sent. Absent, every change is sent (an adopted trigger keeps its own). */
+  /** `$match` on the change event: only matching changes are sent. @default none: every change is sent (an adopted trigger keeps its own). */
   match?: Record<string, unknown>;
   /** `$project` on the change event: what the event carries (EventBridge caps an event at 256 KB). */
   project: Record<string, unknown>;
@@ -43,8 +47,15 @@ export interface AtlasEventBridgeTriggerArgs {
   /**
    * An existing trigger of `existingApp` to adopt in place, with the partner bus named after
    * it: events keep flowing through the move, and no new partner source has to be accepted.
+   * @default none: the stack creates the trigger, and Atlas a new partner event source.
    */
   existingTriggerId?: string;
+}
+
+/** Where the trigger sends its events: the AWS account and region of the provider. */
+interface Destination {
+  accountId: pulumi.Input<string>;
+  region: pulumi.Output<string>;
 }
 
 /**
@@ -63,46 +74,61 @@ export class AtlasEventBridgeTrigger extends pulumi.ComponentResource {
 
   constructor(name: string, args: AtlasEventBridgeTriggerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tributary:atlas:EventBridgeTrigger", name, {}, opts);
+    const destination: Destination = {
+      accountId: aws.getCallerIdentityOutput({}, { parent: this }).accountId,
+      region: aws.getRegionOutput({}, { parent: this }).region,
+    };
 
-    const identity = aws.getCallerIdentityOutput({}, { parent: this });
-    const region = aws.getRegionOutput({}, { parent: this });
-
-    let appId: pulumi.Input<string>;
-    let clusterServiceId: pulumi.Input<string>;
-    if (args.existingApp) {
-      ({ appId, clusterServiceId } = args.existingApp);
-    } else {
-      this.app = new AppServicesApp(
-        `${name}-app`,
-        {
-          adminApiUrl: args.adminApiUrl,
-          projectId: args.projectId,
-          appName: args.appName,
-          clusterName: args.clusterName,
-          // The app runs next to the bus it feeds.
-          providerRegion: pulumi.interpolate`aws-${region.region}`,
-          publicKey: args.apiKey.publicKey,
-          privateKey: args.apiKey.privateKey,
-        },
-        { parent: this },
-      );
-      appId = this.app.appId;
-      clusterServiceId = this.app.clusterServiceId;
-    }
+    if (!args.existingApp) this.app = this.createApp(name, args, destination.region);
+    const { appId, clusterServiceId } = args.existingApp ?? { appId: this.app!.appId, clusterServiceId: this.app!.clusterServiceId };
     this.appId = pulumi.output(appId);
 
     const adopted = args.existingTriggerId !== undefined;
     if (adopted && !args.existingApp) throw new Error(`${name}: an adopted trigger needs the existing app that holds it`);
-    this.trigger = new mongodbatlas.EventTrigger(
+    this.trigger = this.createTrigger(name, args, { appId, clusterServiceId }, destination);
+    this.triggerId = this.trigger.triggerId;
+    this.eventBus = this.createEventBus(name, args);
+    this.eventBusName = this.eventBus.name;
+    this.archive = this.createArchive(name, args);
+
+    this.registerOutputs({ triggerId: this.triggerId, eventBusName: this.eventBusName, appId: this.appId });
+  }
+
+  /** The App Services app that holds the trigger, with its link to the cluster, created through the Admin API. */
+  private createApp(name: string, args: AtlasEventBridgeTriggerArgs, region: pulumi.Output<string>): AppServicesApp {
+    return new AppServicesApp(
+      `${name}-app`,
+      {
+        adminApiUrl: args.adminApiUrl,
+        projectId: args.projectId,
+        appName: args.appName,
+        clusterName: args.clusterName,
+        // The app runs next to the bus it feeds.
+        providerRegion: pulumi.interpolate`aws-${region}`,
+        publicKey: args.apiKey.publicKey,
+        privateKey: args.apiKey.privateKey,
+      },
+      { parent: this },
+    );
+  }
+
+  /** The database trigger, sending each matching change to EventBridge in the provider's account and region. */
+  private createTrigger(
+    name: string,
+    args: AtlasEventBridgeTriggerArgs,
+    app: { appId: pulumi.Input<string>; clusterServiceId: pulumi.Input<string> },
+    destination: Destination,
+  ): mongodbatlas.EventTrigger {
+    return new mongodbatlas.EventTrigger(
       name,
       {
         projectId: args.projectId,
-        appId,
+        appId: app.appId,
         name: args.triggerName,
         type: "DATABASE",
         disabled: false,
         unordered: false,
-        configServiceId: clusterServiceId,
+        configServiceId: app.clusterServiceId,
         configDatabase: args.database,
         configCollection: args.collection,
         configOperationTypes: args.operationTypes,
@@ -110,11 +136,11 @@ export class AtlasEventBridgeTrigger extends pulumi.ComponentResource {
         configFullDocumentBefore: false,
         configMatch: args.match && JSON.stringify(args.match),
         configProject: JSON.stringify(args.project),
-        eventProcessors: { awsEventbridge: { configAccountId: identity.accountId, configRegion: region.region } },
+        eventProcessors: { awsEventbridge: { configAccountId: destination.accountId, configRegion: destination.region } },
       },
       // An adopted trigger keeps its name and what its owner set in the Atlas UI beyond what
       // the original's README documents; the stack never deletes it.
-      adopted
+      args.existingTriggerId !== undefined
         ? statefulOptions(
             args.protection,
             { parent: this },
@@ -127,14 +153,18 @@ export class AtlasEventBridgeTrigger extends pulumi.ComponentResource {
           )
         : { parent: this },
     );
-    this.triggerId = this.trigger.triggerId;
+  }
 
-    // Atlas creates the partner event source when the trigger is created; the bus that
-    // accepts it must carry the source's exact name.
+  /**
+   * The partner event bus. Atlas creates the partner event source when the trigger is
+   * created; the bus that accepts it must carry the source's exact name.
+   */
+  private createEventBus(name: string, args: AtlasEventBridgeTriggerArgs): aws.cloudwatch.EventBus {
+    const adopted = args.existingTriggerId !== undefined;
     const sourceName = adopted
       ? pulumi.output(`${PARTNER_SOURCE_PREFIX}${args.existingTriggerId}`)
       : pulumi.interpolate`${PARTNER_SOURCE_PREFIX}${this.trigger.triggerId}`;
-    this.eventBus = new aws.cloudwatch.EventBus(
+    return new aws.cloudwatch.EventBus(
       `${name}-bus`,
       { name: sourceName, eventSourceName: sourceName },
       statefulOptions(
@@ -144,19 +174,18 @@ export class AtlasEventBridgeTrigger extends pulumi.ComponentResource {
         adopted ? { importId: `${PARTNER_SOURCE_PREFIX}${args.existingTriggerId}`, keep: ["eventSourceName"] } : undefined,
       ),
     );
-    this.eventBusName = this.eventBus.name;
+  }
 
-    this.archive = new aws.cloudwatch.EventArchive(
+  /** The bus's archive: the only copy of events that arrived while the rule was paused or failing. */
+  private createArchive(name: string, args: AtlasEventBridgeTriggerArgs): aws.cloudwatch.EventArchive {
+    return new aws.cloudwatch.EventArchive(
       `${name}-archive`,
       {
         eventSourceArn: this.eventBus.arn,
         retentionDays: args.archiveRetentionDays,
         description: "Every event of the partner bus, for replay after an outage",
       },
-      // The only copy of events that arrived while the rule was paused or failing.
       statefulOptions(args.protection, { parent: this }, undefined, true),
     );
-
-    this.registerOutputs({ triggerId: this.triggerId, eventBusName: this.eventBusName, appId: this.appId });
   }
 }

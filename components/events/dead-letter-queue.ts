@@ -1,17 +1,13 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DEAD_LETTER_RETENTION_SECONDS, DEAD_LETTER_TAG } from "../../policy/rules";
 import { applies, type Hardening, keptUnless } from "../adoption";
 import { policyDocument, tlsOnlyStatement } from "../iam";
 import { type QueueMonitoring, queueAlarms } from "../monitoring/alarms";
 import type { Platform } from "../platform";
 import { queueNameOf, statefulOptions } from "../storage/stateful";
+import { DEAD_LETTER_RETENTION_SECONDS, DEAD_LETTER_TAG } from "./dead-letter-facts";
 
-/**
- * 14 days, the longest SQS keeps a message: time enough to notice, fix and redrive. The tag
- * marks the queue as a dead-letter queue for the policy pack, which cannot always resolve
- * ARNs in a preview. Both come from the policy rules that check them.
- */
+/** The retention and the tag every dead-letter queue has (see dead-letter-facts.ts), for the tests and the scripts that check them. */
 export { DEAD_LETTER_RETENTION_SECONDS, DEAD_LETTER_TAG };
 
 /** An AWS service that may send failed deliveries to the queue, and from which resource. */

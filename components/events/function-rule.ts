@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { type RetryBounds, targetRetryPolicy } from "../lambda/runtime";
+import { type RetryBounds, targetRetryPolicy } from "../retry-bounds";
 import { type DeadLetterQueue, queuePolicy } from "./dead-letter-queue";
 
 export interface FunctionRuleArgs {

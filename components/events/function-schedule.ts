@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { policyDocument, trustPolicy } from "../iam";
-import { type RetryBounds, targetRetryPolicy } from "../lambda/runtime";
+import { type RetryBounds, targetRetryPolicy } from "../retry-bounds";
 import type { DeadLetterQueue } from "./dead-letter-queue";
 
 export interface FunctionScheduleArgs {

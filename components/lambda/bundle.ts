@@ -11,12 +11,9 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as esbuild from "esbuild";
+import { BUILD_DIR, HANDLERS_DIR, REPO_ROOT } from "../../paths";
 import { NODE_MAJOR } from "./runtime";
 
-/** The repository root: every handler path is resolved against it. */
-export const REPO_ROOT = path.resolve(__dirname, "..", "..");
-export const HANDLERS_DIR = path.join(REPO_ROOT, "handlers");
-export const BUILD_DIR = path.join(REPO_ROOT, ".build");
 const BUNDLES_DIR = path.join(BUILD_DIR, "bundles");
 const CACHE_DIR = path.join(BUNDLES_DIR, "cache");
 

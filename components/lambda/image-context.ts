@@ -1,8 +1,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { BUILD_DIR, bundleSoon, REPO_ROOT } from "./bundle";
+import { bundleSoon } from "./bundle";
 import { NODE_MAJOR } from "./runtime";
+import { BUILD_DIR, REPO_ROOT } from "../../paths";
 
 /** The AWS Lambda base image for the Node.js major every function of the program targets. */
 export const LAMBDA_NODE_BASE_IMAGE = `public.ecr.aws/lambda/nodejs:${NODE_MAJOR}`;

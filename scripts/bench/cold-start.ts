@@ -16,11 +16,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
-import { BUNDLE_FILE, BUILD_DIR, REPO_ROOT } from "../../components/lambda/bundle";
+import { BUNDLE_FILE } from "../../components/lambda/bundle";
 import { ofType, type RunResult } from "../../tooling/mock-engine";
 import { queuedSnsEvent, webhookBody } from "../events/wrap";
 import { type LocalApp, LOCAL_APPS } from "../local";
 import { kb, median, msWithSpread, ratioWithSpread, type TimedRun, timeRun, timeRunPairs } from "./stats";
+import { BUILD_DIR, PAYLOADS_DIR } from "../../paths";
 
 /** Pairs per measurement: enough for a median and quartiles that hold still. */
 export const PAIRS = 21;
@@ -60,7 +61,7 @@ export function deployedFunctions(run: RunResult): DeployedFunction[] {
   return [...new Map(functions.map((f) => [f.handler, f])).values()].sort((a, b) => a.handler.localeCompare(b.handler));
 }
 
-const payload = (file: string) => JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "test", "fixtures", "payloads", file), "utf8"));
+const payload = (file: string) => JSON.parse(fs.readFileSync(path.join(PAYLOADS_DIR, file), "utf8"));
 /**
  * An Alma delivery as a cache function's queue hands it over (an SQS record of its SNS
  * notification). The captured request events have no user; they get one. They date from

@@ -12,7 +12,6 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../../apps/alma/tables";
-import { REPO_ROOT } from "../../components/lambda/bundle";
 import type { AlmaCacheClients } from "../../handlers/alma/cache";
 import { documentsOf } from "../../handlers/lib/dynamodb";
 import { loanReturned } from "../../handlers/alma/cache-functions";
@@ -21,6 +20,7 @@ import type { LocalDynamo } from "../../tooling/local/dynamo";
 import { startFaultProxy } from "../../tooling/local/fault-proxy";
 import type { FakeSqs } from "../../tooling/local/fake-sqs";
 import { queuedSnsEvent } from "../events/wrap";
+import { PAYLOADS_DIR } from "../../paths";
 
 export type ContentionMode = "batches" | "singles";
 
@@ -65,10 +65,7 @@ export async function simultaneousReturns(
     now: Date.now,
   };
 
-  const base = JSON.parse(
-    JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "test", "fixtures", "payloads", "alma-webhook", "loan_returned_event.json"), "utf8"))
-      .body,
-  );
+  const base = JSON.parse(JSON.parse(fs.readFileSync(path.join(PAYLOADS_DIR, "alma-webhook", "loan_returned_event.json"), "utf8")).body);
   const returned = Array.from({ length: returns }, (_, i) => `loan-${i}`);
   const half = Math.floor(returns / 2);
   const loanIds = [KEPT[0], ...returned.slice(0, half), KEPT[1], ...returned.slice(half), KEPT[2]];

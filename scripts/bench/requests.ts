@@ -6,7 +6,6 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../../apps/alma/tables";
-import { REPO_ROOT } from "../../components/lambda/bundle";
 import type { AlmaCacheClients } from "../../handlers/alma/cache";
 import { documentsOf } from "../../handlers/lib/dynamodb";
 import {
@@ -32,9 +31,7 @@ import { S3RVER_CREDENTIALS, startS3rver } from "../../tooling/local/s3";
 import { commitShaAnswer, zipball } from "../../tooling/local/zip";
 import { queuedSnsEvent } from "../events/wrap";
 import { contentionRow, simultaneousReturns } from "./contention";
-
-/** The real payloads the tests use (test/fixtures/payloads). */
-const PAYLOADS = path.join(REPO_ROOT, "test", "fixtures", "payloads");
+import { PAYLOADS_DIR } from "../../paths";
 
 export async function requestsPerEvent(say: (line?: string) => void): Promise<void> {
   say("## Requests per event (counted against local servers)");
@@ -61,7 +58,7 @@ export async function requestsPerEvent(say: (line?: string) => void): Promise<vo
     // The fixtures date from 2018, older than a tombstone lives: every event here happened an hour ago.
     const time = new Date(Date.now() - 3_600_000).toISOString();
     const message = (fixture: string, loanId?: string) => {
-      const m = JSON.parse(JSON.parse(fs.readFileSync(path.join(PAYLOADS, "alma-webhook", `${fixture}.json`), "utf8")).body);
+      const m = JSON.parse(JSON.parse(fs.readFileSync(path.join(PAYLOADS_DIR, "alma-webhook", `${fixture}.json`), "utf8")).body);
       m.time = time;
       if (m.user_request) m.user_request.user_primary_id = "LBAAJH";
       if (loanId) m.item_loan.loan_id = loanId;
@@ -104,7 +101,7 @@ export async function requestsPerEvent(say: (line?: string) => void): Promise<vo
 
     // lesson-completed: token and API calls for 1 and for 10 events in one warm container.
     const api = await startStub((req) => (req.path === "/token" ? { body: { access_token: "t", expires_in: 3600 } } : { status: 200 }));
-    const lessonEvent = JSON.parse(fs.readFileSync(path.join(PAYLOADS, "atlas-trigger", "user_update_event.json"), "utf8"));
+    const lessonEvent = JSON.parse(fs.readFileSync(path.join(PAYLOADS_DIR, "atlas-trigger", "user_update_event.json"), "utf8"));
     const lesson = createHandler({
       tokenUrl: `${api.url}/token`,
       audience: "a",

@@ -5,9 +5,9 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { BUILD_DIR, REPO_ROOT } from "../../components/lambda/bundle";
 import { STAGES } from "../../components/platform";
 import { median, seconds, timeCommand } from "./stats";
+import { BUILD_DIR, REPO_ROOT } from "../../paths";
 
 const TSX = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
 const PREVIEW = path.join(REPO_ROOT, "scripts", "preview.ts");

@@ -17,7 +17,6 @@ import { BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../../apps/alma/tables";
 import { HDOC_USERS_TABLE } from "../../apps/hdoc/hdoc-backend";
 import { HDOC_PRIVATE_ATTRIBUTES } from "../../apps/hdoc/settings";
-import { REPO_ROOT } from "../../components/lambda/bundle";
 import { ALMA_ENV, HDOC_ENV } from "../../handlers/lib/env-names";
 import type { RunResult } from "../../tooling/mock-engine";
 import { startFaultProxy } from "../../tooling/local/fault-proxy";
@@ -27,6 +26,7 @@ import { startFakeSqs } from "../../tooling/local/fake-sqs";
 import { queuedSnsEvent, snsEvent, webhookBody } from "../events/wrap";
 import { deployedFunctions } from "./cold-start";
 import { median, quantile, timeCommand } from "./stats";
+import { PAYLOADS_DIR } from "../../paths";
 
 /** The concurrencies the issue asks for. */
 export const CONCURRENCIES = [1, 16, 64];
@@ -204,11 +204,7 @@ export class AlmaStand {
     private readonly closeAll: () => Promise<void>,
   ) {
     const fixture = (name: string) =>
-      JSON.parse(
-        webhookBody(
-          JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "test", "fixtures", "payloads", "alma-webhook", `${name}.json`), "utf8")),
-        ),
-      );
+      JSON.parse(webhookBody(JSON.parse(fs.readFileSync(path.join(PAYLOADS_DIR, "alma-webhook", `${name}.json`), "utf8"))));
     this.base = { created: fixture("loan_created_event"), returned: fixture("loan_returned_event") };
   }
 

@@ -5,7 +5,6 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { BUILD_DIR } from "../../components/lambda/bundle";
 import { checkStack, RULES, type Stage } from "../../policy/rules";
 import { type AdoptionReport, adoptionReport, renderChange, unapprovedChanges } from "../../tooling/adoption-report";
 import {
@@ -20,6 +19,7 @@ import {
 import { type CommandOutput, parseCommandLine, usageError } from "./cli";
 import { PREVIEW_COMMAND } from "./preview-command";
 import { buildDiagram } from "./diagram";
+import { BUILD_DIR } from "../../paths";
 
 export interface PreviewDocument {
   stack: string;

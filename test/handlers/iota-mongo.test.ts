@@ -16,7 +16,7 @@ import { payloadPath, readPayload } from "../helpers/fixtures";
 import { assertJournalNulls, assertWithIotaE2eOutcome, runWithIotaE2e } from "../helpers/iota-e2e";
 import { mongoSuite, requireMongo } from "../helpers/mongodb";
 import { runScript } from "../helpers/run-script";
-import { REPO_ROOT } from "../../tooling/mock-engine";
+import { REPO_ROOT } from "../../paths";
 
 const JOURNAL = "iotaJournalEntries";
 const WITH_IOTA_INDEX_NAME = "cloudevent.id_1_cloudevent.source_1_cloudevent.type_1_service.id_1";

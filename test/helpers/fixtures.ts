@@ -4,8 +4,9 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { PAYLOADS_DIR } from "../../paths";
 
-export const PAYLOADS_DIR = path.resolve(__dirname, "..", "fixtures", "payloads");
+export { PAYLOADS_DIR };
 
 /** The absolute path of a payload, for example `payloadPath("alma-webhook", "loan_created_event.json")`. */
 export function payloadPath(...parts: string[]): string {

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import * as path from "node:path";
-import { REPO_ROOT } from "../../tooling/mock-engine";
+import { REPO_ROOT } from "../../paths";
 
 export interface ScriptResult {
   code: number | null;

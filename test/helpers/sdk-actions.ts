@@ -9,8 +9,9 @@ import { Client } from "@smithy/core/client";
 import type { MiddlewareStack } from "@smithy/types";
 import { handlerEntry } from "../../components/lambda/bundle";
 import { DynamoDBJson } from "../../handlers/lib/dynamodb";
-import { named, policyOf, REPO_ROOT, type RunResult } from "../../tooling/mock-engine";
+import { named, policyOf, type RunResult } from "../../tooling/mock-engine";
 import { setEnv } from "../../tooling/local/aws";
+import { REPO_ROOT } from "../../paths";
 
 /** The IAM service prefix of each SDK client. */
 const SERVICE_PREFIXES: Record<string, string> = {

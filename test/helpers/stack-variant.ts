@@ -3,11 +3,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { ConfigError, loadConfig } from "../../config";
-import { loadStackConfig, REPO_ROOT, type RunResult, runProgram, runStack } from "../../tooling/mock-engine";
+import { loadStackConfig, type RunResult, runProgram, runStack } from "../../tooling/mock-engine";
+import { stackSettingsFile } from "../../paths";
 
 /** A stack's settings (the `config:` map of Pulumi.<stack>.yaml), to change in a variant. */
 export function stackSettings(stack: string): Record<string, any> {
-  return parseYaml(fs.readFileSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8")).config;
+  return parseYaml(fs.readFileSync(stackSettingsFile(stack), "utf8")).config;
 }
 
 /** Writes a variant of a stack's settings file, changed by `edit`, and returns its path. */

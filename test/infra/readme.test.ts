@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { IMPROVEMENTS } from "../../components/adoption";
 import { MANAGEMENT_API_SCOPES } from "../../components/auth0/m2m-client";
 import { APP_IMPROVEMENTS, SECRETS, STAGE_DEFAULTS } from "../../config";
-import { REPO_ROOT } from "../../tooling/mock-engine";
+import { REPO_ROOT } from "../../paths";
 
 const read = (file: string) => fs.readFileSync(path.join(REPO_ROOT, file), "utf8");
 const readme = read("README.md");

@@ -5,7 +5,6 @@ import {
   named,
   ofType,
   policyOf,
-  REPO_ROOT,
   type RunResult,
   runProgram,
   SECRET_MARK,
@@ -13,6 +12,7 @@ import {
 } from "../../tooling/mock-engine";
 import * as path from "node:path";
 import * as fs from "node:fs";
+import { PROGRAM_FILE, REPO_ROOT } from "../../paths";
 
 describe("skills (SkillAppSync)", () => {
   let dev: RunResult;
@@ -25,8 +25,8 @@ describe("skills (SkillAppSync)", () => {
     const { config, secretKeys } = loadStackConfig("staging");
     withGithubToken = await runProgram(
       () => {
-        delete require.cache[require.resolve(path.join(REPO_ROOT, "index.ts"))];
-        return require(path.join(REPO_ROOT, "index.ts"));
+        delete require.cache[require.resolve(PROGRAM_FILE)];
+        return require(PROGRAM_FILE);
       },
       {
         stack: "staging",
@@ -160,8 +160,8 @@ describe("skills (SkillAppSync)", () => {
       skills.vpc = { subnetIds: ["subnet-0123456789abcdef0"], securityGroupIds: ["sg-0123456789abcdef0"] };
       const run = await runProgram(
         () => {
-          delete require.cache[require.resolve(path.join(REPO_ROOT, "index.ts"))];
-          return require(path.join(REPO_ROOT, "index.ts"));
+          delete require.cache[require.resolve(PROGRAM_FILE)];
+          return require(PROGRAM_FILE);
         },
         { stack: "dev", config: { ...config, "tributary:skills": JSON.stringify(skills) }, secretKeys },
       );

@@ -2,9 +2,9 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { REPO_ROOT } from "../../tooling/mock-engine";
+import { REPO_ROOT, WORKFLOWS_DIR } from "../../paths";
 
-const workflowText = (name: string) => fs.readFileSync(path.join(REPO_ROOT, ".github", "workflows", name), "utf8");
+const workflowText = (name: string) => fs.readFileSync(path.join(WORKFLOWS_DIR, name), "utf8");
 const workflow = (name: string) => parseYaml(workflowText(name));
 const deployDoc = fs.readFileSync(path.join(REPO_ROOT, "docs", "deploy.md"), "utf8");
 const pulumiStep = (job: any) => job.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions"));

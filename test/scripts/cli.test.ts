@@ -8,8 +8,8 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { asksForHelp, defineCommand, parseCommandLine } from "../../scripts/lib/cli";
-import { REPO_ROOT } from "../../tooling/mock-engine";
 import { runScript } from "../helpers/run-script";
+import { REPO_ROOT } from "../../paths";
 
 /** The scripts a newcomer runs (package.json's scripts, but for the type check, the tests and iota's migration), and their files under scripts/. */
 const SCRIPT_FILES: Record<string, string> = {

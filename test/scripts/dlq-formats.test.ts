@@ -10,9 +10,9 @@ import { queuesFromOutputs, selectQueues } from "../../scripts/dlq";
 import { appKeys, FORMATS, maskEmails, type QueueEntry, UnreadableMessage, unwrap } from "../../scripts/dlq/formats";
 import { regionOf } from "../../scripts/dlq/run";
 import { snsNotification } from "../../scripts/events/wrap";
-import { REPO_ROOT } from "../../tooling/mock-engine";
 import { payloadPath } from "../helpers/fixtures";
 import * as path from "node:path";
+import { REPO_ROOT } from "../../paths";
 
 const SENT = Date.UTC(2026, 0, 2, 3, 4, 5);
 const message = (body: string, attributes: Record<string, string> = {}, system: Record<string, string> = {}): Message => ({

@@ -18,9 +18,10 @@ import {
 } from "../../scripts/lib/preview";
 import { ORIGINALS } from "../../components/originals";
 import { parseConfigValues, PROJECT, requiredSecrets } from "../../config";
-import { loadStackConfig, REPO_ROOT, SECRET_PLACEHOLDER_PREFIX, stackRun } from "../../tooling/mock-engine";
+import { loadStackConfig, SECRET_PLACEHOLDER_PREFIX, stackRun } from "../../tooling/mock-engine";
 import { runScript } from "../helpers/run-script";
 import { STAGES } from "../../components/platform";
+import { stackSettingsFile } from "../../paths";
 
 const STACKS = STAGES;
 
@@ -43,7 +44,7 @@ async function previewHere(argv: string[]): Promise<{ code: number; stdout: stri
 /** A stack's settings file with one more key, in a temporary folder. */
 function settingsWith(stack: string, line: string): string {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "preview-")), `Pulumi.${stack}.yaml`);
-  const settings = fs.readFileSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8");
+  const settings = fs.readFileSync(stackSettingsFile(stack), "utf8");
   fs.writeFileSync(file, settings.replace(/^config:\n/m, `config:\n  ${line}\n`));
   return file;
 }

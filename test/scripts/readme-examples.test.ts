@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { REPO_ROOT } from "../../tooling/mock-engine";
+import { REPO_ROOT } from "../../paths";
 
 const TSX = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
 /** The apps `npm run local` stands in for; each has had an example since the README first ran them. */

@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { MONGODB_SKIP_REASON, WORKFLOW_MONGODB_URI } from "../helpers/mongodb";
-import { REPO_ROOT } from "../../tooling/mock-engine";
+import { REPO_ROOT, WORKFLOWS_DIR } from "../../paths";
 
 interface Run {
   code: number | null;
@@ -134,7 +134,7 @@ describe("npm test (scripts/test.ts)", function () {
   });
 
   it("says why the MongoDB suites are skipped, naming the URI the GitHub workflow uses", async () => {
-    const workflow = parseYaml(fs.readFileSync(path.join(REPO_ROOT, ".github", "workflows", "pull-request.yml"), "utf8"));
+    const workflow = parseYaml(fs.readFileSync(path.join(WORKFLOWS_DIR, "pull-request.yml"), "utf8"));
     assert.equal(workflow.jobs.test.env.MONGODB_URI, WORKFLOW_MONGODB_URI);
     const run = await npmTest(["test/handlers/iota-mongo.test.ts", "test/infra/lessons-trigger-match.test.ts", "--no-typecheck"], {
       MONGODB_URI: "",

@@ -10,7 +10,7 @@ import { ASSERTIONS, ASSESSMENTS, BADGES, type BrnTable, type Column } from "../
 import { brnPool } from "../../handlers/skills/sync";
 
 /** The server, from MYSQL_URL; this machine's MariaDB by default (root, no password). */
-export const MYSQL_URL = process.env.MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
+export const MYSQL_URL = process.env.MYSQL_URL || "mysql://root@127.0.0.1:3306/test";
 
 /** The SQL type SQLAlchemy 1.4 gives each column kind on MySQL. */
 function sqlType(column: Column): string {
