@@ -1,20 +1,23 @@
 /**
  * The tributary program: reads the stack's config, creates the enabled apps and exports
- * their outputs. This is the one place where config keys meet component arguments.
+ * their outputs. Each app's block goes to its component as it is, or through the mapping
+ * beside its schema (apps/<app>/settings.ts); here it meets the platform and the secrets.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AlmaCache } from "./components/alma/alma-cache";
-import { HdocBackend } from "./components/hdoc/hdoc-backend";
-import { IotaEventBus } from "./components/iota/iota-event-bus";
-import { IotaService } from "./components/iota/iota-service";
-import { LessonCompletionSync } from "./components/lessons/lesson-completion-sync";
+import { AlmaCache } from "./apps/alma/alma-cache";
+import { HdocBackend } from "./apps/hdoc/hdoc-backend";
+import { hdocBackendArgs } from "./apps/hdoc/settings";
+import { IotaEventBus } from "./apps/iota/iota-event-bus";
+import { IotaService } from "./apps/iota/iota-service";
+import { LessonCompletionSync } from "./apps/lessons/lesson-completion-sync";
+import { lessonCompletionSyncArgs } from "./apps/lessons/settings";
 import { RUNBOOK_PATH } from "./components/monitoring/alarms";
 import { AlertTopic } from "./components/monitoring/alert-topic";
 import { AppDashboard } from "./components/monitoring/app-dashboard";
 import type { Platform } from "./components/platform";
-import { SkillAppSync } from "./components/skills/skill-app-sync";
-import { functionSizing, loadConfig, PROJECT, secretOf } from "./config";
+import { SkillAppSync } from "./apps/skills/skill-app-sync";
+import { loadConfig, PROJECT, secretOf } from "./config";
 
 const config = loadConfig();
 const { settings } = config;
@@ -91,44 +94,12 @@ const lessons =
   config.lessons &&
   new LessonCompletionSync(
     "lessons",
-    {
-      atlas: {
-        projectId: config.lessons.atlas.projectId,
-        clusterName: config.lessons.atlas.clusterName,
-        existingApp:
-          config.lessons.atlas.appId && config.lessons.atlas.clusterServiceId
-            ? { appId: config.lessons.atlas.appId, clusterServiceId: config.lessons.atlas.clusterServiceId }
-            : undefined,
-        triggerId: config.lessons.atlas.triggerId,
-        adminApiUrl: config.lessons.atlas.adminApiUrl,
-        database: config.lessons.atlas.database,
-        collection: config.lessons.atlas.collection,
-      },
-      atlasApiKey: {
-        publicKey: secretOf(config, "mongodbatlas:publicKey"),
-        privateKey: secretOf(config, "mongodbatlas:privateKey"),
-      },
-      appName: `tributary-lessons-${config.stack}`,
-      auth0: {
-        tokenUrl: config.lessons.auth0.tokenUrl,
-        audience: config.lessons.auth0.audience,
-        tokenRequestFormat: config.lessons.auth0.tokenRequestFormat,
-        existing:
-          config.lessons.auth0.clientId && config.lessons.auth0.grantId
-            ? { clientId: config.lessons.auth0.clientId, grantId: config.lessons.auth0.grantId }
-            : undefined,
-        // A grant the stack creates gets the one scope the endpoint needs unless config names others.
-        scopes: config.lessons.auth0.scopes ?? (config.lessons.auth0.grantId ? undefined : ["update:certification_progress"]),
-      },
-      learningPathsApiEndpoint: config.lessons.learningPathsApiEndpoint,
-      sending: { concurrency: config.lessons.concurrency },
-      function: functionSizing(config.lessons.function),
-      delivery: config.lessons.delivery,
+    lessonCompletionSyncArgs(config.lessons, {
+      stack: config.stack,
+      atlasApiKey: { publicKey: secretOf(config, "mongodbatlas:publicKey"), privateKey: secretOf(config, "mongodbatlas:privateKey") },
       eventArchiveRetentionDays: settings.eventArchiveRetentionDays,
-      paused: config.lessons.paused,
-      hardening: config.lessons.hardening,
       platform: platformIn(config.lessons.region),
-    },
+    }),
     inRegion(config.lessons.region),
   );
 
@@ -136,20 +107,7 @@ const alma =
   config.alma &&
   new AlmaCache(
     "alma",
-    {
-      topicArns: config.alma.topicArns,
-      tableNames: config.alma.tableNames,
-      usersQueueUrl: config.alma.usersQueueUrl,
-      usersDeadLetterQueueUrl: config.alma.usersDeadLetterQueueUrl,
-      usersQueueConsumerTimeoutSeconds: config.alma.usersQueueConsumerTimeoutSeconds,
-      function: functionSizing(config.alma.function),
-      paused: config.alma.paused,
-      maximumConcurrency: config.alma.maximumConcurrency,
-      webhookSecret: secretOf(config, "tributary:almaWebhookSecret"),
-      webhookSecretRotationWindowHours: config.alma.webhookSecretRotationWindowHours,
-      hardening: config.alma.hardening,
-      platform: platformIn(config.alma.region),
-    },
+    { ...config.alma, webhookSecret: secretOf(config, "tributary:almaWebhookSecret"), platform: platformIn(config.alma.region) },
     inRegion(config.alma.region),
   );
 
@@ -157,27 +115,14 @@ const hdoc =
   config.hdoc &&
   new HdocBackend(
     "hdoc",
-    {
-      usersTableName: config.hdoc.usersTableName,
-      auth: {
-        domainPrefix: config.hdoc.auth.domainPrefix,
-        callbackUrls: config.hdoc.auth.callbackUrls,
-        logoutUrls: config.hdoc.auth.logoutUrls,
-        existingUserPoolId: config.hdoc.auth.userPoolId,
-        existingClientId: config.hdoc.auth.clientId,
-      },
-      api: config.hdoc.api,
-      frontendBucketName: config.hdoc.frontend.bucketName,
-      frontendDomain: config.hdoc.frontend.domain,
+    hdocBackendArgs(config.hdoc, {
       // CloudFront reads certificates in us-east-1 only.
       certificateProvider:
         config.hdoc.frontend.domain && (config.hdoc.region ?? awsConfig.get("region")) !== "us-east-1"
           ? providerIn("us-east-1")
           : undefined,
-      function: functionSizing(config.hdoc.function),
-      hardening: config.hdoc.hardening,
       platform: platformIn(config.hdoc.region),
-    },
+    }),
     inRegion(config.hdoc.region),
   );
 
@@ -186,17 +131,7 @@ const skills =
   new SkillAppSync(
     "skills",
     {
-      airtable: config.skills.airtable,
-      badgr: config.skills.badgr,
-      github: config.skills.github,
-      templates: config.skills.templates,
-      vpc: config.skills.vpc,
-      schedule: config.skills.schedule,
-      keepImages: config.skills.keepImages,
-      repositoryName: config.skills.repositoryName,
-      templatesBucketName: config.skills.templates.bucketName,
-      function: functionSizing(config.skills.function),
-      delivery: config.skills.delivery,
+      ...config.skills,
       secrets: {
         BRN_DATABASE_URL: secretOf(config, "tributary:brnDatabaseUrl"),
         AIRTABLE_TOKEN: secretOf(config, "tributary:airtableToken"),
@@ -205,7 +140,6 @@ const skills =
         BADGR_CLIENT_ID: secretOf(config, "tributary:badgrClientId"),
         GITHUB_TOKEN: config.secrets["tributary:githubToken"],
       },
-      hardening: config.skills.hardening,
       platform: platformIn(config.skills.region),
     },
     inRegion(config.skills.region),
@@ -225,16 +159,12 @@ const iotaServices = (iotaConfig?.services ?? []).map(
     new IotaService(
       `iota-${service.handler.replace(/^iota-/, "")}`,
       {
-        serviceId: service.id,
-        handler: service.handler,
-        consumes: service.consumes,
-        eventBus: iotaBus!,
+        ...service,
         mongoDatabase: iotaConfig!.mongoDatabase,
         journalRetentionDays: iotaConfig!.journalRetentionDays,
-        mongoUri: secretOf(config, "tributary:iotaMongoUri"),
-        function: functionSizing(service.function),
-        delivery: service.delivery,
         hardening: iotaConfig!.hardening,
+        eventBus: iotaBus!,
+        mongoUri: secretOf(config, "tributary:iotaMongoUri"),
         platform: platformIn(iotaConfig!.region),
       },
       inRegion(iotaConfig!.region),

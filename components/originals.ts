@@ -1,14 +1,14 @@
 /**
- * The originals' settings, per app, as data (components/<app>/originals.json): what each
+ * The originals' settings, per app, as data (apps/<app>/originals.json): what each
  * resource tributary adopts was given by the deployment it replaces, each value with the file
  * it came from. The adoption report, the mock engine and the config's conflict checks read it.
  */
 import type { Improvement } from "./adoption";
-import alma from "./alma/originals.json";
-import hdoc from "./hdoc/originals.json";
-import iota from "./iota/originals.json";
-import lessons from "./lessons/originals.json";
-import skills from "./skills/originals.json";
+import alma from "../apps/alma/originals.json";
+import hdoc from "../apps/hdoc/originals.json";
+import iota from "../apps/iota/originals.json";
+import lessons from "../apps/lessons/originals.json";
+import skills from "../apps/skills/originals.json";
 
 /** One setting of an original resource, named as the Pulumi input it corresponds to. */
 export interface OriginalSetting {

@@ -13,7 +13,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ALMA_TABLES, TOMBSTONES_TABLE } from "../components/alma/tables";
+import { ALMA_TABLES, TOMBSTONES_TABLE } from "../apps/alma/tables";
 import {
   ALMA_ENV,
   ALMA_EVENTS,
@@ -149,8 +149,8 @@ async function lessons(options: LocalOptions = {}): Promise<LocalApp> {
 /** The hdoc API functions: dynalite with the users table and three users. */
 async function hdoc(): Promise<LocalApp> {
   // Loaded when used: they bring in the Pulumi SDK, which the other apps and --help do without.
-  const { HDOC_USERS_TABLE } = require("../components/hdoc/hdoc-backend") as typeof import("../components/hdoc/hdoc-backend");
-  const { HDOC_PRIVATE_ATTRIBUTES } = require("../config") as typeof import("../config");
+  const { HDOC_USERS_TABLE } = require("../apps/hdoc/hdoc-backend") as typeof import("../apps/hdoc/hdoc-backend");
+  const { HDOC_PRIVATE_ATTRIBUTES } = require("../apps/hdoc/settings") as typeof import("../apps/hdoc/settings");
   const dynamo = await startDynalite();
   await dynamo.createTable("users", HDOC_USERS_TABLE);
   const { PutCommand } = await import("@aws-sdk/lib-dynamodb");

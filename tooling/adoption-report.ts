@@ -1,6 +1,6 @@
 /**
  * What the first `pulumi up` of a stack would change on the resources it adopts, computed
- * offline from a mock-engine run against the originals' settings (components/<app>/originals.json).
+ * offline from a mock-engine run against the originals' settings (apps/<app>/originals.json).
  *
  * For each adopted resource, every input the program declares and does not keep
  * (`ignoreChanges`) must equal the original's value; every value the original sets must be
@@ -225,7 +225,7 @@ export function adoptionReport(run: RunResult): AdoptionReport {
         urn: resource.urn,
         setting: "*",
         original: "not recorded",
-        source: "components/<app>/originals.json has no entry for it",
+        source: "apps/<app>/originals.json has no entry for it",
         planned: resource.inputs,
         kind: "change",
         note: "every adopted resource needs its original's settings recorded",

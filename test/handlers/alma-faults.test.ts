@@ -4,7 +4,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
-import { ALMA_TABLES, TOMBSTONES_TABLE } from "../../components/alma/tables";
+import { ALMA_TABLES, TOMBSTONES_TABLE } from "../../apps/alma/tables";
 import type { AlmaCacheClients } from "../../handlers/alma/cache";
 import { loanUpdated, requestUpdated } from "../../handlers/alma/cache-functions";
 import { handleWebhook } from "../../handlers/alma/webhook";

@@ -2,7 +2,7 @@
 import * as assert from "node:assert/strict";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
-import { HDOC_USERS_TABLE } from "../../components/hdoc/hdoc-backend";
+import { HDOC_USERS_TABLE } from "../../apps/hdoc/hdoc-backend";
 import { getUser, listUsers, USERNAME_MISSING, usersApi } from "../../handlers/hdoc/users";
 import { queryOf, serve } from "../../handlers/lib/http-api";
 import { localClientConfig } from "../../tooling/local/aws";

@@ -1,8 +1,8 @@
 import * as assert from "node:assert/strict";
 import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
-import { HDOC_USERS_TABLE } from "../../components/hdoc/hdoc-backend";
-import { HDOC_PRIVATE_ATTRIBUTES } from "../../config";
+import { HDOC_USERS_TABLE } from "../../apps/hdoc/hdoc-backend";
+import { HDOC_PRIVATE_ATTRIBUTES } from "../../apps/hdoc/settings";
 import { HDOC_ENV } from "../../handlers/lib/env-names";
 import { pathOf, queryOf, serve } from "../../handlers/lib/http-api";
 import { decimalText, stringText } from "../../handlers/hdoc/simplejson";

@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import * as net from "node:net";
 import * as path from "node:path";
 import { MongoServerError } from "mongodb";
-import { MIN_JOURNAL_RETENTION_DAYS } from "../../config";
+import { MIN_JOURNAL_RETENTION_DAYS } from "../../apps/iota/settings";
 import { iotaConfigFromEnv } from "../../handlers/iota/config";
 import {
   explainMongoError,

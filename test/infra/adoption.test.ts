@@ -1,8 +1,8 @@
 import * as assert from "node:assert/strict";
 import { ADOPTED_KEEPS_TAGS, IMPROVEMENTS } from "../../components/adoption";
 import { ADOPTED_TRIGGER_KEEPS } from "../../components/atlas/eventbridge-trigger";
-import { ADOPTED_CLIENT_KEEPS, ADOPTED_POOL_KEEPS } from "../../components/hdoc/auth";
-import { DISTRIBUTION_READ_SID } from "../../components/hdoc/frontend";
+import { ADOPTED_CLIENT_KEEPS, ADOPTED_POOL_KEEPS } from "../../apps/hdoc/auth";
+import { DISTRIBUTION_READ_SID } from "../../apps/hdoc/frontend";
 import { ORIGINALS } from "../../components/originals";
 import { ADOPTED_BUCKET_KEEPS } from "../../components/storage/bucket";
 import { ADOPTED_TABLE_KEEPS } from "../../components/storage/table";

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
-import { CACHE_FUNCTIONS } from "../../components/alma/alma-cache";
+import { CACHE_FUNCTIONS } from "../../apps/alma/alma-cache";
 import { SECRETS_EXTENSION_LAYERS } from "../../components/lambda/secrets-extension";
 import { ALMA_EVENTS } from "../../handlers/lib/env-names";
 import {

@@ -3,7 +3,7 @@
  * dead-letter queue the stack makes is there once, with where its messages go back to.
  */
 import * as assert from "node:assert/strict";
-import { CACHE_FUNCTIONS } from "../../components/alma/alma-cache";
+import { CACHE_FUNCTIONS } from "../../apps/alma/alma-cache";
 import { STAGES } from "../../components/platform";
 import { queuesFromOutputs } from "../../scripts/dlq";
 import { childrenOf, named, ofType, type RecordedResource, type RunResult, stackRun } from "../../tooling/mock-engine";

@@ -1,8 +1,8 @@
 import * as assert from "node:assert/strict";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
-import { CORS_ALLOWED_HEADERS, HDOC_ROUTES } from "../../components/hdoc/api";
-import { HDOC_USERS_TABLE } from "../../components/hdoc/hdoc-backend";
-import { HDOC_ROUTE_KEYS } from "../../config";
+import { CORS_ALLOWED_HEADERS, HDOC_ROUTES } from "../../apps/hdoc/api";
+import { HDOC_USERS_TABLE } from "../../apps/hdoc/hdoc-backend";
+import { HDOC_ROUTE_KEYS } from "../../apps/hdoc/settings";
 import { HDOC_ENV } from "../../handlers/lib/env-names";
 import { localAwsEnv } from "../../tooling/local/aws";
 import { startDynalite } from "../../tooling/local/dynamo";

@@ -9,7 +9,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { aggregate } from "mingo";
 import { MongoClient } from "mongodb";
-import { TRIGGER_MATCH, TRIGGER_PROJECT } from "../../components/lessons/lesson-completion-sync";
+import { TRIGGER_MATCH, TRIGGER_PROJECT } from "../../apps/lessons/lesson-completion-sync";
 import { userUpdateEvent } from "../../handlers/lessons/lesson-sync";
 import { payloadPath } from "../helpers/fixtures";
 import { mongoSuite, requireMongo } from "../helpers/mongodb";

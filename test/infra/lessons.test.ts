@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { LESSON_EVENT_PATTERN, TRIGGER_MATCH } from "../../components/lessons/lesson-completion-sync";
+import { LESSON_EVENT_PATTERN, TRIGGER_MATCH } from "../../apps/lessons/lesson-completion-sync";
 import { SECRETS_EXTENSION_LAYERS } from "../../components/lambda/secrets-extension";
 import { LESSONS_ENV } from "../../handlers/lib/env-names";
 import { findSecretLeaks, named, ofType, policyOf, type RunResult, stackRun, SECRET_MARK } from "../../tooling/mock-engine";

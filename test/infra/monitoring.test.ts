@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { CACHE_QUEUE_AGE_ALARM_SECONDS } from "../../components/alma/alma-cache";
+import { CACHE_QUEUE_AGE_ALARM_SECONDS } from "../../apps/alma/alma-cache";
 import {
   ALARM_KINDS,
   alarmName,

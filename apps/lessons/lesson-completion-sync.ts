@@ -1,15 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
-import { applies, type Hardening } from "../adoption";
+import { applies, type Hardening } from "../../components/adoption";
 import { LESSONS_ENV, type TokenRequestFormat } from "../../handlers/lib/env-names";
-import { AtlasEventBridgeTrigger } from "../atlas/eventbridge-trigger";
-import { MachineToMachineClient } from "../auth0/m2m-client";
-import { DeadLetterQueue, type DeadLetterQueueOutput } from "../events/dead-letter-queue";
-import { FunctionRule } from "../events/function-rule";
-import { asyncRetryWithin, type FunctionSizing, NodeFunction } from "../lambda/node-function";
-import type { RetryBounds } from "../retry-bounds";
-import { AppDashboard } from "../monitoring/app-dashboard";
-import type { Platform } from "../platform";
-import { secretsEnvironment } from "../secrets/secure-parameter";
+import { AtlasEventBridgeTrigger } from "../../components/atlas/eventbridge-trigger";
+import { MachineToMachineClient } from "../../components/auth0/m2m-client";
+import { DeadLetterQueue, type DeadLetterQueueOutput } from "../../components/events/dead-letter-queue";
+import { FunctionRule } from "../../components/events/function-rule";
+import { asyncRetryWithin, type FunctionSizing, NodeFunction } from "../../components/lambda/node-function";
+import type { RetryBounds } from "../../components/retry-bounds";
+import { AppDashboard } from "../../components/monitoring/app-dashboard";
+import type { Platform } from "../../components/platform";
+import { secretsEnvironment } from "../../components/secrets/secure-parameter";
 import triggerMatch from "./trigger-match.json";
 import triggerProject from "./trigger-project.json";
 

@@ -1,52 +1,27 @@
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
-import { applies, type Hardening } from "../adoption";
+import { applies } from "../../components/adoption";
 import { SKILLS_BUCKET_PREFIXES, SKILLS_ENV, type SkillsSecret } from "../../handlers/lib/env-names";
-import { DeadLetterQueue, type DeadLetterQueueOutput } from "../events/dead-letter-queue";
-import { FunctionSchedule } from "../events/function-schedule";
-import { type PolicyStatement, policyDocument } from "../iam";
-import { imageContext } from "../lambda/image-context";
-import { imageRepository } from "../lambda/image-repository";
-import { asyncRetryWithin, type FunctionSizing, NodeImageFunction } from "../lambda/node-function";
-import type { RetryBounds } from "../retry-bounds";
-import { AppDashboard } from "../monitoring/app-dashboard";
-import type { Platform } from "../platform";
-import { type SecureParameter, secretsEnvironment, secureParameter } from "../secrets/secure-parameter";
-import { bucketPolicy, privateBucket } from "../storage/bucket";
+import { DeadLetterQueue, type DeadLetterQueueOutput } from "../../components/events/dead-letter-queue";
+import { FunctionSchedule } from "../../components/events/function-schedule";
+import { type PolicyStatement, policyDocument } from "../../components/iam";
+import { imageContext } from "../../components/lambda/image-context";
+import { imageRepository } from "../../components/lambda/image-repository";
+import { asyncRetryWithin, NodeImageFunction } from "../../components/lambda/node-function";
+import { AppDashboard } from "../../components/monitoring/app-dashboard";
+import type { Platform } from "../../components/platform";
+import { type SecureParameter, secretsEnvironment, secureParameter } from "../../components/secrets/secure-parameter";
+import { bucketPolicy, privateBucket } from "../../components/storage/bucket";
+import { functionSizing } from "../settings-schema";
+import type { SkillsSettings } from "./settings";
 
-export interface SkillAppSyncArgs {
-  /** The Airtable base and table that hold the assessments. */
-  airtable: {
-    apiUrl: string;
-    /** `app` + 14 characters. */
-    baseId: string;
-    table: string;
-    /** Pages read at most, after which the source fails instead of looping. */
-    maxPages: number;
-  };
-  /** The Badgr issuer whose badges and assertions are synced, and how its token is asked for. */
-  badgr: { baseUrl: string; issuerId: string; scope: string; grantType: string; maxPages: number };
-  /** The GitHub organization whose template repositories' releases are synced. */
-  github: { apiUrl: string; org: string };
-  /** How far one release archive may expand. */
-  templates: { maxBytes: number; maxEntries: number };
-  /** The BRN database's VPC, when the function must run inside it to reach the database. */
-  vpc?: { subnetIds: string[]; securityGroupIds: string[] };
-  /** When the sync runs: a Scheduler expression, and whether the schedule is on. */
-  schedule: { expression: string; enabled: boolean };
-  /** How many images the repository keeps (its lifecycle policy, an improvement on an adopted repository). */
-  keepImages: number;
-  /** The existing ECR repository of the sync's image, adopted in place; when absent, one is created. */
-  repositoryName?: string;
-  /** The bot's existing templates bucket, adopted in place; when absent, one is created. */
-  templatesBucketName?: string;
-  /** The function's size. Reserved concurrency defaults to 1: two syncs must not overlap. */
-  function: FunctionSizing;
-  /** Retry bounds of the schedule's target before its DLQ keeps the invocation. */
-  delivery: RetryBounds;
-  /** The app's improvements over the original set-up (see components/adoption.ts). */
-  hardening: Hardening;
+/**
+ * The app's block of config as the schema gives it (apps/skills/settings.ts, where each setting
+ * is documented), with the secrets and the stage's platform. The function's reserved
+ * concurrency defaults to 1: two syncs must not overlap.
+ */
+export interface SkillAppSyncArgs extends Omit<SkillsSettings, "region"> {
   /** The secrets (config secrets), each kept in SSM; GITHUB_TOKEN may be absent. */
   secrets: Partial<Record<SkillsSecret, pulumi.Input<string>>>;
   platform: Platform;
@@ -82,11 +57,11 @@ export class SkillAppSync extends pulumi.ComponentResource {
 
     const templates = privateBucket(
       `${name}-templates`,
-      { protection: platform.protection, hardening, existingName: args.templatesBucketName },
+      { protection: platform.protection, hardening, existingName: args.templates.bucketName },
       { parent: this },
     );
     this.templatesBucket = templates.bucket;
-    const adopted = args.templatesBucketName !== undefined;
+    const adopted = args.templates.bucketName !== undefined;
     if (applies(hardening, "tlsOnly", adopted)) {
       // The bot's bucket keeps what its owner granted in its policy, if it has one.
       bucketPolicy(
@@ -95,7 +70,7 @@ export class SkillAppSync extends pulumi.ComponentResource {
         {
           statements: [],
           tlsOnly: true,
-          keepExisting: adopted ? { bucketName: args.templatesBucketName!, orNone: true } : undefined,
+          keepExisting: adopted ? { bucketName: args.templates.bucketName!, orNone: true } : undefined,
           adopted,
           dependsOn: templates.publicAccessBlock ? [templates.publicAccessBlock] : [],
         },
@@ -135,7 +110,7 @@ export class SkillAppSync extends pulumi.ComponentResource {
         handler: HANDLER,
         imageUri: this.image.imageUri,
         description: "Syncs the Skill App from Airtable, Badgr and GitHub",
-        ...args.function,
+        ...functionSizing(args.function),
         reservedConcurrency: args.function.reservedConcurrency ?? 1,
         vpc: args.vpc,
         environment: syncEnvironment(args, this.templatesBucket, secrets),

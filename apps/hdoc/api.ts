@@ -1,9 +1,9 @@
 import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { HDOC_ENV, HDOC_PAGING_HEADERS } from "../../handlers/lib/env-names";
-import { HttpApi } from "../http/http-api";
-import { type FunctionSizing, NodeFunction } from "../lambda/node-function";
-import type { Platform } from "../platform";
+import { HttpApi } from "../../components/http/http-api";
+import { type FunctionSizing, NodeFunction } from "../../components/lambda/node-function";
+import type { Platform } from "../../components/platform";
 
 /** The headers and methods the original functions answered with; the origins come from config (`*` by default, as the original). */
 export const CORS_ALLOWED_HEADERS = ["Content-Type", "X-Amz-Date", "Authorization", "X-Api-Key", "x-requested-with"];

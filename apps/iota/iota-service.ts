@@ -1,32 +1,22 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Hardening } from "../adoption";
 import { CLOUDEVENT_DETAIL_TYPE, IOTA_ENV } from "../../handlers/lib/env-names";
-import { DeadLetterQueue, type DeadLetterQueueOutput } from "../events/dead-letter-queue";
-import { FunctionRule } from "../events/function-rule";
-import { asyncRetryWithin, type FunctionSizing, NodeFunction } from "../lambda/node-function";
-import type { RetryBounds } from "../retry-bounds";
-import type { Platform } from "../platform";
-import { secretsEnvironment, secureParameter } from "../secrets/secure-parameter";
+import { DeadLetterQueue, type DeadLetterQueueOutput } from "../../components/events/dead-letter-queue";
+import { FunctionRule } from "../../components/events/function-rule";
+import { asyncRetryWithin, NodeFunction } from "../../components/lambda/node-function";
+import type { Platform } from "../../components/platform";
+import { secretsEnvironment, secureParameter } from "../../components/secrets/secure-parameter";
+import { functionSizing } from "../settings-schema";
+import type { IotaServiceSettings, IotaSettings } from "./settings";
 
-export interface IotaServiceArgs {
-  /** Service id: the `source` of its events and part of its journal key. */
-  serviceId: string;
-  /** The service's function: `handlers/iota/functions/<handler>.ts`. */
-  handler: string;
-  /** CloudEvent types the service consumes. */
-  consumes: string[];
+/**
+ * One entry of the app's `services` (apps/iota/settings.ts, where each setting is documented),
+ * with the app's settings every service shares, its bus, the MongoDB URI and the stage's platform.
+ */
+export interface IotaServiceArgs extends IotaServiceSettings, Pick<IotaSettings, "mongoDatabase" | "journalRetentionDays" | "hardening"> {
   /** The bus to listen on and emit to (see IotaEventBus). */
   eventBus: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
-  mongoDatabase: string;
-  /** Days committed journal entries are kept (MILL_IOTA_JOURNAL_RETENTION_DAYS). */
-  journalRetentionDays: number;
   /** The MongoDB connection string (a config secret), kept in SSM. */
   mongoUri: pulumi.Input<string>;
-  function: FunctionSizing;
-  /** Retry bounds of the rule's target before its DLQ keeps an event. */
-  delivery: RetryBounds;
-  /** The app's improvements (see components/adoption.ts): its queues are the stack's own. */
-  hardening: Hardening;
   platform: Platform;
 }
 
@@ -46,11 +36,11 @@ export class IotaService extends pulumi.ComponentResource {
 
   constructor(name: string, args: IotaServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tributary:iota:IotaService", name, {}, opts);
-    this.serviceId = args.serviceId;
+    this.serviceId = args.id;
 
     const mongoUri = secureParameter(
       `${name}-mongo-uri`,
-      { value: args.mongoUri, description: `MongoDB connection string of the iota service ${args.serviceId}` },
+      { value: args.mongoUri, description: `MongoDB connection string of the iota service ${args.id}` },
       { parent: this },
     );
 
@@ -58,7 +48,7 @@ export class IotaService extends pulumi.ComponentResource {
       `${name}-failed-events`,
       {
         platform: args.platform,
-        description: `CloudEvents the iota service ${args.serviceId} could not apply`,
+        description: `CloudEvents the iota service ${args.id} could not apply`,
         hardening: args.hardening,
         policyByRule: true,
       },
@@ -69,15 +59,15 @@ export class IotaService extends pulumi.ComponentResource {
       `${name}-fn`,
       {
         handler: args.handler,
-        description: `iota service ${args.serviceId}`,
+        description: `iota service ${args.id}`,
         // The AWS SDK is bundled, not the runtime's: a bundle of 800 KB loads a third faster
         // than 550 KB that resolve the runtime's SDK file by file (npm run bench; see docs/bench.md).
-        ...args.function,
+        ...functionSizing(args.function),
         environment: {
           ...secretsEnvironment({ [IOTA_ENV.mongoUri]: mongoUri }, args.platform),
           [IOTA_ENV.mongoDb]: args.mongoDatabase,
           [IOTA_ENV.journalRetentionDays]: String(args.journalRetentionDays),
-          [IOTA_ENV.serviceId]: args.serviceId,
+          [IOTA_ENV.serviceId]: args.id,
           [IOTA_ENV.eventBusName]: args.eventBus.name,
         },
         statements: [{ Sid: "EmitToOwnBus", Action: ["events:PutEvents"], Resource: [args.eventBus.arn] }, mongoUri.readStatement],
@@ -95,7 +85,7 @@ export class IotaService extends pulumi.ComponentResource {
         eventPattern: { "detail-type": [CLOUDEVENT_DETAIL_TYPE], detail: { type: args.consumes } },
         function: { arn: this.function.arn, name: this.function.functionName },
         retry: args.delivery,
-        description: `CloudEvents consumed by ${args.serviceId}`,
+        description: `CloudEvents consumed by ${args.id}`,
         deadLetterQueue: this.failedEvents,
       },
       { parent: this },

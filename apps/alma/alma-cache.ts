@@ -1,18 +1,20 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ALMA_ENV, ALMA_EVENTS, type AlmaEvent, topicArnEnv } from "../../handlers/lib/env-names";
-import { applies, type Hardening, keptUnless } from "../adoption";
-import { DeadLetterQueue, type DeadLetterQueueOutput, queuePolicy } from "../events/dead-letter-queue";
-import { queueConsumerStatement, queueEventSource, visibilityTimeoutFor } from "../events/queue-event-source";
-import { subscribeQueue } from "../events/topic-subscription";
-import { HttpApi } from "../http/http-api";
-import { DEFAULT_TIMEOUT_SECONDS, type FunctionSizing, NodeFunction } from "../lambda/node-function";
-import { type QueueMonitoring, queueAlarms } from "../monitoring/alarms";
-import { AppDashboard } from "../monitoring/app-dashboard";
-import type { Platform } from "../platform";
-import { secretsEnvironment, secureParameter } from "../secrets/secure-parameter";
-import { queueNameOf, statefulOptions, topicNameOf } from "../storage/stateful";
-import { dynamoTable } from "../storage/table";
+import { applies, keptUnless } from "../../components/adoption";
+import { DeadLetterQueue, type DeadLetterQueueOutput, queuePolicy } from "../../components/events/dead-letter-queue";
+import { queueConsumerStatement, queueEventSource, visibilityTimeoutFor } from "../../components/events/queue-event-source";
+import { subscribeQueue } from "../../components/events/topic-subscription";
+import { HttpApi } from "../../components/http/http-api";
+import { NodeFunction } from "../../components/lambda/node-function";
+import { functionSizing } from "../settings-schema";
+import type { AlmaSettings } from "./settings";
+import { type QueueMonitoring, queueAlarms } from "../../components/monitoring/alarms";
+import { AppDashboard } from "../../components/monitoring/app-dashboard";
+import type { Platform } from "../../components/platform";
+import { secretsEnvironment, secureParameter } from "../../components/secrets/secure-parameter";
+import { queueNameOf, statefulOptions, topicNameOf } from "../../components/storage/stateful";
+import { dynamoTable } from "../../components/storage/table";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "./tables";
 
 type AlmaTable = keyof typeof ALMA_TABLES;
@@ -82,8 +84,7 @@ export const CACHE_BATCH_SIZE = 10;
  * waits here is taken from the time left to replay it there.
  */
 export const CACHE_QUEUE_AGE_ALARM_SECONDS = 24 * 3600;
-/** Concurrent invocations of each cache function when `maximumConcurrency` is not given. */
-export const DEFAULT_MAXIMUM_CONCURRENCY = 5;
+export { DEFAULT_MAXIMUM_CONCURRENCY } from "./settings";
 /** SQS's own default visibility timeout, kept while no consumer is configured. */
 const DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 30;
 
@@ -96,35 +97,13 @@ export function topicDisplayName(event: AlmaEvent): string {
     .join("")}`;
 }
 
-export interface AlmaCacheArgs {
-  /** Existing topic ARN per event, adopted in place; every other event gets a new topic. */
-  topicArns: Partial<Record<AlmaEvent, string>>;
-  /** Existing cache tables by table, adopted in place; every other table is created. */
-  tableNames: Partial<Record<AlmaTable, string>>;
-  /** The existing users queue and its dead-letter queue (their URLs), adopted in place. */
-  usersQueueUrl?: string;
-  usersDeadLetterQueueUrl?: string;
-  /**
-   * Timeout of the users-queue consumer; the queue's visibility timeout is 6 times it. On an
-   * adopted queue, only once the `queueSettings` improvement applies.
-   */
-  usersQueueConsumerTimeoutSeconds?: number;
-  /** The app's improvements over the original deployments (see components/adoption.ts). */
-  hardening: Hardening;
-  /** The size of each function (the webhook's timeout is capped at API Gateway's 29 s). */
-  function: FunctionSizing;
-  /**
-   * The cutover switch: while true, the cache functions do not read their queues (the event
-   * source mappings are disabled), so events wait in the queues (up to 14 days) and nothing of
-   * this stack writes the tables. Default false.
-   */
-  paused?: boolean;
-  /** Concurrent invocations of each cache function at most, reading its queue (2-1000, SQS's bounds). Default 5. */
-  maximumConcurrency?: number;
+/**
+ * The app's block of config as the schema gives it (apps/alma/settings.ts, where each setting
+ * is documented), with the webhook's signing secret and the stage's platform.
+ */
+export interface AlmaCacheArgs extends Omit<AlmaSettings, "region"> {
   /** The webhook signing secret (a config secret), kept in SSM. */
   webhookSecret: pulumi.Input<string>;
-  /** Hours after a rotation of the signing secret during which the webhook still accepts the previous one (0: never). Default 24. */
-  webhookSecretRotationWindowHours?: number;
   /** Default throttling of the webhook API. */
   webhookThrottling?: { burstLimit: number; rateLimit: number };
   platform: Platform;
@@ -328,7 +307,7 @@ export class AlmaCache extends pulumi.ComponentResource {
       {
         sqsManagedSseEnabled: true,
         messageRetentionSeconds: CACHE_QUEUE_RETENTION_SECONDS,
-        visibilityTimeoutSeconds: visibilityTimeoutFor(args.function.timeout ?? DEFAULT_TIMEOUT_SECONDS),
+        visibilityTimeoutSeconds: visibilityTimeoutFor(args.function.timeoutSeconds),
         redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: this.failedEvents.arn, maxReceiveCount: CACHE_QUEUE_MAX_RECEIVES }),
       },
       statefulOptions(args.platform.protection, { parent: this }),
@@ -347,7 +326,7 @@ export class AlmaCache extends pulumi.ComponentResource {
       {
         handler: spec.handler,
         description: `Alma cache: ${spec.topics.join(", ")}`,
-        ...args.function,
+        ...functionSizing(args.function),
         environment: {
           [ALMA_ENV.usersTable]: this.tables.users.name,
           [ALMA_ENV.loansTable]: this.tables.loans.name,
@@ -389,7 +368,7 @@ export class AlmaCache extends pulumi.ComponentResource {
         queue,
         function: fn,
         batchSize: CACHE_BATCH_SIZE,
-        maximumConcurrency: args.maximumConcurrency ?? DEFAULT_MAXIMUM_CONCURRENCY,
+        maximumConcurrency: args.maximumConcurrency,
         enabled: !args.paused,
       },
       { parent: this },
@@ -409,8 +388,8 @@ export class AlmaCache extends pulumi.ComponentResource {
       {
         handler: "alma-webhook",
         description: "Verifies Alma webhook deliveries and publishes them to their topics",
-        memorySize: args.function.memorySize,
-        timeout: Math.min(args.function.timeout ?? WEBHOOK_MAX_TIMEOUT_SECONDS, WEBHOOK_MAX_TIMEOUT_SECONDS),
+        memorySize: args.function.memoryMb,
+        timeout: Math.min(args.function.timeoutSeconds, WEBHOOK_MAX_TIMEOUT_SECONDS),
         environment: {
           ...Object.fromEntries(ALMA_EVENTS.map((event) => [topicArnEnv(event), this.topicArns[event]])),
           ...secretsEnvironment({ [ALMA_ENV.webhookSecret]: secret }, args.platform),

@@ -1,10 +1,10 @@
 import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { Hardening } from "../adoption";
-import type { FunctionSizing } from "../lambda/node-function";
-import { AppDashboard } from "../monitoring/app-dashboard";
-import type { Platform } from "../platform";
-import { dynamoTable, type TableSchema } from "../storage/table";
+import type { Hardening } from "../../components/adoption";
+import type { FunctionSizing } from "../../components/lambda/node-function";
+import { AppDashboard } from "../../components/monitoring/app-dashboard";
+import type { Platform } from "../../components/platform";
+import { dynamoTable, type TableSchema } from "../../components/storage/table";
 import { Api, type ApiSettings } from "./api";
 import { Auth, type AuthArgs } from "./auth";
 import { Frontend, type FrontendDomain } from "./frontend";

@@ -1,4 +1,4 @@
-import type { TableSchema } from "../storage/table";
+import type { TableSchema } from "../../components/storage/table";
 
 /**
  * The Alma cache tables. The key and TTL names are read by other library services: they

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { type Protection, statefulOptions } from "../storage/stateful";
+import { type Protection, statefulOptions } from "../../components/storage/stateful";
 
 export interface IotaEventBusArgs {
   /** An existing bus (services built on with-iota may already share one), adopted in place; when absent, one is created. */

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { applies, type Hardening, keptUnless } from "../adoption";
-import { type Protection, statefulOptions } from "../storage/stateful";
+import { applies, type Hardening, keptUnless } from "../../components/adoption";
+import { type Protection, statefulOptions } from "../../components/storage/stateful";
 
 /**
  * What an adopted user pool keeps as it is: its identity (name, sign-in attributes and

@@ -1,9 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { applies, type Hardening } from "../adoption";
-import type { PolicyStatement } from "../iam";
-import { bucketPolicy, privateBucket } from "../storage/bucket";
-import type { Protection } from "../storage/stateful";
+import { applies, type Hardening } from "../../components/adoption";
+import type { PolicyStatement } from "../../components/iam";
+import { bucketPolicy, privateBucket } from "../../components/storage/bucket";
+import type { Protection } from "../../components/storage/stateful";
 
 /** AWS's managed "CachingOptimized" cache policy. */
 const CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6";
