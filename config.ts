@@ -38,7 +38,7 @@ import { type AlarmSettings, STAGES, type Stage } from "./components/platform";
 import { ORIGINALS, type OriginalsApp, sourceOf } from "./components/originals";
 import { DEFAULT_SECRETS_MAX_AGE_SECONDS } from "./handlers/lib/env-names";
 
-export { ConfigError, type ConfigProblem, nearestKey, PROJECT, secretSetCommand } from "./config-problems";
+export { ConfigError, type ConfigProblem, PROJECT, secretSetCommand } from "./config-problems";
 
 /** The retention periods CloudWatch Logs accepts (0 would mean "never expire", which we never want). */
 export const LOG_RETENTION_DAYS = [

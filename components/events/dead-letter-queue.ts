@@ -7,8 +7,8 @@ import type { Platform } from "../platform";
 import { queueNameOf, statefulOptions } from "../storage/stateful";
 import { DEAD_LETTER_RETENTION_SECONDS, DEAD_LETTER_TAG } from "./dead-letter-facts";
 
-/** The retention and the tag every dead-letter queue has (see dead-letter-facts.ts), for the tests and the scripts that check them. */
-export { DEAD_LETTER_RETENTION_SECONDS, DEAD_LETTER_TAG };
+/** The retention every dead-letter queue has (see dead-letter-facts.ts), for the tests and the scripts that check it. */
+export { DEAD_LETTER_RETENTION_SECONDS };
 
 /** An AWS service that may send failed deliveries to the queue, and from which resource. */
 export interface DeadLetterSender {

@@ -196,7 +196,7 @@ const DAY_MS = 24 * 3600 * 1000;
 /**
  * The shortest retention that outlives every way an event comes back: a rule target's
  * dead-letter queue keeps it 14 days (DEAD_LETTER_RETENTION_SECONDS), after EventBridge's
- * retries of up to 24 hours. config.ts derives the same from those limits.
+ * retries of up to 24 hours. apps/iota/settings.ts derives the same from those limits.
  */
 export const MIN_RETENTION_DAYS = 15;
 export const DEFAULT_RETENTION_MS = MIN_RETENTION_DAYS * DAY_MS;
