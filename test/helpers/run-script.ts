@@ -10,21 +10,17 @@ export interface ScriptResult {
 
 const TSX = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
 
-/** Runs `scripts/<script>.ts` as `npm run <script>` would, bounded in time. */
-export function runScript(script: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<ScriptResult> {
+/** Runs a command in the repository, bounded in time, and collects what it printed. */
+export function runCommand(command: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<ScriptResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [path.join(REPO_ROOT, "scripts", `${script}.ts`), ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(command, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`${script} ${args.join(" ")} did not finish within ${timeoutMs} ms`));
+      reject(new Error(`${command} ${args.join(" ")} did not finish within ${timeoutMs} ms: ${stdout}${stderr}`));
     }, timeoutMs);
     child.on("error", reject);
     child.on("close", (code) => {
@@ -32,4 +28,9 @@ export function runScript(script: string, args: string[], env: NodeJS.ProcessEnv
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** Runs `scripts/<script>.ts` as `npm run <script>` would, bounded in time. */
+export function runScript(script: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<ScriptResult> {
+  return runCommand(TSX, [path.join(REPO_ROOT, "scripts", `${script}.ts`), ...args], env, timeoutMs);
 }

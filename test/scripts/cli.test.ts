@@ -3,12 +3,11 @@
  * option gets one line that names it. Run through npm, as a newcomer types them.
  */
 import * as assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { asksForHelp, defineCommand, parseCommandLine } from "../../scripts/lib/cli";
-import { runScript } from "../helpers/run-script";
+import { runCommand, runScript } from "../helpers/run-script";
 import { REPO_ROOT } from "../../paths";
 
 /** The scripts a newcomer runs (package.json's scripts, but for the type check, the tests and iota's migration), and their files under scripts/. */
@@ -23,31 +22,8 @@ const SCRIPT_FILES: Record<string, string> = {
 };
 const SCRIPTS = Object.keys(SCRIPT_FILES);
 
-interface NpmRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** `npm run --silent <script> -- <args>`, bounded in time: a script that starts servers or a bench would not end. */
-function npmRun(script: string, args: string[], timeoutMs = 60_000): Promise<NpmRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("npm", ["run", "--silent", script, "--", ...args], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`npm run ${script} -- ${args.join(" ")} did not end within ${timeoutMs} ms: ${stdout}${stderr}`));
-    }, timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const npmRun = (script: string, args: string[]) => runCommand("npm", ["run", "--silent", script, "--", ...args]);
 
 /** What the scripts write when they run: the committed bench results, the URN snapshots, the local env files, the preview's diagrams. */
 function writtenState(): Record<string, string> {

@@ -3,45 +3,24 @@
  * on, and a missing MySQL server reported at once, only when the selected files need one.
  */
 import * as assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { MONGODB_SKIP_REASON, WORKFLOW_MONGODB_URI } from "../helpers/mongodb";
+import { runCommand, type ScriptResult } from "../helpers/run-script";
 import { REPO_ROOT, WORKFLOWS_DIR } from "../../paths";
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+interface Run extends ScriptResult {
   seconds: number;
 }
 
 /** `npm test -- <args>`, bounded in time. */
-function npmTest(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<Run> {
+async function npmTest(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<Run> {
   const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn("npm", ["test", "--silent", "--", ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`npm test -- ${args.join(" ")} did not finish within ${timeoutMs} ms`));
-    }, timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 });
-    });
-  });
+  const run = await runCommand("npm", ["test", "--silent", "--", ...args], env, timeoutMs);
+  return { ...run, seconds: (Date.now() - started) / 1000 };
 }
 
 /** A port of this machine where nothing listens: one the system just gave out, closed again. */
