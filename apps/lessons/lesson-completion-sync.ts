@@ -29,37 +29,45 @@ export interface LessonCompletionSyncArgs {
   atlas: {
     /** Atlas project (group) id. */
     projectId: string;
+    /** Name of the cluster that holds the watched collection. */
     clusterName: string;
-    /** An existing App Services app and its linked cluster service; when absent, the app is created. */
+    /** An existing App Services app and its linked cluster service. @default none: the app is created. */
     existingApp?: { appId: string; clusterServiceId: string };
-    /** An existing trigger of that app, adopted with the partner bus named after it. */
+    /** An existing trigger of that app, adopted with the partner bus named after it. @default none: the trigger is created. */
     triggerId?: string;
     /** Base URL of the App Services Admin API. */
     adminApiUrl: string;
+    /** Database of the watched collection (`freecodecamp`). */
     database: string;
+    /** The watched collection (`user`). */
     collection: string;
   };
   /** The Atlas programmatic API key pair (config secrets). */
   atlasApiKey: { publicKey: pulumi.Input<string>; privateKey: pulumi.Input<string> };
   /** Name of the App Services app when this stack creates it. */
   appName: string;
-  /**
-   * The token endpoint, the Learning Paths API's audience, and the scopes its client is
-   * granted; `existing` names the client and grant the original handler uses, adopted in
-   * place (they keep their settings, and the grant its scopes unless `scopes` is given).
-   */
+  /** The Auth0 machine-to-machine client the function gets its tokens with. */
   auth0: {
+    /** The OAuth2 token endpoint. */
     tokenUrl: string;
+    /** The Learning Paths API's audience, which the token is asked for. */
     audience: string;
     /** How the function encodes its token request: `json`, as the original did, or `form`. */
     tokenRequestFormat: TokenRequestFormat;
+    /** Scopes the client is granted. @default none: an adopted grant keeps its own scopes. */
     scopes?: string[];
+    /**
+     * The client and grant the original handler uses, adopted in place: they keep their
+     * settings, and the grant its scopes unless `scopes` is given.
+     * @default none: the stack creates the client and its grant.
+     */
     existing?: { clientId: string; grantId: string };
   };
   /** The endpoint that marks a lesson complete (PUT). */
   learningPathsApiEndpoint: string;
   /** Lessons of one update sent at once. */
   sending: { concurrency: number };
+  /** The function's memory, timeout, reserved concurrency and tracing. */
   function: FunctionSizing;
   /** Retry bounds of the rule's target before its DLQ keeps an event. */
   delivery: RetryBounds;
@@ -72,6 +80,7 @@ export interface LessonCompletionSyncArgs {
   paused: boolean;
   /** The app's improvements over the original set-up (see components/adoption.ts). */
   hardening: Hardening;
+  /** The stage's settings: region, log retention, alarms, protection (components/platform.ts). */
   platform: Platform;
 }
 
@@ -94,9 +103,34 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
 
   constructor(name: string, args: LessonCompletionSyncArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tributary:lessons:LessonCompletionSync", name, {}, opts);
-    const { atlas } = args;
+    this.trigger = this.createTrigger(name, args);
+    this.auth0Client = this.createAuth0Client(name, args);
+    this.failedEvents = this.createFailedEvents(name, args);
+    this.function = this.createFunction(name, args);
+    this.rule = this.createRule(name, args);
+    this.dashboard = this.createDashboard(name, args);
+    // The function's resumable records name no function: they go back to this one.
+    this.deadLetterQueues = [this.failedEvents.forReplay("lessons", { functionName: this.function.functionName })];
 
-    this.trigger = new AtlasEventBridgeTrigger(
+    this.outputs = {
+      triggerId: this.trigger.triggerId,
+      eventBusName: this.trigger.eventBusName,
+      functionName: this.function.functionName,
+      auth0ClientId: this.auth0Client.clientId,
+      failedEventsQueueUrl: this.failedEvents.url,
+      // For a replay from the archive into the rule (docs/cutover.md, lessons).
+      eventBusArn: this.trigger.eventBus.arn,
+      eventArchiveArn: this.trigger.archive.arn,
+      ruleArn: this.rule.rule.arn,
+      dashboard: this.dashboard.outputs,
+    };
+    this.registerOutputs(this.outputs);
+  }
+
+  /** The Atlas trigger on the user collection, with the partner event bus it sends to and that bus's archive. */
+  private createTrigger(name: string, args: LessonCompletionSyncArgs): AtlasEventBridgeTrigger {
+    const { atlas } = args;
+    return new AtlasEventBridgeTrigger(
       `${name}-trigger`,
       {
         projectId: atlas.projectId,
@@ -118,8 +152,11 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+  }
 
-    this.auth0Client = new MachineToMachineClient(
+  /** The Auth0 machine-to-machine client the function gets its tokens with, its secret in SSM. */
+  private createAuth0Client(name: string, args: LessonCompletionSyncArgs): MachineToMachineClient {
+    return new MachineToMachineClient(
       `${name}-auth0`,
       {
         audience: args.auth0.audience,
@@ -129,16 +166,23 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+  }
 
-    // One queue keeps the events EventBridge and Lambda gave up on, and the resumable records
-    // (lessons not sent yet, lessons refused) that the function writes itself.
-    this.failedEvents = new DeadLetterQueue(
+  /**
+   * One queue keeps the events EventBridge and Lambda gave up on, and the resumable records
+   * (lessons not sent yet, lessons refused) that the function writes itself.
+   */
+  private createFailedEvents(name: string, args: LessonCompletionSyncArgs): DeadLetterQueue {
+    return new DeadLetterQueue(
       `${name}-failed-events`,
       { platform: args.platform, description: "lesson updates that could not be synced", hardening: args.hardening, policyByRule: true },
       { parent: this },
     );
+  }
 
-    this.function = new NodeFunction(
+  /** `lesson-completed`, which marks each completed lesson in the Learning Paths API. */
+  private createFunction(name: string, args: LessonCompletionSyncArgs): NodeFunction {
+    return new NodeFunction(
       `${name}-lesson-completed`,
       {
         handler: "lesson-completed",
@@ -164,8 +208,11 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+  }
 
-    this.rule = new FunctionRule(
+  /** The partner bus's rule that sends the trigger's updates to the function (disabled while `paused`). */
+  private createRule(name: string, args: LessonCompletionSyncArgs): FunctionRule {
+    return new FunctionRule(
       `${name}-rule`,
       {
         eventBusName: this.trigger.eventBusName,
@@ -178,8 +225,11 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+  }
 
-    this.dashboard = new AppDashboard(
+  /** The app's dashboard: the function and the failed-events queue. */
+  private createDashboard(name: string, args: LessonCompletionSyncArgs): AppDashboard {
+    return new AppDashboard(
       `${name}-dashboard`,
       {
         app: "lessons",
@@ -190,21 +240,5 @@ export class LessonCompletionSync extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    // The function's resumable records name no function: they go back to this one.
-    this.deadLetterQueues = [this.failedEvents.forReplay("lessons", { functionName: this.function.functionName })];
-
-    this.outputs = {
-      triggerId: this.trigger.triggerId,
-      eventBusName: this.trigger.eventBusName,
-      functionName: this.function.functionName,
-      auth0ClientId: this.auth0Client.clientId,
-      failedEventsQueueUrl: this.failedEvents.url,
-      // For a replay from the archive into the rule (docs/cutover.md, lessons).
-      eventBusArn: this.trigger.eventBus.arn,
-      eventArchiveArn: this.trigger.archive.arn,
-      ruleArn: this.rule.rule.arn,
-      dashboard: this.dashboard.outputs,
-    };
-    this.registerOutputs(this.outputs);
   }
 }

@@ -24,6 +24,7 @@ import type { SkillsSettings } from "./settings";
 export interface SkillAppSyncArgs extends Omit<SkillsSettings, "region"> {
   /** The secrets (config secrets), each kept in SSM; GITHUB_TOKEN may be absent. */
   secrets: Partial<Record<SkillsSecret, pulumi.Input<string>>>;
+  /** The stage's settings: region, log retention, alarms, protection (components/platform.ts). */
   platform: Platform;
 }
 
@@ -53,20 +54,44 @@ export class SkillAppSync extends pulumi.ComponentResource {
 
   constructor(name: string, args: SkillAppSyncArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tributary:skills:SkillAppSync", name, {}, opts);
-    const { platform, hardening } = args;
+    this.templatesBucket = this.createTemplatesBucket(name, args);
+    this.templatesReadPolicy = templatesReadPolicy(`${name}-templates-read`, this.templatesBucket, { parent: this });
+    this.repository = this.createRepository(name, args);
+    this.image = this.createImage(name);
+    const secrets = secretParameters(name, args.secrets, { parent: this });
+    this.failedInvocations = this.createFailedInvocations(name, args);
+    this.function = this.createFunction(name, args, secrets);
+    this.schedule = this.createSchedule(name, args);
+    this.dashboard = this.createDashboard(name, args);
+    // Each sync reconciles everything: one that succeeds stands for every failed one before it.
+    this.deadLetterQueues = [this.failedInvocations.forReplay("skills", { functionName: this.function.functionName, reconciles: true })];
 
+    this.outputs = {
+      functionName: this.function.functionName,
+      templatesBucket: this.templatesBucket.bucket,
+      templatesReadPolicyArn: this.templatesReadPolicy.arn,
+      repositoryUrl: this.repository.repositoryUrl,
+      imageUri: this.image.imageUri,
+      scheduleState: this.schedule.schedule.state,
+      dashboard: this.dashboard.outputs,
+    };
+    this.registerOutputs(this.outputs);
+  }
+
+  /** The bot's templates bucket, adopted or created, and its TLS-only policy when that improvement applies. */
+  private createTemplatesBucket(name: string, args: SkillAppSyncArgs): aws.s3.Bucket {
+    const { platform, hardening } = args;
     const templates = privateBucket(
       `${name}-templates`,
       { protection: platform.protection, hardening, existingName: args.templates.bucketName },
       { parent: this },
     );
-    this.templatesBucket = templates.bucket;
     const adopted = args.templates.bucketName !== undefined;
     if (applies(hardening, "tlsOnly", adopted)) {
       // The bot's bucket keeps what its owner granted in its policy, if it has one.
       bucketPolicy(
         `${name}-templates-policy`,
-        this.templatesBucket,
+        templates.bucket,
         {
           statements: [],
           tlsOnly: true,
@@ -77,15 +102,22 @@ export class SkillAppSync extends pulumi.ComponentResource {
         { parent: this },
       );
     }
-    this.templatesReadPolicy = templatesReadPolicy(`${name}-templates-read`, this.templatesBucket, { parent: this });
+    return templates.bucket;
+  }
 
-    this.repository = imageRepository(
+  /** The ECR repository of the sync's images, adopted or created. */
+  private createRepository(name: string, args: SkillAppSyncArgs): aws.ecr.Repository {
+    return imageRepository(
       `${name}-images`,
-      { existingName: args.repositoryName, keepImages: args.keepImages, protection: platform.protection, hardening },
+      { existingName: args.repositoryName, keepImages: args.keepImages, protection: args.platform.protection, hardening: args.hardening },
       { parent: this },
     ).repository;
+  }
+
+  /** The image of the sync's bundle, built for arm64 and pushed to the repository. */
+  private createImage(name: string): awsx.ecr.Image {
     const context = imageContext(HANDLER, `${name}-sync`);
-    this.image = new awsx.ecr.Image(
+    return new awsx.ecr.Image(
       `${name}-image`,
       {
         repositoryUrl: this.repository.repositoryUrl,
@@ -97,14 +129,20 @@ export class SkillAppSync extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+  }
 
-    const secrets = secretParameters(name, args.secrets, { parent: this });
-    this.failedInvocations = new DeadLetterQueue(
+  /** The queue of runs the scheduler could not deliver and of runs that failed every retry. */
+  private createFailedInvocations(name: string, args: SkillAppSyncArgs): DeadLetterQueue {
+    return new DeadLetterQueue(
       `${name}-failed-invocations`,
-      { platform, description: "Skill App syncs that failed every retry", hardening },
+      { platform: args.platform, description: "Skill App syncs that failed every retry", hardening: args.hardening },
       { parent: this },
     );
-    this.function = new NodeImageFunction(
+  }
+
+  /** The sync function, run from the image, one at a time unless the config says otherwise. */
+  private createFunction(name: string, args: SkillAppSyncArgs, secrets: SecretParameters): NodeImageFunction {
+    return new NodeImageFunction(
       `${name}-sync`,
       {
         handler: HANDLER,
@@ -115,13 +153,16 @@ export class SkillAppSync extends pulumi.ComponentResource {
         vpc: args.vpc,
         environment: syncEnvironment(args, this.templatesBucket, secrets),
         statements: syncStatements(this.templatesBucket, secrets),
-        platform,
+        platform: args.platform,
         asyncInvocation: asyncRetryWithin(args.delivery, this.failedInvocations),
       },
       { parent: this },
     );
+  }
 
-    this.schedule = new FunctionSchedule(
+  /** The EventBridge Scheduler schedule that runs the sync. */
+  private createSchedule(name: string, args: SkillAppSyncArgs): FunctionSchedule {
+    return new FunctionSchedule(
       `${name}-schedule`,
       {
         expression: args.schedule.expression,
@@ -139,31 +180,21 @@ export class SkillAppSync extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+  }
 
-    this.dashboard = new AppDashboard(
+  /** The app's dashboard: the function and the failed-invocations queue. */
+  private createDashboard(name: string, args: SkillAppSyncArgs): AppDashboard {
+    return new AppDashboard(
       `${name}-dashboard`,
       {
         app: "skills",
         functions: [this.function.monitoring],
         queues: [this.failedInvocations.monitoring],
         apis: [],
-        alarming: platform.alarming,
+        alarming: args.platform.alarming,
       },
       { parent: this },
     );
-    // Each sync reconciles everything: one that succeeds stands for every failed one before it.
-    this.deadLetterQueues = [this.failedInvocations.forReplay("skills", { functionName: this.function.functionName, reconciles: true })];
-
-    this.outputs = {
-      functionName: this.function.functionName,
-      templatesBucket: this.templatesBucket.bucket,
-      templatesReadPolicyArn: this.templatesReadPolicy.arn,
-      repositoryUrl: this.repository.repositoryUrl,
-      imageUri: this.image.imageUri,
-      scheduleState: this.schedule.schedule.state,
-      dashboard: this.dashboard.outputs,
-    };
-    this.registerOutputs(this.outputs);
   }
 }
 
