@@ -17,7 +17,6 @@
  * lists come out wrong, which shows that the test can fail.
  */
 import * as assert from "node:assert/strict";
-import * as fs from "node:fs";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
@@ -33,7 +32,7 @@ import { localClientConfig } from "../../tooling/local/aws";
 import { type LocalDynamo, startDynalite } from "../../tooling/local/dynamo";
 import { type Fault, type FaultProxy, type ProxiedRequest, startFaultProxy } from "../../tooling/local/fault-proxy";
 import { type FakeSqs, startFakeSqs } from "../../tooling/local/fake-sqs";
-import { payloadPath } from "../helpers/fixtures";
+import { almaLoanBody, almaRequestBody } from "../helpers/fixtures";
 import { type OldFunction, OldAlmaWriter } from "../helpers/old-alma-writer";
 import { type BatchHandler, EventSourceMapping, MemoryQueue } from "../helpers/queue-rig";
 
@@ -57,8 +56,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 // The event history: Alma's webhook bodies, as the topics carry them.
 
 /** The webhook body of a captured delivery. */
-const fixtureBody = (name: string) => JSON.parse(JSON.parse(fs.readFileSync(payloadPath("alma-webhook", `${name}.json`), "utf8")).body);
-
 const FUNCTION_OF = Object.fromEntries(CACHE_FUNCTIONS.flatMap((f) => f.topics.map((topic) => [topic, f.handler]))) as Record<
   AlmaEvent,
   OldFunction
@@ -80,40 +77,19 @@ interface HistoryEvent {
 }
 
 function loanEvent(event: AlmaEvent, user: string, id: string, timeMs: number, dueDays: number): Omit<HistoryEvent, "seq"> {
-  const fixture = {
-    LOAN_CREATED: "loan_created_event",
-    LOAN_RENEWED: "loan_renewed_event",
-    LOAN_DUE_DATE: "loan_due_date_event",
-    LOAN_RETURNED: "loan_returned_event",
-  }[event as string]!;
-  const body = fixtureBody(fixture);
-  body.time = new Date(timeMs).toISOString();
-  Object.assign(body.item_loan, {
-    loan_id: id,
-    user_id: user,
-    due_date: new Date(timeMs + dueDays * 86_400_000).toISOString().replace(/\.\d+Z$/, "Z"),
-    title: `Title of ${id}`,
-  });
-  return { event, timeMs, kind: "loan", id, user, message: JSON.stringify(body) };
+  return { event, timeMs, kind: "loan", id, user, message: almaLoanBody(event, user, id, timeMs, dueDays) };
 }
 
+/** The request status each request event carries. */
+const REQUEST_STATUS: Partial<Record<AlmaEvent, string>> = {
+  REQUEST_CREATED: "NOT_STARTED",
+  REQUEST_PLACED_ON_SHELF: "ON_HOLD_SHELF",
+  REQUEST_CLOSED: "HISTORY",
+  REQUEST_CANCELED: "HISTORY",
+};
+
 function requestEvent(event: AlmaEvent, user: string, id: string, timeMs: number): Omit<HistoryEvent, "seq"> {
-  const fixture = {
-    REQUEST_CREATED: "request_created_event",
-    REQUEST_PLACED_ON_SHELF: "request_placed_on_shelf_event",
-    REQUEST_CLOSED: "request_closed_event",
-    REQUEST_CANCELED: "request_canceled_event",
-  }[event as string]!;
-  const body = fixtureBody(fixture);
-  body.time = new Date(timeMs).toISOString();
-  const status = {
-    REQUEST_CREATED: "NOT_STARTED",
-    REQUEST_PLACED_ON_SHELF: "ON_HOLD_SHELF",
-    REQUEST_CLOSED: "HISTORY",
-    REQUEST_CANCELED: "HISTORY",
-  }[event as string];
-  Object.assign(body.user_request, { request_id: id, user_primary_id: user, request_status: status, title: `Request ${id}` });
-  return { event, timeMs, kind: "request", id, user, message: JSON.stringify(body) };
+  return { event, timeMs, kind: "request", id, user, message: almaRequestBody(event, user, id, timeMs, REQUEST_STATUS[event]) };
 }
 
 /** 08:00 two days ago: recent enough to be applied (older events are refused as stale), seeded times after it. */

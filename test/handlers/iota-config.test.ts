@@ -1,5 +1,4 @@
 import * as assert from "node:assert/strict";
-import * as net from "node:net";
 import * as path from "node:path";
 import { MongoServerError } from "mongodb";
 import { MIN_JOURNAL_RETENTION_DAYS } from "../../apps/iota/settings";
@@ -13,18 +12,9 @@ import {
 } from "../../handlers/iota/connection";
 import { MIN_RETENTION_DAYS } from "../../handlers/iota/engine";
 import { payloadPath } from "../helpers/fixtures";
-import { runScript } from "../helpers/run-script";
+import { closedPort, runScript } from "../helpers/run-script";
 import * as fs from "node:fs";
 import * as os from "node:os";
-
-/** A port of this machine where nothing listens: one the system just gave out, closed again. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe("iota environment", () => {
   it("keeps with-iota's names and defaults, with MILL_IOTA_AWS_* over AWS_*", () => {

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import * as net from "node:net";
 import * as path from "node:path";
 import { REPO_ROOT } from "../../paths";
 
@@ -33,4 +34,13 @@ export function runCommand(command: string, args: string[], env: NodeJS.ProcessE
 /** Runs `scripts/<script>.ts` as `npm run <script>` would, bounded in time. */
 export function runScript(script: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<ScriptResult> {
   return runCommand(TSX, [path.join(REPO_ROOT, "scripts", `${script}.ts`), ...args], env, timeoutMs);
+}
+
+/** A port of this machine where nothing listens: one the system just gave out, closed again. */
+export async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

@@ -50,7 +50,7 @@ import { type FaultProxy, startFaultProxy } from "../../tooling/local/fault-prox
 import { type HttpStub, startStub } from "../../tooling/local/http-stub";
 import { MemoryStore } from "../../tooling/local/iota-memory-store";
 import { functionArn, type LocalLambda, startLocalLambda } from "../../tooling/local/lambda";
-import { payloadPath } from "../helpers/fixtures";
+import { almaLoanBody, almaRequestBody, payloadPath } from "../helpers/fixtures";
 import { type BatchHandler, EventSourceMapping, MemoryQueue } from "../helpers/queue-rig";
 import { runScript } from "../helpers/run-script";
 
@@ -122,7 +122,6 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
 
   // -------------------------------------------------------------------------------------------
   describe("alma: DynamoDB faults park deliveries; the replay makes the tables equal a fault-free run's", () => {
-    const fixtureBody = (name: string) => JSON.parse(JSON.parse(fs.readFileSync(payloadPath("alma-webhook", `${name}.json`), "utf8")).body);
     const FUNCTION_OF = Object.fromEntries(CACHE_FUNCTIONS.flatMap((f) => f.topics.map((topic) => [topic, f.handler]))) as Record<
       AlmaEvent,
       string
@@ -139,34 +138,11 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
     }
 
     function loan(event: AlmaEvent, user: string, id: string, timeMs: number, dueDays: number): Delivery {
-      const fixture = {
-        LOAN_CREATED: "loan_created_event",
-        LOAN_RENEWED: "loan_renewed_event",
-        LOAN_DUE_DATE: "loan_due_date_event",
-        LOAN_RETURNED: "loan_returned_event",
-      }[event as string]!;
-      const body = fixtureBody(fixture);
-      body.time = new Date(timeMs).toISOString();
-      Object.assign(body.item_loan, {
-        loan_id: id,
-        user_id: user,
-        due_date: new Date(timeMs + dueDays * 86_400_000).toISOString().replace(/\.\d+Z$/, "Z"),
-        title: `Title of ${id}`,
-      });
-      return { event, message: JSON.stringify(body) };
+      return { event, message: almaLoanBody(event, user, id, timeMs, dueDays) };
     }
 
     function request(event: AlmaEvent, user: string, id: string, timeMs: number): Delivery {
-      const fixture = {
-        REQUEST_CREATED: "request_created_event",
-        REQUEST_PLACED_ON_SHELF: "request_placed_on_shelf_event",
-        REQUEST_CLOSED: "request_closed_event",
-        REQUEST_CANCELED: "request_canceled_event",
-      }[event as string]!;
-      const body = fixtureBody(fixture);
-      body.time = new Date(timeMs).toISOString();
-      Object.assign(body.user_request, { request_id: id, user_primary_id: user, title: `Request ${id}` });
-      return { event, message: JSON.stringify(body) };
+      return { event, message: almaRequestBody(event, user, id, timeMs) };
     }
 
     /** Every user's two loans and a request, each through its lifecycle, interleaved on one clock: three phases of deliveries. */

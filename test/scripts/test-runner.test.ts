@@ -4,12 +4,11 @@
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { MONGODB_SKIP_REASON, WORKFLOW_MONGODB_URI } from "../helpers/mongodb";
-import { runCommand, type ScriptResult } from "../helpers/run-script";
+import { closedPort, runCommand, type ScriptResult } from "../helpers/run-script";
 import { REPO_ROOT, WORKFLOWS_DIR } from "../../paths";
 
 interface Run extends ScriptResult {
@@ -21,15 +20,6 @@ async function npmTest(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 
   const started = Date.now();
   const run = await runCommand("npm", ["test", "--silent", "--", ...args], env, timeoutMs);
   return { ...run, seconds: (Date.now() - started) / 1000 };
-}
-
-/** A port of this machine where nothing listens: one the system just gave out, closed again. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 const DOCKER = "docker run -d --name tributary-mysql -p 3306:3306 -e MYSQL_ALLOW_EMPTY_PASSWORD=yes -e MYSQL_DATABASE=test mysql:8";
