@@ -121,8 +121,8 @@ const SHIMS_DIR = path.join(REPO_ROOT, "components", "lambda", "shims");
 
 /**
  * Parts of the AWS SDK that every client brings and no function runs, replaced by small
- * modules (see each shim for when the part would run, and what happens then). Together
- * about 30 KB of each bundle: alma's cache functions 278 → 248 KB.
+ * modules (see each shim for when the part would run, and what happens then): about 25 KB
+ * of each bundle with an SDK client (alma-webhook's SNS client, lesson-completed's SQS).
  */
 const sdkTrims: esbuild.Plugin = {
   name: "sdk-trims",
@@ -135,8 +135,6 @@ const sdkTrims: esbuild.Plugin = {
       { filter: /^@smithy\/core\/event-streams$/ },
       from(/\/@smithy\/core\/dist-[a-z]+\/submodules\/protocols\/HttpProtocol\.js$/, "event-streams.ts"),
     );
-    // The endpoint-discovery cache of the DynamoDB client.
-    build.onResolve({ filter: /^mnemonist\/lru-cache(\.js)?$/ }, from(/\/@aws-sdk\/endpoint-cache\//, "lru-cache.ts"));
     // JavaScript fallbacks of hashes Node has natively, in @smithy/core's checksum module.
     build.onResolve(
       { filter: /(^|\/)(Sha256Js|Md5Js|Crc32Js)(\.js)?$/ },

@@ -13,18 +13,17 @@
  *   longer than any event can arrive late (older events are refused), so that an older event
  *   cannot bring it back.
  */
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { BudgetExhaustedError, type TimeBudget } from "../lib/budget";
 import { documentsOf, type DynamoDBDocuments } from "../lib/dynamodb";
 import { requireEnv } from "../lib/env";
 import { ALMA_ENV } from "../lib/env-names";
+import { SqsSender } from "../lib/sqs-send";
 import { EVENT_TIME_ATTRIBUTE } from "./schema";
 
 export interface AlmaCacheClients {
-  /** The tables, through `documentsOf(client)`. */
+  /** The tables, through `documentsOf(config)`. */
   documents: DynamoDBDocuments;
-  sqs: SQSClient;
+  sqs: SqsSender;
   tables: { users: string; loans: string; requests: string; tombstones: string };
   usersQueueUrl: string;
   /** The clock, in ms. */
@@ -34,8 +33,8 @@ export interface AlmaCacheClients {
 /** Clients and names from the function's environment; a missing variable fails at cold start. */
 export function clientsFromEnv(env: NodeJS.ProcessEnv = process.env): AlmaCacheClients {
   return {
-    documents: documentsOf(new DynamoDBClient({})),
-    sqs: new SQSClient({}),
+    documents: documentsOf(),
+    sqs: new SqsSender(),
     tables: {
       users: requireEnv(ALMA_ENV.usersTable, env),
       loans: requireEnv(ALMA_ENV.loansTable, env),
@@ -287,5 +286,5 @@ export async function removeFromUser(
 
 /** Asks the bulk-update service to load a user the cache does not know (or knows too old): the id as Alma sent it, as that service reads it. */
 export async function queueUser(clients: AlmaCacheClients, userId: string): Promise<void> {
-  await clients.sqs.send(new SendMessageCommand({ QueueUrl: clients.usersQueueUrl, MessageBody: userId }));
+  await clients.sqs.sendMessage({ QueueUrl: clients.usersQueueUrl, MessageBody: userId });
 }

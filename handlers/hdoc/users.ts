@@ -10,8 +10,8 @@
  * DynamoDB JSON that GetItem and Scan answer.
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import * as z from "zod/mini";
+import type { AwsClientConfig } from "../lib/aws-json";
 import { DynamoDBJson } from "../lib/dynamodb";
 import { HDOC_ENV, HDOC_PAGING_HEADERS } from "../lib/env-names";
 import { type ApiResponse, BadRequestError, textResponse } from "../lib/http-api";
@@ -48,12 +48,12 @@ export interface UsersApi {
 }
 
 export function usersApi(
-  client: DynamoDBClient,
+  config: AwsClientConfig,
   table: string,
   publicAttributes: PublicAttributes,
   maxResponseBytes = LAMBDA_RESPONSE_LIMIT_BYTES - ENVELOPE_MARGIN_BYTES,
 ): UsersApi {
-  return { dynamodb: new DynamoDBJson(client), table, publicAttributes, maxResponseBytes };
+  return { dynamodb: new DynamoDBJson(config), table, publicAttributes, maxResponseBytes };
 }
 
 /** The public-attributes setting from the function's environment, failing with the variable's name. */
@@ -73,7 +73,7 @@ export function publicAttributesFromEnv(env: NodeJS.ProcessEnv = process.env): P
 
 /** The client, table and settings from the function's environment, made once per container. */
 export function usersApiFromEnv(env: NodeJS.ProcessEnv = process.env): UsersApi {
-  return usersApi(new DynamoDBClient({}), requireEnv(HDOC_ENV.usersTable, env), publicAttributesFromEnv(env));
+  return usersApi({}, requireEnv(HDOC_ENV.usersTable, env), publicAttributesFromEnv(env));
 }
 
 /** A user's JSON text with its public attributes only; each number with DynamoDB's digits (2^53+1 stays exact). */

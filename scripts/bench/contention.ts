@@ -8,12 +8,11 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../../apps/alma/tables";
 import type { AlmaCacheClients } from "../../handlers/alma/cache";
 import { documentsOf } from "../../handlers/lib/dynamodb";
+import { SqsSender } from "../../handlers/lib/sqs-send";
 import { loanReturned } from "../../handlers/alma/cache-functions";
 import { localClientConfig } from "../../tooling/local/aws";
 import type { LocalDynamo } from "../../tooling/local/dynamo";
@@ -58,8 +57,8 @@ export async function simultaneousReturns(
   // The handlers' requests go through a proxy that counts them.
   const proxy = await startFaultProxy(dynamo.endpoint);
   const clients: AlmaCacheClients = {
-    documents: documentsOf(new DynamoDBClient(localClientConfig(proxy.url))),
-    sqs: new SQSClient(localClientConfig(sqs.url)),
+    documents: documentsOf(localClientConfig(proxy.url)),
+    sqs: new SqsSender(localClientConfig(sqs.url)),
     tables,
     usersQueueUrl: sqs.queueUrl("users"),
     now: Date.now,

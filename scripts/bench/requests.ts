@@ -1,13 +1,12 @@
 /** Requests per event, counted against local servers (the alma cache's warm cost and throughput: warm.ts). */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../../apps/alma/tables";
 import type { AlmaCacheClients } from "../../handlers/alma/cache";
 import { documentsOf } from "../../handlers/lib/dynamodb";
+import { SqsSender } from "../../handlers/lib/sqs-send";
 import {
   applyBatch,
   type BatchResult,
@@ -49,8 +48,8 @@ export async function requestsPerEvent(say: (line?: string) => void): Promise<vo
     for (const [name, schema] of Object.entries({ ...ALMA_TABLES, tombstones: TOMBSTONES_TABLE }))
       await dynamo.createTable(`bench-${name}`, schema);
     const clients: AlmaCacheClients = {
-      documents: documentsOf(new DynamoDBClient(localClientConfig(proxy.url))),
-      sqs: new SQSClient(localClientConfig(sqs.url)),
+      documents: documentsOf(localClientConfig(proxy.url)),
+      sqs: new SqsSender(localClientConfig(sqs.url)),
       tables: { users: "bench-users", loans: "bench-loans", requests: "bench-requests", tombstones: "bench-tombstones" },
       usersQueueUrl: sqs.queueUrl("users"),
       now: Date.now,

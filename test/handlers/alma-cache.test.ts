@@ -1,14 +1,14 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { type AttributeValue, DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { type AttributeValue, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import { CACHE_QUEUE_RETENTION_SECONDS } from "../../apps/alma/alma-cache";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../../apps/alma/tables";
 import { DEAD_LETTER_RETENTION_SECONDS } from "../../components/events/dead-letter-queue";
 import { type AlmaCacheClients, TOMBSTONE_TTL_SECONDS } from "../../handlers/alma/cache";
 import { documentsOf } from "../../handlers/lib/dynamodb";
+import { SqsSender } from "../../handlers/lib/sqs-send";
 import { BatchFailedError, loanReturned, loanUpdated, requestClosed, requestUpdated } from "../../handlers/alma/cache-functions";
 import {
   EVENT_TIME_ATTRIBUTE,
@@ -86,8 +86,8 @@ describe("alma cache handlers", function () {
     dynamoRequests = proxy.operations;
     sqs.messages.length = 0;
     clients = {
-      documents: documentsOf(new DynamoDBClient(localClientConfig(proxy.url))),
-      sqs: new SQSClient(localClientConfig(sqs.url)),
+      documents: documentsOf(localClientConfig(proxy.url)),
+      sqs: new SqsSender(localClientConfig(sqs.url)),
       tables,
       usersQueueUrl: sqs.queueUrl("users"),
       now: () => NOW_MS,

@@ -24,6 +24,7 @@ import { CACHE_BATCH_SIZE, CACHE_FUNCTIONS, CACHE_QUEUE_MAX_RECEIVES, DEFAULT_MA
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../../apps/alma/tables";
 import type { AlmaCacheClients } from "../../handlers/alma/cache";
 import { documentsOf } from "../../handlers/lib/dynamodb";
+import { SqsSender } from "../../handlers/lib/sqs-send";
 import { loanReturned, loanUpdated, requestClosed, requestUpdated } from "../../handlers/alma/cache-functions";
 import { loanMessage, loanRecord, requestMessage, requestRecord } from "../../handlers/alma/schema";
 import type { AlmaEvent } from "../../handlers/lib/env-names";
@@ -243,8 +244,8 @@ describe("alma cutover: old functions → paused queues → ours, against dynali
       };
     };
     const ours: AlmaCacheClients = {
-      documents: documentsOf(new DynamoDBClient(localClientConfig(proxy.url))),
-      sqs,
+      documents: documentsOf(localClientConfig(proxy.url)),
+      sqs: new SqsSender(localClientConfig(usersQueue.url)),
       tables,
       usersQueueUrl,
       now: Date.now,

@@ -1,14 +1,13 @@
 /** Bad input and faults of the alma cache functions and webhook: see test/helpers/faults.ts. */
 import * as assert from "node:assert/strict";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SNSClient } from "@aws-sdk/client-sns";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../../apps/alma/tables";
 import type { AlmaCacheClients } from "../../handlers/alma/cache";
 import { loanUpdated, requestUpdated } from "../../handlers/alma/cache-functions";
 import { handleWebhook } from "../../handlers/alma/webhook";
 import { documentsOf } from "../../handlers/lib/dynamodb";
+import { SqsSender } from "../../handlers/lib/sqs-send";
 import { ALMA_EVENTS } from "../../handlers/lib/env-names";
 import { logger } from "../../handlers/lib/logger";
 import { snsNotification, sqsEvent } from "../../scripts/events/wrap";
@@ -38,10 +37,9 @@ describe("bad input and faults", function () {
         await rig.dynamo.createTable(tables[key as keyof typeof ALMA_TABLES], schema);
       await rig.dynamo.createTable(tables.tombstones, TOMBSTONES_TABLE);
       // Through the fault proxy, with the SDK's own retry settings.
-      const client = new DynamoDBClient(localClientConfig(rig.proxy.url));
       clients = {
-        documents: documentsOf(client),
-        sqs: new SQSClient(localClientConfig(rig.sqs.url)),
+        documents: documentsOf(localClientConfig(rig.proxy.url)),
+        sqs: new SqsSender(localClientConfig(rig.sqs.url)),
         tables,
         usersQueueUrl: rig.sqs.queueUrl("users"),
         now: () => Date.parse("2018-02-23T12:00:00Z"),

@@ -6,7 +6,8 @@ import * as assert from "node:assert/strict";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { HttpRequest } from "@smithy/core/transport";
-import { DynamoDBJson, DynamoDBSigner, documentsOf } from "../../handlers/lib/dynamodb";
+import { AwsJsonSigner } from "../../handlers/lib/aws-json";
+import { DynamoDBJson, documentsOf } from "../../handlers/lib/dynamodb";
 import { localAwsEnv, localClientConfig, setEnv } from "../../tooling/local/aws";
 import { type LocalDynamo, startDynalite } from "../../tooling/local/dynamo";
 import { type FaultProxy, type ProxiedRequest, startFaultProxy } from "../../tooling/local/fault-proxy";
@@ -34,12 +35,12 @@ describe("DynamoDB's JSON protocol without the SDK's middleware (handlers/lib/dy
     seen = [];
   });
 
-  const client = () => new DynamoDBClient(localClientConfig(proxy.url));
+  const config = () => localClientConfig(proxy.url);
   const item = { id: "a", n: 42, s: "é☃", list: ["x", 1, { m: true }], gone: undefined, nothing: null };
 
   it("sends the bodies lib-dynamodb's DocumentClient sends, and reads what it reads", async () => {
-    const ours = documentsOf(client());
-    const sdk = DynamoDBDocumentClient.from(client(), { marshallOptions: { removeUndefinedValues: true } });
+    const ours = documentsOf(config());
+    const sdk = DynamoDBDocumentClient.from(new DynamoDBClient(config()), { marshallOptions: { removeUndefinedValues: true } });
     const put = {
       TableName: table,
       Item: item,
@@ -73,7 +74,7 @@ describe("DynamoDB's JSON protocol without the SDK's middleware (handlers/lib/dy
   });
 
   it("fails a condition with the SDK's error: ConditionalCheckFailedException, a client fault, not retried", async () => {
-    const ours = documentsOf(client());
+    const ours = documentsOf(config());
     await ours.put({ TableName: table, Item: { id: "a" } });
     seen = [];
     const err = await ours.put({ TableName: table, Item: { id: "a" }, ConditionExpression: "attribute_not_exists(id)" }).catch((e) => e);
@@ -85,7 +86,7 @@ describe("DynamoDB's JSON protocol without the SDK's middleware (handlers/lib/dy
   });
 
   it("retries throttling, 5xx and dropped connections as the SDK does, then throws the last error", async () => {
-    const json = new DynamoDBJson(client());
+    const json = new DynamoDBJson(config());
     const get = { TableName: table, Key: { id: { S: "a" } } };
     proxy.inject({ kind: "throttle" }, 2);
     assert.deepEqual(await json.call("GetItem", get), {});
@@ -109,7 +110,7 @@ describe("DynamoDB's JSON protocol without the SDK's middleware (handlers/lib/dy
   });
 
   it("does not retry a client error, and names it", async () => {
-    const json = new DynamoDBJson(client());
+    const json = new DynamoDBJson(config());
     seen = [];
     const err = await json.call("GetItem", { TableName: "no-such-table", Key: { id: { S: "a" } } }).catch((e) => e);
     assert.equal(err.name, "ResourceNotFoundException");
@@ -123,7 +124,7 @@ describe("DynamoDB's JSON protocol without the SDK's middleware (handlers/lib/dy
       _X_AMZN_TRACE_ID: "Root=1-5759e988-bd862e3fe1be46a994272793",
     });
     try {
-      const json = new DynamoDBJson(new DynamoDBClient({}));
+      const json = new DynamoDBJson();
       seen = [];
       assert.deepEqual(await json.call("GetItem", { TableName: table, Key: { id: { S: "a" } } }), {});
       assert.deepEqual(
@@ -168,7 +169,7 @@ describe("DynamoDB's JSON protocol without the SDK's middleware (handlers/lib/dy
         signingRegion: region,
         properties: {},
       });
-      const ours = new DynamoDBSigner(async () => credentials, region);
+      const ours = new AwsJsonSigner(async () => credentials, region, "dynamodb");
       for (const [body, trace] of [
         ['{"TableName":"t","Key":{"id":{"S":"é ☃"}}}', undefined],
         ["{}", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"],

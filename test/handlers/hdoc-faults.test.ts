@@ -1,6 +1,5 @@
 /** Bad input and faults of the hdoc users API: see test/helpers/faults.ts. */
 import * as assert from "node:assert/strict";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { HDOC_USERS_TABLE } from "../../apps/hdoc/hdoc-backend";
 import { getUser, listUsers, USERNAME_MISSING, usersApi } from "../../handlers/hdoc/users";
@@ -13,7 +12,7 @@ describe("bad input and faults", function () {
   const rig = useFaultRig();
 
   describe("hdoc", () => {
-    const api = () => usersApi(new DynamoDBClient(localClientConfig(rig.proxy.url)), "bad-input-users", { except: [] });
+    const api = () => usersApi(localClientConfig(rig.proxy.url), "bad-input-users", { except: [] });
     before(async () => {
       await rig.dynamo.createTable("bad-input-users", HDOC_USERS_TABLE);
       await rig.dynamo.documents.send(new PutCommand({ TableName: "bad-input-users", Item: { github_username: WEIRD_ID, day: 3 } }));

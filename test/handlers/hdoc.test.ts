@@ -26,14 +26,11 @@ const DEFAULT_ATTRIBUTES: PublicAttributes = { except: [...HDOC_PRIVATE_ATTRIBUT
 describe("hdoc handlers", function () {
   this.timeout(60_000);
   let dynamo: LocalDynamo;
-  /** A client of its own: a document client made from a client changes that client's translation settings. */
-  let client: DynamoDBClient;
   const apiOn = (table: string, attributes: PublicAttributes = DEFAULT_ATTRIBUTES, maxResponseBytes?: number): UsersApi =>
-    usersApi(client, table, attributes, maxResponseBytes);
+    usersApi(localClientConfig(dynamo.endpoint), table, attributes, maxResponseBytes);
 
   before(async () => {
     dynamo = await startDynalite();
-    client = new DynamoDBClient(localClientConfig(dynamo.endpoint));
   });
   after(() => dynamo.close());
 
@@ -191,7 +188,7 @@ describe("hdoc handlers", function () {
       '"nested": {"streak": 12345678901234567890, "list": [0.123456789012345678901, true, null]}, "avatar": "AQL/"}';
     before(async () => {
       await newTable("exact", [{ github_username: "plain", day: 3 }]);
-      await client.send(new PutItemCommand({ TableName: "exact", Item: EXACT }));
+      await new DynamoDBClient(localClientConfig(dynamo.endpoint)).send(new PutItemCommand({ TableName: "exact", Item: EXACT }));
     });
 
     it("GET /user answers every digit (2^53+1, 20 digits, 21 decimals), sets and binary as lists and base64", async () => {

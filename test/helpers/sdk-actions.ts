@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { Client } from "@smithy/core/client";
 import type { MiddlewareStack } from "@smithy/types";
 import { handlerEntry } from "../../components/lambda/bundle";
-import { DynamoDBJson } from "../../handlers/lib/dynamodb";
+import { AwsJsonClient } from "../../handlers/lib/aws-json";
 import { named, policyOf, type RunResult } from "../../tooling/mock-engine";
 import { setEnv } from "../../tooling/local/aws";
 import { REPO_ROOT } from "../../paths";
@@ -46,8 +46,8 @@ let recording = false;
  * Runs `body` and returns the IAM actions of every command an SDK client sent meanwhile,
  * however the client was made (module-scope clients of handler entries included). The
  * lib-dynamodb document client shares its client's middleware, so `GetCommand` is recorded
- * as the `GetItemCommand` it sends. DynamoDBJson sends without the SDK's middleware: its
- * operations are recorded as it sends them.
+ * as the `GetItemCommand` it sends. AwsJsonClient (DynamoDB, SQS) sends without the SDK's
+ * middleware: its operations are recorded as it sends them, by the service's signing name.
  */
 export async function recordSdkActions(body: () => Promise<unknown>): Promise<string[]> {
   if (recording) throw new Error("recordSdkActions does not nest");
@@ -68,16 +68,16 @@ export async function recordSdkActions(body: () => Promise<unknown>): Promise<st
     }
     return (send as (...a: any[]) => any).apply(this, args);
   } as typeof send;
-  const call = DynamoDBJson.prototype.call;
-  DynamoDBJson.prototype.call = function (this: DynamoDBJson, operation: string, input: Record<string, any>) {
-    actions.add(iamActionOf("DynamoDBClient", operation));
-    return call.call(this, operation, input);
+  const call = AwsJsonClient.prototype.call;
+  AwsJsonClient.prototype.call = function (this: AwsJsonClient, operation: string, ...rest: [Record<string, any>, URL?]) {
+    actions.add(`${this.service.signingName}:${operation}`);
+    return call.call(this, operation, ...rest);
   } as typeof call;
   try {
     await body();
   } finally {
     Client.prototype.send = send;
-    DynamoDBJson.prototype.call = call;
+    AwsJsonClient.prototype.call = call;
     for (const stack of stacks) stack.remove(RECORDER);
     recording = false;
   }

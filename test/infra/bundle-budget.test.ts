@@ -37,6 +37,19 @@ const CLIENTS: Record<string, string[]> = {
   "skill-sync": ["client-s3", "client-ssm"],
 };
 
+/**
+ * Handlers that speak to these services through handlers/lib/aws-json.ts: they carry the
+ * services' endpoint rules and exceptions, never an SDK client or its commands.
+ */
+const CLIENTLESS = [
+  "alma-loan-updated",
+  "alma-loan-returned",
+  "alma-request-updated",
+  "alma-request-closed",
+  "hdoc-get-user",
+  "hdoc-get-users",
+];
+
 interface DeployedBundle {
   handler: string;
   runtimeAwsSdk: boolean;
@@ -91,6 +104,10 @@ describe("bundle budgets", function () {
         ),
       ].sort();
       assert.deepEqual(clients, CLIENTS[handler]);
+      if (CLIENTLESS.includes(handler)) {
+        const clientParts = inputs.filter((i) => /node_modules\/@aws-sdk\/client-[a-z0-9-]+\/dist-es\/(\w+Client\.js|commands\/)/.test(i));
+        assert.deepEqual(clientParts, [], "the services' rules and exceptions, no client");
+      }
     });
   }
 });

@@ -26,13 +26,12 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { CACHE_BATCH_SIZE, CACHE_FUNCTIONS, CACHE_QUEUE_MAX_RECEIVES } from "../../apps/alma/alma-cache";
 import { ALMA_TABLES, TOMBSTONES_TABLE } from "../../apps/alma/tables";
 import type { AlmaCacheClients } from "../../handlers/alma/cache";
 import { documentsOf } from "../../handlers/lib/dynamodb";
+import { SqsSender } from "../../handlers/lib/sqs-send";
 import { loanReturned, loanUpdated, requestClosed, requestUpdated } from "../../handlers/alma/cache-functions";
 import { CLOUDEVENT_DETAIL_TYPE } from "../../handlers/iota/cloudevents";
 import { Iota, type PutEventsResult, sortKeys } from "../../handlers/iota/engine";
@@ -253,8 +252,8 @@ describe("npm run dlq: parked events replayed against the local stand-ins", func
       // Without faults: the handlers' source, in this process, straight to dynalite.
       const free = await tablesFor("free");
       const freeClients: AlmaCacheClients = {
-        documents: documentsOf(new DynamoDBClient(localClientConfig(dynamo.endpoint))),
-        sqs: new SQSClient(localClientConfig(sqs.url)),
+        documents: documentsOf(localClientConfig(dynamo.endpoint)),
+        sqs: new SqsSender(localClientConfig(sqs.url)),
         tables: free,
         usersQueueUrl: sqs.queueUrl("alma-users"),
         now: Date.now,
