@@ -1,5 +1,4 @@
 /** The lesson-completed handler, built from its configuration (see index.ts). */
-import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { TimeBudget } from "../lib/budget";
 import { ClientCredentialsToken } from "../lib/client-credentials";
 import { requireEnv, wholeNumberEnv } from "../lib/env";
@@ -8,6 +7,7 @@ import { parseEvent } from "../lib/events";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../lib/http";
 import { logger, maskEmail, maskEmails } from "../lib/logger";
 import { SecretReader } from "../lib/secrets";
+import { SqsSender } from "../lib/sqs-send";
 import { completedLessons, markLessonsComplete, type SkippedLesson, userIdFrom, userUpdateEvent } from "./lesson-sync";
 import { buildResumeRecord, isResumeRecord, RESUME_KIND, type ResumeRecord, resumeRecord } from "./resume-record";
 
@@ -75,20 +75,18 @@ export function createHandler(config: LessonHandlerConfig) {
     extraFields: { auth0_url: config.tokenUrl },
     retry: config.retry,
   });
-  let sqs: SQSClient | undefined;
+  let sqs: SqsSender | undefined;
 
   /** Puts a resumable record in the failed-events queue, so that nothing is lost and what was accepted is not sent again. */
   const park = async (record: ResumeRecord) => {
     if (!config.failedEventsQueueUrl)
       throw new Error(`${record.reason} (no failed-events queue to keep the lessons ${JSON.stringify(record.remaining)} in)`);
-    sqs ??= new SQSClient({});
-    await sqs.send(
-      new SendMessageCommand({
-        QueueUrl: config.failedEventsQueueUrl,
-        MessageBody: JSON.stringify(record),
-        MessageAttributes: { kind: { DataType: "String", StringValue: RESUME_KIND } },
-      }),
-    );
+    sqs ??= new SqsSender();
+    await sqs.sendMessage({
+      QueueUrl: config.failedEventsQueueUrl,
+      MessageBody: JSON.stringify(record),
+      MessageAttributes: { kind: { DataType: "String", StringValue: RESUME_KIND } },
+    });
   };
 
   const handler = async (event: unknown, context?: unknown): Promise<LessonHandlerResult> => {

@@ -1,5 +1,5 @@
 /**
- * AWS's JSON protocol (awsJson1_0, which DynamoDB and SQS speak) from the SDK's own parts,
+ * AWS's JSON protocols (awsJson1_0, which DynamoDB and SQS speak, and awsJson1_1, SSM's) from the SDK's own parts,
  * without an SDK client: its configuration loaders (region, FIPS, dual-stack, account-id
  * endpoint mode, max attempts, retry mode), its credential provider, its endpoint rules and
  * its retry strategy, resolved once per container. A client's per-request middleware stack,
@@ -70,6 +70,8 @@ export interface JsonService {
   serviceId: string;
   /** The `x-amz-target` prefix of an operation: `DynamoDB_20120810.`, `AmazonSQS.`. */
   targetPrefix: string;
+  /** awsJson1_0 (the default) or awsJson1_1: they differ in the content type alone. */
+  jsonVersion?: "1.0" | "1.1";
   /** The client's endpoint rules and the parameters its commands give them. */
   endpointProvider: (params: any, context?: { logger?: Logger }) => EndpointV2;
   endpointParameters: EndpointParameterInstructions;
@@ -167,7 +169,7 @@ export class AwsJsonClient {
   private async attempt(url: URL, signer: AwsJsonSigner, operation: string, body: string): Promise<Json> {
     const headers: Record<string, string> = {
       host: url.host,
-      "content-type": "application/x-amz-json-1.0",
+      "content-type": `application/x-amz-json-${this.service.jsonVersion ?? "1.0"}`,
       "x-amz-target": this.service.targetPrefix + operation,
       "content-length": String(Buffer.byteLength(body)),
     };

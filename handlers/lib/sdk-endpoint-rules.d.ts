@@ -12,3 +12,9 @@ declare module "@aws-sdk/client-sqs/dist-es/endpoint/endpointResolver" {
 declare module "@aws-sdk/client-sqs/dist-es/endpoint/EndpointParameters" {
   export { commonParams } from "@aws-sdk/client-sqs/dist-types/endpoint/EndpointParameters";
 }
+declare module "@aws-sdk/client-ssm/dist-es/endpoint/endpointResolver" {
+  export { defaultEndpointResolver } from "@aws-sdk/client-ssm/dist-types/endpoint/endpointResolver";
+}
+declare module "@aws-sdk/client-ssm/dist-es/endpoint/EndpointParameters" {
+  export { commonParams } from "@aws-sdk/client-ssm/dist-types/endpoint/EndpointParameters";
+}

@@ -19,13 +19,20 @@ export const SQS: JsonService = {
   ServiceException: SQSServiceException,
 };
 
+/** SendMessage's input, in the JSON SQSClient sends: attributes as `{ DataType, StringValue }`. */
+export interface SendMessageInput {
+  QueueUrl: string;
+  MessageBody: string;
+  MessageAttributes?: Record<string, { DataType: string; StringValue?: string }>;
+}
+
 export class SqsSender extends AwsJsonClient {
   constructor(config: AwsClientConfig = {}) {
     super(SQS, config);
   }
 
   /** Sends one message; fails as SQSClient does when SQS's MD5 of the body is not the body's. */
-  async sendMessage(input: { QueueUrl: string; MessageBody: string }): Promise<{ MessageId: string }> {
+  async sendMessage(input: SendMessageInput): Promise<{ MessageId: string }> {
     // As SQSClient's queue-URL middleware: the queue URL's host, unless the client was given an endpoint.
     const origin = this.config.endpoint === undefined ? new URL(new URL(input.QueueUrl).origin) : undefined;
     const output = await this.call<{ MessageId: string; MD5OfMessageBody?: string }>("SendMessage", input, origin);

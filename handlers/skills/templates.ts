@@ -15,20 +15,16 @@
  * the prefix. An unsafe entry (`../`, an absolute path) is skipped and reported; every error
  * of the zip reader is handled.
  */
-import { createWriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { crc32 } from "node:zlib";
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import mime from "mime/lite";
 import yauzl from "yauzl";
 import { SKILLS_BUCKET_PREFIXES } from "../lib/env-names";
 import { TimeBudget } from "../lib/budget";
-import { DEFAULT_RETRY_POLICY, fetchWithRetry, HttpError, type RetryPolicy } from "../lib/http";
+import { DEFAULT_RETRY_POLICY, downloadWithRetry, HttpError, type RetryPolicy, requestWithRetry } from "../lib/http";
 
 const TEMPLATES_PREFIX = SKILLS_BUCKET_PREFIXES.templates;
 const MARKERS_PREFIX = SKILLS_BUCKET_PREFIXES.syncedReleases;
@@ -87,8 +83,16 @@ function repoUrl(archive: ReleaseArchive): string {
   return `${archive.apiUrl.replace(/\/+$/, "")}/repos/${encodeURIComponent(archive.org)}/${encodeURIComponent(archive.repo)}`;
 }
 
+/** GitHub refuses a request without a User-Agent (fetch sent `node`; node:http sends none). */
+const USER_AGENT = "tributary-skill-sync";
+
 function githubHeaders(archive: ReleaseArchive, accept: string): Record<string, string> {
-  return { accept, "x-github-api-version": "2022-11-28", ...(archive.token ? { authorization: `Bearer ${archive.token}` } : {}) };
+  return {
+    accept,
+    "user-agent": USER_AGENT,
+    "x-github-api-version": "2022-11-28",
+    ...(archive.token ? { authorization: `Bearer ${archive.token}` } : {}),
+  };
 }
 
 /**
@@ -103,14 +107,14 @@ export async function releaseCommit(
 ): Promise<string> {
   const url = `${repoUrl(archive)}/commits/${encodeURIComponent(archive.release)}`;
   const headers = { ...githubHeaders(archive, "application/vnd.github.sha"), ...(known ? { "if-none-match": `"${known}"` } : {}) };
-  let response: Response;
+  let answer: { body: string };
   try {
-    response = await fetchWithRetry(url, { headers }, retry, budget);
+    answer = await requestWithRetry(url, { headers }, retry, budget);
   } catch (err) {
     if (known && err instanceof HttpError && err.status === 304) return known;
     throw err;
   }
-  const sha = (await response.text()).trim();
+  const sha = answer.body.trim();
   if (!/^[0-9a-f]{40}$/.test(sha))
     throw new Error(
       `GitHub answered ${JSON.stringify(sha.slice(0, 80))} for the commit of ${archive.repo}@${archive.release}, not a commit SHA`,
@@ -126,14 +130,13 @@ export async function downloadZipball(
   budget: TimeBudget = TimeBudget.unbounded(),
 ): Promise<void> {
   const url = `${repoUrl(archive)}/zipball/${encodeURIComponent(archive.release)}`;
-  const response = await fetchWithRetry(
+  await downloadWithRetry(
     url,
+    file,
     { headers: githubHeaders(archive, "application/vnd.github+json") },
     { ...retry, requestTimeoutMs: Math.max(retry.requestTimeoutMs, 60_000) },
     budget,
   );
-  if (!response.body) throw new Error(`${url} answered without a body`);
-  await pipeline(Readable.fromWeb(response.body as unknown as WebReadableStream), createWriteStream(file));
 }
 
 /**

@@ -5,7 +5,7 @@
  * page cap: upstream data can never make the sync loop.
  */
 import { TimeBudget } from "../lib/budget";
-import { DEFAULT_RETRY_POLICY, fetchWithRetry, type RetryPolicy } from "../lib/http";
+import { DEFAULT_RETRY_POLICY, type RetryPolicy, requestWithRetry } from "../lib/http";
 
 export interface AirtableRecord {
   id: string;
@@ -51,10 +51,10 @@ export function airtablePages(
     const url = new URL(`${options.apiUrl.replace(/\/+$/, "")}/${options.baseId}/${encodeURIComponent(options.table)}`);
     url.searchParams.set("pageSize", "100");
     if (offset) url.searchParams.set("offset", offset);
-    const response = await withToken((token) =>
-      fetchWithRetry(url.toString(), { headers: { authorization: `Bearer ${token}` } }, retry, budget),
+    const answer = await withToken((token) =>
+      requestWithRetry(url.toString(), { headers: { authorization: `Bearer ${token}` } }, retry, budget),
     );
-    const page = (await response.json()) as { records?: AirtableRecord[]; offset?: string };
+    const page = JSON.parse(answer.body) as { records?: AirtableRecord[]; offset?: string };
     if (!Array.isArray(page.records)) throw new Error("Airtable answered a page without records");
     return { items: page.records, next: page.offset };
   });
@@ -77,7 +77,7 @@ export async function badgrToken(
   retry: RetryPolicy = DEFAULT_RETRY_POLICY,
   budget: TimeBudget = TimeBudget.unbounded(),
 ): Promise<string> {
-  const response = await fetchWithRetry(
+  const answer = await requestWithRetry(
     `${baseUrl.replace(/\/+$/, "")}/o/token/`,
     {
       method: "POST",
@@ -95,9 +95,12 @@ export async function badgrToken(
     // The answer may echo the user name and password it was sent.
     "oauthError",
   );
-  const body = (await response.json().catch(() => {
-    throw new Error(`Badgr's token endpoint answered HTTP ${response.status} with a body that is not JSON`);
-  })) as { access_token?: unknown } | null;
+  let body: { access_token?: unknown } | null;
+  try {
+    body = JSON.parse(answer.body);
+  } catch {
+    throw new Error(`Badgr's token endpoint answered HTTP ${answer.status} with a body that is not JSON`);
+  }
   if (typeof body?.access_token !== "string" || !body.access_token) throw new Error("Badgr answered without an access_token");
   return body.access_token;
 }
@@ -112,14 +115,14 @@ export function badgrPages(
   budget: TimeBudget = TimeBudget.unbounded(),
 ): AsyncGenerator<Record<string, unknown>[]> {
   return paged(`Badgr ${path}`, maxPages, async (next) => {
-    const response = await fetchWithRetry(
+    const answer = await requestWithRetry(
       next ?? `${baseUrl.replace(/\/+$/, "")}${path}`,
       { headers: { authorization: `Bearer ${token}`, accept: "application/json" } },
       retry,
       budget,
     );
-    const body = (await response.json()) as { result?: Record<string, unknown>[] };
+    const body = JSON.parse(answer.body) as { result?: Record<string, unknown>[] };
     if (!Array.isArray(body.result)) throw new Error(`Badgr answered ${path} without a result list`);
-    return { items: body.result, next: /<([^>]+)>;\s*rel="next"/.exec(response.headers.get("link") ?? "")?.[1] };
+    return { items: body.result, next: /<([^>]+)>;\s*rel="next"/.exec(String(answer.headers.link ?? ""))?.[1] };
   });
 }

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { fetchWithRetry, type HttpError } from "../../handlers/lib/http";
+import { type HttpError, requestWithRetry } from "../../handlers/lib/http";
 import { lambdaHandler, logger } from "../../handlers/lib/logger";
 import { maskedError, maskEmails, withoutSecrets } from "../../handlers/lib/mask";
 import { FAST_RETRY, type HttpStub, startStub } from "../../tooling/local/http-stub";
@@ -80,7 +80,7 @@ describe("what handlers print of data they did not write", () => {
     after(() => server.close());
 
     const failure = (answerDetail?: "excerpt" | "oauthError") =>
-      fetchWithRetry(
+      requestWithRetry(
         `${server.url}/t?email=jane@x.org`,
         { method: "POST", headers: { authorization: "Bearer tok-123456" }, body: "client_secret=s3cr3t-value" },
         FAST_RETRY,

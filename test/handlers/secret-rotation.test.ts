@@ -6,7 +6,7 @@
 import * as assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import * as fs from "node:fs";
-import { PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { GetParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { MongoServerError } from "mongodb";
 import { createConnection } from "mysql2/promise";
 import type { Pool } from "mysql2/promise";
@@ -222,12 +222,15 @@ describe("secret rotation", function () {
       assert.deepEqual(ssm.gets, ["/no/such/parameter", `${PARAM}:7`]);
     });
 
-    it("the SDK's fetcher (the container image's) reads the same versions through SSM's own API", async () => {
+    it("the container image's fetcher reads the same versions through SSM's own API, as SSMClient reads them", async () => {
       ssm.put(PARAM, "v2");
-      const fetch = ssmFetcher(new SSMClient(localClientConfig(ssm.url)));
-      assert.deepEqual({ ...(await fetch(PARAM)), lastModified: undefined }, { value: "v2", version: 2, lastModified: undefined });
+      const fetch = ssmFetcher(localClientConfig(ssm.url));
+      const latest = await fetch(PARAM);
+      assert.deepEqual({ ...latest, lastModified: undefined }, { value: "v2", version: 2, lastModified: undefined });
+      const sdk = await new SSMClient(localClientConfig(ssm.url)).send(new GetParameterCommand({ Name: PARAM, WithDecryption: true }));
+      assert.deepEqual(latest.lastModified, sdk.Parameter?.LastModifiedDate);
       assert.equal((await fetch(PARAM, 1)).value, "v1");
-      assert.deepEqual(ssm.gets, [PARAM, `${PARAM}:1`]);
+      assert.deepEqual(ssm.gets, [PARAM, PARAM, `${PARAM}:1`], "ours, the SDK's, ours");
       assert.equal(ssm.stub.to("GET", "/systemsmanager/parameters/get").length, 0);
     });
 
@@ -407,7 +410,11 @@ describe("secret rotation", function () {
       local = await LOCAL_APPS.skills({ quiet: true });
       restoreEnv = setEnv(local.env);
       ssm = new SSMClient(localClientConfig(local.env.AWS_ENDPOINT_URL_SSM));
-      brnUrl = new URL(await new SecretReader({ env: local.env, fetch: ssmFetcher(ssm) }).get("BRN_DATABASE_URL"));
+      brnUrl = new URL(
+        await new SecretReader({ env: local.env, fetch: ssmFetcher(localClientConfig(local.env.AWS_ENDPOINT_URL_SSM)) }).get(
+          "BRN_DATABASE_URL",
+        ),
+      );
       const database = brnUrl.pathname.slice(1);
       const root = await admin();
       try {

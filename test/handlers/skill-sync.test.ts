@@ -101,6 +101,9 @@ describe("skill-sync handler (BRN MySQL database on a real server, s3rver)", fun
           };
         }
       }
+      // As GitHub: its API refuses a request without a User-Agent.
+      if (req.path.startsWith("/github/") && !req.headers["user-agent"])
+        return { status: 403, body: "Request forbidden by administrative rules. Please make sure your request has a User-Agent header" };
       const commit = /^\/github\/repos\/brn\/([^/]+)\/commits\/([^/]+)$/.exec(req.path);
       if (commit)
         return req.headers.accept === "application/vnd.github.sha"

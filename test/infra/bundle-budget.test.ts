@@ -42,6 +42,7 @@ const CLIENTS: Record<string, string[]> = {
  * services' endpoint rules and exceptions, never an SDK client or its commands.
  */
 const CLIENTLESS = [
+  "lesson-completed",
   "alma-loan-updated",
   "alma-loan-returned",
   "alma-request-updated",
