@@ -1,6 +1,6 @@
 /** iota's configuration from the environment, and the engine built from it. */
-import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { MongoClient } from "mongodb";
+import { EventBridgeSender } from "../lib/eventbridge";
 import { IOTA_ENV, secretParamEnv } from "../lib/env-names";
 import { type ConnectedIota, mongoClientOptions } from "./connection";
 import { Iota, MIN_RETENTION_DAYS } from "./engine";
@@ -60,13 +60,13 @@ export function iotaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): IotaEnv
 /** The engine for a configuration, over a MongoDB client connected to `mongoUri`. */
 export async function connectIota(config: IotaEnvConfig, mongoUri: string): Promise<ConnectedIota> {
   const client = await MongoClient.connect(mongoUri, mongoClientOptions(mongoUri));
-  const events = new EventBridgeClient(config.aws);
+  const events = new EventBridgeSender(config.aws);
   const engine = new Iota({
     serviceId: config.serviceId,
     eventBusName: config.eventBusName,
     store: new MongoStore(client, client.db(config.mongoDb), config.journalName),
     retentionMs: config.retentionMs,
-    putEvents: (entries) => events.send(new PutEventsCommand({ Entries: entries })),
+    putEvents: (entries) => events.putEvents(entries),
   });
   return { engine, close: () => client.close() };
 }

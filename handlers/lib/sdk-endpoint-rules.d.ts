@@ -18,3 +18,9 @@ declare module "@aws-sdk/client-ssm/dist-es/endpoint/endpointResolver" {
 declare module "@aws-sdk/client-ssm/dist-es/endpoint/EndpointParameters" {
   export { commonParams } from "@aws-sdk/client-ssm/dist-types/endpoint/EndpointParameters";
 }
+declare module "@aws-sdk/client-eventbridge/dist-es/endpoint/endpointResolver" {
+  export { defaultEndpointResolver } from "@aws-sdk/client-eventbridge/dist-types/endpoint/endpointResolver";
+}
+declare module "@aws-sdk/client-eventbridge/dist-es/endpoint/EndpointParameters" {
+  export { commonParams } from "@aws-sdk/client-eventbridge/dist-types/endpoint/EndpointParameters";
+}

@@ -4,10 +4,15 @@
  */
 import * as assert from "node:assert/strict";
 import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { getEndpointFromInstructions } from "@smithy/core/endpoints";
+import { AwsJsonClient } from "../../handlers/lib/aws-json";
 import { DynamoDBJson } from "../../handlers/lib/dynamodb";
+import { EVENTBRIDGE, EventBridgeSender } from "../../handlers/lib/eventbridge";
 import { SqsSender } from "../../handlers/lib/sqs-send";
+import { SSM } from "../../handlers/lib/ssm-fetcher";
 import { closedPort } from "../helpers/run-script";
 import { LOCAL_CREDENTIALS, localClientConfig, setEnv } from "../../tooling/local/aws";
 import { type FakeSqs, startFakeSqs } from "../../tooling/local/fake-sqs";
@@ -19,6 +24,8 @@ const ENDPOINT_SETTINGS = [
   "AWS_ENDPOINT_URL",
   "AWS_ENDPOINT_URL_DYNAMODB",
   "AWS_ENDPOINT_URL_SQS",
+  "AWS_ENDPOINT_URL_SSM",
+  "AWS_ENDPOINT_URL_EVENTBRIDGE",
   "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
   "AWS_USE_FIPS_ENDPOINT",
   "AWS_USE_DUALSTACK_ENDPOINT",
@@ -46,6 +53,8 @@ const CASES: { name: string; env: Record<string, string> }[] = [
       AWS_ENDPOINT_URL: "http://127.0.0.1:4566",
       AWS_ENDPOINT_URL_DYNAMODB: "http://127.0.0.1:8000",
       AWS_ENDPOINT_URL_SQS: "http://127.0.0.1:9324",
+      AWS_ENDPOINT_URL_SSM: "http://127.0.0.1:9325",
+      AWS_ENDPOINT_URL_EVENTBRIDGE: "http://127.0.0.1:9326",
     },
   },
   {
@@ -67,7 +76,7 @@ describe("AWS's JSON protocol without SDK clients (handlers/lib/aws-json.ts)", f
     afterEach(() => restore());
 
     for (const { name, env } of CASES) {
-      it(`DynamoDB and SQS: ${name}`, async () => {
+      it(`DynamoDB, SQS, SSM and EventBridge: ${name}`, async () => {
         Object.assign(process.env, env);
         const credentials = { ...LOCAL_CREDENTIALS, ...(env.AWS_ACCOUNT_ID ? { accountId: env.AWS_ACCOUNT_ID } : {}) };
         const dynamodb = new DynamoDBClient({ credentials });
@@ -76,6 +85,12 @@ describe("AWS's JSON protocol without SDK clients (handlers/lib/aws-json.ts)", f
         const sqs = new SQSClient({ credentials });
         const sdkSqs = await getEndpointFromInstructions({}, SendMessageCommand, sqs.config as never);
         assert.equal((await new SqsSender({ credentials }).endpoint()).href, sdkSqs.url.href);
+        const ssm = new SSMClient({ credentials });
+        const sdkSsm = await getEndpointFromInstructions({}, GetParameterCommand, ssm.config as never);
+        assert.equal((await new AwsJsonClient(SSM, { credentials }).endpoint()).href, sdkSsm.url.href);
+        const events = new EventBridgeClient({ credentials });
+        const sdkEvents = await getEndpointFromInstructions({}, PutEventsCommand, events.config as never);
+        assert.equal((await new AwsJsonClient(EVENTBRIDGE, { credentials }).endpoint()).href, sdkEvents.url.href);
       });
     }
   });
@@ -150,5 +165,33 @@ describe("AWS's JSON protocol without SDK clients (handlers/lib/aws-json.ts)", f
         await sqsError.close();
       }
     });
+  });
+
+  it("sends PutEvents as EventBridgeClient sends it, and reads its answer", async () => {
+    const requests: { target: unknown; contentType: unknown; body: unknown }[] = [];
+    const eventBridge = await startStub((req) => {
+      requests.push({ target: req.headers["x-amz-target"], contentType: req.headers["content-type"], body: JSON.parse(req.body) });
+      return {
+        headers: { "content-type": "application/x-amz-json-1.1" },
+        body: { FailedEntryCount: 1, Entries: [{ EventId: "e-1" }, { ErrorCode: "InternalFailure", ErrorMessage: "try again" }] },
+      };
+    });
+    try {
+      const entries = [
+        { EventBusName: "bus", Source: "records.local", DetailType: "CloudEvent", Detail: '{"id":"1","é":"☃"}' },
+        { EventBusName: "bus", Source: "records.local", DetailType: "CloudEvent", Detail: '{"id":"2"}' },
+      ];
+      const ours = await new EventBridgeSender(localClientConfig(eventBridge.url)).putEvents(entries);
+      const theirs = await new EventBridgeClient(localClientConfig(eventBridge.url)).send(new PutEventsCommand({ Entries: entries }));
+      assert.deepEqual(requests[0], requests[1]);
+      assert.deepEqual(requests[0], {
+        target: "AWSEvents.PutEvents",
+        contentType: "application/x-amz-json-1.1",
+        body: { Entries: entries },
+      });
+      assert.deepEqual(ours, { FailedEntryCount: theirs.FailedEntryCount, Entries: theirs.Entries });
+    } finally {
+      await eventBridge.close();
+    }
   });
 });
