@@ -122,7 +122,7 @@ const SHIMS_DIR = path.join(REPO_ROOT, "components", "lambda", "shims");
 /**
  * Parts of the AWS SDK that every client brings and no function runs, replaced by small
  * modules (see each shim for when the part would run, and what happens then): about 25 KB
- * of each bundle with an SDK client (alma-webhook's SNS client, lesson-completed's SQS).
+ * of each bundle with an SDK client (alma-webhook's SNS client, skill-sync's S3 client).
  */
 const sdkTrims: esbuild.Plugin = {
   name: "sdk-trims",
@@ -140,6 +140,21 @@ const sdkTrims: esbuild.Plugin = {
       { filter: /(^|\/)(Sha256Js|Md5Js|Crc32Js)(\.js)?$/ },
       from(/\/@smithy\/core\/dist-[a-z]+\/submodules\/checksum\//, "js-hash.ts"),
     );
+  },
+};
+
+/**
+ * The SDK clients' endpoint rules, which handlers/lib/aws-json.ts imports by file path
+ * (`@aws-sdk/client-dynamodb/dist-es/endpoint/...`): always bundled, even when the rest of the
+ * SDK is left to the runtime, whose copy is another version and would not load an ES module
+ * file by path from CommonJS.
+ */
+const sdkFilesBundled: esbuild.Plugin = {
+  name: "sdk-files-bundled",
+  setup(build) {
+    build.onResolve({ filter: /^@aws-sdk\/[^/]+\/dist-es\// }, (args) => ({
+      path: require.resolve(args.path, { paths: [args.resolveDir] }),
+    }));
   },
 };
 
@@ -166,7 +181,7 @@ export function buildOptions(options: { runtimeAwsSdk?: boolean } = {}): esbuild
       // A Lambda gets its credentials from the environment; see the shim for what is left out.
       "@aws-sdk/credential-provider-node": path.join(SHIMS_DIR, "credential-provider-node.ts"),
     },
-    plugins: [sdkManifestVersionOnly, sdkTrims],
+    plugins: [sdkManifestVersionOnly, sdkTrims, sdkFilesBundled],
     metafile: true,
     write: false,
     logLevel: "silent",

@@ -1,5 +1,6 @@
 /**
- * AWS's JSON protocols (awsJson1_0, which DynamoDB and SQS speak, and awsJson1_1, SSM's) from the SDK's own parts,
+ * AWS's JSON protocols (awsJson1_0, which DynamoDB and SQS speak, and awsJson1_1, SSM's and
+ * EventBridge's) from the SDK's own parts,
  * without an SDK client: its configuration loaders (region, FIPS, dual-stack, account-id
  * endpoint mode, max attempts, retry mode), its credential provider, its endpoint rules and
  * its retry strategy, resolved once per container. A client's per-request middleware stack,
@@ -62,7 +63,7 @@ export interface AwsClientConfig {
   retryStrategy?: RetryStrategyV2;
 }
 
-/** A service that speaks awsJson1_0, described by its SDK client's own parts. */
+/** A service that speaks awsJson1_0 or awsJson1_1, described by its SDK client's own parts. */
 export interface JsonService {
   /** The SigV4 signing name, which is also the IAM action prefix: `dynamodb`, `sqs`. */
   signingName: string;
@@ -302,12 +303,16 @@ function send(url: URL, headers: Record<string, string>, body: string): Promise<
 function serviceError(service: JsonService, response: Response): ServiceException {
   let parsed: Json = {};
   try {
-    parsed = response.text === "" ? {} : JSON.parse(response.text);
+    const body = response.text === "" ? {} : JSON.parse(response.text);
+    parsed = typeof body === "object" && body !== null ? body : {};
   } catch {
     parsed = {};
   }
+  // As the SDK sanitizes an error code: `Type,extra`, `Type:http://...`, `namespace#Type`.
   const header = response.headers["x-amzn-errortype"] ?? "";
-  const type = String(header.split(":")[0] || parsed.__type || parsed.code || "");
+  const type = String(header || parsed.__type || parsed.code || "")
+    .split(",")[0]
+    .split(":")[0];
   const name = type.slice(type.lastIndexOf("#") + 1) || `Http${response.statusCode}Error`;
   const error = new service.ServiceException({
     name,

@@ -39,7 +39,7 @@ export function ssmFetcher(config: AwsClientConfig = {}): ParameterFetcher {
     return {
       value: Parameter.Value,
       version: Parameter.Version,
-      lastModified: modified === undefined ? undefined : new Date(modified * 1000),
+      lastModified: modified === undefined ? undefined : new Date(Math.round(modified * 1000)),
     };
   };
 }

@@ -83,13 +83,9 @@ function repoUrl(archive: ReleaseArchive): string {
   return `${archive.apiUrl.replace(/\/+$/, "")}/repos/${encodeURIComponent(archive.org)}/${encodeURIComponent(archive.repo)}`;
 }
 
-/** GitHub refuses a request without a User-Agent (fetch sent `node`; node:http sends none). */
-const USER_AGENT = "tributary-skill-sync";
-
 function githubHeaders(archive: ReleaseArchive, accept: string): Record<string, string> {
   return {
     accept,
-    "user-agent": USER_AGENT,
     "x-github-api-version": "2022-11-28",
     ...(archive.token ? { authorization: `Bearer ${archive.token}` } : {}),
   };

@@ -131,7 +131,7 @@ describe("AWS's JSON protocol without SDK clients (handlers/lib/aws-json.ts)", f
       }
     });
 
-    it("fails as SQSClient does when the answer's MD5 is not the body's, and names both", async () => {
+    it("fails, as SQSClient does, when the answer's MD5 is not the body's, naming both, and does not retry", async () => {
       const liar = await startStub(() => ({ body: { MessageId: "m-1", MD5OfMessageBody: "0".repeat(32) } }));
       try {
         const err = await new SqsSender(localClientConfig(liar.url))

@@ -158,35 +158,39 @@ describe("DynamoDB's JSON protocol without the SDK's middleware (handlers/lib/dy
         date: "2024-03-06T00:00:00.000Z",
       },
     ];
+    // The signing names of the services aws-json.ts speaks, with an operation of each.
+    const services = [
+      ["dynamodb", "DynamoDB_20120810.GetItem", "1.0"],
+      ["sqs", "AmazonSQS.SendMessage", "1.0"],
+      ["ssm", "AmazonSSM.GetParameter", "1.1"],
+      ["events", "AWSEvents.PutEvents", "1.1"],
+    ] as const;
     for (const { credentials, region, date } of cases) {
-      const sdkSigner = await (
-        new DynamoDBClient({ region, credentials }).config as unknown as {
-          signer: (s: unknown) => Promise<{ sign: (r: HttpRequest, o: unknown) => Promise<HttpRequest> }>;
+      for (const [signingName, target, version] of services) {
+        const sdkSigner = await (
+          new DynamoDBClient({ region, credentials }).config as unknown as {
+            signer: (s: unknown) => Promise<{ sign: (r: HttpRequest, o: unknown) => Promise<HttpRequest> }>;
+          }
+        ).signer({ name: "sigv4", signingName, signingRegion: region, properties: {} });
+        const ours = new AwsJsonSigner(async () => credentials, region, signingName);
+        for (const [body, trace] of [
+          ['{"TableName":"t","Key":{"id":{"S":"é ☃"}}}', undefined],
+          ["{}", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"],
+        ] as const) {
+          const headers: Record<string, string> = {
+            host: `${signingName}.${region}.amazonaws.com`,
+            "content-type": `application/x-amz-json-${version}`,
+            "x-amz-target": target,
+            "content-length": String(Buffer.byteLength(body)),
+          };
+          if (trace) headers["x-amzn-trace-id"] = trace;
+          const sdk = await sdkSigner.sign(
+            new HttpRequest({ protocol: "https:", hostname: headers.host, method: "POST", path: "/", headers: { ...headers }, body }),
+            { signingDate: new Date(date) },
+          );
+          await ours.sign(headers, "/", body, new Date(date));
+          assert.deepEqual(headers, sdk.headers, `${signingName} ${region} ${date} ${body}`);
         }
-      ).signer({
-        name: "sigv4",
-        signingName: "dynamodb",
-        signingRegion: region,
-        properties: {},
-      });
-      const ours = new AwsJsonSigner(async () => credentials, region, "dynamodb");
-      for (const [body, trace] of [
-        ['{"TableName":"t","Key":{"id":{"S":"é ☃"}}}', undefined],
-        ["{}", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"],
-      ] as const) {
-        const headers: Record<string, string> = {
-          host: `dynamodb.${region}.amazonaws.com`,
-          "content-type": "application/x-amz-json-1.0",
-          "x-amz-target": "DynamoDB_20120810.GetItem",
-          "content-length": String(Buffer.byteLength(body)),
-        };
-        if (trace) headers["x-amzn-trace-id"] = trace;
-        const sdk = await sdkSigner.sign(
-          new HttpRequest({ protocol: "https:", hostname: headers.host, method: "POST", path: "/", headers: { ...headers }, body }),
-          { signingDate: new Date(date) },
-        );
-        await ours.sign(headers, "/", body, new Date(date));
-        assert.deepEqual(headers, sdk.headers, `${region} ${date} ${body}`);
       }
     }
   });

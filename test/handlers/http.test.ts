@@ -38,6 +38,13 @@ describe("HTTP over node:http (handlers/lib/http.ts)", () => {
   const json = (answer: { body: string }) => JSON.parse(answer.body);
   const auth = { headers: { authorization: "Bearer tok-123456" } };
 
+  it("names itself in every request that does not (fetch sent `node`; some APIs refuse a request without a User-Agent)", async () => {
+    await requestWithRetry(`${origin.url}/plain`, {}, FAST_RETRY);
+    await requestWithRetry(`${origin.url}/own`, { headers: { "user-agent": "mine" } }, FAST_RETRY);
+    assert.equal(origin.to("GET", "/plain")[0].headers["user-agent"], "tributary");
+    assert.equal(origin.to("GET", "/own")[0].headers["user-agent"], "mine");
+  });
+
   it("follows a GET's redirect within its origin with its authorization, and to another origin without it", async () => {
     assert.deepEqual(json(await requestWithRetry(`${origin.url}/here`, auth, FAST_RETRY)), {
       path: "/there",
@@ -47,7 +54,7 @@ describe("HTTP over node:http (handlers/lib/http.ts)", () => {
     assert.deepEqual(json(await requestWithRetry(`${origin.url}/away`, auth, FAST_RETRY)), { path: "/elsewhere", authorization: null });
   });
 
-  it("does not follow a POST's redirect, and stops a redirect loop after 20 hops, as fetch does", async () => {
+  it("does not follow a POST's redirect (fetch would; no API here asks for it), and stops a redirect loop after 20 hops", async () => {
     const post = await requestWithRetry(`${origin.url}/here`, { method: "POST", body: "x" }, FAST_RETRY).catch((e: HttpError) => e);
     assert.equal((post as HttpError).status, 301);
     const before = origin.to("GET", "/loop").length;

@@ -82,6 +82,14 @@ describe("NodeFunction", () => {
       assert.ok(s3.some((i) => i.includes("/@smithy/core/dist-es/submodules/event-streams/")));
     });
 
+    it("bundles the SDK clients' endpoint rules that aws-json.ts imports by path, even when the runtime's SDK is used", async () => {
+      const bundle = await bundleHandler({ handler: "alma-loan-updated", runtimeAwsSdk: true });
+      const code = fs.readFileSync(bundle.file, "utf8");
+      assert.ok(/require\("@smithy\/core\/[a-z]+"\)/.test(code), "the rest of the SDK is the runtime's");
+      assert.ok(!/require\("@aws-sdk\/[^"]+\/dist-es\//.test(code), "no file of the runtime's SDK is required by path");
+      assert.ok(Object.keys(bundle.metafile.inputs).some((i) => i.endsWith("client-dynamodb/dist-es/endpoint/endpointResolver.js")));
+    });
+
     it("stands in for what it leaves out with errors that say why where a trimmed part would run", async () => {
       assert.throws(() => eventStreamSerdeProvider(), /AWS SDK event streams are not bundled/);
       assert.throws(() => new Sha256Js(), /no native SHA-256, and the SDK's JavaScript SHA-256 is not bundled/);
