@@ -31,6 +31,7 @@ import {
 } from "@smithy/core/config";
 import { getEndpointFromInstructions } from "@smithy/core/endpoints";
 import {
+  DEFAULT_MAX_ATTEMPTS,
   DEFAULT_RETRY_MODE,
   isServerError,
   isThrottlingError,
@@ -124,7 +125,10 @@ export class AwsJsonClient {
       const { retryStrategy } = resolveRetryConfig(
         {
           retryStrategy: config.retryStrategy,
-          maxAttempts: loadConfig({ ...NODE_MAX_ATTEMPT_CONFIG_OPTIONS, default: service.retryDefaults?.defaultMaxAttempts ?? 3 }),
+          maxAttempts: loadConfig({
+            ...NODE_MAX_ATTEMPT_CONFIG_OPTIONS,
+            default: service.retryDefaults?.defaultMaxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+          }),
           retryMode: loadConfig({ ...NODE_RETRY_MODE_CONFIG_OPTIONS, default: DEFAULT_RETRY_MODE }),
         },
         service.retryDefaults,
