@@ -35,6 +35,17 @@ const adoption = ({ aliases: _, ...options }: RecordedResource["options"]) => op
 
 const prodSettings = stackSettings("prod");
 
+/** What an adopted table (alma's, hdoc's) keeps as it is until its hardening is opted into. */
+const ADOPTED_TABLE_UNCHANGED = [
+  ...ADOPTED_TABLE_KEEPS,
+  "billingMode",
+  "readCapacity",
+  "writeCapacity",
+  "serverSideEncryption",
+  "pointInTimeRecovery",
+  "deletionProtectionEnabled",
+];
+
 describe("adopting what already runs (prod)", () => {
   let prod: RunResult;
   before(async function () {
@@ -63,15 +74,7 @@ describe("adopting what already runs (prod)", () => {
       ["requests", "request_id"],
     ]) {
       const existing = prodSettings["tributary:alma"].tableNames[key];
-      const table = adopted("aws:dynamodb/table:Table", `alma-${key}`, existing, [
-        ...ADOPTED_TABLE_KEEPS,
-        "billingMode",
-        "readCapacity",
-        "writeCapacity",
-        "serverSideEncryption",
-        "pointInTimeRecovery",
-        "deletionProtectionEnabled",
-      ]);
+      const table = adopted("aws:dynamodb/table:Table", `alma-${key}`, existing, ADOPTED_TABLE_UNCHANGED);
       assert.equal(table.inputs.name, existing);
       assert.equal(table.inputs.hashKey, hashKey);
       for (const kept of ["billingMode", "serverSideEncryption", "pointInTimeRecovery", "deletionProtectionEnabled"])
@@ -110,15 +113,7 @@ describe("adopting what already runs (prod)", () => {
 
   it("hdoc: imports the users table, the user pool, its app client (keeping its URLs) and domain, and the site bucket, in us-east-1", () => {
     const hdoc = prodSettings["tributary:hdoc"];
-    adopted("aws:dynamodb/table:Table", "hdoc-users", hdoc.usersTableName, [
-      ...ADOPTED_TABLE_KEEPS,
-      "billingMode",
-      "readCapacity",
-      "writeCapacity",
-      "serverSideEncryption",
-      "pointInTimeRecovery",
-      "deletionProtectionEnabled",
-    ]);
+    adopted("aws:dynamodb/table:Table", "hdoc-users", hdoc.usersTableName, ADOPTED_TABLE_UNCHANGED);
     adopted("aws:cognito/userPool:UserPool", "hdoc-auth", hdoc.auth.userPoolId, [...ADOPTED_POOL_KEEPS, "deletionProtection"]);
     const client = adopted(
       "aws:cognito/userPoolClient:UserPoolClient",
